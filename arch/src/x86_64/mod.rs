@@ -1,0 +1,23 @@
+//! x86_64: PVH entry (Xen's `hvm_start_info` ABI as QEMU and Cloud Hypervisor
+//! implement it), long mode, GDT/TSS, IDT, identity paging.
+
+pub mod pvh;
+
+#[cfg(target_os = "none")]
+mod exceptions;
+#[cfg(target_os = "none")]
+mod gdt;
+#[cfg(target_os = "none")]
+pub mod io;
+#[cfg(target_os = "none")]
+pub mod paging;
+#[cfg(target_os = "none")]
+mod start;
+
+#[cfg(target_os = "none")]
+pub use paging::identity_map;
+#[cfg(target_os = "none")]
+pub use start::{halt, image_range, report_failure, Boot};
+
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("entry.s"), options(att_syntax));

@@ -1,0 +1,185 @@
+//! Identity paging (Intel SDM vol. 3, §4.5, 4-level paging).
+//!
+//! The entry code maps the first 4 GiB with 2 MiB pages from static tables. Here
+//! the page under the boot stack becomes a guard page, and [`identity_map`] adds
+//! any other range (RAM above 4 GiB, 64-bit PCI BARs) with 1 GiB pages when the CPU
+//! has them, else 2 MiB pages, taking new tables from a page allocator.
+
+use core::arch::asm;
+use core::arch::x86_64::__cpuid;
+use core::ptr::{addr_of, addr_of_mut};
+
+const PRESENT: u64 = 1 << 0;
+const WRITABLE: u64 = 1 << 1;
+const WRITE_THROUGH: u64 = 1 << 3;
+const CACHE_DISABLE: u64 = 1 << 4;
+const HUGE: u64 = 1 << 7;
+const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+const GIB: u64 = 1 << 30;
+const TWO_MIB: u64 = 1 << 21;
+
+unsafe extern "C" {
+    static mut boot_pml4: [u64; 512];
+    static mut boot_pd: [u64; 2048];
+    static boot_stack_guard: u8;
+}
+
+#[repr(C, align(4096))]
+struct PageTable([u64; 512]);
+
+static mut GUARD_TABLE: PageTable = PageTable([0; 512]);
+
+/// How a range is mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caching {
+    /// RAM: write-back.
+    WriteBack,
+    /// Device registers: uncached.
+    Uncached,
+}
+
+/// Why a range could not be mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The address is wider than the CPU's physical address bits.
+    BeyondPhysicalAddressWidth { addr: u64, bits: u8 },
+    /// The page allocator gave no page for a new table.
+    OutOfMemory,
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::BeyondPhysicalAddressWidth { addr, bits } => {
+                write!(
+                    f,
+                    "address {addr:#x} is beyond the CPU's {bits} physical address bits"
+                )
+            }
+            MapError::OutOfMemory => write!(f, "no memory for page tables"),
+        }
+    }
+}
+
+fn flush_tlb() {
+    // SAFETY: reloading CR3 with its own value only flushes the TLB.
+    unsafe {
+        asm!("mov {tmp}, cr3", "mov cr3, {tmp}", tmp = out(reg) _, options(nostack, preserves_flags));
+    }
+}
+
+/// Makes the page below the boot stack non-present, so that a stack overflow
+/// faults instead of silently corrupting memory.
+pub fn protect_stack_guard() {
+    // SAFETY: runs once at entry on the only CPU. The static 4 KiB table replaces
+    // the 2 MiB entry covering the guard page with the same identity mapping,
+    // minus the guard page itself.
+    unsafe {
+        let guard = addr_of!(boot_stack_guard) as u64;
+        let large = guard & !(TWO_MIB - 1);
+        let table = &mut *addr_of_mut!(GUARD_TABLE);
+        for (i, entry) in table.0.iter_mut().enumerate() {
+            let page = large + (i as u64) * 4096;
+            *entry = if page == guard {
+                0
+            } else {
+                page | PRESENT | WRITABLE
+            };
+        }
+        let pd = &mut *addr_of_mut!(boot_pd);
+        pd[(large / TWO_MIB) as usize] = addr_of!(GUARD_TABLE) as u64 | PRESENT | WRITABLE;
+    }
+    flush_tlb();
+}
+
+fn physical_address_bits() -> u8 {
+    let max = __cpuid(0x8000_0000).eax;
+    if max >= 0x8000_0008 {
+        (__cpuid(0x8000_0008).eax & 0xff) as u8
+    } else {
+        36
+    }
+}
+
+fn has_gib_pages() -> bool {
+    let max = __cpuid(0x8000_0000).eax;
+    max >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 26) != 0
+}
+
+/// A zeroed, page-aligned page for a new table, from `alloc_page`.
+fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
+    let page = alloc_page().ok_or(MapError::OutOfMemory)?;
+    debug_assert_eq!(page % 4096, 0);
+    // SAFETY: the allocator handed us this page; it is identity mapped RAM.
+    unsafe { core::ptr::write_bytes(page as *mut u8, 0, 4096) };
+    Ok(page)
+}
+
+/// The table an entry points to, created when the entry is empty.
+///
+/// # Safety
+/// `entry` is a live paging-structure entry.
+unsafe fn next_table(
+    entry: *mut u64,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Result<*mut u64, MapError> {
+    // SAFETY: the caller passes a valid entry.
+    unsafe {
+        if *entry & PRESENT == 0 {
+            *entry = new_table(alloc_page)? | PRESENT | WRITABLE;
+        }
+        Ok((*entry & ADDRESS_MASK) as *mut u64)
+    }
+}
+
+/// Identity-maps `[start, end)` (rounded out to 2 MiB). Parts that are already
+/// mapped, such as the first 4 GiB, are left as they are.
+pub fn identity_map(
+    start: u64,
+    end: u64,
+    caching: Caching,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Result<(), MapError> {
+    let bits = physical_address_bits();
+    if end > 1u64 << bits {
+        return Err(MapError::BeyondPhysicalAddressWidth {
+            addr: end - 1,
+            bits,
+        });
+    }
+    let flags = PRESENT
+        | WRITABLE
+        | match caching {
+            Caching::WriteBack => 0,
+            Caching::Uncached => WRITE_THROUGH | CACHE_DISABLE,
+        };
+    let gib_pages = has_gib_pages();
+    let mut addr = start & !(TWO_MIB - 1);
+    // SAFETY: the boot PML4 is the live top-level table; entries are only added
+    // for addresses that were not mapped, so no live mapping changes.
+    unsafe {
+        let pml4 = &mut *addr_of_mut!(boot_pml4) as *mut [u64; 512] as *mut u64;
+        while addr < end {
+            let pdpt = next_table(pml4.add(((addr >> 39) & 511) as usize), alloc_page)?;
+            let pdpte = pdpt.add(((addr >> 30) & 511) as usize);
+            if *pdpte & PRESENT != 0 && *pdpte & HUGE != 0 {
+                addr = (addr & !(GIB - 1)) + GIB;
+                continue;
+            }
+            if gib_pages && *pdpte & PRESENT == 0 && addr % GIB == 0 && end - addr >= GIB {
+                *pdpte = addr | flags | HUGE;
+                addr += GIB;
+                continue;
+            }
+            let pd = next_table(pdpte, alloc_page)?;
+            let pde = pd.add(((addr >> 21) & 511) as usize);
+            if *pde & PRESENT == 0 {
+                *pde = addr | flags | HUGE;
+            }
+            addr += TWO_MIB;
+        }
+    }
+    flush_tlb();
+    Ok(())
+}

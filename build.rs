@@ -1,0 +1,17 @@
+//! Passes the architecture's linker script when the firmware is built for bare metal.
+//! On the host the binary is an empty stub and needs none.
+
+fn main() {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let script = match target.as_str() {
+        "x86_64-unknown-none" => Some("arch/src/x86_64/layout.ld"),
+        _ => None,
+    };
+    if let Some(script) = script {
+        println!("cargo:rerun-if-changed={script}");
+        println!("cargo:rustc-link-arg-bins=-T{dir}/{script}");
+    }
+    println!("cargo:rustc-env=HVFW_TARGET={target}");
+    println!("cargo:rerun-if-env-changed=HVFW_LOG");
+}

@@ -1,0 +1,102 @@
+//! Choosing where the firmware's heap lives, from the VMM's memory map.
+#![forbid(unsafe_code)]
+
+use crate::boot_info::{MemoryKind, MemoryRegion};
+use core::ops::Range;
+
+const PAGE: u64 = 4096;
+/// The heap stays below 4 GiB so that it is reachable before the page tables for
+/// high memory exist, and so that 32-bit DMA (if a device ever needs it) works.
+const LIMIT: u64 = 1 << 32;
+/// Nothing is placed below 1 MiB: the VMM keeps real-mode structures there.
+const LOW_LIMIT: u64 = 1 << 20;
+
+/// Picks `size` bytes of RAM for the heap: the highest page-aligned range below
+/// 4 GiB inside one `Ram` region that overlaps none of `in_use` (the firmware
+/// image, the start info, modules). Returns `None` when nothing fits.
+pub fn choose_heap(
+    regions: &[MemoryRegion],
+    in_use: &[Range<u64>],
+    size: u64,
+) -> Option<Range<u64>> {
+    let size = size.div_ceil(PAGE) * PAGE;
+    let mut best: Option<Range<u64>> = None;
+    for region in regions.iter().filter(|r| r.kind == MemoryKind::Ram) {
+        let start = region.start.max(LOW_LIMIT).div_ceil(PAGE) * PAGE;
+        let end = region.end().min(LIMIT) / PAGE * PAGE;
+        if end <= start {
+            continue;
+        }
+        if let Some(candidate) = highest_free(start..end, in_use, size) {
+            if best.as_ref().is_none_or(|b| candidate.start > b.start) {
+                best = Some(candidate);
+            }
+        }
+    }
+    best
+}
+
+/// The highest `size`-byte range inside `window` that overlaps nothing in `in_use`.
+fn highest_free(window: Range<u64>, in_use: &[Range<u64>], size: u64) -> Option<Range<u64>> {
+    let mut top = window.end;
+    loop {
+        let bottom = top.checked_sub(size)?;
+        if bottom < window.start {
+            return None;
+        }
+        // If the candidate overlaps a used range, move below the lowest such start.
+        match in_use
+            .iter()
+            .filter(|u| u.start < top && u.end > bottom)
+            .map(|u| u.start)
+            .min()
+        {
+            None => return Some(bottom..top),
+            Some(used_start) => top = used_start / PAGE * PAGE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ram(start: u64, end: u64) -> MemoryRegion {
+        MemoryRegion {
+            start,
+            size: end - start,
+            kind: MemoryKind::Ram,
+        }
+    }
+
+    #[test]
+    fn takes_the_top_of_the_highest_low_region() {
+        let regions = [ram(0, 0x9f000), ram(0x100000, 0x800_0000)];
+        let heap = choose_heap(&regions, &[0x100000..0x200000], 0x100_0000).unwrap();
+        assert_eq!(heap, 0x700_0000..0x800_0000);
+    }
+
+    #[test]
+    fn steps_below_ranges_in_use() {
+        let regions = [ram(0x100000, 0x800_0000)];
+        let heap = choose_heap(&regions, &[0x7ff_f000..0x800_0000], 0x10_0000).unwrap();
+        assert_eq!(heap, 0x7ef_f000..0x7ff_f000);
+    }
+
+    #[test]
+    fn stays_below_4_gib_and_above_1_mib() {
+        let regions = [ram(0, 0x8_0000), ram(0x1_0000_0000, 0x2_0000_0000)];
+        assert_eq!(choose_heap(&regions, &[], 0x1000), None);
+        let regions = [ram(0x100000, 0x1_8000_0000)];
+        assert_eq!(
+            choose_heap(&regions, &[], 0x1000),
+            Some(0xffff_f000..0x1_0000_0000)
+        );
+    }
+
+    #[test]
+    fn returns_none_when_nothing_fits() {
+        let regions = [ram(0x100000, 0x200000)];
+        assert_eq!(choose_heap(&regions, &[0x100000..0x180000], 0x100000), None);
+    }
+}

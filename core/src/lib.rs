@@ -1,0 +1,13 @@
+//! The architecture-neutral runtime of hypervisor-fw.
+//!
+//! Everything here is `no_std` + `alloc` and unit-tested on the host.
+#![no_std]
+
+extern crate alloc;
+
+pub mod boot_info;
+pub mod heap_region;
+pub mod logger;
+
+#[cfg(test)]
+extern crate std;

@@ -1,0 +1,3 @@
+//! Serial ports.
+
+pub mod ns16550;

@@ -1,0 +1,173 @@
+//! The firmware proper (bare-metal builds only).
+
+extern crate alloc;
+
+use core::ops::Range;
+use fw_arch::{Boot, Caching};
+use fw_core::boot_info::{BootInfo, MAX_MODULES};
+use fw_core::heap_region::choose_heap;
+use fw_drivers::uart::ns16550::{Ns16550, PortRegisters};
+use linked_list_allocator::LockedHeap;
+use log::{error, info};
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+/// The firmware's own heap. EFI allocations will come from the memory map; this
+/// holds the firmware's data structures.
+const HEAP_SIZE: u64 = 16 << 20;
+
+static COM1: Ns16550<PortRegisters> = Ns16550::new(PortRegisters { base: 0x3f8 });
+
+fn console_write(bytes: &[u8]) {
+    COM1.write_bytes(bytes);
+}
+
+#[unsafe(no_mangle)]
+fn firmware_main(boot: Boot) -> ! {
+    COM1.init();
+    fw_core::logger::init(console_write);
+    info!(
+        "hypervisor-fw {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        env!("HVFW_TARGET")
+    );
+
+    let info = match boot {
+        Ok(info) => info,
+        Err(e) => {
+            error!("cannot start: {e}");
+            fw_arch::report_failure();
+            fw_arch::halt();
+        }
+    };
+    log_memory_map(&info);
+    if let Err(e) = init_heap(&info) {
+        error!("cannot start: {e}");
+        fw_arch::report_failure();
+        fw_arch::halt();
+    }
+    map_high_memory(&info);
+    run_test_hooks(&info);
+
+    info!("no bootable device found");
+    fw_arch::halt()
+}
+
+fn log_memory_map(info: &BootInfo) {
+    info!("memory map from the VMM:");
+    for r in info.regions() {
+        info!("  {:#014x}-{:#014x} {}", r.start, r.end() - 1, r.kind);
+    }
+    info!(
+        "RAM: {} MiB installed, {} MiB usable",
+        info.installed_ram() >> 20,
+        info.usable_ram() >> 20
+    );
+    if let Some(rsdp) = info.rsdp {
+        info!("ACPI RSDP at {rsdp:#x}");
+    }
+    if !info.cmdline().is_empty() {
+        info!("command line: {}", info.cmdline());
+    }
+}
+
+#[derive(Debug)]
+enum StartError {
+    NoHeap { size: u64 },
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::NoHeap { size } => {
+                write!(
+                    f,
+                    "no free RAM below 4 GiB for the firmware's {} MiB heap",
+                    size >> 20
+                )
+            }
+        }
+    }
+}
+
+fn init_heap(info: &BootInfo) -> Result<(), StartError> {
+    // The heap must not cover the firmware image or a module the VMM loaded.
+    let mut in_use: [Range<u64>; 1 + MAX_MODULES] = core::array::from_fn(|_| 0..0);
+    in_use[0] = fw_arch::image_range();
+    for (slot, m) in in_use[1..].iter_mut().zip(info.modules()) {
+        *slot = m.start..m.start + m.size;
+    }
+    let range = choose_heap(info.regions(), &in_use, HEAP_SIZE)
+        .ok_or(StartError::NoHeap { size: HEAP_SIZE })?;
+    // SAFETY: the range is RAM from the VMM's map, outside the firmware image and
+    // the modules, and nothing else uses it.
+    unsafe {
+        HEAP.lock()
+            .init(range.start as *mut u8, (range.end - range.start) as usize)
+    };
+    log::debug!("heap at {:#x}-{:#x}", range.start, range.end);
+    Ok(())
+}
+
+/// Maps RAM above 4 GiB (the entry code mapped the first 4 GiB) and checks that
+/// the highest RAM page is reachable.
+fn map_high_memory(info: &BootInfo) {
+    let top = info.ram_top();
+    if top > 1 << 32 {
+        let mut alloc_page = || {
+            let layout = core::alloc::Layout::from_size_align(4096, 4096).unwrap();
+            // SAFETY: a non-zero-sized layout; page tables are never freed.
+            let page = unsafe { alloc::alloc::alloc(layout) };
+            (!page.is_null()).then_some(page as u64)
+        };
+        if let Err(e) = fw_arch::identity_map(1 << 32, top, Caching::WriteBack, &mut alloc_page) {
+            error!("cannot map RAM above 4 GiB: {e}");
+            return;
+        }
+    }
+    let last = (top - 8) as *mut u64;
+    // SAFETY: the last 8 bytes of RAM are identity mapped and unused by anyone
+    // else this early; the old value is restored.
+    let readable = unsafe {
+        let old = last.read_volatile();
+        last.write_volatile(0x5a5a_1234_8765_a5a5);
+        let ok = last.read_volatile() == 0x5a5a_1234_8765_a5a5;
+        last.write_volatile(old);
+        ok
+    };
+    info!(
+        "highest RAM byte at {:#x} is {}",
+        top - 1,
+        if readable { "mapped" } else { "NOT writable" }
+    );
+}
+
+/// Test-only behaviour, asked for on the command line of a `test-hooks` build.
+fn run_test_hooks(info: &BootInfo) {
+    if !cfg!(feature = "test-hooks") {
+        return;
+    }
+    if info.cmdline_has("hvfw.test=page-fault") {
+        info!("test hook: reading an unmapped address");
+        // SAFETY: deliberately unsound: the test checks the exception report.
+        let value = unsafe { core::ptr::read_volatile(0xdead_0000_0000u64 as *const u64) };
+        info!("read {value}");
+    }
+    if info.cmdline_has("hvfw.test=stack-overflow") {
+        info!("test hook: recursing until the stack overflows");
+        info!("depth {}", recurse(0));
+    }
+    if info.cmdline_has("hvfw.test=panic") {
+        panic!("test hook: deliberate panic");
+    }
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let buffer = core::hint::black_box([depth; 64]);
+    if depth == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1) + buffer[3]
+}

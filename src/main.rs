@@ -1,0 +1,16 @@
+//! hypervisor-fw: the composition root. Brings up the console, the heap and the
+//! page tables from the VMM's boot information, then looks for something to boot.
+//!
+//! On the host this builds as an empty program so that `cargo test --workspace`
+//! works; the firmware is built with `--target x86_64-unknown-none`.
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+
+#[cfg(target_os = "none")]
+mod firmware;
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("hypervisor-fw is firmware: build it with `cargo build --release --target x86_64-unknown-none`");
+    eprintln!("or boot it in QEMU with `cargo xtask run`.");
+}
