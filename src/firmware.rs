@@ -151,7 +151,7 @@ fn run_test_hooks(info: &BootInfo) {
     if info.cmdline_has("hvfw.test=page-fault") {
         info!("test hook: reading an unmapped address");
         // SAFETY: deliberately unsound: the test checks the exception report.
-        let value = unsafe { core::ptr::read_volatile(0xdead_0000_0000u64 as *const u64) };
+        let value = unsafe { core::ptr::read_volatile(0x7e00_0000_0000u64 as *const u64) };
         info!("read {value}");
     }
     if info.cmdline_has("hvfw.test=stack-overflow") {

@@ -1,1 +1,23 @@
+//! The hypervisor-fw test harness: set-up of a fresh machine, firmware builds,
+//! disk images made with real tools, QEMU runs with the serial console captured,
+//! and the boot tests. `src/bin/xtask.rs` puts the README's commands on top.
 
+pub mod boot_tests;
+pub mod firmware;
+pub mod images;
+pub mod qemu;
+pub mod setup;
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Where built firmware, images and downloads are cached.
+pub fn cache_dir(name: &str) -> PathBuf {
+    let dir = workspace_root().join("target").join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}

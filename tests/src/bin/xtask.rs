@@ -1,1 +1,98 @@
-fn main() {}
+//! The README's commands.
+//!
+//! - `cargo xtask run [--disk PATH] [--memory SIZE]`: build the firmware and boot a
+//!   disk in QEMU with the serial console on this terminal (Ctrl-A X quits).
+//! - `cargo xtask test [FILTER]`: host unit tests, then the QEMU boot tests.
+//! - `cargo xtask build`: just build the firmware.
+//!
+//! Each first installs what is missing (rustup targets, Debian packages).
+
+use fw_tests::firmware::{self, Variant};
+use fw_tests::qemu::QemuConfig;
+use fw_tests::{boot_tests, images, setup, workspace_root};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage:
+  cargo xtask run [--disk PATH] [--memory SIZE]   boot a disk in QEMU (default: a generated empty ESP)
+  cargo xtask test [FILTER]                       run every test (FILTER: only QEMU tests whose name contains it)
+  cargo xtask build                               build target/x86_64-unknown-none/release/hypervisor-fw";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("build") => setup::ensure_targets().and_then(|_| firmware::build(Variant::Release)).map(|path| {
+            println!("built {}", path.display());
+        }),
+        _ => Err(USAGE.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let mut disk = None;
+    let mut memory = "512M".to_string();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--disk" => disk = Some(it.next().ok_or("--disk needs a path")?.into()),
+            "--memory" => memory = it.next().ok_or("--memory needs a size such as 1G")?.clone(),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    setup::ensure_all()?;
+    let fw = firmware::build(Variant::Release)?;
+    let disk = match disk {
+        Some(disk) => disk,
+        None => images::default_disk()?,
+    };
+    let mut config = QemuConfig::new(&fw);
+    config.memory = memory;
+    config.disks.push(disk);
+    // The user's own disk is theirs to change; the generated one is rebuilt on demand.
+    config.snapshot = false;
+    eprintln!("xtask: booting {} (serial console below; Ctrl-A X quits QEMU)", config.disks[0].display());
+    let status = Command::new("qemu-system-x86_64")
+        .args(config.args())
+        .args(["-serial", "mon:stdio"])
+        .status()
+        .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(3) => Err("the firmware reported a panic or exception".into()),
+        _ => Err(format!("QEMU ended with {status}")),
+    }
+}
+
+fn test(args: &[String]) -> Result<(), String> {
+    let filter = args.first().map(String::as_str);
+    setup::ensure_all()?;
+    if filter.is_none() {
+        println!("== host unit tests: cargo test --workspace");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(workspace_root())
+            .args(["test", "--workspace"])
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err("host unit tests failed".into());
+        }
+    }
+    println!("== QEMU boot tests");
+    let (passed, failed) = boot_tests::run(filter)?;
+    println!("qemu: {passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(format!("{failed} QEMU test(s) failed"));
+    }
+    if passed == 0 {
+        return Err(format!("no QEMU test matches {filter:?}"));
+    }
+    Ok(())
+}

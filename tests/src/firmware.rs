@@ -1,0 +1,37 @@
+//! Builds the firmware ELF for QEMU.
+
+use crate::{cache_dir, workspace_root};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Which build of the firmware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// What users run.
+    Release,
+    /// With `test-hooks`: panics and exceptions exit QEMU with status 3, and
+    /// `hvfw.test=...` command-line words trigger faults.
+    TestHooks,
+}
+
+/// Builds `variant` and returns the path of a copy that later builds of the
+/// other variant do not overwrite.
+pub fn build(variant: Variant) -> Result<PathBuf, String> {
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(workspace_root()).args(["build", "--release", "--target", "x86_64-unknown-none"]);
+    if variant == Variant::TestHooks {
+        cargo.args(["--features", "test-hooks"]);
+    }
+    let status = cargo.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("firmware build failed".into());
+    }
+    let built = workspace_root().join("target/x86_64-unknown-none/release/hypervisor-fw");
+    let name = match variant {
+        Variant::Release => "hypervisor-fw",
+        Variant::TestHooks => "hypervisor-fw-test-hooks",
+    };
+    let copy = cache_dir("fw").join(name);
+    std::fs::copy(&built, &copy).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
+    Ok(copy)
+}

@@ -1,0 +1,221 @@
+//! Runs QEMU (TCG: there is no usable KVM here) with the firmware as a PVH
+//! kernel, captures the serial console with the time each line arrived, and waits
+//! for expected output with timeouts. QEMU is killed when the handle is dropped.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What to boot and how.
+#[derive(Clone, Debug)]
+pub struct QemuConfig {
+    pub firmware: PathBuf,
+    pub memory: String,
+    /// Raw disk images, attached as modern-only virtio-blk PCI devices in order.
+    pub disks: Vec<PathBuf>,
+    /// Written to by the guest? Tests keep cached images pristine with `snapshot`.
+    pub snapshot: bool,
+    /// The PVH command line (`-append`).
+    pub append: Option<String>,
+    pub extra_args: Vec<String>,
+}
+
+impl QemuConfig {
+    pub fn new(firmware: &Path) -> QemuConfig {
+        QemuConfig {
+            firmware: firmware.to_path_buf(),
+            memory: "512M".into(),
+            disks: Vec::new(),
+            snapshot: true,
+            append: None,
+            extra_args: Vec::new(),
+        }
+    }
+
+    /// QEMU's arguments, without the serial console (the caller chooses).
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "-machine",
+            "q35,accel=tcg",
+            "-cpu",
+            "max",
+            "-m",
+            &self.memory,
+            "-kernel",
+            &self.firmware.to_string_lossy(),
+            "-display",
+            "none",
+            "-no-reboot",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(append) = &self.append {
+            args.extend(["-append".into(), append.clone()]);
+        }
+        for (i, disk) in self.disks.iter().enumerate() {
+            let snapshot = if self.snapshot { ",snapshot=on" } else { "" };
+            args.push("-drive".into());
+            args.push(format!("if=none,id=disk{i},format=raw,file={}{snapshot}", disk.display()));
+            args.push("-device".into());
+            args.push(format!("virtio-blk-pci,drive=disk{i},disable-legacy=on"));
+        }
+        args.extend(self.extra_args.iter().cloned());
+        args
+    }
+}
+
+/// The console as it arrived: text, and when each line ended.
+#[derive(Default)]
+struct Console {
+    text: String,
+    line_times: Vec<(usize, Duration)>,
+    /// Output streams (stdout, stderr) that reached end of file.
+    streams_closed: usize,
+}
+
+impl Console {
+    fn closed(&self) -> bool {
+        self.streams_closed == 2
+    }
+}
+
+pub struct Qemu {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    console: Arc<(Mutex<Console>, Condvar)>,
+    started: Instant,
+    /// How far `wait_for` has matched: each wait searches after the last match.
+    cursor: usize,
+}
+
+impl Qemu {
+    pub fn spawn(config: &QemuConfig) -> Result<Qemu, String> {
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(config.args())
+            .args(["-monitor", "none", "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+        let started = Instant::now();
+        let console = Arc::new((Mutex::new(Console::default()), Condvar::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let console = console.clone();
+            thread::spawn(move || capture(stream, console, started));
+        }
+        let stdin = child.stdin.take();
+        Ok(Qemu { child, stdin, console, started, cursor: 0 })
+    }
+
+    /// Waits until `needle` appears after the previous match; returns the time
+    /// since QEMU started when the line holding it arrived.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<Duration, String> {
+        let deadline = Instant::now() + timeout;
+        let (lock, ready) = &*self.console;
+        let mut console = lock.lock().unwrap();
+        loop {
+            if let Some(pos) = console.text[self.cursor..].find(needle) {
+                let end = self.cursor + pos + needle.len();
+                self.cursor = end;
+                let at = console
+                    .line_times
+                    .iter()
+                    .find(|(offset, _)| *offset >= end)
+                    .map(|(_, t)| *t)
+                    .unwrap_or_else(|| self.started.elapsed());
+                return Ok(at);
+            }
+            if console.closed() {
+                drop(console);
+                let status = self.wait_exit(Duration::from_secs(5)).ok();
+                return Err(format!("QEMU exited ({}) before printing {needle:?}", describe(status)));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(format!("timed out after {timeout:?} waiting for {needle:?}"));
+            }
+            console = ready.wait_timeout(console, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Fails if `needle` appears anywhere in the console so far.
+    pub fn assert_absent(&self, needle: &str) -> Result<(), String> {
+        let console = self.console.0.lock().unwrap();
+        match console.text.find(needle) {
+            Some(_) => Err(format!("console unexpectedly shows {needle:?}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Types on the serial console.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let stdin = self.stdin.as_mut().ok_or("QEMU's stdin is closed")?;
+        stdin.write_all(bytes).and_then(|_| stdin.flush()).map_err(|e| format!("cannot type into QEMU: {e}"))
+    }
+
+    /// Waits for QEMU to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("QEMU still running after {timeout:?}"));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the console showed so far.
+    pub fn log(&self) -> String {
+        self.console.0.lock().unwrap().text.clone()
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn describe(status: Option<ExitStatus>) -> String {
+    match status.and_then(|s| s.code()) {
+        Some(3) => "exit status 3: the firmware reported a panic or exception".into(),
+        Some(code) => format!("exit status {code}"),
+        None => "killed or still running".into(),
+    }
+}
+
+fn capture(mut stream: Box<dyn Read + Send>, console: Arc<(Mutex<Console>, Condvar)>, started: Instant) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap_or(0);
+        let (lock, ready) = &*console;
+        let mut c = lock.lock().unwrap();
+        if n == 0 {
+            c.streams_closed += 1;
+            ready.notify_all();
+            return;
+        }
+        let chunk = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
+        let base = c.text.len();
+        c.text.push_str(&chunk);
+        let at = started.elapsed();
+        for (i, _) in chunk.match_indices('\n') {
+            c.line_times.push((base + i, at));
+        }
+        ready.notify_all();
+    }
+}

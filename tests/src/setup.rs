@@ -1,0 +1,86 @@
+//! Installs what a fresh machine lacks: rustup targets and Debian packages.
+//! As root, packages come from `apt-get`; otherwise the exact command is printed.
+
+use std::process::Command;
+
+/// Debian packages the commands need, with a program each one provides.
+pub const PACKAGES: &[(&str, &str)] = &[
+    ("qemu-system-x86", "qemu-system-x86_64"),
+    ("mtools", "mcopy"),
+    ("dosfstools", "mkfs.fat"),
+    ("gdisk", "sgdisk"),
+    ("e2fsprogs", "mkfs.ext4"),
+    ("busybox-static", "busybox"),
+    ("cpio", "cpio"),
+];
+
+/// Bare-metal targets the firmware builds for.
+pub const TARGETS: &[&str] = &["x86_64-unknown-none"];
+
+pub fn have_program(name: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].iter().map(Into::into))
+        .any(|dir| dir.join(name).is_file())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+}
+
+/// Makes sure the rustup targets and Debian packages are present.
+pub fn ensure_all() -> Result<(), String> {
+    ensure_targets()?;
+    ensure_packages()
+}
+
+pub fn ensure_targets() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(crate::workspace_root())
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    let installed = String::from_utf8_lossy(&installed.stdout).into_owned();
+    let missing: Vec<&str> = TARGETS.iter().copied().filter(|t| !installed.lines().any(|l| l.trim() == *t)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("setup: rustup target add {}", missing.join(" "));
+    let status = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .current_dir(crate::workspace_root())
+        .status()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if !status.success() {
+        return Err(format!("`rustup target add {}` failed", missing.join(" ")));
+    }
+    Ok(())
+}
+
+pub fn ensure_packages() -> Result<(), String> {
+    let missing: Vec<&str> =
+        PACKAGES.iter().filter(|(_, program)| !have_program(program)).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let command = format!("apt-get install -y {}", missing.join(" "));
+    if !is_root() {
+        return Err(format!("missing Debian packages; install them with:\n  sudo apt-get update && sudo {command}"));
+    }
+    eprintln!("setup: apt-get update && {command}");
+    let update = Command::new("apt-get").arg("update").arg("-qq").status();
+    if !matches!(update, Ok(s) if s.success()) {
+        return Err("`apt-get update` failed".into());
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if !status.success() {
+        return Err(format!("`{command}` failed"));
+    }
+    Ok(())
+}
