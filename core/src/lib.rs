@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod boot_info;
+pub mod clock;
 pub mod heap_region;
 pub mod logger;
 

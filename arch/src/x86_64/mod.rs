@@ -13,6 +13,8 @@ pub mod io;
 pub mod paging;
 #[cfg(target_os = "none")]
 mod start;
+#[cfg(target_os = "none")]
+pub mod time;
 
 #[cfg(target_os = "none")]
 pub use paging::identity_map;
