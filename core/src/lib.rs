@@ -7,8 +7,10 @@ extern crate alloc;
 
 pub mod boot_info;
 pub mod clock;
+pub mod events;
 pub mod heap_region;
 pub mod logger;
+pub mod variables;
 
 #[cfg(test)]
 extern crate std;

@@ -1,0 +1,717 @@
+//! The EFI variable store (UEFI 2.10 §8.2): GetVariable, GetNextVariableName,
+//! SetVariable and QueryVariableInfo semantics over a fixed byte arena.
+//!
+//! Runtime services keep working after ExitBootServices, when the firmware's heap
+//! belongs to the OS. So the store never allocates: it lives in an arena the
+//! firmware places in runtime-services memory. Variables are kept for the life of
+//! the machine (there is no flash); non-volatile ones are accepted and behave like
+//! volatile ones until a backing store exists.
+//!
+//! Each record: name length in UTF-16 units (u16), flags (u16), attributes (u32),
+//! vendor GUID (16 bytes), data length (u32), reserved (u32), the name (UTF-16LE,
+//! no terminator), the data. Records are packed; deleting one moves the rest down,
+//! so enumeration order is creation order.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+use r_efi::efi;
+
+const HEADER: usize = 32;
+const FLAG_READ_ONLY: u16 = 1;
+
+/// Attribute bits this store understands.
+const KNOWN_ATTRIBUTES: u32 = efi::VARIABLE_NON_VOLATILE
+    | efi::VARIABLE_BOOTSERVICE_ACCESS
+    | efi::VARIABLE_RUNTIME_ACCESS
+    | efi::VARIABLE_HARDWARE_ERROR_RECORD
+    | efi::VARIABLE_AUTHENTICATED_WRITE_ACCESS
+    | efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS
+    | efi::VARIABLE_APPEND_WRITE
+    | efi::VARIABLE_ENHANCED_AUTHENTICATED_ACCESS;
+
+/// Largest single variable (name + data) accepted.
+pub const MAX_VARIABLE_SIZE: usize = 32 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariableError {
+    NotFound,
+    /// The caller's buffer is too small; `needed` bytes are required.
+    BufferTooSmall {
+        needed: usize,
+    },
+    /// Empty name, or a name that is not an existing variable (GetNextVariableName).
+    InvalidName,
+    /// Unknown bits, or RUNTIME_ACCESS without BOOTSERVICE_ACCESS.
+    BadAttributes {
+        attributes: u32,
+    },
+    /// Rewriting a variable with other attributes.
+    AttributeMismatch {
+        existing: u32,
+        requested: u32,
+    },
+    /// A variable the firmware owns (SecureBoot, SetupMode, ...).
+    WriteProtected,
+    /// Authenticated writes need a signature check this firmware does not do.
+    AuthenticationUnsupported,
+    /// The variable is too large, or the store is full.
+    OutOfResources,
+    /// After ExitBootServices, only RUNTIME_ACCESS variables exist.
+    NotRuntimeAccessible,
+}
+
+impl VariableError {
+    pub fn status(&self) -> efi::Status {
+        match self {
+            VariableError::NotFound | VariableError::NotRuntimeAccessible => efi::Status::NOT_FOUND,
+            VariableError::BufferTooSmall { .. } => efi::Status::BUFFER_TOO_SMALL,
+            VariableError::InvalidName
+            | VariableError::BadAttributes { .. }
+            | VariableError::AttributeMismatch { .. } => efi::Status::INVALID_PARAMETER,
+            VariableError::WriteProtected => efi::Status::WRITE_PROTECTED,
+            VariableError::AuthenticationUnsupported => efi::Status::SECURITY_VIOLATION,
+            VariableError::OutOfResources => efi::Status::OUT_OF_RESOURCES,
+        }
+    }
+}
+
+impl fmt::Display for VariableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VariableError::NotFound => write!(f, "variable not found"),
+            VariableError::BufferTooSmall { needed } => {
+                write!(f, "buffer too small, {needed} bytes needed")
+            }
+            VariableError::InvalidName => write!(f, "invalid variable name"),
+            VariableError::BadAttributes { attributes } => {
+                write!(f, "invalid attributes {attributes:#x}")
+            }
+            VariableError::AttributeMismatch {
+                existing,
+                requested,
+            } => write!(
+                f,
+                "variable exists with attributes {existing:#x}, not {requested:#x}"
+            ),
+            VariableError::WriteProtected => write!(f, "variable is read-only"),
+            VariableError::AuthenticationUnsupported => {
+                write!(f, "authenticated variables are not supported")
+            }
+            VariableError::OutOfResources => write!(f, "variable store is full"),
+            VariableError::NotRuntimeAccessible => write!(f, "variable not accessible at runtime"),
+        }
+    }
+}
+
+/// Where a record starts in the arena, and its fields.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    offset: usize,
+    name_units: usize,
+    flags: u16,
+    attributes: u32,
+    data_len: usize,
+}
+
+impl Record {
+    fn len(&self) -> usize {
+        HEADER + self.name_units * 2 + self.data_len
+    }
+    fn name_range(&self) -> core::ops::Range<usize> {
+        let start = self.offset + HEADER;
+        start..start + self.name_units * 2
+    }
+    fn data_range(&self) -> core::ops::Range<usize> {
+        let start = self.offset + HEADER + self.name_units * 2;
+        start..start + self.data_len
+    }
+}
+
+/// What QueryVariableInfo reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreInfo {
+    pub maximum_storage: u64,
+    pub remaining_storage: u64,
+    pub maximum_variable_size: u64,
+}
+
+pub struct VariableStore<A> {
+    arena: A,
+    used: usize,
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// A name without its terminating NUL (and anything after one).
+fn trim_name(name: &[u16]) -> &[u16] {
+    match name.iter().position(|&c| c == 0) {
+        Some(end) => &name[..end],
+        None => name,
+    }
+}
+
+impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
+    pub fn new(arena: A) -> Self {
+        VariableStore { arena, used: 0 }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.arena.as_ref()[..self.used]
+    }
+
+    fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        let bytes = self.bytes();
+        let mut offset = 0;
+        core::iter::from_fn(move || {
+            if offset + HEADER > bytes.len() {
+                return None;
+            }
+            let record = Record {
+                offset,
+                name_units: u16_at(bytes, offset) as usize,
+                flags: u16_at(bytes, offset + 2),
+                attributes: u32_at(bytes, offset + 4),
+                data_len: u32_at(bytes, offset + 24) as usize,
+            };
+            offset += record.len();
+            Some(record)
+        })
+    }
+
+    fn guid_of(&self, r: &Record) -> efi::Guid {
+        let mut g = [0u8; 16];
+        g.copy_from_slice(&self.bytes()[r.offset + 8..r.offset + 24]);
+        efi::Guid::from_bytes(&g)
+    }
+
+    fn name_matches(&self, r: &Record, name: &[u16]) -> bool {
+        r.name_units == name.len()
+            && self.bytes()[r.name_range()]
+                .chunks_exact(2)
+                .zip(name)
+                .all(|(b, &c)| u16::from_le_bytes([b[0], b[1]]) == c)
+    }
+
+    fn find(&self, name: &[u16], guid: &efi::Guid) -> Option<Record> {
+        self.records()
+            .find(|r| self.guid_of(r) == *guid && self.name_matches(r, name))
+    }
+
+    fn visible(r: &Record, runtime: bool) -> bool {
+        !runtime || r.attributes & efi::VARIABLE_RUNTIME_ACCESS != 0
+    }
+
+    /// GetVariable: the attributes and data of a variable. `runtime` is true
+    /// after ExitBootServices.
+    pub fn get(
+        &self,
+        name: &[u16],
+        guid: &efi::Guid,
+        runtime: bool,
+    ) -> Result<(u32, &[u8]), VariableError> {
+        let name = trim_name(name);
+        if name.is_empty() {
+            return Err(VariableError::InvalidName);
+        }
+        let r = self.find(name, guid).ok_or(VariableError::NotFound)?;
+        if !Self::visible(&r, runtime) {
+            return Err(VariableError::NotRuntimeAccessible);
+        }
+        Ok((r.attributes, &self.bytes()[r.data_range()]))
+    }
+
+    /// GetNextVariableName: writes the name after `name`/`guid` (the first one
+    /// for an empty name) with its NUL into `out`, and returns its GUID.
+    pub fn next_name(
+        &self,
+        name: &[u16],
+        guid: &efi::Guid,
+        runtime: bool,
+        out: &mut [u16],
+    ) -> Result<efi::Guid, VariableError> {
+        let name = trim_name(name);
+        let mut candidates = self.records().filter(|r| Self::visible(r, runtime));
+        if !name.is_empty() {
+            // Skip up to and including the current one; it must exist.
+            candidates
+                .by_ref()
+                .find(|r| self.guid_of(r) == *guid && self.name_matches(r, name))
+                .ok_or(VariableError::InvalidName)?;
+        }
+        let next = candidates.next().ok_or(VariableError::NotFound)?;
+        let needed = next.name_units + 1;
+        if out.len() < needed {
+            return Err(VariableError::BufferTooSmall { needed: needed * 2 });
+        }
+        for (slot, b) in out
+            .iter_mut()
+            .zip(self.bytes()[next.name_range()].chunks_exact(2))
+        {
+            *slot = u16::from_le_bytes([b[0], b[1]]);
+        }
+        out[next.name_units] = 0;
+        Ok(self.guid_of(&next))
+    }
+
+    /// SetVariable from an application. Empty `data` without APPEND_WRITE deletes.
+    pub fn set(
+        &mut self,
+        name: &[u16],
+        guid: &efi::Guid,
+        attributes: u32,
+        data: &[u8],
+        runtime: bool,
+    ) -> Result<(), VariableError> {
+        let name = trim_name(name);
+        if name.is_empty() {
+            return Err(VariableError::InvalidName);
+        }
+        if attributes & !KNOWN_ATTRIBUTES != 0 {
+            return Err(VariableError::BadAttributes { attributes });
+        }
+        if attributes
+            & (efi::VARIABLE_AUTHENTICATED_WRITE_ACCESS
+                | efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS
+                | efi::VARIABLE_ENHANCED_AUTHENTICATED_ACCESS)
+            != 0
+        {
+            return Err(VariableError::AuthenticationUnsupported);
+        }
+        let append = attributes & efi::VARIABLE_APPEND_WRITE != 0;
+        let stored_attributes = attributes & !efi::VARIABLE_APPEND_WRITE;
+        let existing = self.find(name, guid);
+        if let Some(r) = existing {
+            if r.flags & FLAG_READ_ONLY != 0 {
+                return Err(VariableError::WriteProtected);
+            }
+            if runtime && !Self::visible(&r, runtime) {
+                return Err(VariableError::NotFound);
+            }
+        }
+        let deleting = !append
+            && (data.is_empty() || stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0);
+        if deleting {
+            let r = existing.ok_or(VariableError::NotFound)?;
+            if stored_attributes != 0 && stored_attributes != r.attributes {
+                return Err(VariableError::AttributeMismatch {
+                    existing: r.attributes,
+                    requested: stored_attributes,
+                });
+            }
+            self.remove(r);
+            return Ok(());
+        }
+        if stored_attributes & efi::VARIABLE_RUNTIME_ACCESS != 0
+            && stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0
+        {
+            return Err(VariableError::BadAttributes { attributes });
+        }
+        if runtime && stored_attributes & efi::VARIABLE_RUNTIME_ACCESS == 0 {
+            return Err(VariableError::BadAttributes { attributes });
+        }
+        match existing {
+            Some(r) if r.attributes != stored_attributes => Err(VariableError::AttributeMismatch {
+                existing: r.attributes,
+                requested: stored_attributes,
+            }),
+            Some(r) if append => {
+                if data.is_empty() {
+                    return Ok(());
+                }
+                let old_len = r.data_len;
+                self.replace(
+                    r,
+                    name,
+                    guid,
+                    stored_attributes,
+                    0,
+                    &[],
+                    Some((r, old_len)),
+                    data,
+                )
+            }
+            Some(r) => self.replace(r, name, guid, stored_attributes, 0, data, None, &[]),
+            None if append && data.is_empty() => Ok(()),
+            None => self.insert(name, guid, stored_attributes, 0, data),
+        }
+    }
+
+    /// Creates or replaces a variable the firmware owns; applications cannot
+    /// change it.
+    pub fn set_read_only(
+        &mut self,
+        name: &[u16],
+        guid: &efi::Guid,
+        attributes: u32,
+        data: &[u8],
+    ) -> Result<(), VariableError> {
+        let name = trim_name(name);
+        if let Some(r) = self.find(name, guid) {
+            self.remove(r);
+        }
+        self.insert(name, guid, attributes, FLAG_READ_ONLY, data)
+    }
+
+    /// QueryVariableInfo.
+    pub fn info(&self) -> StoreInfo {
+        let capacity = self.arena.as_ref().len();
+        StoreInfo {
+            maximum_storage: capacity as u64,
+            remaining_storage: (capacity - self.used) as u64,
+            maximum_variable_size: MAX_VARIABLE_SIZE as u64,
+        }
+    }
+
+    fn remove(&mut self, r: Record) {
+        let end = r.offset + r.len();
+        let used = self.used;
+        self.arena.as_mut().copy_within(end..used, r.offset);
+        self.used -= r.len();
+    }
+
+    fn check_space(
+        &self,
+        name: &[u16],
+        data_len: usize,
+        freed: usize,
+    ) -> Result<(), VariableError> {
+        let size = name.len() * 2 + data_len;
+        if size > MAX_VARIABLE_SIZE || name.len() > u16::MAX as usize {
+            return Err(VariableError::OutOfResources);
+        }
+        if self.used - freed + HEADER + size > self.arena.as_ref().len() {
+            return Err(VariableError::OutOfResources);
+        }
+        Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        name: &[u16],
+        guid: &efi::Guid,
+        attributes: u32,
+        flags: u16,
+        data: &[u8],
+    ) -> Result<(), VariableError> {
+        self.check_space(name, data.len(), 0)?;
+        let at = self.used;
+        let bytes = self.arena.as_mut();
+        bytes[at..at + 2].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        bytes[at + 2..at + 4].copy_from_slice(&flags.to_le_bytes());
+        bytes[at + 4..at + 8].copy_from_slice(&attributes.to_le_bytes());
+        bytes[at + 8..at + 24].copy_from_slice(guid.as_bytes());
+        bytes[at + 24..at + 28].copy_from_slice(&(data.len() as u32).to_le_bytes());
+        bytes[at + 28..at + 32].copy_from_slice(&0u32.to_le_bytes());
+        let mut p = at + HEADER;
+        for c in name {
+            bytes[p..p + 2].copy_from_slice(&c.to_le_bytes());
+            p += 2;
+        }
+        bytes[p..p + data.len()].copy_from_slice(data);
+        self.used = p + data.len();
+        Ok(())
+    }
+
+    /// Replaces record `r` by one with `data` (or, when appending, the old data
+    /// followed by `tail`), keeping its place in the enumeration order.
+    #[allow(clippy::too_many_arguments)]
+    fn replace(
+        &mut self,
+        r: Record,
+        name: &[u16],
+        guid: &efi::Guid,
+        attributes: u32,
+        flags: u16,
+        data: &[u8],
+        appending: Option<(Record, usize)>,
+        tail: &[u8],
+    ) -> Result<(), VariableError> {
+        let new_len = match appending {
+            Some((_, old)) => old + tail.len(),
+            None => data.len(),
+        };
+        self.check_space(name, new_len, r.len())?;
+        // Move the records after `r` to make the exact room needed, then rewrite in place.
+        let old_end = r.offset + r.len();
+        let new_end = r.offset + HEADER + name.len() * 2 + new_len;
+        let used = self.used;
+        let bytes = self.arena.as_mut();
+        if appending.is_some() {
+            // Data grows at the end of the record: shift what follows, then write the tail.
+            bytes.copy_within(old_end..used, new_end);
+            bytes[old_end..old_end + tail.len()].copy_from_slice(tail);
+        } else {
+            bytes.copy_within(old_end..used, new_end);
+            let data_start = r.offset + HEADER + name.len() * 2;
+            bytes[data_start..data_start + data.len()].copy_from_slice(data);
+        }
+        bytes[r.offset + 2..r.offset + 4].copy_from_slice(&flags.to_le_bytes());
+        bytes[r.offset + 4..r.offset + 8].copy_from_slice(&attributes.to_le_bytes());
+        bytes[r.offset + 8..r.offset + 24].copy_from_slice(guid.as_bytes());
+        bytes[r.offset + 24..r.offset + 28].copy_from_slice(&(new_len as u32).to_le_bytes());
+        self.used = used - old_end + new_end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    const BS: u32 = efi::VARIABLE_BOOTSERVICE_ACCESS;
+    const RT: u32 = efi::VARIABLE_RUNTIME_ACCESS;
+    const NV: u32 = efi::VARIABLE_NON_VOLATILE;
+    const VENDOR: efi::Guid = efi::Guid::from_fields(
+        0x605dab50,
+        0xe046,
+        0x4300,
+        0xab,
+        0xb6,
+        &[0x3d, 0xd8, 0x10, 0xdd, 0x8b, 0x23],
+    );
+
+    fn w(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    fn store() -> VariableStore<Vec<u8>> {
+        VariableStore::new(std::vec![0u8; 4096])
+    }
+
+    #[test]
+    fn set_get_and_delete() {
+        let mut s = store();
+        s.set(&w("MokListRT"), &VENDOR, BS | RT, b"certs", false)
+            .unwrap();
+        assert_eq!(
+            s.get(&w("MokListRT"), &VENDOR, false),
+            Ok((BS | RT, &b"certs"[..]))
+        );
+        // A trailing NUL in the caller's name is not part of the name.
+        let mut with_nul = w("MokListRT");
+        with_nul.push(0);
+        assert!(s.get(&with_nul, &VENDOR, false).is_ok());
+        s.set(&w("MokListRT"), &VENDOR, BS | RT, b"", false)
+            .unwrap();
+        assert_eq!(
+            s.get(&w("MokListRT"), &VENDOR, false),
+            Err(VariableError::NotFound)
+        );
+        assert_eq!(
+            s.set(&w("MokListRT"), &VENDOR, BS | RT, b"", false),
+            Err(VariableError::NotFound)
+        );
+    }
+
+    #[test]
+    fn replacing_keeps_order_and_other_variables_intact() {
+        let mut s = store();
+        s.set(&w("A"), &VENDOR, BS, b"1", false).unwrap();
+        s.set(&w("B"), &VENDOR, BS, b"2", false).unwrap();
+        s.set(&w("A"), &VENDOR, BS, b"longer value", false).unwrap();
+        assert_eq!(s.get(&w("A"), &VENDOR, false).unwrap().1, b"longer value");
+        assert_eq!(s.get(&w("B"), &VENDOR, false).unwrap().1, b"2");
+        s.set(&w("A"), &VENDOR, BS, b"x", false).unwrap();
+        assert_eq!(s.get(&w("B"), &VENDOR, false).unwrap().1, b"2");
+        let mut out = [0u16; 8];
+        assert_eq!(s.next_name(&[], &VENDOR, false, &mut out), Ok(VENDOR));
+        assert_eq!(&out[..2], &[b'A' as u16, 0]);
+    }
+
+    #[test]
+    fn append_write_extends_data() {
+        let mut s = store();
+        s.set(
+            &w("db"),
+            &VENDOR,
+            BS | efi::VARIABLE_APPEND_WRITE,
+            b"ab",
+            false,
+        )
+        .unwrap();
+        s.set(
+            &w("db"),
+            &VENDOR,
+            BS | efi::VARIABLE_APPEND_WRITE,
+            b"cd",
+            false,
+        )
+        .unwrap();
+        s.set(&w("z"), &VENDOR, BS, b"z", false).unwrap();
+        s.set(
+            &w("db"),
+            &VENDOR,
+            BS | efi::VARIABLE_APPEND_WRITE,
+            b"ef",
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            s.get(&w("db"), &VENDOR, false).unwrap(),
+            (BS, &b"abcdef"[..])
+        );
+        assert_eq!(s.get(&w("z"), &VENDOR, false).unwrap().1, b"z");
+    }
+
+    #[test]
+    fn attribute_rules() {
+        let mut s = store();
+        assert_eq!(
+            s.set(&w("X"), &VENDOR, RT, b"1", false).unwrap_err(),
+            VariableError::NotFound,
+            "no BS access means delete"
+        );
+        assert_eq!(
+            s.set(&w("X"), &VENDOR, BS | 0x1000, b"1", false)
+                .unwrap_err()
+                .status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        s.set(&w("X"), &VENDOR, BS, b"1", false).unwrap();
+        assert_eq!(
+            s.set(&w("X"), &VENDOR, BS | RT, b"2", false),
+            Err(VariableError::AttributeMismatch {
+                existing: BS,
+                requested: BS | RT
+            })
+        );
+        assert_eq!(
+            s.set(
+                &w("X"),
+                &VENDOR,
+                BS | efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS,
+                b"2",
+                false
+            )
+            .unwrap_err()
+            .status(),
+            efi::Status::SECURITY_VIOLATION
+        );
+        assert_eq!(
+            s.set(&[], &VENDOR, BS, b"2", false),
+            Err(VariableError::InvalidName)
+        );
+    }
+
+    #[test]
+    fn runtime_sees_only_runtime_variables() {
+        let mut s = store();
+        s.set(&w("Boot"), &VENDOR, BS, b"b", false).unwrap();
+        s.set(&w("Run"), &VENDOR, BS | RT | NV, b"r", false)
+            .unwrap();
+        assert_eq!(
+            s.get(&w("Boot"), &VENDOR, true),
+            Err(VariableError::NotRuntimeAccessible)
+        );
+        assert!(s.get(&w("Run"), &VENDOR, true).is_ok());
+        let mut out = [0u16; 8];
+        s.next_name(&[], &VENDOR, true, &mut out).unwrap();
+        assert_eq!(&out[..4], &[b'R' as u16, b'u' as u16, b'n' as u16, 0]);
+        assert_eq!(
+            s.set(&w("New"), &VENDOR, BS, b"x", true)
+                .unwrap_err()
+                .status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        s.set(&w("New"), &VENDOR, BS | RT, b"x", true).unwrap();
+    }
+
+    #[test]
+    fn enumerates_all_names_then_not_found() {
+        let mut s = store();
+        for n in ["One", "Two", "Three"] {
+            s.set(&w(n), &VENDOR, BS, b"v", false).unwrap();
+        }
+        let mut name: Vec<u16> = std::vec![0];
+        let mut guid = VENDOR;
+        let mut seen = Vec::new();
+        loop {
+            let mut out = [0u16; 16];
+            match s.next_name(&name, &guid, false, &mut out) {
+                Ok(g) => {
+                    let len = out.iter().position(|&c| c == 0).unwrap();
+                    name = out[..=len].to_vec();
+                    guid = g;
+                    seen.push(std::string::String::from_utf16(&out[..len]).unwrap());
+                }
+                Err(e) => {
+                    assert_eq!(e, VariableError::NotFound);
+                    break;
+                }
+            }
+        }
+        assert_eq!(seen, ["One", "Two", "Three"]);
+        let mut tiny = [0u16; 2];
+        assert_eq!(
+            s.next_name(&[], &VENDOR, false, &mut tiny),
+            Err(VariableError::BufferTooSmall { needed: 8 })
+        );
+        assert_eq!(
+            s.next_name(&w("Nope"), &VENDOR, false, &mut [0u16; 8]),
+            Err(VariableError::InvalidName)
+        );
+    }
+
+    #[test]
+    fn read_only_variables_refuse_writes() {
+        let mut s = store();
+        s.set_read_only(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, BS | RT, &[0])
+            .unwrap();
+        assert_eq!(
+            s.set(
+                &w("SecureBoot"),
+                &efi::GLOBAL_VARIABLE,
+                BS | RT,
+                &[1],
+                false
+            ),
+            Err(VariableError::WriteProtected)
+        );
+        assert_eq!(
+            s.set(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, 0, &[], false),
+            Err(VariableError::WriteProtected)
+        );
+        assert_eq!(
+            s.get(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, true)
+                .unwrap()
+                .1,
+            &[0]
+        );
+    }
+
+    #[test]
+    fn full_store_reports_out_of_resources_and_stays_consistent() {
+        let mut s = VariableStore::new(std::vec![0u8; 256]);
+        s.set(&w("A"), &VENDOR, BS, &[1; 100], false).unwrap();
+        assert_eq!(
+            s.set(&w("B"), &VENDOR, BS, &[2; 200], false),
+            Err(VariableError::OutOfResources)
+        );
+        assert_eq!(
+            s.set(&w("A"), &VENDOR, BS, &[3; 300], false),
+            Err(VariableError::OutOfResources)
+        );
+        assert_eq!(s.get(&w("A"), &VENDOR, false).unwrap().1, &[1; 100]);
+        let info = s.info();
+        assert_eq!(info.maximum_storage, 256);
+        assert_eq!(info.remaining_storage, 256 - 32 - 2 - 100);
+        let mut big = VariableStore::new(std::vec![0u8; 128 * 1024]);
+        assert_eq!(
+            big.set(
+                &w("Huge"),
+                &VENDOR,
+                BS,
+                &std::vec![0; MAX_VARIABLE_SIZE + 1],
+                false
+            ),
+            Err(VariableError::OutOfResources)
+        );
+    }
+}
