@@ -2,6 +2,8 @@
 
 extern crate alloc;
 
+use crate::{disks, platform};
+
 use core::ops::Range;
 use fw_arch::{Boot, Caching};
 use fw_core::boot_info::{BootInfo, MAX_MODULES};
@@ -49,6 +51,9 @@ fn firmware_main(boot: Boot) -> ! {
     }
     map_high_memory(&info);
     run_test_hooks(&info);
+
+    let found = platform::discover(&info, &mut alloc_page);
+    let _volumes = disks::scan(&found);
 
     info!("no bootable device found");
     fw_arch::halt()
@@ -110,17 +115,19 @@ fn init_heap(info: &BootInfo) -> Result<(), StartError> {
     Ok(())
 }
 
+/// A zeroed 4 KiB page from the heap, for page tables (never freed).
+fn alloc_page() -> Option<u64> {
+    let layout = core::alloc::Layout::from_size_align(4096, 4096).ok()?;
+    // SAFETY: the layout is not zero-sized.
+    let page = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    (!page.is_null()).then_some(page as u64)
+}
+
 /// Maps RAM above 4 GiB (the entry code mapped the first 4 GiB) and checks that
 /// the highest RAM page is reachable.
 fn map_high_memory(info: &BootInfo) {
     let top = info.ram_top();
     if top > 1 << 32 {
-        let mut alloc_page = || {
-            let layout = core::alloc::Layout::from_size_align(4096, 4096).unwrap();
-            // SAFETY: a non-zero-sized layout; page tables are never freed.
-            let page = unsafe { alloc::alloc::alloc(layout) };
-            (!page.is_null()).then_some(page as u64)
-        };
         if let Err(e) = fw_arch::identity_map(1 << 32, top, Caching::WriteBack, &mut alloc_page) {
             error!("cannot map RAM above 4 GiB: {e}");
             return;

@@ -7,7 +7,14 @@
 #![cfg_attr(target_os = "none", no_main)]
 
 #[cfg(target_os = "none")]
+mod disks;
+#[cfg(target_os = "none")]
 mod firmware;
+#[cfg(target_os = "none")]
+mod platform;
+
+#[cfg(target_os = "none")]
+extern crate alloc;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

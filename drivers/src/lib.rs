@@ -6,5 +6,13 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acpi;
 pub mod block;
+pub mod crc32;
+pub mod partition;
+pub mod pci;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod portio;
+pub mod rtc;
 pub mod uart;
+pub mod virtio;

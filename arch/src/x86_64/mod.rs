@@ -8,7 +8,7 @@ mod exceptions;
 #[cfg(target_os = "none")]
 mod gdt;
 #[cfg(target_os = "none")]
-pub mod io;
+pub use fw_drivers::portio as io;
 #[cfg(target_os = "none")]
 pub mod paging;
 #[cfg(target_os = "none")]

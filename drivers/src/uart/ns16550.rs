@@ -79,11 +79,11 @@ pub struct PortRegisters {
 impl UartRegisters for PortRegisters {
     fn read(&self, register: u8) -> u8 {
         // SAFETY: the platform hands this driver the UART's port range.
-        unsafe { fw_arch::x86_64::io::inb(self.base + register as u16) }
+        unsafe { crate::portio::inb(self.base + register as u16) }
     }
     fn write(&self, register: u8, value: u8) {
         // SAFETY: as above.
-        unsafe { fw_arch::x86_64::io::outb(self.base + register as u16, value) }
+        unsafe { crate::portio::outb(self.base + register as u16, value) }
     }
 }
 

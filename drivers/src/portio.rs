@@ -1,4 +1,4 @@
-//! x86 port I/O instructions.
+//! x86 port I/O instructions (only built for x86_64 bare metal).
 //!
 //! Each function is `unsafe`: writing to a port can reconfigure any device, and the
 //! caller must know what lives at the port.

@@ -1,0 +1,348 @@
+//! The GUID Partition Table (UEFI 2.10 §5.3): header (Table 5.5), entry array
+//! (Table 5.6), and the validity checks of §5.3.2 with the fall-back to the backup
+//! header at the last LBA.
+#![forbid(unsafe_code)]
+
+use super::{
+    check_overlaps, le_u32, le_u64, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable,
+    PartitionType, Signature,
+};
+use crate::block::BlockDevice;
+use crate::crc32::Crc32;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use log::{debug, warn};
+
+/// "EFI PART" read as a little-endian 64-bit number.
+pub const GPT_HEADER_SIGNATURE: u64 = 0x5452_4150_2049_4645;
+/// Revision 1.0, the one every GPT so far carries.
+pub const GPT_HEADER_REVISION: u32 = 0x0001_0000;
+/// The primary header always sits at LBA 1.
+pub const PRIMARY_HEADER_LBA: u64 = 1;
+
+/// The header fields up to and including `PartitionEntryArrayCRC32`.
+const HEADER_MIN_SIZE: u32 = 92;
+const ENTRY_MIN_SIZE: u32 = 128;
+/// Entry arrays are normally 16 KiB (128 entries of 128 bytes); larger ones are not
+/// read, so a damaged header cannot make the firmware allocate without bound.
+const MAX_ENTRY_ARRAY_BYTES: u64 = 1 << 20;
+/// GPT attribute bit 2: legacy BIOS bootable (UEFI 2.10 Table 5.8).
+const LEGACY_BIOS_BOOTABLE: u64 = 1 << 2;
+
+// Offsets in the header (UEFI 2.10 Table 5.5).
+const SIGNATURE: usize = 0;
+const REVISION: usize = 8;
+const HEADER_SIZE: usize = 12;
+const HEADER_CRC32: usize = 16;
+const MY_LBA: usize = 24;
+const ALTERNATE_LBA: usize = 32;
+const FIRST_USABLE_LBA: usize = 40;
+const LAST_USABLE_LBA: usize = 48;
+const DISK_GUID: usize = 56;
+const PARTITION_ENTRY_LBA: usize = 72;
+const NUMBER_OF_PARTITION_ENTRIES: usize = 80;
+const SIZE_OF_PARTITION_ENTRY: usize = 84;
+const PARTITION_ENTRY_ARRAY_CRC32: usize = 88;
+
+// Offsets in an entry (UEFI 2.10 Table 5.6).
+const PARTITION_TYPE_GUID: usize = 0;
+const UNIQUE_PARTITION_GUID: usize = 16;
+const STARTING_LBA: usize = 32;
+const ENDING_LBA: usize = 40;
+const ATTRIBUTES: usize = 48;
+const PARTITION_NAME: usize = 56;
+/// 36 UTF-16LE code units.
+const PARTITION_NAME_LEN: usize = 72;
+
+/// A header that passed its own checks.
+#[derive(Debug)]
+struct Header {
+    lba: u64,
+    alternate_lba: u64,
+    first_usable_lba: u64,
+    last_usable_lba: u64,
+    disk_guid: Guid,
+    entry_lba: u64,
+    entry_count: u32,
+    entry_size: u32,
+    entry_array_crc32: u32,
+}
+
+/// Reads the GPT of a disk whose MBR is protective: the primary copy if it is
+/// intact, else the backup at the last LBA.
+pub(super) fn read_gpt(disk: &dyn BlockDevice) -> Result<PartitionTable, Error> {
+    let last_lba = disk.block_count().saturating_sub(1);
+    let (header, entries, used_backup) = match read_copy(disk, PRIMARY_HEADER_LBA) {
+        Ok((header, entries)) => {
+            check_backup_header(disk, &header, last_lba);
+            (header, entries, false)
+        }
+        Err(primary) => {
+            warn!("partition: primary GPT is damaged ({primary}); trying the backup at LBA {last_lba}");
+            match read_copy(disk, last_lba) {
+                Ok((header, entries)) => (header, entries, true),
+                Err(backup) => {
+                    return Err(Error::BothHeadersBad {
+                        primary: Box::new(primary),
+                        backup: Box::new(backup),
+                    })
+                }
+            }
+        }
+    };
+    let partitions = parse_entries(&header, &entries)?;
+    debug!(
+        "partition: GPT {} with {} partitions (from LBA {})",
+        header.disk_guid,
+        partitions.len(),
+        header.lba
+    );
+    Ok(PartitionTable {
+        format: PartitionFormat::Gpt,
+        disk_signature: Signature::Guid(header.disk_guid),
+        partitions,
+        used_backup_gpt: used_backup,
+    })
+}
+
+/// Warns when the backup of an intact primary is missing or damaged: the disk still
+/// boots, but the next damage to the primary would lose the table.
+fn check_backup_header(disk: &dyn BlockDevice, primary: &Header, last_lba: u64) {
+    if primary.alternate_lba != last_lba {
+        warn!(
+            "partition: primary GPT puts its backup at LBA {}, but the disk ends at LBA {last_lba} \
+             (was the disk resized?)",
+            primary.alternate_lba
+        );
+    } else if let Err(error) = read_header(disk, last_lba) {
+        warn!("partition: backup GPT header is damaged ({error}); using the primary");
+    }
+}
+
+/// Reads one copy of the GPT: a header and its CRC-checked entry array.
+fn read_copy(disk: &dyn BlockDevice, lba: u64) -> Result<(Header, Vec<u8>), Error> {
+    let header = read_header(disk, lba)?;
+    let entries = read_entry_array(disk, &header)?;
+    Ok((header, entries))
+}
+
+/// Checks one copy alone, for tests that look at a single header's error.
+#[cfg(test)]
+pub(super) fn tests_read_copy(disk: &dyn BlockDevice, lba: u64) -> Result<(), Error> {
+    read_copy(disk, lba).map(|_| ())
+}
+
+fn read_header(disk: &dyn BlockDevice, lba: u64) -> Result<Header, Error> {
+    let block_size = disk.block_size();
+    let block_count = disk.block_count();
+    let mut block = vec![0u8; block_size as usize];
+    disk.read_blocks(lba, &mut block)?;
+
+    if le_u64(&block, SIGNATURE) != GPT_HEADER_SIGNATURE {
+        return Err(Error::BadSignature { lba });
+    }
+    let size = le_u32(&block, HEADER_SIZE);
+    let Some(header_bytes) = block
+        .get(..size as usize)
+        .filter(|_| size >= HEADER_MIN_SIZE)
+    else {
+        return Err(Error::BadHeaderSize { lba, size });
+    };
+    let expected = le_u32(header_bytes, HEADER_CRC32);
+    let found = header_crc32(header_bytes);
+    if found != expected {
+        return Err(Error::HeaderCrcMismatch {
+            lba,
+            expected,
+            found,
+        });
+    }
+    let revision = le_u32(header_bytes, REVISION);
+    if revision >> 16 != GPT_HEADER_REVISION >> 16 {
+        return Err(Error::UnsupportedRevision { lba, revision });
+    }
+    let my_lba = le_u64(header_bytes, MY_LBA);
+    if my_lba != lba {
+        return Err(Error::WrongMyLba { lba, my_lba });
+    }
+
+    let header = Header {
+        lba,
+        alternate_lba: le_u64(header_bytes, ALTERNATE_LBA),
+        first_usable_lba: le_u64(header_bytes, FIRST_USABLE_LBA),
+        last_usable_lba: le_u64(header_bytes, LAST_USABLE_LBA),
+        disk_guid: guid_at(header_bytes, DISK_GUID),
+        entry_lba: le_u64(header_bytes, PARTITION_ENTRY_LBA),
+        entry_count: le_u32(header_bytes, NUMBER_OF_PARTITION_ENTRIES),
+        entry_size: le_u32(header_bytes, SIZE_OF_PARTITION_ENTRY),
+        entry_array_crc32: le_u32(header_bytes, PARTITION_ENTRY_ARRAY_CRC32),
+    };
+
+    let (first, last) = (header.first_usable_lba, header.last_usable_lba);
+    if first == 0 || first > last || last >= block_count || (first..=last).contains(&lba) {
+        return Err(Error::BadUsableRange { lba, first, last });
+    }
+    // 128 × 2^n is exactly a power of two no smaller than 128.
+    if header.entry_size < ENTRY_MIN_SIZE || !header.entry_size.is_power_of_two() {
+        return Err(Error::BadEntrySize {
+            lba,
+            size: header.entry_size,
+        });
+    }
+    let array_bytes = u64::from(header.entry_count) * u64::from(header.entry_size);
+    if array_bytes > MAX_ENTRY_ARRAY_BYTES {
+        return Err(Error::EntryArrayTooLarge {
+            lba,
+            count: header.entry_count,
+            size: header.entry_size,
+        });
+    }
+    let blocks = array_bytes.div_ceil(u64::from(block_size));
+    let array_fits = match header.entry_lba.checked_add(blocks) {
+        Some(end) => {
+            let array = header.entry_lba..end;
+            header.entry_lba > 0
+                && end <= block_count
+                && !array.contains(&lba)
+                && (end <= first || header.entry_lba > last)
+        }
+        None => false,
+    };
+    if !array_fits {
+        return Err(Error::BadEntryArrayLocation {
+            lba,
+            entry_lba: header.entry_lba,
+            blocks,
+        });
+    }
+    Ok(header)
+}
+
+/// The CRC32 of a header with its `HeaderCRC32` field taken as zero.
+fn header_crc32(header: &[u8]) -> u32 {
+    let mut crc = Crc32::new();
+    crc.update(header.get(..HEADER_CRC32).unwrap_or_default());
+    crc.update_zeros(4);
+    crc.update(header.get(HEADER_CRC32 + 4..).unwrap_or_default());
+    crc.finish()
+}
+
+/// Reads the entry array of a checked header and verifies its CRC32. Returns
+/// exactly `entry_count * entry_size` bytes.
+fn read_entry_array(disk: &dyn BlockDevice, header: &Header) -> Result<Vec<u8>, Error> {
+    let block_size = disk.block_size() as usize;
+    // Bounded by MAX_ENTRY_ARRAY_BYTES in `read_header`.
+    let array_bytes = header.entry_count as usize * header.entry_size as usize;
+    let mut entries = vec![0u8; array_bytes.div_ceil(block_size) * block_size];
+    if !entries.is_empty() {
+        disk.read_blocks(header.entry_lba, &mut entries)?;
+    }
+    entries.truncate(array_bytes);
+    let found = crate::crc32::crc32(&entries);
+    if found != header.entry_array_crc32 {
+        return Err(Error::EntriesCrcMismatch {
+            lba: header.lba,
+            expected: header.entry_array_crc32,
+            found,
+        });
+    }
+    Ok(entries)
+}
+
+/// Turns the used entries into partitions and checks that each lies inside the usable
+/// blocks and that none overlap.
+fn parse_entries(header: &Header, entries: &[u8]) -> Result<Vec<PartitionInfo>, Error> {
+    let mut partitions = Vec::new();
+    let mut ranges = Vec::new();
+    for (index, entry) in entries.chunks_exact(header.entry_size as usize).enumerate() {
+        let index = index as u32;
+        let type_guid = guid_at(entry, PARTITION_TYPE_GUID);
+        if type_guid.is_zero() {
+            continue;
+        }
+        let first_lba = le_u64(entry, STARTING_LBA);
+        let last_lba = le_u64(entry, ENDING_LBA);
+        if first_lba > last_lba {
+            return Err(Error::EntryEndsBeforeStart {
+                index,
+                first_lba,
+                last_lba,
+            });
+        }
+        if first_lba < header.first_usable_lba || last_lba > header.last_usable_lba {
+            return Err(Error::EntryOutsideDisk {
+                index,
+                first_lba,
+                last_lba,
+            });
+        }
+        ranges.push((index, first_lba, last_lba));
+        let attributes = le_u64(entry, ATTRIBUTES);
+        partitions.push(PartitionInfo {
+            number: index + 1,
+            start_lba: first_lba,
+            size_lbas: last_lba - first_lba + 1,
+            signature: Signature::Guid(guid_at(entry, UNIQUE_PARTITION_GUID)),
+            format: PartitionFormat::Gpt,
+            partition_type: PartitionType::Gpt(type_guid),
+            name: partition_name(entry),
+            attributes,
+            bootable: attributes & LEGACY_BIOS_BOOTABLE != 0,
+        });
+    }
+    check_overlaps(&mut ranges)?;
+    Ok(partitions)
+}
+
+fn guid_at(bytes: &[u8], offset: usize) -> Guid {
+    let mut guid = [0u8; 16];
+    if let Some(src) = bytes.get(offset..offset + 16) {
+        guid.copy_from_slice(src);
+    }
+    Guid::from_bytes(guid)
+}
+
+/// The UTF-16LE name up to its first NUL; unpaired surrogates become U+FFFD.
+fn partition_name(entry: &[u8]) -> String {
+    let raw = entry
+        .get(PARTITION_NAME..PARTITION_NAME + PARTITION_NAME_LEN)
+        .unwrap_or_default();
+    let units = raw
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .take_while(|&unit| unit != 0);
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_constant_spells_efi_part() {
+        assert_eq!(&GPT_HEADER_SIGNATURE.to_le_bytes(), b"EFI PART");
+    }
+
+    #[test]
+    fn name_stops_at_nul_and_replaces_unpaired_surrogates() {
+        let mut entry = [0u8; 128];
+        for (i, unit) in [0x0045u16, 0xD800, 0x0046, 0, 0x0047].iter().enumerate() {
+            entry[PARTITION_NAME + 2 * i..PARTITION_NAME + 2 * i + 2]
+                .copy_from_slice(&unit.to_le_bytes());
+        }
+        assert_eq!(partition_name(&entry), "E\u{FFFD}F");
+    }
+
+    #[test]
+    fn name_of_36_units_has_no_terminator() {
+        let mut entry = [0u8; 128];
+        for i in 0..36 {
+            entry[PARTITION_NAME + 2 * i] = b'a' + (i % 26) as u8;
+        }
+        assert_eq!(partition_name(&entry).len(), 36);
+    }
+}

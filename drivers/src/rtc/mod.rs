@@ -1,0 +1,4 @@
+//! Real-time clocks and the calendar arithmetic around them.
+
+pub mod calendar;
+pub mod cmos;

@@ -1,0 +1,696 @@
+//! The virtio block device (virtio 1.2 §5.2) over any [`Transport`], as a
+//! [`BlockDevice`]. One request queue, one request in flight, polled. A read or
+//! write becomes as few requests as the device's limits allow (`seg_max`,
+//! `size_max`, the queue size): each is a header descriptor, data descriptors
+//! pointing straight into the caller's buffer (memory is identity-mapped, so no
+//! bounce copy), and a status descriptor.
+
+use super::queue::{Buffer, SplitQueue, MAX_QUEUE_SIZE};
+use super::{negotiate, read_config, Error, PollLimit, Transport};
+use super::{ACKNOWLEDGE, DEVICE_TYPE_BLOCK, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
+use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
+use crate::block::{check_request, BlockDevice, BlockError};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ptr::addr_of_mut;
+use log::{debug, warn};
+use spin::Mutex;
+
+// Feature bits (§5.2.3).
+pub const VIRTIO_BLK_F_SIZE_MAX: u64 = 1 << 1;
+pub const VIRTIO_BLK_F_SEG_MAX: u64 = 1 << 2;
+pub const VIRTIO_BLK_F_GEOMETRY: u64 = 1 << 4;
+pub const VIRTIO_BLK_F_RO: u64 = 1 << 5;
+pub const VIRTIO_BLK_F_BLK_SIZE: u64 = 1 << 6;
+pub const VIRTIO_BLK_F_FLUSH: u64 = 1 << 9;
+
+/// The features this driver uses; the device's offer is intersected with them.
+pub const DRIVER_FEATURES: u64 = VIRTIO_F_VERSION_1
+    | VIRTIO_F_ACCESS_PLATFORM
+    | VIRTIO_BLK_F_SIZE_MAX
+    | VIRTIO_BLK_F_SEG_MAX
+    | VIRTIO_BLK_F_RO
+    | VIRTIO_BLK_F_BLK_SIZE
+    | VIRTIO_BLK_F_FLUSH;
+
+// struct virtio_blk_config (§5.2.4).
+const CONFIG_CAPACITY: usize = 0;
+const CONFIG_SIZE_MAX: usize = 8;
+const CONFIG_SEG_MAX: usize = 12;
+const CONFIG_BLK_SIZE: usize = 20;
+
+// Request types and status values (§5.2.6).
+pub const VIRTIO_BLK_T_IN: u32 = 0;
+pub const VIRTIO_BLK_T_OUT: u32 = 1;
+pub const VIRTIO_BLK_T_FLUSH: u32 = 4;
+pub const VIRTIO_BLK_S_OK: u8 = 0;
+pub const VIRTIO_BLK_S_IOERR: u8 = 1;
+pub const VIRTIO_BLK_S_UNSUPP: u8 = 2;
+
+/// Request headers address 512-byte sectors whatever the block size.
+pub const SECTOR_SIZE: u64 = 512;
+/// The request queue of a single-queue device.
+pub const REQUEST_QUEUE: u16 = 0;
+/// Bytes of data in one request at most: QEMU's block layer refuses requests
+/// of 2 GiB and more.
+pub const MAX_REQUEST_BYTES: u64 = 1 << 30;
+/// A descriptor's length is 32 bits; without `size_max`, segments stay below.
+const MAX_SEGMENT_BYTES: u64 = 0xFFFF_F000;
+/// The status byte before the device answers; no valid status has this value.
+const STATUS_PENDING: u8 = 0xFF;
+/// Largest block size accepted from `blk_size`.
+const MAX_BLOCK_SIZE: u32 = 64 * 1024;
+
+/// struct virtio_blk_req's header and status byte, which the driver owns; the
+/// data in between is the caller's buffer.
+#[repr(C)]
+struct RequestMemory {
+    kind: u32,
+    reserved: u32,
+    sector: u64,
+    status: u8,
+}
+
+const HEADER_LEN: u32 = 16;
+
+struct Inner<T> {
+    transport: T,
+    queue: SplitQueue,
+    /// Boxed so that its address stays put while the device uses it.
+    request: Box<RequestMemory>,
+    chain: Vec<Buffer>,
+    /// Set after a reset (requested, or after a request timed out): the device
+    /// no longer has a queue.
+    stopped: bool,
+}
+
+/// The device limits read from its configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Data descriptors per request.
+    pub max_segments: usize,
+    /// Bytes per data descriptor.
+    pub segment_bytes: u64,
+    /// Data bytes per request, a whole number of blocks.
+    pub request_bytes: u64,
+}
+
+/// A virtio-blk device. Methods lock the device, so it can be shared.
+pub struct VirtioBlk<T: Transport> {
+    inner: Mutex<Inner<T>>,
+    features: u64,
+    block_size: u32,
+    block_count: u64,
+    limits: Limits,
+    poll_limit: PollLimit,
+    /// Requests sent to the device, for the log and the benchmark.
+    requests_sent: core::sync::atomic::AtomicU64,
+}
+
+/// What the device configuration says.
+struct Config {
+    capacity: u64,
+    size_max: Option<u32>,
+    seg_max: Option<u32>,
+    blk_size: Option<u32>,
+}
+
+impl<T: Transport> VirtioBlk<T> {
+    /// Initialises the device (§3.1.1): negotiates features, reads the
+    /// configuration, sets up the request queue, and sets DRIVER_OK. `poll_limit`
+    /// bounds the wait for each request.
+    pub fn new(mut transport: T, poll_limit: PollLimit) -> Result<VirtioBlk<T>, Error> {
+        let found = transport.device_type();
+        if found != DEVICE_TYPE_BLOCK {
+            return Err(Error::WrongDeviceType {
+                expected: DEVICE_TYPE_BLOCK,
+                found,
+            });
+        }
+        let features = negotiate(&mut transport, DRIVER_FEATURES)?;
+        let setup = Self::read_geometry(&transport, features).and_then(|geometry| {
+            let queue = SplitQueue::setup(&mut transport, REQUEST_QUEUE, MAX_QUEUE_SIZE)?;
+            Ok((geometry, queue))
+        });
+        let ((block_size, block_count, config), queue) = match setup {
+            Ok(done) => done,
+            Err(e) => {
+                transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
+                return Err(e);
+            }
+        };
+        let limits = match Self::request_limits(features, &config, queue.size(), block_size) {
+            Some(limits) => limits,
+            None => {
+                transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
+                return Err(Error::QueueUnavailable {
+                    queue: REQUEST_QUEUE,
+                });
+            }
+        };
+        transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+        debug!(
+            "virtio-blk: {block_count} blocks of {block_size} bytes, features {features:#x}, {limits:?}"
+        );
+        Ok(VirtioBlk {
+            inner: Mutex::new(Inner {
+                transport,
+                queue,
+                request: Box::new(RequestMemory {
+                    kind: 0,
+                    reserved: 0,
+                    sector: 0,
+                    status: STATUS_PENDING,
+                }),
+                chain: Vec::new(),
+                stopped: false,
+            }),
+            features,
+            block_size,
+            block_count,
+            limits,
+            poll_limit,
+            requests_sent: core::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Block size, block count and the raw limits from the configuration.
+    fn read_geometry(transport: &T, features: u64) -> Result<(u32, u64, Config), Error> {
+        let offered = |bit: u64| features & bit != 0;
+        let config = read_config(transport, |t| Config {
+            capacity: t.config_read64(CONFIG_CAPACITY),
+            size_max: offered(VIRTIO_BLK_F_SIZE_MAX).then(|| t.config_read32(CONFIG_SIZE_MAX)),
+            seg_max: offered(VIRTIO_BLK_F_SEG_MAX).then(|| t.config_read32(CONFIG_SEG_MAX)),
+            blk_size: offered(VIRTIO_BLK_F_BLK_SIZE).then(|| t.config_read32(CONFIG_BLK_SIZE)),
+        })?;
+        let block_size = match config.blk_size {
+            None => SECTOR_SIZE as u32,
+            Some(size)
+                if size.is_power_of_two()
+                    && (SECTOR_SIZE as u32..=MAX_BLOCK_SIZE).contains(&size) =>
+            {
+                size
+            }
+            Some(size) => {
+                warn!("virtio-blk: ignoring blk_size {size}, using 512");
+                SECTOR_SIZE as u32
+            }
+        };
+        let block_count = config.capacity / (block_size as u64 / SECTOR_SIZE);
+        Ok((block_size, block_count, config))
+    }
+
+    /// How large one request may be: data descriptors are limited by `seg_max`
+    /// and by the queue (two descriptors go to header and status), each one by
+    /// `size_max`. `None` if not even one block fits.
+    fn request_limits(
+        features: u64,
+        config: &Config,
+        queue_size: u16,
+        block_size: u32,
+    ) -> Option<Limits> {
+        let queue_room = (queue_size as usize).checked_sub(2)?;
+        let max_segments = match config.seg_max {
+            Some(n) if n > 0 && features & VIRTIO_BLK_F_SEG_MAX != 0 => queue_room.min(n as usize),
+            _ => queue_room,
+        };
+        let segment_bytes = match config.size_max {
+            Some(n) if n > 0 => MAX_SEGMENT_BYTES.min(n as u64),
+            _ => MAX_SEGMENT_BYTES,
+        };
+        let bytes = (max_segments as u64 * segment_bytes).min(MAX_REQUEST_BYTES);
+        let request_bytes = bytes - bytes % block_size as u64;
+        (max_segments > 0 && request_bytes > 0).then_some(Limits {
+            max_segments,
+            segment_bytes,
+            request_bytes,
+        })
+    }
+
+    /// The features both sides agreed on.
+    pub fn features(&self) -> u64 {
+        self.features
+    }
+
+    /// How many requests were sent to the device so far.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent
+            .load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs `f` with the transport (to ask where the device is, say).
+    pub fn with_transport<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.inner.lock().transport)
+    }
+
+    /// The largest request the device accepts, as computed from its limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Resets the device, so that it stops using firmware memory before the OS
+    /// takes over (or before the device is dropped). Later requests fail.
+    pub fn reset(&self) {
+        let mut inner = self.inner.lock();
+        inner.stopped = true;
+        if let Err(e) = inner.transport.reset() {
+            warn!("virtio-blk: {e}");
+        }
+    }
+
+    /// Reads or writes `len` bytes at `address` starting at block `lba`, in as few
+    /// requests as the limits allow.
+    fn transfer(&self, kind: u32, lba: u64, address: u64, len: usize) -> Result<(), BlockError> {
+        check_request(lba, len, self.block_size, self.block_count)?;
+        let sectors_per_block = self.block_size as u64 / SECTOR_SIZE;
+        let mut inner = self.inner.lock();
+        let mut done = 0u64;
+        while done < len as u64 {
+            let chunk = (len as u64 - done).min(self.limits.request_bytes);
+            let block = lba + done / self.block_size as u64;
+            let data = Some((address + done, chunk));
+            self.submit(&mut inner, kind, block, block * sectors_per_block, data)?;
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Sends one request and waits for its status. `lba` is for error reports.
+    fn submit(
+        &self,
+        inner: &mut Inner<T>,
+        kind: u32,
+        lba: u64,
+        sector: u64,
+        data: Option<(u64, u64)>,
+    ) -> Result<(), BlockError> {
+        if inner.stopped {
+            return Err(BlockError::Timeout { lba });
+        }
+        let request: *mut RequestMemory = &mut *inner.request;
+        // SAFETY: `request` points at our boxed request memory; no request is in
+        // flight (we hold the lock and wait for each one), so the device does not
+        // access it now. Volatile: the device reads it after the notification.
+        unsafe {
+            addr_of_mut!((*request).kind).write_volatile(kind.to_le());
+            addr_of_mut!((*request).reserved).write_volatile(0);
+            addr_of_mut!((*request).sector).write_volatile(sector.to_le());
+            addr_of_mut!((*request).status).write_volatile(STATUS_PENDING);
+        }
+        let device_writable = kind == VIRTIO_BLK_T_IN;
+        inner.chain.clear();
+        inner.chain.push(Buffer {
+            address: request as u64,
+            len: HEADER_LEN,
+            device_writable: false,
+        });
+        if let Some((address, len)) = data {
+            let mut offset = 0;
+            while offset < len {
+                let part = (len - offset).min(self.limits.segment_bytes);
+                inner.chain.push(Buffer {
+                    address: address + offset,
+                    len: part as u32,
+                    device_writable,
+                });
+                offset += part;
+            }
+        }
+        inner.chain.push(Buffer {
+            // SAFETY: a field address inside the same allocation; nothing is read.
+            address: unsafe { addr_of_mut!((*request).status) } as u64,
+            len: 1,
+            device_writable: true,
+        });
+        let head = match inner.queue.add(&inner.chain) {
+            Ok(head) => head,
+            Err(e) => return Err(self.fail(inner, lba, e)),
+        };
+        self.requests_sent
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        inner.transport.notify(REQUEST_QUEUE);
+        let mut deadline = self.poll_limit.start();
+        loop {
+            match inner.queue.pop_used() {
+                Ok(Some(used)) if used.head == head => break,
+                Ok(Some(used)) => debug!("virtio-blk: stray used entry {}", used.head),
+                Ok(None) if deadline.expired() => {
+                    warn!("virtio-blk: request at LBA {lba} timed out, resetting the device");
+                    inner.stopped = true;
+                    // The reset also stops the device from writing into the
+                    // caller's buffer later.
+                    let _ = inner.transport.reset();
+                    return Err(BlockError::Timeout { lba });
+                }
+                Ok(None) => core::hint::spin_loop(),
+                Err(e) => return Err(self.fail(inner, lba, e)),
+            }
+        }
+        // SAFETY: the device has returned the chain, so it no longer writes the
+        // status byte; volatile because the compiler did not see its write.
+        let status = unsafe { addr_of_mut!((*request).status).read_volatile() };
+        match status {
+            VIRTIO_BLK_S_OK => Ok(()),
+            status => {
+                warn!("virtio-blk: request type {kind} at LBA {lba}: status {status}");
+                Err(BlockError::DeviceError { lba, status })
+            }
+        }
+    }
+
+    /// A queue error: the device misbehaved, so stop it.
+    fn fail(&self, inner: &mut Inner<T>, lba: u64, error: Error) -> BlockError {
+        warn!("virtio-blk: {error}; resetting the device");
+        inner.stopped = true;
+        let _ = inner.transport.reset();
+        BlockError::DeviceError {
+            lba,
+            status: STATUS_PENDING,
+        }
+    }
+}
+
+impl<T: Transport> Drop for VirtioBlk<T> {
+    /// The device must not use the rings after they are freed.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        if !inner.stopped {
+            let _ = inner.transport.reset();
+        }
+    }
+}
+
+impl<T: Transport + Send> BlockDevice for VirtioBlk<T> {
+    fn block_size(&self) -> u32 {
+        self.block_size
+    }
+
+    fn block_count(&self) -> u64 {
+        self.block_count
+    }
+
+    fn read_only(&self) -> bool {
+        self.features & VIRTIO_BLK_F_RO != 0
+    }
+
+    fn read_blocks(&self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        let address = buf.as_mut_ptr() as u64;
+        self.transfer(VIRTIO_BLK_T_IN, lba, address, buf.len())
+    }
+
+    fn write_blocks(&self, lba: u64, buf: &[u8]) -> Result<(), BlockError> {
+        if self.read_only() {
+            return Err(BlockError::ReadOnly);
+        }
+        self.transfer(VIRTIO_BLK_T_OUT, lba, buf.as_ptr() as u64, buf.len())
+    }
+
+    fn flush(&self) -> Result<(), BlockError> {
+        if self.features & VIRTIO_BLK_F_FLUSH == 0 {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock();
+        self.submit(&mut inner, VIRTIO_BLK_T_FLUSH, 0, 0, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::virtio::model::{ModelBlk, SeenRequest};
+    use crate::virtio::VIRTIO_F_EVENT_IDX as EVENT_IDX_FOR_TESTS;
+    use core::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    use std::vec;
+
+    const MIB: usize = 1 << 20;
+    /// What QEMU's virtio-blk-pci offers, as far as this driver cares.
+    const QEMU: u64 =
+        VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 512) as u8).collect()
+    }
+
+    fn device(model: &ModelBlk) -> VirtioBlk<ModelBlk> {
+        VirtioBlk::new(model.clone(), PollLimit::Spins(10_000)).unwrap()
+    }
+
+    fn requests(model: &ModelBlk) -> Vec<SeenRequest> {
+        model.with(|s| s.requests.clone())
+    }
+
+    fn assert_no_violations(model: &ModelBlk) {
+        assert_eq!(
+            model.with(|s| s.violations.clone()),
+            Vec::<std::string::String>::new()
+        );
+    }
+
+    #[test]
+    fn reads_one_mebibyte_in_exactly_one_request() {
+        let model = ModelBlk::new(pattern(4 * MIB), QEMU);
+        let blk = device(&model);
+        assert_eq!((blk.block_size(), blk.block_count()), (512, 8192));
+        let mut buf = vec![0u8; MIB];
+        blk.read_blocks(8, &mut buf).unwrap();
+        assert!(buf == pattern(4 * MIB)[4096..4096 + MIB]);
+        assert_eq!(
+            requests(&model),
+            [SeenRequest {
+                kind: VIRTIO_BLK_T_IN,
+                sector: 8,
+                segments: vec![MIB as u32]
+            }]
+        );
+        assert_no_violations(&model);
+    }
+
+    #[test]
+    fn splits_requests_as_seg_max_and_size_max_require() {
+        let model = ModelBlk::new(pattern(4 * MIB), QEMU | VIRTIO_BLK_F_SIZE_MAX);
+        model.with(|s| {
+            s.seg_max = 4;
+            s.size_max = 64 * 1024;
+        });
+        let blk = device(&model);
+        assert_eq!(blk.limits().request_bytes, 256 * 1024);
+        let mut buf = vec![0u8; MIB + 300 * 1024];
+        blk.read_blocks(3, &mut buf).unwrap();
+        assert!(buf == pattern(4 * MIB)[3 * 512..3 * 512 + buf.len()]);
+        let seen = requests(&model);
+        let shape: Vec<_> = seen
+            .iter()
+            .map(|r| (r.sector, r.segments.clone()))
+            .collect();
+        let full = vec![65536; 4];
+        assert_eq!(
+            shape,
+            [
+                (3, full.clone()),
+                (3 + 512, full.clone()),
+                (3 + 1024, full.clone()),
+                (3 + 1536, full.clone()),
+                (3 + 2048, full),
+                (3 + 2560, vec![44 * 1024]),
+            ]
+        );
+        assert_no_violations(&model);
+    }
+
+    #[test]
+    fn writes_then_reads_back() {
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        let blk = device(&model);
+        let data = pattern(64 * 1024);
+        blk.write_blocks(100, &data).unwrap();
+        let mut back = vec![0u8; 64 * 1024];
+        blk.read_blocks(100, &mut back).unwrap();
+        assert!(back == data);
+        assert!(model.with(|s| s.disk[100 * 512..100 * 512 + data.len()] == data[..]));
+        assert_eq!(requests(&model)[0].kind, VIRTIO_BLK_T_OUT);
+        blk.flush().unwrap();
+        assert_eq!(
+            requests(&model)[2],
+            SeenRequest {
+                kind: VIRTIO_BLK_T_FLUSH,
+                sector: 0,
+                segments: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn read_only_device_refuses_writes() {
+        let model = ModelBlk::new(vec![0; MIB], QEMU | VIRTIO_BLK_F_RO);
+        let blk = device(&model);
+        assert!(blk.read_only());
+        assert_eq!(blk.write_blocks(0, &[1; 512]), Err(BlockError::ReadOnly));
+        assert!(requests(&model).is_empty());
+    }
+
+    #[test]
+    fn error_status_is_a_device_error() {
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        let blk = device(&model);
+        let mut buf = [0u8; 1024];
+        model.with(|s| s.forced_status = Some(VIRTIO_BLK_S_IOERR));
+        assert_eq!(
+            blk.read_blocks(5, &mut buf),
+            Err(BlockError::DeviceError {
+                lba: 5,
+                status: VIRTIO_BLK_S_IOERR
+            })
+        );
+        model.with(|s| s.forced_status = Some(VIRTIO_BLK_S_UNSUPP));
+        assert_eq!(
+            blk.write_blocks(6, &buf),
+            Err(BlockError::DeviceError {
+                lba: 6,
+                status: VIRTIO_BLK_S_UNSUPP
+            })
+        );
+        // The queue is still usable afterwards.
+        model.with(|s| s.forced_status = None);
+        blk.read_blocks(5, &mut buf).unwrap();
+    }
+
+    #[test]
+    fn device_that_never_completes_times_out_and_is_reset() {
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        let blk = device(&model);
+        model.with(|s| s.responds = false);
+        let started = Instant::now();
+        let mut buf = [0u8; 512];
+        assert_eq!(
+            blk.read_blocks(7, &mut buf),
+            Err(BlockError::Timeout { lba: 7 })
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Reset, so it cannot write into `buf` later; later requests fail at once.
+        assert_eq!(model.with(|s| (s.status, s.queue_enabled)), (0, false));
+        let notified = model.with(|s| s.notifications);
+        assert_eq!(
+            blk.read_blocks(0, &mut buf),
+            Err(BlockError::Timeout { lba: 0 })
+        );
+        assert_eq!(model.with(|s| s.notifications), notified);
+    }
+
+    #[test]
+    fn clock_limit_times_out_too() {
+        static TICKS: AtomicU64 = AtomicU64::new(0);
+        fn now() -> u64 {
+            TICKS.fetch_add(1, Ordering::Relaxed)
+        }
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        let blk = VirtioBlk::new(model.clone(), PollLimit::Clock { now, limit: 1000 }).unwrap();
+        model.with(|s| s.responds = false);
+        assert_eq!(blk.flush(), Err(BlockError::Timeout { lba: 0 }));
+    }
+
+    #[test]
+    fn negotiates_only_offered_features() {
+        let offered = VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO | EVENT_IDX_FOR_TESTS | (1 << 12);
+        let model = ModelBlk::new(vec![0; MIB], offered);
+        let blk = device(&model);
+        assert_eq!(blk.features(), VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO);
+        assert_eq!(
+            model.with(|s| s.driver_features),
+            VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO
+        );
+        assert_eq!(
+            model.with(|s| s.status),
+            ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK
+        );
+        // No FLUSH offered: flush sends nothing.
+        blk.flush().unwrap();
+        assert!(requests(&model).is_empty());
+        // No SEG_MAX offered: the queue alone limits segments.
+        assert_eq!(blk.limits().max_segments, 254);
+    }
+
+    #[test]
+    fn legacy_only_device_is_refused() {
+        let model = ModelBlk::new(vec![0; MIB], VIRTIO_BLK_F_FLUSH);
+        assert_eq!(
+            VirtioBlk::new(model.clone(), PollLimit::DEFAULT).err(),
+            Some(Error::LegacyOnly)
+        );
+        assert_ne!(model.with(|s| s.status) & FAILED, 0);
+    }
+
+    #[test]
+    fn queue_size_follows_the_device_maximum() {
+        for (max, expected) in [(128, 128), (1024, 256), (100, 64)] {
+            let model = ModelBlk::new(vec![0; MIB], QEMU);
+            model.with(|s| s.queue_max = max);
+            let blk = device(&model);
+            assert_eq!(model.with(|s| s.queue_size), expected, "device max {max}");
+            assert_eq!(blk.limits().max_segments, 126.min(expected as usize - 2));
+            assert_no_violations(&model);
+        }
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        model.with(|s| s.queue_max = 0);
+        assert_eq!(device_err(&model), Error::QueueUnavailable { queue: 0 });
+    }
+
+    fn device_err(model: &ModelBlk) -> Error {
+        VirtioBlk::new(model.clone(), PollLimit::DEFAULT)
+            .err()
+            .unwrap()
+    }
+
+    #[test]
+    fn blk_size_sets_the_block_size_and_sectors_stay_512() {
+        let model = ModelBlk::new(pattern(MIB), QEMU);
+        model.with(|s| s.blk_size = 4096);
+        let blk = device(&model);
+        assert_eq!((blk.block_size(), blk.block_count()), (4096, 256));
+        let mut buf = vec![0u8; 8192];
+        blk.read_blocks(3, &mut buf).unwrap();
+        assert_eq!(requests(&model)[0].sector, 24);
+        assert!(buf == pattern(MIB)[3 * 4096..5 * 4096]);
+        assert_eq!(
+            blk.read_blocks(0, &mut buf[..512]).unwrap_err(),
+            BlockError::UnalignedBuffer {
+                len: 512,
+                block_size: 4096
+            }
+        );
+    }
+
+    #[test]
+    fn requests_past_the_end_never_reach_the_device() {
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        let blk = device(&model);
+        let mut buf = [0u8; 1024];
+        assert!(matches!(
+            blk.read_blocks(2047, &mut buf),
+            Err(BlockError::OutOfRange { .. })
+        ));
+        assert!(requests(&model).is_empty());
+    }
+
+    #[test]
+    fn reset_stops_the_device_before_the_os_takes_over() {
+        let model = ModelBlk::new(vec![0; MIB], QEMU);
+        let blk = device(&model);
+        blk.reset();
+        assert_eq!(model.with(|s| (s.status, s.queue_enabled)), (0, false));
+        drop(blk);
+        assert_eq!(
+            model.with(|s| s.resets),
+            2,
+            "one in negotiation, one requested"
+        );
+    }
+
+    #[test]
+    fn virtio_blk_is_a_shareable_block_device() {
+        fn shareable<D: BlockDevice + Send + Sync>() {}
+        shareable::<VirtioBlk<ModelBlk>>();
+        shareable::<VirtioBlk<crate::virtio::PciTransport<crate::virtio::MmioRegion>>>();
+        shareable::<VirtioBlk<crate::virtio::MmioTransport<crate::virtio::MmioRegion>>>();
+    }
+}

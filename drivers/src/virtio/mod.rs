@@ -1,0 +1,308 @@
+//! virtio 1.2 (modern devices only, no legacy interface): the device status and
+//! feature negotiation of §3.1, the [`Transport`] abstraction over the PCI (§4.1)
+//! and MMIO (§4.2) transports, split virtqueues (§2.7) and the block device (§5.2).
+
+pub mod blk;
+pub mod mmio;
+#[cfg(test)]
+pub(crate) mod model;
+pub mod pci;
+pub mod queue;
+pub mod regs;
+
+pub use blk::VirtioBlk;
+pub use mmio::MmioTransport;
+pub use pci::PciTransport;
+pub use queue::{QueueAreas, SplitQueue};
+pub use regs::{MmioRegion, Registers};
+
+use core::fmt;
+use log::debug;
+
+// Device status bits (§2.1).
+pub const ACKNOWLEDGE: u8 = 1;
+pub const DRIVER: u8 = 2;
+pub const DRIVER_OK: u8 = 4;
+pub const FEATURES_OK: u8 = 8;
+pub const DEVICE_NEEDS_RESET: u8 = 64;
+pub const FAILED: u8 = 128;
+
+// Device-independent feature bits (§6).
+pub const VIRTIO_F_INDIRECT_DESC: u64 = 1 << 28;
+pub const VIRTIO_F_EVENT_IDX: u64 = 1 << 29;
+pub const VIRTIO_F_VERSION_1: u64 = 1 << 32;
+/// The device's DMA goes through the platform's address translation. Accepted
+/// when offered: the firmware programs no IOMMU, so the addresses it hands out are
+/// physical addresses either way, and refusing the bit can make the device refuse
+/// FEATURES_OK.
+pub const VIRTIO_F_ACCESS_PLATFORM: u64 = 1 << 33;
+
+// Device types (§5).
+pub const DEVICE_TYPE_NET: u32 = 1;
+pub const DEVICE_TYPE_BLOCK: u32 = 2;
+
+/// Why a virtio operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The MMIO region does not start with "virt".
+    BadMagic { value: u32 },
+    /// A virtio-mmio version other than 2 (1 is the legacy interface).
+    UnsupportedMmioVersion { version: u32 },
+    /// A virtio-mmio slot with device ID 0: no device behind it.
+    NoDevice,
+    /// The PCI function is not a virtio device this driver handles.
+    NotVirtio { vendor_id: u16, device_id: u16 },
+    /// The device is a different virtio device type.
+    WrongDeviceType { expected: u32, found: u32 },
+    /// A required virtio PCI capability (common, notify, ISR) is missing.
+    MissingCapability { cfg_type: u8 },
+    /// A virtio PCI capability points at a BAR that is absent, unassigned, I/O
+    /// space, or too small for the structure.
+    BadCapabilityBar { cfg_type: u8, bar: u8 },
+    /// The device does not offer VIRTIO_F_VERSION_1 (legacy-only).
+    LegacyOnly,
+    /// The device cleared FEATURES_OK: it does not accept our feature subset.
+    FeaturesRejected { features: u64 },
+    /// The queue does not exist (maximum size 0) or is already enabled.
+    QueueUnavailable { queue: u16 },
+    /// The device's configuration kept changing while being read.
+    ConfigUnstable,
+    /// The device did not finish a reset.
+    ResetTimeout,
+    /// The allocator could not provide ring memory.
+    OutOfMemory,
+    /// A descriptor chain longer than the queue's free descriptors.
+    QueueFull { needed: usize, free: usize },
+    /// The device put a descriptor index into the used ring that is not the head
+    /// of a chain in flight.
+    BadUsedEntry { id: u32 },
+    /// The device reports DEVICE_NEEDS_RESET or FAILED.
+    DeviceFailed { status: u8 },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadMagic { value } => {
+                write!(f, "virtio-mmio magic is {value:#010x}, expected 0x74726976")
+            }
+            Error::UnsupportedMmioVersion { version } => {
+                write!(f, "virtio-mmio version {version} is not supported (need 2)")
+            }
+            Error::NoDevice => write!(f, "virtio-mmio slot has no device"),
+            Error::NotVirtio {
+                vendor_id,
+                device_id,
+            } => write!(
+                f,
+                "PCI device {vendor_id:04x}:{device_id:04x} is not a modern virtio device"
+            ),
+            Error::WrongDeviceType { expected, found } => {
+                write!(f, "virtio device type {found}, expected {expected}")
+            }
+            Error::MissingCapability { cfg_type } => {
+                write!(f, "virtio PCI capability of type {cfg_type} is missing")
+            }
+            Error::BadCapabilityBar { cfg_type, bar } => write!(
+                f,
+                "virtio PCI capability of type {cfg_type} points at unusable BAR{bar}"
+            ),
+            Error::LegacyOnly => write!(f, "device does not offer VIRTIO_F_VERSION_1"),
+            Error::FeaturesRejected { features } => {
+                write!(f, "device refused features {features:#x}")
+            }
+            Error::QueueUnavailable { queue } => write!(f, "virtqueue {queue} is not available"),
+            Error::ConfigUnstable => write!(f, "device configuration kept changing while read"),
+            Error::ResetTimeout => write!(f, "device did not complete a reset"),
+            Error::OutOfMemory => write!(f, "no memory for the virtqueue"),
+            Error::QueueFull { needed, free } => {
+                write!(f, "request needs {needed} descriptors, {free} are free")
+            }
+            Error::BadUsedEntry { id } => {
+                write!(f, "device returned descriptor {id}, which is not in flight")
+            }
+            Error::DeviceFailed { status } => {
+                write!(f, "device failed (status {status:#04x})")
+            }
+        }
+    }
+}
+
+/// Reads of the device status while waiting for a reset to complete.
+pub const RESET_POLLS: u32 = 1_000_000;
+/// Attempts at reading a consistent device configuration (§2.5.1).
+pub const CONFIG_READ_ATTEMPTS: u32 = 64;
+
+/// Access to one device through its transport (§4). The queue methods act on the
+/// queue last chosen with [`Transport::select_queue`].
+pub trait Transport {
+    /// The virtio device type (§5): 2 for block.
+    fn device_type(&self) -> u32;
+    fn status(&self) -> u8;
+    fn set_status(&mut self, status: u8);
+    /// All 64 feature bits the device offers.
+    fn device_features(&mut self) -> u64;
+    fn set_driver_features(&mut self, features: u64);
+    fn select_queue(&mut self, queue: u16);
+    /// The largest size the device supports for the selected queue; 0 if the
+    /// queue does not exist.
+    fn queue_max_size(&self) -> u16;
+    fn set_queue_size(&mut self, size: u16);
+    fn set_queue_areas(&mut self, areas: &QueueAreas);
+    fn queue_enabled(&self) -> bool;
+    fn enable_queue(&mut self);
+    /// Tells the device that `queue` has new buffers.
+    fn notify(&mut self, queue: u16);
+    /// Changes whenever the device configuration changes (§2.5.1).
+    fn config_generation(&self) -> u32;
+    /// Device configuration reads, each of its field's natural width (§4.1.3.1).
+    fn config_read8(&self, offset: usize) -> u8;
+    fn config_read16(&self, offset: usize) -> u16;
+    fn config_read32(&self, offset: usize) -> u32;
+
+    /// Resets the device and waits until it reads back status 0 (§2.4).
+    fn reset(&mut self) -> Result<(), Error> {
+        self.set_status(0);
+        for _ in 0..RESET_POLLS {
+            if self.status() == 0 {
+                return Ok(());
+            }
+            core::hint::spin_loop();
+        }
+        Err(Error::ResetTimeout)
+    }
+
+    /// A 64-bit configuration field, as two 32-bit reads (§4.1.3.1).
+    fn config_read64(&self, offset: usize) -> u64 {
+        self.config_read32(offset) as u64 | (self.config_read32(offset + 4) as u64) << 32
+    }
+}
+
+/// Runs `read` until the configuration generation is the same before and after,
+/// so that multi-field values are consistent (§2.5.1).
+pub fn read_config<T: Transport + ?Sized, R>(
+    transport: &T,
+    read: impl Fn(&T) -> R,
+) -> Result<R, Error> {
+    for _ in 0..CONFIG_READ_ATTEMPTS {
+        let before = transport.config_generation();
+        let value = read(transport);
+        if transport.config_generation() == before {
+            return Ok(value);
+        }
+    }
+    Err(Error::ConfigUnstable)
+}
+
+/// The first steps of device initialisation (§3.1.1): reset, ACKNOWLEDGE, DRIVER,
+/// feature negotiation. Accepts `wanted & offered` plus VIRTIO_F_VERSION_1, which
+/// the device must offer. Returns the accepted features; the caller sets up its
+/// queues and then sets DRIVER_OK. On failure the device is left FAILED.
+pub fn negotiate<T: Transport + ?Sized>(transport: &mut T, wanted: u64) -> Result<u64, Error> {
+    transport.reset()?;
+    transport.set_status(ACKNOWLEDGE);
+    transport.set_status(ACKNOWLEDGE | DRIVER);
+    let offered = transport.device_features();
+    if offered & VIRTIO_F_VERSION_1 == 0 {
+        transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
+        return Err(Error::LegacyOnly);
+    }
+    let accepted = offered & (wanted | VIRTIO_F_VERSION_1);
+    debug!("virtio: device offers {offered:#x}, driver accepts {accepted:#x}");
+    transport.set_driver_features(accepted);
+    transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK);
+    if transport.status() & FEATURES_OK == 0 {
+        transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
+        return Err(Error::FeaturesRejected { features: accepted });
+    }
+    Ok(accepted)
+}
+
+/// How long to wait for the device to complete a request. A device that never
+/// answers then yields a timeout error instead of hanging the firmware.
+#[derive(Clone, Copy, Debug)]
+pub enum PollLimit {
+    /// Checks of the used ring before giving up.
+    Spins(u64),
+    /// A monotonic clock (`now` in any unit, e.g. TSC ticks or microseconds) and
+    /// the time allowed in that unit.
+    Clock { now: fn() -> u64, limit: u64 },
+}
+
+impl PollLimit {
+    /// Without a clock: 2^28 polls, from a few seconds to about a minute
+    /// depending on the CPU and accelerator. Prefer a [`PollLimit::Clock`].
+    pub const DEFAULT: PollLimit = PollLimit::Spins(1 << 28);
+
+    pub(crate) fn start(self) -> Deadline {
+        match self {
+            PollLimit::Spins(n) => Deadline::Spins(n),
+            PollLimit::Clock { now, limit } => Deadline::Clock {
+                now,
+                end: now().saturating_add(limit),
+            },
+        }
+    }
+}
+
+pub(crate) enum Deadline {
+    Spins(u64),
+    Clock { now: fn() -> u64, end: u64 },
+}
+
+impl Deadline {
+    /// Counts one poll; true once the limit is reached.
+    pub(crate) fn expired(&mut self) -> bool {
+        match self {
+            Deadline::Spins(0) => true,
+            Deadline::Spins(n) => {
+                *n -= 1;
+                false
+            }
+            Deadline::Clock { now, end } => now() >= *end,
+        }
+    }
+}
+
+/// Bytes of a virtio-mmio register block (registers and device configuration).
+pub const VIRTIO_MMIO_REGION_SIZE: usize = 0x200;
+
+/// Initialises every virtio-blk function among `devices` (enumerated, BARs
+/// assigned and enabled). Devices that fail are logged and skipped.
+///
+/// # Safety
+/// The functions' memory BARs must be identity-mapped, and nothing else may
+/// drive these devices.
+pub unsafe fn pci_block_devices<C: crate::pci::ConfigAccess>(
+    config: &C,
+    devices: &[crate::pci::PciDevice],
+    poll_limit: PollLimit,
+) -> alloc::vec::Vec<VirtioBlk<PciTransport<MmioRegion>>> {
+    let mut found = alloc::vec::Vec::new();
+    for device in devices {
+        if pci::virtio_device_type(device) != Some(DEVICE_TYPE_BLOCK) {
+            continue;
+        }
+        // SAFETY: the caller's guarantee.
+        let transport = unsafe { PciTransport::new_mmio(config, device) };
+        match transport.and_then(|t| VirtioBlk::new(t, poll_limit)) {
+            Ok(blk) => found.push(blk),
+            Err(e) => log::warn!("virtio-blk at pci {}: {e}", device.address),
+        }
+    }
+    found
+}
+
+/// Initialises the virtio-blk device of a virtio-mmio slot at `base`.
+///
+/// # Safety
+/// `base..base + VIRTIO_MMIO_REGION_SIZE` must be an identity-mapped virtio-mmio
+/// register block that nothing else drives.
+pub unsafe fn mmio_block_device(
+    base: u64,
+    poll_limit: PollLimit,
+) -> Result<VirtioBlk<MmioTransport<MmioRegion>>, Error> {
+    // SAFETY: the caller's guarantee.
+    let regs = unsafe { MmioRegion::new(base, VIRTIO_MMIO_REGION_SIZE) };
+    VirtioBlk::new(MmioTransport::new(regs)?, poll_limit)
+}
