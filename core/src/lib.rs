@@ -10,6 +10,7 @@ pub mod clock;
 pub mod events;
 pub mod heap_region;
 pub mod logger;
+pub mod memory;
 pub mod variables;
 
 #[cfg(test)]

@@ -1,0 +1,1267 @@
+//! The UEFI memory map and page allocator: `AllocatePages`, `FreePages` and
+//! `GetMemoryMap` (UEFI 2.10 §7.2, `EFI_MEMORY_DESCRIPTOR` in §7.2.3).
+//!
+//! The map is a sorted list of non-overlapping ranges of whole 4 KiB pages, each with a
+//! memory type, an attribute and an owner. The owner is not visible to the OS; it
+//! records who may give the range back:
+//! - free: `EfiConventionalMemory`, the only memory pages are taken from;
+//! - firmware: ranges set at boot (the VMM's reserved and ACPI ranges, the firmware
+//!   image, stack and heap, runtime MMIO), never freed by `FreePages`;
+//! - pages: ranges handed out by `AllocatePages`, freeable in any part (Linux's EFI stub
+//!   allocates with slack and frees the unaligned head and tail);
+//! - pool: chunks the [`Pool`](super::pool::Pool) took, freed only by the pool.
+//!
+//! Placement (`AllocateAnyPages`, `AllocateMaxAddress`) takes the highest fitting
+//! pages, like edk2, which leaves low memory to loaders that ask for fixed addresses
+//! (e.g. a bzImage at 16 MiB). `AllocateAnyPages` looks below 4 GiB first and only then
+//! above: the specification allows any range, but loaders and devices in the wild still
+//! store pointers in 32-bit fields. Page 0 is never handed out by those two kinds,
+//! because a caller could not tell it from `NULL`; `AllocateAddress` may take it.
+#![forbid(unsafe_code)]
+
+use super::types::{InvalidMemoryType, MemoryType, TYPE_SLOTS};
+use crate::boot_info::{MemoryKind, MemoryRegion};
+use alloc::vec::Vec;
+use core::fmt;
+use core::mem::{offset_of, size_of};
+use core::ops::Range;
+use log::{debug, trace};
+use r_efi::efi;
+
+/// `EFI_PAGE_SIZE`.
+pub const EFI_PAGE_SIZE: u64 = 4096;
+/// `EFI_PAGE_MASK`.
+const EFI_PAGE_MASK: u64 = EFI_PAGE_SIZE - 1;
+/// The `DescriptorSize` `GetMemoryMap` reports: `size_of::<EFI_MEMORY_DESCRIPTOR>()` is
+/// 40, but like edk2 we leave room so that callers who step by 40 instead of the
+/// reported size fail at once rather than on some other firmware.
+pub const DESCRIPTOR_SIZE: usize = 48;
+/// `EFI_MEMORY_DESCRIPTOR_VERSION`.
+pub const DESCRIPTOR_VERSION: u32 = efi::MEMORY_DESCRIPTOR_VERSION;
+/// The highest address `AllocateAnyPages` prefers.
+const BELOW_4_GIB: u64 = 0xFFFF_FFFF;
+
+const _: () = assert!(DESCRIPTOR_SIZE >= size_of::<efi::MemoryDescriptor>());
+const _: () = assert!(DESCRIPTOR_SIZE.is_multiple_of(8));
+
+/// How `AllocatePages` chooses the address (`EFI_ALLOCATE_TYPE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocateType {
+    /// `AllocateAnyPages`.
+    AnyPages,
+    /// `AllocateMaxAddress`: the last byte of the range is at most this address.
+    MaxAddress(u64),
+    /// `AllocateAddress`: exactly here.
+    Address(u64),
+}
+
+impl AllocateType {
+    /// Builds the allocate type from `AllocatePages`' `Type` and the value `*Memory`
+    /// held on entry.
+    pub fn from_raw(kind: efi::AllocateType, memory: u64) -> Result<AllocateType, MemoryError> {
+        match kind {
+            efi::ALLOCATE_ANY_PAGES => Ok(AllocateType::AnyPages),
+            efi::ALLOCATE_MAX_ADDRESS => Ok(AllocateType::MaxAddress(memory)),
+            efi::ALLOCATE_ADDRESS => Ok(AllocateType::Address(memory)),
+            raw => Err(MemoryError::InvalidAllocateType { raw }),
+        }
+    }
+}
+
+/// Why a memory map operation failed. [`MemoryError::status`] gives the EFI status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryError {
+    /// A request for no pages. `EFI_INVALID_PARAMETER`.
+    ZeroPages,
+    /// An address not aligned to a page (or to the requested alignment).
+    /// `EFI_INVALID_PARAMETER`.
+    Unaligned { address: u64, align: u64 },
+    /// An alignment that is not a power of two of at least a page. `EFI_INVALID_PARAMETER`.
+    InvalidAlignment { align: u64 },
+    /// `start + pages * 4096` does not fit in 64 bits. `EFI_INVALID_PARAMETER`.
+    RangeOverflow { start: u64, pages: u64 },
+    /// An `EFI_ALLOCATE_TYPE` beyond `AllocateAddress`. `EFI_INVALID_PARAMETER`.
+    InvalidAllocateType { raw: u32 },
+    /// An undefined memory type value. `EFI_INVALID_PARAMETER`.
+    InvalidType(InvalidMemoryType),
+    /// A type nobody may allocate (conventional, persistent, unaccepted).
+    /// `EFI_INVALID_PARAMETER`.
+    NotAllocatable { ty: MemoryType },
+    /// No free range is large enough (below the limit). `EFI_OUT_OF_RESOURCES`.
+    OutOfResources { pages: u64 },
+    /// `AllocateAddress` named pages that are not all free memory. `EFI_NOT_FOUND`.
+    NotFound { address: u64, pages: u64 },
+    /// `FreePages` named pages that `AllocatePages` did not hand out. `EFI_NOT_FOUND`.
+    NotAllocated { address: u64, pages: u64 },
+    /// The `GetMemoryMap` buffer is smaller than `needed` bytes. `EFI_BUFFER_TOO_SMALL`,
+    /// with `*MemoryMapSize = needed`.
+    BufferTooSmall { needed: usize },
+}
+
+impl MemoryError {
+    /// The status the boot service returns for this error (UEFI 2.10 §7.2).
+    pub fn status(&self) -> efi::Status {
+        match self {
+            MemoryError::ZeroPages
+            | MemoryError::Unaligned { .. }
+            | MemoryError::InvalidAlignment { .. }
+            | MemoryError::RangeOverflow { .. }
+            | MemoryError::InvalidAllocateType { .. }
+            | MemoryError::InvalidType(_)
+            | MemoryError::NotAllocatable { .. } => efi::Status::INVALID_PARAMETER,
+            MemoryError::OutOfResources { .. } => efi::Status::OUT_OF_RESOURCES,
+            MemoryError::NotFound { .. } | MemoryError::NotAllocated { .. } => {
+                efi::Status::NOT_FOUND
+            }
+            MemoryError::BufferTooSmall { .. } => efi::Status::BUFFER_TOO_SMALL,
+        }
+    }
+}
+
+impl From<InvalidMemoryType> for MemoryError {
+    fn from(e: InvalidMemoryType) -> Self {
+        MemoryError::InvalidType(e)
+    }
+}
+
+impl fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemoryError::ZeroPages => f.write_str("request for zero pages"),
+            MemoryError::Unaligned { address, align } => {
+                write!(f, "address {address:#x} is not aligned to {align:#x}")
+            }
+            MemoryError::InvalidAlignment { align } => {
+                write!(
+                    f,
+                    "alignment {align:#x} is not a power of two of at least a page"
+                )
+            }
+            MemoryError::RangeOverflow { start, pages } => {
+                write!(
+                    f,
+                    "{pages} pages at {start:#x} run past the end of the address space"
+                )
+            }
+            MemoryError::InvalidAllocateType { raw } => {
+                write!(f, "allocate type {raw} is not defined")
+            }
+            MemoryError::InvalidType(e) => e.fmt(f),
+            MemoryError::NotAllocatable { ty } => {
+                write!(f, "memory of type {ty} cannot be allocated")
+            }
+            MemoryError::OutOfResources { pages } => write!(f, "no free range of {pages} pages"),
+            MemoryError::NotFound { address, pages } => {
+                write!(f, "{pages} pages at {address:#x} are not free memory")
+            }
+            MemoryError::NotAllocated { address, pages } => {
+                write!(
+                    f,
+                    "{pages} pages at {address:#x} were not allocated with AllocatePages"
+                )
+            }
+            MemoryError::BufferTooSmall { needed } => {
+                write!(f, "the memory map needs a buffer of {needed} bytes")
+            }
+        }
+    }
+}
+
+/// One range of the map as the OS sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    pub start: u64,
+    pub pages: u64,
+    pub ty: MemoryType,
+    pub attribute: u64,
+}
+
+impl Descriptor {
+    /// One past the last byte.
+    pub fn end(&self) -> u64 {
+        self.start
+            .saturating_add(self.pages.saturating_mul(EFI_PAGE_SIZE))
+    }
+
+    /// The descriptor in its ABI form; the virtual start is 0 until
+    /// `SetVirtualAddressMap`, which only the OS's copy of the map sees.
+    pub fn to_efi(&self) -> efi::MemoryDescriptor {
+        efi::MemoryDescriptor {
+            r#type: self.ty.raw(),
+            physical_start: self.start,
+            virtual_start: 0,
+            number_of_pages: self.pages,
+            attribute: self.attribute,
+        }
+    }
+
+    /// Writes the `EFI_MEMORY_DESCRIPTOR` into `slot` (at least `size_of` the struct),
+    /// zeroing padding and the rest of the slot.
+    fn write(&self, slot: &mut [u8]) {
+        slot.fill(0);
+        put(
+            slot,
+            offset_of!(efi::MemoryDescriptor, r#type),
+            &self.ty.raw().to_ne_bytes(),
+        );
+        put(
+            slot,
+            offset_of!(efi::MemoryDescriptor, physical_start),
+            &self.start.to_ne_bytes(),
+        );
+        put(
+            slot,
+            offset_of!(efi::MemoryDescriptor, number_of_pages),
+            &self.pages.to_ne_bytes(),
+        );
+        put(
+            slot,
+            offset_of!(efi::MemoryDescriptor, attribute),
+            &self.attribute.to_ne_bytes(),
+        );
+    }
+}
+
+fn put(slot: &mut [u8], offset: usize, bytes: &[u8]) {
+    if let Some(dst) = slot.get_mut(offset..offset + bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+}
+
+/// Who may give a range back (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Free,
+    Firmware,
+    Pages,
+    Pool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    start: u64,
+    pages: u64,
+    ty: MemoryType,
+    attribute: u64,
+    owner: Owner,
+}
+
+impl Entry {
+    /// One past the last byte; never overflows because every range entering the map
+    /// was checked by [`page_range`].
+    fn end(&self) -> u64 {
+        self.start + self.pages * EFI_PAGE_SIZE
+    }
+
+    /// Splits at the page-aligned address `at`, which lies strictly inside.
+    fn split(self, at: u64) -> (Entry, Entry) {
+        let low_pages = (at - self.start) / EFI_PAGE_SIZE;
+        let low = Entry {
+            pages: low_pages,
+            ..self
+        };
+        let high = Entry {
+            start: at,
+            pages: self.pages - low_pages,
+            ..self
+        };
+        (low, high)
+    }
+
+    fn joins(&self, next: &Entry) -> bool {
+        self.end() == next.start
+            && self.ty == next.ty
+            && self.attribute == next.attribute
+            && self.owner == next.owner
+    }
+}
+
+/// Pages of each type in the map, and the high-water mark of boot services memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryStatistics {
+    pages: [u64; TYPE_SLOTS],
+    /// The most `EfiBootServicesCode` + `EfiBootServicesData` pages the map ever held.
+    pub peak_boot_services_pages: u64,
+}
+
+impl MemoryStatistics {
+    /// Pages of `ty`; for an OEM or OS type, the pages of all OEM (or OS) types.
+    pub fn pages(&self, ty: MemoryType) -> u64 {
+        self.pages.get(ty.index()).copied().unwrap_or(0)
+    }
+
+    /// RAM the OS may use once it has called `ExitBootServices`: free, loader and
+    /// boot services memory.
+    pub fn usable_after_exit_boot_services_pages(&self) -> u64 {
+        MemoryType::standard()
+            .iter()
+            .filter(|ty| ty.is_free_after_exit_boot_services())
+            .map(|&ty| self.pages(ty))
+            .sum()
+    }
+
+    /// RAM the firmware keeps from the OS for good: reserved, runtime code and data,
+    /// ACPI NVS and PAL code (ACPI reclaim memory is not counted: the OS gets it back
+    /// after reading the tables).
+    pub fn firmware_reserved_pages(&self) -> u64 {
+        [
+            MemoryType::ReservedMemoryType,
+            MemoryType::RuntimeServicesCode,
+            MemoryType::RuntimeServicesData,
+            MemoryType::ACPIMemoryNVS,
+            MemoryType::PalCode,
+        ]
+        .iter()
+        .map(|&ty| self.pages(ty))
+        .sum()
+    }
+
+    /// Boot services code and data pages now.
+    pub fn boot_services_pages(&self) -> u64 {
+        self.pages(MemoryType::BootServicesCode) + self.pages(MemoryType::BootServicesData)
+    }
+}
+
+/// The UEFI memory map. See the module documentation.
+#[derive(Clone, Debug)]
+pub struct MemoryMap {
+    entries: Vec<Entry>,
+    key: usize,
+    stats: MemoryStatistics,
+}
+
+impl Default for MemoryMap {
+    fn default() -> Self {
+        MemoryMap::new()
+    }
+}
+
+/// Checks a range of pages and returns its end.
+fn page_range(start: u64, pages: u64) -> Result<u64, MemoryError> {
+    if pages == 0 {
+        return Err(MemoryError::ZeroPages);
+    }
+    if start & EFI_PAGE_MASK != 0 {
+        return Err(MemoryError::Unaligned {
+            address: start,
+            align: EFI_PAGE_SIZE,
+        });
+    }
+    pages
+        .checked_mul(EFI_PAGE_SIZE)
+        .and_then(|len| start.checked_add(len))
+        .ok_or(MemoryError::RangeOverflow { start, pages })
+}
+
+impl MemoryMap {
+    /// An empty map (no memory at all).
+    pub const fn new() -> MemoryMap {
+        MemoryMap {
+            entries: Vec::new(),
+            key: 0,
+            stats: MemoryStatistics {
+                pages: [0; TYPE_SLOTS],
+                peak_boot_services_pages: 0,
+            },
+        }
+    }
+
+    /// Adds memory the VMM reported. Conventional memory only fills what is not yet in
+    /// the map, any other type takes its range over, so that reserved ranges win over
+    /// RAM whatever order the VMM lists them in.
+    pub fn add_range(&mut self, start: u64, pages: u64, ty: MemoryType) -> Result<(), MemoryError> {
+        let end = page_range(start, pages)?;
+        if ty != MemoryType::ConventionalMemory {
+            self.assign(start, end, ty, ty.default_attribute(), Owner::Firmware);
+            return Ok(());
+        }
+        let mut gaps = Vec::new();
+        let mut cursor = start;
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.end() > start && e.start < end)
+        {
+            if e.start > cursor {
+                gaps.push(cursor..e.start);
+            }
+            cursor = cursor.max(e.end());
+        }
+        if cursor < end {
+            gaps.push(cursor..end);
+        }
+        for gap in gaps {
+            self.assign(gap.start, gap.end, ty, ty.default_attribute(), Owner::Free);
+        }
+        Ok(())
+    }
+
+    /// Adds one region of the VMM's memory map: RAM rounded inwards to whole pages,
+    /// everything else rounded outwards. A region with no whole page of RAM is dropped.
+    pub fn add_boot_region(&mut self, region: &MemoryRegion) -> Result<(), MemoryError> {
+        let ty = match region.kind {
+            MemoryKind::Ram => MemoryType::ConventionalMemory,
+            MemoryKind::Reserved => MemoryType::ReservedMemoryType,
+            MemoryKind::AcpiReclaimable => MemoryType::ACPIReclaimMemory,
+            MemoryKind::AcpiNvs => MemoryType::ACPIMemoryNVS,
+            MemoryKind::Unusable => MemoryType::UnusableMemory,
+            MemoryKind::Persistent => MemoryType::PersistentMemory,
+        };
+        let end = region.end();
+        let (start, end) = if matches!(region.kind, MemoryKind::Ram | MemoryKind::Persistent) {
+            (
+                region.start.div_ceil(EFI_PAGE_SIZE) * EFI_PAGE_SIZE,
+                end & !EFI_PAGE_MASK,
+            )
+        } else {
+            (
+                region.start & !EFI_PAGE_MASK,
+                end.div_ceil(EFI_PAGE_SIZE) * EFI_PAGE_SIZE,
+            )
+        };
+        if end <= start {
+            return Ok(());
+        }
+        self.add_range(start, (end - start) / EFI_PAGE_SIZE, ty)
+    }
+
+    /// Gives `pages` pages at `start` the type `ty` and its default attribute, whatever
+    /// they were (splitting descriptors, filling holes). The firmware uses this at boot
+    /// for its image, stack and heap and for runtime MMIO; the range can then not be
+    /// freed with `FreePages`. Setting `EfiConventionalMemory` makes the range free.
+    pub fn set_type(&mut self, start: u64, pages: u64, ty: MemoryType) -> Result<(), MemoryError> {
+        self.set_type_with_attribute(start, pages, ty, ty.default_attribute())
+    }
+
+    /// [`MemoryMap::set_type`] with an explicit attribute.
+    pub fn set_type_with_attribute(
+        &mut self,
+        start: u64,
+        pages: u64,
+        ty: MemoryType,
+        attribute: u64,
+    ) -> Result<(), MemoryError> {
+        let end = page_range(start, pages)?;
+        let owner = if ty == MemoryType::ConventionalMemory {
+            Owner::Free
+        } else {
+            Owner::Firmware
+        };
+        self.assign(start, end, ty, attribute, owner);
+        Ok(())
+    }
+
+    /// [`MemoryMap::set_type`] for a byte range, widened to whole pages.
+    pub fn set_type_covering(
+        &mut self,
+        range: Range<u64>,
+        ty: MemoryType,
+    ) -> Result<(), MemoryError> {
+        let start = range.start & !EFI_PAGE_MASK;
+        let end = range
+            .end
+            .checked_add(EFI_PAGE_MASK)
+            .ok_or(MemoryError::RangeOverflow {
+                start,
+                pages: (range.end - start) / EFI_PAGE_SIZE + 1,
+            })?
+            & !EFI_PAGE_MASK;
+        if end <= start {
+            return Err(MemoryError::ZeroPages);
+        }
+        self.set_type(start, (end - start) / EFI_PAGE_SIZE, ty)
+    }
+
+    /// `AllocatePages` with page alignment.
+    pub fn allocate_pages(
+        &mut self,
+        kind: AllocateType,
+        ty: MemoryType,
+        pages: u64,
+    ) -> Result<u64, MemoryError> {
+        self.allocate_pages_aligned(kind, ty, pages, EFI_PAGE_SIZE)
+    }
+
+    /// `AllocatePages` with the start aligned to `align` (a power of two of at least a
+    /// page). For `AllocateAddress` the address itself must be so aligned.
+    pub fn allocate_pages_aligned(
+        &mut self,
+        kind: AllocateType,
+        ty: MemoryType,
+        pages: u64,
+        align: u64,
+    ) -> Result<u64, MemoryError> {
+        self.allocate_as(kind, ty, pages, align, Owner::Pages)
+    }
+
+    /// `FreePages`: returns pages that `AllocatePages` handed out, in whole or in part.
+    pub fn free_pages(&mut self, address: u64, pages: u64) -> Result<(), MemoryError> {
+        self.free_as(address, pages, Owner::Pages)
+    }
+
+    /// Pages for a pool chunk: only the pool may free them.
+    pub(crate) fn allocate_pool_pages(
+        &mut self,
+        ty: MemoryType,
+        pages: u64,
+        align: u64,
+    ) -> Result<u64, MemoryError> {
+        self.allocate_as(AllocateType::AnyPages, ty, pages, align, Owner::Pool)
+    }
+
+    pub(crate) fn free_pool_pages(&mut self, address: u64, pages: u64) -> Result<(), MemoryError> {
+        self.free_as(address, pages, Owner::Pool)
+    }
+
+    /// The map as the OS sees it: neighbours of the same type and attribute merged.
+    pub fn descriptors(&self) -> Descriptors<'_> {
+        Descriptors {
+            entries: &self.entries,
+        }
+    }
+
+    /// A value that changes whenever the map changes (`MapKey`).
+    pub fn map_key(&self) -> usize {
+        self.key
+    }
+
+    /// Bytes `GetMemoryMap` needs for the map as it is now.
+    pub fn map_size(&self) -> usize {
+        self.descriptors().count() * DESCRIPTOR_SIZE
+    }
+
+    /// `GetMemoryMap`: writes one `EFI_MEMORY_DESCRIPTOR` every [`DESCRIPTOR_SIZE`]
+    /// bytes (version [`DESCRIPTOR_VERSION`]) and returns the map key and the bytes
+    /// written. A buffer that is too small gets nothing and the size needed.
+    pub fn get_memory_map(&self, buffer: &mut [u8]) -> Result<(usize, usize), MemoryError> {
+        let needed = self.map_size();
+        if buffer.len() < needed {
+            return Err(MemoryError::BufferTooSmall { needed });
+        }
+        for (slot, d) in buffer
+            .chunks_exact_mut(DESCRIPTOR_SIZE)
+            .zip(self.descriptors())
+        {
+            d.write(slot);
+        }
+        Ok((self.key, needed))
+    }
+
+    /// Pages per type and the boot services peak.
+    pub fn statistics(&self) -> MemoryStatistics {
+        self.stats
+    }
+
+    /// Pages of `ty` now (all OEM or all OS types together for those).
+    pub fn pages_of(&self, ty: MemoryType) -> u64 {
+        self.stats.pages(ty)
+    }
+
+    fn allocate_as(
+        &mut self,
+        kind: AllocateType,
+        ty: MemoryType,
+        pages: u64,
+        align: u64,
+        owner: Owner,
+    ) -> Result<u64, MemoryError> {
+        if !ty.is_allocatable() {
+            return Err(MemoryError::NotAllocatable { ty });
+        }
+        if pages == 0 {
+            return Err(MemoryError::ZeroPages);
+        }
+        if !align.is_power_of_two() || align < EFI_PAGE_SIZE {
+            return Err(MemoryError::InvalidAlignment { align });
+        }
+        let start = match kind {
+            AllocateType::Address(address) => {
+                if address & (align - 1) != 0 {
+                    return Err(MemoryError::Unaligned { address, align });
+                }
+                let free = page_range(address, pages)
+                    .is_ok_and(|end| self.covered(address, end, Owner::Free));
+                if !free {
+                    debug!("AllocateAddress: {pages} pages at {address:#x} are not free");
+                    return Err(MemoryError::NotFound { address, pages });
+                }
+                Some(address)
+            }
+            AllocateType::MaxAddress(max) => self.find_free(pages, align, max),
+            AllocateType::AnyPages => self
+                .find_free(pages, align, BELOW_4_GIB)
+                .or_else(|| self.find_free(pages, align, u64::MAX)),
+        }
+        .ok_or_else(|| {
+            debug!("no free range of {pages} pages for {kind:?}");
+            MemoryError::OutOfResources { pages }
+        })?;
+        // `find_free` only returns ranges inside an entry, and `Address` was checked.
+        let end = start + pages * EFI_PAGE_SIZE;
+        self.assign(start, end, ty, ty.default_attribute(), owner);
+        trace!("allocated {pages} pages of {ty} at {start:#x}");
+        Ok(start)
+    }
+
+    fn free_as(&mut self, address: u64, pages: u64, owner: Owner) -> Result<(), MemoryError> {
+        let end = page_range(address, pages)?;
+        if !self.covered(address, end, owner) {
+            debug!("FreePages: {pages} pages at {address:#x} were not allocated");
+            return Err(MemoryError::NotAllocated { address, pages });
+        }
+        let free = MemoryType::ConventionalMemory;
+        self.assign(address, end, free, free.default_attribute(), Owner::Free);
+        trace!("freed {pages} pages at {address:#x}");
+        Ok(())
+    }
+
+    /// The highest `align`ed start of `pages` free pages whose last byte is at most
+    /// `max`, never page 0.
+    fn find_free(&self, pages: u64, align: u64, max: u64) -> Option<u64> {
+        let len = pages.checked_mul(EFI_PAGE_SIZE)?;
+        let limit = max.saturating_add(1);
+        self.entries
+            .iter()
+            .rev()
+            .filter(|e| e.owner == Owner::Free)
+            .find_map(|e| {
+                let top = e.end().min(limit);
+                let bottom = top.checked_sub(len)? & !(align - 1);
+                (bottom >= e.start.max(EFI_PAGE_SIZE)).then_some(bottom)
+            })
+    }
+
+    /// Whether `[start, end)` lies wholly in entries owned by `owner`, without holes.
+    fn covered(&self, start: u64, end: u64, owner: Owner) -> bool {
+        let first = self.entries.partition_point(|e| e.end() <= start);
+        let mut cursor = start;
+        for e in &self.entries[first..] {
+            if e.start > cursor || e.owner != owner {
+                return false;
+            }
+            cursor = e.end();
+            if cursor >= end {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Makes `[start, end)` one entry of the given kind, replacing what was there.
+    fn assign(&mut self, start: u64, end: u64, ty: MemoryType, attribute: u64, owner: Owner) {
+        let at = self.cut(start, end);
+        let entry = Entry {
+            start,
+            pages: (end - start) / EFI_PAGE_SIZE,
+            ty,
+            attribute,
+            owner,
+        };
+        self.entries.insert(at, entry);
+        self.count(ty, entry.pages, true);
+        // Join with the following entry, then with the preceding one.
+        if let Some(next) = self.entries.get(at + 1).copied() {
+            if entry.joins(&next) {
+                self.entries[at].pages += next.pages;
+                self.entries.remove(at + 1);
+            }
+        }
+        if at > 0 {
+            let prev = self.entries[at - 1];
+            if prev.joins(&self.entries[at]) {
+                self.entries[at - 1].pages += self.entries[at].pages;
+                self.entries.remove(at);
+            }
+        }
+        self.key = self.key.wrapping_add(1);
+        let bs = self.stats.boot_services_pages();
+        self.stats.peak_boot_services_pages = self.stats.peak_boot_services_pages.max(bs);
+    }
+
+    /// Removes `[start, end)` from the map, splitting entries that straddle its edges,
+    /// and returns the index where an entry for it belongs.
+    fn cut(&mut self, start: u64, end: u64) -> usize {
+        let mut first = self.entries.partition_point(|e| e.end() <= start);
+        if let Some(e) = self.entries.get(first).copied() {
+            if e.start < start {
+                let (low, high) = e.split(start);
+                self.entries[first] = low;
+                self.entries.insert(first + 1, high);
+                first += 1;
+            }
+        }
+        let mut last = self.entries.partition_point(|e| e.end() <= end);
+        if let Some(e) = self.entries.get(last).copied() {
+            if e.start < end {
+                let (low, high) = e.split(end);
+                self.entries[last] = low;
+                self.entries.insert(last + 1, high);
+                last += 1;
+            }
+        }
+        for i in first..last {
+            let e = self.entries[i];
+            self.count(e.ty, e.pages, false);
+        }
+        self.entries.drain(first..last);
+        first
+    }
+
+    fn count(&mut self, ty: MemoryType, pages: u64, add: bool) {
+        if let Some(slot) = self.stats.pages.get_mut(ty.index()) {
+            *slot = if add {
+                slot.saturating_add(pages)
+            } else {
+                slot.saturating_sub(pages)
+            };
+        }
+    }
+}
+
+/// Iterator over the OS's view of the map; see [`MemoryMap::descriptors`].
+pub struct Descriptors<'a> {
+    entries: &'a [Entry],
+}
+
+impl Iterator for Descriptors<'_> {
+    type Item = Descriptor;
+
+    fn next(&mut self) -> Option<Descriptor> {
+        let (first, rest) = self.entries.split_first()?;
+        let mut d = Descriptor {
+            start: first.start,
+            pages: first.pages,
+            ty: first.ty,
+            attribute: first.attribute,
+        };
+        let mut taken = 1;
+        for e in rest {
+            if e.start != d.end() || e.ty != d.ty || e.attribute != d.attribute {
+                break;
+            }
+            d.pages += e.pages;
+            taken += 1;
+        }
+        self.entries = self.entries.get(taken..).unwrap_or(&[]);
+        Some(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use MemoryType::*;
+
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+
+    fn pages(bytes: u64) -> u64 {
+        bytes / EFI_PAGE_SIZE
+    }
+
+    /// 0..640 KiB RAM, 640 KiB..1 MiB reserved, 1 MiB..2 GiB RAM, 4 GiB..6 GiB RAM.
+    fn vmm_map() -> MemoryMap {
+        let mut map = MemoryMap::new();
+        map.add_range(0, pages(0xA0000), ConventionalMemory)
+            .unwrap();
+        map.add_range(0xA0000, pages(0x60000), ReservedMemoryType)
+            .unwrap();
+        map.add_range(MIB, pages(2 * GIB - MIB), ConventionalMemory)
+            .unwrap();
+        map.add_range(4 * GIB, pages(2 * GIB), ConventionalMemory)
+            .unwrap();
+        map
+    }
+
+    fn list(map: &MemoryMap) -> Vec<(u64, u64, MemoryType)> {
+        map.descriptors()
+            .map(|d| (d.start, d.end(), d.ty))
+            .collect()
+    }
+
+    #[test]
+    fn builds_a_sorted_map_from_the_vmm_regions() {
+        let map = vmm_map();
+        assert_eq!(
+            list(&map),
+            vec![
+                (0, 0xA0000, ConventionalMemory),
+                (0xA0000, MIB, ReservedMemoryType),
+                (MIB, 2 * GIB, ConventionalMemory),
+                (4 * GIB, 6 * GIB, ConventionalMemory),
+            ]
+        );
+    }
+
+    #[test]
+    fn reserved_ranges_win_over_ram_in_any_order() {
+        let mut a = MemoryMap::new();
+        a.add_range(0, 256, ConventionalMemory).unwrap();
+        a.add_range(0x10000, 16, ACPIMemoryNVS).unwrap();
+        let mut b = MemoryMap::new();
+        b.add_range(0x10000, 16, ACPIMemoryNVS).unwrap();
+        b.add_range(0, 256, ConventionalMemory).unwrap();
+        let expected = vec![
+            (0, 0x10000, ConventionalMemory),
+            (0x10000, 0x20000, ACPIMemoryNVS),
+            (0x20000, 0x100000, ConventionalMemory),
+        ];
+        assert_eq!(list(&a), expected);
+        assert_eq!(list(&b), expected);
+    }
+
+    #[test]
+    fn boot_regions_round_ram_inwards_and_reserved_outwards() {
+        let mut map = MemoryMap::new();
+        let ram = |start, size| MemoryRegion {
+            start,
+            size,
+            kind: MemoryKind::Ram,
+        };
+        map.add_boot_region(&ram(0, 0x9FC00)).unwrap();
+        map.add_boot_region(&MemoryRegion {
+            start: 0x9FC00,
+            size: 0x400,
+            kind: MemoryKind::Reserved,
+        })
+        .unwrap();
+        map.add_boot_region(&ram(0x100800, 0x1000)).unwrap(); // no whole page
+        assert_eq!(
+            list(&map),
+            vec![
+                (0, 0x9F000, ConventionalMemory),
+                (0x9F000, 0xA0000, ReservedMemoryType)
+            ]
+        );
+    }
+
+    #[test]
+    fn set_type_splits_a_descriptor_in_three() {
+        let mut map = vmm_map();
+        map.set_type(0x20_0000, 0x100, RuntimeServicesCode).unwrap();
+        let d: Vec<_> = map
+            .descriptors()
+            .filter(|d| d.start < 2 * GIB && d.start >= MIB)
+            .collect();
+        assert_eq!(d.len(), 3);
+        assert_eq!(
+            (d[0].start, d[0].end(), d[0].ty),
+            (MIB, 0x20_0000, ConventionalMemory)
+        );
+        assert_eq!(
+            (d[1].start, d[1].pages, d[1].ty),
+            (0x20_0000, 0x100, RuntimeServicesCode)
+        );
+        assert_eq!(d[1].attribute, RuntimeServicesCode.default_attribute());
+        assert_eq!((d[2].start, d[2].end()), (0x30_0000, 2 * GIB));
+    }
+
+    #[test]
+    fn set_type_fills_holes_for_runtime_mmio() {
+        let mut map = vmm_map();
+        map.set_type(0xFEC0_0000, 1, MemoryMappedIO).unwrap();
+        let mmio = map.descriptors().find(|d| d.ty == MemoryMappedIO).unwrap();
+        assert_eq!((mmio.start, mmio.pages), (0xFEC0_0000, 1));
+        assert_ne!(mmio.attribute & efi::MEMORY_RUNTIME, 0);
+    }
+
+    #[test]
+    fn set_type_covering_widens_to_pages() {
+        let mut map = vmm_map();
+        map.set_type_covering(0x20_0010..0x20_1001, BootServicesData)
+            .unwrap();
+        let d = map
+            .descriptors()
+            .find(|d| d.ty == BootServicesData)
+            .unwrap();
+        assert_eq!((d.start, d.pages), (0x20_0000, 2));
+    }
+
+    #[test]
+    fn any_pages_takes_the_top_below_4_gib_first() {
+        let mut map = vmm_map();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 4)
+            .unwrap();
+        assert_eq!(a, 2 * GIB - 4 * EFI_PAGE_SIZE);
+        map.allocate_pages(AllocateType::Address(GIB), LoaderData, 1)
+            .unwrap();
+        // Too big for low memory: taken above 4 GiB.
+        let b = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, pages(GIB + GIB / 2))
+            .unwrap();
+        assert_eq!(b, 6 * GIB - (GIB + GIB / 2));
+    }
+
+    #[test]
+    fn max_address_is_respected() {
+        let mut map = vmm_map();
+        let max = 0x1234_5FFF; // the last byte of the range may sit here
+        let a = map
+            .allocate_pages(AllocateType::MaxAddress(max), LoaderCode, 2)
+            .unwrap();
+        assert_eq!(a, 0x1234_4000);
+        let b = map
+            .allocate_pages(AllocateType::MaxAddress(0x1234_5FFE), LoaderCode, 1)
+            .unwrap();
+        assert_eq!(b, 0x1234_3000);
+        assert!(b + EFI_PAGE_SIZE - 1 <= 0x1234_5FFE);
+        let err = map
+            .allocate_pages(AllocateType::MaxAddress(0xFFF), LoaderCode, 1)
+            .unwrap_err();
+        assert_eq!(err, MemoryError::OutOfResources { pages: 1 });
+        assert_eq!(err.status(), efi::Status::OUT_OF_RESOURCES);
+    }
+
+    #[test]
+    fn max_address_of_all_ones_reaches_high_memory() {
+        let mut map = vmm_map();
+        let a = map
+            .allocate_pages(AllocateType::MaxAddress(u64::MAX), LoaderData, 1)
+            .unwrap();
+        assert_eq!(a, 6 * GIB - EFI_PAGE_SIZE);
+    }
+
+    #[test]
+    fn address_allocation_takes_exactly_that_range() {
+        let mut map = vmm_map();
+        let a = map
+            .allocate_pages(AllocateType::Address(16 * MIB), LoaderCode, 0x100)
+            .unwrap();
+        assert_eq!(a, 16 * MIB);
+        let d = map.descriptors().find(|d| d.ty == LoaderCode).unwrap();
+        assert_eq!((d.start, d.pages), (16 * MIB, 0x100));
+    }
+
+    #[test]
+    fn address_collision_is_not_found() {
+        let mut map = vmm_map();
+        map.allocate_pages(AllocateType::Address(16 * MIB), LoaderCode, 0x100)
+            .unwrap();
+        for (addr, n) in [
+            (16 * MIB, 1),
+            (16 * MIB - EFI_PAGE_SIZE, 2),
+            (0x9F000, 2),
+            (3 * GIB, 1),
+        ] {
+            let err = map
+                .allocate_pages(AllocateType::Address(addr), LoaderData, n)
+                .unwrap_err();
+            assert_eq!(
+                err,
+                MemoryError::NotFound {
+                    address: addr,
+                    pages: n
+                }
+            );
+            assert_eq!(err.status(), efi::Status::NOT_FOUND);
+        }
+        let err = map
+            .allocate_pages(AllocateType::Address(!EFI_PAGE_MASK), LoaderData, 2)
+            .unwrap_err();
+        assert_eq!(err.status(), efi::Status::NOT_FOUND);
+    }
+
+    #[test]
+    fn aligned_allocations_honour_large_alignment() {
+        let mut map = vmm_map();
+        map.allocate_pages(AllocateType::AnyPages, LoaderData, 1)
+            .unwrap();
+        let a = map
+            .allocate_pages_aligned(AllocateType::AnyPages, LoaderCode, 300, 2 * MIB)
+            .unwrap();
+        assert_eq!(a % (2 * MIB), 0);
+        assert!(a + 300 * EFI_PAGE_SIZE <= 2 * GIB - EFI_PAGE_SIZE);
+        let err = map
+            .allocate_pages_aligned(AllocateType::Address(0x30_1000), LoaderCode, 1, 2 * MIB)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            MemoryError::Unaligned {
+                address: 0x30_1000,
+                align: 2 * MIB
+            }
+        );
+        for align in [0, 0x800, 0x3000] {
+            let err = map
+                .allocate_pages_aligned(AllocateType::AnyPages, LoaderCode, 1, align)
+                .unwrap_err();
+            assert_eq!(err.status(), efi::Status::INVALID_PARAMETER);
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_errors_not_panics() {
+        let mut map = vmm_map();
+        let key = map.map_key();
+        let any = AllocateType::AnyPages;
+        assert_eq!(
+            map.allocate_pages(any, LoaderData, 0),
+            Err(MemoryError::ZeroPages)
+        );
+        assert_eq!(
+            map.allocate_pages(any, LoaderData, u64::MAX),
+            Err(MemoryError::OutOfResources { pages: u64::MAX })
+        );
+        assert_eq!(
+            map.allocate_pages(AllocateType::Address(0x1001), LoaderData, 1),
+            Err(MemoryError::Unaligned {
+                address: 0x1001,
+                align: EFI_PAGE_SIZE
+            })
+        );
+        assert_eq!(
+            map.allocate_pages(any, ConventionalMemory, 1),
+            Err(MemoryError::NotAllocatable {
+                ty: ConventionalMemory
+            })
+        );
+        assert_eq!(
+            map.allocate_pages(any, PersistentMemory, 1)
+                .unwrap_err()
+                .status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        assert_eq!(
+            map.free_pages(!EFI_PAGE_MASK, 2),
+            Err(MemoryError::RangeOverflow {
+                start: !EFI_PAGE_MASK,
+                pages: 2
+            })
+        );
+        assert_eq!(map.free_pages(0x1000, 0), Err(MemoryError::ZeroPages));
+        assert_eq!(
+            map.add_range(0x10, 1, ConventionalMemory)
+                .unwrap_err()
+                .status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        assert_eq!(
+            map.set_type(0, u64::MAX, LoaderData).unwrap_err().status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        assert_eq!(map.map_key(), key, "failed calls must not change the map");
+        assert_eq!(
+            AllocateType::from_raw(3, 0),
+            Err(MemoryError::InvalidAllocateType { raw: 3 })
+        );
+        assert_eq!(
+            AllocateType::from_raw(efi::ALLOCATE_MAX_ADDRESS, 7),
+            Ok(AllocateType::MaxAddress(7))
+        );
+    }
+
+    #[test]
+    fn page_zero_is_only_given_on_request() {
+        let mut map = MemoryMap::new();
+        map.add_range(0, 2, ConventionalMemory).unwrap();
+        assert_eq!(
+            map.allocate_pages(AllocateType::AnyPages, LoaderData, 1),
+            Ok(0x1000)
+        );
+        assert!(map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
+            .is_err());
+        assert_eq!(
+            map.allocate_pages(AllocateType::Address(0), LoaderData, 1),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn freeing_merges_back_with_free_neighbours() {
+        let mut map = vmm_map();
+        let before = list(&map);
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, BootServicesData, 8)
+            .unwrap();
+        let b = map
+            .allocate_pages(AllocateType::Address(64 * MIB), LoaderData, 8)
+            .unwrap();
+        assert_eq!(map.descriptors().count(), before.len() + 3);
+        map.free_pages(b, 8).unwrap();
+        map.free_pages(a, 8).unwrap();
+        assert_eq!(list(&map), before);
+    }
+
+    #[test]
+    fn adjacent_allocations_of_one_type_show_as_one_descriptor() {
+        let mut map = vmm_map();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
+            .unwrap();
+        let b = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
+            .unwrap();
+        assert_eq!(b + EFI_PAGE_SIZE, a);
+        let d: Vec<_> = map.descriptors().filter(|d| d.ty == LoaderData).collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].start, d[0].pages), (b, 2));
+        // ...and each can still be freed on its own.
+        map.free_pages(a, 1).unwrap();
+        assert_eq!(map.pages_of(LoaderData), 1);
+    }
+
+    #[test]
+    fn head_and_tail_of_an_allocation_can_be_freed() {
+        let mut map = vmm_map();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 16)
+            .unwrap();
+        map.free_pages(a, 3).unwrap();
+        map.free_pages(a + 12 * EFI_PAGE_SIZE, 4).unwrap();
+        let d = map.descriptors().find(|d| d.ty == LoaderData).unwrap();
+        assert_eq!((d.start, d.pages), (a + 3 * EFI_PAGE_SIZE, 9));
+    }
+
+    #[test]
+    fn free_of_memory_not_allocated_is_not_found() {
+        let mut map = vmm_map();
+        map.set_type(0x20_0000, 16, RuntimeServicesData).unwrap();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 4)
+            .unwrap();
+        let cases = [
+            (0x40_0000, 1),         // free memory
+            (0xA0000, 1),           // reserved by the VMM
+            (0x20_0000, 16),        // firmware runtime data
+            (3 * GIB, 1),           // not in the map
+            (a, 5),                 // runs past the allocation
+            (a - EFI_PAGE_SIZE, 2), // starts before it
+        ];
+        for (addr, n) in cases {
+            let err = map.free_pages(addr, n).unwrap_err();
+            assert_eq!(
+                err,
+                MemoryError::NotAllocated {
+                    address: addr,
+                    pages: n
+                }
+            );
+            assert_eq!(err.status(), efi::Status::NOT_FOUND);
+        }
+        assert_eq!(
+            map.free_pages(a + 1, 1).unwrap_err().status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        map.free_pages(a, 4).unwrap();
+        assert_eq!(
+            map.free_pages(a, 4).unwrap_err().status(),
+            efi::Status::NOT_FOUND
+        );
+    }
+
+    #[test]
+    fn map_key_changes_on_every_modification() {
+        let mut map = vmm_map();
+        let k0 = map.map_key();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
+            .unwrap();
+        let k1 = map.map_key();
+        assert_ne!(k0, k1);
+        map.free_pages(a, 1).unwrap();
+        let k2 = map.map_key();
+        assert_ne!(k1, k2);
+        let mut buf = vec![0u8; 4096];
+        assert_eq!(map.get_memory_map(&mut buf).unwrap().0, k2);
+        assert_eq!(map.map_key(), k2, "reading the map does not change it");
+        map.set_type(0x20_0000, 1, BootServicesCode).unwrap();
+        assert_ne!(map.map_key(), k2);
+    }
+
+    #[test]
+    fn get_memory_map_reports_the_size_it_needs() {
+        let map = vmm_map();
+        let needed = 4 * DESCRIPTOR_SIZE;
+        for len in [0, 1, needed - 1] {
+            let mut buf = vec![0xAAu8; len];
+            assert_eq!(
+                map.get_memory_map(&mut buf),
+                Err(MemoryError::BufferTooSmall { needed })
+            );
+            assert!(buf.iter().all(|&b| b == 0xAA), "nothing written");
+        }
+        let err = MemoryError::BufferTooSmall { needed };
+        assert_eq!(err.status(), efi::Status::BUFFER_TOO_SMALL);
+        let mut buf = vec![0u8; needed + 100];
+        assert_eq!(map.get_memory_map(&mut buf), Ok((map.map_key(), needed)));
+    }
+
+    #[test]
+    fn descriptors_are_written_with_a_stride_of_48() {
+        assert_eq!(size_of::<efi::MemoryDescriptor>(), 40);
+        let mut map = vmm_map();
+        map.set_type(0x20_0000, 2, RuntimeServicesCode).unwrap();
+        let mut buf = vec![0xFFu8; 16 * DESCRIPTOR_SIZE];
+        let (_, size) = map.get_memory_map(&mut buf).unwrap();
+        assert_eq!(size, 6 * DESCRIPTOR_SIZE);
+        let read_u64 = |b: &[u8], o: usize| u64::from_ne_bytes(b[o..o + 8].try_into().unwrap());
+        let decoded: Vec<Descriptor> = buf[..size]
+            .chunks_exact(DESCRIPTOR_SIZE)
+            .map(|b| {
+                assert!(
+                    b[4..8].iter().chain(&b[40..48]).all(|&x| x == 0),
+                    "padding zeroed"
+                );
+                assert_eq!(read_u64(b, 16), 0, "virtual start");
+                Descriptor {
+                    ty: MemoryType::from_raw(u32::from_ne_bytes(b[0..4].try_into().unwrap()))
+                        .unwrap(),
+                    start: read_u64(b, 8),
+                    pages: read_u64(b, 24),
+                    attribute: read_u64(b, 32),
+                }
+            })
+            .collect();
+        assert_eq!(decoded, map.descriptors().collect::<Vec<_>>());
+        assert_eq!(decoded[3].to_efi().r#type, efi::RUNTIME_SERVICES_CODE);
+        assert_eq!(DESCRIPTOR_VERSION, 1);
+    }
+
+    #[test]
+    fn oem_and_os_types_can_be_allocated_and_reported() {
+        let mut map = vmm_map();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, Oem(0x7000_0001), 2)
+            .unwrap();
+        map.allocate_pages(AllocateType::AnyPages, Os(0x8000_0002), 3)
+            .unwrap();
+        let d = map.descriptors().find(|d| d.start == a).unwrap();
+        assert_eq!(d.ty, Oem(0x7000_0001));
+        assert_eq!(map.pages_of(Oem(0x7000_0005)), 2);
+        assert_eq!(map.pages_of(Os(0x8000_0002)), 3);
+    }
+
+    #[test]
+    fn statistics_count_pages_per_type_and_the_boot_services_peak() {
+        let mut map = vmm_map();
+        let ram = pages(0xA0000) + pages(2 * GIB - MIB) + pages(2 * GIB);
+        let s = map.statistics();
+        assert_eq!(s.pages(ConventionalMemory), ram);
+        assert_eq!(s.pages(ReservedMemoryType), pages(0x60000));
+        map.set_type(0x20_0000, 10, RuntimeServicesCode).unwrap();
+        let a = map
+            .allocate_pages(AllocateType::AnyPages, BootServicesData, 100)
+            .unwrap();
+        let b = map
+            .allocate_pages(AllocateType::AnyPages, BootServicesCode, 20)
+            .unwrap();
+        map.free_pages(a, 100).unwrap();
+        map.allocate_pages(AllocateType::AnyPages, BootServicesData, 30)
+            .unwrap();
+        map.free_pages(b, 10).unwrap();
+        let s = map.statistics();
+        assert_eq!(s.pages(BootServicesData), 30);
+        assert_eq!(s.pages(BootServicesCode), 10);
+        assert_eq!(s.boot_services_pages(), 40);
+        assert_eq!(s.peak_boot_services_pages, 120);
+        assert_eq!(s.pages(ConventionalMemory), ram - 10 - 40);
+        assert_eq!(s.firmware_reserved_pages(), pages(0x60000) + 10);
+        assert_eq!(s.usable_after_exit_boot_services_pages(), ram - 10);
+        let total: u64 = map.descriptors().map(|d| d.pages).sum();
+        let counted: u64 = MemoryType::standard().iter().map(|&t| s.pages(t)).sum();
+        assert_eq!(total, counted);
+    }
+}
