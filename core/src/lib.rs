@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod boot_info;
 pub mod clock;
 pub mod events;
+pub mod handles;
 pub mod heap_region;
 pub mod logger;
 pub mod memory;
