@@ -1,3 +1,9 @@
 //! EFI protocol implementations (BlockIo, DiskIo, SimpleFileSystem, LoadedImage,
-//! DevicePath, console, ...). Filled in by the UEFI runtime work; empty until then.
+//! DevicePath, console, ...).
 #![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod console;

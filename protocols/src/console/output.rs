@@ -1,0 +1,700 @@
+//! Simple Text Output semantics (UEFI 2.10 §12.4) rendered for an ANSI/VT100
+//! terminal speaking UTF-8 over a serial line.
+//!
+//! [`TextOutput`] keeps the state the protocol's `Mode` exposes (mode, attribute,
+//! cursor) and turns each service into the bytes the terminal needs. It writes
+//! into a byte buffer; the ABI layer sends the buffer to the serial port.
+//!
+//! The cursor is tracked the way the specification describes: printable
+//! characters advance it, writing past the last column wraps to the next row,
+//! CR returns to column 0, LF moves down (scrolling at the bottom) and backspace
+//! moves left without leaving the row. Wrapping is sent to the terminal as an
+//! explicit CR LF, so that terminals with a deferred wrap (xterm's "pending
+//! wrap") or with more columns than the mode agree with the model.
+#![forbid(unsafe_code)]
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::fmt::Write as _;
+use r_efi::efi;
+
+/// EFI text colours (UEFI 2.10 §12.4.7, SetAttribute). Foreground uses all 16;
+/// background only the first 8.
+pub const EFI_BLACK: usize = 0x00;
+pub const EFI_BLUE: usize = 0x01;
+pub const EFI_GREEN: usize = 0x02;
+pub const EFI_CYAN: usize = 0x03;
+pub const EFI_RED: usize = 0x04;
+pub const EFI_MAGENTA: usize = 0x05;
+pub const EFI_BROWN: usize = 0x06;
+pub const EFI_LIGHTGRAY: usize = 0x07;
+pub const EFI_BRIGHT: usize = 0x08;
+pub const EFI_DARKGRAY: usize = 0x08;
+pub const EFI_LIGHTBLUE: usize = 0x09;
+pub const EFI_LIGHTGREEN: usize = 0x0a;
+pub const EFI_LIGHTCYAN: usize = 0x0b;
+pub const EFI_LIGHTRED: usize = 0x0c;
+pub const EFI_LIGHTMAGENTA: usize = 0x0d;
+pub const EFI_YELLOW: usize = 0x0e;
+pub const EFI_WHITE: usize = 0x0f;
+
+pub const EFI_BACKGROUND_BLACK: usize = 0x00;
+pub const EFI_BACKGROUND_BLUE: usize = 0x10;
+pub const EFI_BACKGROUND_GREEN: usize = 0x20;
+pub const EFI_BACKGROUND_CYAN: usize = 0x30;
+pub const EFI_BACKGROUND_RED: usize = 0x40;
+pub const EFI_BACKGROUND_MAGENTA: usize = 0x50;
+pub const EFI_BACKGROUND_BROWN: usize = 0x60;
+pub const EFI_BACKGROUND_LIGHTGRAY: usize = 0x70;
+
+/// `EFI_TEXT_ATTR(Foreground, Background)`.
+pub const fn efi_text_attr(foreground: usize, background: usize) -> usize {
+    foreground | (background << 4)
+}
+
+/// The attribute after Reset: light gray on black, as the specification's
+/// examples and every firmware use.
+pub const DEFAULT_ATTRIBUTE: usize = EFI_LIGHTGRAY | EFI_BACKGROUND_BLACK;
+
+/// Attribute bits SetAttribute accepts (foreground 0..3, background 4..6).
+const ATTRIBUTE_MASK: usize = 0x7f;
+
+/// Control characters OutputString must implement (UEFI 2.10 §12.4.3).
+pub const CHAR_NULL: u16 = 0x0000;
+pub const CHAR_BACKSPACE: u16 = 0x0008;
+pub const CHAR_TAB: u16 = 0x0009;
+pub const CHAR_LINEFEED: u16 = 0x000a;
+pub const CHAR_CARRIAGE_RETURN: u16 = 0x000d;
+const CHAR_BELL: u16 = 0x0007;
+
+/// Text modes: mode 0 must be 80x25 and mode 1, when offered, 80x50 (§12.4.5).
+/// 100x31 is the extra mode other serial consoles offer too.
+pub const MODES: [(usize, usize); 3] = [(80, 25), (80, 50), (100, 31)];
+
+const ESC: &str = "\x1b";
+/// ANSI colour index of each EFI colour 0..7 (EFI is BGR-ordered, ANSI RGB).
+const ANSI_COLOUR: [u8; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
+const REPLACEMENT: char = '?';
+
+/// Why a text output service refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// QueryMode or SetMode with a mode number that does not exist.
+    InvalidMode { mode: usize },
+    /// SetCursorPosition outside the current mode.
+    CursorOutOfRange {
+        column: usize,
+        row: usize,
+        columns: usize,
+        rows: usize,
+    },
+    /// SetAttribute with bits beyond foreground and background.
+    UnsupportedAttribute { attribute: usize },
+    /// TestString found a character the console cannot show.
+    UnrenderableCharacter { unit: u16 },
+}
+
+impl Error {
+    /// The status the specification names for this failure.
+    pub fn status(&self) -> efi::Status {
+        efi::Status::UNSUPPORTED
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidMode { mode } => {
+                write!(f, "text mode {mode} does not exist (max {})", MODES.len())
+            }
+            Error::CursorOutOfRange {
+                column,
+                row,
+                columns,
+                rows,
+            } => write!(
+                f,
+                "cursor position ({column}, {row}) outside the {columns}x{rows} mode"
+            ),
+            Error::UnsupportedAttribute { attribute } => {
+                write!(f, "text attribute {attribute:#x} has unknown bits")
+            }
+            Error::UnrenderableCharacter { unit } => {
+                write!(f, "character {unit:#06x} cannot be shown")
+            }
+        }
+    }
+}
+
+/// Whether OutputString could show every character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rendered {
+    All,
+    /// Some characters were shown as '?': the status is EFI_WARN_UNKNOWN_GLYPH.
+    SomeReplaced,
+}
+
+impl Rendered {
+    pub fn status(&self) -> efi::Status {
+        match self {
+            Rendered::All => efi::Status::SUCCESS,
+            Rendered::SomeReplaced => efi::Status::WARN_UNKNOWN_GLYPH,
+        }
+    }
+}
+
+/// The protocol's `Mode` fields, as plain values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModeState {
+    pub max_mode: i32,
+    pub mode: i32,
+    pub attribute: i32,
+    pub cursor_column: i32,
+    pub cursor_row: i32,
+    pub cursor_visible: bool,
+}
+
+/// What one UTF-16 code unit (or surrogate pair) means on the terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Glyph {
+    Print(char),
+    Backspace,
+    LineFeed,
+    CarriageReturn,
+    /// Shown as nothing (NUL, BEL).
+    Silent,
+    /// Shown as '?'.
+    Unknown,
+}
+
+/// Decodes UCS-2 (with UTF-16 surrogate pairs accepted) into glyphs; stops at NUL.
+fn glyphs(text: &[u16]) -> impl Iterator<Item = Glyph> + '_ {
+    let end = text
+        .iter()
+        .position(|&u| u == CHAR_NULL)
+        .unwrap_or(text.len());
+    char::decode_utf16(text[..end].iter().copied()).map(|decoded| match decoded {
+        Ok(c) => glyph_of(c),
+        Err(_) => Glyph::Unknown,
+    })
+}
+
+fn glyph_of(c: char) -> Glyph {
+    match c as u32 {
+        0x08 => Glyph::Backspace,
+        0x0a => Glyph::LineFeed,
+        0x0d => Glyph::CarriageReturn,
+        0x09 => Glyph::Print(' '),
+        u if u == CHAR_BELL as u32 || u == CHAR_NULL as u32 => Glyph::Silent,
+        // Other C0 and C1 controls and DEL would act on the terminal (ESC starts
+        // sequences) and desynchronise the cursor model; FFFE/FFFF are not
+        // characters. Box drawing (U+2500..U+257F), block elements, geometric
+        // shapes and arrows are ordinary characters here.
+        0x00..=0x1f | 0x7f..=0x9f | 0xfffe | 0xffff => Glyph::Unknown,
+        _ => Glyph::Print(c),
+    }
+}
+
+/// State of a text console rendered on an ANSI terminal.
+#[derive(Clone, Debug)]
+pub struct TextOutput {
+    mode: usize,
+    attribute: usize,
+    column: usize,
+    row: usize,
+    cursor_visible: bool,
+    /// The attribute whose SGR sequence the terminal last received; `None` until
+    /// the first one is sent, since the terminal's state is unknown at start.
+    sent_attribute: Option<usize>,
+}
+
+impl Default for TextOutput {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TextOutput {
+    /// Mode 0, default attribute, cursor at (0, 0) and visible; nothing sent yet.
+    pub const fn new() -> Self {
+        TextOutput {
+            mode: 0,
+            attribute: DEFAULT_ATTRIBUTE,
+            column: 0,
+            row: 0,
+            cursor_visible: true,
+            sent_attribute: None,
+        }
+    }
+
+    /// Columns and rows of the current mode.
+    pub fn size(&self) -> (usize, usize) {
+        MODES[self.mode]
+    }
+
+    pub fn cursor(&self) -> (usize, usize) {
+        (self.column, self.row)
+    }
+
+    pub fn attribute(&self) -> usize {
+        self.attribute
+    }
+
+    pub fn mode_state(&self) -> ModeState {
+        ModeState {
+            max_mode: MODES.len() as i32,
+            mode: self.mode as i32,
+            attribute: self.attribute as i32,
+            cursor_column: self.column as i32,
+            cursor_row: self.row as i32,
+            cursor_visible: self.cursor_visible,
+        }
+    }
+
+    /// Reset: mode 0, default attribute, cleared screen, visible cursor.
+    pub fn reset(&mut self, out: &mut Vec<u8>) {
+        self.mode = 0;
+        self.attribute = DEFAULT_ATTRIBUTE;
+        self.sent_attribute = None;
+        self.send_attribute(out);
+        self.clear_screen(out);
+        self.enable_cursor(true, out);
+    }
+
+    /// OutputString: shows `text` up to its NUL terminator (or its end).
+    pub fn output_string(&mut self, text: &[u16], out: &mut Vec<u8>) -> Rendered {
+        self.send_attribute(out);
+        let mut rendered = Rendered::All;
+        for glyph in glyphs(text) {
+            match glyph {
+                Glyph::Print(c) => self.print(c, out),
+                Glyph::Unknown => {
+                    rendered = Rendered::SomeReplaced;
+                    self.print(REPLACEMENT, out);
+                }
+                Glyph::Backspace => {
+                    if self.column > 0 {
+                        self.column -= 1;
+                        out.push(0x08);
+                    }
+                }
+                Glyph::LineFeed => {
+                    self.line_feed();
+                    out.push(b'\n');
+                }
+                Glyph::CarriageReturn => {
+                    self.column = 0;
+                    out.push(b'\r');
+                }
+                Glyph::Silent => {}
+            }
+        }
+        rendered
+    }
+
+    /// TestString: whether every character of `text` can be shown.
+    pub fn test_string(&self, text: &[u16]) -> Result<(), Error> {
+        let end = text
+            .iter()
+            .position(|&u| u == CHAR_NULL)
+            .unwrap_or(text.len());
+        for decoded in char::decode_utf16(text[..end].iter().copied()) {
+            match decoded {
+                Ok(c) if glyph_of(c) == Glyph::Unknown => {
+                    return Err(Error::UnrenderableCharacter {
+                        unit: c as u32 as u16,
+                    })
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Error::UnrenderableCharacter {
+                        unit: e.unpaired_surrogate(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// QueryMode: columns and rows of `mode`.
+    pub fn query_mode(&self, mode: usize) -> Result<(usize, usize), Error> {
+        MODES.get(mode).copied().ok_or(Error::InvalidMode { mode })
+    }
+
+    /// SetMode: switches mode, clears the screen, homes the cursor.
+    pub fn set_mode(&mut self, mode: usize, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.query_mode(mode)?;
+        self.mode = mode;
+        self.clear_screen(out);
+        Ok(())
+    }
+
+    /// SetAttribute: foreground in bits 0..3, background in bits 4..6.
+    pub fn set_attribute(&mut self, attribute: usize, out: &mut Vec<u8>) -> Result<(), Error> {
+        if attribute & !ATTRIBUTE_MASK != 0 {
+            return Err(Error::UnsupportedAttribute { attribute });
+        }
+        self.attribute = attribute;
+        self.send_attribute(out);
+        Ok(())
+    }
+
+    /// ClearScreen: clears to the current background and homes the cursor.
+    pub fn clear_screen(&mut self, out: &mut Vec<u8>) {
+        // ANSI erase fills with the current background colour, which must be
+        // the EFI attribute's.
+        self.send_attribute(out);
+        out.extend_from_slice(b"\x1b[2J\x1b[H");
+        self.column = 0;
+        self.row = 0;
+    }
+
+    /// SetCursorPosition (zero-based column and row).
+    pub fn set_cursor_position(
+        &mut self,
+        column: usize,
+        row: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let (columns, rows) = self.size();
+        if column >= columns || row >= rows {
+            return Err(Error::CursorOutOfRange {
+                column,
+                row,
+                columns,
+                rows,
+            });
+        }
+        self.column = column;
+        self.row = row;
+        push_fmt(out, format_args!("{ESC}[{};{}H", row + 1, column + 1));
+        Ok(())
+    }
+
+    /// EnableCursor: shows or hides the cursor (DECTCEM).
+    pub fn enable_cursor(&mut self, visible: bool, out: &mut Vec<u8>) {
+        self.cursor_visible = visible;
+        out.extend_from_slice(if visible { b"\x1b[?25h" } else { b"\x1b[?25l" });
+    }
+
+    fn print(&mut self, c: char, out: &mut Vec<u8>) {
+        let mut utf8 = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        self.column += 1;
+        if self.column >= self.size().0 {
+            self.column = 0;
+            self.line_feed();
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    fn line_feed(&mut self) {
+        let rows = self.size().1;
+        if self.row + 1 < rows {
+            self.row += 1;
+        }
+    }
+
+    fn send_attribute(&mut self, out: &mut Vec<u8>) {
+        if self.sent_attribute != Some(self.attribute) {
+            out.extend_from_slice(&sgr(self.attribute));
+            self.sent_attribute = Some(self.attribute);
+        }
+    }
+}
+
+/// The SGR sequence selecting an EFI attribute: reset, foreground (bright
+/// colours as 90..97), background.
+pub fn sgr(attribute: usize) -> Vec<u8> {
+    let foreground = attribute & 0x0f;
+    let background = (attribute >> 4) & 0x07;
+    let fg_code =
+        if foreground & EFI_BRIGHT != 0 { 90 } else { 30 } + ANSI_COLOUR[foreground & 0x07];
+    let bg_code = 40 + ANSI_COLOUR[background];
+    let mut out = Vec::with_capacity(12);
+    push_fmt(&mut out, format_args!("{ESC}[0;{fg_code};{bg_code}m"));
+    out
+}
+
+fn push_fmt(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
+    struct Bytes<'a>(&'a mut Vec<u8>);
+    impl fmt::Write for Bytes<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    // Writing into a Vec cannot fail.
+    let _ = Bytes(out).write_fmt(args);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+
+    fn ucs2(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain([0]).collect()
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn sgr_for_grub_menu_colours() {
+        // GRUB's normal text and highlighted entry.
+        assert_eq!(
+            text(&sgr(EFI_LIGHTGRAY | EFI_BACKGROUND_BLACK)),
+            "\x1b[0;37;40m"
+        );
+        assert_eq!(
+            text(&sgr(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY)),
+            "\x1b[0;30;47m"
+        );
+        assert_eq!(
+            text(&sgr(EFI_WHITE | EFI_BACKGROUND_BLACK)),
+            "\x1b[0;97;40m"
+        );
+        assert_eq!(
+            text(&sgr(EFI_YELLOW | EFI_BACKGROUND_BLUE)),
+            "\x1b[0;93;44m"
+        );
+        assert_eq!(
+            text(&sgr(EFI_DARKGRAY | EFI_BACKGROUND_BLACK)),
+            "\x1b[0;90;40m"
+        );
+    }
+
+    #[test]
+    fn sgr_maps_every_efi_colour_to_its_ansi_colour() {
+        let expected_fg = [
+            30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97,
+        ];
+        let expected_bg = [40, 44, 42, 46, 41, 45, 43, 47];
+        for (fg, fg_code) in expected_fg.iter().enumerate() {
+            for (bg, bg_code) in expected_bg.iter().enumerate() {
+                let attribute = efi_text_attr(fg, bg);
+                assert_eq!(
+                    text(&sgr(attribute)),
+                    std::format!("\x1b[0;{fg_code};{bg_code}m"),
+                    "attribute {attribute:#x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn set_attribute_rejects_unknown_bits_and_sends_sgr_once() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        assert_eq!(
+            t.set_attribute(0x80, &mut out),
+            Err(Error::UnsupportedAttribute { attribute: 0x80 })
+        );
+        assert!(out.is_empty());
+        t.set_attribute(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY, &mut out)
+            .unwrap();
+        assert_eq!(text(&out), "\x1b[0;30;47m");
+        out.clear();
+        t.output_string(&ucs2("x"), &mut out);
+        assert_eq!(text(&out), "x", "the attribute is already in effect");
+        assert_eq!(t.mode_state().attribute, 0x70);
+    }
+
+    #[test]
+    fn first_output_sends_the_attribute() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.output_string(&ucs2("hi"), &mut out);
+        assert_eq!(text(&out), "\x1b[0;37;40mhi");
+    }
+
+    #[test]
+    fn cursor_tracks_text_and_wraps_at_the_last_column() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.output_string(&ucs2("abc"), &mut out);
+        assert_eq!(t.cursor(), (3, 0));
+        let line: String = core::iter::repeat_n('x', 79).collect();
+        out.clear();
+        t.output_string(&ucs2(&line), &mut out);
+        assert_eq!(t.cursor(), (2, 1));
+        assert!(text(&out).contains("x\r\nxx"), "wrap is an explicit CR LF");
+        t.output_string(&ucs2("\r"), &mut out);
+        assert_eq!(t.cursor(), (0, 1));
+        t.output_string(&ucs2("ab\n"), &mut out);
+        assert_eq!(t.cursor(), (2, 2));
+    }
+
+    #[test]
+    fn full_line_then_crlf_moves_down_two_rows_like_the_spec_model() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        let line: String = core::iter::repeat_n('-', 80)
+            .chain("\r\n".chars())
+            .collect();
+        t.output_string(&ucs2(&line), &mut out);
+        assert_eq!(t.cursor(), (0, 2));
+    }
+
+    #[test]
+    fn line_feed_at_bottom_row_scrolls() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.set_cursor_position(5, 24, &mut out).unwrap();
+        out.clear();
+        t.output_string(&ucs2("\n"), &mut out);
+        assert_eq!(t.cursor(), (5, 24));
+        assert_eq!(out, b"\x1b[0;37;40m\n");
+        t.set_cursor_position(79, 24, &mut out).unwrap();
+        t.output_string(&ucs2("z"), &mut out);
+        assert_eq!(t.cursor(), (0, 24));
+    }
+
+    #[test]
+    fn backspace_moves_left_but_not_past_column_zero() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.output_string(&ucs2("ab\u{8}"), &mut out);
+        assert_eq!(t.cursor(), (1, 0));
+        t.output_string(&ucs2("\u{8}\u{8}\u{8}"), &mut out);
+        assert_eq!(t.cursor(), (0, 0));
+        assert_eq!(out.iter().filter(|&&b| b == 0x08).count(), 2);
+    }
+
+    #[test]
+    fn clear_screen_homes_the_cursor() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.output_string(&ucs2("hello\nworld"), &mut out);
+        out.clear();
+        t.clear_screen(&mut out);
+        assert_eq!(t.cursor(), (0, 0));
+        assert_eq!(out, b"\x1b[2J\x1b[H");
+    }
+
+    #[test]
+    fn set_cursor_position_is_bounds_checked() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.set_cursor_position(79, 24, &mut out).unwrap();
+        assert_eq!(out, b"\x1b[25;80H");
+        assert_eq!(t.cursor(), (79, 24));
+        out.clear();
+        let err = t.set_cursor_position(80, 0, &mut out).unwrap_err();
+        assert_eq!(err.status(), efi::Status::UNSUPPORTED);
+        assert!(t.set_cursor_position(0, 25, &mut out).is_err());
+        assert!(out.is_empty());
+        assert_eq!(t.cursor(), (79, 24));
+        t.set_mode(1, &mut out).unwrap();
+        t.set_cursor_position(0, 49, &mut out).unwrap();
+    }
+
+    #[test]
+    fn query_and_set_mode() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        assert_eq!(t.query_mode(0), Ok((80, 25)));
+        assert_eq!(t.query_mode(1), Ok((80, 50)));
+        assert_eq!(t.query_mode(2), Ok((100, 31)));
+        assert_eq!(t.query_mode(3), Err(Error::InvalidMode { mode: 3 }));
+        assert!(t.set_mode(3, &mut out).is_err());
+        t.output_string(&ucs2("abc"), &mut out);
+        t.set_mode(2, &mut out).unwrap();
+        assert_eq!(t.cursor(), (0, 0));
+        assert_eq!(t.mode_state().mode, 2);
+        assert_eq!(t.mode_state().max_mode, 3);
+    }
+
+    #[test]
+    fn enable_cursor_sends_dectcem() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.enable_cursor(false, &mut out);
+        assert_eq!(out, b"\x1b[?25l");
+        assert!(!t.mode_state().cursor_visible);
+        out.clear();
+        t.enable_cursor(true, &mut out);
+        assert_eq!(out, b"\x1b[?25h");
+    }
+
+    #[test]
+    fn box_drawing_passes_through_as_utf8() {
+        let mut t = TextOutput::new();
+        t.sent_attribute = Some(t.attribute);
+        let mut out = Vec::new();
+        // BOXDRAW_DOWN_RIGHT, BOXDRAW_HORIZONTAL, BOXDRAW_DOWN_LEFT, ARROW_UP,
+        // BLOCKELEMENT_FULL_BLOCK, GEOMETRICSHAPE_RIGHT_TRIANGLE.
+        let units = [0x250c, 0x2500, 0x2510, 0x2191, 0x2588, 0x25ba, 0];
+        assert_eq!(t.output_string(&units, &mut out), Rendered::All);
+        assert_eq!(text(&out), "┌─┐↑█►");
+        assert_eq!(t.cursor(), (6, 0));
+    }
+
+    #[test]
+    fn invalid_units_become_question_marks_with_a_warning() {
+        let mut t = TextOutput::new();
+        t.sent_attribute = Some(t.attribute);
+        let mut out = Vec::new();
+        let units = [b'a' as u16, 0xd800, b'b' as u16, 0xdc00, 0x1b, 0xffff, 0];
+        let rendered = t.output_string(&units, &mut out);
+        assert_eq!(rendered, Rendered::SomeReplaced);
+        assert_eq!(rendered.status(), efi::Status::WARN_UNKNOWN_GLYPH);
+        assert_eq!(text(&out), "a?b???");
+        assert_eq!(t.cursor(), (6, 0));
+    }
+
+    #[test]
+    fn surrogate_pairs_and_latin_are_encoded_as_utf8() {
+        let mut t = TextOutput::new();
+        t.sent_attribute = Some(t.attribute);
+        let mut out = Vec::new();
+        t.output_string(&ucs2("é😀"), &mut out);
+        assert_eq!(text(&out), "é😀");
+    }
+
+    #[test]
+    fn output_stops_at_nul_and_ignores_bell() {
+        let mut t = TextOutput::new();
+        t.sent_attribute = Some(t.attribute);
+        let mut out = Vec::new();
+        t.output_string(&[b'a' as u16, 7, 0, b'b' as u16], &mut out);
+        assert_eq!(out, b"a");
+    }
+
+    #[test]
+    fn test_string_reports_unrenderable_characters() {
+        let t = TextOutput::new();
+        assert_eq!(t.test_string(&ucs2("┌─ ok é\r\n")), Ok(()));
+        assert_eq!(
+            t.test_string(&[b'x' as u16, 0xdc01, 0]),
+            Err(Error::UnrenderableCharacter { unit: 0xdc01 })
+        );
+        assert!(t.test_string(&[0x1b, 0]).is_err());
+    }
+
+    #[test]
+    fn reset_restores_defaults_and_clears() {
+        let mut t = TextOutput::new();
+        let mut out = Vec::new();
+        t.set_mode(1, &mut out).unwrap();
+        t.set_attribute(0x1f, &mut out).unwrap();
+        t.enable_cursor(false, &mut out);
+        t.output_string(&ucs2("abc"), &mut out);
+        out.clear();
+        t.reset(&mut out);
+        assert_eq!(text(&out), "\x1b[0;37;40m\x1b[2J\x1b[H\x1b[?25h");
+        let state = t.mode_state();
+        assert_eq!(
+            (
+                state.mode,
+                state.attribute,
+                state.cursor_column,
+                state.cursor_row
+            ),
+            (0, 7, 0, 0)
+        );
+        assert!(state.cursor_visible);
+    }
+}
