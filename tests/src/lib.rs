@@ -3,8 +3,10 @@
 //! and the boot tests. `src/bin/xtask.rs` puts the README's commands on top.
 
 pub mod boot_tests;
+pub mod debian;
 pub mod firmware;
 pub mod images;
+pub mod initramfs;
 pub mod qemu;
 pub mod setup;
 

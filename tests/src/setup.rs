@@ -12,19 +12,28 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("e2fsprogs", "mkfs.ext4"),
     ("busybox-static", "busybox"),
     ("cpio", "cpio"),
+    ("gzip", "gzip"),
+    // A path: the package provides a file, not a program.
+    ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
 ];
 
 /// Bare-metal targets the firmware builds for.
 pub const TARGETS: &[&str] = &["x86_64-unknown-none"];
 
+/// Whether `name` is a program on the PATH (or in /usr/sbin, /sbin), or, when
+/// it is an absolute path, whether that file exists.
 pub fn have_program(name: &str) -> bool {
+    if name.starts_with('/') {
+        return std::path::Path::new(name).is_file();
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin"].iter().map(Into::into))
         .any(|dir| dir.join(name).is_file())
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (and may call `apt-get install`).
+pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
 }
 

@@ -4,6 +4,9 @@
 //!   disk in QEMU with the serial console on this terminal (Ctrl-A X quits).
 //! - `cargo xtask test [FILTER]`: host unit tests, then the QEMU boot tests.
 //! - `cargo xtask build`: just build the firmware.
+//! - `cargo xtask images [--verify]`: build the test images from Debian packages
+//!   and print their paths; `--verify` boots them without our firmware (QEMU's
+//!   direct kernel boot, and Debian's OVMF for the shim+GRUB and systemd-boot disks).
 //!
 //! Each first installs what is missing (rustup targets, Debian packages).
 
@@ -15,7 +18,8 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage:
   cargo xtask run [--disk PATH] [--memory SIZE]   boot a disk in QEMU (default: a generated empty ESP)
   cargo xtask test [FILTER]                       run every test (FILTER: only QEMU tests whose name contains it)
-  cargo xtask build                               build target/x86_64-unknown-none/release/hypervisor-fw";
+  cargo xtask build                               build target/x86_64-unknown-none/release/hypervisor-fw
+  cargo xtask images [--verify]                   build the Debian test images (--verify: boot them with QEMU's loader and OVMF)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +29,7 @@ fn main() -> ExitCode {
         Some("build") => setup::ensure_targets().and_then(|_| firmware::build(Variant::Release)).map(|path| {
             println!("built {}", path.display());
         }),
+        Some("images") => images(&args[1..]),
         _ => Err(USAGE.into()),
     };
     match result {
@@ -94,5 +99,51 @@ fn test(args: &[String]) -> Result<(), String> {
     if passed == 0 {
         return Err(format!("no QEMU test matches {filter:?}"));
     }
+    Ok(())
+}
+
+fn images(args: &[String]) -> Result<(), String> {
+    let verify = match args {
+        [] => false,
+        [flag] if flag == "--verify" => true,
+        _ => return Err(USAGE.into()),
+    };
+    setup::ensure_packages()?;
+    let started = std::time::Instant::now();
+    let built = images::all_debian_images()?;
+    for (what, path) in &built {
+        println!("{what:>18}: {}", path.display());
+    }
+    println!("images ready in {:.1}s", started.elapsed().as_secs_f64());
+    if !verify {
+        return Ok(());
+    }
+    let report = |what: &str, log: &str, boot: &images::ReferenceBoot| -> Result<(), String> {
+        for line in boot.console.lines().filter(|l| l.contains(fw_tests::initramfs::PROOF_PREFIX)) {
+            println!("  {line}");
+        }
+        let log = fw_tests::cache_dir("images").join(format!("verify-{log}.log"));
+        std::fs::write(&log, &boot.console).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+        println!(
+            "{what}: first proof line at {:.1}s, done at {:.1}s, QEMU exited at {:.1}s (console in {})",
+            boot.first_proof.as_secs_f64(),
+            boot.done.as_secs_f64(),
+            boot.exited.as_secs_f64(),
+            log.display()
+        );
+        Ok(())
+    };
+    println!("== direct kernel boot (QEMU -kernel/-initrd)");
+    report("direct boot", "direct", &images::verify_with_direct_boot()?)?;
+    println!("== shim + GRUB disk under OVMF");
+    let disk = images::debian_shim_grub_disk()?;
+    report("shim+GRUB under OVMF", "shim-grub", &images::verify_with_ovmf(&disk, "hvfw.marker=grub-cmdline-ok")?)?;
+    println!("== systemd-boot disk under OVMF");
+    let disk = images::systemd_boot_disk()?;
+    report(
+        "systemd-boot under OVMF",
+        "systemd-boot",
+        &images::verify_with_ovmf(&disk, "hvfw.marker=sdboot-cmdline-ok")?,
+    )?;
     Ok(())
 }

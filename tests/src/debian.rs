@@ -1,0 +1,317 @@
+//! Debian packages as test inputs: the cloud kernel, shim, signed GRUB,
+//! systemd-boot and busybox come from the archive the machine's apt sources
+//! point at (`apt-get download`, then `dpkg-deb -x`), so the tests boot the very
+//! binaries Debian ships.
+//!
+//! Downloads are kept in `target/debian/debs/` and unpacked trees in
+//! `target/debian/root-<package>[-<arch>]/`. Both are keyed by the package
+//! version apt's lists offer (`apt-cache policy`, no network), so a second run
+//! reuses them and a new version in the lists is fetched again.
+
+use crate::cache_dir;
+use crate::images::run;
+use crate::initramfs::fnv1a;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A Debian architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Amd64,
+    Arm64,
+}
+
+impl Arch {
+    /// The name Debian uses (`dpkg --print-architecture`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// The cloud kernel's metapackage; it depends on the versioned image package.
+pub const KERNEL_METAPACKAGE: &str = "linux-image-cloud";
+
+/// Downloads the amd64 `package` (a metapackage is resolved to the package it
+/// stands for) and returns the path of the `.deb`.
+pub fn fetch(package: &str) -> Result<PathBuf, String> {
+    fetch_for(package, Arch::Amd64)
+}
+
+/// Downloads `package` for `arch` into `target/debian/debs/` unless the version
+/// apt's lists offer is there already.
+pub fn fetch_for(package: &str, arch: Arch) -> Result<PathBuf, String> {
+    ensure_lists(package, arch)?;
+    let package = resolve(package, arch)?;
+    let version = candidate_version(&package, arch)?
+        .ok_or_else(|| format!("apt has no candidate version of Debian package {package} ({})", arch.name()))?;
+    let debs = cache_dir("debian").join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| format!("cannot create {}: {e}", debs.display()))?;
+    // apt-get download's own file name: the epoch's colon is URL-encoded.
+    let file = debs.join(format!("{package}_{}_{}.deb", version.replace(':', "%3a"), arch.name()));
+    if file.is_file() {
+        return Ok(file);
+    }
+    let spec = format!("{package}:{}={version}", arch.name());
+    eprintln!("debian: apt-get download {spec}");
+    let output = Command::new("apt-get")
+        .args(["download", "-q", &spec])
+        .current_dir(&debs)
+        .output()
+        .map_err(|e| format!("cannot run apt-get (Debian package apt): {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`apt-get download {spec}` failed (Debian package {package}): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    if !file.is_file() {
+        return Err(format!("`apt-get download {spec}` did not leave {}", file.display()));
+    }
+    Ok(file)
+}
+
+/// Unpacks the amd64 `package` with `dpkg-deb -x` and returns the tree's root.
+pub fn extract(package: &str) -> Result<PathBuf, String> {
+    extract_for(package, Arch::Amd64)
+}
+
+/// Unpacks `package` for `arch` into `target/debian/root-<package>[-<arch>]/`,
+/// reusing a tree unpacked from the same `.deb`.
+pub fn extract_for(package: &str, arch: Arch) -> Result<PathBuf, String> {
+    let deb = fetch_for(package, arch)?;
+    let suffix = match arch {
+        Arch::Amd64 => String::new(),
+        other => format!("-{}", other.name()),
+    };
+    let base = cache_dir("debian");
+    let root = base.join(format!("root-{package}{suffix}"));
+    let stamp = base.join(format!("root-{package}{suffix}.from"));
+    let from = deb.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    if root.is_dir() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(from.as_str()) {
+        return Ok(root);
+    }
+    let partial = base.join(format!("root-{package}{suffix}.partial"));
+    let _ = std::fs::remove_dir_all(&partial);
+    let _ = std::fs::remove_dir_all(&root);
+    run("dpkg-deb", &["-x", &deb.to_string_lossy(), &partial.to_string_lossy()])
+        .map_err(|e| format!("unpacking Debian package {package}: {e}"))?;
+    std::fs::rename(&partial, &root).map_err(|e| format!("cannot rename {}: {e}", partial.display()))?;
+    std::fs::write(&stamp, &from).map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// A file inside the unpacked `package`, which must hold it.
+pub fn file_in(package: &str, arch: Arch, path: &str) -> Result<PathBuf, String> {
+    let root = extract_for(package, arch)?;
+    let file = root.join(path.trim_start_matches('/'));
+    if !file.is_file() {
+        return Err(format!("Debian package {package} ({}) has no {path}", arch.name()));
+    }
+    Ok(file)
+}
+
+/// The cloud kernel (`/boot/vmlinuz-*` of the package `linux-image-cloud-amd64`
+/// depends on).
+pub fn cloud_kernel() -> Result<PathBuf, String> {
+    cloud_kernel_for(Arch::Amd64)
+}
+
+pub fn cloud_kernel_for(arch: Arch) -> Result<PathBuf, String> {
+    let metapackage = format!("{KERNEL_METAPACKAGE}-{}", arch.name());
+    let package = resolve(&metapackage, arch)?;
+    let boot = extract_for(&package, arch)?.join("boot");
+    let entries = std::fs::read_dir(&boot).map_err(|e| format!("Debian package {package} has no /boot: {e}"))?;
+    let mut kernels: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .collect();
+    kernels.sort();
+    match kernels.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!("Debian package {package} has no /boot/vmlinuz-*")),
+        many => Err(format!("Debian package {package} has several kernels: {many:?}")),
+    }
+}
+
+/// The kernel's version string, e.g. `6.1.0-56-cloud-amd64` (from its file name).
+pub fn kernel_release(vmlinuz: &Path) -> String {
+    let name = vmlinuz.file_name().unwrap_or_default().to_string_lossy();
+    name.trim_start_matches("vmlinuz-").to_string()
+}
+
+/// shim signed by Microsoft (`shim-signed`).
+pub fn shim() -> Result<PathBuf, String> {
+    file_in("shim-signed", Arch::Amd64, "/usr/lib/shim/shimx64.efi.signed")
+}
+
+/// shim's fallback (`fbx64.efi`), in `shim-helpers-amd64-signed`.
+pub fn shim_fallback() -> Result<PathBuf, String> {
+    file_in("shim-helpers-amd64-signed", Arch::Amd64, "/usr/lib/shim/fbx64.efi.signed")
+}
+
+/// shim's MOK manager (`mmx64.efi`), in `shim-helpers-amd64-signed`.
+pub fn mok_manager() -> Result<PathBuf, String> {
+    file_in("shim-helpers-amd64-signed", Arch::Amd64, "/usr/lib/shim/mmx64.efi.signed")
+}
+
+/// Debian's signed monolithic GRUB (`grub-efi-amd64-signed`).
+pub fn signed_grub() -> Result<PathBuf, String> {
+    file_in("grub-efi-amd64-signed", Arch::Amd64, "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")
+}
+
+/// systemd-boot (`systemd-boot-efi`).
+pub fn systemd_boot() -> Result<PathBuf, String> {
+    file_in("systemd-boot-efi", Arch::Amd64, "/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
+}
+
+/// systemd's EFI stub for unified kernel images (`systemd-boot-efi`).
+pub fn efi_stub() -> Result<PathBuf, String> {
+    file_in("systemd-boot-efi", Arch::Amd64, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+}
+
+/// A static busybox (`busybox-static`).
+pub fn busybox() -> Result<PathBuf, String> {
+    busybox_for(Arch::Amd64)
+}
+
+pub fn busybox_for(arch: Arch) -> Result<PathBuf, String> {
+    file_in("busybox-static", arch, "/bin/busybox")
+}
+
+/// A metapackage such as `linux-image-cloud-amd64` stands for a versioned
+/// package (`linux-image-6.1.0-NN-cloud-amd64`); other names stand for themselves.
+pub fn resolve(package: &str, arch: Arch) -> Result<String, String> {
+    let is_kernel_metapackage =
+        package.strip_prefix("linux-image-").is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()));
+    if !is_kernel_metapackage {
+        return Ok(package.to_string());
+    }
+    let spec = format!("{package}:{}", arch.name());
+    let depends = apt_cache(&["depends", &spec])?;
+    let real: Vec<&str> = depends
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends:"))
+        .map(|d| d.trim().split(':').next().unwrap_or_default())
+        .filter(|d| d.strip_prefix("linux-image-").is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())))
+        .collect();
+    match real.as_slice() {
+        [one] => Ok(one.to_string()),
+        _ => Err(format!("cannot tell which kernel package {spec} stands for; `apt-cache depends` says:\n{depends}")),
+    }
+}
+
+/// The version of `package` apt would download, if its lists know the package.
+fn candidate_version(package: &str, arch: Arch) -> Result<Option<String>, String> {
+    let spec = format!("{package}:{}", arch.name());
+    let policy = apt_cache(&["policy", &spec])?;
+    Ok(policy
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate:"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "(none)")
+        .map(str::to_string))
+}
+
+/// Runs `apt-cache` with `args`, remembering the answer in `target/debian/apt/`
+/// for as long as apt's lists stay the same: each call costs half a second here
+/// (apt keeps no binary cache), and a run asks dozens of times.
+fn apt_cache(args: &[&str]) -> Result<String, String> {
+    let key = args.join(" ");
+    let lists = lists_fingerprint();
+    let memo = cache_dir("debian").join("apt").join(format!("{:016x}", fnv1a(key.as_bytes())));
+    let header = format!("{lists:016x} {key}\n");
+    if let Ok(text) = std::fs::read_to_string(&memo) {
+        if let Some(answer) = text.strip_prefix(&header) {
+            return Ok(answer.to_string());
+        }
+    }
+    let output = Command::new("apt-cache")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run apt-cache (Debian package apt): {e}"))?;
+    // `apt-cache policy` of an unknown package succeeds with no output; other
+    // failures are errors and are not remembered.
+    if !output.status.success() {
+        return Err(format!("`apt-cache {key}` failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    let answer = String::from_utf8_lossy(&output.stdout).into_owned();
+    if let Some(dir) = memo.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(&memo, format!("{header}{answer}"));
+    Ok(answer)
+}
+
+/// Changes whenever `apt-get update`, the sources or the architectures change.
+fn lists_fingerprint() -> u64 {
+    let mut state = String::new();
+    for dir in ["/var/lib/apt/lists", "/etc/apt/sources.list.d"] {
+        let mut entries: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let meta = e.metadata().ok();
+                let len = meta.as_ref().map(|m| m.len()).unwrap_or(0);
+                let mtime = meta
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                format!("{} {len} {mtime}", e.path().display())
+            })
+            .collect();
+        entries.sort();
+        state.push_str(&entries.join("\n"));
+    }
+    for file in ["/etc/apt/sources.list", "/var/lib/dpkg/arch"] {
+        state.push_str(&std::fs::read_to_string(file).unwrap_or_default());
+    }
+    fnv1a(state.as_bytes())
+}
+
+/// Makes sure apt's lists know `package` for `arch`: as root, adds the
+/// architecture and runs `apt-get update` when they do not; otherwise says
+/// which commands to run.
+pub fn ensure_lists(package: &str, arch: Arch) -> Result<(), String> {
+    let known = |p: &str| candidate_version(p, arch).is_ok_and(|v| v.is_some());
+    if known(package) {
+        return Ok(());
+    }
+    let foreign = arch != native_arch()?;
+    let added = !foreign || run("dpkg", &["--print-foreign-architectures"])?.lines().any(|l| l.trim() == arch.name());
+    let mut commands = Vec::new();
+    if !added {
+        commands.push(format!("dpkg --add-architecture {}", arch.name()));
+    }
+    commands.push("apt-get update".to_string());
+    if !crate::setup::is_root() {
+        let sudo: Vec<String> = commands.iter().map(|c| format!("sudo {c}")).collect();
+        return Err(format!(
+            "apt does not know Debian package {package} ({}); fill its lists with:\n  {}",
+            arch.name(),
+            sudo.join(" && ")
+        ));
+    }
+    for command in &commands {
+        eprintln!("debian: {command}");
+        let words: Vec<&str> = command.split(' ').collect();
+        run(words[0], &words[1..])?;
+    }
+    if known(package) {
+        Ok(())
+    } else {
+        Err(format!("apt does not know Debian package {package} ({}) even after `apt-get update`", arch.name()))
+    }
+}
+
+fn native_arch() -> Result<Arch, String> {
+    match run("dpkg", &["--print-architecture"])?.trim() {
+        "amd64" => Ok(Arch::Amd64),
+        "arm64" => Ok(Arch::Arm64),
+        other => Err(format!("unsupported host architecture {other}")),
+    }
+}
