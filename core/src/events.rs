@@ -424,6 +424,17 @@ impl EventTable {
         })
     }
 
+    /// The (function, context) of every event in the VirtualAddressChange
+    /// group: SetVirtualAddressMap calls them after ExitBootServices, when this
+    /// table (on the boot-services heap) is gone.
+    pub fn address_change_notifications(&self) -> Vec<(usize, usize)> {
+        self.events
+            .values()
+            .filter(|e| e.group == Some(efi::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE) && e.function != 0)
+            .map(|e| (e.function, e.context))
+            .collect()
+    }
+
     /// Whether WaitForEvent may run now.
     pub fn check_wait_allowed(&self) -> Result<(), EventError> {
         if self.tpl != TPL_APPLICATION {
@@ -626,6 +637,15 @@ mod tests {
             t.check_wait_allowed().unwrap_err().status(),
             efi::Status::UNSUPPORTED
         );
+    }
+
+    #[test]
+    fn keeps_virtual_address_change_notifications_for_runtime() {
+        let mut t = EventTable::new();
+        t.create(efi::EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE, TPL_NOTIFY, F, 9, None).unwrap();
+        t.create(S, TPL_NOTIFY, F + 1, 8, Some(efi::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE)).unwrap();
+        t.create(S, TPL_NOTIFY, F + 2, 7, None).unwrap();
+        assert_eq!(t.address_change_notifications(), [(F, 9), (F + 1, 8)]);
     }
 
     #[test]

@@ -7,9 +7,11 @@ extern crate alloc;
 
 pub mod boot_info;
 pub mod clock;
+pub mod efi;
 pub mod events;
 pub mod handles;
 pub mod heap_region;
+pub mod image;
 pub mod logger;
 pub mod memory;
 pub mod variables;

@@ -1,0 +1,388 @@
+//! Image services thunks (UEFI 2.10 §7.4): LoadImage, StartImage, Exit,
+//! UnloadImage and ExitBootServices.
+//!
+//! StartImage enters the image through the platform's `enter_image`, which saves
+//! the firmware's registers so that Exit (from any depth of the image's stack)
+//! can return to StartImage's caller through `exit_image`.
+
+use super::protocol::{device_path_bytes, install};
+use super::tables::{clear_boot_services, system_table};
+use super::{platform, BOOT};
+use crate::handles::{HandleId, Interface};
+use crate::image::{self, Machine, Subsystem};
+use crate::memory::{AllocateType, EFI_PAGE_SIZE};
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use log::{debug, info, warn};
+use r_efi::efi;
+use r_efi::protocols::{device_path, file, loaded_image, loaded_image_device_path, simple_file_system};
+use spin::Mutex;
+
+/// Saved firmware registers for Exit; opaque to everything but the arch code.
+#[repr(C, align(16))]
+pub struct JumpContext(pub [u64; 32]);
+
+/// One loaded image.
+struct LoadedImage {
+    handle: HandleId,
+    base: u64,
+    pages: u64,
+    entry: u64,
+    subsystem: Subsystem,
+    started: bool,
+    /// Set while the image runs: where Exit returns to.
+    jump: Option<*mut JumpContext>,
+    exit_data: Option<(usize, *mut u16)>,
+    /// Kept alive for the protocols installed on the handle.
+    protocol: Box<loaded_image::Protocol>,
+    full_path: Option<Box<[u8]>>,
+    file_path: Option<Box<[u8]>>,
+}
+
+// SAFETY: one CPU; the raw pointers are only used under the IMAGES lock or by
+// the image that owns them.
+unsafe impl Send for LoadedImage {}
+
+static IMAGES: Mutex<Vec<LoadedImage>> = Mutex::new(Vec::new());
+
+/// Why LoadImage failed, for the log.
+fn fail(what: &str, status: efi::Status) -> efi::Status {
+    warn!("LoadImage: {what}");
+    status
+}
+
+/// Reads the file a device path names through the SimpleFileSystem on the
+/// device the path leads to. Returns the file, the device handle and the
+/// remaining (file) part of the path.
+fn read_file(path: &[u8]) -> Result<(Vec<u8>, efi::Handle, Vec<u8>), efi::Status> {
+    let mut remaining = path.as_ptr() as *mut device_path::Protocol;
+    let mut device: efi::Handle = core::ptr::null_mut();
+    let mut guid = simple_file_system::PROTOCOL_GUID;
+    let status = super::protocol::locate_device_path(&mut guid, &mut remaining, &mut device);
+    if status.is_error() {
+        return Err(efi::Status::NOT_FOUND);
+    }
+    let consumed = remaining as usize - path.as_ptr() as usize;
+    let file_part = path[consumed..].to_vec();
+    let name = file_path_name(&file_part).ok_or(efi::Status::NOT_FOUND)?;
+    let mut sfs: *mut c_void = core::ptr::null_mut();
+    let status = super::protocol::handle_protocol(device, &mut guid, &mut sfs);
+    if status.is_error() || sfs.is_null() {
+        return Err(efi::Status::NOT_FOUND);
+    }
+    // SAFETY: the interface is a SimpleFileSystem protocol installed on the
+    // device; it is called like an application would, with no lock held.
+    let data = unsafe { read_via_sfs(sfs as *mut simple_file_system::Protocol, &name) }?;
+    Ok((data, device, file_part))
+}
+
+/// The path name of a run of FILE_PATH media nodes (type 4, subtype 4),
+/// joined with backslashes, NUL-terminated.
+fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
+    let mut name: Vec<u16> = Vec::new();
+    for node in crate::handles::device_path::nodes(path) {
+        let node = node.ok()?;
+        if node.is_end() {
+            break;
+        }
+        if node.kind() != 4 || node.sub_type() != 4 {
+            return None;
+        }
+        let units: Vec<u16> = node.data().chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|&c| c != 0).collect();
+        if !name.is_empty() && name.last() != Some(&(b'\\' as u16)) && units.first() != Some(&(b'\\' as u16)) {
+            name.push(b'\\' as u16);
+        }
+        name.extend(units);
+    }
+    if name.is_empty() {
+        return None;
+    }
+    name.push(0);
+    Some(name)
+}
+
+/// # Safety
+/// `sfs` is a live SimpleFileSystem protocol.
+unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> Result<Vec<u8>, efi::Status> {
+    // SAFETY: the caller's contract; the protocol functions are called with
+    // valid pointers, as the specification requires.
+    unsafe {
+        let mut root: *mut file::Protocol = core::ptr::null_mut();
+        let s = ((*sfs).open_volume)(sfs, &mut root);
+        if s.is_error() {
+            return Err(s);
+        }
+        let mut f: *mut file::Protocol = core::ptr::null_mut();
+        let s = ((*root).open)(root, &mut f, name.as_ptr() as *mut u16, file::MODE_READ, 0);
+        ((*root).close)(root);
+        if s.is_error() {
+            return Err(s);
+        }
+        // The size: seek to the end (§13.5 SetPosition with all ones).
+        let mut size = 0u64;
+        let s = ((*f).set_position)(f, u64::MAX);
+        let s = if s.is_error() { s } else { ((*f).get_position)(f, &mut size) };
+        if s.is_error() || ((*f).set_position)(f, 0).is_error() {
+            ((*f).close)(f);
+            return Err(efi::Status::LOAD_ERROR);
+        }
+        let mut data = vec![0u8; size as usize];
+        let mut read = data.len();
+        let s = ((*f).read)(f, &mut read, data.as_mut_ptr() as *mut c_void);
+        ((*f).close)(f);
+        if s.is_error() || read != data.len() {
+            return Err(efi::Status::LOAD_ERROR);
+        }
+        Ok(data)
+    }
+}
+
+/// Loads a PE image from memory; the common part of LoadImage.
+pub fn load_from_buffer(
+    parent: efi::Handle,
+    data: &[u8],
+    device: efi::Handle,
+    full_path: Option<&[u8]>,
+    file_path: Option<&[u8]>,
+) -> Result<HandleId, efi::Status> {
+    let pe = image::parse(data, Machine::NATIVE).map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+    let size = pe.size_of_image() as u64;
+    let pages = size.div_ceil(EFI_PAGE_SIZE);
+    let code_type = pe.subsystem().code_type();
+    let align = u64::from(pe.section_alignment()).max(EFI_PAGE_SIZE);
+    let base = BOOT
+        .lock()
+        .memory
+        .map
+        .allocate_pages_aligned(AllocateType::AnyPages, code_type, pages, align)
+        .map_err(|e| fail(&alloc::format!("no memory for {size} bytes: {e}"), efi::Status::OUT_OF_RESOURCES))?;
+    // SAFETY: the pages were just allocated for this image and are identity mapped.
+    let dest = unsafe { core::slice::from_raw_parts_mut(base as *mut u8, (pages * EFI_PAGE_SIZE) as usize) };
+    if let Err(e) = pe.load(data, &mut dest[..size as usize], base) {
+        let _ = BOOT.lock().memory.free_pages(base, pages);
+        return Err(fail(&alloc::format!("{e}"), e.status()));
+    }
+    let full_path: Option<Box<[u8]>> = full_path.map(Into::into);
+    let file_path: Option<Box<[u8]>> = file_path.map(Into::into);
+    let mut protocol = Box::new(loaded_image::Protocol {
+        revision: loaded_image::REVISION,
+        parent_handle: parent,
+        system_table: system_table(),
+        device_handle: device,
+        file_path: file_path.as_ref().map_or(core::ptr::null_mut(), |p| p.as_ptr() as *mut device_path::Protocol),
+        reserved: core::ptr::null_mut(),
+        load_options_size: 0,
+        load_options: core::ptr::null_mut(),
+        image_base: base as *mut c_void,
+        image_size: size,
+        image_code_type: code_type.raw(),
+        image_data_type: pe.subsystem().data_type().raw(),
+        unload: None,
+    });
+    let handle = install(None, loaded_image::PROTOCOL_GUID, &mut *protocol as *mut _ as *mut c_void)
+        .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+    if let Some(path) = &full_path {
+        let _ = install(Some(handle), loaded_image_device_path::PROTOCOL_GUID, path.as_ptr() as *mut c_void);
+    }
+    debug!("loaded image at {base:#x} ({size} bytes), entry {:#x}", base + u64::from(pe.entry_point()));
+    IMAGES.lock().push(LoadedImage {
+        handle,
+        base,
+        pages,
+        entry: base + u64::from(pe.entry_point()),
+        subsystem: pe.subsystem(),
+        started: false,
+        jump: None,
+        exit_data: None,
+        protocol,
+        full_path,
+        file_path,
+    });
+    Ok(handle)
+}
+
+pub extern "efiapi" fn load_image(
+    _boot_policy: efi::Boolean,
+    parent: efi::Handle,
+    path: *mut device_path::Protocol,
+    source: *mut c_void,
+    source_size: usize,
+    image_handle: *mut efi::Handle,
+) -> efi::Status {
+    if image_handle.is_null() || HandleId::from_efi(parent).is_none_or(|p| !BOOT.lock().handles.is_valid(p)) {
+        return efi::Status::INVALID_PARAMETER;
+    }
+    // SAFETY: a non-null path is the caller's device path.
+    let full_path = unsafe { device_path_bytes(path as *const u8) };
+    let result = if !source.is_null() {
+        // SAFETY: the caller gave `source_size` readable bytes.
+        let data = unsafe { core::slice::from_raw_parts(source as *const u8, source_size) };
+        let device = full_path.and_then(|p| {
+            let mut remaining = p.as_ptr() as *mut device_path::Protocol;
+            let mut device: efi::Handle = core::ptr::null_mut();
+            let mut guid = r_efi::protocols::device_path::PROTOCOL_GUID;
+            let s = super::protocol::locate_device_path(&mut guid, &mut remaining, &mut device);
+            (!s.is_error()).then(|| (device, p[remaining as usize - p.as_ptr() as usize..].to_vec()))
+        });
+        let (device, file_part) = match device {
+            Some((d, f)) => (d, Some(f)),
+            None => (core::ptr::null_mut(), None),
+        };
+        load_from_buffer(parent, data, device, full_path, file_part.as_deref())
+    } else {
+        let Some(path) = full_path else { return efi::Status::NOT_FOUND };
+        match read_file(path) {
+            Ok((data, device, file_part)) => load_from_buffer(parent, &data, device, Some(path), Some(&file_part)),
+            Err(s) => Err(s),
+        }
+    };
+    match result {
+        Ok(h) => {
+            // SAFETY: checked non-null above.
+            unsafe { *image_handle = h.to_efi() };
+            efi::Status::SUCCESS
+        }
+        Err(s) => s,
+    }
+}
+
+pub extern "efiapi" fn start_image(handle: efi::Handle, exit_data_size: *mut usize, exit_data: *mut *mut u16) -> efi::Status {
+    let Some(id) = HandleId::from_efi(handle) else { return efi::Status::INVALID_PARAMETER };
+    let mut context = Box::new(JumpContext([0; 32]));
+    let entry = {
+        let mut images = IMAGES.lock();
+        let Some(image) = images.iter_mut().find(|i| i.handle == id) else { return efi::Status::INVALID_PARAMETER };
+        if image.started {
+            return efi::Status::INVALID_PARAMETER;
+        }
+        image.started = true;
+        image.jump = Some(&mut *context);
+        image.entry
+    };
+    let enter = platform().enter_image;
+    // SAFETY: `entry` is the relocated entry point of an image loaded by
+    // LoadImage; the context outlives the call, and Exit jumps back here.
+    let status = unsafe { enter(entry, handle, system_table(), &mut *context) };
+    let record = {
+        let mut images = IMAGES.lock();
+        let index = images.iter().position(|i| i.handle == id);
+        index.map(|i| images.remove(i))
+    };
+    if let Some(mut image) = record {
+        image.jump = None;
+        if let Some((size, data)) = image.exit_data.take() {
+            // SAFETY: the caller passes valid pointers or null.
+            unsafe {
+                if let (Some(s), Some(d)) = (exit_data_size.as_mut(), exit_data.as_mut()) {
+                    *s = size;
+                    *d = data;
+                }
+            }
+        }
+        // Applications, and drivers that failed, are unloaded when they return.
+        if image.subsystem == Subsystem::EfiApplication || status.is_error() {
+            unload(image);
+        } else {
+            IMAGES.lock().push(image);
+        }
+    }
+    status
+}
+
+fn unload(image: LoadedImage) {
+    let mut boot = BOOT.lock();
+    let _ = boot.handles.uninstall_protocol(
+        image.handle,
+        &loaded_image::PROTOCOL_GUID,
+        Interface::from_ptr(&*image.protocol as *const _ as *mut c_void),
+    );
+    if let Some(path) = &image.full_path {
+        let _ = boot.handles.uninstall_protocol(
+            image.handle,
+            &loaded_image_device_path::PROTOCOL_GUID,
+            Interface::from_ptr(path.as_ptr() as *mut c_void),
+        );
+    }
+    boot.handles.close_opens_by_agent(image.handle);
+    let _ = boot.memory.free_pages(image.base, image.pages);
+    drop(image.file_path);
+}
+
+pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usize, data: *mut u16) -> efi::Status {
+    let Some(id) = HandleId::from_efi(handle) else { return efi::Status::INVALID_PARAMETER };
+    let jump = {
+        let mut images = IMAGES.lock();
+        let Some(index) = images.iter().position(|i| i.handle == id) else { return efi::Status::INVALID_PARAMETER };
+        if !images[index].started {
+            // Exit on an image that never started unloads it (§7.4.5).
+            let image = images.remove(index);
+            drop(images);
+            unload(image);
+            return efi::Status::SUCCESS;
+        }
+        let image = &mut images[index];
+        if !data.is_null() && size > 0 {
+            image.exit_data = Some((size, data));
+        }
+        image.jump
+    };
+    match jump {
+        Some(context) => {
+            let leave = platform().exit_image;
+            // SAFETY: `context` was saved by StartImage for this image, which is
+            // running now (possibly deep in its own stack).
+            unsafe { leave(context, status) }
+        }
+        None => efi::Status::INVALID_PARAMETER,
+    }
+}
+
+pub extern "efiapi" fn unload_image(handle: efi::Handle) -> efi::Status {
+    let Some(id) = HandleId::from_efi(handle) else { return efi::Status::INVALID_PARAMETER };
+    let image = {
+        let mut images = IMAGES.lock();
+        let Some(index) = images.iter().position(|i| i.handle == id) else { return efi::Status::INVALID_PARAMETER };
+        if images[index].started {
+            // Started drivers would need their own Unload function.
+            return efi::Status::UNSUPPORTED;
+        }
+        images.remove(index)
+    };
+    unload(image);
+    efi::Status::SUCCESS
+}
+
+pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -> efi::Status {
+    {
+        let boot = BOOT.lock();
+        if boot.exited {
+            return efi::Status::INVALID_PARAMETER;
+        }
+        if map_key != boot.memory.map.map_key() {
+            return efi::Status::INVALID_PARAMETER;
+        }
+    }
+    // Notify EXIT_BOOT_SERVICES events once (§7.4.6), then check the key again:
+    // a notify function that allocated invalidates it.
+    let key_after = {
+        let mut boot = BOOT.lock();
+        if !boot.exited_notified {
+            boot.exited_notified = true;
+            boot.events.signal_group(&efi::EVENT_GROUP_EXIT_BOOT_SERVICES);
+        }
+        boot.memory.map.map_key()
+    };
+    super::dispatch::run_notifications();
+    if BOOT.lock().memory.map.map_key() != key_after || key_after != map_key {
+        return efi::Status::INVALID_PARAMETER;
+    }
+    info!("ExitBootServices: handing the machine to the OS");
+    (platform().exit_boot_services)();
+    let notifies = BOOT.lock().events.address_change_notifications();
+    super::runtime::enter_runtime(&notifies);
+    BOOT.lock().exited = true;
+    clear_boot_services();
+    efi::Status::SUCCESS
+}

@@ -1,0 +1,377 @@
+//! Runtime services thunks (UEFI 2.10 §8): time, variables, virtual memory and
+//! reset. They run before and after ExitBootServices, so they use only
+//! [`RUNTIME`] and statics — never the heap, which the OS owns by then.
+
+use super::out;
+use crate::variables::{VariableError, VariableStore};
+use core::ffi::c_void;
+use fw_drivers::rtc::calendar::DateTime;
+use r_efi::efi;
+use spin::Mutex;
+
+/// Bytes for variables. Shim's MOK lists and SBAT levels, BootOrder and a
+/// few Boot#### entries need a few KiB; systemd-boot adds a dozen small ones.
+pub const VARIABLE_STORE_SIZE: usize = 64 * 1024;
+/// VirtualAddressChange notifications kept at ExitBootServices.
+const MAX_ADDRESS_CHANGE_NOTIFIES: usize = 16;
+
+/// What the platform provides at runtime: functions in the firmware image.
+#[derive(Clone, Copy)]
+pub struct RuntimePlatform {
+    pub get_time: fn() -> Result<DateTime, efi::Status>,
+    pub set_time: fn(&DateTime) -> Result<(), efi::Status>,
+    /// Resets or powers off; returns only if it could not.
+    pub reset: fn(efi::ResetType),
+}
+
+pub struct Runtime {
+    pub variables: VariableStore<&'static mut [u8]>,
+    platform: Option<RuntimePlatform>,
+    /// Set by ExitBootServices: only runtime-access variables are visible.
+    exited: bool,
+    virtual_mode: bool,
+    high_count: u32,
+    address_change: [(usize, usize); MAX_ADDRESS_CHANGE_NOTIFIES],
+    address_change_count: usize,
+}
+
+
+pub static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+
+/// Sets up the runtime state with the arena the firmware placed in runtime
+/// memory (a static in the firmware image).
+pub fn init(arena: &'static mut [u8], platform: RuntimePlatform) {
+    *RUNTIME.lock() = Some(Runtime {
+        variables: VariableStore::new(arena),
+        platform: Some(platform),
+        exited: false,
+        virtual_mode: false,
+        high_count: 0,
+        address_change: [(0, 0); MAX_ADDRESS_CHANGE_NOTIFIES],
+        address_change_count: 0,
+    });
+}
+
+/// Runs `f` with the runtime state; NOT_READY if the firmware never set it up.
+fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T, efi::Status>) -> Result<T, efi::Status> {
+    match RUNTIME.lock().as_mut() {
+        Some(rt) => f(rt),
+        None => Err(efi::Status::NOT_READY),
+    }
+}
+
+fn status(result: Result<(), efi::Status>) -> efi::Status {
+    result.err().unwrap_or(efi::Status::SUCCESS)
+}
+
+/// Called by ExitBootServices with the VirtualAddressChange notifications,
+/// which must outlive the boot-services event table.
+pub fn enter_runtime(notifies: &[(usize, usize)]) {
+    let _ = with(|rt| {
+        rt.exited = true;
+        let n = notifies.len().min(MAX_ADDRESS_CHANGE_NOTIFIES);
+        rt.address_change[..n].copy_from_slice(&notifies[..n]);
+        rt.address_change_count = n;
+        Ok(())
+    });
+}
+
+// ---- Time (§8.3) ----
+
+fn to_efi_time(t: &DateTime) -> efi::Time {
+    efi::Time {
+        year: t.year,
+        month: t.month,
+        day: t.day,
+        hour: t.hour,
+        minute: t.minute,
+        second: t.second,
+        pad1: 0,
+        nanosecond: t.nanosecond,
+        timezone: t.timezone,
+        daylight: t.daylight,
+        pad2: 0,
+    }
+}
+
+fn from_efi_time(t: &efi::Time) -> DateTime {
+    DateTime {
+        year: t.year,
+        month: t.month,
+        day: t.day,
+        hour: t.hour,
+        minute: t.minute,
+        second: t.second,
+        nanosecond: t.nanosecond,
+        timezone: t.timezone,
+        daylight: t.daylight,
+    }
+}
+
+pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::TimeCapabilities) -> efi::Status {
+    // SAFETY: the caller passes a valid pointer or null.
+    let time = match unsafe { out(time) } {
+        Ok(t) => t,
+        Err(s) => return s,
+    };
+    let get = match with(|rt| rt.platform.map(|p| p.get_time).ok_or(efi::Status::UNSUPPORTED)) {
+        Ok(get) => get,
+        Err(s) => return s,
+    };
+    match get() {
+        Ok(now) => {
+            *time = to_efi_time(&now);
+            // SAFETY: as above; capabilities are optional.
+            if let Ok(caps) = unsafe { out(capabilities) } {
+                // The CMOS clock counts seconds; its accuracy is the VMM's.
+                *caps = efi::TimeCapabilities { resolution: 1, accuracy: 50_000_000, sets_to_zero: efi::Boolean::FALSE };
+            }
+            efi::Status::SUCCESS
+        }
+        Err(s) => s,
+    }
+}
+
+pub extern "efiapi" fn set_time(time: *mut efi::Time) -> efi::Status {
+    // SAFETY: the caller passes a valid pointer or null.
+    let Some(time) = (unsafe { time.as_ref() }) else { return efi::Status::INVALID_PARAMETER };
+    let t = from_efi_time(time);
+    if !t.is_valid() {
+        return efi::Status::INVALID_PARAMETER;
+    }
+    let set = match with(|rt| rt.platform.map(|p| p.set_time).ok_or(efi::Status::UNSUPPORTED)) {
+        Ok(set) => set,
+        Err(s) => return s,
+    };
+    status(set(&t))
+}
+
+pub extern "efiapi" fn get_wakeup_time(_enabled: *mut efi::Boolean, _pending: *mut efi::Boolean, _time: *mut efi::Time) -> efi::Status {
+    // Virtual machines have no wake-up alarm.
+    efi::Status::UNSUPPORTED
+}
+
+pub extern "efiapi" fn set_wakeup_time(_enable: efi::Boolean, _time: *mut efi::Time) -> efi::Status {
+    efi::Status::UNSUPPORTED
+}
+
+// ---- Virtual memory (§8.4) ----
+
+pub extern "efiapi" fn set_virtual_address_map(
+    _map_size: usize,
+    _descriptor_size: usize,
+    _version: u32,
+    _map: *mut efi::MemoryDescriptor,
+) -> efi::Status {
+    let notifies = match with(|rt| {
+        if !rt.exited || rt.virtual_mode {
+            return Err(efi::Status::UNSUPPORTED);
+        }
+        rt.virtual_mode = true;
+        Ok((rt.address_change, rt.address_change_count))
+    }) {
+        Ok(n) => n,
+        Err(s) => return s,
+    };
+    // The firmware keeps using physical addresses: x86_64 Linux keeps the 1:1
+    // mapping of runtime regions next to the new one. The notifications let
+    // drivers that registered them convert their own pointers.
+    for &(function, context) in &notifies.0[..notifies.1] {
+        // SAFETY: registered through CreateEvent(EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE),
+        // which checked the function is not null.
+        unsafe {
+            let f = core::mem::transmute::<usize, efi::EventNotify>(function);
+            f(core::ptr::null_mut(), context as *mut c_void);
+        }
+    }
+    efi::Status::SUCCESS
+}
+
+pub extern "efiapi" fn convert_pointer(_debug_disposition: usize, address: *mut *mut c_void) -> efi::Status {
+    if address.is_null() {
+        return efi::Status::INVALID_PARAMETER;
+    }
+    // Identity: see set_virtual_address_map.
+    efi::Status::SUCCESS
+}
+
+// ---- Variables (§8.2) ----
+
+/// A NUL-terminated UCS-2 name, at most 1024 characters.
+///
+/// # Safety
+/// `name` is null or points to a NUL-terminated string.
+unsafe fn name<'a>(name: *const u16) -> Result<&'a [u16], efi::Status> {
+    if name.is_null() {
+        return Err(efi::Status::INVALID_PARAMETER);
+    }
+    let mut len = 0;
+    // SAFETY: the caller's string is NUL-terminated; bounded scan.
+    while unsafe { *name.add(len) } != 0 {
+        len += 1;
+        if len > 1024 {
+            return Err(efi::Status::INVALID_PARAMETER);
+        }
+    }
+    // SAFETY: `len` characters were just read.
+    Ok(unsafe { core::slice::from_raw_parts(name, len) })
+}
+
+pub extern "efiapi" fn get_variable(
+    variable_name: *mut efi::Char16,
+    vendor: *mut efi::Guid,
+    attributes: *mut u32,
+    data_size: *mut usize,
+    data: *mut c_void,
+) -> efi::Status {
+    // SAFETY: the caller passes valid pointers or null.
+    let (name, vendor, size) = match unsafe { (name(variable_name), vendor.as_ref(), data_size.as_mut()) } {
+        (Ok(n), Some(v), Some(s)) => (n, *v, s),
+        _ => return efi::Status::INVALID_PARAMETER,
+    };
+    status(with(|rt| {
+        let (attrs, value) = rt.variables.get(name, &vendor, rt.exited).map_err(|e| e.status())?;
+        if *size < value.len() {
+            *size = value.len();
+            return Err(efi::Status::BUFFER_TOO_SMALL);
+        }
+        if data.is_null() {
+            return Err(efi::Status::INVALID_PARAMETER);
+        }
+        // SAFETY: the caller gave `*size` writable bytes at `data`, and an
+        // optional attributes pointer.
+        unsafe {
+            core::ptr::copy_nonoverlapping(value.as_ptr(), data as *mut u8, value.len());
+            if let Some(a) = attributes.as_mut() {
+                *a = attrs;
+            }
+        }
+        *size = value.len();
+        Ok(())
+    }))
+}
+
+pub extern "efiapi" fn get_next_variable_name(
+    name_size: *mut usize,
+    variable_name: *mut efi::Char16,
+    vendor: *mut efi::Guid,
+) -> efi::Status {
+    // SAFETY: the caller passes valid pointers or null.
+    let (size, guid) = match unsafe { (name_size.as_mut(), vendor.as_mut()) } {
+        (Some(s), Some(g)) if !variable_name.is_null() => (s, g),
+        _ => return efi::Status::INVALID_PARAMETER,
+    };
+    let units = *size / 2;
+    if units == 0 {
+        return efi::Status::INVALID_PARAMETER;
+    }
+    // SAFETY: the caller gave `*size` bytes at `variable_name`, holding a
+    // NUL-terminated name within them.
+    let buffer = unsafe { core::slice::from_raw_parts_mut(variable_name, units) };
+    let Some(current_len) = buffer.iter().position(|&c| c == 0) else { return efi::Status::INVALID_PARAMETER };
+    status(with(|rt| {
+        // The current name is copied out so the same buffer can receive the next.
+        let mut current = [0u16; 1025];
+        let current = match current.get_mut(..current_len) {
+            Some(slot) => {
+                slot.copy_from_slice(&buffer[..current_len]);
+                &*slot
+            }
+            None => return Err(efi::Status::INVALID_PARAMETER),
+        };
+        match rt.variables.next_name(current, guid, rt.exited, buffer) {
+            Ok(next) => {
+                *guid = next;
+                *size = (buffer.iter().position(|&c| c == 0).unwrap_or(0) + 1) * 2;
+                Ok(())
+            }
+            Err(VariableError::BufferTooSmall { needed }) => {
+                *size = needed;
+                Err(efi::Status::BUFFER_TOO_SMALL)
+            }
+            Err(e) => Err(e.status()),
+        }
+    }))
+}
+
+pub extern "efiapi" fn set_variable(
+    variable_name: *mut efi::Char16,
+    vendor: *mut efi::Guid,
+    attributes: u32,
+    data_size: usize,
+    data: *mut c_void,
+) -> efi::Status {
+    // SAFETY: the caller passes valid pointers or null.
+    let (name, vendor) = match unsafe { (name(variable_name), vendor.as_ref()) } {
+        (Ok(n), Some(v)) => (n, *v),
+        _ => return efi::Status::INVALID_PARAMETER,
+    };
+    if data_size != 0 && data.is_null() {
+        return efi::Status::INVALID_PARAMETER;
+    }
+    let value: &[u8] = if data_size == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller gave `data_size` readable bytes at `data`.
+        unsafe { core::slice::from_raw_parts(data as *const u8, data_size) }
+    };
+    status(with(|rt| rt.variables.set(name, &vendor, attributes, value, rt.exited).map_err(|e| e.status())))
+}
+
+pub extern "efiapi" fn query_variable_info(
+    _attributes: u32,
+    maximum_storage: *mut u64,
+    remaining_storage: *mut u64,
+    maximum_variable_size: *mut u64,
+) -> efi::Status {
+    // SAFETY: the caller passes valid pointers or null.
+    let (a, b, c) = match unsafe { (maximum_storage.as_mut(), remaining_storage.as_mut(), maximum_variable_size.as_mut()) } {
+        (Some(a), Some(b), Some(c)) => (a, b, c),
+        _ => return efi::Status::INVALID_PARAMETER,
+    };
+    status(with(|rt| {
+        let info = rt.variables.info();
+        *a = info.maximum_storage;
+        *b = info.remaining_storage;
+        *c = info.maximum_variable_size;
+        Ok(())
+    }))
+}
+
+// ---- Miscellaneous (§8.5) ----
+
+pub extern "efiapi" fn get_next_high_mono_count(count: *mut u32) -> efi::Status {
+    // SAFETY: the caller passes a valid pointer or null.
+    let count = match unsafe { out(count) } {
+        Ok(c) => c,
+        Err(s) => return s,
+    };
+    status(with(|rt| {
+        rt.high_count = rt.high_count.wrapping_add(1);
+        *count = rt.high_count;
+        Ok(())
+    }))
+}
+
+pub extern "efiapi" fn reset_system(kind: efi::ResetType, _status: efi::Status, _size: usize, _data: *mut c_void) {
+    if let Ok(reset) = with(|rt| rt.platform.map(|p| p.reset).ok_or(efi::Status::UNSUPPORTED)) {
+        reset(kind);
+    }
+    // The platform could not reset: stop here, as the call must not return.
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+pub extern "efiapi" fn update_capsule(_capsules: *mut *mut efi::CapsuleHeader, _count: usize, _list: efi::PhysicalAddress) -> efi::Status {
+    efi::Status::UNSUPPORTED
+}
+
+pub extern "efiapi" fn query_capsule_capabilities(
+    _capsules: *mut *mut efi::CapsuleHeader,
+    _count: usize,
+    _max_size: *mut u64,
+    _reset: *mut efi::ResetType,
+) -> efi::Status {
+    efi::Status::UNSUPPORTED
+}

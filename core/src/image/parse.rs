@@ -1,0 +1,343 @@
+//! Header checks (PE Format §2 "Overview" through §3 "Section Table"): everything
+//! about the file is validated here, once, so that loading only copies bytes.
+#![forbid(unsafe_code)]
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use log::debug;
+use object::pe::{self, ImageDosHeader, ImageFileHeader, ImageNtHeaders64};
+use object::read::pe::{ImageNtHeaders, ImageOptionalHeader};
+use object::{LittleEndian as LE, ReadRef};
+
+use super::{ImageError, Machine, Subsystem};
+
+/// The smallest section alignment accepted: GNU-EFI and systemd's images use 512
+/// (one disk sector), most toolchains use the 4 KiB page.
+const MIN_SECTION_ALIGNMENT: u32 = 512;
+
+/// One entry of the section table, as it will be placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    name: String,
+    virtual_address: u32,
+    virtual_size: u32,
+    raw_offset: u32,
+    raw_size: u32,
+    characteristics: u32,
+}
+
+impl Section {
+    /// The name, with long names (`/4`) resolved through the COFF string table where
+    /// the file has one (shim's `.sbatlevel`, `.vendor_cert`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn virtual_address(&self) -> u32 {
+        self.virtual_address
+    }
+
+    /// The size in memory. A zero `VirtualSize` in the file means the raw size, as
+    /// old toolchains emitted and EDK2 accepts.
+    pub fn virtual_size(&self) -> u32 {
+        self.virtual_size
+    }
+
+    /// `PointerToRawData`.
+    pub fn raw_offset(&self) -> u32 {
+        self.raw_offset
+    }
+
+    /// `SizeOfRawData`, as in the file (rounded up to `FileAlignment`).
+    pub fn raw_size(&self) -> u32 {
+        self.raw_size
+    }
+
+    /// `IMAGE_SCN_*` flags.
+    pub fn characteristics(&self) -> u32 {
+        self.characteristics
+    }
+
+    /// The bytes copied from the file: the raw data cut to the virtual size, since raw
+    /// data is padded to `FileAlignment`; anything beyond is zero-filled.
+    pub fn loaded_size(&self) -> u32 {
+        self.raw_size.min(self.virtual_size)
+    }
+
+    fn virtual_end(&self) -> u64 {
+        u64::from(self.virtual_address) + u64::from(self.virtual_size)
+    }
+}
+
+/// The base relocation table's data directory entry (PE Format §6.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelocationDirectory {
+    pub rva: u32,
+    pub size: u32,
+}
+
+/// A validated PE32+ image: what LoadImage needs to allocate, place and start it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeImage {
+    pub(super) machine: Machine,
+    pub(super) subsystem: Subsystem,
+    pub(super) image_size: u32,
+    pub(super) headers_size: u32,
+    pub(super) entry_point: u32,
+    pub(super) preferred_base: u64,
+    pub(super) section_alignment: u32,
+    pub(super) sections: Vec<Section>,
+    pub(super) relocations: Option<RelocationDirectory>,
+    pub(super) relocations_stripped: bool,
+}
+
+impl PeImage {
+    pub fn machine(&self) -> Machine {
+        self.machine
+    }
+
+    pub fn subsystem(&self) -> Subsystem {
+        self.subsystem
+    }
+
+    /// `SizeOfImage`: the bytes to allocate.
+    pub fn size_of_image(&self) -> u32 {
+        self.image_size
+    }
+
+    /// `SizeOfHeaders`: the bytes of the file copied to the start of the image.
+    pub fn size_of_headers(&self) -> u32 {
+        self.headers_size
+    }
+
+    /// `AddressOfEntryPoint`, relative to the load address.
+    pub fn entry_point(&self) -> u32 {
+        self.entry_point
+    }
+
+    /// `ImageBase`: where the image was linked to run.
+    pub fn preferred_base(&self) -> u64 {
+        self.preferred_base
+    }
+
+    /// `SectionAlignment`: the alignment the load address should have.
+    pub fn section_alignment(&self) -> u32 {
+        self.section_alignment
+    }
+
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// The base relocation directory, if the image has a non-empty one.
+    pub fn relocations(&self) -> Option<RelocationDirectory> {
+        self.relocations
+    }
+
+    /// `IMAGE_FILE_RELOCS_STRIPPED`: the image runs only at its preferred base.
+    pub fn relocations_stripped(&self) -> bool {
+        self.relocations_stripped
+    }
+
+    /// The first section named `name`.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// A section's initialized bytes in the (parsed) `file`, cut to its virtual size:
+    /// the payloads of a unified kernel image (`.linux`, `.initrd`, `.cmdline`, ...).
+    pub fn section_data<'f>(&self, file: &'f [u8], name: &str) -> Option<&'f [u8]> {
+        let section = self.section(name)?;
+        let start = usize::try_from(section.raw_offset).ok()?;
+        let len = usize::try_from(section.loaded_size()).ok()?;
+        file.get(start..start.checked_add(len)?)
+    }
+}
+
+/// Validates `file` as a PE32+ EFI image for `machine` and describes it.
+pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
+    let dos = file
+        .read_at::<ImageDosHeader>(0)
+        .map_err(|()| ImageError::Truncated { what: "DOS header" })?;
+    let dos_magic = dos.e_magic.get(LE);
+    if dos_magic != pe::IMAGE_DOS_SIGNATURE {
+        return Err(ImageError::BadDosSignature { found: dos_magic });
+    }
+
+    // Signature, COFF header and optional header magic are checked one by one, so that
+    // a 32-bit or foreign image is named as such instead of failing a size check.
+    let nt_offset = dos.nt_headers_offset();
+    let signature = file
+        .read_at::<object::U32<LE>>(u64::from(nt_offset))
+        .map_err(|()| ImageError::Truncated { what: "PE signature" })?
+        .get(LE);
+    if signature != pe::IMAGE_NT_SIGNATURE {
+        return Err(ImageError::BadPeSignature {
+            offset: nt_offset,
+            found: signature,
+        });
+    }
+    let coff_offset = u64::from(nt_offset) + 4;
+    let coff = file
+        .read_at::<ImageFileHeader>(coff_offset)
+        .map_err(|()| ImageError::Truncated {
+            what: "COFF file header",
+        })?;
+    let found_machine = coff.machine.get(LE).0;
+    if found_machine != machine.pe_value() {
+        return Err(ImageError::UnsupportedMachine {
+            found: found_machine,
+            expected: machine,
+        });
+    }
+    let magic = file
+        .read_at::<object::U16<LE>>(coff_offset + core::mem::size_of::<ImageFileHeader>() as u64)
+        .map_err(|()| ImageError::Truncated {
+            what: "optional header",
+        })?
+        .get(LE);
+    if magic != pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC {
+        return Err(ImageError::NotPe32Plus { magic });
+    }
+
+    let mut offset = u64::from(nt_offset);
+    let (nt, directories) = ImageNtHeaders64::parse(file, &mut offset).map_err(ImageError::MalformedHeaders)?;
+    let section_table = nt.sections(file, offset).map_err(ImageError::MalformedHeaders)?;
+    let optional = nt.optional_header();
+
+    let subsystem_value = optional.subsystem().0;
+    let subsystem = Subsystem::from_pe(subsystem_value).ok_or(ImageError::UnsupportedSubsystem(subsystem_value))?;
+
+    let section_alignment = optional.section_alignment();
+    if !section_alignment.is_power_of_two() || section_alignment < MIN_SECTION_ALIGNMENT {
+        return Err(ImageError::BadSectionAlignment {
+            alignment: section_alignment,
+        });
+    }
+
+    let image_size = optional.size_of_image();
+    let headers_size = optional.size_of_headers();
+    if image_size == 0 || headers_size > image_size {
+        return Err(ImageError::BadImageSize {
+            size_of_image: image_size,
+            size_of_headers: headers_size,
+        });
+    }
+    if usize::try_from(headers_size).map_or(true, |size| size > file.len()) {
+        return Err(ImageError::HeadersPastFileEnd {
+            size_of_headers: headers_size,
+            file_len: file.len(),
+        });
+    }
+
+    let entry_point = optional.address_of_entry_point();
+    if entry_point >= image_size {
+        return Err(ImageError::EntryPointOutsideImage {
+            rva: entry_point,
+            size_of_image: image_size,
+        });
+    }
+
+    // The string table holds long section names; a file without a valid one (most
+    // EFI images) just keeps the raw eight-byte names.
+    let strings = nt.symbols(file).ok().map(|symbols| symbols.strings());
+    let mut sections = Vec::with_capacity(section_table.len());
+    for header in section_table.iter() {
+        let name_bytes = strings
+            .and_then(|strings| header.name(strings).ok())
+            .unwrap_or_else(|| header.raw_name());
+        let raw_size = header.size_of_raw_data.get(LE);
+        let virtual_size = match header.virtual_size.get(LE) {
+            0 => raw_size,
+            size => size,
+        };
+        let section = Section {
+            name: String::from_utf8_lossy(name_bytes).into_owned(),
+            virtual_address: header.virtual_address.get(LE),
+            virtual_size,
+            raw_offset: header.pointer_to_raw_data.get(LE),
+            raw_size,
+            characteristics: header.characteristics.get(LE).0,
+        };
+        check_section(&section, image_size, file.len())?;
+        sections.push(section);
+    }
+    check_overlaps(&sections)?;
+
+    let relocations = match directories.get(pe::IMAGE_DIRECTORY_ENTRY_BASERELOC) {
+        Some(dir) if dir.size.get(LE) != 0 => {
+            let rva = dir.virtual_address.get(LE);
+            let size = dir.size.get(LE);
+            if u64::from(rva) + u64::from(size) > u64::from(image_size) {
+                return Err(ImageError::RelocationDirectoryOutsideImage {
+                    rva,
+                    size,
+                    size_of_image: image_size,
+                });
+            }
+            Some(RelocationDirectory { rva, size })
+        }
+        _ => None,
+    };
+    let relocations_stripped = coff.characteristics.get(LE).contains(pe::IMAGE_FILE_RELOCS_STRIPPED);
+
+    debug!(
+        "PE image: {machine}, {subsystem:?}, {image_size:#x} bytes, entry {entry_point:#x}, base {:#x}, {} sections",
+        optional.image_base(),
+        sections.len()
+    );
+    Ok(PeImage {
+        machine,
+        subsystem,
+        image_size,
+        headers_size,
+        entry_point,
+        preferred_base: optional.image_base(),
+        section_alignment,
+        sections,
+        relocations,
+        relocations_stripped,
+    })
+}
+
+/// A section must lie inside the image, and the bytes copied for it inside the file.
+fn check_section(section: &Section, image_size: u32, file_len: usize) -> Result<(), ImageError> {
+    if section.virtual_end() > u64::from(image_size) {
+        return Err(ImageError::SectionOutsideImage {
+            name: section.name.clone(),
+            virtual_address: section.virtual_address,
+            virtual_size: section.virtual_size,
+            size_of_image: image_size,
+        });
+    }
+    let loaded = section.loaded_size();
+    // Only the bytes actually copied must exist: a file may end inside the padding
+    // that rounds the last section's raw data up to FileAlignment.
+    if loaded != 0 && u64::from(section.raw_offset) + u64::from(loaded) > file_len as u64 {
+        return Err(ImageError::SectionPastFileEnd {
+            name: section.name.clone(),
+            raw_offset: section.raw_offset,
+            raw_size: loaded,
+            file_len,
+        });
+    }
+    Ok(())
+}
+
+/// No two sections may claim the same image bytes (empty sections claim none).
+fn check_overlaps(sections: &[Section]) -> Result<(), ImageError> {
+    let mut placed: Vec<&Section> = sections.iter().filter(|s| s.virtual_size != 0).collect();
+    placed.sort_by_key(|s| s.virtual_address);
+    for pair in placed.windows(2) {
+        if let [first, second] = pair {
+            if first.virtual_end() > u64::from(second.virtual_address) {
+                return Err(ImageError::SectionsOverlap {
+                    first: first.name.clone(),
+                    second: second.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
