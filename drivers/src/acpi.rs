@@ -524,6 +524,101 @@ pub fn pm_timer(fadt: &Table<'_>) -> Option<PmTimer> {
     u16::try_from(port).ok().map(|port| PmTimer { port, wide })
 }
 
+/// How to reset and power off the machine, from the FADT and the DSDT's `\_S5`
+/// object (ACPI 6.5 §4.8.3.6 reset register, §7.4.2 sleep states, §4.8.3.7
+/// sleep control register of hardware-reduced platforms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PowerControl {
+    /// RESET_REG in I/O space and RESET_VALUE, when RESET_REG_SUP is set.
+    pub reset: Option<(u16, u8)>,
+    /// PM1a and PM1b control blocks (I/O ports).
+    pub pm1a_control: Option<u16>,
+    pub pm1b_control: Option<u16>,
+    /// SLEEP_CONTROL_REG (hardware-reduced ACPI), I/O port.
+    pub sleep_control: Option<u16>,
+    /// SLP_TYPa and SLP_TYPb of the S5 (soft off) state.
+    pub s5: Option<(u8, u8)>,
+}
+
+const FADT_DSDT: usize = 40;
+const FADT_PM1A_CNT_BLK: usize = 64;
+const FADT_PM1B_CNT_BLK: usize = 68;
+const FADT_RESET_REG: usize = 116;
+const FADT_RESET_VALUE: usize = 128;
+const FADT_X_DSDT: usize = 140;
+const FADT_X_PM1A_CNT_BLK: usize = 172;
+const FADT_X_PM1B_CNT_BLK: usize = 184;
+const FADT_SLEEP_CONTROL_REG: usize = 244;
+const FADT_FLAG_RESET_REG_SUP: u32 = 1 << 10;
+const AML_PACKAGE_OP: u8 = 0x12;
+const AML_ZERO_OP: u8 = 0x00;
+const AML_ONE_OP: u8 = 0x01;
+const AML_BYTE_PREFIX: u8 = 0x0a;
+
+/// An I/O port from a generic address structure at `offset`, if it is one.
+fn gas_io_port(bytes: &[u8], offset: usize) -> Option<u16> {
+    let gas = bytes.get(offset..offset + 12)?;
+    let address = le_u64(gas, 4);
+    (gas[0] == GAS_SYSTEM_IO && address != 0).then(|| u16::try_from(address).ok()).flatten()
+}
+
+/// A legacy 32-bit port block field, if set.
+fn port_field(bytes: &[u8], offset: usize) -> Option<u16> {
+    let value = le_u32(bytes.get(offset..offset + 4)?, 0);
+    (value != 0).then(|| u16::try_from(value).ok()).flatten()
+}
+
+/// The FADT's power registers, with `\_S5` from the DSDT it points to.
+pub fn power_control<M: PhysMemory + ?Sized>(mem: &M, fadt: &Table<'_>) -> PowerControl {
+    let bytes = fadt.bytes;
+    let flags = bytes.get(FADT_FLAGS..FADT_FLAGS + 4).map_or(0, |f| le_u32(f, 0));
+    let reset = (flags & FADT_FLAG_RESET_REG_SUP != 0)
+        .then(|| Some((gas_io_port(bytes, FADT_RESET_REG)?, *bytes.get(FADT_RESET_VALUE)?)))
+        .flatten();
+    let dsdt = bytes
+        .get(FADT_X_DSDT..FADT_X_DSDT + 8)
+        .map(|b| le_u64(b, 0))
+        .filter(|&a| a != 0)
+        .or_else(|| bytes.get(FADT_DSDT..FADT_DSDT + 4).map(|b| u64::from(le_u32(b, 0))).filter(|&a| a != 0));
+    let s5 = dsdt.and_then(|addr| read_table(mem, addr).ok()).and_then(|t| s5_sleep_type(t.data()));
+    PowerControl {
+        reset,
+        pm1a_control: gas_io_port(bytes, FADT_X_PM1A_CNT_BLK).or_else(|| port_field(bytes, FADT_PM1A_CNT_BLK)),
+        pm1b_control: gas_io_port(bytes, FADT_X_PM1B_CNT_BLK).or_else(|| port_field(bytes, FADT_PM1B_CNT_BLK)),
+        sleep_control: gas_io_port(bytes, FADT_SLEEP_CONTROL_REG),
+        s5,
+    }
+}
+
+/// One integer element of a package: ZeroOp, OneOp or a ByteConst. Returns the
+/// value and the bytes it took.
+fn aml_small_integer(bytes: &[u8]) -> Option<(u8, usize)> {
+    match *bytes.first()? {
+        AML_ZERO_OP => Some((0, 1)),
+        AML_ONE_OP => Some((1, 1)),
+        AML_BYTE_PREFIX => Some((*bytes.get(1)?, 2)),
+        _ => None,
+    }
+}
+
+/// The SLP_TYPa/SLP_TYPb values of `\_S5` in AML (the DSDT body): the name is
+/// followed by a package whose first two elements are small integers. This is
+/// the one AML object the firmware needs, so it is found by its encoding rather
+/// than by interpreting AML.
+pub fn s5_sleep_type(aml: &[u8]) -> Option<(u8, u8)> {
+    let at = aml.windows(4).position(|w| w == b"_S5_")?;
+    let rest = aml.get(at + 4..)?;
+    if *rest.first()? != AML_PACKAGE_OP {
+        return None;
+    }
+    // PkgLength: bits 6-7 of the lead byte count the bytes that follow it.
+    let length_bytes = 1 + usize::from(rest.get(1)? >> 6);
+    let elements = rest.get(1 + length_bytes + 1..)?;
+    let (a, used) = aml_small_integer(elements)?;
+    let (b, _) = aml_small_integer(elements.get(used..)?)?;
+    Some((a, b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +646,37 @@ mod tests {
             header: SdtHeader::parse(bytes),
             bytes,
         }
+    }
+
+    #[test]
+    fn finds_s5_in_aml_encodings_used_by_qemu_and_cloud_hypervisor() {
+        // Name(_S5, Package(4) {Zero, Zero, Zero, Zero}) as QEMU q35 writes it.
+        let q35 = [0x08, b'_', b'S', b'5', b'_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00];
+        assert_eq!(s5_sleep_type(&q35), Some((0, 0)));
+        // Name(_S5, Package(1) {0x05}) as Cloud Hypervisor writes it.
+        let ch = [0x08, b'_', b'S', b'5', b'_', 0x12, 0x04, 0x01, 0x0a, 0x05, 0x0a, 0x05];
+        assert_eq!(s5_sleep_type(&ch), Some((5, 5)));
+        // A two-byte PkgLength.
+        let long = [b'_', b'S', b'5', b'_', 0x12, 0x40, 0x01, 0x02, 0x0a, 0x07, 0x01];
+        assert_eq!(s5_sleep_type(&long), Some((7, 1)));
+        assert_eq!(s5_sleep_type(b"_S5_"), None);
+        assert_eq!(s5_sleep_type(&[b'_', b'S', b'5', b'_', 0x12, 0x06, 0x04, 0x0b]), None);
+    }
+
+    #[test]
+    fn reads_power_registers_from_the_fadt() {
+        let mut t = fadt(FADT_FLAG_RESET_REG_SUP, 0x608, None);
+        t[116] = GAS_SYSTEM_IO;
+        t[120..128].copy_from_slice(&0xcf9u64.to_le_bytes());
+        t[128] = 0x06;
+        t[64..68].copy_from_slice(&0x604u32.to_le_bytes());
+        let mem = TestMemory { bytes: vec![0; MEMORY_SIZE] };
+        let p = power_control(&mem, &table(&t));
+        assert_eq!(p.reset, Some((0xcf9, 0x06)));
+        assert_eq!(p.pm1a_control, Some(0x604));
+        assert_eq!(p.pm1b_control, None);
+        assert_eq!(p.sleep_control, None);
+        assert_eq!(p.s5, None, "no DSDT in this FADT");
     }
 
     #[test]

@@ -9,6 +9,7 @@ extern crate std;
 pub mod acpi;
 pub mod block;
 pub mod crc32;
+pub mod fat;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
