@@ -1,8 +1,6 @@
 //! The firmware proper (bare-metal builds only).
 
-extern crate alloc;
-
-use crate::{disks, platform};
+use crate::{disks, efi_setup, platform};
 
 use core::ops::Range;
 use fw_arch::{Boot, Caching};
@@ -19,7 +17,7 @@ static HEAP: LockedHeap = LockedHeap::empty();
 /// holds the firmware's data structures.
 const HEAP_SIZE: u64 = 16 << 20;
 
-static COM1: Ns16550<PortRegisters> = Ns16550::new(PortRegisters { base: 0x3f8 });
+pub static COM1: Ns16550<PortRegisters> = Ns16550::new(PortRegisters { base: 0x3f8 });
 
 fn console_write(bytes: &[u8]) {
     COM1.write_bytes(bytes);
@@ -44,16 +42,24 @@ fn firmware_main(boot: Boot) -> ! {
         }
     };
     log_memory_map(&info);
-    if let Err(e) = init_heap(&info) {
-        error!("cannot start: {e}");
-        fw_arch::report_failure();
-        fw_arch::halt();
-    }
+    let heap = match init_heap(&info) {
+        Ok(heap) => heap,
+        Err(e) => {
+            error!("cannot start: {e}");
+            fw_arch::report_failure();
+            fw_arch::halt();
+        }
+    };
     map_high_memory(&info);
     run_test_hooks(&info);
 
     let found = platform::discover(&info, &mut alloc_page);
-    let _volumes = disks::scan(&found);
+    efi_setup::init(&info, &heap);
+    let volumes = disks::scan(&found);
+    #[cfg(feature = "test-hooks")]
+    crate::test_hooks::run(&info, &volumes, || {
+        found.iter().filter_map(|d| d.virtio.as_ref()).map(|v| v.requests_sent()).sum()
+    });
 
     info!("no bootable device found");
     fw_arch::halt()
@@ -96,7 +102,7 @@ impl core::fmt::Display for StartError {
     }
 }
 
-fn init_heap(info: &BootInfo) -> Result<(), StartError> {
+fn init_heap(info: &BootInfo) -> Result<Range<u64>, StartError> {
     // The heap must not cover the firmware image or a module the VMM loaded.
     let mut in_use: [Range<u64>; 1 + MAX_MODULES] = core::array::from_fn(|_| 0..0);
     in_use[0] = fw_arch::image_range();
@@ -112,7 +118,7 @@ fn init_heap(info: &BootInfo) -> Result<(), StartError> {
             .init(range.start as *mut u8, (range.end - range.start) as usize)
     };
     log::debug!("heap at {:#x}-{:#x}", range.start, range.end);
-    Ok(())
+    Ok(range)
 }
 
 /// A zeroed 4 KiB page from the heap, for page tables (never freed).

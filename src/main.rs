@@ -9,9 +9,15 @@
 #[cfg(target_os = "none")]
 mod disks;
 #[cfg(target_os = "none")]
+mod efi_setup;
+#[cfg(target_os = "none")]
 mod firmware;
 #[cfg(target_os = "none")]
 mod platform;
+#[cfg(target_os = "none")]
+mod power;
+#[cfg(all(target_os = "none", feature = "test-hooks"))]
+mod test_hooks;
 
 #[cfg(target_os = "none")]
 extern crate alloc;

@@ -44,6 +44,17 @@ pub struct Disk {
     pub virtio: Option<Arc<PciBlk>>,
 }
 
+/// The virtio devices, to reset before the OS takes over.
+static VIRTIO_DEVICES: spin::Mutex<Vec<Arc<PciBlk>>> = spin::Mutex::new(Vec::new());
+
+/// Stops every device the firmware drives (ExitBootServices): a device that
+/// still owned firmware memory would DMA into the OS.
+pub fn quiesce() {
+    for device in VIRTIO_DEVICES.lock().iter() {
+        device.reset();
+    }
+}
+
 /// How long a virtio request may take before the device is declared dead.
 const REQUEST_TIMEOUT_NS: u64 = 30_000_000_000;
 
@@ -67,6 +78,9 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
         .and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok())
         .and_then(|fadt| acpi::pm_timer(&fadt));
     let (hz, source) = fw_arch::x86_64::time::calibrate(pm_timer.map(|t| (t.port, t.wide)));
+    if let Some(fadt) = acpi.as_ref().and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok()) {
+        crate::power::set(acpi::power_control(&memory, &fadt));
+    }
     info!("TSC: {} MHz (from {:?})", hz / 1_000_000, source);
 
     let ecam = acpi.as_ref().and_then(|a| match a.ecam_regions() {
@@ -171,6 +185,7 @@ fn pci_disks<C: ConfigAccess>(
         .map(|blk| {
             let address = blk.with_transport(|t| t.pci_address());
             let blk = Arc::new(blk);
+            VIRTIO_DEVICES.lock().push(blk.clone());
             Disk {
                 location: format!("virtio-blk at PCI {address}"),
                 pci: Some(address),

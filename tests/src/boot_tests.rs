@@ -2,7 +2,7 @@
 //! panic or exception exits QEMU at once) and asserts on the serial console.
 
 use crate::firmware::{self, Variant};
-use crate::images;
+use crate::images::{self, Content, Partition, Source};
 use crate::qemu::{Qemu, QemuConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -41,7 +41,104 @@ pub fn all() -> Vec<BootTest> {
         BootTest { name: "page_fault_is_reported_and_fails_fast", run: page_fault },
         BootTest { name: "stack_overflow_hits_the_guard_page", run: stack_overflow },
         BootTest { name: "panic_is_reported_and_fails_fast", run: panic },
+        BootTest { name: "lists_partitions_and_esp_root_directory", run: lists_partitions },
+        BootTest { name: "reads_128_mib_file_from_esp_with_large_requests", run: reads_big_file },
     ]
+}
+
+fn listing_disk() -> Result<PathBuf, String> {
+    let esp = Partition::esp(
+        48,
+        vec![
+            ("hello.txt".into(), Source::text("hello from the ESP\n")),
+            ("A long file name.txt".into(), Source::text("long names work\n")),
+            ("EFI/BOOT/README".into(), Source::text("nothing to boot here\n")),
+        ],
+    );
+    let root = Partition {
+        size_mib: 16,
+        typecode: "8300",
+        name: "Linux root".into(),
+        guid: images::ROOT_PARTITION_GUID.into(),
+        content: Content::Ext4 { label: "root".into(), uuid: images::DEBIAN_ROOT_FS_UUID.into(), files: vec![] },
+    };
+    images::custom_disk("listing", &[esp, root])
+}
+
+fn lists_partitions(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(listing_disk()?);
+    config.append = Some("hvfw.test=list-esp".into());
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("disk 0: virtio-blk at PCI 00:", START)?;
+    qemu.wait_for("partition 1: 48 MiB at LBA 2048, EFI system partition, \"EFI System\"", START)?;
+    qemu.wait_for("partition 2: 16 MiB at LBA 100352, \"Linux root\"", START)?;
+    qemu.wait_for("ESP on disk 0 partition 1 (Fat32) root directory:", START)?;
+    let log_start = qemu.log().len();
+    qemu.wait_for("no bootable device found", START)?;
+    let listing = &qemu.log()[log_start..];
+    for (name, size) in [("hello.txt", "19"), ("A long file name.txt", "16"), ("EFI", "<DIR>")] {
+        if !listing.lines().any(|l| l.contains(name) && l.contains(size)) {
+            return Err(format!("the root listing lacks {name} ({size})"));
+        }
+    }
+    Ok(())
+}
+
+const BIG_FILE_SIZE: usize = 128 << 20;
+
+/// 128 MiB of reproducible noise (xorshift64), made once.
+fn big_file() -> Result<(PathBuf, u32), String> {
+    let path = crate::cache_dir("images").join("big-128m.bin");
+    let make = || {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut data = vec![0u8; BIG_FILE_SIZE];
+        for chunk in data.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        data
+    };
+    let data = match std::fs::read(&path) {
+        Ok(d) if d.len() == BIG_FILE_SIZE => d,
+        _ => {
+            let d = make();
+            std::fs::write(&path, &d).map_err(|e| e.to_string())?;
+            d
+        }
+    };
+    Ok((path, fw_drivers::crc32::crc32(&data)))
+}
+
+fn reads_big_file(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let (big, crc) = big_file()?;
+    let disk = images::custom_disk("big-file", &[Partition::esp(160, vec![("BIG.BIN".into(), Source::Host(big))])])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.memory = "1G".into();
+    config.disks.push(disk);
+    config.append = Some("hvfw.test=read=\\BIG.BIN".into());
+    let qemu = s.boot(&config)?;
+    qemu.wait_for(&format!("read \\BIG.BIN: {BIG_FILE_SIZE} bytes in "), Duration::from_secs(120))?;
+    qemu.wait_for(", crc32 0x", START)?;
+    qemu.wait_for("\n", START)?;
+    let start = qemu.log().rfind("read \\BIG.BIN").unwrap_or(0);
+    let line = qemu.log()[start..].lines().next().unwrap_or("").to_string();
+    if !line.contains(&format!("crc32 {crc:#010x}")) {
+        return Err(format!("the firmware read other bytes: {line} (expected crc32 {crc:#010x})"));
+    }
+    // A 128 MiB contiguous file must not take thousands of requests.
+    let requests: u64 = line
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" device requests"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or(format!("no request count in {line:?}"))?;
+    if requests > 200 {
+        return Err(format!("{requests} device requests for 128 MiB: reads are not coalesced"));
+    }
+    println!("    {line}");
+    Ok(())
 }
 
 fn banner_and_memory_map(ctx: &Context, s: &mut Session) -> Result<(), String> {

@@ -35,3 +35,16 @@ pub fn build(variant: Variant) -> Result<PathBuf, String> {
     std::fs::copy(&built, &copy).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     Ok(copy)
 }
+
+/// Builds the EFI test application (`tests/efi-app`) and returns its path.
+pub fn build_efi_test_app() -> Result<PathBuf, String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace_root())
+        .args(["build", "--release", "--package", "fw-efi-test-app", "--target", "x86_64-unknown-uefi"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("EFI test application build failed".into());
+    }
+    Ok(workspace_root().join("target/x86_64-unknown-uefi/release/fw-efi-test-app.efi"))
+}

@@ -441,6 +441,13 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
     cached(&spec.name, &recipe, |path| gpt_disk(path, &partitions))
 }
 
+/// A GPT disk with `partitions`, cached as `target/images/<name>.img` and
+/// rebuilt when the partitions or their files change.
+pub fn custom_disk(name: &str, partitions: &[Partition]) -> Result<PathBuf, String> {
+    let recipe = format!("custom-v1\n{}", partitions_recipe(partitions)?);
+    cached(name, &recipe, |path| gpt_disk(path, partitions))
+}
+
 /// A disk for Boot Loader Specification (Type #1) tests: one ESP holding
 /// `/loader/loader.conf`, `/loader/entries/<name>`, the kernels and initrds,
 /// and optionally a boot loader as `\EFI\BOOT\BOOTX64.EFI`.

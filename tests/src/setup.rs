@@ -17,8 +17,8 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
 ];
 
-/// Bare-metal targets the firmware builds for.
-pub const TARGETS: &[&str] = &["x86_64-unknown-none"];
+/// Targets: the firmware (bare metal) and the EFI test application.
+pub const TARGETS: &[&str] = &["x86_64-unknown-none", "x86_64-unknown-uefi"];
 
 /// Whether `name` is a program on the PATH (or in /usr/sbin, /sbin), or, when
 /// it is an absolute path, whether that file exists.

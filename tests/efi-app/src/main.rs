@@ -1,0 +1,16 @@
+//! An EFI application the test harness puts on disks: it calls boot and
+//! runtime services the way real loaders do, prints one `HVFW-APP: ok NAME` or
+//! `HVFW-APP: FAIL NAME: why` line per check, then leaves through `Exit()`.
+//!
+//! Built for `x86_64-unknown-uefi`; on the host it is an empty program so that
+//! `cargo test --workspace` builds.
+#![cfg_attr(target_os = "uefi", no_std)]
+#![cfg_attr(target_os = "uefi", no_main)]
+
+#[cfg(target_os = "uefi")]
+mod app;
+
+#[cfg(not(target_os = "uefi"))]
+fn main() {
+    eprintln!("fw-efi-test-app is an EFI application: build it with --target x86_64-unknown-uefi");
+}
