@@ -13,4 +13,4 @@ extern crate std;
 pub mod x86_64;
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{halt, identity_map, image_range, paging::Caching, report_failure, Boot};
+pub use x86_64::{halt, identity_map, image_layout, image_range, paging::Caching, report_failure, Boot, ImageLayout};

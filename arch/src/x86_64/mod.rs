@@ -4,6 +4,8 @@
 pub mod pvh;
 
 #[cfg(target_os = "none")]
+pub mod efi_calls;
+#[cfg(target_os = "none")]
 mod exceptions;
 #[cfg(target_os = "none")]
 mod gdt;
@@ -19,7 +21,7 @@ pub mod time;
 #[cfg(target_os = "none")]
 pub use paging::identity_map;
 #[cfg(target_os = "none")]
-pub use start::{halt, image_range, report_failure, Boot};
+pub use start::{halt, image_layout, image_range, report_failure, Boot, ImageLayout};
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("entry.s"), options(att_syntax));

@@ -17,7 +17,30 @@ unsafe extern "Rust" {
 
 unsafe extern "C" {
     static __image_start: u8;
+    static __code_end: u8;
+    static __boot_data_start: u8;
+    static __boot_data_end: u8;
     static __image_end: u8;
+}
+
+/// Where the parts of the firmware image are, for the EFI memory map.
+pub struct ImageLayout {
+    /// Code and read-only data: runtime services code.
+    pub code: Range<u64>,
+    /// Data, including what runtime services use: runtime services data.
+    pub data: Range<u64>,
+    /// The boot stack and page tables (inside `data`): boot services data.
+    pub boot_data: Range<u64>,
+}
+
+pub fn image_layout() -> ImageLayout {
+    let start = addr_of!(__image_start) as u64;
+    let code_end = addr_of!(__code_end) as u64;
+    ImageLayout {
+        code: start..code_end,
+        data: code_end..addr_of!(__image_end) as u64,
+        boot_data: addr_of!(__boot_data_start) as u64..addr_of!(__boot_data_end) as u64,
+    }
 }
 
 /// Physical memory below 4 GiB, identity mapped by the entry code.

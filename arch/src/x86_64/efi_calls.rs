@@ -1,0 +1,118 @@
+//! Calls across the EFI ABI that Rust cannot express by itself: entering an
+//! image so that `Exit()` can unwind straight back (a setjmp/longjmp pair), and
+//! the two variadic boot services (UEFI 2.10 §2.3.4, the x64 calling convention).
+
+use core::arch::naked_asm;
+use fw_core::efi::image::JumpContext;
+use r_efi::efi;
+
+/// Saves the firmware's callee-saved registers, stack pointer and return address
+/// in `context`, then calls `entry(handle, system_table)` with the Microsoft x64
+/// convention. Returns the entry point's status, or the status `leave_image`
+/// passes when the image calls Exit.
+#[unsafe(naked)]
+unsafe extern "sysv64" fn enter(entry: u64, handle: efi::Handle, system_table: *mut efi::SystemTable, context: *mut JumpContext) -> usize {
+    naked_asm!(
+        "mov [rcx], rbx",
+        "mov [rcx + 8], rbp",
+        "mov [rcx + 16], r12",
+        "mov [rcx + 24], r13",
+        "mov [rcx + 32], r14",
+        "mov [rcx + 40], r15",
+        "lea rax, [rsp + 8]",
+        "mov [rcx + 48], rax",
+        "mov rax, [rsp]",
+        "mov [rcx + 56], rax",
+        "stmxcsr [rcx + 64]",
+        "fnstcw [rcx + 72]",
+        // Microsoft x64: arguments in rcx, rdx; 32 bytes of shadow space; the
+        // stack 16-byte aligned at the call (it is 8 mod 16 on entry here).
+        "mov rax, rdi",
+        "mov rcx, rsi",
+        "sub rsp, 40",
+        "call rax",
+        "add rsp, 40",
+        "ret",
+    )
+}
+
+/// Restores what `enter` saved and returns from it with `status`.
+#[unsafe(naked)]
+unsafe extern "sysv64" fn leave(context: *mut JumpContext, status: usize) -> ! {
+    naked_asm!(
+        "mov rbx, [rdi]",
+        "mov rbp, [rdi + 8]",
+        "mov r12, [rdi + 16]",
+        "mov r13, [rdi + 24]",
+        "mov r14, [rdi + 32]",
+        "mov r15, [rdi + 40]",
+        "ldmxcsr [rdi + 64]",
+        "fldcw [rdi + 72]",
+        "mov rsp, [rdi + 48]",
+        "mov rax, rsi",
+        "jmp qword ptr [rdi + 56]",
+    )
+}
+
+/// `Platform::enter_image` for x86_64.
+///
+/// # Safety
+/// `entry` is the entry point of a loaded image; `context` stays valid until
+/// this returns.
+pub unsafe fn enter_image(entry: u64, handle: efi::Handle, system_table: *mut efi::SystemTable, context: *mut JumpContext) -> efi::Status {
+    // SAFETY: the caller's contract.
+    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
+}
+
+/// `Platform::exit_image` for x86_64.
+///
+/// # Safety
+/// `context` was filled by an `enter_image` call that has not returned yet.
+pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
+    // SAFETY: the caller's contract.
+    unsafe { leave(context, status.as_usize()) }
+}
+
+/// InstallMultipleProtocolInterfaces: spills the four register arguments into
+/// their shadow space, which makes all arguments one array on the stack, and
+/// passes its address on.
+#[unsafe(naked)]
+pub unsafe extern "efiapi" fn install_multiple_protocol_interfaces(
+    _handle: *mut efi::Handle,
+    _first: *mut core::ffi::c_void,
+    _second: *mut core::ffi::c_void,
+) -> efi::Status {
+    naked_asm!(
+        "mov [rsp + 8], rcx",
+        "mov [rsp + 16], rdx",
+        "mov [rsp + 24], r8",
+        "mov [rsp + 32], r9",
+        "lea rcx, [rsp + 8]",
+        "sub rsp, 40",
+        "call {target}",
+        "add rsp, 40",
+        "ret",
+        target = sym fw_core::efi::protocol::install_multiple_from_args,
+    )
+}
+
+/// UninstallMultipleProtocolInterfaces, like the above.
+#[unsafe(naked)]
+pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
+    _handle: efi::Handle,
+    _first: *mut core::ffi::c_void,
+    _second: *mut core::ffi::c_void,
+) -> efi::Status {
+    naked_asm!(
+        "mov [rsp + 8], rcx",
+        "mov [rsp + 16], rdx",
+        "mov [rsp + 24], r8",
+        "mov [rsp + 32], r9",
+        "lea rcx, [rsp + 8]",
+        "sub rsp, 40",
+        "call {target}",
+        "add rsp, 40",
+        "ret",
+        target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
+    )
+}
