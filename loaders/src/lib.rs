@@ -1,3 +1,15 @@
-//! Built-in EFI applications: the boot manager, the Boot Loader Specification
-//! loader and the Linux loaders. Filled in once the EFI runtime exists; empty until then.
+//! Built-in EFI applications: the boot manager (and, to come, the Boot Loader
+//! Specification and Linux loaders).
+//!
+//! They are compiled into the firmware but see only what an application on disk
+//! sees: the image handle and the system table they are started with, through
+//! `uefi-raw` types. The firmware starts them with its own StartImage.
 #![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod boot_manager;
+pub mod efi;
+pub mod path;

@@ -6,4 +6,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod block_io;
 pub mod console;
+pub mod device_path;
+pub mod disk_io;

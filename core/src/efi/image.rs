@@ -203,6 +203,44 @@ pub fn load_from_buffer(
     Ok(handle)
 }
 
+/// Registers an application compiled into the firmware (the boot manager, the
+/// loaders) as a loaded image, so that StartImage runs it like one read from a
+/// disk. `entry` is its `efi_main(ImageHandle, SystemTable)`; `image` is the
+/// firmware's own image range, which the LoadedImage protocol reports.
+pub fn register_builtin(parent: efi::Handle, entry: usize, image: core::ops::Range<u64>) -> Result<HandleId, efi::Status> {
+    let mut protocol = Box::new(loaded_image::Protocol {
+        revision: loaded_image::REVISION,
+        parent_handle: parent,
+        system_table: system_table(),
+        device_handle: core::ptr::null_mut(),
+        file_path: core::ptr::null_mut(),
+        reserved: core::ptr::null_mut(),
+        load_options_size: 0,
+        load_options: core::ptr::null_mut(),
+        image_base: image.start as *mut c_void,
+        image_size: image.end - image.start,
+        image_code_type: crate::memory::MemoryType::RuntimeServicesCode.raw(),
+        image_data_type: crate::memory::MemoryType::RuntimeServicesData.raw(),
+        unload: None,
+    });
+    let handle = install(None, loaded_image::PROTOCOL_GUID, &mut *protocol as *mut _ as *mut c_void).map_err(|e| e.status())?;
+    IMAGES.lock().push(LoadedImage {
+        handle,
+        base: image.start,
+        // Nothing to free: the code is part of the firmware.
+        pages: 0,
+        entry: entry as u64,
+        subsystem: Subsystem::EfiApplication,
+        started: false,
+        jump: None,
+        exit_data: None,
+        protocol,
+        full_path: None,
+        file_path: None,
+    });
+    Ok(handle)
+}
+
 pub extern "efiapi" fn load_image(
     _boot_policy: efi::Boolean,
     parent: efi::Handle,
@@ -306,7 +344,9 @@ fn unload(image: LoadedImage) {
         );
     }
     boot.handles.close_opens_by_agent(image.handle);
-    let _ = boot.memory.free_pages(image.base, image.pages);
+    if image.pages > 0 {
+        let _ = boot.memory.free_pages(image.base, image.pages);
+    }
     drop(image.file_path);
 }
 

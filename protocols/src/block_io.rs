@@ -1,0 +1,570 @@
+//! `EFI_BLOCK_IO_PROTOCOL` revision 3 (UEFI 2.10 §13.9) over a
+//! [`BlockDevice`]: one instance per disk and one per partition view.
+//!
+//! Each instance is a `#[repr(C)]` [`BlockIoDevice`] whose first field is the
+//! r-efi protocol struct, so the `This` pointer an application passes is the
+//! instance's address. A thunk accepts `This` only if it is the address of an
+//! instance created here (a registry checked before any dereference) with the
+//! right signature. ReadBlocks and WriteBlocks hand the caller's buffer to the
+//! device as it is: DMA goes straight into it, in one request, with no bounce
+//! copy; `IoAlign` is 0 because virtio-blk transfers from any address.
+//!
+//! # Wiring it into the firmware
+//!
+//! For each disk and each partition (a [`fw_drivers::partition::Partition`]):
+//! ```ignore
+//! let handle = install_block_handle(device, is_partition, path, None, fw_core::efi::protocol::install)?;
+//! ```
+//! installs its device path, BlockIo and DiskIo on a new handle. Or by hand:
+//! `BlockIoDevice::create(device, is_partition).protocol()` under
+//! `block_io::PROTOCOL_GUID`, and [`crate::disk_io::DiskIoDevice::create`].
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use crate::device_path::DevicePathBuf;
+use crate::disk_io::DiskIoDevice;
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::fmt;
+use fw_drivers::block::{BlockDevice, BlockError};
+use r_efi::efi::{Boolean, Guid, Lba, Status};
+use r_efi::protocols::{block_io, device_path};
+use spin::Mutex;
+
+const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwBlkI");
+
+/// `Media.MediaId`: the media of a virtual disk never changes.
+pub const MEDIA_ID: u32 = 0;
+/// `Media.IoAlign`: 0 means any address. virtio-blk DMA works from any address,
+/// and GRUB passes unaligned buffers.
+pub const IO_ALIGN: u32 = 0;
+
+/// Addresses of every instance created here. Instances are never freed, so an
+/// address found here is valid for the rest of the firmware's life.
+static INSTANCES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Why a BlockIo request was refused or failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The caller's `MediaId` is not the current media's.
+    MediaChanged { expected: u32, found: u32 },
+    /// The buffer pointer is null.
+    NullBuffer,
+    /// The buffer is not a whole number of blocks.
+    BadBufferSize { len: usize, block_size: u32 },
+    /// The request starts or ends past the last block.
+    OutOfRange { lba: u64, len: usize, block_count: u64 },
+    /// A write to a read-only device.
+    WriteProtected,
+    /// The device failed the request.
+    Device(BlockError),
+}
+
+impl Error {
+    /// The status the specification gives for this error.
+    pub fn status(&self) -> Status {
+        match self {
+            Error::MediaChanged { .. } => Status::MEDIA_CHANGED,
+            Error::NullBuffer | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
+            Error::BadBufferSize { .. } => Status::BAD_BUFFER_SIZE,
+            Error::WriteProtected => Status::WRITE_PROTECTED,
+            Error::Device(_) => Status::DEVICE_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::MediaChanged { expected, found } => {
+                write!(f, "media id {found} given, the media's is {expected}")
+            }
+            Error::NullBuffer => write!(f, "buffer is null"),
+            Error::BadBufferSize { len, block_size } => {
+                write!(
+                    f,
+                    "buffer of {len} bytes is not a multiple of the {block_size}-byte block size"
+                )
+            }
+            Error::OutOfRange { lba, len, block_count } => {
+                write!(
+                    f,
+                    "{len} bytes at LBA {lba} reach past the device's {block_count} blocks"
+                )
+            }
+            Error::WriteProtected => write!(f, "device is read-only"),
+            Error::Device(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+/// Reads or writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// One BlockIo instance: the protocol struct, its media, and the device.
+#[repr(C)]
+pub struct BlockIoDevice {
+    protocol: UnsafeCell<block_io::Protocol>,
+    signature: u64,
+    /// What `protocol.media` points at.
+    media: UnsafeCell<block_io::Media>,
+    device: Arc<dyn BlockDevice>,
+}
+
+// SAFETY: the protocol struct and Media are written only in `create`, before
+// the instance is shared; afterwards applications read them (the firmware runs
+// on one CPU, DESIGN.md). The device is Send + Sync and keeps its own locking.
+unsafe impl Send for BlockIoDevice {}
+// SAFETY: as above.
+unsafe impl Sync for BlockIoDevice {}
+
+impl BlockIoDevice {
+    /// Creates the BlockIo instance of `device` and leaks it: it must outlive
+    /// every application. `logical_partition` is true for partition views.
+    pub fn create(device: Arc<dyn BlockDevice>, logical_partition: bool) -> &'static BlockIoDevice {
+        let media = block_io::Media {
+            media_id: MEDIA_ID,
+            removable_media: false,
+            media_present: true,
+            logical_partition,
+            read_only: device.read_only(),
+            write_caching: false,
+            block_size: device.block_size(),
+            io_align: IO_ALIGN,
+            last_block: device.block_count().saturating_sub(1),
+            lowest_aligned_lba: 0,
+            logical_blocks_per_physical_block: 1,
+            optimal_transfer_length_granularity: 0,
+        };
+        let instance = Box::leak(Box::new(BlockIoDevice {
+            protocol: UnsafeCell::new(block_io::Protocol {
+                revision: block_io::REVISION3,
+                media: core::ptr::null(),
+                reset,
+                read_blocks,
+                write_blocks,
+                flush_blocks,
+            }),
+            signature: SIGNATURE,
+            media: UnsafeCell::new(media),
+            device,
+        }));
+        instance.protocol.get_mut().media = instance.media.get();
+        INSTANCES.lock().push(instance as *const BlockIoDevice as usize);
+        instance
+    }
+
+    /// The `EFI_BLOCK_IO_PROTOCOL` to install (`block_io::PROTOCOL_GUID`).
+    pub fn protocol(&self) -> *mut block_io::Protocol {
+        self.protocol.get()
+    }
+
+    /// The device behind this instance.
+    pub fn device(&self) -> &Arc<dyn BlockDevice> {
+        &self.device
+    }
+
+    /// The current media's id (what callers must pass as `MediaId`).
+    pub fn media_id(&self) -> u32 {
+        self.media().media_id
+    }
+
+    fn media(&self) -> block_io::Media {
+        // SAFETY: Media is written only in `create`; this is a copy.
+        unsafe { *self.media.get() }
+    }
+
+    fn check_media(&self, media_id: u32) -> Result<(), Error> {
+        let expected = self.media_id();
+        if media_id == expected {
+            Ok(())
+        } else {
+            Err(Error::MediaChanged {
+                expected,
+                found: media_id,
+            })
+        }
+    }
+
+    /// Checks a request of `len` bytes at `lba` in the specification's order
+    /// (after the media id and buffer checks); `Ok(false)` for an empty request.
+    fn check_request(&self, lba: Lba, len: usize, access: Access) -> Result<bool, Error> {
+        if len == 0 {
+            return Ok(false);
+        }
+        let block_size = self.device.block_size();
+        if block_size == 0 || !len.is_multiple_of(block_size as usize) {
+            return Err(Error::BadBufferSize { len, block_size });
+        }
+        let block_count = self.device.block_count();
+        let blocks = (len / block_size as usize) as u64;
+        let in_range = lba < block_count && lba.checked_add(blocks).is_some_and(|end| end <= block_count);
+        // A slice may not exceed isize::MAX bytes.
+        if !in_range || isize::try_from(len).is_err() {
+            return Err(Error::OutOfRange { lba, len, block_count });
+        }
+        if access == Access::Write && self.device.read_only() {
+            return Err(Error::WriteProtected);
+        }
+        Ok(true)
+    }
+}
+
+/// Installs a block device's device path, BlockIo and DiskIo on `handle` (a new
+/// handle for `None`) with the firmware's install function, e.g.
+/// `fw_core::efi::protocol::install`. The path goes first, so that whoever is
+/// notified of the BlockIo finds it. The instances and the path are leaked.
+pub fn install_block_handle<H, E>(
+    device: Arc<dyn BlockDevice>,
+    logical_partition: bool,
+    path: DevicePathBuf,
+    handle: Option<H>,
+    mut install: impl FnMut(Option<H>, Guid, *mut c_void) -> Result<H, E>,
+) -> Result<H, E> {
+    let block_io = BlockIoDevice::create(device, logical_partition);
+    let disk_io = DiskIoDevice::create(block_io);
+    let handle = install(handle, device_path::PROTOCOL_GUID, path.leak().cast())?;
+    let handle = install(Some(handle), block_io::PROTOCOL_GUID, block_io.protocol().cast())?;
+    install(
+        Some(handle),
+        r_efi::protocols::disk_io::PROTOCOL_GUID,
+        disk_io.protocol().cast(),
+    )
+}
+
+/// The instance behind `this`, if `this` is one of ours.
+fn instance(this: *mut block_io::Protocol) -> Option<&'static BlockIoDevice> {
+    if !INSTANCES.lock().contains(&(this as usize)) {
+        return None;
+    }
+    // SAFETY: the registry holds only addresses of leaked, never-freed
+    // BlockIoDevices; the protocol is the first field of a repr(C) struct, so
+    // its address is the instance's.
+    let instance = unsafe { &*(this as *const BlockIoDevice) };
+    (instance.signature == SIGNATURE).then_some(instance)
+}
+
+fn status(result: Result<(), Error>, service: &str) -> Status {
+    match result {
+        Ok(()) => Status::SUCCESS,
+        Err(error) => {
+            log::debug!("block io: {service}: {error}");
+            error.status()
+        }
+    }
+}
+
+unsafe extern "efiapi" fn reset(this: *mut block_io::Protocol, _extended_verification: Boolean) -> Status {
+    // A virtual disk has no state a reset would clear.
+    match instance(this) {
+        Some(_) => Status::SUCCESS,
+        None => Status::INVALID_PARAMETER,
+    }
+}
+
+unsafe extern "efiapi" fn read_blocks(
+    this: *mut block_io::Protocol,
+    media_id: u32,
+    lba: Lba,
+    buffer_size: usize,
+    buffer: *mut c_void,
+) -> Status {
+    let Some(device) = instance(this) else {
+        return Status::INVALID_PARAMETER;
+    };
+    let result = device
+        .check_media(media_id)
+        .and_then(|()| {
+            if buffer.is_null() {
+                Err(Error::NullBuffer)
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| device.check_request(lba, buffer_size, Access::Read))
+        .and_then(|transfer| {
+            if transfer {
+                // SAFETY: non-null; the caller provides `buffer_size` writable
+                // bytes (§13.9.3), at most isize::MAX as check_request found.
+                let buffer = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_size) };
+                device.device.read_blocks(lba, buffer).map_err(Error::Device)
+            } else {
+                Ok(())
+            }
+        });
+    status(result, "ReadBlocks")
+}
+
+unsafe extern "efiapi" fn write_blocks(
+    this: *mut block_io::Protocol,
+    media_id: u32,
+    lba: Lba,
+    buffer_size: usize,
+    buffer: *mut c_void,
+) -> Status {
+    let Some(device) = instance(this) else {
+        return Status::INVALID_PARAMETER;
+    };
+    let result = device
+        .check_media(media_id)
+        .and_then(|()| {
+            if buffer.is_null() {
+                Err(Error::NullBuffer)
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| device.check_request(lba, buffer_size, Access::Write))
+        .and_then(|transfer| {
+            if transfer {
+                // SAFETY: non-null; the caller provides `buffer_size` readable
+                // bytes (§13.9.4), at most isize::MAX as check_request found.
+                let buffer = unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), buffer_size) };
+                device.device.write_blocks(lba, buffer).map_err(Error::Device)
+            } else {
+                Ok(())
+            }
+        });
+    status(result, "WriteBlocks")
+}
+
+unsafe extern "efiapi" fn flush_blocks(this: *mut block_io::Protocol) -> Status {
+    let Some(device) = instance(this) else {
+        return Status::INVALID_PARAMETER;
+    };
+    status(device.device.flush().map_err(Error::Device), "FlushBlocks")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use fw_drivers::block::MemoryDisk;
+    use fw_drivers::partition::Partition;
+    use std::vec;
+
+    pub(crate) fn patterned_disk(blocks: usize, block_size: u32) -> Vec<u8> {
+        (0..blocks * block_size as usize)
+            .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+            .collect()
+    }
+
+    /// A device that fails every request.
+    pub(crate) struct FailingDisk;
+
+    impl BlockDevice for FailingDisk {
+        fn block_size(&self) -> u32 {
+            512
+        }
+        fn block_count(&self) -> u64 {
+            16
+        }
+        fn read_blocks(&self, lba: u64, _: &mut [u8]) -> Result<(), BlockError> {
+            Err(BlockError::DeviceError { lba, status: 1 })
+        }
+        fn write_blocks(&self, lba: u64, _: &[u8]) -> Result<(), BlockError> {
+            Err(BlockError::Timeout { lba })
+        }
+        fn flush(&self) -> Result<(), BlockError> {
+            Err(BlockError::DeviceError { lba: 0, status: 1 })
+        }
+    }
+
+    fn setup(blocks: usize) -> (Arc<MemoryDisk>, *mut block_io::Protocol) {
+        let disk = Arc::new(MemoryDisk::new(patterned_disk(blocks, 512), 512));
+        let protocol = BlockIoDevice::create(disk.clone(), false).protocol();
+        (disk, protocol)
+    }
+
+    fn media(protocol: *mut block_io::Protocol) -> block_io::Media {
+        // SAFETY: test-only read of the Media the instance publishes.
+        unsafe { *(*protocol).media }
+    }
+
+    #[test]
+    fn block_io_media_describes_the_device() {
+        let (_, protocol) = setup(64);
+        let m = media(protocol);
+        // SAFETY: reading the installed protocol struct.
+        assert_eq!(unsafe { (*protocol).revision }, block_io::REVISION3);
+        assert_eq!(
+            (m.media_id, m.block_size, m.last_block, m.io_align),
+            (MEDIA_ID, 512, 63, 0)
+        );
+        assert!(m.media_present && !m.removable_media && !m.logical_partition && !m.read_only);
+        assert!(!m.write_caching);
+        assert_eq!((m.lowest_aligned_lba, m.logical_blocks_per_physical_block), (0, 1));
+        assert_eq!(m.optimal_transfer_length_granularity, 0);
+
+        let disk: Arc<dyn BlockDevice> = Arc::new(MemoryDisk::new(vec![0; 4096 * 8], 4096).read_only());
+        let partition = Arc::new(Partition::from_range(disk, 2, 5).unwrap());
+        let m = media(BlockIoDevice::create(partition, true).protocol());
+        assert!(m.logical_partition && m.read_only);
+        assert_eq!((m.block_size, m.last_block), (4096, 4));
+    }
+
+    #[test]
+    fn block_io_multi_block_read_is_one_device_request_into_the_callers_buffer() {
+        let (disk, protocol) = setup(64);
+        let expected = disk.contents();
+        // An odd address: IoAlign is 0, so any buffer is fine.
+        let mut storage = vec![0u8; 8 * 512 + 1];
+        let buffer = &mut storage[1..];
+        // SAFETY: calling the protocol as an application would.
+        let status =
+            unsafe { ((*protocol).read_blocks)(protocol, MEDIA_ID, 3, buffer.len(), buffer.as_mut_ptr().cast()) };
+        assert_eq!(status, Status::SUCCESS);
+        assert_eq!(buffer, &expected[3 * 512..11 * 512]);
+        assert_eq!(disk.read_requests(), 1);
+    }
+
+    #[test]
+    fn block_io_write_then_flush_reaches_the_device() {
+        let (disk, protocol) = setup(16);
+        let mut data = vec![0x5Au8; 2 * 512];
+        // SAFETY: calling the protocol as an application would.
+        unsafe {
+            let p = &*protocol;
+            assert_eq!(
+                (p.write_blocks)(protocol, MEDIA_ID, 14, data.len(), data.as_mut_ptr().cast()),
+                Status::SUCCESS
+            );
+            assert_eq!((p.flush_blocks)(protocol), Status::SUCCESS);
+            assert_eq!((p.reset)(protocol, Boolean::TRUE), Status::SUCCESS);
+        }
+        assert_eq!(&disk.contents()[14 * 512..], &data[..]);
+        assert_eq!(disk.write_requests(), 1);
+    }
+
+    #[test]
+    fn block_io_errors_follow_the_spec_order() {
+        let (disk, protocol) = setup(16);
+        let mut buf = vec![0u8; 1024];
+        let ptr: *mut c_void = buf.as_mut_ptr().cast();
+        let null = core::ptr::null_mut();
+        // SAFETY: calling the protocol as an application would; the bad
+        // arguments must be rejected without touching memory.
+        unsafe {
+            let p = &*protocol;
+            for op in [p.read_blocks, p.write_blocks] {
+                // Media id first, even with a null buffer.
+                assert_eq!(op(protocol, 7, 0, 1024, null), Status::MEDIA_CHANGED);
+                assert_eq!(op(protocol, MEDIA_ID, 0, 1024, null), Status::INVALID_PARAMETER);
+                // A null buffer is refused even for zero bytes; zero bytes succeed.
+                assert_eq!(op(protocol, MEDIA_ID, 0, 0, null), Status::INVALID_PARAMETER);
+                assert_eq!(op(protocol, MEDIA_ID, 99, 0, ptr), Status::SUCCESS);
+                assert_eq!(op(protocol, MEDIA_ID, 99, 100, ptr), Status::BAD_BUFFER_SIZE);
+                assert_eq!(op(protocol, MEDIA_ID, 16, 512, ptr), Status::INVALID_PARAMETER);
+                assert_eq!(op(protocol, MEDIA_ID, 15, 1024, ptr), Status::INVALID_PARAMETER);
+                assert_eq!(op(protocol, MEDIA_ID, u64::MAX, 1024, ptr), Status::INVALID_PARAMETER);
+                // `This` that is not one of ours, or null.
+                assert_eq!(op(null.cast(), MEDIA_ID, 0, 512, ptr), Status::INVALID_PARAMETER);
+                assert_eq!(op(ptr.cast(), MEDIA_ID, 0, 512, ptr), Status::INVALID_PARAMETER);
+            }
+            assert_eq!((p.flush_blocks)(null.cast()), Status::INVALID_PARAMETER);
+            assert_eq!((p.reset)(ptr.cast(), Boolean::FALSE), Status::INVALID_PARAMETER);
+        }
+        assert_eq!((disk.read_requests(), disk.write_requests()), (0, 0));
+    }
+
+    #[test]
+    fn block_io_write_to_read_only_device_is_write_protected() {
+        let disk = Arc::new(MemoryDisk::new(vec![0; 512 * 4], 512).read_only());
+        let protocol = BlockIoDevice::create(disk.clone(), false).protocol();
+        let mut buf = vec![1u8; 512];
+        // SAFETY: calling the protocol as an application would.
+        unsafe {
+            let p = &*protocol;
+            assert_eq!(
+                (p.write_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
+                Status::WRITE_PROTECTED
+            );
+            // Range errors come before the read-only check.
+            assert_eq!(
+                (p.write_blocks)(protocol, MEDIA_ID, 4, 512, buf.as_mut_ptr().cast()),
+                Status::INVALID_PARAMETER
+            );
+            assert_eq!(
+                (p.read_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
+                Status::SUCCESS
+            );
+        }
+        assert_eq!(disk.write_requests(), 0);
+    }
+
+    #[test]
+    fn block_io_device_failures_are_device_errors() {
+        let protocol = BlockIoDevice::create(Arc::new(FailingDisk), false).protocol();
+        let mut buf = vec![0u8; 512];
+        // SAFETY: calling the protocol as an application would.
+        unsafe {
+            let p = &*protocol;
+            assert_eq!(
+                (p.read_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
+                Status::DEVICE_ERROR
+            );
+            assert_eq!(
+                (p.write_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
+                Status::DEVICE_ERROR
+            );
+            assert_eq!((p.flush_blocks)(protocol), Status::DEVICE_ERROR);
+        }
+    }
+
+    #[test]
+    fn block_io_partition_view_reads_relative_to_its_start() {
+        let disk = Arc::new(MemoryDisk::new(patterned_disk(32, 512), 512));
+        let partition = Arc::new(Partition::from_range(disk.clone(), 8, 8).unwrap());
+        let protocol = BlockIoDevice::create(partition, true).protocol();
+        let mut buf = vec![0u8; 3 * 512];
+        // SAFETY: calling the protocol as an application would.
+        unsafe {
+            let p = &*protocol;
+            assert_eq!(
+                (p.read_blocks)(protocol, MEDIA_ID, 5, buf.len(), buf.as_mut_ptr().cast()),
+                Status::SUCCESS
+            );
+            assert_eq!(
+                (p.read_blocks)(protocol, MEDIA_ID, 6, buf.len(), buf.as_mut_ptr().cast()),
+                Status::INVALID_PARAMETER
+            );
+        }
+        assert_eq!(&buf[..], &disk.contents()[13 * 512..16 * 512]);
+    }
+
+    #[test]
+    fn block_io_install_puts_path_block_io_and_disk_io_on_one_handle() {
+        let disk = Arc::new(MemoryDisk::new(vec![0; 512 * 4], 512));
+        let path = DevicePathBuf::new().pci_root(0).pci(3, 0);
+        let path_bytes = path.as_bytes().to_vec();
+        let mut installed = Vec::new();
+        let handle = install_block_handle(disk, false, path, None, |handle: Option<u32>, guid, interface| {
+            installed.push((handle, guid, interface));
+            Ok::<u32, ()>(42)
+        })
+        .unwrap();
+        assert_eq!(handle, 42);
+        let guids: Vec<_> = installed.iter().map(|&(h, g, _)| (h, g)).collect();
+        assert_eq!(
+            guids,
+            vec![
+                (None, device_path::PROTOCOL_GUID),
+                (Some(42), block_io::PROTOCOL_GUID),
+                (Some(42), r_efi::protocols::disk_io::PROTOCOL_GUID),
+            ]
+        );
+        // SAFETY: the installed path is a leaked copy of `path_bytes`.
+        let leaked = unsafe { core::slice::from_raw_parts(installed[0].2 as *const u8, path_bytes.len()) };
+        assert_eq!(leaked, &path_bytes[..]);
+        // SAFETY: the installed BlockIo interface is a live protocol struct.
+        assert_eq!(
+            unsafe { (*(installed[1].2 as *mut block_io::Protocol)).revision },
+            block_io::REVISION3
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! Walking device paths held as bytes: UEFI 2.10 §10.2 (the generic node
+//! header: type u8, subtype u8, length u16 LE counting the header) and §10.3.1
+//! (End Entire 0x7F/0xFF ends a path; End Instance 0x7F/0x01 separates the
+//! instances of a multi-instance path).
+//!
+//! Every walk advances by at least the header size, and a node length below it
+//! stops the walk with an error, so a corrupt path can never loop.
+#![forbid(unsafe_code)]
+
+use super::{
+    Error, END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, END_INSTANCE_DEVICE_PATH_SUBTYPE, MEDIA_DEVICE_PATH,
+    MEDIA_FILEPATH_DP, NODE_HEADER_SIZE,
+};
+use alloc::string::String;
+
+/// One node of a device path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Node<'a> {
+    /// Where the node starts in the path.
+    pub offset: usize,
+    /// The whole node, header included.
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Node<'a> {
+    /// The node at the start of `bytes` (a lone node, as ConvertDeviceNodeToText
+    /// and AppendDeviceNode take): its length must be at least the header's and
+    /// within `bytes`.
+    pub fn parse(bytes: &'a [u8]) -> Result<Node<'a>, Error> {
+        let header = bytes.first_chunk::<NODE_HEADER_SIZE>().ok_or(Error::Truncated {
+            offset: 0,
+            len: bytes.len(),
+        })?;
+        let length = check_header(*header, 0, bytes.len())?;
+        Ok(Node {
+            offset: 0,
+            bytes: bytes.get(..length).unwrap_or(&[]),
+        })
+    }
+
+    /// The node type (hardware, ACPI, messaging, media, BIOS boot, end).
+    pub fn kind(&self) -> u8 {
+        self.bytes.first().copied().unwrap_or(0)
+    }
+
+    pub fn sub_type(&self) -> u8 {
+        self.bytes.get(1).copied().unwrap_or(0)
+    }
+
+    /// The node's data after the header.
+    pub fn data(&self) -> &'a [u8] {
+        self.bytes.get(NODE_HEADER_SIZE..).unwrap_or(&[])
+    }
+
+    /// End Entire Device Path.
+    pub fn is_end_entire(&self) -> bool {
+        self.kind() == END_DEVICE_PATH_TYPE && self.sub_type() == END_ENTIRE_DEVICE_PATH_SUBTYPE
+    }
+
+    /// End This Instance of a Device Path.
+    pub fn is_end_instance(&self) -> bool {
+        self.kind() == END_DEVICE_PATH_TYPE && self.sub_type() == END_INSTANCE_DEVICE_PATH_SUBTYPE
+    }
+
+    /// Any end node. Other end subtypes are treated as ending an instance.
+    pub fn is_end(&self) -> bool {
+        self.kind() == END_DEVICE_PATH_TYPE
+    }
+
+    /// The offset just past this node.
+    pub fn end_offset(&self) -> usize {
+        self.offset + self.bytes.len()
+    }
+}
+
+/// Checks one node header at `offset` of a path of `available` bytes; returns
+/// the node length.
+fn check_header(header: [u8; NODE_HEADER_SIZE], offset: usize, available: usize) -> Result<usize, Error> {
+    let length = u16::from_le_bytes([header[2], header[3]]);
+    if usize::from(length) < NODE_HEADER_SIZE {
+        return Err(Error::NodeTooShort { offset, length });
+    }
+    match offset.checked_add(usize::from(length)) {
+        Some(end) if end <= available => Ok(usize::from(length)),
+        _ => Err(Error::Truncated { offset, len: available }),
+    }
+}
+
+fn is_end_entire(header: [u8; NODE_HEADER_SIZE]) -> bool {
+    header[0] == END_DEVICE_PATH_TYPE && header[1] == END_ENTIRE_DEVICE_PATH_SUBTYPE
+}
+
+/// The nodes of a path up to and including its End Entire node. Yields an
+/// error (once, then stops) if the path is malformed or has no End Entire node.
+pub fn nodes(path: &[u8]) -> Nodes<'_> {
+    Nodes {
+        path,
+        offset: 0,
+        done: false,
+    }
+}
+
+/// Iterator of [`nodes`].
+#[derive(Clone, Debug)]
+pub struct Nodes<'a> {
+    path: &'a [u8],
+    offset: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for Nodes<'a> {
+    type Item = Result<Node<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let offset = self.offset;
+        let rest = self.path.get(offset..).unwrap_or(&[]);
+        let node = Node::parse(rest).map_err(|error| match error {
+            Error::Truncated { .. } => Error::Truncated {
+                offset,
+                len: self.path.len(),
+            },
+            Error::NodeTooShort { length, .. } => Error::NodeTooShort { offset, length },
+            other => other,
+        });
+        match node {
+            Ok(node) => {
+                let node = Node { offset, ..node };
+                self.offset = node.end_offset();
+                self.done = node.is_end_entire();
+                Some(Ok(node))
+            }
+            Err(error) => {
+                self.done = true;
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+/// Size of the path in bytes, End Entire node included.
+pub fn size(path: &[u8]) -> Result<usize, Error> {
+    let mut size = 0;
+    for node in nodes(path) {
+        size = node?.end_offset();
+    }
+    Ok(size)
+}
+
+/// The path without its End Entire node (all instances, separated by their End
+/// Instance nodes).
+pub fn body(path: &[u8]) -> Result<&[u8], Error> {
+    for node in nodes(path) {
+        let node = node?;
+        if node.is_end_entire() {
+            return Ok(path.get(..node.offset).unwrap_or(&[]));
+        }
+    }
+    // `nodes` ends only after End Entire or with an error; an empty slice has neither.
+    Err(Error::Truncated {
+        offset: path.len(),
+        len: path.len(),
+    })
+}
+
+/// The first instance of the path without the end node closing it, and that
+/// end node.
+pub fn first_instance(path: &[u8]) -> Result<(&[u8], Node<'_>), Error> {
+    for node in nodes(path) {
+        let node = node?;
+        if node.is_end() {
+            return Ok((path.get(..node.offset).unwrap_or(&[]), node));
+        }
+    }
+    Err(Error::Truncated {
+        offset: path.len(),
+        len: path.len(),
+    })
+}
+
+/// Whether the path holds more than one instance (an End Instance node comes
+/// before End Entire).
+pub fn is_multi_instance(path: &[u8]) -> Result<bool, Error> {
+    let mut multi = false;
+    for node in nodes(path) {
+        let node = node?;
+        multi |= node.is_end() && !node.is_end_entire();
+    }
+    Ok(multi)
+}
+
+/// Size of a device path that is not yet a slice (it lives in an application's
+/// memory), End Entire node included. `read_header(offset)` reads the 4 header
+/// bytes at `offset`; only offsets of nodes not yet passed are asked for, the
+/// path may not extend past `limit`, and the walk ends after `limit / 4` nodes.
+pub fn size_in_memory(
+    limit: usize,
+    mut read_header: impl FnMut(usize) -> [u8; NODE_HEADER_SIZE],
+) -> Result<usize, Error> {
+    let mut offset = 0usize;
+    loop {
+        if offset.checked_add(NODE_HEADER_SIZE).is_none_or(|end| end > limit) {
+            return Err(Error::Truncated { offset, len: limit });
+        }
+        let header = read_header(offset);
+        offset += check_header(header, offset, limit)?;
+        if is_end_entire(header) {
+            return Ok(offset);
+        }
+    }
+}
+
+/// The text of a FilePath node's data: UCS-2 up to the first NUL (or the end),
+/// unpaired surrogates replaced by U+FFFD.
+pub fn ucs2_text(data: &[u8]) -> String {
+    let units = data
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .take_while(|&unit| unit != 0);
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// The file path named by the FilePath nodes of the path's first instance
+/// (§10.3.5.4), `None` if it has none. Consecutive FilePath nodes are one path
+/// split into pieces: they are joined with a single `\` between them.
+pub fn file_path(path: &[u8]) -> Result<Option<String>, Error> {
+    let (instance, _) = first_instance(path)?;
+    let mut text: Option<String> = None;
+    for node in nodes(instance).map_while(Result::ok) {
+        if node.kind() != MEDIA_DEVICE_PATH || node.sub_type() != MEDIA_FILEPATH_DP {
+            continue;
+        }
+        let piece = ucs2_text(node.data());
+        match text.as_mut() {
+            None => text = Some(piece),
+            Some(joined) => match (joined.ends_with('\\'), piece.starts_with('\\')) {
+                (true, true) => joined.push_str(&piece[1..]),
+                (false, false) if !joined.is_empty() && !piece.is_empty() => {
+                    joined.push('\\');
+                    joined.push_str(&piece);
+                }
+                _ => joined.push_str(&piece),
+            },
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device_path::DevicePathBuf;
+    use std::vec;
+    use std::vec::Vec;
+
+    const END: [u8; 4] = [0x7F, 0xFF, 4, 0];
+    const END_INSTANCE: [u8; 4] = [0x7F, 0x01, 4, 0];
+
+    #[test]
+    fn device_path_walk_yields_nodes_until_end_entire() {
+        let mut path = vec![0x01, 0x01, 6, 0, 0, 3];
+        path.extend_from_slice(&END);
+        path.extend_from_slice(&[0xAA; 8]); // bytes after the end are never read
+        let walked: Vec<_> = nodes(&path).collect::<Result<_, _>>().unwrap();
+        assert_eq!(walked.len(), 2);
+        assert_eq!(
+            (walked[0].kind(), walked[0].sub_type(), walked[0].data()),
+            (1, 1, &[0u8, 3][..])
+        );
+        assert!(walked[1].is_end_entire());
+        assert_eq!(size(&path), Ok(10));
+        assert_eq!(body(&path), Ok(&path[..6]));
+    }
+
+    #[test]
+    fn device_path_malformed_lengths_stop_the_walk() {
+        // A zero length would loop forever if the walk trusted it.
+        let zero = [0x01, 0x01, 0, 0, 0x7F, 0xFF, 4, 0];
+        assert_eq!(size(&zero), Err(Error::NodeTooShort { offset: 0, length: 0 }));
+        let short = [0x01, 0x01, 3, 0];
+        assert_eq!(size(&short), Err(Error::NodeTooShort { offset: 0, length: 3 }));
+        // A length past the buffer.
+        let long = [0x01, 0x01, 200, 0, 0x7F, 0xFF, 4, 0];
+        assert_eq!(size(&long), Err(Error::Truncated { offset: 0, len: 8 }));
+        // No end node.
+        let open = [0x01, 0x01, 6, 0, 0, 3];
+        assert_eq!(size(&open), Err(Error::Truncated { offset: 6, len: 6 }));
+        assert_eq!(size(&[]), Err(Error::Truncated { offset: 0, len: 0 }));
+        assert_eq!(nodes(&zero).count(), 1, "the error is yielded once");
+        assert!(body(&open).is_err());
+        assert!(first_instance(&zero).is_err());
+        assert!(is_multi_instance(&long).is_err());
+    }
+
+    #[test]
+    fn device_path_in_memory_walk_is_bounded() {
+        let mut path = vec![0x04, 0x04, 6, 0, b'a', 0];
+        path.extend_from_slice(&END);
+        let read = |offset: usize| {
+            let mut header = [0u8; 4];
+            header.copy_from_slice(&path[offset..offset + 4]);
+            header
+        };
+        assert_eq!(size_in_memory(64, read), Ok(10));
+        assert_eq!(size_in_memory(8, read), Err(Error::Truncated { offset: 6, len: 8 }));
+        let zero = |_| [1u8, 1, 0, 0];
+        assert_eq!(
+            size_in_memory(1 << 20, zero),
+            Err(Error::NodeTooShort { offset: 0, length: 0 })
+        );
+        // A path of endless 4-byte nodes ends at the limit.
+        let mut reads = 0;
+        let endless = |_| {
+            reads += 1;
+            [1u8, 1, 4, 0]
+        };
+        assert_eq!(
+            size_in_memory(400, endless),
+            Err(Error::Truncated { offset: 400, len: 400 })
+        );
+        assert_eq!(reads, 100);
+    }
+
+    #[test]
+    fn device_path_instances_are_found() {
+        let mut path = vec![0x01, 0x01, 6, 0, 0, 3];
+        path.extend_from_slice(&END_INSTANCE);
+        path.extend_from_slice(&[0x01, 0x01, 6, 0, 0, 4]);
+        path.extend_from_slice(&END);
+        assert_eq!(is_multi_instance(&path), Ok(true));
+        let (first, end) = first_instance(&path).unwrap();
+        assert_eq!(first, &path[..6]);
+        assert!(end.is_end_instance());
+        assert_eq!(is_multi_instance(&path[10..]), Ok(false));
+    }
+
+    #[test]
+    fn device_path_file_path_text_joins_file_path_nodes() {
+        let path = DevicePathBuf::new()
+            .pci_root(0)
+            .file_path("\\EFI\\debian")
+            .unwrap()
+            .file_path("grubx64.efi")
+            .unwrap();
+        assert_eq!(
+            file_path(path.as_bytes()),
+            Ok(Some("\\EFI\\debian\\grubx64.efi".into()))
+        );
+        let path = DevicePathBuf::new()
+            .file_path("\\EFI\\")
+            .unwrap()
+            .file_path("\\a.efi")
+            .unwrap();
+        assert_eq!(file_path(path.as_bytes()), Ok(Some("\\EFI\\a.efi".into())));
+        assert_eq!(file_path(DevicePathBuf::new().pci(1, 0).as_bytes()), Ok(None));
+        // A node without a terminator, and an unpaired surrogate.
+        let mut raw = vec![0x04, 0x04, 10, 0, b'x', 0, 0x00, 0xD8, b'y', 0];
+        raw.extend_from_slice(&END);
+        assert_eq!(file_path(&raw), Ok(Some("x\u{FFFD}y".into())));
+    }
+}
