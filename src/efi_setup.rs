@@ -221,6 +221,21 @@ fn install_console() {
     });
 }
 
+fn alloc_pool(size: usize) -> *mut u8 {
+    BOOT.lock().memory.allocate_pool(MemoryType::BootServicesData, size).map_or(core::ptr::null_mut(), |a| a as *mut u8)
+}
+
+/// Starts the built-in boot manager the way StartImage starts any image.
+pub fn run_boot_manager() {
+    let entry = fw_loaders::boot_manager::efi_main as *const () as usize;
+    let handle = match efi::image::register_builtin(firmware_handle(), entry, fw_arch::image_range()) {
+        Ok(h) => h,
+        Err(s) => return error!("cannot register the boot manager: {s:?}"),
+    };
+    let status = efi::image::start_image(handle.to_efi(), core::ptr::null_mut(), core::ptr::null_mut());
+    log::debug!("boot manager returned {status:?}");
+}
+
 /// Sets everything up; after this, images can be loaded and started.
 pub fn init(info: &BootInfo, heap: &Range<u64>) {
     efi::set_platform(Platform {
@@ -247,6 +262,10 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     }
     install_firmware_image();
     install_console();
+    let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);
+    if let Err(e) = paths.install(None, efi::protocol::install) {
+        warn!("cannot install the device path protocols: {e}");
+    }
     tables::init();
 }
 

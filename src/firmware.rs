@@ -1,6 +1,6 @@
 //! The firmware proper (bare-metal builds only).
 
-use crate::{disks, efi_setup, platform};
+use crate::{disks, efi_disks, efi_setup, platform};
 
 use core::ops::Range;
 use fw_arch::{Boot, Caching};
@@ -60,8 +60,9 @@ fn firmware_main(boot: Boot) -> ! {
     crate::test_hooks::run(&info, &volumes, || {
         found.iter().filter_map(|d| d.virtio.as_ref()).map(|v| v.requests_sent()).sum()
     });
-
-    info!("no bootable device found");
+    efi_disks::install_handles(&found, &volumes);
+    efi_setup::run_boot_manager();
+    info!("nothing left to boot; the machine stays halted (power it off from the VMM)");
     fw_arch::halt()
 }
 

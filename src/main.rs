@@ -9,6 +9,8 @@
 #[cfg(target_os = "none")]
 mod disks;
 #[cfg(target_os = "none")]
+mod efi_disks;
+#[cfg(target_os = "none")]
 mod efi_setup;
 #[cfg(target_os = "none")]
 mod firmware;

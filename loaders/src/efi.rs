@@ -46,7 +46,7 @@ impl Efi {
         // SAFETY: the firmware returned `count` handles at `buffer`.
         let handles = unsafe { core::slice::from_raw_parts(buffer, count) }.to_vec();
         // SAFETY: the buffer came from the pool.
-        unsafe { (self.bs().free_pool)(buffer as *mut u8) };
+        let _ = unsafe { (self.bs().free_pool)(buffer as *mut u8) };
         handles
     }
 
@@ -98,7 +98,7 @@ impl Efi {
                 len += 1;
             }
             let out = String::from_utf16_lossy(core::slice::from_raw_parts(text, len));
-            (self.bs().free_pool)(text as *mut u8);
+            let _ = (self.bs().free_pool)(text as *mut u8);
             out
         }
     }
@@ -131,10 +131,10 @@ impl Write for ConOut<'_> {
         }
         let mut buf = [0u16; 130];
         let mut n = 0;
-        let mut flush = |buf: &mut [u16; 130], n: &mut usize| {
+        let flush = |buf: &mut [u16; 130], n: &mut usize| {
             buf[*n] = 0;
             // SAFETY: a NUL-terminated UCS-2 string.
-            unsafe { ((*out).output_string)(out, buf.as_ptr()) };
+            let _ = unsafe { ((*out).output_string)(out, buf.as_ptr()) };
             *n = 0;
         };
         for c in s.encode_utf16() {

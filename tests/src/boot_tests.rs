@@ -43,7 +43,106 @@ pub fn all() -> Vec<BootTest> {
         BootTest { name: "panic_is_reported_and_fails_fast", run: panic },
         BootTest { name: "lists_partitions_and_esp_root_directory", run: lists_partitions },
         BootTest { name: "reads_128_mib_file_from_esp_with_large_requests", run: reads_big_file },
+        BootTest { name: "efi_test_app_runs_and_exits_through_boot_services", run: efi_test_app },
+        BootTest { name: "shim_grub_boots_linux_with_efi_acpi_and_all_ram", run: shim_grub_linux },
+        BootTest { name: "systemd_boot_boots_a_bls_entry", run: systemd_boot },
     ]
+}
+
+fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let app = crate::firmware::build_efi_test_app()?;
+    let esp = Partition::esp(48, vec![("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app))]);
+    let disk = images::custom_disk("efi-test-app", &[esp])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Boot: starting PciRoot(0x0)/Pci(0x", START)?;
+    qemu.wait_for("HVFW-APP: started", START)?;
+    let from = qemu.log().len();
+    qemu.wait_for("HVFW-APP: done, ", START)?;
+    qemu.wait_for("\n", START)?;
+    let report = qemu.log()[from..].to_string();
+    if let Some(line) = report.lines().find(|l| l.contains("HVFW-APP: FAIL")) {
+        return Err(format!("the application reports: {line}"));
+    }
+    for check in ["memory", "timer", "protocols", "variables"] {
+        if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
+            return Err(format!("check {check} did not pass"));
+        }
+    }
+    // It left through Exit(): StartImage must have returned its status.
+    qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
+    Ok(())
+}
+
+/// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
+fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
+    let linux = qemu.wait_for("Linux version ", timeout)?;
+    qemu.wait_for("HVFW-PROOF: cmdline=", timeout)?;
+    qemu.wait_for("\n", START)?;
+    let log = qemu.log();
+    let cmdline = log.lines().find(|l| l.contains("HVFW-PROOF: cmdline=")).unwrap_or_default().to_string();
+    if !cmdline.contains(cmdline_marker) {
+        return Err(format!("the kernel's command line lacks {cmdline_marker}: {cmdline}"));
+    }
+    qemu.wait_for("HVFW-PROOF: efi=yes", START)?;
+    qemu.wait_for("HVFW-PROOF: efivars=", START)?;
+    qemu.wait_for("HVFW-PROOF: acpi=", START)?;
+    qemu.wait_for("HVFW-PROOF: memtotal_kb=", START)?;
+    qemu.wait_for("HVFW-PROOF: done", START)?;
+    let log = qemu.log();
+    let value = |key: &str| -> String {
+        log.lines()
+            .find_map(|l| l.split_once(&format!("HVFW-PROOF: {key}=")).map(|(_, v)| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    let efivars: u64 = value("efivars").parse().map_err(|_| "no efivars count".to_string())?;
+    if efivars == 0 {
+        return Err("Linux sees no EFI variables".into());
+    }
+    let acpi = value("acpi");
+    for table in ["APIC", "FACP", "DSDT", "MCFG"] {
+        if !acpi.split_whitespace().any(|t| t == table) {
+            return Err(format!("Linux did not find the ACPI {table} table (found: {acpi})"));
+        }
+    }
+    let memtotal_kb: u64 = value("memtotal_kb").parse().map_err(|_| "no MemTotal".to_string())?;
+    // MemTotal is RAM minus what the kernel keeps for itself; all of -m must
+    // have reached Linux, less at most 10%.
+    let expected_kb = memory_mib * 1024;
+    if memtotal_kb > expected_kb || memtotal_kb < expected_kb * 9 / 10 {
+        return Err(format!("MemTotal {memtotal_kb} kB does not match -m {memory_mib}M"));
+    }
+    Ok(linux)
+}
+
+fn shim_grub_linux(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::debian_shim_grub_disk()?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=grub-cmdline-ok", Duration::from_secs(120))?;
+    println!("    Linux version after {:.2}s", linux.as_secs_f64());
+    // The initramfs powers off; QEMU must exit cleanly by itself.
+    let status = qemu.wait_exit(Duration::from_secs(60))?;
+    if !status.success() {
+        return Err(format!("QEMU exited with {status} after Linux powered off"));
+    }
+    Ok(())
+}
+
+fn systemd_boot(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::systemd_boot_disk()?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=sdboot-cmdline-ok", Duration::from_secs(120))?;
+    println!("    Linux version after {:.2}s", linux.as_secs_f64());
+    let status = qemu.wait_exit(Duration::from_secs(60))?;
+    if !status.success() {
+        return Err(format!("QEMU exited with {status} after Linux powered off"));
+    }
+    Ok(())
 }
 
 fn listing_disk() -> Result<PathBuf, String> {

@@ -315,3 +315,27 @@ fn native_arch() -> Result<Arch, String> {
         other => Err(format!("unsupported host architecture {other}")),
     }
 }
+
+/// A directory of links to the Debian EFI binaries the PE loader's host tests
+/// read (`HVFW_EFI_BINARIES`): shim, GRUB, systemd-boot, the EFI stub, the
+/// cloud kernel.
+pub fn efi_binaries_dir() -> Result<PathBuf, String> {
+    let dir = crate::cache_dir("efi-binaries");
+    // Start empty, so a link to an older kernel never lingers beside the new one.
+    for entry in std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten() {
+        let _ = std::fs::remove_file(entry.path());
+    }
+    let kernel = cloud_kernel()?;
+    let kernel_name = kernel.file_name().ok_or("kernel path has no file name")?.to_owned();
+    for (name, source) in [
+        ("shimx64.efi.signed".into(), shim()?),
+        ("grubx64.efi.signed".into(), signed_grub()?),
+        ("systemd-bootx64.efi".into(), systemd_boot()?),
+        ("linuxx64.efi.stub".into(), efi_stub()?),
+        (kernel_name, kernel),
+    ] {
+        let link = dir.join(&name);
+        std::os::unix::fs::symlink(&source, &link).map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+    }
+    Ok(dir)
+}

@@ -80,10 +80,13 @@ fn test(args: &[String]) -> Result<(), String> {
     let filter = args.first().map(String::as_str);
     setup::ensure_all()?;
     if filter.is_none() {
-        println!("== host unit tests: cargo test --workspace");
+        // The PE loader's tests on Debian's real binaries need them on disk.
+        let binaries = fw_tests::debian::efi_binaries_dir()?;
+        println!("== host unit tests: cargo test --workspace -- --include-ignored");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(workspace_root())
-            .args(["test", "--workspace"])
+            .env("HVFW_EFI_BINARIES", &binaries)
+            .args(["test", "--workspace", "--", "--include-ignored"])
             .status()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !status.success() {
