@@ -10,3 +10,4 @@ pub mod block_io;
 pub mod console;
 pub mod device_path;
 pub mod disk_io;
+pub mod file_system;

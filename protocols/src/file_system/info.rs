@@ -1,0 +1,380 @@
+//! The information structures of GetInfo/SetInfo as bytes: `EFI_FILE_INFO`
+//! (UEFI 2.10 §13.5.16), `EFI_FILE_SYSTEM_INFO` (§13.5.17) and
+//! `EFI_FILE_SYSTEM_VOLUME_LABEL` (§13.5.18), with their `EFI_TIME` fields
+//! (§8.3) converted to and from FAT times.
+//!
+//! The structures end in a variable-length name, so they are built and parsed
+//! as byte buffers: the caller's buffer has no alignment guarantee. Field
+//! offsets come from r-efi's `#[repr(C)]` definitions.
+#![forbid(unsafe_code)]
+
+use super::name;
+use super::Error;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::mem::{offset_of, size_of};
+use fw_drivers::fat::DateTime;
+use fw_drivers::rtc::calendar;
+use r_efi::protocols::file;
+use r_efi::system::Time;
+
+/// SIZE_OF_EFI_FILE_INFO: the fixed part before FileName.
+pub const SIZE_OF_EFI_FILE_INFO: usize = offset_of!(file::Info, file_name);
+/// SIZE_OF_EFI_FILE_SYSTEM_INFO: the fixed part before VolumeLabel.
+pub const SIZE_OF_EFI_FILE_SYSTEM_INFO: usize = offset_of!(file::SystemInfo, volume_label);
+
+const INFO_SIZE: usize = offset_of!(file::Info, size);
+const INFO_FILE_SIZE: usize = offset_of!(file::Info, file_size);
+const INFO_PHYSICAL_SIZE: usize = offset_of!(file::Info, physical_size);
+const INFO_CREATE_TIME: usize = offset_of!(file::Info, create_time);
+const INFO_LAST_ACCESS_TIME: usize = offset_of!(file::Info, last_access_time);
+const INFO_MODIFICATION_TIME: usize = offset_of!(file::Info, modification_time);
+const INFO_ATTRIBUTE: usize = offset_of!(file::Info, attribute);
+
+const FS_SIZE: usize = offset_of!(file::SystemInfo, size);
+const FS_READ_ONLY: usize = offset_of!(file::SystemInfo, read_only);
+const FS_VOLUME_SIZE: usize = offset_of!(file::SystemInfo, volume_size);
+const FS_FREE_SPACE: usize = offset_of!(file::SystemInfo, free_space);
+const FS_BLOCK_SIZE: usize = offset_of!(file::SystemInfo, block_size);
+
+const TIME_YEAR: usize = offset_of!(Time, year);
+const TIME_MONTH: usize = offset_of!(Time, month);
+const TIME_DAY: usize = offset_of!(Time, day);
+const TIME_HOUR: usize = offset_of!(Time, hour);
+const TIME_MINUTE: usize = offset_of!(Time, minute);
+const TIME_SECOND: usize = offset_of!(Time, second);
+const TIME_NANOSECOND: usize = offset_of!(Time, nanosecond);
+const TIME_TIMEZONE: usize = offset_of!(Time, timezone);
+const TIME_DAYLIGHT: usize = offset_of!(Time, daylight);
+const TIME_BYTES: usize = size_of::<Time>();
+
+/// EFI_FILE_INFO without its Size field (which follows from the name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    pub file_size: u64,
+    pub physical_size: u64,
+    pub create_time: EfiTime,
+    pub last_access_time: EfiTime,
+    pub modification_time: EfiTime,
+    pub attribute: u64,
+    pub file_name: String,
+}
+
+/// EFI_FILE_SYSTEM_INFO without its Size field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSystemInfo {
+    pub read_only: bool,
+    pub volume_size: u64,
+    pub free_space: u64,
+    pub block_size: u32,
+    pub volume_label: String,
+}
+
+/// The fields of an EFI_TIME (its padding left out, so it compares).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EfiTime {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+    pub nanosecond: u32,
+    pub timezone: i16,
+    pub daylight: u8,
+}
+
+impl EfiTime {
+    /// A FAT time as EFI_TIME: local time, so EFI_UNSPECIFIED_TIMEZONE. A
+    /// date FAT never wrote (day or month 0, as in the root directory's
+    /// zeroed entry) becomes the all-zero time.
+    pub fn from_fat(t: DateTime) -> EfiTime {
+        let time = EfiTime {
+            year: t.year,
+            month: t.month,
+            day: t.day,
+            hour: t.hour,
+            minute: t.minute,
+            second: t.second,
+            nanosecond: t.nanosecond,
+            timezone: r_efi::system::UNSPECIFIED_TIMEZONE,
+            daylight: 0,
+        };
+        if time.to_calendar().is_valid() {
+            time
+        } else {
+            EfiTime::default()
+        }
+    }
+
+    /// The time to store on disk: `Ok(None)` for the all-zero time, which
+    /// SetInfo takes as "leave unchanged"; an error for an invalid EFI_TIME.
+    pub fn to_fat(&self) -> Result<Option<DateTime>, Error> {
+        if *self == EfiTime::default() {
+            return Ok(None);
+        }
+        if !self.to_calendar().is_valid() {
+            return Err(Error::InvalidInfo {
+                reason: "a time field is out of range",
+            });
+        }
+        Ok(Some(DateTime {
+            year: self.year,
+            month: self.month,
+            day: self.day,
+            hour: self.hour,
+            minute: self.minute,
+            second: self.second,
+            nanosecond: self.nanosecond,
+        }))
+    }
+
+    fn to_calendar(self) -> calendar::DateTime {
+        calendar::DateTime {
+            year: self.year,
+            month: self.month,
+            day: self.day,
+            hour: self.hour,
+            minute: self.minute,
+            second: self.second,
+            nanosecond: self.nanosecond,
+            timezone: self.timezone,
+            daylight: self.daylight,
+        }
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        out[..TIME_BYTES].fill(0);
+        out[TIME_YEAR..TIME_YEAR + 2].copy_from_slice(&self.year.to_le_bytes());
+        out[TIME_MONTH] = self.month;
+        out[TIME_DAY] = self.day;
+        out[TIME_HOUR] = self.hour;
+        out[TIME_MINUTE] = self.minute;
+        out[TIME_SECOND] = self.second;
+        out[TIME_NANOSECOND..TIME_NANOSECOND + 4].copy_from_slice(&self.nanosecond.to_le_bytes());
+        out[TIME_TIMEZONE..TIME_TIMEZONE + 2].copy_from_slice(&self.timezone.to_le_bytes());
+        out[TIME_DAYLIGHT] = self.daylight;
+    }
+
+    fn decode(b: &[u8]) -> EfiTime {
+        EfiTime {
+            year: u16::from_le_bytes([b[TIME_YEAR], b[TIME_YEAR + 1]]),
+            month: b[TIME_MONTH],
+            day: b[TIME_DAY],
+            hour: b[TIME_HOUR],
+            minute: b[TIME_MINUTE],
+            second: b[TIME_SECOND],
+            nanosecond: le_u32(b, TIME_NANOSECOND),
+            timezone: i16::from_le_bytes([b[TIME_TIMEZONE], b[TIME_TIMEZONE + 1]]),
+            daylight: b[TIME_DAYLIGHT],
+        }
+    }
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn le_u64(b: &[u8], at: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(v)
+}
+
+fn put_u64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Checks a SetInfo buffer against its fixed size and its own Size field;
+/// returns the bytes the structure covers.
+fn sized(bytes: &[u8], fixed: usize, size_at: usize) -> Result<&[u8], Error> {
+    let too_small = |needed| Error::BadBufferSize {
+        size: bytes.len(),
+        needed,
+    };
+    if bytes.len() < fixed + 2 {
+        return Err(too_small(fixed + 2));
+    }
+    let size = le_u64(bytes, size_at);
+    if size < (fixed + 2) as u64 {
+        return Err(Error::InvalidInfo {
+            reason: "the Size field is smaller than the structure",
+        });
+    }
+    if size > bytes.len() as u64 {
+        return Err(too_small(usize::try_from(size).unwrap_or(usize::MAX)));
+    }
+    Ok(&bytes[..size as usize])
+}
+
+impl FileInfo {
+    /// Bytes of the structure with its name.
+    pub fn size(&self) -> usize {
+        SIZE_OF_EFI_FILE_INFO + name::ucs2_size(&self.file_name)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = alloc::vec![0u8; SIZE_OF_EFI_FILE_INFO];
+        put_u64(&mut out, INFO_SIZE, self.size() as u64);
+        put_u64(&mut out, INFO_FILE_SIZE, self.file_size);
+        put_u64(&mut out, INFO_PHYSICAL_SIZE, self.physical_size);
+        self.create_time.encode(&mut out[INFO_CREATE_TIME..]);
+        self.last_access_time.encode(&mut out[INFO_LAST_ACCESS_TIME..]);
+        self.modification_time.encode(&mut out[INFO_MODIFICATION_TIME..]);
+        put_u64(&mut out, INFO_ATTRIBUTE, self.attribute);
+        name::push_ucs2_bytes(&mut out, &self.file_name);
+        out
+    }
+
+    /// Parses the EFI_FILE_INFO an application passes to SetInfo.
+    pub fn decode(bytes: &[u8]) -> Result<FileInfo, Error> {
+        let b = sized(bytes, SIZE_OF_EFI_FILE_INFO, INFO_SIZE)?;
+        let file_name = name::from_ucs2_bytes(&b[SIZE_OF_EFI_FILE_INFO..]).ok_or(Error::InvalidInfo {
+            reason: "FileName is not a terminated UCS-2 string",
+        })?;
+        Ok(FileInfo {
+            file_size: le_u64(b, INFO_FILE_SIZE),
+            physical_size: le_u64(b, INFO_PHYSICAL_SIZE),
+            create_time: EfiTime::decode(&b[INFO_CREATE_TIME..]),
+            last_access_time: EfiTime::decode(&b[INFO_LAST_ACCESS_TIME..]),
+            modification_time: EfiTime::decode(&b[INFO_MODIFICATION_TIME..]),
+            attribute: le_u64(b, INFO_ATTRIBUTE),
+            file_name,
+        })
+    }
+}
+
+impl FileSystemInfo {
+    pub fn size(&self) -> usize {
+        SIZE_OF_EFI_FILE_SYSTEM_INFO + name::ucs2_size(&self.volume_label)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = alloc::vec![0u8; SIZE_OF_EFI_FILE_SYSTEM_INFO];
+        put_u64(&mut out, FS_SIZE, self.size() as u64);
+        out[FS_READ_ONLY] = u8::from(self.read_only);
+        put_u64(&mut out, FS_VOLUME_SIZE, self.volume_size);
+        put_u64(&mut out, FS_FREE_SPACE, self.free_space);
+        out[FS_BLOCK_SIZE..FS_BLOCK_SIZE + 4].copy_from_slice(&self.block_size.to_le_bytes());
+        name::push_ucs2_bytes(&mut out, &self.volume_label);
+        out
+    }
+
+    /// The volume label of the EFI_FILE_SYSTEM_INFO passed to SetInfo (the
+    /// only field §13.5.17 lets an application change).
+    pub fn decode_label(bytes: &[u8]) -> Result<String, Error> {
+        let b = sized(bytes, SIZE_OF_EFI_FILE_SYSTEM_INFO, FS_SIZE)?;
+        name::from_ucs2_bytes(&b[SIZE_OF_EFI_FILE_SYSTEM_INFO..]).ok_or(Error::InvalidInfo {
+            reason: "VolumeLabel is not a terminated UCS-2 string",
+        })
+    }
+}
+
+/// EFI_FILE_SYSTEM_VOLUME_LABEL: just the NUL-terminated label.
+pub fn encode_volume_label(label: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name::ucs2_size(label));
+    name::push_ucs2_bytes(&mut out, label);
+    out
+}
+
+pub fn decode_volume_label(bytes: &[u8]) -> Result<String, Error> {
+    name::from_ucs2_bytes(bytes).ok_or(Error::BadBufferSize {
+        size: bytes.len(),
+        needed: bytes.len() + 2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> FileInfo {
+        let t = EfiTime::from_fat(DateTime {
+            year: 2024,
+            month: 2,
+            day: 29,
+            hour: 13,
+            minute: 37,
+            second: 42,
+            nanosecond: 0,
+        });
+        FileInfo {
+            file_size: 12345,
+            physical_size: 16384,
+            create_time: t,
+            last_access_time: EfiTime::default(),
+            modification_time: t,
+            attribute: file::ARCHIVE | file::READ_ONLY,
+            file_name: "grubx64.efi".into(),
+        }
+    }
+
+    #[test]
+    fn file_system_info_layouts_match_the_specification() {
+        assert_eq!(SIZE_OF_EFI_FILE_INFO, 80);
+        assert_eq!(SIZE_OF_EFI_FILE_SYSTEM_INFO, 36);
+        assert_eq!(TIME_BYTES, 16);
+        assert_eq!((INFO_CREATE_TIME, INFO_ATTRIBUTE), (24, 72));
+        assert_eq!((FS_READ_ONLY, FS_VOLUME_SIZE, FS_BLOCK_SIZE), (8, 16, 32));
+    }
+
+    #[test]
+    fn file_system_file_info_round_trips() {
+        let info = sample();
+        let bytes = info.encode();
+        assert_eq!(bytes.len(), 80 + 12 * 2);
+        assert_eq!(le_u64(&bytes, 0), bytes.len() as u64);
+        assert_eq!(FileInfo::decode(&bytes).unwrap(), info);
+        assert_eq!(info.create_time.timezone, r_efi::system::UNSPECIFIED_TIMEZONE);
+        assert_eq!(info.create_time.to_fat().unwrap().unwrap().day, 29);
+    }
+
+    #[test]
+    fn file_system_file_info_decode_checks_sizes_and_name() {
+        let bytes = sample().encode();
+        assert!(matches!(
+            FileInfo::decode(&bytes[..40]),
+            Err(Error::BadBufferSize { .. })
+        ));
+        assert!(matches!(
+            FileInfo::decode(&bytes[..bytes.len() - 2]),
+            Err(Error::BadBufferSize { .. })
+        ));
+        let mut unterminated = bytes.clone();
+        let n = unterminated.len();
+        unterminated[n - 2] = b'x';
+        assert!(matches!(
+            FileInfo::decode(&unterminated),
+            Err(Error::InvalidInfo { .. })
+        ));
+    }
+
+    #[test]
+    fn file_system_times_reject_invalid_and_keep_zero() {
+        assert_eq!(EfiTime::default().to_fat(), Ok(None));
+        let bad = EfiTime {
+            year: 2023,
+            month: 2,
+            day: 29,
+            ..EfiTime::default()
+        };
+        assert!(bad.to_fat().is_err());
+        assert_eq!(EfiTime::from_fat(DateTime::from_fat(0, 0, 0)), EfiTime::default());
+    }
+
+    #[test]
+    fn file_system_system_info_carries_the_label() {
+        let info = FileSystemInfo {
+            read_only: true,
+            volume_size: 1 << 20,
+            free_space: 4096,
+            block_size: 2048,
+            volume_label: "ESP".into(),
+        };
+        let bytes = info.encode();
+        assert_eq!(bytes.len(), 36 + 8);
+        assert_eq!(bytes[8], 1);
+        assert_eq!(FileSystemInfo::decode_label(&bytes).unwrap(), "ESP");
+        assert_eq!(decode_volume_label(&encode_volume_label("ESP")).unwrap(), "ESP");
+    }
+}
