@@ -10,7 +10,11 @@ use fw_core::efi::protocol::install;
 use fw_core::handles::HandleId;
 use fw_protocols::block_io::install_block_handle;
 use fw_protocols::device_path::DevicePathBuf;
+use fw_drivers::fat::{self, FileSystem};
+use fw_drivers::rtc::cmos::CmosRtc;
+use fw_protocols::file_system::SimpleFileSystem;
 use log::{debug, warn};
+use r_efi::protocols::simple_file_system;
 
 /// The device path of a disk: the PCI function it is (devices on the root bus;
 /// VMMs put virtio-blk there).
@@ -19,6 +23,33 @@ fn disk_path(disk: &Disk) -> DevicePathBuf {
     match disk.pci {
         Some(address) => path.pci(address.device, address.function),
         None => path,
+    }
+}
+
+/// The time FAT writes into directory entries.
+fn rtc_now() -> fat::DateTime {
+    let t = CmosRtc::new(crate::efi_setup::CmosPorts).read().unwrap_or_default();
+    fat::DateTime { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second, nanosecond: 0 }
+}
+
+/// SimpleFileSystem on a partition that holds a FAT file system. Partitions
+/// that do not are left without one; only a partition typed as an ESP that
+/// fails to mount is worth a warning.
+fn install_file_system(v: &Volume, handle: HandleId) {
+    let fs = match FileSystem::mount(v.device.clone()) {
+        Ok(fs) => fs.with_clock(rtc_now),
+        Err(e) => {
+            if v.info.is_efi_system_partition() {
+                warn!("disk {} partition {}: EFI system partition unreadable: {e}", v.disk, v.info.number);
+            } else {
+                debug!("disk {} partition {}: not FAT: {e}", v.disk, v.info.number);
+            }
+            return;
+        }
+    };
+    let sfs = SimpleFileSystem::create(fs);
+    if let Err(e) = install(Some(handle), simple_file_system::PROTOCOL_GUID, sfs.protocol().cast()) {
+        warn!("disk {} partition {}: cannot install SimpleFileSystem: {e}", v.disk, v.info.number);
     }
 }
 
@@ -36,6 +67,7 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Option<HandleI
             match install_block_handle(v.device.clone(), true, path, None, install) {
                 Ok(handle) => {
                     debug!("disk {} partition {}: handle {handle}", v.disk, v.info.number);
+                    install_file_system(v, handle);
                     Some(handle)
                 }
                 Err(e) => {

@@ -42,7 +42,7 @@ static TSC: Tsc = Tsc;
 static CONSOLE: spin::Once<&'static SerialConsole> = spin::Once::new();
 
 /// The CMOS index/data ports.
-struct CmosPorts;
+pub struct CmosPorts;
 
 impl CmosRegisters for CmosPorts {
     fn read(&self, index: u8) -> u8 {
