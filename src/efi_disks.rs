@@ -8,10 +8,10 @@ use crate::platform::Disk;
 use alloc::vec::Vec;
 use fw_core::efi::protocol::install;
 use fw_core::handles::HandleId;
-use fw_protocols::block_io::install_block_handle;
-use fw_protocols::device_path::DevicePathBuf;
 use fw_drivers::fat::{self, FileSystem};
 use fw_drivers::rtc::cmos::CmosRtc;
+use fw_protocols::block_io::install_block_handle;
+use fw_protocols::device_path::DevicePathBuf;
 use fw_protocols::file_system::SimpleFileSystem;
 use log::{debug, warn};
 use r_efi::protocols::simple_file_system;
@@ -29,7 +29,15 @@ fn disk_path(disk: &Disk) -> DevicePathBuf {
 /// The time FAT writes into directory entries.
 fn rtc_now() -> fat::DateTime {
     let t = CmosRtc::new(crate::efi_setup::CmosPorts).read().unwrap_or_default();
-    fat::DateTime { year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second, nanosecond: 0 }
+    fat::DateTime {
+        year: t.year,
+        month: t.month,
+        day: t.day,
+        hour: t.hour,
+        minute: t.minute,
+        second: t.second,
+        nanosecond: 0,
+    }
 }
 
 /// SimpleFileSystem on a partition that holds a FAT file system. Partitions
@@ -40,7 +48,10 @@ fn install_file_system(v: &Volume, handle: HandleId) {
         Ok(fs) => fs.with_clock(rtc_now),
         Err(e) => {
             if v.info.is_efi_system_partition() {
-                warn!("disk {} partition {}: EFI system partition unreadable: {e}", v.disk, v.info.number);
+                warn!(
+                    "disk {} partition {}: EFI system partition unreadable: {e}",
+                    v.disk, v.info.number
+                );
             } else {
                 debug!("disk {} partition {}: not FAT: {e}", v.disk, v.info.number);
             }
@@ -49,7 +60,10 @@ fn install_file_system(v: &Volume, handle: HandleId) {
     };
     let sfs = SimpleFileSystem::create(fs);
     if let Err(e) = install(Some(handle), simple_file_system::PROTOCOL_GUID, sfs.protocol().cast()) {
-        warn!("disk {} partition {}: cannot install SimpleFileSystem: {e}", v.disk, v.info.number);
+        warn!(
+            "disk {} partition {}: cannot install SimpleFileSystem: {e}",
+            v.disk, v.info.number
+        );
     }
 }
 
@@ -71,7 +85,10 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Option<HandleI
                     Some(handle)
                 }
                 Err(e) => {
-                    warn!("disk {} partition {}: cannot install its EFI handle: {e}", v.disk, v.info.number);
+                    warn!(
+                        "disk {} partition {}: cannot install its EFI handle: {e}",
+                        v.disk, v.info.number
+                    );
                     None
                 }
             }

@@ -118,7 +118,10 @@ fn build_memory_map(info: &BootInfo, heap: &Range<u64>) {
     ];
     for (range, ty) in carve {
         if let Err(e) = map.set_type(range.start, pages(range), ty) {
-            error!("memory map: cannot mark {:#x}-{:#x} as {ty:?}: {e}", range.start, range.end);
+            error!(
+                "memory map: cannot mark {:#x}-{:#x} as {ty:?}: {e}",
+                range.start, range.end
+            );
         }
     }
     for m in info.modules() {
@@ -182,7 +185,11 @@ fn install_firmware_image() {
         image_data_type: MemoryType::RuntimeServicesData.raw(),
         unload: None,
     }));
-    match efi::protocol::install(None, r_efi::protocols::loaded_image::PROTOCOL_GUID, protocol as *mut _ as *mut c_void) {
+    match efi::protocol::install(
+        None,
+        r_efi::protocols::loaded_image::PROTOCOL_GUID,
+        protocol as *mut _ as *mut c_void,
+    ) {
         Ok(h) => FIRMWARE_HANDLE.store(h.raw(), core::sync::atomic::Ordering::Relaxed),
         Err(e) => error!("cannot install the firmware's LoadedImage: {e}"),
     }
@@ -192,9 +199,18 @@ fn install_console() {
     let console = *CONSOLE.call_once(|| SerialConsole::create(&COM1_PORT, &TSC));
     let mut handle: Option<HandleId> = None;
     for (guid, interface) in [
-        (r_efi::protocols::simple_text_output::PROTOCOL_GUID, console.text_output() as *mut c_void),
-        (r_efi::protocols::simple_text_input::PROTOCOL_GUID, console.text_input() as *mut c_void),
-        (r_efi::protocols::simple_text_input_ex::PROTOCOL_GUID, console.text_input_ex() as *mut c_void),
+        (
+            r_efi::protocols::simple_text_output::PROTOCOL_GUID,
+            console.text_output() as *mut c_void,
+        ),
+        (
+            r_efi::protocols::simple_text_input::PROTOCOL_GUID,
+            console.text_input() as *mut c_void,
+        ),
+        (
+            r_efi::protocols::simple_text_input_ex::PROTOCOL_GUID,
+            console.text_input_ex() as *mut c_void,
+        ),
     ] {
         match efi::protocol::install(handle, guid, interface) {
             Ok(h) => handle = Some(h),
@@ -222,7 +238,10 @@ fn install_console() {
 }
 
 fn alloc_pool(size: usize) -> *mut u8 {
-    BOOT.lock().memory.allocate_pool(MemoryType::BootServicesData, size).map_or(core::ptr::null_mut(), |a| a as *mut u8)
+    BOOT.lock()
+        .memory
+        .allocate_pool(MemoryType::BootServicesData, size)
+        .map_or(core::ptr::null_mut(), |a| a as *mut u8)
 }
 
 /// Starts the built-in boot manager the way StartImage starts any image.
@@ -248,14 +267,25 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     build_memory_map(info, heap);
     // SAFETY: the arena is used only by the runtime variable store from here on.
     let arena: &'static mut [u8] = unsafe { &mut *core::ptr::addr_of_mut!(VARIABLE_ARENA) };
-    runtime::init(arena, runtime::RuntimePlatform { get_time: rtc_get, set_time: rtc_set, reset });
+    runtime::init(
+        arena,
+        runtime::RuntimePlatform {
+            get_time: rtc_get,
+            set_time: rtc_set,
+            reset,
+        },
+    );
     set_standard_variables();
     tables::set_variadic_services(
         fw_arch::x86_64::efi_calls::install_multiple_protocol_interfaces,
         fw_arch::x86_64::efi_calls::uninstall_multiple_protocol_interfaces,
     );
     if let Some(rsdp) = info.rsdp {
-        let guid = if acpi_revision(rsdp) >= 2 { e::ACPI_20_TABLE_GUID } else { e::ACPI_10_TABLE_GUID };
+        let guid = if acpi_revision(rsdp) >= 2 {
+            e::ACPI_20_TABLE_GUID
+        } else {
+            e::ACPI_10_TABLE_GUID
+        };
         if let Err(s) = tables::set_configuration_table(guid, rsdp as *mut c_void) {
             warn!("cannot install the ACPI table: {s:?}");
         }

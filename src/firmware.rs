@@ -27,11 +27,7 @@ fn console_write(bytes: &[u8]) {
 fn firmware_main(boot: Boot) -> ! {
     COM1.init();
     fw_core::logger::init(console_write);
-    info!(
-        "hypervisor-fw {} ({})",
-        env!("CARGO_PKG_VERSION"),
-        env!("HVFW_TARGET")
-    );
+    info!("hypervisor-fw {} ({})", env!("CARGO_PKG_VERSION"), env!("HVFW_TARGET"));
 
     let info = match boot {
         Ok(info) => info,
@@ -58,7 +54,11 @@ fn firmware_main(boot: Boot) -> ! {
     let volumes = disks::scan(&found);
     #[cfg(feature = "test-hooks")]
     crate::test_hooks::run(&info, &volumes, || {
-        found.iter().filter_map(|d| d.virtio.as_ref()).map(|v| v.requests_sent()).sum()
+        found
+            .iter()
+            .filter_map(|d| d.virtio.as_ref())
+            .map(|v| v.requests_sent())
+            .sum()
     });
     efi_disks::install_handles(&found, &volumes);
     efi_setup::run_boot_manager();
@@ -93,11 +93,7 @@ impl core::fmt::Display for StartError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StartError::NoHeap { size } => {
-                write!(
-                    f,
-                    "no free RAM below 4 GiB for the firmware's {} MiB heap",
-                    size >> 20
-                )
+                write!(f, "no free RAM below 4 GiB for the firmware's {} MiB heap", size >> 20)
             }
         }
     }
@@ -110,8 +106,7 @@ fn init_heap(info: &BootInfo) -> Result<Range<u64>, StartError> {
     for (slot, m) in in_use[1..].iter_mut().zip(info.modules()) {
         *slot = m.start..m.start + m.size;
     }
-    let range = choose_heap(info.regions(), &in_use, HEAP_SIZE)
-        .ok_or(StartError::NoHeap { size: HEAP_SIZE })?;
+    let range = choose_heap(info.regions(), &in_use, HEAP_SIZE).ok_or(StartError::NoHeap { size: HEAP_SIZE })?;
     // SAFETY: the range is RAM from the VMM's map, outside the firmware image and
     // the modules, and nothing else uses it.
     unsafe {

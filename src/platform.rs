@@ -102,8 +102,7 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
             );
             // SAFETY: the MCFG describes this ECAM window; it is below 4 GiB and
             // identity mapped, and only the firmware drives PCI configuration.
-            let config =
-                unsafe { pci::Ecam::new(region.base_address, region.start_bus, region.end_bus) };
+            let config = unsafe { pci::Ecam::new(region.base_address, region.start_bus, region.end_bus) };
             pci_disks(&config, info, limit, alloc_page)
         }
         None => {
@@ -168,12 +167,7 @@ fn pci_disks<C: ConfigAccess>(
     // BARs above 4 GiB are outside the boot page tables.
     for bar in devices.iter().flat_map(|d| d.bars.iter().flatten()) {
         if bar.is_memory() && bar.address.saturating_add(bar.size) > 1 << 32 {
-            if let Err(e) = fw_arch::identity_map(
-                bar.address,
-                bar.address + bar.size,
-                Caching::Uncached,
-                alloc_page,
-            ) {
+            if let Err(e) = fw_arch::identity_map(bar.address, bar.address + bar.size, Caching::Uncached, alloc_page) {
                 warn!("cannot map BAR at {:#x}: {e}", bar.address);
             }
         }

@@ -16,7 +16,11 @@ pub fn run(info: &BootInfo, volumes: &[Volume], requests: impl Fn() -> u64) {
             list_root(v);
         }
     }
-    if let Some(path) = info.cmdline().split_ascii_whitespace().find_map(|w| w.strip_prefix("hvfw.test=read=")) {
+    if let Some(path) = info
+        .cmdline()
+        .split_ascii_whitespace()
+        .find_map(|w| w.strip_prefix("hvfw.test=read="))
+    {
         let Some(esp) = volumes.iter().find(|v| v.info.is_efi_system_partition()) else {
             error!("test hook: no ESP to read {path} from");
             return;
@@ -33,7 +37,12 @@ fn list_root(v: &Volume) {
             return;
         }
     };
-    info!("ESP on disk {} partition {} ({:?}) root directory:", v.disk, v.info.number, fs.fat_type());
+    info!(
+        "ESP on disk {} partition {} ({:?}) root directory:",
+        v.disk,
+        v.info.number,
+        fs.fat_type()
+    );
     let root = fs.root();
     let mut position = 0;
     loop {
@@ -64,7 +73,11 @@ fn read_file(esp: &Volume, path: &str, requests: &dyn Fn() -> u64) {
     };
     let size = file.size();
     let pages = size.div_ceil(EFI_PAGE_SIZE).max(1);
-    let buffer = match BOOT.lock().memory.allocate_pages(AllocateType::AnyPages, MemoryType::LoaderData, pages) {
+    let buffer = match BOOT
+        .lock()
+        .memory
+        .allocate_pages(AllocateType::AnyPages, MemoryType::LoaderData, pages)
+    {
         Ok(address) => address,
         Err(e) => return error!("test hook: no memory for {size} bytes: {e}"),
     };

@@ -103,10 +103,7 @@ impl fmt::Display for BootInfoError {
             }
             BootInfoError::TooManyModules => write!(f, "more than {MAX_MODULES} modules"),
             BootInfoError::CommandLineTooLong { len } => {
-                write!(
-                    f,
-                    "command line of {len} bytes is longer than {MAX_CMDLINE}"
-                )
+                write!(f, "command line of {len} bytes is longer than {MAX_CMDLINE}")
             }
         }
     }
@@ -296,8 +293,7 @@ mod tests {
             kind: MemoryKind::Reserved,
         })
         .unwrap();
-        info.add_region(ram(0x100000, 0x7ffdf000 - 0x100000))
-            .unwrap();
+        info.add_region(ram(0x100000, 0x7ffdf000 - 0x100000)).unwrap();
         info.add_region(MemoryRegion {
             start: 0x7ffdf000,
             size: 0x21000,
@@ -316,10 +312,7 @@ mod tests {
         for i in 0..MAX_MEMORY_REGIONS as u64 {
             info.add_region(ram(i * 0x1000, 0x1000)).unwrap();
         }
-        assert_eq!(
-            info.add_region(ram(0, 1)),
-            Err(BootInfoError::TooManyRegions)
-        );
+        assert_eq!(info.add_region(ram(0, 1)), Err(BootInfoError::TooManyRegions));
     }
 
     #[test]
@@ -338,9 +331,7 @@ mod tests {
         let long = [b'a'; MAX_CMDLINE + 1];
         assert_eq!(
             info.set_cmdline(&long),
-            Err(BootInfoError::CommandLineTooLong {
-                len: MAX_CMDLINE + 1
-            })
+            Err(BootInfoError::CommandLineTooLong { len: MAX_CMDLINE + 1 })
         );
     }
 }

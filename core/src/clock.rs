@@ -8,11 +8,7 @@ pub const PM_TIMER_HZ: u64 = 3_579_545;
 
 /// Ticks between two reads of a counter `bits` wide that may have wrapped once.
 pub fn wrapping_delta(start: u64, end: u64, bits: u32) -> u64 {
-    let mask = if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
+    let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
     end.wrapping_sub(start) & mask
 }
 

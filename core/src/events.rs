@@ -214,9 +214,7 @@ impl EventTable {
 
     /// CloseEvent: also cancels its timer and any pending notification.
     pub fn close(&mut self, id: EventId) -> Result<(), EventError> {
-        self.events
-            .remove(&id)
-            .ok_or(EventError::UnknownEvent(id))?;
+        self.events.remove(&id).ok_or(EventError::UnknownEvent(id))?;
         self.queue.retain(|&q| q != id);
         Ok(())
     }
@@ -237,11 +235,7 @@ impl EventTable {
 
     /// SignalEvent: an event in a group signals the whole group.
     pub fn signal(&mut self, id: EventId) -> Result<(), EventError> {
-        let group = self
-            .events
-            .get(&id)
-            .ok_or(EventError::UnknownEvent(id))?
-            .group;
+        let group = self.events.get(&id).ok_or(EventError::UnknownEvent(id))?.group;
         match group {
             Some(group) => self.signal_group(&group),
             None => self.signal_one(id),
@@ -267,10 +261,7 @@ impl EventTable {
     /// NOTIFY_WAIT event. The caller then runs due notifications and asks
     /// [`EventTable::consume_signal`].
     pub fn check(&mut self, id: EventId) -> Result<bool, EventError> {
-        let event = self
-            .events
-            .get_mut(&id)
-            .ok_or(EventError::UnknownEvent(id))?;
+        let event = self.events.get_mut(&id).ok_or(EventError::UnknownEvent(id))?;
         if event.notify_signal() {
             return Err(EventError::CheckOnNotifySignal(id));
         }
@@ -287,10 +278,7 @@ impl EventTable {
 
     /// Consumes a signal if the event has one (the second half of CheckEvent).
     pub fn consume_signal(&mut self, id: EventId) -> Result<(), EventError> {
-        let event = self
-            .events
-            .get_mut(&id)
-            .ok_or(EventError::UnknownEvent(id))?;
+        let event = self.events.get_mut(&id).ok_or(EventError::UnknownEvent(id))?;
         if event.signaled {
             event.signaled = false;
             Ok(())
@@ -307,10 +295,7 @@ impl EventTable {
         trigger_100ns: u64,
         now_ns: u64,
     ) -> Result<(), EventError> {
-        let event = self
-            .events
-            .get_mut(&id)
-            .ok_or(EventError::UnknownEvent(id))?;
+        let event = self.events.get_mut(&id).ok_or(EventError::UnknownEvent(id))?;
         if event.kind & efi::EVT_TIMER == 0 {
             return Err(EventError::NotATimer(id));
         }
@@ -468,10 +453,7 @@ mod tests {
             t.create(S | W, TPL_CALLBACK, F, 0, None),
             Err(EventError::BadType(S | W))
         );
-        assert_eq!(
-            t.create(0x10, TPL_CALLBACK, F, 0, None),
-            Err(EventError::BadType(0x10))
-        );
+        assert_eq!(t.create(0x10, TPL_CALLBACK, F, 0, None), Err(EventError::BadType(0x10)));
         assert!(
             t.create(T, 0, 0, 0, None).is_ok(),
             "plain timer events need no function"
@@ -486,10 +468,7 @@ mod tests {
             ),
             Err(EventError::GroupWithImplicitGroupType)
         );
-        assert_eq!(
-            EventError::BadTpl(0).status(),
-            efi::Status::INVALID_PARAMETER
-        );
+        assert_eq!(EventError::BadTpl(0).status(), efi::Status::INVALID_PARAMETER);
     }
 
     #[test]
@@ -534,11 +513,7 @@ mod tests {
         assert_eq!(old, TPL_APPLICATION);
         t.signal(low).unwrap();
         t.signal(high).unwrap();
-        assert_eq!(
-            t.next_notification(),
-            None,
-            "nothing runs at or below the current TPL"
-        );
+        assert_eq!(t.next_notification(), None, "nothing runs at or below the current TPL");
         t.restore_tpl(old);
         assert_eq!(t.next_notification().unwrap().event, high);
         assert_eq!(t.next_notification().unwrap().event, low);
@@ -563,10 +538,7 @@ mod tests {
         assert_eq!(t.consume_signal(wait), Err(EventError::NotReady));
 
         let signal = t.create(S, TPL_CALLBACK, F, 0, None).unwrap();
-        assert_eq!(
-            t.check(signal),
-            Err(EventError::CheckOnNotifySignal(signal))
-        );
+        assert_eq!(t.check(signal), Err(EventError::CheckOnNotifySignal(signal)));
     }
 
     #[test]
@@ -582,9 +554,7 @@ mod tests {
             .create(efi::EVT_SIGNAL_EXIT_BOOT_SERVICES, TPL_NOTIFY, F, 3, None)
             .unwrap();
         t.signal(a).unwrap();
-        let fired: Vec<EventId> = core::iter::from_fn(|| t.next_notification())
-            .map(|n| n.event)
-            .collect();
+        let fired: Vec<EventId> = core::iter::from_fn(|| t.next_notification()).map(|n| n.event).collect();
         assert_eq!(fired, [a, b]);
         t.signal_group(&efi::EVENT_GROUP_EXIT_BOOT_SERVICES);
         assert_eq!(t.next_notification().unwrap().event, exit);
@@ -622,10 +592,7 @@ mod tests {
             Err(EventError::NotATimer(plain))
         );
         let timer = t.create(T, 0, 0, 0, None).unwrap();
-        assert_eq!(
-            t.set_timer(timer, 9, 1, 0),
-            Err(EventError::BadTimerType(9))
-        );
+        assert_eq!(t.set_timer(timer, 9, 1, 0), Err(EventError::BadTimerType(9)));
     }
 
     #[test]
@@ -633,17 +600,16 @@ mod tests {
         let mut t = EventTable::new();
         assert_eq!(t.check_wait_allowed(), Ok(()));
         t.raise_tpl(TPL_CALLBACK);
-        assert_eq!(
-            t.check_wait_allowed().unwrap_err().status(),
-            efi::Status::UNSUPPORTED
-        );
+        assert_eq!(t.check_wait_allowed().unwrap_err().status(), efi::Status::UNSUPPORTED);
     }
 
     #[test]
     fn keeps_virtual_address_change_notifications_for_runtime() {
         let mut t = EventTable::new();
-        t.create(efi::EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE, TPL_NOTIFY, F, 9, None).unwrap();
-        t.create(S, TPL_NOTIFY, F + 1, 8, Some(efi::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE)).unwrap();
+        t.create(efi::EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE, TPL_NOTIFY, F, 9, None)
+            .unwrap();
+        t.create(S, TPL_NOTIFY, F + 1, 8, Some(efi::EVENT_GROUP_VIRTUAL_ADDRESS_CHANGE))
+            .unwrap();
         t.create(S, TPL_NOTIFY, F + 2, 7, None).unwrap();
         assert_eq!(t.address_change_notifications(), [(F, 9), (F + 1, 8)]);
     }

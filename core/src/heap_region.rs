@@ -14,11 +14,7 @@ const LOW_LIMIT: u64 = 1 << 20;
 /// Picks `size` bytes of RAM for the heap: the highest page-aligned range below
 /// 4 GiB inside one `Ram` region that overlaps none of `in_use` (the firmware
 /// image, the start info, modules). Returns `None` when nothing fits.
-pub fn choose_heap(
-    regions: &[MemoryRegion],
-    in_use: &[Range<u64>],
-    size: u64,
-) -> Option<Range<u64>> {
+pub fn choose_heap(regions: &[MemoryRegion], in_use: &[Range<u64>], size: u64) -> Option<Range<u64>> {
     let size = size.div_ceil(PAGE) * PAGE;
     let mut best: Option<Range<u64>> = None;
     for region in regions.iter().filter(|r| r.kind == MemoryKind::Ram) {
@@ -88,10 +84,7 @@ mod tests {
         let regions = [ram(0, 0x8_0000), ram(0x1_0000_0000, 0x2_0000_0000)];
         assert_eq!(choose_heap(&regions, &[], 0x1000), None);
         let regions = [ram(0x100000, 0x1_8000_0000)];
-        assert_eq!(
-            choose_heap(&regions, &[], 0x1000),
-            Some(0xffff_f000..0x1_0000_0000)
-        );
+        assert_eq!(choose_heap(&regions, &[], 0x1000), Some(0xffff_f000..0x1_0000_0000));
     }
 
     #[test]

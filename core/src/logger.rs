@@ -15,9 +15,7 @@ struct Logger {
     sink: Mutex<Option<ConsoleWrite>>,
 }
 
-static LOGGER: Logger = Logger {
-    sink: Mutex::new(None),
-};
+static LOGGER: Logger = Logger { sink: Mutex::new(None) };
 
 /// The level the firmware was built with.
 pub fn build_level() -> LevelFilter {

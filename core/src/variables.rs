@@ -86,13 +86,9 @@ impl fmt::Display for VariableError {
             VariableError::BadAttributes { attributes } => {
                 write!(f, "invalid attributes {attributes:#x}")
             }
-            VariableError::AttributeMismatch {
-                existing,
-                requested,
-            } => write!(
-                f,
-                "variable exists with attributes {existing:#x}, not {requested:#x}"
-            ),
+            VariableError::AttributeMismatch { existing, requested } => {
+                write!(f, "variable exists with attributes {existing:#x}, not {requested:#x}")
+            }
             VariableError::WriteProtected => write!(f, "variable is read-only"),
             VariableError::AuthenticationUnsupported => {
                 write!(f, "authenticated variables are not supported")
@@ -209,12 +205,7 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
 
     /// GetVariable: the attributes and data of a variable. `runtime` is true
     /// after ExitBootServices.
-    pub fn get(
-        &self,
-        name: &[u16],
-        guid: &efi::Guid,
-        runtime: bool,
-    ) -> Result<(u32, &[u8]), VariableError> {
+    pub fn get(&self, name: &[u16], guid: &efi::Guid, runtime: bool) -> Result<(u32, &[u8]), VariableError> {
         let name = trim_name(name);
         if name.is_empty() {
             return Err(VariableError::InvalidName);
@@ -249,10 +240,7 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         if out.len() < needed {
             return Err(VariableError::BufferTooSmall { needed: needed * 2 });
         }
-        for (slot, b) in out
-            .iter_mut()
-            .zip(self.bytes()[next.name_range()].chunks_exact(2))
-        {
+        for (slot, b) in out.iter_mut().zip(self.bytes()[next.name_range()].chunks_exact(2)) {
             *slot = u16::from_le_bytes([b[0], b[1]]);
         }
         out[next.name_units] = 0;
@@ -294,8 +282,7 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
                 return Err(VariableError::NotFound);
             }
         }
-        let deleting = !append
-            && (data.is_empty() || stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0);
+        let deleting = !append && (data.is_empty() || stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0);
         if deleting {
             let r = existing.ok_or(VariableError::NotFound)?;
             if stored_attributes != 0 && stored_attributes != r.attributes {
@@ -325,16 +312,7 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
                     return Ok(());
                 }
                 let old_len = r.data_len;
-                self.replace(
-                    r,
-                    name,
-                    guid,
-                    stored_attributes,
-                    0,
-                    &[],
-                    Some((r, old_len)),
-                    data,
-                )
+                self.replace(r, name, guid, stored_attributes, 0, &[], Some((r, old_len)), data)
             }
             Some(r) => self.replace(r, name, guid, stored_attributes, 0, data, None, &[]),
             None if append && data.is_empty() => Ok(()),
@@ -375,12 +353,7 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         self.used -= r.len();
     }
 
-    fn check_space(
-        &self,
-        name: &[u16],
-        data_len: usize,
-        freed: usize,
-    ) -> Result<(), VariableError> {
+    fn check_space(&self, name: &[u16], data_len: usize, freed: usize) -> Result<(), VariableError> {
         let size = name.len() * 2 + data_len;
         if size > MAX_VARIABLE_SIZE || name.len() > u16::MAX as usize {
             return Err(VariableError::OutOfResources);
@@ -488,22 +461,14 @@ mod tests {
     #[test]
     fn set_get_and_delete() {
         let mut s = store();
-        s.set(&w("MokListRT"), &VENDOR, BS | RT, b"certs", false)
-            .unwrap();
-        assert_eq!(
-            s.get(&w("MokListRT"), &VENDOR, false),
-            Ok((BS | RT, &b"certs"[..]))
-        );
+        s.set(&w("MokListRT"), &VENDOR, BS | RT, b"certs", false).unwrap();
+        assert_eq!(s.get(&w("MokListRT"), &VENDOR, false), Ok((BS | RT, &b"certs"[..])));
         // A trailing NUL in the caller's name is not part of the name.
         let mut with_nul = w("MokListRT");
         with_nul.push(0);
         assert!(s.get(&with_nul, &VENDOR, false).is_ok());
-        s.set(&w("MokListRT"), &VENDOR, BS | RT, b"", false)
-            .unwrap();
-        assert_eq!(
-            s.get(&w("MokListRT"), &VENDOR, false),
-            Err(VariableError::NotFound)
-        );
+        s.set(&w("MokListRT"), &VENDOR, BS | RT, b"", false).unwrap();
+        assert_eq!(s.get(&w("MokListRT"), &VENDOR, false), Err(VariableError::NotFound));
         assert_eq!(
             s.set(&w("MokListRT"), &VENDOR, BS | RT, b"", false),
             Err(VariableError::NotFound)
@@ -528,35 +493,14 @@ mod tests {
     #[test]
     fn append_write_extends_data() {
         let mut s = store();
-        s.set(
-            &w("db"),
-            &VENDOR,
-            BS | efi::VARIABLE_APPEND_WRITE,
-            b"ab",
-            false,
-        )
-        .unwrap();
-        s.set(
-            &w("db"),
-            &VENDOR,
-            BS | efi::VARIABLE_APPEND_WRITE,
-            b"cd",
-            false,
-        )
-        .unwrap();
+        s.set(&w("db"), &VENDOR, BS | efi::VARIABLE_APPEND_WRITE, b"ab", false)
+            .unwrap();
+        s.set(&w("db"), &VENDOR, BS | efi::VARIABLE_APPEND_WRITE, b"cd", false)
+            .unwrap();
         s.set(&w("z"), &VENDOR, BS, b"z", false).unwrap();
-        s.set(
-            &w("db"),
-            &VENDOR,
-            BS | efi::VARIABLE_APPEND_WRITE,
-            b"ef",
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            s.get(&w("db"), &VENDOR, false).unwrap(),
-            (BS, &b"abcdef"[..])
-        );
+        s.set(&w("db"), &VENDOR, BS | efi::VARIABLE_APPEND_WRITE, b"ef", false)
+            .unwrap();
+        assert_eq!(s.get(&w("db"), &VENDOR, false).unwrap(), (BS, &b"abcdef"[..]));
         assert_eq!(s.get(&w("z"), &VENDOR, false).unwrap().1, b"z");
     }
 
@@ -569,9 +513,7 @@ mod tests {
             "no BS access means delete"
         );
         assert_eq!(
-            s.set(&w("X"), &VENDOR, BS | 0x1000, b"1", false)
-                .unwrap_err()
-                .status(),
+            s.set(&w("X"), &VENDOR, BS | 0x1000, b"1", false).unwrap_err().status(),
             efi::Status::INVALID_PARAMETER
         );
         s.set(&w("X"), &VENDOR, BS, b"1", false).unwrap();
@@ -594,18 +536,14 @@ mod tests {
             .status(),
             efi::Status::SECURITY_VIOLATION
         );
-        assert_eq!(
-            s.set(&[], &VENDOR, BS, b"2", false),
-            Err(VariableError::InvalidName)
-        );
+        assert_eq!(s.set(&[], &VENDOR, BS, b"2", false), Err(VariableError::InvalidName));
     }
 
     #[test]
     fn runtime_sees_only_runtime_variables() {
         let mut s = store();
         s.set(&w("Boot"), &VENDOR, BS, b"b", false).unwrap();
-        s.set(&w("Run"), &VENDOR, BS | RT | NV, b"r", false)
-            .unwrap();
+        s.set(&w("Run"), &VENDOR, BS | RT | NV, b"r", false).unwrap();
         assert_eq!(
             s.get(&w("Boot"), &VENDOR, true),
             Err(VariableError::NotRuntimeAccessible)
@@ -615,9 +553,7 @@ mod tests {
         s.next_name(&[], &VENDOR, true, &mut out).unwrap();
         assert_eq!(&out[..4], &[b'R' as u16, b'u' as u16, b'n' as u16, 0]);
         assert_eq!(
-            s.set(&w("New"), &VENDOR, BS, b"x", true)
-                .unwrap_err()
-                .status(),
+            s.set(&w("New"), &VENDOR, BS, b"x", true).unwrap_err().status(),
             efi::Status::INVALID_PARAMETER
         );
         s.set(&w("New"), &VENDOR, BS | RT, b"x", true).unwrap();
@@ -665,25 +601,14 @@ mod tests {
         s.set_read_only(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, BS | RT, &[0])
             .unwrap();
         assert_eq!(
-            s.set(
-                &w("SecureBoot"),
-                &efi::GLOBAL_VARIABLE,
-                BS | RT,
-                &[1],
-                false
-            ),
+            s.set(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, BS | RT, &[1], false),
             Err(VariableError::WriteProtected)
         );
         assert_eq!(
             s.set(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, 0, &[], false),
             Err(VariableError::WriteProtected)
         );
-        assert_eq!(
-            s.get(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, true)
-                .unwrap()
-                .1,
-            &[0]
-        );
+        assert_eq!(s.get(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, true).unwrap().1, &[0]);
     }
 
     #[test]
@@ -704,13 +629,7 @@ mod tests {
         assert_eq!(info.remaining_storage, 256 - 32 - 2 - 100);
         let mut big = VariableStore::new(std::vec![0u8; 128 * 1024]);
         assert_eq!(
-            big.set(
-                &w("Huge"),
-                &VENDOR,
-                BS,
-                &std::vec![0; MAX_VARIABLE_SIZE + 1],
-                false
-            ),
+            big.set(&w("Huge"), &VENDOR, BS, &std::vec![0; MAX_VARIABLE_SIZE + 1], false),
             Err(VariableError::OutOfResources)
         );
     }

@@ -99,20 +99,13 @@ pub enum Error {
         found: TableSignature,
     },
     /// A table's bytes do not sum to zero.
-    TableChecksum {
-        signature: TableSignature,
-        addr: u64,
-    },
+    TableChecksum { signature: TableSignature, addr: u64 },
     /// The RSDT/XSDT lists no table with this signature.
     TableNotFound { signature: TableSignature },
     /// The MCFG's length leaves a partial allocation structure.
     BadMcfgLength { length: u32 },
     /// An MCFG allocation's end bus is below its start bus.
-    BadEcamBusRange {
-        index: usize,
-        start_bus: u8,
-        end_bus: u8,
-    },
+    BadEcamBusRange { index: usize, start_bus: u8, end_bus: u8 },
 }
 
 impl fmt::Display for Error {
@@ -129,10 +122,7 @@ impl fmt::Display for Error {
                 write!(f, "RSDP at {addr:#x} has invalid length {length}")
             }
             Error::NoRootTable { addr } => {
-                write!(
-                    f,
-                    "RSDP at {addr:#x} gives neither an RSDT nor an XSDT address"
-                )
+                write!(f, "RSDP at {addr:#x} gives neither an RSDT nor an XSDT address")
             }
             Error::Truncated { addr, len } => {
                 write!(f, "ACPI data at {addr:#x} ({len} bytes) is not readable")
@@ -141,26 +131,17 @@ impl fmt::Display for Error {
                 signature,
                 addr,
                 length,
-            } => write!(
-                f,
-                "ACPI table {signature} at {addr:#x} is too short ({length} bytes)"
-            ),
-            Error::WrongRootSignature {
-                addr,
-                expected,
-                found,
-            } => write!(
-                f,
-                "expected the {expected} at {addr:#x}, found a table signed {found}"
-            ),
+            } => write!(f, "ACPI table {signature} at {addr:#x} is too short ({length} bytes)"),
+            Error::WrongRootSignature { addr, expected, found } => {
+                write!(f, "expected the {expected} at {addr:#x}, found a table signed {found}")
+            }
             Error::TableChecksum { signature, addr } => {
                 write!(f, "ACPI table {signature} at {addr:#x} has a bad checksum")
             }
             Error::TableNotFound { signature } => write!(f, "no ACPI table {signature}"),
-            Error::BadMcfgLength { length } => write!(
-                f,
-                "MCFG length {length} does not hold whole allocation structures"
-            ),
+            Error::BadMcfgLength { length } => {
+                write!(f, "MCFG length {length} does not hold whole allocation structures")
+            }
             Error::BadEcamBusRange {
                 index,
                 start_bus,
@@ -405,14 +386,11 @@ impl<'m, M: PhysMemory + ?Sized> Acpi<'m, M> {
 /// The ECAM windows of an MCFG table.
 pub fn parse_mcfg(table: &Table<'_>) -> Result<Vec<EcamRegion>, Error> {
     let length = table.header.length;
-    let allocations = table
-        .bytes
-        .get(MCFG_ALLOCATIONS..)
-        .ok_or(Error::TableTooShort {
-            signature: table.header.signature,
-            addr: table.address,
-            length,
-        })?;
+    let allocations = table.bytes.get(MCFG_ALLOCATIONS..).ok_or(Error::TableTooShort {
+        signature: table.header.signature,
+        addr: table.address,
+        length,
+    })?;
     if allocations.len() % MCFG_ALLOCATION_LENGTH != 0 {
         return Err(Error::BadMcfgLength { length });
     }
@@ -511,9 +489,7 @@ pub fn pm_timer(fadt: &Table<'_>) -> Option<PmTimer> {
     if let Some(gas) = field(FADT_X_PM_TMR_BLK, 12) {
         let address = le_u64(gas, 4);
         if gas[0] == GAS_SYSTEM_IO && address != 0 {
-            return u16::try_from(address)
-                .ok()
-                .map(|port| PmTimer { port, wide });
+            return u16::try_from(address).ok().map(|port| PmTimer { port, wide });
         }
     }
     let port = le_u32(field(FADT_PM_TMR_BLK, 4)?, 0);
@@ -559,7 +535,9 @@ const AML_BYTE_PREFIX: u8 = 0x0a;
 fn gas_io_port(bytes: &[u8], offset: usize) -> Option<u16> {
     let gas = bytes.get(offset..offset + 12)?;
     let address = le_u64(gas, 4);
-    (gas[0] == GAS_SYSTEM_IO && address != 0).then(|| u16::try_from(address).ok()).flatten()
+    (gas[0] == GAS_SYSTEM_IO && address != 0)
+        .then(|| u16::try_from(address).ok())
+        .flatten()
 }
 
 /// A legacy 32-bit port block field, if set.
@@ -579,8 +557,15 @@ pub fn power_control<M: PhysMemory + ?Sized>(mem: &M, fadt: &Table<'_>) -> Power
         .get(FADT_X_DSDT..FADT_X_DSDT + 8)
         .map(|b| le_u64(b, 0))
         .filter(|&a| a != 0)
-        .or_else(|| bytes.get(FADT_DSDT..FADT_DSDT + 4).map(|b| u64::from(le_u32(b, 0))).filter(|&a| a != 0));
-    let s5 = dsdt.and_then(|addr| read_table(mem, addr).ok()).and_then(|t| s5_sleep_type(t.data()));
+        .or_else(|| {
+            bytes
+                .get(FADT_DSDT..FADT_DSDT + 4)
+                .map(|b| u64::from(le_u32(b, 0)))
+                .filter(|&a| a != 0)
+        });
+    let s5 = dsdt
+        .and_then(|addr| read_table(mem, addr).ok())
+        .and_then(|t| s5_sleep_type(t.data()));
     PowerControl {
         reset,
         pm1a_control: gas_io_port(bytes, FADT_X_PM1A_CNT_BLK).or_else(|| port_field(bytes, FADT_PM1A_CNT_BLK)),
@@ -670,7 +655,9 @@ mod tests {
         t[120..128].copy_from_slice(&0xcf9u64.to_le_bytes());
         t[128] = 0x06;
         t[64..68].copy_from_slice(&0x604u32.to_le_bytes());
-        let mem = TestMemory { bytes: vec![0; MEMORY_SIZE] };
+        let mem = TestMemory {
+            bytes: vec![0; MEMORY_SIZE],
+        };
         let p = power_control(&mem, &table(&t));
         assert_eq!(p.reset, Some((0xcf9, 0x06)));
         assert_eq!(p.pm1a_control, Some(0x604));
@@ -787,10 +774,7 @@ mod tests {
         };
         let rsdp = rsdp(2, RSDT_AT as u32, XSDT_AT);
         mem.at(RSDP_AT)[..rsdp.len()].copy_from_slice(&rsdp);
-        let xsdt: Vec<u8> = [FACP_AT, MCFG_AT]
-            .iter()
-            .flat_map(|a| a.to_le_bytes())
-            .collect();
+        let xsdt: Vec<u8> = [FACP_AT, MCFG_AT].iter().flat_map(|a| a.to_le_bytes()).collect();
         mem.put_table(XSDT_AT, b"XSDT", &xsdt);
         let rsdt: Vec<u8> = [FACP_AT, MCFG_AT]
             .iter()
@@ -830,10 +814,7 @@ mod tests {
         assert_eq!(acpi.rsdp().revision, 2);
         assert_eq!(acpi.rsdp().xsdt_address, Some(XSDT_AT));
         assert_eq!(acpi.root().header.signature, XSDT_SIGNATURE);
-        assert_eq!(
-            acpi.table_addresses().collect::<Vec<_>>(),
-            [FACP_AT, MCFG_AT]
-        );
+        assert_eq!(acpi.table_addresses().collect::<Vec<_>>(), [FACP_AT, MCFG_AT]);
         assert_eq!(acpi.ecam_regions().unwrap(), expected_regions());
     }
 
@@ -1011,10 +992,7 @@ mod tests {
         data.truncate(data.len() - 4);
         mem.put_table(MCFG_AT, b"MCFG", &data);
         let acpi = Acpi::new(&mem, RSDP_AT).unwrap();
-        assert_eq!(
-            acpi.ecam_regions().err(),
-            Some(Error::BadMcfgLength { length: 56 })
-        );
+        assert_eq!(acpi.ecam_regions().err(), Some(Error::BadMcfgLength { length: 56 }));
     }
 
     #[test]
@@ -1043,10 +1021,7 @@ mod tests {
     #[test]
     fn ecam_addresses_count_buses_from_zero() {
         let region = expected_regions()[1];
-        assert_eq!(
-            region.config_address(0x10, 0, 0),
-            Some(0x40_0000_0000 + (0x10 << 20))
-        );
+        assert_eq!(region.config_address(0x10, 0, 0), Some(0x40_0000_0000 + (0x10 << 20)));
         assert_eq!(
             region.config_address(0x12, 3, 1),
             Some(0x40_0000_0000 + (0x12 << 20) + (3 << 15) + (1 << 12))

@@ -11,11 +11,7 @@ use spin::Mutex;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockError {
     /// The request reaches past the last block.
-    OutOfRange {
-        lba: u64,
-        blocks: u64,
-        block_count: u64,
-    },
+    OutOfRange { lba: u64, blocks: u64, block_count: u64 },
     /// The buffer is not a whole number of blocks.
     UnalignedBuffer { len: usize, block_size: u32 },
     /// The device is read-only.
@@ -31,12 +27,19 @@ pub enum BlockError {
 impl fmt::Display for BlockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BlockError::OutOfRange { lba, blocks, block_count } => write!(
+            BlockError::OutOfRange {
+                lba,
+                blocks,
+                block_count,
+            } => write!(
                 f,
                 "request for {blocks} blocks at LBA {lba} is beyond the device's {block_count} blocks"
             ),
             BlockError::UnalignedBuffer { len, block_size } => {
-                write!(f, "buffer of {len} bytes is not a multiple of the {block_size}-byte block size")
+                write!(
+                    f,
+                    "buffer of {len} bytes is not a multiple of the {block_size}-byte block size"
+                )
             }
             BlockError::ReadOnly => write!(f, "device is read-only"),
             BlockError::DeviceError { lba, status } => {
@@ -69,12 +72,7 @@ pub trait BlockDevice: Send + Sync {
 }
 
 /// Checks a request against a device's geometry; returns the number of blocks.
-pub fn check_request(
-    lba: u64,
-    len: usize,
-    block_size: u32,
-    block_count: u64,
-) -> Result<u64, BlockError> {
+pub fn check_request(lba: u64, len: usize, block_size: u32, block_count: u64) -> Result<u64, BlockError> {
     if block_size == 0 || len % block_size as usize != 0 {
         return Err(BlockError::UnalignedBuffer { len, block_size });
     }

@@ -9,9 +9,7 @@ use core::arch::asm;
 /// The caller owns the device at `port`.
 pub unsafe fn outb(port: u16, value: u8) {
     // SAFETY: the caller owns the port; `out` touches no memory.
-    unsafe {
-        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
 }
 
 /// # Safety
@@ -19,9 +17,7 @@ pub unsafe fn outb(port: u16, value: u8) {
 pub unsafe fn inb(port: u16) -> u8 {
     let value: u8;
     // SAFETY: the caller owns the port; `in` touches no memory.
-    unsafe {
-        asm!("in al, dx", out("al") value, in("dx") port, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("in al, dx", out("al") value, in("dx") port, options(nomem, nostack, preserves_flags)) };
     value
 }
 
@@ -29,9 +25,7 @@ pub unsafe fn inb(port: u16) -> u8 {
 /// The caller owns the device at `port`.
 pub unsafe fn outw(port: u16, value: u16) {
     // SAFETY: as for `outb`.
-    unsafe {
-        asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("out dx, ax", in("dx") port, in("ax") value, options(nomem, nostack, preserves_flags)) };
 }
 
 /// # Safety
@@ -39,9 +33,7 @@ pub unsafe fn outw(port: u16, value: u16) {
 pub unsafe fn inw(port: u16) -> u16 {
     let value: u16;
     // SAFETY: as for `inb`.
-    unsafe {
-        asm!("in ax, dx", out("ax") value, in("dx") port, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("in ax, dx", out("ax") value, in("dx") port, options(nomem, nostack, preserves_flags)) };
     value
 }
 
@@ -49,9 +41,7 @@ pub unsafe fn inw(port: u16) -> u16 {
 /// The caller owns the device at `port`.
 pub unsafe fn outl(port: u16, value: u32) {
     // SAFETY: as for `outb`.
-    unsafe {
-        asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags)) };
 }
 
 /// # Safety
@@ -59,8 +49,6 @@ pub unsafe fn outl(port: u16, value: u32) {
 pub unsafe fn inl(port: u16) -> u32 {
     let value: u32;
     // SAFETY: as for `inb`.
-    unsafe {
-        asm!("in eax, dx", out("eax") value, in("dx") port, options(nomem, nostack, preserves_flags))
-    };
+    unsafe { asm!("in eax, dx", out("eax") value, in("dx") port, options(nomem, nostack, preserves_flags)) };
     value
 }

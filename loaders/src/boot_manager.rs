@@ -27,7 +27,9 @@ pub extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> Status {
     let mut tried: Vec<String> = Vec::new();
     for fs in efi.handles_with(&SimpleFileSystemProtocol::GUID) {
         let Some(device) = efi.device_path(fs) else { continue };
-        let Some(file) = path::with_file(&device, REMOVABLE_MEDIA_FILE) else { continue };
+        let Some(file) = path::with_file(&device, REMOVABLE_MEDIA_FILE) else {
+            continue;
+        };
         let text = efi.path_text(&file);
         match efi.load_image(&file) {
             Ok(handle) => {

@@ -39,7 +39,8 @@ impl Efi {
         let mut count = 0usize;
         let mut buffer: *mut Handle = core::ptr::null_mut();
         // SAFETY: see the module doc; ByProtocol = 2.
-        let status = unsafe { (self.bs().locate_handle_buffer)(2, protocol, core::ptr::null(), &mut count, &mut buffer) };
+        let status =
+            unsafe { (self.bs().locate_handle_buffer)(2, protocol, core::ptr::null(), &mut count, &mut buffer) };
         if status != Status::SUCCESS || buffer.is_null() {
             return Vec::new();
         }
@@ -65,7 +66,13 @@ impl Efi {
         // Walk the nodes in place; bounded so a broken path cannot run away.
         while len < 64 * 1024 {
             // SAFETY: reading node headers of the firmware's device path.
-            let (kind, sub, node_len) = unsafe { (*path.add(len), *path.add(len + 1), u16::from_le_bytes([*path.add(len + 2), *path.add(len + 3)])) };
+            let (kind, sub, node_len) = unsafe {
+                (
+                    *path.add(len),
+                    *path.add(len + 1),
+                    u16::from_le_bytes([*path.add(len + 2), *path.add(len + 3)]),
+                )
+            };
             if node_len < 4 {
                 return None;
             }
@@ -82,14 +89,19 @@ impl Efi {
     pub fn path_text(&self, path: &[u8]) -> String {
         let mut interface: *mut c_void = core::ptr::null_mut();
         // SAFETY: see the module doc.
-        let status = unsafe { (self.bs().locate_protocol)(&DevicePathToTextProtocol::GUID, core::ptr::null(), &mut interface) };
+        let status =
+            unsafe { (self.bs().locate_protocol)(&DevicePathToTextProtocol::GUID, core::ptr::null(), &mut interface) };
         if status != Status::SUCCESS || interface.is_null() {
             return String::from("(device path)");
         }
         let to_text = interface as *const DevicePathToTextProtocol;
         // SAFETY: the protocol's contract; the result is pool memory we free.
         unsafe {
-            let text = ((*to_text).convert_device_path_to_text)(path.as_ptr() as *const DevicePathProtocol, false.into(), false.into());
+            let text = ((*to_text).convert_device_path_to_text)(
+                path.as_ptr() as *const DevicePathProtocol,
+                false.into(),
+                false.into(),
+            );
             if text.is_null() {
                 return String::from("(device path)");
             }
@@ -108,9 +120,20 @@ impl Efi {
         let mut handle: Handle = core::ptr::null_mut();
         // SAFETY: see the module doc; the path is a complete device path.
         let status = unsafe {
-            (self.bs().load_image)(false.into(), self.image, path.as_ptr() as *const DevicePathProtocol, core::ptr::null(), 0, &mut handle)
+            (self.bs().load_image)(
+                false.into(),
+                self.image,
+                path.as_ptr() as *const DevicePathProtocol,
+                core::ptr::null(),
+                0,
+                &mut handle,
+            )
         };
-        if status == Status::SUCCESS { Ok(handle) } else { Err(status) }
+        if status == Status::SUCCESS {
+            Ok(handle)
+        } else {
+            Err(status)
+        }
     }
 
     /// StartImage; the image's status.

@@ -50,7 +50,10 @@ mod tests {
     #[test]
     fn appends_a_file_path_node_before_the_end() {
         let path = with_file(&PCI_DISK, "\\A").unwrap();
-        assert_eq!(path, [1, 1, 6, 0, 0, 3, 4, 4, 10, 0, b'\\', 0, b'A', 0, 0, 0, 0x7f, 0xff, 4, 0]);
+        assert_eq!(
+            path,
+            [1, 1, 6, 0, 0, 3, 4, 4, 10, 0, b'\\', 0, b'A', 0, 0, 0, 0x7f, 0xff, 4, 0]
+        );
     }
 
     #[test]

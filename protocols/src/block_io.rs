@@ -12,7 +12,7 @@
 //! # Wiring it into the firmware
 //!
 //! For each disk and each partition (a [`fw_drivers::partition::Partition`]):
-//! ```ignore
+//! ```text
 //! let handle = install_block_handle(device, is_partition, path, None, fw_core::efi::protocol::install)?;
 //! ```
 //! installs its device path, BlockIo and DiskIo on a new handle. Or by hand:

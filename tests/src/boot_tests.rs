@@ -35,17 +35,50 @@ const START: Duration = Duration::from_secs(20);
 
 pub fn all() -> Vec<BootTest> {
     vec![
-        BootTest { name: "banner_and_memory_map_match_qemu_m", run: banner_and_memory_map },
-        BootTest { name: "ram_above_4g_is_mapped", run: ram_above_4g },
-        BootTest { name: "empty_disk_says_no_bootable_device", run: empty_disk },
-        BootTest { name: "page_fault_is_reported_and_fails_fast", run: page_fault },
-        BootTest { name: "stack_overflow_hits_the_guard_page", run: stack_overflow },
-        BootTest { name: "panic_is_reported_and_fails_fast", run: panic },
-        BootTest { name: "lists_partitions_and_esp_root_directory", run: lists_partitions },
-        BootTest { name: "reads_128_mib_file_from_esp_with_large_requests", run: reads_big_file },
-        BootTest { name: "efi_test_app_runs_and_exits_through_boot_services", run: efi_test_app },
-        BootTest { name: "shim_grub_boots_linux_with_efi_acpi_and_all_ram", run: shim_grub_linux },
-        BootTest { name: "systemd_boot_boots_a_bls_entry", run: systemd_boot },
+        BootTest {
+            name: "banner_and_memory_map_match_qemu_m",
+            run: banner_and_memory_map,
+        },
+        BootTest {
+            name: "ram_above_4g_is_mapped",
+            run: ram_above_4g,
+        },
+        BootTest {
+            name: "empty_disk_says_no_bootable_device",
+            run: empty_disk,
+        },
+        BootTest {
+            name: "page_fault_is_reported_and_fails_fast",
+            run: page_fault,
+        },
+        BootTest {
+            name: "stack_overflow_hits_the_guard_page",
+            run: stack_overflow,
+        },
+        BootTest {
+            name: "panic_is_reported_and_fails_fast",
+            run: panic,
+        },
+        BootTest {
+            name: "lists_partitions_and_esp_root_directory",
+            run: lists_partitions,
+        },
+        BootTest {
+            name: "reads_128_mib_file_from_esp_with_large_requests",
+            run: reads_big_file,
+        },
+        BootTest {
+            name: "efi_test_app_runs_and_exits_through_boot_services",
+            run: efi_test_app,
+        },
+        BootTest {
+            name: "shim_grub_boots_linux_with_efi_acpi_and_all_ram",
+            run: shim_grub_linux,
+        },
+        BootTest {
+            name: "systemd_boot_boots_a_bls_entry",
+            run: systemd_boot,
+        },
     ]
 }
 
@@ -81,7 +114,11 @@ fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Durati
     qemu.wait_for("HVFW-PROOF: cmdline=", timeout)?;
     qemu.wait_for("\n", START)?;
     let log = qemu.log();
-    let cmdline = log.lines().find(|l| l.contains("HVFW-PROOF: cmdline=")).unwrap_or_default().to_string();
+    let cmdline = log
+        .lines()
+        .find(|l| l.contains("HVFW-PROOF: cmdline="))
+        .unwrap_or_default()
+        .to_string();
     if !cmdline.contains(cmdline_marker) {
         return Err(format!("the kernel's command line lacks {cmdline_marker}: {cmdline}"));
     }
@@ -93,7 +130,10 @@ fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Durati
     let log = qemu.log();
     let value = |key: &str| -> String {
         log.lines()
-            .find_map(|l| l.split_once(&format!("HVFW-PROOF: {key}=")).map(|(_, v)| v.trim().to_string()))
+            .find_map(|l| {
+                l.split_once(&format!("HVFW-PROOF: {key}="))
+                    .map(|(_, v)| v.trim().to_string())
+            })
             .unwrap_or_default()
     };
     let efivars: u64 = value("efivars").parse().map_err(|_| "no efivars count".to_string())?;
@@ -159,7 +199,11 @@ fn listing_disk() -> Result<PathBuf, String> {
         typecode: "8300",
         name: "Linux root".into(),
         guid: images::ROOT_PARTITION_GUID.into(),
-        content: Content::Ext4 { label: "root".into(), uuid: images::DEBIAN_ROOT_FS_UUID.into(), files: vec![] },
+        content: Content::Ext4 {
+            label: "root".into(),
+            uuid: images::DEBIAN_ROOT_FS_UUID.into(),
+            files: vec![],
+        },
     };
     images::custom_disk("listing", &[esp, root])
 }
@@ -170,7 +214,10 @@ fn lists_partitions(ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.append = Some("hvfw.test=list-esp".into());
     let qemu = s.boot(&config)?;
     qemu.wait_for("disk 0: virtio-blk at PCI 00:", START)?;
-    qemu.wait_for("partition 1: 48 MiB at LBA 2048, EFI system partition, \"EFI System\"", START)?;
+    qemu.wait_for(
+        "partition 1: 48 MiB at LBA 2048, EFI system partition, \"EFI System\"",
+        START,
+    )?;
     qemu.wait_for("partition 2: 16 MiB at LBA 100352, \"Linux root\"", START)?;
     qemu.wait_for("ESP on disk 0 partition 1 (Fat32) root directory:", START)?;
     let log_start = qemu.log().len();
@@ -213,19 +260,27 @@ fn big_file() -> Result<(PathBuf, u32), String> {
 
 fn reads_big_file(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let (big, crc) = big_file()?;
-    let disk = images::custom_disk("big-file", &[Partition::esp(160, vec![("BIG.BIN".into(), Source::Host(big))])])?;
+    let disk = images::custom_disk(
+        "big-file",
+        &[Partition::esp(160, vec![("BIG.BIN".into(), Source::Host(big))])],
+    )?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.memory = "1G".into();
     config.disks.push(disk);
     config.append = Some("hvfw.test=read=\\BIG.BIN".into());
     let qemu = s.boot(&config)?;
-    qemu.wait_for(&format!("read \\BIG.BIN: {BIG_FILE_SIZE} bytes in "), Duration::from_secs(120))?;
+    qemu.wait_for(
+        &format!("read \\BIG.BIN: {BIG_FILE_SIZE} bytes in "),
+        Duration::from_secs(120),
+    )?;
     qemu.wait_for(", crc32 0x", START)?;
     qemu.wait_for("\n", START)?;
     let start = qemu.log().rfind("read \\BIG.BIN").unwrap_or(0);
     let line = qemu.log()[start..].lines().next().unwrap_or("").to_string();
     if !line.contains(&format!("crc32 {crc:#010x}")) {
-        return Err(format!("the firmware read other bytes: {line} (expected crc32 {crc:#010x})"));
+        return Err(format!(
+            "the firmware read other bytes: {line} (expected crc32 {crc:#010x})"
+        ));
     }
     // A 128 MiB contiguous file must not take thousands of requests.
     let requests: u64 = line
@@ -234,7 +289,9 @@ fn reads_big_file(ctx: &Context, s: &mut Session) -> Result<(), String> {
         .and_then(|n| n.trim().parse().ok())
         .ok_or(format!("no request count in {line:?}"))?;
     if requests > 200 {
-        return Err(format!("{requests} device requests for 128 MiB: reads are not coalesced"));
+        return Err(format!(
+            "{requests} device requests for 128 MiB: reads are not coalesced"
+        ));
     }
     println!("    {line}");
     Ok(())
@@ -310,11 +367,16 @@ fn panic(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 /// Runs the tests whose names contain `filter`; returns (passed, failed).
 pub fn run(filter: Option<&str>) -> Result<(usize, usize), String> {
-    let tests: Vec<BootTest> = all().into_iter().filter(|t| filter.is_none_or(|f| t.name.contains(f))).collect();
+    let tests: Vec<BootTest> = all()
+        .into_iter()
+        .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
+        .collect();
     if tests.is_empty() {
         return Ok((0, 0));
     }
-    let ctx = Context { firmware: firmware::build(Variant::TestHooks)? };
+    let ctx = Context {
+        firmware: firmware::build(Variant::TestHooks)?,
+    };
     let (mut passed, mut failed) = (0, 0);
     for test in &tests {
         let started = Instant::now();
@@ -330,7 +392,11 @@ pub fn run(filter: Option<&str>) -> Result<(usize, usize), String> {
                 failed += 1;
                 println!("qemu test {} ... FAILED ({took:.1}s): {reason}", test.name);
                 if let Some(qemu) = &session.qemu {
-                    println!("---- serial console of {} ----\n{}\n---- end of console ----", test.name, qemu.log());
+                    println!(
+                        "---- serial console of {} ----\n{}\n---- end of console ----",
+                        test.name,
+                        qemu.log()
+                    );
                 }
             }
         }

@@ -45,8 +45,12 @@ pub fn fetch(package: &str) -> Result<PathBuf, String> {
 pub fn fetch_for(package: &str, arch: Arch) -> Result<PathBuf, String> {
     ensure_lists(package, arch)?;
     let package = resolve(package, arch)?;
-    let version = candidate_version(&package, arch)?
-        .ok_or_else(|| format!("apt has no candidate version of Debian package {package} ({})", arch.name()))?;
+    let version = candidate_version(&package, arch)?.ok_or_else(|| {
+        format!(
+            "apt has no candidate version of Debian package {package} ({})",
+            arch.name()
+        )
+    })?;
     let debs = cache_dir("debian").join("debs");
     std::fs::create_dir_all(&debs).map_err(|e| format!("cannot create {}: {e}", debs.display()))?;
     // apt-get download's own file name: the epoch's colon is URL-encoded.
@@ -126,7 +130,10 @@ pub fn cloud_kernel_for(arch: Arch) -> Result<PathBuf, String> {
     let entries = std::fs::read_dir(&boot).map_err(|e| format!("Debian package {package} has no /boot: {e}"))?;
     let mut kernels: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
         .collect();
     kernels.sort();
     match kernels.as_slice() {
@@ -149,27 +156,47 @@ pub fn shim() -> Result<PathBuf, String> {
 
 /// shim's fallback (`fbx64.efi`), in `shim-helpers-amd64-signed`.
 pub fn shim_fallback() -> Result<PathBuf, String> {
-    file_in("shim-helpers-amd64-signed", Arch::Amd64, "/usr/lib/shim/fbx64.efi.signed")
+    file_in(
+        "shim-helpers-amd64-signed",
+        Arch::Amd64,
+        "/usr/lib/shim/fbx64.efi.signed",
+    )
 }
 
 /// shim's MOK manager (`mmx64.efi`), in `shim-helpers-amd64-signed`.
 pub fn mok_manager() -> Result<PathBuf, String> {
-    file_in("shim-helpers-amd64-signed", Arch::Amd64, "/usr/lib/shim/mmx64.efi.signed")
+    file_in(
+        "shim-helpers-amd64-signed",
+        Arch::Amd64,
+        "/usr/lib/shim/mmx64.efi.signed",
+    )
 }
 
 /// Debian's signed monolithic GRUB (`grub-efi-amd64-signed`).
 pub fn signed_grub() -> Result<PathBuf, String> {
-    file_in("grub-efi-amd64-signed", Arch::Amd64, "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")
+    file_in(
+        "grub-efi-amd64-signed",
+        Arch::Amd64,
+        "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed",
+    )
 }
 
 /// systemd-boot (`systemd-boot-efi`).
 pub fn systemd_boot() -> Result<PathBuf, String> {
-    file_in("systemd-boot-efi", Arch::Amd64, "/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
+    file_in(
+        "systemd-boot-efi",
+        Arch::Amd64,
+        "/usr/lib/systemd/boot/efi/systemd-bootx64.efi",
+    )
 }
 
 /// systemd's EFI stub for unified kernel images (`systemd-boot-efi`).
 pub fn efi_stub() -> Result<PathBuf, String> {
-    file_in("systemd-boot-efi", Arch::Amd64, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+    file_in(
+        "systemd-boot-efi",
+        Arch::Amd64,
+        "/usr/lib/systemd/boot/efi/linuxx64.efi.stub",
+    )
 }
 
 /// A static busybox (`busybox-static`).
@@ -184,8 +211,9 @@ pub fn busybox_for(arch: Arch) -> Result<PathBuf, String> {
 /// A metapackage such as `linux-image-cloud-amd64` stands for a versioned
 /// package (`linux-image-6.1.0-NN-cloud-amd64`); other names stand for themselves.
 pub fn resolve(package: &str, arch: Arch) -> Result<String, String> {
-    let is_kernel_metapackage =
-        package.strip_prefix("linux-image-").is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()));
+    let is_kernel_metapackage = package
+        .strip_prefix("linux-image-")
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()));
     if !is_kernel_metapackage {
         return Ok(package.to_string());
     }
@@ -195,11 +223,16 @@ pub fn resolve(package: &str, arch: Arch) -> Result<String, String> {
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Depends:"))
         .map(|d| d.trim().split(':').next().unwrap_or_default())
-        .filter(|d| d.strip_prefix("linux-image-").is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())))
+        .filter(|d| {
+            d.strip_prefix("linux-image-")
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
         .collect();
     match real.as_slice() {
         [one] => Ok(one.to_string()),
-        _ => Err(format!("cannot tell which kernel package {spec} stands for; `apt-cache depends` says:\n{depends}")),
+        _ => Err(format!(
+            "cannot tell which kernel package {spec} stands for; `apt-cache depends` says:\n{depends}"
+        )),
     }
 }
 
@@ -221,7 +254,9 @@ fn candidate_version(package: &str, arch: Arch) -> Result<Option<String>, String
 fn apt_cache(args: &[&str]) -> Result<String, String> {
     let key = args.join(" ");
     let lists = lists_fingerprint();
-    let memo = cache_dir("debian").join("apt").join(format!("{:016x}", fnv1a(key.as_bytes())));
+    let memo = cache_dir("debian")
+        .join("apt")
+        .join(format!("{:016x}", fnv1a(key.as_bytes())));
     let header = format!("{lists:016x} {key}\n");
     if let Ok(text) = std::fs::read_to_string(&memo) {
         if let Some(answer) = text.strip_prefix(&header) {
@@ -235,7 +270,10 @@ fn apt_cache(args: &[&str]) -> Result<String, String> {
     // `apt-cache policy` of an unknown package succeeds with no output; other
     // failures are errors and are not remembered.
     if !output.status.success() {
-        return Err(format!("`apt-cache {key}` failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        return Err(format!(
+            "`apt-cache {key}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     let answer = String::from_utf8_lossy(&output.stdout).into_owned();
     if let Some(dir) = memo.parent() {
@@ -282,7 +320,10 @@ pub fn ensure_lists(package: &str, arch: Arch) -> Result<(), String> {
         return Ok(());
     }
     let foreign = arch != native_arch()?;
-    let added = !foreign || run("dpkg", &["--print-foreign-architectures"])?.lines().any(|l| l.trim() == arch.name());
+    let added = !foreign
+        || run("dpkg", &["--print-foreign-architectures"])?
+            .lines()
+            .any(|l| l.trim() == arch.name());
     let mut commands = Vec::new();
     if !added {
         commands.push(format!("dpkg --add-architecture {}", arch.name()));
@@ -304,7 +345,10 @@ pub fn ensure_lists(package: &str, arch: Arch) -> Result<(), String> {
     if known(package) {
         Ok(())
     } else {
-        Err(format!("apt does not know Debian package {package} ({}) even after `apt-get update`", arch.name()))
+        Err(format!(
+            "apt does not know Debian package {package} ({}) even after `apt-get update`",
+            arch.name()
+        ))
     }
 }
 

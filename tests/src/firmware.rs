@@ -18,7 +18,9 @@ pub enum Variant {
 /// other variant do not overwrite.
 pub fn build(variant: Variant) -> Result<PathBuf, String> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(workspace_root()).args(["build", "--release", "--target", "x86_64-unknown-none"]);
+    cargo
+        .current_dir(workspace_root())
+        .args(["build", "--release", "--target", "x86_64-unknown-none"]);
     if variant == Variant::TestHooks {
         cargo.args(["--features", "test-hooks"]);
     }
@@ -40,7 +42,14 @@ pub fn build(variant: Variant) -> Result<PathBuf, String> {
 pub fn build_efi_test_app() -> Result<PathBuf, String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .args(["build", "--release", "--package", "fw-efi-test-app", "--target", "x86_64-unknown-uefi"])
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "fw-efi-test-app",
+            "--target",
+            "x86_64-unknown-uefi",
+        ])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {

@@ -78,7 +78,16 @@ pub fn gpt_with_esp(path: &Path, size_mib: u64, files: &[(&str, &[u8])]) -> Resu
     let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
     file.set_len(size_mib << 20).map_err(|e| e.to_string())?;
     drop(file);
-    run("sgdisk", &["--clear", "--new=1:2048:0", "--typecode=1:ef00", "--change-name=1:EFI System", &p])?;
+    run(
+        "sgdisk",
+        &[
+            "--clear",
+            "--new=1:2048:0",
+            "--typecode=1:ef00",
+            "--change-name=1:EFI System",
+            &p,
+        ],
+    )?;
     let sectors = ((size_mib << 20) - FIRST_PARTITION_OFFSET - 34 * 512) / 512;
     let offset = (FIRST_PARTITION_OFFSET / 512).to_string();
     // mkfs.fat takes the size in KiB when given a block count.
@@ -94,7 +103,16 @@ pub fn gpt_with_esp(path: &Path, size_mib: u64, files: &[(&str, &[u8])]) -> Resu
         }
         let local = scratch.join(parts.last().unwrap());
         std::fs::write(&local, bytes).map_err(|e| e.to_string())?;
-        run("mcopy", &["-o", "-i", &target, &local.to_string_lossy(), &format!("::/{}", parts.join("/"))])?;
+        run(
+            "mcopy",
+            &[
+                "-o",
+                "-i",
+                &target,
+                &local.to_string_lossy(),
+                &format!("::/{}", parts.join("/")),
+            ],
+        )?;
     }
     let _ = std::fs::remove_dir_all(scratch);
     Ok(())
@@ -102,7 +120,11 @@ pub fn gpt_with_esp(path: &Path, size_mib: u64, files: &[(&str, &[u8])]) -> Resu
 
 /// A fresh, empty scratch directory.
 pub fn tempdir(tag: &str) -> Result<PathBuf, String> {
-    let dir = cache_dir("tmp").join(format!("{tag}-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let dir = cache_dir("tmp").join(format!(
+        "{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
@@ -112,7 +134,9 @@ pub fn tempdir(tag: &str) -> Result<PathBuf, String> {
 /// ESP holds nothing bootable yet.
 pub fn default_disk() -> Result<PathBuf, String> {
     const README: &[u8] = b"This ESP was made by `cargo xtask run`. Put an EFI application at \\EFI\\BOOT\\BOOTX64.EFI, or boot your own disk with `cargo xtask run --disk PATH`.\r\n";
-    cached("default", "gpt-esp-fat32-64MiB-readme-v1", |path| gpt_with_esp(path, 64, &[("README.TXT", README)]))
+    cached("default", "gpt-esp-fat32-64MiB-readme-v1", |path| {
+        gpt_with_esp(path, 64, &[("README.TXT", README)])
+    })
 }
 
 /// Where a file put on a disk comes from.
@@ -152,10 +176,17 @@ impl Source {
 #[derive(Clone, Debug)]
 pub enum Content {
     /// FAT32 (`mkfs.fat -F 32`) with files copied in by mtools: (path, source).
-    Fat32 { label: String, files: Vec<(String, Source)> },
+    Fat32 {
+        label: String,
+        files: Vec<(String, Source)>,
+    },
     /// ext4 made by `mkfs.ext4 -d` from a staging tree of (path, source), with a
     /// fixed file system UUID, then written into the disk with `dd`.
-    Ext4 { label: String, uuid: String, files: Vec<(String, Source)> },
+    Ext4 {
+        label: String,
+        uuid: String,
+        files: Vec<(String, Source)>,
+    },
 }
 
 /// One GPT partition; partitions are laid out in order from 1 MiB on.
@@ -178,7 +209,10 @@ impl Partition {
             typecode: "ef00",
             name: "EFI System".into(),
             guid: ESP_PARTITION_GUID.into(),
-            content: Content::Fat32 { label: "ESP".into(), files },
+            content: Content::Fat32 {
+                label: "ESP".into(),
+                files,
+            },
         }
     }
 }
@@ -201,8 +235,10 @@ fn partitions_recipe(partitions: &[Partition]) -> Result<String, String> {
             Content::Fat32 { label, files } => ("fat32", label, "", files),
             Content::Ext4 { label, uuid, files } => ("ext4", label, uuid.as_str(), files),
         };
-        recipe
-            .push_str(&format!("part {} {} {:?} {} {kind} {label:?} {uuid}\n", p.size_mib, p.typecode, p.name, p.guid));
+        recipe.push_str(&format!(
+            "part {} {} {:?} {} {kind} {label:?} {uuid}\n",
+            p.size_mib, p.typecode, p.name, p.guid
+        ));
         for (path, source) in files {
             recipe.push_str(&format!("  {path} {}\n", source.identity()?));
         }
@@ -314,7 +350,16 @@ fn fat_copy(target: &str, name: &str, source: &Source, scratch: &Path) -> Result
             local
         }
     };
-    run("mcopy", &["-o", "-i", target, &local.to_string_lossy(), &format!("::/{}", parts.join("/"))])?;
+    run(
+        "mcopy",
+        &[
+            "-o",
+            "-i",
+            target,
+            &local.to_string_lossy(),
+            &format!("::/{}", parts.join("/")),
+        ],
+    )?;
     Ok(())
 }
 
@@ -409,16 +454,25 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
         ("EFI/debian/mmx64.efi".into(), mok),
         ("EFI/debian/fbx64.efi".into(), fallback.clone()),
         ("EFI/debian/BOOTX64.CSV".into(), Source::Bytes(boot_csv())),
-        ("EFI/debian/grub.cfg".into(), Source::text(&grub_stub_cfg(DEBIAN_ROOT_FS_UUID))),
+        (
+            "EFI/debian/grub.cfg".into(),
+            Source::text(&grub_stub_cfg(DEBIAN_ROOT_FS_UUID)),
+        ),
     ];
     if spec.fallback_in_boot_dir {
         esp.push(("EFI/BOOT/fbx64.efi".into(), fallback));
     }
     let mut initrds = vec!["/boot/initrd.img".to_string()];
-    let mut root: Vec<(String, Source)> =
-        vec![("boot/vmlinuz".into(), Source::Host(kernel)), ("boot/initrd.img".into(), Source::Host(initrd))];
+    let mut root: Vec<(String, Source)> = vec![
+        ("boot/vmlinuz".into(), Source::Host(kernel)),
+        ("boot/initrd.img".into(), Source::Host(initrd)),
+    ];
     for extra in &spec.extra_initrds {
-        let name = extra.file_name().ok_or("an extra initrd has no file name")?.to_string_lossy().into_owned();
+        let name = extra
+            .file_name()
+            .ok_or("an extra initrd has no file name")?
+            .to_string_lossy()
+            .into_owned();
         initrds.push(format!("/boot/{name}"));
         root.push((format!("boot/{name}"), Source::Host(extra.clone())));
     }
@@ -434,7 +488,11 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
             typecode: "8300",
             name: "debian-root".into(),
             guid: ROOT_PARTITION_GUID.into(),
-            content: Content::Ext4 { label: "debian-root".into(), uuid: DEBIAN_ROOT_FS_UUID.into(), files: root },
+            content: Content::Ext4 {
+                label: "debian-root".into(),
+                uuid: DEBIAN_ROOT_FS_UUID.into(),
+                files: root,
+            },
         },
     ];
     let recipe = format!("shim-grub-v1\n{}", partitions_recipe(&partitions)?);
@@ -469,7 +527,11 @@ pub fn bls_disk(spec: &BlsDisk) -> Result<PathBuf, String> {
     for (name, text) in &spec.entries {
         esp.push((format!("loader/entries/{name}"), Source::text(text)));
     }
-    esp.extend(spec.files.iter().map(|(path, source)| (path.trim_start_matches('/').to_string(), source.clone())));
+    esp.extend(
+        spec.files
+            .iter()
+            .map(|(path, source)| (path.trim_start_matches('/').to_string(), source.clone())),
+    );
     if let Some(loader) = &spec.boot_loader {
         esp.push(("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(loader.clone())));
     }
@@ -505,7 +567,10 @@ pub fn cloud_kernel_bls(name: &str, options: &str, boot_loader: Option<PathBuf>)
             format!("debian-{version}.conf"),
             bls_entry("Debian GNU/Linux 12 (bookworm)", &version, &linux, &[&initrd], options),
         )],
-        files: vec![(linux, Source::Host(kernel)), (initrd, Source::Host(initramfs::proof_initramfs()?))],
+        files: vec![
+            (linux, Source::Host(kernel)),
+            (initrd, Source::Host(initramfs::proof_initramfs()?)),
+        ],
         boot_loader,
     })
 }
@@ -514,7 +579,11 @@ pub fn cloud_kernel_bls(name: &str, options: &str, boot_loader: Option<PathBuf>)
 /// kernel and the proof initramfs with `console=ttyS0`.
 pub fn systemd_boot_disk() -> Result<PathBuf, String> {
     let loader = crate::debian::systemd_boot()?;
-    bls_disk(&cloud_kernel_bls("systemd-boot", "console=ttyS0 hvfw.marker=sdboot-cmdline-ok", Some(loader))?)
+    bls_disk(&cloud_kernel_bls(
+        "systemd-boot",
+        "console=ttyS0 hvfw.marker=sdboot-cmdline-ok",
+        Some(loader),
+    )?)
 }
 
 /// Every image the boot tests use, by name, built (or found in the cache).
@@ -522,7 +591,10 @@ pub fn all_debian_images() -> Result<Vec<(&'static str, PathBuf)>, String> {
     Ok(vec![
         ("cloud kernel", crate::debian::cloud_kernel()?),
         ("proof initramfs", crate::initramfs::proof_initramfs()?),
-        ("extra initramfs", crate::initramfs::extra_initramfs("second-initrd-ok")?),
+        (
+            "extra initramfs",
+            crate::initramfs::extra_initramfs("second-initrd-ok")?,
+        ),
         ("shim", crate::debian::shim()?),
         ("signed GRUB", crate::debian::signed_grub()?),
         ("systemd-boot", crate::debian::systemd_boot()?),
@@ -578,7 +650,8 @@ pub fn reference_boot(args: &[String], timeout: Duration) -> Result<ReferenceBoo
                     break;
                 }
                 let mut seen = seen.lock().unwrap();
-                seen.console.push_str(&String::from_utf8_lossy(&buf[..n]).replace('\r', ""));
+                seen.console
+                    .push_str(&String::from_utf8_lossy(&buf[..n]).replace('\r', ""));
                 if seen.first_proof.is_none() && seen.console.contains(crate::initramfs::PROOF_PREFIX) {
                     seen.first_proof = Some(started.elapsed());
                 }
@@ -603,15 +676,27 @@ pub fn reference_boot(args: &[String], timeout: Duration) -> Result<ReferenceBoo
     for reader in readers {
         let _ = reader.join();
     }
-    let Seen { console, first_proof, done } = std::mem::take(&mut *seen.lock().unwrap());
+    let Seen {
+        console,
+        first_proof,
+        done,
+    } = std::mem::take(&mut *seen.lock().unwrap());
     let fail = |why: String| Err(format!("{why}\n---- console ----\n{console}\n---- end of console ----"));
     let Some(status) = status else {
         return fail(format!("QEMU did not power off within {timeout:?}"));
     };
     let (Some(first_proof), Some(done)) = (first_proof, done) else {
-        return fail(format!("QEMU exited ({status}) without printing {:?}", crate::initramfs::PROOF_DONE));
+        return fail(format!(
+            "QEMU exited ({status}) without printing {:?}",
+            crate::initramfs::PROOF_DONE
+        ));
     };
-    Ok(ReferenceBoot { first_proof, done, exited, console })
+    Ok(ReferenceBoot {
+        first_proof,
+        done,
+        exited,
+        console,
+    })
 }
 
 /// Boots the cloud kernel with the proof initramfs through QEMU's own

@@ -45,7 +45,11 @@ impl Default for Cpio {
 
 impl Cpio {
     pub fn new() -> Cpio {
-        Cpio { bytes: Vec::new(), next_inode: 1, dirs: BTreeSet::new() }
+        Cpio {
+            bytes: Vec::new(),
+            next_inode: 1,
+            dirs: BTreeSet::new(),
+        }
     }
 
     /// A directory (and its parents).
@@ -142,7 +146,10 @@ pub fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
     let input = data.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().map_err(|e| format!("gzip failed: {e}"))?;
-    writer.join().map_err(|_| "gzip writer thread panicked")?.map_err(|e| format!("cannot feed gzip: {e}"))?;
+    writer
+        .join()
+        .map_err(|_| "gzip writer thread panicked")?
+        .map_err(|e| format!("cannot feed gzip: {e}"))?;
     if !output.status.success() {
         return Err(format!("gzip failed: {}", String::from_utf8_lossy(&output.stderr)));
     }
@@ -218,8 +225,20 @@ fn applets(busybox: &Path, arch: Arch) -> Vec<String> {
 pub fn busybox_cpio(busybox: &Path, arch: Arch, init_script: &str, modules: &[PathBuf]) -> Result<Vec<u8>, String> {
     let binary = std::fs::read(busybox).map_err(|e| format!("cannot read {}: {e}", busybox.display()))?;
     let mut cpio = Cpio::new();
-    for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "run", "tmp", "root", "etc", "lib/modules"]
-    {
+    for dir in [
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "tmp",
+        "root",
+        "etc",
+        "lib/modules",
+    ] {
         cpio.dir(dir, 0o755);
     }
     // The kernel opens /dev/console for init's stdin/out/err before devtmpfs is mounted.
@@ -231,7 +250,10 @@ pub fn busybox_cpio(busybox: &Path, arch: Arch, init_script: &str, modules: &[Pa
         cpio.symlink(&applet, &target);
     }
     for module in modules {
-        let name = module.file_name().ok_or("a module path has no file name")?.to_string_lossy();
+        let name = module
+            .file_name()
+            .ok_or("a module path has no file name")?
+            .to_string_lossy();
         let bytes = std::fs::read(module).map_err(|e| format!("cannot read {}: {e}", module.display()))?;
         cpio.file(&format!("lib/modules/{name}"), 0o644, &bytes);
     }
@@ -366,7 +388,9 @@ pub fn proof_initramfs() -> Result<PathBuf, String> {
     for module in PROOF_MODULES {
         let path = tree.join(module);
         if !path.is_file() {
-            return Err(format!("the cloud kernel package has no lib/modules/{release}/{module}"));
+            return Err(format!(
+                "the cloud kernel package has no lib/modules/{release}/{module}"
+            ));
         }
         modules.push(path);
     }
@@ -387,7 +411,11 @@ pub fn single_file_initramfs(name: &str, path: &str, contents: &[u8]) -> Result<
 /// `target/initramfs/extra-<hash>.cpio.gz`: a second initrd adding `/extra.txt`,
 /// which the proof script prints as `initrd-extra=<text>`.
 pub fn extra_initramfs(text: &str) -> Result<PathBuf, String> {
-    single_file_initramfs(&format!("extra-{:016x}", fnv1a(text.as_bytes())), "extra.txt", text.as_bytes())
+    single_file_initramfs(
+        &format!("extra-{:016x}", fnv1a(text.as_bytes())),
+        "extra.txt",
+        text.as_bytes(),
+    )
 }
 
 /// FNV-1a, 64 bits: a short, stable name for cache entries.

@@ -61,7 +61,10 @@ impl QemuConfig {
         for (i, disk) in self.disks.iter().enumerate() {
             let snapshot = if self.snapshot { ",snapshot=on" } else { "" };
             args.push("-drive".into());
-            args.push(format!("if=none,id=disk{i},format=raw,file={}{snapshot}", disk.display()));
+            args.push(format!(
+                "if=none,id=disk{i},format=raw,file={}{snapshot}",
+                disk.display()
+            ));
             args.push("-device".into());
             args.push(format!("virtio-blk-pci,drive=disk{i},disable-legacy=on"));
         }
@@ -98,7 +101,14 @@ impl Qemu {
     pub fn spawn(config: &QemuConfig) -> Result<Qemu, String> {
         let mut child = Command::new("qemu-system-x86_64")
             .args(config.args())
-            .args(["-monitor", "none", "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"])
+            .args([
+                "-monitor",
+                "none",
+                "-chardev",
+                "stdio,id=console,signal=off",
+                "-serial",
+                "chardev:console",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,7 +124,13 @@ impl Qemu {
             thread::spawn(move || capture(stream, console, started));
         }
         let stdin = child.stdin.take();
-        Ok(Qemu { child, stdin, console, started, cursor: 0 })
+        Ok(Qemu {
+            child,
+            stdin,
+            console,
+            started,
+            cursor: 0,
+        })
     }
 
     /// Waits until `needle` appears after the previous match; returns the time
@@ -160,7 +176,10 @@ impl Qemu {
     /// Types on the serial console.
     pub fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
         let stdin = self.stdin.as_mut().ok_or("QEMU's stdin is closed")?;
-        stdin.write_all(bytes).and_then(|_| stdin.flush()).map_err(|e| format!("cannot type into QEMU: {e}"))
+        stdin
+            .write_all(bytes)
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("cannot type into QEMU: {e}"))
     }
 
     /// Waits for QEMU to exit by itself.

@@ -34,7 +34,11 @@ pub fn have_program(name: &str) -> bool {
 
 /// Whether this process runs as root (and may call `apt-get install`).
 pub fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
 }
 
 /// Makes sure the rustup targets and Debian packages are present.
@@ -50,7 +54,11 @@ pub fn ensure_targets() -> Result<(), String> {
         .output()
         .map_err(|e| format!("cannot run rustup: {e}"))?;
     let installed = String::from_utf8_lossy(&installed.stdout).into_owned();
-    let missing: Vec<&str> = TARGETS.iter().copied().filter(|t| !installed.lines().any(|l| l.trim() == *t)).collect();
+    let missing: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -68,14 +76,19 @@ pub fn ensure_targets() -> Result<(), String> {
 }
 
 pub fn ensure_packages() -> Result<(), String> {
-    let missing: Vec<&str> =
-        PACKAGES.iter().filter(|(_, program)| !have_program(program)).map(|(package, _)| *package).collect();
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(_, program)| !have_program(program))
+        .map(|(package, _)| *package)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     let command = format!("apt-get install -y {}", missing.join(" "));
     if !is_root() {
-        return Err(format!("missing Debian packages; install them with:\n  sudo apt-get update && sudo {command}"));
+        return Err(format!(
+            "missing Debian packages; install them with:\n  sudo apt-get update && sudo {command}"
+        ));
     }
     eprintln!("setup: apt-get update && {command}");
     let update = Command::new("apt-get").arg("update").arg("-qq").status();

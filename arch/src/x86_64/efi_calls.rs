@@ -11,7 +11,12 @@ use r_efi::efi;
 /// convention. Returns the entry point's status, or the status `leave_image`
 /// passes when the image calls Exit.
 #[unsafe(naked)]
-unsafe extern "sysv64" fn enter(entry: u64, handle: efi::Handle, system_table: *mut efi::SystemTable, context: *mut JumpContext) -> usize {
+unsafe extern "sysv64" fn enter(
+    entry: u64,
+    handle: efi::Handle,
+    system_table: *mut efi::SystemTable,
+    context: *mut JumpContext,
+) -> usize {
     naked_asm!(
         "mov [rcx], rbx",
         "mov [rcx + 8], rbp",
@@ -59,7 +64,12 @@ unsafe extern "sysv64" fn leave(context: *mut JumpContext, status: usize) -> ! {
 /// # Safety
 /// `entry` is the entry point of a loaded image; `context` stays valid until
 /// this returns.
-pub unsafe fn enter_image(entry: u64, handle: efi::Handle, system_table: *mut efi::SystemTable, context: *mut JumpContext) -> efi::Status {
+pub unsafe fn enter_image(
+    entry: u64,
+    handle: efi::Handle,
+    system_table: *mut efi::SystemTable,
+    context: *mut JumpContext,
+) -> efi::Status {
     // SAFETY: the caller's contract.
     efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
 }

@@ -149,21 +149,7 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
          RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}\n\
          R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}\n\
          R13 {:#018x} R14 {:#018x} R15 {:#018x}\n",
-        f.rax,
-        f.rbx,
-        f.rcx,
-        f.rdx,
-        f.rsi,
-        f.rdi,
-        f.rbp,
-        f.r8,
-        f.r9,
-        f.r10,
-        f.r11,
-        f.r12,
-        f.r13,
-        f.r14,
-        f.r15
+        f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.r8, f.r9, f.r10, f.r11, f.r12, f.r13, f.r14, f.r15
     ));
     write_raw(format_args!("!!!! firmware stopped\n"));
     super::report_failure();

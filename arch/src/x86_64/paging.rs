@@ -52,10 +52,7 @@ impl core::fmt::Display for MapError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MapError::BeyondPhysicalAddressWidth { addr, bits } => {
-                write!(
-                    f,
-                    "address {addr:#x} is beyond the CPU's {bits} physical address bits"
-                )
+                write!(f, "address {addr:#x} is beyond the CPU's {bits} physical address bits")
             }
             MapError::OutOfMemory => write!(f, "no memory for page tables"),
         }
@@ -81,11 +78,7 @@ pub fn protect_stack_guard() {
         let table = &mut *addr_of_mut!(GUARD_TABLE);
         for (i, entry) in table.0.iter_mut().enumerate() {
             let page = large + (i as u64) * 4096;
-            *entry = if page == guard {
-                0
-            } else {
-                page | PRESENT | WRITABLE
-            };
+            *entry = if page == guard { 0 } else { page | PRESENT | WRITABLE };
         }
         let pd = &mut *addr_of_mut!(boot_pd);
         pd[(large / TWO_MIB) as usize] = addr_of!(GUARD_TABLE) as u64 | PRESENT | WRITABLE;
@@ -120,10 +113,7 @@ fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapErro
 ///
 /// # Safety
 /// `entry` is a live paging-structure entry.
-unsafe fn next_table(
-    entry: *mut u64,
-    alloc_page: &mut dyn FnMut() -> Option<u64>,
-) -> Result<*mut u64, MapError> {
+unsafe fn next_table(entry: *mut u64, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<*mut u64, MapError> {
     // SAFETY: the caller passes a valid entry.
     unsafe {
         if *entry & PRESENT == 0 {
@@ -143,10 +133,7 @@ pub fn identity_map(
 ) -> Result<(), MapError> {
     let bits = physical_address_bits();
     if end > 1u64 << bits {
-        return Err(MapError::BeyondPhysicalAddressWidth {
-            addr: end - 1,
-            bits,
-        });
+        return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
     }
     let flags = PRESENT
         | WRITABLE

@@ -48,22 +48,13 @@ pub enum PvhError {
 impl fmt::Display for PvhError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PvhError::NoStartInfo => write!(
-                f,
-                "no PVH start info (was the firmware booted through PVH?)"
-            ),
+            PvhError::NoStartInfo => write!(f, "no PVH start info (was the firmware booted through PVH?)"),
             PvhError::Unreadable { what, addr } => write!(f, "cannot read the {what} at {addr:#x}"),
             PvhError::BadMagic { found } => {
-                write!(
-                    f,
-                    "start info magic is {found:#x}, expected {START_INFO_MAGIC:#x}"
-                )
+                write!(f, "start info magic is {found:#x}, expected {START_INFO_MAGIC:#x}")
             }
             PvhError::NoMemoryMap { version } => {
-                write!(
-                    f,
-                    "start info version {version} has no memory map (version 1 needed)"
-                )
+                write!(f, "start info version {version} has no memory map (version 1 needed)")
             }
             PvhError::CommandLineUnterminated { addr } => {
                 write!(
@@ -107,12 +98,10 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
     if version < 1 {
         return Err(PvhError::NoMemoryMap { version });
     }
-    let si = mem
-        .read(addr, START_INFO_V1_SIZE)
-        .ok_or(PvhError::Unreadable {
-            what: "start info",
-            addr,
-        })?;
+    let si = mem.read(addr, START_INFO_V1_SIZE).ok_or(PvhError::Unreadable {
+        what: "start info",
+        addr,
+    })?;
     let nr_modules = u32_at(si, 12) as usize;
     let modlist = u64_at(si, 16);
     let cmdline = u64_at(si, 24);
@@ -145,12 +134,10 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
     }
 
     if nr_modules > 0 {
-        let len = nr_modules
-            .checked_mul(MODLIST_ENTRY_SIZE)
-            .ok_or(PvhError::Unreadable {
-                what: "module list",
-                addr: modlist,
-            })?;
+        let len = nr_modules.checked_mul(MODLIST_ENTRY_SIZE).ok_or(PvhError::Unreadable {
+            what: "module list",
+            addr: modlist,
+        })?;
         let list = mem.read(modlist, len).ok_or(PvhError::Unreadable {
             what: "module list",
             addr: modlist,
@@ -209,22 +196,14 @@ mod tests {
 
     /// A start info at BASE, memory map at BASE+0x100, cmdline at BASE+0x400,
     /// module list at BASE+0x500.
-    fn guest(
-        version: u32,
-        map: &[(u64, u64, u32)],
-        cmdline: &[u8],
-        modules: &[(u64, u64)],
-    ) -> Guest {
+    fn guest(version: u32, map: &[(u64, u64, u32)], cmdline: &[u8], modules: &[(u64, u64)]) -> Guest {
         let mut bytes = std::vec![0u8; 0x1000];
         let mut put = |off: usize, data: &[u8]| bytes[off..off + data.len()].copy_from_slice(data);
         put(0, &START_INFO_MAGIC.to_le_bytes());
         put(4, &version.to_le_bytes());
         put(12, &(modules.len() as u32).to_le_bytes());
         put(16, &(BASE + 0x500).to_le_bytes());
-        put(
-            24,
-            &(if cmdline.is_empty() { 0 } else { BASE + 0x400 }).to_le_bytes(),
-        );
+        put(24, &(if cmdline.is_empty() { 0 } else { BASE + 0x400 }).to_le_bytes());
         put(32, &0xf_5a40u64.to_le_bytes());
         put(40, &(BASE + 0x100).to_le_bytes());
         put(48, &(map.len() as u32).to_le_bytes());
@@ -251,12 +230,7 @@ mod tests {
             (0x100000, 0x7ee0000, 1),
             (0xfeffc000, 0x4000, 2),
         ];
-        let g = guest(
-            1,
-            &map,
-            b"console=ttyS0 hvfw.test=fault\0",
-            &[(0x200_0000, 0x1234)],
-        );
+        let g = guest(1, &map, b"console=ttyS0 hvfw.test=fault\0", &[(0x200_0000, 0x1234)]);
         let info = parse(BASE, &g).unwrap();
         assert_eq!(info.regions().len(), 4);
         assert_eq!(
@@ -283,10 +257,7 @@ mod tests {
     fn rejects_missing_or_foreign_start_info() {
         let g = guest(1, &[(0, 0x1000, 1)], b"", &[]);
         assert_eq!(parse(0, &g).unwrap_err(), PvhError::NoStartInfo);
-        assert_eq!(
-            parse(BASE + 4, &g).unwrap_err(),
-            PvhError::BadMagic { found: 1 }
-        );
+        assert_eq!(parse(BASE + 4, &g).unwrap_err(), PvhError::BadMagic { found: 1 });
         assert_eq!(
             parse(0x10_0000, &g).unwrap_err(),
             PvhError::Unreadable {
@@ -299,15 +270,9 @@ mod tests {
     #[test]
     fn requires_a_memory_map() {
         let g = guest(0, &[(0, 0x1000, 1)], b"", &[]);
-        assert_eq!(
-            parse(BASE, &g).unwrap_err(),
-            PvhError::NoMemoryMap { version: 0 }
-        );
+        assert_eq!(parse(BASE, &g).unwrap_err(), PvhError::NoMemoryMap { version: 0 });
         let g = guest(1, &[], b"", &[]);
-        assert_eq!(
-            parse(BASE, &g).unwrap_err(),
-            PvhError::NoMemoryMap { version: 1 }
-        );
+        assert_eq!(parse(BASE, &g).unwrap_err(), PvhError::NoMemoryMap { version: 1 });
     }
 
     #[test]

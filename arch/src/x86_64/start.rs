@@ -93,9 +93,7 @@ pub fn report_failure() {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    fw_core::logger::write_raw(format_args!(
-        "\n!!!! PANIC: {info}\n!!!! firmware stopped\n"
-    ));
+    fw_core::logger::write_raw(format_args!("\n!!!! PANIC: {info}\n!!!! firmware stopped\n"));
     report_failure();
     halt()
 }

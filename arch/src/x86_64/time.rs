@@ -44,8 +44,7 @@ pub fn stall_ns(ns: u64) {
 /// Measures the TSC rate. `pm_timer` is the ACPI PM timer's I/O port and whether
 /// it counts 32 bits (else 24), from the FADT.
 pub fn calibrate(pm_timer: Option<(u16, bool)>) -> (u64, Source) {
-    let measured =
-        pm_timer.and_then(|(port, wide)| measure_with_pm_timer(port, if wide { 32 } else { 24 }));
+    let measured = pm_timer.and_then(|(port, wide)| measure_with_pm_timer(port, if wide { 32 } else { 24 }));
     let (hz, source) = match measured {
         Some(hz) => (hz, Source::PmTimer),
         None => match cpuid_frequency() {

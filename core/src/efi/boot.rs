@@ -36,8 +36,12 @@ pub extern "efiapi" fn allocate_pages(
         Ok(m) => m,
         Err(s) => return s,
     };
-    let Ok(ty) = MemoryType::from_raw(memory_type) else { return efi::Status::INVALID_PARAMETER };
-    let Ok(kind) = AllocateType::from_raw(kind, *memory) else { return efi::Status::INVALID_PARAMETER };
+    let Ok(ty) = MemoryType::from_raw(memory_type) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
+    let Ok(kind) = AllocateType::from_raw(kind, *memory) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     match BOOT.lock().memory.allocate_pages(kind, ty, pages as u64) {
         Ok(address) => {
             *memory = address;
@@ -99,13 +103,19 @@ pub extern "efiapi" fn get_memory_map(
     }
 }
 
-pub extern "efiapi" fn allocate_pool(memory_type: efi::MemoryType, size: usize, buffer: *mut *mut c_void) -> efi::Status {
+pub extern "efiapi" fn allocate_pool(
+    memory_type: efi::MemoryType,
+    size: usize,
+    buffer: *mut *mut c_void,
+) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let buffer = match unsafe { out(buffer) } {
         Ok(b) => b,
         Err(s) => return s,
     };
-    let Ok(ty) = MemoryType::from_raw(memory_type) else { return efi::Status::INVALID_PARAMETER };
+    let Ok(ty) = MemoryType::from_raw(memory_type) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     match BOOT.lock().memory.allocate_pool(ty, size) {
         Ok(address) => {
             *buffer = address as *mut c_void;
@@ -246,7 +256,12 @@ pub extern "efiapi" fn stall(microseconds: usize) -> efi::Status {
     efi::Status::SUCCESS
 }
 
-pub extern "efiapi" fn set_watchdog_timer(_timeout: usize, _code: u64, _size: usize, _data: *mut efi::Char16) -> efi::Status {
+pub extern "efiapi" fn set_watchdog_timer(
+    _timeout: usize,
+    _code: u64,
+    _size: usize,
+    _data: *mut efi::Char16,
+) -> efi::Status {
     // The firmware has no watchdog: a VM that hangs is the VMM's to handle.
     // The specification allows UNSUPPORTED when there is no watchdog.
     efi::Status::SUCCESS
@@ -289,7 +304,9 @@ pub extern "efiapi" fn calculate_crc32(data: *mut c_void, size: usize, crc: *mut
 
 pub extern "efiapi" fn install_configuration_table(guid: *mut efi::Guid, table: *mut c_void) -> efi::Status {
     // SAFETY: the caller passes a valid GUID or null.
-    let Some(guid) = (unsafe { guid.as_ref() }).copied() else { return efi::Status::INVALID_PARAMETER };
+    let Some(guid) = (unsafe { guid.as_ref() }).copied() else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let result = super::tables::set_configuration_table(guid, table);
     super::status_of(result, |s| *s)
 }

@@ -18,7 +18,9 @@ pub fn run_notifications() {
     loop {
         let (notification, previous) = {
             let mut boot = BOOT.lock();
-            let Some(n) = boot.events.next_notification() else { return };
+            let Some(n) = boot.events.next_notification() else {
+                return;
+            };
             let previous = boot.events.current_tpl();
             boot.events.set_tpl(n.tpl);
             (n, previous)
@@ -28,7 +30,10 @@ pub fn run_notifications() {
         // registered.
         unsafe {
             let function: efi::EventNotify = core::mem::transmute::<usize, efi::EventNotify>(notification.function);
-            function(notification.event.0 as efi::Event, notification.context as *mut core::ffi::c_void);
+            function(
+                notification.event.0 as efi::Event,
+                notification.context as *mut core::ffi::c_void,
+            );
         }
         BOOT.lock().events.set_tpl(previous);
     }

@@ -90,7 +90,12 @@ fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
         if node.kind() != 4 || node.sub_type() != 4 {
             return None;
         }
-        let units: Vec<u16> = node.data().chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|&c| c != 0).collect();
+        let units: Vec<u16> = node
+            .data()
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|&c| c != 0)
+            .collect();
         if !name.is_empty() && name.last() != Some(&(b'\\' as u16)) && units.first() != Some(&(b'\\' as u16)) {
             name.push(b'\\' as u16);
         }
@@ -123,7 +128,11 @@ unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> 
         // The size: seek to the end (§13.5 SetPosition with all ones).
         let mut size = 0u64;
         let s = ((*f).set_position)(f, u64::MAX);
-        let s = if s.is_error() { s } else { ((*f).get_position)(f, &mut size) };
+        let s = if s.is_error() {
+            s
+        } else {
+            ((*f).get_position)(f, &mut size)
+        };
         if s.is_error() || ((*f).set_position)(f, 0).is_error() {
             ((*f).close)(f);
             return Err(efi::Status::LOAD_ERROR);
@@ -157,7 +166,12 @@ pub fn load_from_buffer(
         .memory
         .map
         .allocate_pages_aligned(AllocateType::AnyPages, code_type, pages, align)
-        .map_err(|e| fail(&alloc::format!("no memory for {size} bytes: {e}"), efi::Status::OUT_OF_RESOURCES))?;
+        .map_err(|e| {
+            fail(
+                &alloc::format!("no memory for {size} bytes: {e}"),
+                efi::Status::OUT_OF_RESOURCES,
+            )
+        })?;
     // SAFETY: the pages were just allocated for this image and are identity mapped.
     let dest = unsafe { core::slice::from_raw_parts_mut(base as *mut u8, (pages * EFI_PAGE_SIZE) as usize) };
     if let Err(e) = pe.load(data, &mut dest[..size as usize], base) {
@@ -171,7 +185,9 @@ pub fn load_from_buffer(
         parent_handle: parent,
         system_table: system_table(),
         device_handle: device,
-        file_path: file_path.as_ref().map_or(core::ptr::null_mut(), |p| p.as_ptr() as *mut device_path::Protocol),
+        file_path: file_path
+            .as_ref()
+            .map_or(core::ptr::null_mut(), |p| p.as_ptr() as *mut device_path::Protocol),
         reserved: core::ptr::null_mut(),
         load_options_size: 0,
         load_options: core::ptr::null_mut(),
@@ -181,12 +197,23 @@ pub fn load_from_buffer(
         image_data_type: pe.subsystem().data_type().raw(),
         unload: None,
     });
-    let handle = install(None, loaded_image::PROTOCOL_GUID, &mut *protocol as *mut _ as *mut c_void)
-        .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+    let handle = install(
+        None,
+        loaded_image::PROTOCOL_GUID,
+        &mut *protocol as *mut _ as *mut c_void,
+    )
+    .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
     if let Some(path) = &full_path {
-        let _ = install(Some(handle), loaded_image_device_path::PROTOCOL_GUID, path.as_ptr() as *mut c_void);
+        let _ = install(
+            Some(handle),
+            loaded_image_device_path::PROTOCOL_GUID,
+            path.as_ptr() as *mut c_void,
+        );
     }
-    debug!("loaded image at {base:#x} ({size} bytes), entry {:#x}", base + u64::from(pe.entry_point()));
+    debug!(
+        "loaded image at {base:#x} ({size} bytes), entry {:#x}",
+        base + u64::from(pe.entry_point())
+    );
     IMAGES.lock().push(LoadedImage {
         handle,
         base,
@@ -207,7 +234,11 @@ pub fn load_from_buffer(
 /// loaders) as a loaded image, so that StartImage runs it like one read from a
 /// disk. `entry` is its `efi_main(ImageHandle, SystemTable)`; `image` is the
 /// firmware's own image range, which the LoadedImage protocol reports.
-pub fn register_builtin(parent: efi::Handle, entry: usize, image: core::ops::Range<u64>) -> Result<HandleId, efi::Status> {
+pub fn register_builtin(
+    parent: efi::Handle,
+    entry: usize,
+    image: core::ops::Range<u64>,
+) -> Result<HandleId, efi::Status> {
     let mut protocol = Box::new(loaded_image::Protocol {
         revision: loaded_image::REVISION,
         parent_handle: parent,
@@ -223,7 +254,12 @@ pub fn register_builtin(parent: efi::Handle, entry: usize, image: core::ops::Ran
         image_data_type: crate::memory::MemoryType::RuntimeServicesData.raw(),
         unload: None,
     });
-    let handle = install(None, loaded_image::PROTOCOL_GUID, &mut *protocol as *mut _ as *mut c_void).map_err(|e| e.status())?;
+    let handle = install(
+        None,
+        loaded_image::PROTOCOL_GUID,
+        &mut *protocol as *mut _ as *mut c_void,
+    )
+    .map_err(|e| e.status())?;
     IMAGES.lock().push(LoadedImage {
         handle,
         base: image.start,
@@ -270,7 +306,9 @@ pub extern "efiapi" fn load_image(
         };
         load_from_buffer(parent, data, device, full_path, file_part.as_deref())
     } else {
-        let Some(path) = full_path else { return efi::Status::NOT_FOUND };
+        let Some(path) = full_path else {
+            return efi::Status::NOT_FOUND;
+        };
         match read_file(path) {
             Ok((data, device, file_part)) => load_from_buffer(parent, &data, device, Some(path), Some(&file_part)),
             Err(s) => Err(s),
@@ -286,12 +324,20 @@ pub extern "efiapi" fn load_image(
     }
 }
 
-pub extern "efiapi" fn start_image(handle: efi::Handle, exit_data_size: *mut usize, exit_data: *mut *mut u16) -> efi::Status {
-    let Some(id) = HandleId::from_efi(handle) else { return efi::Status::INVALID_PARAMETER };
+pub extern "efiapi" fn start_image(
+    handle: efi::Handle,
+    exit_data_size: *mut usize,
+    exit_data: *mut *mut u16,
+) -> efi::Status {
+    let Some(id) = HandleId::from_efi(handle) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let mut context = Box::new(JumpContext([0; 32]));
     let entry = {
         let mut images = IMAGES.lock();
-        let Some(image) = images.iter_mut().find(|i| i.handle == id) else { return efi::Status::INVALID_PARAMETER };
+        let Some(image) = images.iter_mut().find(|i| i.handle == id) else {
+            return efi::Status::INVALID_PARAMETER;
+        };
         if image.started {
             return efi::Status::INVALID_PARAMETER;
         }
@@ -351,10 +397,14 @@ fn unload(image: LoadedImage) {
 }
 
 pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usize, data: *mut u16) -> efi::Status {
-    let Some(id) = HandleId::from_efi(handle) else { return efi::Status::INVALID_PARAMETER };
+    let Some(id) = HandleId::from_efi(handle) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let jump = {
         let mut images = IMAGES.lock();
-        let Some(index) = images.iter().position(|i| i.handle == id) else { return efi::Status::INVALID_PARAMETER };
+        let Some(index) = images.iter().position(|i| i.handle == id) else {
+            return efi::Status::INVALID_PARAMETER;
+        };
         if !images[index].started {
             // Exit on an image that never started unloads it (§7.4.5).
             let image = images.remove(index);
@@ -380,10 +430,14 @@ pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usiz
 }
 
 pub extern "efiapi" fn unload_image(handle: efi::Handle) -> efi::Status {
-    let Some(id) = HandleId::from_efi(handle) else { return efi::Status::INVALID_PARAMETER };
+    let Some(id) = HandleId::from_efi(handle) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let image = {
         let mut images = IMAGES.lock();
-        let Some(index) = images.iter().position(|i| i.handle == id) else { return efi::Status::INVALID_PARAMETER };
+        let Some(index) = images.iter().position(|i| i.handle == id) else {
+            return efi::Status::INVALID_PARAMETER;
+        };
         if images[index].started {
             // Started drivers would need their own Unload function.
             return efi::Status::UNSUPPORTED;

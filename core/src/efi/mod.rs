@@ -19,8 +19,8 @@ pub mod runtime;
 pub mod tables;
 
 use crate::events::EventTable;
-use crate::memory::Memory;
 use crate::handles::Database;
+use crate::memory::Memory;
 use r_efi::efi;
 use spin::Mutex;
 
@@ -70,7 +70,9 @@ pub fn set_platform(platform: Platform) {
 }
 
 pub(crate) fn platform() -> &'static Platform {
-    PLATFORM.get().expect("efi::set_platform must run before the services are used")
+    PLATFORM
+        .get()
+        .expect("efi::set_platform must run before the services are used")
 }
 
 pub(crate) fn now_ns() -> u64 {

@@ -55,7 +55,10 @@ fn signal_all(events: Vec<EventId>) {
 
 /// Installs a protocol from firmware code (not through the ABI).
 pub fn install(handle: Option<HandleId>, guid: efi::Guid, interface: *mut c_void) -> Result<HandleId, Error> {
-    let installed = BOOT.lock().handles.install_protocol(handle, guid, Interface::from_ptr(interface))?;
+    let installed = BOOT
+        .lock()
+        .handles
+        .install_protocol(handle, guid, Interface::from_ptr(interface))?;
     signal_all(installed.events);
     Ok(installed.handle)
 }
@@ -94,8 +97,13 @@ pub extern "efiapi" fn reinstall_protocol_interface(
     old: *mut c_void,
     new: *mut c_void,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else { return efi::Status::INVALID_PARAMETER };
-    let result = BOOT.lock().handles.reinstall_protocol(h, &guid, Interface::from_ptr(old), Interface::from_ptr(new));
+    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
+    let result = BOOT
+        .lock()
+        .handles
+        .reinstall_protocol(h, &guid, Interface::from_ptr(old), Interface::from_ptr(new));
     match result {
         Ok(events) => {
             signal_all(events);
@@ -105,21 +113,37 @@ pub extern "efiapi" fn reinstall_protocol_interface(
     }
 }
 
-pub extern "efiapi" fn uninstall_protocol_interface(h: efi::Handle, guid: *mut efi::Guid, interface: *mut c_void) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else { return efi::Status::INVALID_PARAMETER };
-    match BOOT.lock().handles.uninstall_protocol(h, &guid, Interface::from_ptr(interface)) {
+pub extern "efiapi" fn uninstall_protocol_interface(
+    h: efi::Handle,
+    guid: *mut efi::Guid,
+    interface: *mut c_void,
+) -> efi::Status {
+    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
+    match BOOT
+        .lock()
+        .handles
+        .uninstall_protocol(h, &guid, Interface::from_ptr(interface))
+    {
         Ok(()) => efi::Status::SUCCESS,
         Err(e) => e.status(),
     }
 }
 
-pub extern "efiapi" fn handle_protocol(h: efi::Handle, guid: *mut efi::Guid, interface: *mut *mut c_void) -> efi::Status {
+pub extern "efiapi" fn handle_protocol(
+    h: efi::Handle,
+    guid: *mut efi::Guid,
+    interface: *mut *mut c_void,
+) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let slot = match unsafe { out(interface) } {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else { return efi::Status::INVALID_PARAMETER };
+    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     match BOOT.lock().handles.handle_protocol(h, &guid) {
         Ok(i) => {
             *slot = i.to_ptr();
@@ -132,13 +156,19 @@ pub extern "efiapi" fn handle_protocol(h: efi::Handle, guid: *mut efi::Guid, int
     }
 }
 
-pub extern "efiapi" fn register_protocol_notify(guid: *mut efi::Guid, event: efi::Event, registration: *mut *mut c_void) -> efi::Status {
+pub extern "efiapi" fn register_protocol_notify(
+    guid: *mut efi::Guid,
+    event: efi::Event,
+    registration: *mut *mut c_void,
+) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let slot = match unsafe { out(registration) } {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let Some(guid) = guid_arg(guid) else { return efi::Status::INVALID_PARAMETER };
+    let Some(guid) = guid_arg(guid) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let event = EventId(event as usize);
     let mut boot = BOOT.lock();
     if !boot.events.exists(event) {
@@ -174,7 +204,9 @@ pub extern "efiapi" fn locate_handle(
         Ok(s) => s,
         Err(s) => return s,
     };
-    let Some(search) = search(kind, guid, key) else { return efi::Status::INVALID_PARAMETER };
+    let Some(search) = search(kind, guid, key) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let mut boot = BOOT.lock();
     // ByRegisterNotify hands out one handle per call and consumes it only
     // when it is returned.
@@ -215,7 +247,9 @@ pub extern "efiapi" fn locate_handle_buffer(
     if count.is_null() || buffer.is_null() {
         return efi::Status::INVALID_PARAMETER;
     }
-    let Some(search) = search(kind, guid, key) else { return efi::Status::INVALID_PARAMETER };
+    let Some(search) = search(kind, guid, key) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let mut boot = BOOT.lock();
     let found = match boot.handles.locate_handle(search) {
         Ok(f) => f,
@@ -280,7 +314,11 @@ pub extern "efiapi" fn connect_controller(
     }
 }
 
-pub extern "efiapi" fn disconnect_controller(controller: efi::Handle, _driver: efi::Handle, _child: efi::Handle) -> efi::Status {
+pub extern "efiapi" fn disconnect_controller(
+    controller: efi::Handle,
+    _driver: efi::Handle,
+    _child: efi::Handle,
+) -> efi::Status {
     match handle(controller) {
         Some(h) if BOOT.lock().handles.is_valid(h) => efi::Status::SUCCESS,
         _ => efi::Status::INVALID_PARAMETER,
@@ -295,11 +333,16 @@ pub extern "efiapi" fn open_protocol(
     controller: efi::Handle,
     attributes: u32,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else { return efi::Status::INVALID_PARAMETER };
+    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     if interface.is_null() && attributes != efi::OPEN_PROTOCOL_TEST_PROTOCOL {
         return efi::Status::INVALID_PARAMETER;
     }
-    let result = BOOT.lock().handles.open_protocol(h, &guid, handle(agent), handle(controller), attributes);
+    let result = BOOT
+        .lock()
+        .handles
+        .open_protocol(h, &guid, handle(agent), handle(controller), attributes);
     let (status, value) = match result {
         Ok(i) => (efi::Status::SUCCESS, i),
         Err(Error::AlreadyOpen { interface, .. }) => (efi::Status::ALREADY_STARTED, interface),
@@ -312,9 +355,20 @@ pub extern "efiapi" fn open_protocol(
     status
 }
 
-pub extern "efiapi" fn close_protocol(h: efi::Handle, guid: *mut efi::Guid, agent: efi::Handle, controller: efi::Handle) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else { return efi::Status::INVALID_PARAMETER };
-    match BOOT.lock().handles.close_protocol(h, &guid, handle(agent), handle(controller)) {
+pub extern "efiapi" fn close_protocol(
+    h: efi::Handle,
+    guid: *mut efi::Guid,
+    agent: efi::Handle,
+    controller: efi::Handle,
+) -> efi::Status {
+    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
+    match BOOT
+        .lock()
+        .handles
+        .close_protocol(h, &guid, handle(agent), handle(controller))
+    {
         Ok(()) => efi::Status::SUCCESS,
         Err(e) => e.status(),
     }
@@ -326,7 +380,9 @@ pub extern "efiapi" fn open_protocol_information(
     entries: *mut *mut efi::OpenProtocolInformationEntry,
     count: *mut usize,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else { return efi::Status::INVALID_PARAMETER };
+    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     if entries.is_null() || count.is_null() {
         return efi::Status::INVALID_PARAMETER;
     }
@@ -359,8 +415,14 @@ pub extern "efiapi" fn open_protocol_information(
     efi::Status::SUCCESS
 }
 
-pub extern "efiapi" fn protocols_per_handle(h: efi::Handle, buffer: *mut *mut *mut efi::Guid, count: *mut usize) -> efi::Status {
-    let Some(h) = handle(h) else { return efi::Status::INVALID_PARAMETER };
+pub extern "efiapi" fn protocols_per_handle(
+    h: efi::Handle,
+    buffer: *mut *mut *mut efi::Guid,
+    count: *mut usize,
+) -> efi::Status {
+    let Some(h) = handle(h) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     if buffer.is_null() || count.is_null() {
         return efi::Status::INVALID_PARAMETER;
     }
@@ -395,13 +457,19 @@ pub extern "efiapi" fn protocols_per_handle(h: efi::Handle, buffer: *mut *mut *m
     efi::Status::SUCCESS
 }
 
-pub extern "efiapi" fn locate_protocol(guid: *mut efi::Guid, registration: *mut c_void, interface: *mut *mut c_void) -> efi::Status {
+pub extern "efiapi" fn locate_protocol(
+    guid: *mut efi::Guid,
+    registration: *mut c_void,
+    interface: *mut *mut c_void,
+) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let slot = match unsafe { out(interface) } {
         Ok(s) => s,
         Err(s) => return s,
     };
-    let Some(guid) = guid_arg(guid) else { return efi::Status::INVALID_PARAMETER };
+    let Some(guid) = guid_arg(guid) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let registration = if registration.is_null() {
         None
     } else {
@@ -449,7 +517,9 @@ pub unsafe extern "efiapi" fn install_multiple_from_args(args: *const usize) -> 
     // SAFETY: the trampoline's layout.
     let (slot, list) = unsafe { (*args as *mut efi::Handle, pairs(args.add(1))) };
     // SAFETY: the caller passes a valid pointer or null.
-    let (Ok(slot), Some(list)) = (unsafe { out(slot) }, list) else { return efi::Status::INVALID_PARAMETER };
+    let (Ok(slot), Some(list)) = (unsafe { out(slot) }, list) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let existing = if slot.is_null() {
         None
     } else {
@@ -479,7 +549,9 @@ pub unsafe extern "efiapi" fn install_multiple_from_args(args: *const usize) -> 
 pub unsafe extern "efiapi" fn uninstall_multiple_from_args(args: *const usize) -> efi::Status {
     // SAFETY: the trampoline's layout.
     let (h, list) = unsafe { (*args as efi::Handle, pairs(args.add(1))) };
-    let (Some(h), Some(list)) = (handle(h), list) else { return efi::Status::INVALID_PARAMETER };
+    let (Some(h), Some(list)) = (handle(h), list) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     match BOOT.lock().handles.uninstall_multiple(h, &list) {
         Ok(()) => efi::Status::SUCCESS,
         // The specification names only INVALID_PARAMETER for this service.
@@ -489,10 +561,18 @@ pub unsafe extern "efiapi" fn uninstall_multiple_from_args(args: *const usize) -
 
 /// Placeholder for the variadic services until the platform installs its
 /// trampolines (`tables::set_variadic_services`).
-pub extern "efiapi" fn install_multiple_protocol_interfaces(_h: *mut efi::Handle, _a: *mut c_void, _b: *mut c_void) -> efi::Status {
+pub extern "efiapi" fn install_multiple_protocol_interfaces(
+    _h: *mut efi::Handle,
+    _a: *mut c_void,
+    _b: *mut c_void,
+) -> efi::Status {
     efi::Status::UNSUPPORTED
 }
 
-pub extern "efiapi" fn uninstall_multiple_protocol_interfaces(_h: efi::Handle, _a: *mut c_void, _b: *mut c_void) -> efi::Status {
+pub extern "efiapi" fn uninstall_multiple_protocol_interfaces(
+    _h: efi::Handle,
+    _a: *mut c_void,
+    _b: *mut c_void,
+) -> efi::Status {
     efi::Status::UNSUPPORTED
 }

@@ -35,7 +35,6 @@ pub struct Runtime {
     address_change_count: usize,
 }
 
-
 pub static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
 
 /// Sets up the runtime state with the arena the firmware placed in runtime
@@ -124,7 +123,11 @@ pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::Ti
             // SAFETY: as above; capabilities are optional.
             if let Ok(caps) = unsafe { out(capabilities) } {
                 // The CMOS clock counts seconds; its accuracy is the VMM's.
-                *caps = efi::TimeCapabilities { resolution: 1, accuracy: 50_000_000, sets_to_zero: efi::Boolean::FALSE };
+                *caps = efi::TimeCapabilities {
+                    resolution: 1,
+                    accuracy: 50_000_000,
+                    sets_to_zero: efi::Boolean::FALSE,
+                };
             }
             efi::Status::SUCCESS
         }
@@ -134,7 +137,9 @@ pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::Ti
 
 pub extern "efiapi" fn set_time(time: *mut efi::Time) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
-    let Some(time) = (unsafe { time.as_ref() }) else { return efi::Status::INVALID_PARAMETER };
+    let Some(time) = (unsafe { time.as_ref() }) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     let t = from_efi_time(time);
     if !t.is_valid() {
         return efi::Status::INVALID_PARAMETER;
@@ -146,7 +151,11 @@ pub extern "efiapi" fn set_time(time: *mut efi::Time) -> efi::Status {
     status(set(&t))
 }
 
-pub extern "efiapi" fn get_wakeup_time(_enabled: *mut efi::Boolean, _pending: *mut efi::Boolean, _time: *mut efi::Time) -> efi::Status {
+pub extern "efiapi" fn get_wakeup_time(
+    _enabled: *mut efi::Boolean,
+    _pending: *mut efi::Boolean,
+    _time: *mut efi::Time,
+) -> efi::Status {
     // Virtual machines have no wake-up alarm.
     efi::Status::UNSUPPORTED
 }
@@ -268,7 +277,9 @@ pub extern "efiapi" fn get_next_variable_name(
     // SAFETY: the caller gave `*size` bytes at `variable_name`, holding a
     // NUL-terminated name within them.
     let buffer = unsafe { core::slice::from_raw_parts_mut(variable_name, units) };
-    let Some(current_len) = buffer.iter().position(|&c| c == 0) else { return efi::Status::INVALID_PARAMETER };
+    let Some(current_len) = buffer.iter().position(|&c| c == 0) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     status(with(|rt| {
         // The current name is copied out so the same buffer can receive the next.
         let mut current = [0u16; 1025];
@@ -315,7 +326,11 @@ pub extern "efiapi" fn set_variable(
         // SAFETY: the caller gave `data_size` readable bytes at `data`.
         unsafe { core::slice::from_raw_parts(data as *const u8, data_size) }
     };
-    status(with(|rt| rt.variables.set(name, &vendor, attributes, value, rt.exited).map_err(|e| e.status())))
+    status(with(|rt| {
+        rt.variables
+            .set(name, &vendor, attributes, value, rt.exited)
+            .map_err(|e| e.status())
+    }))
 }
 
 pub extern "efiapi" fn query_variable_info(
@@ -325,7 +340,13 @@ pub extern "efiapi" fn query_variable_info(
     maximum_variable_size: *mut u64,
 ) -> efi::Status {
     // SAFETY: the caller passes valid pointers or null.
-    let (a, b, c) = match unsafe { (maximum_storage.as_mut(), remaining_storage.as_mut(), maximum_variable_size.as_mut()) } {
+    let (a, b, c) = match unsafe {
+        (
+            maximum_storage.as_mut(),
+            remaining_storage.as_mut(),
+            maximum_variable_size.as_mut(),
+        )
+    } {
         (Some(a), Some(b), Some(c)) => (a, b, c),
         _ => return efi::Status::INVALID_PARAMETER,
     };
@@ -363,7 +384,11 @@ pub extern "efiapi" fn reset_system(kind: efi::ResetType, _status: efi::Status, 
     }
 }
 
-pub extern "efiapi" fn update_capsule(_capsules: *mut *mut efi::CapsuleHeader, _count: usize, _list: efi::PhysicalAddress) -> efi::Status {
+pub extern "efiapi" fn update_capsule(
+    _capsules: *mut *mut efi::CapsuleHeader,
+    _count: usize,
+    _list: efi::PhysicalAddress,
+) -> efi::Status {
     efi::Status::UNSUPPORTED
 }
 

@@ -51,14 +51,23 @@ impl<T> Shared<T> {
 static UPDATE: Mutex<()> = Mutex::new(());
 
 const fn header(signature: u64, size: usize) -> efi::TableHeader {
-    efi::TableHeader { signature, revision: SPECIFICATION_REVISION, header_size: size as u32, crc32: 0, reserved: 0 }
+    efi::TableHeader {
+        signature,
+        revision: SPECIFICATION_REVISION,
+        header_size: size as u32,
+        crc32: 0,
+        reserved: 0,
+    }
 }
 
-pub static CONFIGURATION_TABLES: Shared<[efi::ConfigurationTable; MAX_CONFIGURATION_TABLES]> =
-    Shared(UnsafeCell::new(
-        [const { efi::ConfigurationTable { vendor_guid: efi::Guid::from_bytes(&[0; 16]), vendor_table: core::ptr::null_mut() } };
-            MAX_CONFIGURATION_TABLES],
-    ));
+pub static CONFIGURATION_TABLES: Shared<[efi::ConfigurationTable; MAX_CONFIGURATION_TABLES]> = Shared(UnsafeCell::new(
+    [const {
+        efi::ConfigurationTable {
+            vendor_guid: efi::Guid::from_bytes(&[0; 16]),
+            vendor_table: core::ptr::null_mut(),
+        }
+    }; MAX_CONFIGURATION_TABLES],
+));
 
 pub static RUNTIME_SERVICES: Shared<efi::RuntimeServices> = Shared(UnsafeCell::new(efi::RuntimeServices {
     hdr: header(RUNTIME_SERVICES_SIGNATURE, size_of::<efi::RuntimeServices>()),
@@ -222,7 +231,10 @@ pub fn set_configuration_table(guid: efi::Guid, table: *mut c_void) -> Result<()
                 if count == MAX_CONFIGURATION_TABLES {
                     return Err(efi::Status::OUT_OF_RESOURCES);
                 }
-                entries[count] = efi::ConfigurationTable { vendor_guid: guid, vendor_table: table };
+                entries[count] = efi::ConfigurationTable {
+                    vendor_guid: guid,
+                    vendor_table: table,
+                };
                 st.number_of_table_entries = count + 1;
             }
         }
@@ -238,7 +250,10 @@ pub fn configuration_table(guid: &efi::Guid) -> Option<*mut c_void> {
     unsafe {
         let st = &*SYSTEM_TABLE.get();
         let entries = &*CONFIGURATION_TABLES.get();
-        entries[..st.number_of_table_entries].iter().find(|e| e.vendor_guid == *guid).map(|e| e.vendor_table)
+        entries[..st.number_of_table_entries]
+            .iter()
+            .find(|e| e.vendor_guid == *guid)
+            .map(|e| e.vendor_table)
     }
 }
 

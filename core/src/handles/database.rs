@@ -13,8 +13,7 @@ use r_efi::protocols::device_path;
 
 use super::device_path as path;
 use super::{
-    Error, EventId, GuidText, HandleId, IdAllocator, Interface, RegistrationId, HANDLE_ID_BASE,
-    REGISTRATION_ID_BASE,
+    Error, EventId, GuidText, HandleId, IdAllocator, Interface, RegistrationId, HANDLE_ID_BASE, REGISTRATION_ID_BASE,
 };
 
 /// One entry of a protocol's open list, as `OpenProtocolInformation` reports it
@@ -135,15 +134,11 @@ impl Database {
     }
 
     pub(super) fn entry(&self, handle: HandleId) -> Result<&HandleEntry, Error> {
-        self.handles
-            .get(&handle)
-            .ok_or(Error::InvalidHandle { handle })
+        self.handles.get(&handle).ok_or(Error::InvalidHandle { handle })
     }
 
     pub(super) fn entry_mut(&mut self, handle: HandleId) -> Result<&mut HandleEntry, Error> {
-        self.handles
-            .get_mut(&handle)
-            .ok_or(Error::InvalidHandle { handle })
+        self.handles.get_mut(&handle).ok_or(Error::InvalidHandle { handle })
     }
 
     /// The interface of `guid` on `handle`, without recording an open (for the
@@ -212,11 +207,7 @@ impl Database {
         self.insert_protocols(handle, protocols)
     }
 
-    fn check_install(
-        &self,
-        handle: Option<HandleId>,
-        protocols: &[(Guid, Interface)],
-    ) -> Result<(), Error> {
+    fn check_install(&self, handle: Option<HandleId>, protocols: &[(Guid, Interface)]) -> Result<(), Error> {
         if protocols.is_empty() {
             return Err(Error::NoProtocols);
         }
@@ -227,10 +218,7 @@ impl Database {
         for (index, (guid, _)) in protocols.iter().enumerate() {
             if let Some((handle, entry)) = existing {
                 if entry.protocol(guid).is_some() {
-                    return Err(Error::AlreadyInstalled {
-                        handle,
-                        guid: *guid,
-                    });
+                    return Err(Error::AlreadyInstalled { handle, guid: *guid });
                 }
             }
             if protocols
@@ -311,17 +299,11 @@ impl Database {
 
     /// The checks shared by uninstall and reinstall: the pair exists and nothing but
     /// opens that close by themselves holds it.
-    fn check_removable(
-        &self,
-        handle: HandleId,
-        guid: &Guid,
-        interface: Interface,
-    ) -> Result<(), Error> {
+    fn check_removable(&self, handle: HandleId, guid: &Guid, interface: Interface) -> Result<(), Error> {
         let entry = self.entry(handle)?;
-        let protocol = entry.protocol(guid).ok_or(Error::NotInstalled {
-            handle,
-            guid: *guid,
-        })?;
+        let protocol = entry
+            .protocol(guid)
+            .ok_or(Error::NotInstalled { handle, guid: *guid })?;
         if protocol.interface != interface {
             return Err(Error::InterfaceMismatch {
                 handle,
@@ -330,11 +312,7 @@ impl Database {
                 given: interface,
             });
         }
-        if protocol
-            .opens
-            .iter()
-            .any(|open| !closes_by_itself(open.attributes))
-        {
+        if protocol.opens.iter().any(|open| !closes_by_itself(open.attributes)) {
             return Err(Error::InUse {
                 handle,
                 guid: *guid,
@@ -351,12 +329,7 @@ impl Database {
     /// Any other open gives [`Error::InUse`] (ACCESS_DENIED) and changes nothing; the
     /// thunk disconnects [`Error::drivers_to_disconnect`], retries once, and on a
     /// second failure reconnects them and returns ACCESS_DENIED.
-    pub fn uninstall_protocol(
-        &mut self,
-        handle: HandleId,
-        guid: &Guid,
-        interface: Interface,
-    ) -> Result<(), Error> {
+    pub fn uninstall_protocol(&mut self, handle: HandleId, guid: &Guid, interface: Interface) -> Result<(), Error> {
         self.check_removable(handle, guid, interface)?;
         self.remove_checked(handle, guid);
         Ok(())
@@ -380,11 +353,7 @@ impl Database {
     /// (INVALID_PARAMETER). [`Error::InUse`] is handled by the thunk as for
     /// [`Database::uninstall_protocol`], but a final failure returns INVALID_PARAMETER,
     /// the only error this service names.
-    pub fn uninstall_multiple(
-        &mut self,
-        handle: HandleId,
-        protocols: &[(Guid, Interface)],
-    ) -> Result<(), Error> {
+    pub fn uninstall_multiple(&mut self, handle: HandleId, protocols: &[(Guid, Interface)]) -> Result<(), Error> {
         self.entry(handle)?;
         let mut in_use: Option<Error> = None;
         for (index, (guid, interface)) in protocols.iter().enumerate() {
@@ -410,12 +379,7 @@ impl Database {
                         }
                     }
                 }
-                Err(_) => {
-                    return Err(Error::NotAllInstalled {
-                        handle,
-                        guid: *guid,
-                    })
-                }
+                Err(_) => return Err(Error::NotAllInstalled { handle, guid: *guid }),
             }
         }
         if let Some(error) = in_use {
@@ -444,10 +408,7 @@ impl Database {
         let protocol = self
             .entry_mut(handle)?
             .protocol_mut(guid)
-            .ok_or(Error::NotInstalled {
-                handle,
-                guid: *guid,
-            })?;
+            .ok_or(Error::NotInstalled { handle, guid: *guid })?;
         protocol.opens.clear();
         protocol.interface = new;
         protocol.sequence = sequence;

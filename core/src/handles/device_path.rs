@@ -93,10 +93,7 @@ fn check_header(header: [u8; 4], offset: usize, available: usize) -> Result<usiz
     let end = offset
         .checked_add(usize::from(length))
         .filter(|&end| end <= available)
-        .ok_or(PathError::Truncated {
-            offset,
-            len: available,
-        })?;
+        .ok_or(PathError::Truncated { offset, len: available })?;
     Ok(end - offset)
 }
 
@@ -202,16 +199,10 @@ pub fn first_instance(path: &[u8]) -> Result<&[u8], PathError> {
 /// Entire node included. `read_header(offset)` reads the 4 header bytes at `offset`;
 /// only offsets below `limit` are asked for, and the path may not extend past `limit`.
 /// The ABI thunk uses this to learn how long a slice it may build.
-pub fn size_in_memory(
-    limit: usize,
-    mut read_header: impl FnMut(usize) -> Option<[u8; 4]>,
-) -> Result<usize, PathError> {
+pub fn size_in_memory(limit: usize, mut read_header: impl FnMut(usize) -> Option<[u8; 4]>) -> Result<usize, PathError> {
     let mut offset = 0usize;
     loop {
-        if offset
-            .checked_add(NODE_HEADER_SIZE)
-            .is_none_or(|end| end > limit)
-        {
+        if offset.checked_add(NODE_HEADER_SIZE).is_none_or(|end| end > limit) {
             return Err(PathError::Truncated { offset, len: limit });
         }
         let header = read_header(offset).ok_or(PathError::Unreadable { offset })?;

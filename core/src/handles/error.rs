@@ -119,9 +119,9 @@ impl Error {
             | Error::NotOpened { .. }
             | Error::NothingFound
             | Error::NoDevicePathMatch { .. } => Status::NOT_FOUND,
-            Error::InUse { .. }
-            | Error::OpenByOtherDriver { .. }
-            | Error::OpenExclusively { .. } => Status::ACCESS_DENIED,
+            Error::InUse { .. } | Error::OpenByOtherDriver { .. } | Error::OpenExclusively { .. } => {
+                Status::ACCESS_DENIED
+            }
             Error::Unsupported { .. } => Status::UNSUPPORTED,
             Error::OutOfIds => Status::OUT_OF_RESOURCES,
         }
@@ -176,11 +176,7 @@ impl fmt::Display for Error {
                 "protocol {} is not on {handle} with the given interface",
                 GuidText(guid)
             ),
-            Error::InUse {
-                handle,
-                guid,
-                drivers,
-            } => write!(
+            Error::InUse { handle, guid, drivers } => write!(
                 f,
                 "protocol {} on {handle} is in use ({} drivers have it open)",
                 GuidText(guid),
@@ -190,20 +186,14 @@ impl fmt::Display for Error {
                 write!(f, "{handle} does not support protocol {}", GuidText(guid))
             }
             Error::InvalidAttributes { attributes } => {
-                write!(
-                    f,
-                    "open attributes {attributes:#x} are not a legal combination"
-                )
+                write!(f, "open attributes {attributes:#x} are not a legal combination")
             }
             Error::MissingAgent { attributes } => {
                 write!(f, "open attributes {attributes:#x} need an agent handle")
             }
             Error::InvalidAgent { agent } => write!(f, "agent {agent} does not exist"),
             Error::MissingController { attributes } => {
-                write!(
-                    f,
-                    "open attributes {attributes:#x} need a controller handle"
-                )
+                write!(f, "open attributes {attributes:#x} need a controller handle")
             }
             Error::InvalidController { controller } => {
                 write!(f, "controller {controller} does not exist")
@@ -212,29 +202,18 @@ impl fmt::Display for Error {
                 write!(f, "{handle} cannot be its own child controller")
             }
             Error::AlreadyOpen {
-                handle,
-                guid,
-                agent,
-                ..
+                handle, guid, agent, ..
             } => write!(
                 f,
                 "protocol {} on {handle} is already open by driver {agent}",
                 GuidText(guid)
             ),
-            Error::OpenByOtherDriver {
-                handle,
-                guid,
-                driver,
-            } => write!(
+            Error::OpenByOtherDriver { handle, guid, driver } => write!(
                 f,
                 "protocol {} on {handle} is open by another driver ({driver})",
                 GuidText(guid)
             ),
-            Error::OpenExclusively {
-                handle,
-                guid,
-                agent,
-            } => write!(
+            Error::OpenExclusively { handle, guid, agent } => write!(
                 f,
                 "protocol {} on {handle} is open exclusively by {agent}",
                 GuidText(guid)

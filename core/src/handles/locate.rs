@@ -33,11 +33,7 @@ pub struct PathMatch {
 impl Database {
     /// `RegisterProtocolNotify` (§7.3.5): `event` is to be signalled whenever `guid` is
     /// installed or reinstalled from now on.
-    pub fn register_protocol_notify(
-        &mut self,
-        guid: Guid,
-        event: EventId,
-    ) -> Result<RegistrationId, Error> {
+    pub fn register_protocol_notify(&mut self, guid: Guid, event: EventId) -> Result<RegistrationId, Error> {
         let raw = self.registration_ids.allocate().ok_or(Error::OutOfIds)?;
         let registration = RegistrationId(raw);
         self.registrations.insert(
@@ -53,10 +49,7 @@ impl Database {
     }
 
     /// Drops one registration.
-    pub fn unregister_protocol_notify(
-        &mut self,
-        registration: RegistrationId,
-    ) -> Result<(), Error> {
+    pub fn unregister_protocol_notify(&mut self, registration: RegistrationId) -> Result<(), Error> {
         self.registrations
             .remove(&registration)
             .map(|_| ())
@@ -65,16 +58,12 @@ impl Database {
 
     /// Drops every registration of `event` (for `CloseEvent`, §7.1.3).
     pub fn unregister_event(&mut self, event: EventId) {
-        self.registrations
-            .retain(|_, registration| registration.event != event);
+        self.registrations.retain(|_, registration| registration.event != event);
     }
 
     /// The oldest installation `registration` has not returned yet:
     /// (handle, interface, sequence).
-    fn next_notified(
-        &self,
-        registration: RegistrationId,
-    ) -> Result<Option<(HandleId, Interface, u64)>, Error> {
+    fn next_notified(&self, registration: RegistrationId) -> Result<Option<(HandleId, Interface, u64)>, Error> {
         let Registration { guid, position, .. } = self
             .registrations
             .get(&registration)
@@ -82,9 +71,7 @@ impl Database {
         let mut best: Option<(HandleId, Interface, u64)> = None;
         for (&handle, entry) in &self.handles {
             if let Some(protocol) = entry.protocol(guid) {
-                if protocol.sequence > *position
-                    && best.is_none_or(|(_, _, sequence)| protocol.sequence < sequence)
-                {
+                if protocol.sequence > *position && best.is_none_or(|(_, _, sequence)| protocol.sequence < sequence) {
                     best = Some((handle, protocol.interface, protocol.sequence));
                 }
             }
@@ -92,13 +79,8 @@ impl Database {
         Ok(best)
     }
 
-    fn consume_notified(
-        &mut self,
-        registration: RegistrationId,
-    ) -> Result<(HandleId, Interface), Error> {
-        let (handle, interface, sequence) = self
-            .next_notified(registration)?
-            .ok_or(Error::NothingFound)?;
+    fn consume_notified(&mut self, registration: RegistrationId) -> Result<(HandleId, Interface), Error> {
+        let (handle, interface, sequence) = self.next_notified(registration)?.ok_or(Error::NothingFound)?;
         if let Some(entry) = self.registrations.get_mut(&registration) {
             entry.position = sequence;
         }
@@ -140,15 +122,9 @@ impl Database {
     /// `LocateProtocol` (§7.3.18): the interface of `guid` on the first handle that
     /// has it, or with a registration the next installation that registration has not
     /// returned (consuming it; `guid` is then the registration's).
-    pub fn locate_protocol(
-        &mut self,
-        guid: &Guid,
-        registration: Option<RegistrationId>,
-    ) -> Result<Interface, Error> {
+    pub fn locate_protocol(&mut self, guid: &Guid, registration: Option<RegistrationId>) -> Result<Interface, Error> {
         if let Some(registration) = registration {
-            return self
-                .consume_notified(registration)
-                .map(|(_, interface)| interface);
+            return self.consume_notified(registration).map(|(_, interface)| interface);
         }
         self.handles
             .values()
@@ -188,9 +164,7 @@ impl Database {
             };
             // Both are well-formed node sequences, so a byte prefix ends on a node
             // boundary of `wanted`.
-            if wanted.starts_with(candidate)
-                && best.is_none_or(|best| candidate.len() > best.consumed)
-            {
+            if wanted.starts_with(candidate) && best.is_none_or(|best| candidate.len() > best.consumed) {
                 best = Some(PathMatch {
                     handle,
                     consumed: candidate.len(),

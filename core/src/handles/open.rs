@@ -7,9 +7,8 @@ use alloc::vec::Vec;
 
 use log::debug;
 use r_efi::efi::{
-    Guid, OPEN_PROTOCOL_BY_CHILD_CONTROLLER, OPEN_PROTOCOL_BY_DRIVER,
-    OPEN_PROTOCOL_BY_HANDLE_PROTOCOL, OPEN_PROTOCOL_EXCLUSIVE, OPEN_PROTOCOL_GET_PROTOCOL,
-    OPEN_PROTOCOL_TEST_PROTOCOL,
+    Guid, OPEN_PROTOCOL_BY_CHILD_CONTROLLER, OPEN_PROTOCOL_BY_DRIVER, OPEN_PROTOCOL_BY_HANDLE_PROTOCOL,
+    OPEN_PROTOCOL_EXCLUSIVE, OPEN_PROTOCOL_GET_PROTOCOL, OPEN_PROTOCOL_TEST_PROTOCOL,
 };
 
 use super::database::{driver_agents, OpenInfo};
@@ -26,11 +25,7 @@ impl Database {
         Ok(())
     }
 
-    fn require_controller(
-        &self,
-        controller: Option<HandleId>,
-        attributes: u32,
-    ) -> Result<HandleId, Error> {
+    fn require_controller(&self, controller: Option<HandleId>, attributes: u32) -> Result<HandleId, Error> {
         let controller = controller.ok_or(Error::MissingController { attributes })?;
         if !self.is_valid(controller) {
             return Err(Error::InvalidController { controller });
@@ -59,9 +54,7 @@ impl Database {
                 self.require_controller(controller, attributes)?;
             }
             OPEN_PROTOCOL_EXCLUSIVE => self.require_agent(agent, attributes)?,
-            OPEN_PROTOCOL_BY_HANDLE_PROTOCOL
-            | OPEN_PROTOCOL_GET_PROTOCOL
-            | OPEN_PROTOCOL_TEST_PROTOCOL => {}
+            OPEN_PROTOCOL_BY_HANDLE_PROTOCOL | OPEN_PROTOCOL_GET_PROTOCOL | OPEN_PROTOCOL_TEST_PROTOCOL => {}
             _ => return Err(Error::InvalidAttributes { attributes }),
         }
         Ok(())
@@ -93,18 +86,13 @@ impl Database {
         let protocol = self
             .entry_mut(handle)?
             .protocol_mut(guid)
-            .ok_or(Error::Unsupported {
-                handle,
-                guid: *guid,
-            })?;
+            .ok_or(Error::Unsupported { handle, guid: *guid })?;
         let interface = protocol.interface;
 
         let mut exact = None;
         let mut exclusive_holder = None;
         for (index, open) in protocol.opens.iter().enumerate() {
-            let same = Some(open.agent) == agent
-                && open.controller == controller
-                && open.attributes == attributes;
+            let same = Some(open.agent) == agent && open.controller == controller && open.attributes == attributes;
             if same && open.attributes & OPEN_PROTOCOL_BY_DRIVER != 0 {
                 return Err(Error::AlreadyOpen {
                     handle,
@@ -196,10 +184,7 @@ impl Database {
         let protocol = self
             .entry_mut(handle)?
             .protocol_mut(guid)
-            .ok_or(Error::NotInstalled {
-                handle,
-                guid: *guid,
-            })?;
+            .ok_or(Error::NotInstalled { handle, guid: *guid })?;
         let before = protocol.opens.len();
         protocol
             .opens
@@ -219,31 +204,19 @@ impl Database {
     /// `OpenProtocolInformation` (§7.3.11): the open list of `guid` on `handle`,
     /// oldest first. A handle that does not exist or lacks the protocol gives
     /// [`Error::NotInstalled`] (NOT_FOUND, the only failure the service names).
-    pub fn open_protocol_information(
-        &self,
-        handle: HandleId,
-        guid: &Guid,
-    ) -> Result<Vec<OpenInfo>, Error> {
+    pub fn open_protocol_information(&self, handle: HandleId, guid: &Guid) -> Result<Vec<OpenInfo>, Error> {
         self.handles
             .get(&handle)
             .and_then(|entry| entry.protocol(guid))
             .map(|protocol| protocol.opens.clone())
-            .ok_or(Error::NotInstalled {
-                handle,
-                guid: *guid,
-            })
+            .ok_or(Error::NotInstalled { handle, guid: *guid })
     }
 
     /// The drivers that have any protocol of `controller` open `BY_DRIVER`, each once
     /// (the drivers `DisconnectController(controller, NULL, ...)` stops).
     pub fn drivers_managing(&self, controller: HandleId) -> Vec<HandleId> {
         match self.handles.get(&controller) {
-            Some(entry) => driver_agents(
-                entry
-                    .protocols
-                    .iter()
-                    .flat_map(|protocol| protocol.opens.iter()),
-            ),
+            Some(entry) => driver_agents(entry.protocols.iter().flat_map(|protocol| protocol.opens.iter())),
             None => Vec::new(),
         }
     }

@@ -4,9 +4,8 @@ use std::vec;
 use std::vec::Vec;
 
 use r_efi::efi::{
-    Guid, Status, OPEN_PROTOCOL_BY_CHILD_CONTROLLER, OPEN_PROTOCOL_BY_DRIVER,
-    OPEN_PROTOCOL_BY_HANDLE_PROTOCOL, OPEN_PROTOCOL_EXCLUSIVE, OPEN_PROTOCOL_GET_PROTOCOL,
-    OPEN_PROTOCOL_TEST_PROTOCOL,
+    Guid, Status, OPEN_PROTOCOL_BY_CHILD_CONTROLLER, OPEN_PROTOCOL_BY_DRIVER, OPEN_PROTOCOL_BY_HANDLE_PROTOCOL,
+    OPEN_PROTOCOL_EXCLUSIVE, OPEN_PROTOCOL_GET_PROTOCOL, OPEN_PROTOCOL_TEST_PROTOCOL,
 };
 use r_efi::protocols::device_path::PROTOCOL_GUID as DEVICE_PATH_GUID;
 
@@ -40,9 +39,7 @@ const DRIVER_BINDING: Guid = Guid::from_fields(
 const BY_DRIVER_EXCLUSIVE: u32 = OPEN_PROTOCOL_BY_DRIVER | OPEN_PROTOCOL_EXCLUSIVE;
 
 fn new_handle(db: &mut Database, guid: Guid, interface: usize) -> HandleId {
-    db.install_protocol(None, guid, Interface(interface))
-        .unwrap()
-        .handle
+    db.install_protocol(None, guid, Interface(interface)).unwrap().handle
 }
 
 /// A controller with BlockIo at 0x1000 and two driver images.
@@ -117,28 +114,18 @@ fn path(nodes: &[Vec<u8>]) -> Vec<u8> {
 #[test]
 fn install_creates_a_handle_and_handle_protocol_returns_the_interface() {
     let mut db = Database::new();
-    let installed = db
-        .install_protocol(None, BLOCK_IO, Interface(0x1000))
-        .unwrap();
+    let installed = db.install_protocol(None, BLOCK_IO, Interface(0x1000)).unwrap();
     assert!(installed.events.is_empty());
     assert!(db.is_valid(installed.handle));
-    assert_eq!(
-        db.handle_protocol(installed.handle, &BLOCK_IO),
-        Ok(Interface(0x1000))
-    );
-    assert_eq!(
-        db.interface(installed.handle, &BLOCK_IO),
-        Some(Interface(0x1000))
-    );
+    assert_eq!(db.handle_protocol(installed.handle, &BLOCK_IO), Ok(Interface(0x1000)));
+    assert_eq!(db.interface(installed.handle, &BLOCK_IO), Some(Interface(0x1000)));
 }
 
 #[test]
 fn installing_on_an_existing_handle_adds_protocols_in_order() {
     let mut db = Database::new();
     let handle = new_handle(&mut db, BLOCK_IO, 0x1000);
-    let again = db
-        .install_protocol(Some(handle), DISK_IO, Interface(0x2000))
-        .unwrap();
+    let again = db.install_protocol(Some(handle), DISK_IO, Interface(0x2000)).unwrap();
     assert_eq!(again.handle, handle);
     assert_eq!(db.protocols_per_handle(handle), Ok(vec![BLOCK_IO, DISK_IO]));
     assert_eq!(db.handle_count(), 1);
@@ -149,10 +136,7 @@ fn a_null_interface_is_legal() {
     let mut db = Database::new();
     let handle = new_handle(&mut db, DISK_IO, 0);
     assert_eq!(db.handle_protocol(handle, &DISK_IO), Ok(Interface::NULL));
-    assert_eq!(
-        db.uninstall_protocol(handle, &DISK_IO, Interface::NULL),
-        Ok(())
-    );
+    assert_eq!(db.uninstall_protocol(handle, &DISK_IO, Interface::NULL), Ok(()));
 }
 
 #[test]
@@ -162,13 +146,7 @@ fn installing_a_protocol_twice_on_a_handle_is_an_invalid_parameter() {
     let error = db
         .install_protocol(Some(handle), BLOCK_IO, Interface(0x3000))
         .unwrap_err();
-    assert_eq!(
-        error,
-        Error::AlreadyInstalled {
-            handle,
-            guid: BLOCK_IO
-        }
-    );
+    assert_eq!(error, Error::AlreadyInstalled { handle, guid: BLOCK_IO });
     assert_eq!(error.status(), Status::INVALID_PARAMETER);
     assert_eq!(db.handle_protocol(handle, &BLOCK_IO), Ok(Interface(0x1000)));
 }
@@ -180,8 +158,7 @@ fn handle_ids_are_far_from_memory_and_never_reused() {
     assert!(first.raw() >= 0xEF1D_0000_0000_0000);
     assert_eq!(HandleId::from_efi(first.to_efi()), Some(first));
     assert_eq!(HandleId::new(0), None);
-    db.uninstall_protocol(first, &BLOCK_IO, Interface(0x1000))
-        .unwrap();
+    db.uninstall_protocol(first, &BLOCK_IO, Interface(0x1000)).unwrap();
     let second = new_handle(&mut db, BLOCK_IO, 0x1000);
     assert_ne!(first, second);
     assert!(!db.is_valid(first));
@@ -191,8 +168,7 @@ fn handle_ids_are_far_from_memory_and_never_reused() {
 fn stale_and_unknown_handles_are_rejected_everywhere() {
     let mut db = Database::new();
     let stale = new_handle(&mut db, BLOCK_IO, 0x1000);
-    db.uninstall_protocol(stale, &BLOCK_IO, Interface(0x1000))
-        .unwrap();
+    db.uninstall_protocol(stale, &BLOCK_IO, Interface(0x1000)).unwrap();
     let forged = HandleId::new(0x7fff_1000).unwrap();
     for handle in [stale, forged] {
         let invalid = Error::InvalidHandle { handle };
@@ -212,9 +188,7 @@ fn stale_and_unknown_handles_are_rejected_everywhere() {
         );
         assert_eq!(invalid.status(), Status::INVALID_PARAMETER);
         assert_eq!(
-            db.open_protocol_information(handle, &BLOCK_IO)
-                .unwrap_err()
-                .status(),
+            db.open_protocol_information(handle, &BLOCK_IO).unwrap_err().status(),
             Status::NOT_FOUND
         );
     }
@@ -224,16 +198,9 @@ fn stale_and_unknown_handles_are_rejected_everywhere() {
 fn install_multiple_installs_everything_on_one_handle() {
     let mut db = Database::new();
     let installed = db
-        .install_multiple(
-            None,
-            &[(BLOCK_IO, Interface(1)), (DISK_IO, Interface(2))],
-            |_| None,
-        )
+        .install_multiple(None, &[(BLOCK_IO, Interface(1)), (DISK_IO, Interface(2))], |_| None)
         .unwrap();
-    assert_eq!(
-        db.protocols_per_handle(installed.handle),
-        Ok(vec![BLOCK_IO, DISK_IO])
-    );
+    assert_eq!(db.protocols_per_handle(installed.handle), Ok(vec![BLOCK_IO, DISK_IO]));
 }
 
 #[test]
@@ -251,18 +218,12 @@ fn install_multiple_is_all_or_nothing() {
     assert_eq!(db.protocols_per_handle(handle), Ok(vec![DISK_IO]));
 
     let error = db
-        .install_multiple(
-            None,
-            &[(BLOCK_IO, Interface(1)), (BLOCK_IO, Interface(2))],
-            |_| None,
-        )
+        .install_multiple(None, &[(BLOCK_IO, Interface(1)), (BLOCK_IO, Interface(2))], |_| None)
         .unwrap_err();
     assert_eq!(error, Error::DuplicateProtocol { guid: BLOCK_IO });
     assert_eq!(db.handle_count(), 1);
     assert_eq!(
-        db.install_multiple(None, &[], |_| None)
-            .unwrap_err()
-            .status(),
+        db.install_multiple(None, &[], |_| None).unwrap_err().status(),
         Status::INVALID_PARAMETER
     );
 }
@@ -279,10 +240,7 @@ fn install_multiple_refuses_a_device_path_that_is_already_installed() {
     let first = db
         .install_multiple(
             None,
-            &[
-                (DEVICE_PATH_GUID, Interface(0x100)),
-                (BLOCK_IO, Interface(1)),
-            ],
+            &[(DEVICE_PATH_GUID, Interface(0x100)), (BLOCK_IO, Interface(1))],
             read,
         )
         .unwrap()
@@ -290,10 +248,7 @@ fn install_multiple_refuses_a_device_path_that_is_already_installed() {
     let error = db
         .install_multiple(
             None,
-            &[
-                (BLOCK_IO, Interface(2)),
-                (DEVICE_PATH_GUID, Interface(0x200)),
-            ],
+            &[(BLOCK_IO, Interface(2)), (DEVICE_PATH_GUID, Interface(0x200))],
             read,
         )
         .unwrap_err();
@@ -311,16 +266,11 @@ fn install_multiple_refuses_an_unreadable_or_malformed_device_path() {
     let mut db = Database::new();
     let bad = [0x01u8, 0x01, 0x02, 0x00];
     let error = db
-        .install_multiple(None, &[(DEVICE_PATH_GUID, Interface(0x100))], |_| {
-            Some(&bad[..])
-        })
+        .install_multiple(None, &[(DEVICE_PATH_GUID, Interface(0x100))], |_| Some(&bad[..]))
         .unwrap_err();
     assert_eq!(
         error,
-        Error::MalformedDevicePath(PathError::NodeTooShort {
-            offset: 0,
-            length: 2
-        })
+        Error::MalformedDevicePath(PathError::NodeTooShort { offset: 0, length: 2 })
     );
     assert_eq!(error.status(), Status::INVALID_PARAMETER);
     let error = db
@@ -336,20 +286,10 @@ fn install_multiple_refuses_an_unreadable_or_malformed_device_path() {
 fn uninstall_of_an_absent_protocol_or_another_interface_is_not_found() {
     let mut db = Database::new();
     let handle = new_handle(&mut db, BLOCK_IO, 0x1000);
-    let absent = db
-        .uninstall_protocol(handle, &DISK_IO, Interface(0x1000))
-        .unwrap_err();
-    assert_eq!(
-        absent,
-        Error::NotInstalled {
-            handle,
-            guid: DISK_IO
-        }
-    );
+    let absent = db.uninstall_protocol(handle, &DISK_IO, Interface(0x1000)).unwrap_err();
+    assert_eq!(absent, Error::NotInstalled { handle, guid: DISK_IO });
     assert_eq!(absent.status(), Status::NOT_FOUND);
-    let wrong = db
-        .uninstall_protocol(handle, &BLOCK_IO, Interface(0x9999))
-        .unwrap_err();
+    let wrong = db.uninstall_protocol(handle, &BLOCK_IO, Interface(0x9999)).unwrap_err();
     assert_eq!(wrong.status(), Status::NOT_FOUND);
     assert!(db.is_valid(handle));
 }
@@ -358,19 +298,13 @@ fn uninstall_of_an_absent_protocol_or_another_interface_is_not_found() {
 fn uninstalling_the_last_protocol_frees_the_handle() {
     let mut db = Database::new();
     let handle = new_handle(&mut db, BLOCK_IO, 0x1000);
-    db.install_protocol(Some(handle), DISK_IO, Interface(0x2000))
-        .unwrap();
-    db.uninstall_protocol(handle, &BLOCK_IO, Interface(0x1000))
-        .unwrap();
+    db.install_protocol(Some(handle), DISK_IO, Interface(0x2000)).unwrap();
+    db.uninstall_protocol(handle, &BLOCK_IO, Interface(0x1000)).unwrap();
     assert!(db.is_valid(handle));
     assert_eq!(db.protocols_per_handle(handle), Ok(vec![DISK_IO]));
-    db.uninstall_protocol(handle, &DISK_IO, Interface(0x2000))
-        .unwrap();
+    db.uninstall_protocol(handle, &DISK_IO, Interface(0x2000)).unwrap();
     assert!(!db.is_valid(handle));
-    assert_eq!(
-        db.locate_handle(Search::AllHandles),
-        Err(Error::NothingFound)
-    );
+    assert_eq!(db.locate_handle(Search::AllHandles), Err(Error::NothingFound));
 }
 
 #[test]
@@ -385,13 +319,8 @@ fn uninstall_is_denied_while_a_driver_has_the_protocol_open_and_names_the_driver
     assert!(f.db.is_valid(f.controller));
 
     // What DisconnectController would make the driver do; then the retry succeeds.
-    f.db.close_protocol(
-        f.controller,
-        &BLOCK_IO,
-        Some(f.driver_a),
-        Some(f.controller),
-    )
-    .unwrap();
+    f.db.close_protocol(f.controller, &BLOCK_IO, Some(f.driver_a), Some(f.controller))
+        .unwrap();
     f.db.uninstall_protocol(f.controller, &BLOCK_IO, Interface(0x1000))
         .unwrap();
     assert!(!f.db.is_valid(f.controller));
@@ -408,9 +337,7 @@ fn get_protocol_test_protocol_and_by_handle_opens_do_not_block_uninstall() {
         f.open(f.driver_a, attributes).unwrap();
     }
     assert_eq!(
-        f.db.open_protocol_information(f.controller, &BLOCK_IO)
-            .unwrap()
-            .len(),
+        f.db.open_protocol_information(f.controller, &BLOCK_IO).unwrap().len(),
         3
     );
     f.db.uninstall_protocol(f.controller, &BLOCK_IO, Interface(0x1000))
@@ -432,23 +359,13 @@ fn an_exclusive_application_open_blocks_uninstall_with_nobody_to_disconnect() {
 fn uninstall_multiple_removes_all_or_reports_invalid_parameter() {
     let mut db = Database::new();
     let handle = db
-        .install_multiple(
-            None,
-            &[(BLOCK_IO, Interface(1)), (DISK_IO, Interface(2))],
-            |_| None,
-        )
+        .install_multiple(None, &[(BLOCK_IO, Interface(1)), (DISK_IO, Interface(2))], |_| None)
         .unwrap()
         .handle;
     let error = db
         .uninstall_multiple(handle, &[(BLOCK_IO, Interface(1)), (DISK_IO, Interface(3))])
         .unwrap_err();
-    assert_eq!(
-        error,
-        Error::NotAllInstalled {
-            handle,
-            guid: DISK_IO
-        }
-    );
+    assert_eq!(error, Error::NotAllInstalled { handle, guid: DISK_IO });
     assert_eq!(error.status(), Status::INVALID_PARAMETER);
     assert_eq!(db.protocols_per_handle(handle), Ok(vec![BLOCK_IO, DISK_IO]));
     db.uninstall_multiple(handle, &[(BLOCK_IO, Interface(1)), (DISK_IO, Interface(2))])
@@ -485,22 +402,11 @@ fn reinstall_replaces_the_interface_and_closes_get_protocol_opens() {
     let mut f = fixture();
     f.open(f.driver_a, OPEN_PROTOCOL_GET_PROTOCOL).unwrap();
     let events =
-        f.db.reinstall_protocol(
-            f.controller,
-            &BLOCK_IO,
-            Interface(0x1000),
-            Interface(0x5000),
-        )
-        .unwrap();
+        f.db.reinstall_protocol(f.controller, &BLOCK_IO, Interface(0x1000), Interface(0x5000))
+            .unwrap();
     assert!(events.is_empty());
-    assert_eq!(
-        f.db.handle_protocol(f.controller, &BLOCK_IO),
-        Ok(Interface(0x5000))
-    );
-    assert_eq!(
-        f.db.open_protocol_information(f.controller, &BLOCK_IO),
-        Ok(vec![])
-    );
+    assert_eq!(f.db.handle_protocol(f.controller, &BLOCK_IO), Ok(Interface(0x5000)));
+    assert_eq!(f.db.open_protocol_information(f.controller, &BLOCK_IO), Ok(vec![]));
 }
 
 #[test]
@@ -517,19 +423,11 @@ fn reinstall_of_a_wrong_interface_is_not_found_and_of_a_driven_one_access_denied
 
     f.open(f.driver_b, OPEN_PROTOCOL_BY_DRIVER).unwrap();
     let error =
-        f.db.reinstall_protocol(
-            f.controller,
-            &BLOCK_IO,
-            Interface(0x1000),
-            Interface(0x5000),
-        )
-        .unwrap_err();
+        f.db.reinstall_protocol(f.controller, &BLOCK_IO, Interface(0x1000), Interface(0x5000))
+            .unwrap_err();
     assert_eq!(error.status(), Status::ACCESS_DENIED);
     assert_eq!(error.drivers_to_disconnect(), &[f.driver_b]);
-    assert_eq!(
-        f.db.handle_protocol(f.controller, &BLOCK_IO),
-        Ok(Interface(0x1000))
-    );
+    assert_eq!(f.db.handle_protocol(f.controller, &BLOCK_IO), Ok(Interface(0x1000)));
 }
 
 // ---- OpenProtocol attribute matrix ----
@@ -537,10 +435,7 @@ fn reinstall_of_a_wrong_interface_is_not_found_and_of_a_driven_one_access_denied
 #[test]
 fn by_driver_twice_by_the_same_agent_is_already_started_with_the_interface() {
     let mut f = fixture();
-    assert_eq!(
-        f.open(f.driver_a, OPEN_PROTOCOL_BY_DRIVER),
-        Ok(Interface(0x1000))
-    );
+    assert_eq!(f.open(f.driver_a, OPEN_PROTOCOL_BY_DRIVER), Ok(Interface(0x1000)));
     let error = f.open(f.driver_a, OPEN_PROTOCOL_BY_DRIVER).unwrap_err();
     assert_eq!(
         error,
@@ -575,9 +470,7 @@ fn by_driver_exclusive_twice_by_the_same_agent_is_already_started() {
     let mut f = fixture();
     f.open(f.driver_a, BY_DRIVER_EXCLUSIVE).unwrap();
     assert_eq!(
-        f.open(f.driver_a, BY_DRIVER_EXCLUSIVE)
-            .unwrap_err()
-            .status(),
+        f.open(f.driver_a, BY_DRIVER_EXCLUSIVE).unwrap_err().status(),
         Status::ALREADY_STARTED
     );
     let error = f.open(f.driver_b, BY_DRIVER_EXCLUSIVE).unwrap_err();
@@ -595,19 +488,11 @@ fn by_driver_exclusive_twice_by_the_same_agent_is_already_started() {
 #[test]
 fn anything_by_driver_or_exclusive_is_denied_while_the_protocol_is_open_exclusively() {
     for holder in [OPEN_PROTOCOL_EXCLUSIVE, BY_DRIVER_EXCLUSIVE] {
-        for attributes in [
-            OPEN_PROTOCOL_BY_DRIVER,
-            OPEN_PROTOCOL_EXCLUSIVE,
-            BY_DRIVER_EXCLUSIVE,
-        ] {
+        for attributes in [OPEN_PROTOCOL_BY_DRIVER, OPEN_PROTOCOL_EXCLUSIVE, BY_DRIVER_EXCLUSIVE] {
             let mut f = fixture();
             f.open(f.driver_a, holder).unwrap();
             let error = f.open(f.driver_b, attributes).unwrap_err();
-            assert_eq!(
-                error.status(),
-                Status::ACCESS_DENIED,
-                "{holder:#x} {attributes:#x}"
-            );
+            assert_eq!(error.status(), Status::ACCESS_DENIED, "{holder:#x} {attributes:#x}");
             assert!(error.drivers_to_disconnect().is_empty());
         }
     }
@@ -622,13 +507,8 @@ fn exclusive_over_a_driver_asks_for_that_driver_to_be_disconnected() {
         assert_eq!(error.status(), Status::ACCESS_DENIED);
         assert_eq!(error.drivers_to_disconnect(), &[f.driver_a]);
         // After the disconnect the retry succeeds.
-        f.db.close_protocol(
-            f.controller,
-            &BLOCK_IO,
-            Some(f.driver_a),
-            Some(f.controller),
-        )
-        .unwrap();
+        f.db.close_protocol(f.controller, &BLOCK_IO, Some(f.driver_a), Some(f.controller))
+            .unwrap();
         assert_eq!(f.open(f.driver_b, attributes), Ok(Interface(0x1000)));
     }
 }
@@ -649,17 +529,9 @@ fn non_driver_opens_are_allowed_alongside_exclusive_and_counted() {
             Ok(Interface(0x1000))
         );
     }
-    f.db.open_protocol(
-        f.controller,
-        &BLOCK_IO,
-        None,
-        None,
-        OPEN_PROTOCOL_TEST_PROTOCOL,
-    )
-    .unwrap();
-    let info =
-        f.db.open_protocol_information(f.controller, &BLOCK_IO)
-            .unwrap();
+    f.db.open_protocol(f.controller, &BLOCK_IO, None, None, OPEN_PROTOCOL_TEST_PROTOCOL)
+        .unwrap();
+    let info = f.db.open_protocol_information(f.controller, &BLOCK_IO).unwrap();
     assert_eq!(
         info,
         vec![
@@ -684,27 +556,11 @@ fn open_rejects_illegal_attributes_and_missing_or_invalid_handles() {
     let mut f = fixture();
     let (h, a) = (f.controller, f.driver_a);
     let stale = new_handle(&mut f.db, DISK_IO, 7);
-    f.db.uninstall_protocol(stale, &DISK_IO, Interface(7))
-        .unwrap();
+    f.db.uninstall_protocol(stale, &DISK_IO, Interface(7)).unwrap();
     let cases: [(Option<HandleId>, Option<HandleId>, u32, Error); 9] = [
-        (
-            Some(a),
-            Some(h),
-            0,
-            Error::InvalidAttributes { attributes: 0 },
-        ),
-        (
-            Some(a),
-            Some(h),
-            3,
-            Error::InvalidAttributes { attributes: 3 },
-        ),
-        (
-            Some(a),
-            Some(h),
-            0x40,
-            Error::InvalidAttributes { attributes: 0x40 },
-        ),
+        (Some(a), Some(h), 0, Error::InvalidAttributes { attributes: 0 }),
+        (Some(a), Some(h), 3, Error::InvalidAttributes { attributes: 3 }),
+        (Some(a), Some(h), 0x40, Error::InvalidAttributes { attributes: 0x40 }),
         (
             None,
             Some(h),
@@ -779,9 +635,7 @@ fn opening_a_protocol_the_handle_lacks_is_unsupported() {
     );
     assert_eq!(error.status(), Status::UNSUPPORTED);
     assert_eq!(
-        f.db.handle_protocol(f.controller, &DISK_IO)
-            .unwrap_err()
-            .status(),
+        f.db.handle_protocol(f.controller, &DISK_IO).unwrap_err().status(),
         Status::UNSUPPORTED
     );
 }
@@ -794,9 +648,7 @@ fn close_protocol_removes_the_open_and_reports_not_found_otherwise() {
     let (h, a, b) = (f.controller, f.driver_a, f.driver_b);
     f.open(a, OPEN_PROTOCOL_BY_DRIVER).unwrap();
 
-    let error =
-        f.db.close_protocol(h, &BLOCK_IO, Some(b), Some(h))
-            .unwrap_err();
+    let error = f.db.close_protocol(h, &BLOCK_IO, Some(b), Some(h)).unwrap_err();
     assert_eq!(
         error,
         Error::NotOpened {
@@ -808,15 +660,11 @@ fn close_protocol_removes_the_open_and_reports_not_found_otherwise() {
     );
     assert_eq!(error.status(), Status::NOT_FOUND);
     assert_eq!(
-        f.db.close_protocol(h, &DISK_IO, Some(a), Some(h))
-            .unwrap_err()
-            .status(),
+        f.db.close_protocol(h, &DISK_IO, Some(a), Some(h)).unwrap_err().status(),
         Status::NOT_FOUND
     );
     assert_eq!(
-        f.db.close_protocol(h, &BLOCK_IO, None, Some(h))
-            .unwrap_err()
-            .status(),
+        f.db.close_protocol(h, &BLOCK_IO, None, Some(h)).unwrap_err().status(),
         Status::INVALID_PARAMETER
     );
 
@@ -864,23 +712,14 @@ fn locate_handle_lists_handles_in_creation_order() {
     let second = new_handle(&mut db, BLOCK_IO, 2);
     let third = new_handle(&mut db, BLOCK_IO, 3);
     // Installing later on the first handle does not move it.
-    db.install_protocol(Some(first), BLOCK_IO, Interface(4))
-        .unwrap();
-    assert_eq!(
-        db.locate_handle(Search::AllHandles),
-        Ok(vec![first, second, third])
-    );
+    db.install_protocol(Some(first), BLOCK_IO, Interface(4)).unwrap();
+    assert_eq!(db.locate_handle(Search::AllHandles), Ok(vec![first, second, third]));
     assert_eq!(
         db.locate_handle(Search::ByProtocol(BLOCK_IO)),
         Ok(vec![first, second, third])
     );
-    assert_eq!(
-        db.locate_handle(Search::ByProtocol(DISK_IO)),
-        Ok(vec![first])
-    );
-    let error = db
-        .locate_handle(Search::ByProtocol(DRIVER_BINDING))
-        .unwrap_err();
+    assert_eq!(db.locate_handle(Search::ByProtocol(DISK_IO)), Ok(vec![first]));
+    let error = db.locate_handle(Search::ByProtocol(DRIVER_BINDING)).unwrap_err();
     assert_eq!(error.status(), Status::NOT_FOUND);
     assert_eq!(db.all_handles(), vec![first, second, third]);
 }
@@ -889,13 +728,8 @@ fn locate_handle_lists_handles_in_creation_order() {
 fn register_notify_returns_each_new_installation_once() {
     let mut db = Database::new();
     let before = new_handle(&mut db, BLOCK_IO, 1);
-    let registration = db
-        .register_protocol_notify(BLOCK_IO, EventId(0x77))
-        .unwrap();
-    assert_eq!(
-        RegistrationId::from_efi(registration.to_efi()),
-        Some(registration)
-    );
+    let registration = db.register_protocol_notify(BLOCK_IO, EventId(0x77)).unwrap();
+    assert_eq!(RegistrationId::from_efi(registration.to_efi()), Some(registration));
     // Installed before the registration: not reported.
     assert_eq!(
         db.locate_handle(Search::ByRegisterNotify(registration)),
@@ -904,9 +738,7 @@ fn register_notify_returns_each_new_installation_once() {
 
     let a = db.install_protocol(None, BLOCK_IO, Interface(2)).unwrap();
     assert_eq!(a.events, vec![EventId(0x77)]);
-    let b = db
-        .install_protocol(Some(before), DISK_IO, Interface(3))
-        .unwrap();
+    let b = db.install_protocol(Some(before), DISK_IO, Interface(3)).unwrap();
     assert!(b.events.is_empty());
     let c = db.install_protocol(None, BLOCK_IO, Interface(4)).unwrap();
 
@@ -931,10 +763,7 @@ fn register_notify_returns_each_new_installation_once() {
         .reinstall_protocol(a.handle, &BLOCK_IO, Interface(2), Interface(5))
         .unwrap();
     assert_eq!(events, vec![EventId(0x77)]);
-    assert_eq!(
-        db.locate_protocol(&DISK_IO, Some(registration)),
-        Ok(Interface(5))
-    );
+    assert_eq!(db.locate_protocol(&DISK_IO, Some(registration)), Ok(Interface(5)));
     assert_eq!(
         db.locate_protocol(&BLOCK_IO, Some(registration)),
         Err(Error::NothingFound)
@@ -947,12 +776,8 @@ fn an_uninstalled_pending_installation_is_skipped() {
     let registration = db.register_protocol_notify(BLOCK_IO, EventId(1)).unwrap();
     let gone = new_handle(&mut db, BLOCK_IO, 1);
     let kept = new_handle(&mut db, BLOCK_IO, 2);
-    db.uninstall_protocol(gone, &BLOCK_IO, Interface(1))
-        .unwrap();
-    assert_eq!(
-        db.locate_handle(Search::ByRegisterNotify(registration)),
-        Ok(vec![kept])
-    );
+    db.uninstall_protocol(gone, &BLOCK_IO, Interface(1)).unwrap();
+    assert_eq!(db.locate_handle(Search::ByRegisterNotify(registration)), Ok(vec![kept]));
 }
 
 #[test]
@@ -963,9 +788,7 @@ fn unknown_registrations_are_invalid_and_closed_events_are_not_signalled() {
     assert_ne!(registration, second);
     // One event registered twice is signalled once.
     assert_eq!(
-        db.install_protocol(None, BLOCK_IO, Interface(1))
-            .unwrap()
-            .events,
+        db.install_protocol(None, BLOCK_IO, Interface(1)).unwrap().events,
         vec![EventId(9)]
     );
     db.unregister_event(EventId(9));
@@ -974,9 +797,7 @@ fn unknown_registrations_are_invalid_and_closed_events_are_not_signalled() {
         .unwrap()
         .events
         .is_empty());
-    let error = db
-        .locate_handle(Search::ByRegisterNotify(registration))
-        .unwrap_err();
+    let error = db.locate_handle(Search::ByRegisterNotify(registration)).unwrap_err();
     assert_eq!(error, Error::UnknownRegistration { registration });
     assert_eq!(error.status(), Status::INVALID_PARAMETER);
     assert_eq!(
@@ -993,9 +814,7 @@ fn locate_protocol_returns_the_first_handles_interface() {
     new_handle(&mut db, BLOCK_IO, 3);
     assert_eq!(db.locate_protocol(&BLOCK_IO, None), Ok(Interface(2)));
     assert_eq!(
-        db.locate_protocol(&DRIVER_BINDING, None)
-            .unwrap_err()
-            .status(),
+        db.locate_protocol(&DRIVER_BINDING, None).unwrap_err().status(),
         Status::NOT_FOUND
     );
 }
@@ -1014,10 +833,7 @@ fn path_db() -> PathDb {
     let mut paths = BTreeMap::new();
     paths.insert(Interface(0x100), path(&[acpi_root(), end()]));
     paths.insert(Interface(0x200), path(&[acpi_root(), pci(3), end()]));
-    paths.insert(
-        Interface(0x300),
-        path(&[acpi_root(), pci(3), partition(1), end()]),
-    );
+    paths.insert(Interface(0x300), path(&[acpi_root(), pci(3), partition(1), end()]));
     let mut db = Database::new();
     let mut add = |dp: usize, extra: &[(Guid, Interface)]| {
         let mut protocols = vec![(DEVICE_PATH_GUID, Interface(dp))];
@@ -1076,9 +892,7 @@ fn locate_device_path_finds_the_longest_prefix() {
             consumed: acpi_root().len()
         })
     );
-    let error = p
-        .locate(&BLOCK_IO, &path(&[acpi_root(), pci(9), end()]))
-        .unwrap_err();
+    let error = p.locate(&BLOCK_IO, &path(&[acpi_root(), pci(9), end()])).unwrap_err();
     assert_eq!(error, Error::NoDevicePathMatch { guid: BLOCK_IO });
     assert_eq!(error.status(), Status::NOT_FOUND);
 }
@@ -1095,10 +909,7 @@ fn locate_device_path_uses_the_first_instance_only() {
         partition(1),
         end(),
     ]);
-    assert_eq!(
-        p.locate(&BLOCK_IO, &wanted).map(|found| found.handle),
-        Ok(p.disk)
-    );
+    assert_eq!(p.locate(&BLOCK_IO, &wanted).map(|found| found.handle), Ok(p.disk));
 }
 
 #[test]
@@ -1120,13 +931,9 @@ fn locate_device_path_rejects_a_malformed_path() {
 #[test]
 fn a_handle_with_a_malformed_device_path_is_skipped() {
     let mut p = path_db();
-    p.paths
-        .insert(Interface(0x300), vec![0x01, 0x01, 0x00, 0x00]);
+    p.paths.insert(Interface(0x300), vec![0x01, 0x01, 0x00, 0x00]);
     let wanted = path(&[acpi_root(), pci(3), partition(1), end()]);
-    assert_eq!(
-        p.locate(&BLOCK_IO, &wanted).map(|found| found.handle),
-        Ok(p.disk)
-    );
+    assert_eq!(p.locate(&BLOCK_IO, &wanted).map(|found| found.handle), Ok(p.disk));
 }
 
 // ---- device path walking ----
@@ -1137,10 +944,7 @@ fn walks_nodes_up_to_the_end_node() {
     let nodes: Vec<_> = device_path::nodes(&bytes)
         .map(|n| n.map(|n| (n.kind(), n.sub_type(), n.data().len())))
         .collect();
-    assert_eq!(
-        nodes,
-        vec![Ok((2, 1, 8)), Ok((1, 1, 2)), Ok((0x7F, 0xFF, 0))]
-    );
+    assert_eq!(nodes, vec![Ok((2, 1, 8)), Ok((1, 1, 2)), Ok((0x7F, 0xFF, 0))]);
     assert_eq!(device_path::size(&bytes), Ok(12 + 6 + 4));
     assert_eq!(device_path::body(&bytes).map(<[u8]>::len), Ok(18));
 }
@@ -1177,18 +981,11 @@ fn a_node_running_past_the_buffer_is_truncated() {
 #[test]
 fn sizes_a_path_in_memory_through_a_header_reader() {
     let bytes = path(&[acpi_root(), pci(3), end()]);
-    let read = |offset: usize| {
-        bytes
-            .get(offset..offset + 4)
-            .map(|h| [h[0], h[1], h[2], h[3]])
-    };
+    let read = |offset: usize| bytes.get(offset..offset + 4).map(|h| [h[0], h[1], h[2], h[3]]);
     assert_eq!(device_path::size_in_memory(4096, read), Ok(22));
     assert_eq!(
         device_path::size_in_memory(16, read),
-        Err(PathError::Truncated {
-            offset: 12,
-            len: 16
-        })
+        Err(PathError::Truncated { offset: 12, len: 16 })
     );
 
     // A zero-length node repeated forever must not hang.
@@ -1197,13 +994,7 @@ fn sizes_a_path_in_memory_through_a_header_reader() {
         reads += 1;
         Some([1, 1, 0, 0])
     });
-    assert_eq!(
-        result,
-        Err(PathError::NodeTooShort {
-            offset: 0,
-            length: 0
-        })
-    );
+    assert_eq!(result, Err(PathError::NodeTooShort { offset: 0, length: 0 }));
     assert_eq!(reads, 1);
     // A path without an end node stops at the limit.
     let mut reads = 0;
@@ -1221,23 +1012,15 @@ fn sizes_a_path_in_memory_through_a_header_reader() {
 
 #[test]
 fn errors_explain_themselves() {
-    assert_eq!(
-        GuidText(&BLOCK_IO).to_string(),
-        "964e5b21-6459-11d2-8e39-00a0c969723b"
-    );
+    assert_eq!(GuidText(&BLOCK_IO).to_string(), "964e5b21-6459-11d2-8e39-00a0c969723b");
     let handle = HandleId::new(0xEF1D_0000_0000_0010).unwrap();
     assert_eq!(
-        Error::NotInstalled {
-            handle,
-            guid: BLOCK_IO
-        }
-        .to_string(),
+        Error::NotInstalled { handle, guid: BLOCK_IO }.to_string(),
         "protocol 964e5b21-6459-11d2-8e39-00a0c969723b is not on handle 0xef1d000000000010"
     );
-    assert!(Error::MalformedDevicePath(PathError::NodeTooShort {
-        offset: 8,
-        length: 2
-    })
-    .to_string()
-    .contains("offset 8"));
+    assert!(
+        Error::MalformedDevicePath(PathError::NodeTooShort { offset: 8, length: 2 })
+            .to_string()
+            .contains("offset 8")
+    );
 }

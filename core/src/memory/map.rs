@@ -110,9 +110,7 @@ impl MemoryError {
             | MemoryError::InvalidType(_)
             | MemoryError::NotAllocatable { .. } => efi::Status::INVALID_PARAMETER,
             MemoryError::OutOfResources { .. } => efi::Status::OUT_OF_RESOURCES,
-            MemoryError::NotFound { .. } | MemoryError::NotAllocated { .. } => {
-                efi::Status::NOT_FOUND
-            }
+            MemoryError::NotFound { .. } | MemoryError::NotAllocated { .. } => efi::Status::NOT_FOUND,
             MemoryError::BufferTooSmall { .. } => efi::Status::BUFFER_TOO_SMALL,
         }
     }
@@ -132,16 +130,10 @@ impl fmt::Display for MemoryError {
                 write!(f, "address {address:#x} is not aligned to {align:#x}")
             }
             MemoryError::InvalidAlignment { align } => {
-                write!(
-                    f,
-                    "alignment {align:#x} is not a power of two of at least a page"
-                )
+                write!(f, "alignment {align:#x} is not a power of two of at least a page")
             }
             MemoryError::RangeOverflow { start, pages } => {
-                write!(
-                    f,
-                    "{pages} pages at {start:#x} run past the end of the address space"
-                )
+                write!(f, "{pages} pages at {start:#x} run past the end of the address space")
             }
             MemoryError::InvalidAllocateType { raw } => {
                 write!(f, "allocate type {raw} is not defined")
@@ -155,10 +147,7 @@ impl fmt::Display for MemoryError {
                 write!(f, "{pages} pages at {address:#x} are not free memory")
             }
             MemoryError::NotAllocated { address, pages } => {
-                write!(
-                    f,
-                    "{pages} pages at {address:#x} were not allocated with AllocatePages"
-                )
+                write!(f, "{pages} pages at {address:#x} were not allocated with AllocatePages")
             }
             MemoryError::BufferTooSmall { needed } => {
                 write!(f, "the memory map needs a buffer of {needed} bytes")
@@ -179,8 +168,7 @@ pub struct Descriptor {
 impl Descriptor {
     /// One past the last byte.
     pub fn end(&self) -> u64 {
-        self.start
-            .saturating_add(self.pages.saturating_mul(EFI_PAGE_SIZE))
+        self.start.saturating_add(self.pages.saturating_mul(EFI_PAGE_SIZE))
     }
 
     /// The descriptor in its ABI form; the virtual start is 0 until
@@ -269,10 +257,7 @@ impl Entry {
     }
 
     fn joins(&self, next: &Entry) -> bool {
-        self.end() == next.start
-            && self.ty == next.ty
-            && self.attribute == next.attribute
-            && self.owner == next.owner
+        self.end() == next.start && self.ty == next.ty && self.attribute == next.attribute && self.owner == next.owner
     }
 }
 
@@ -377,11 +362,7 @@ impl MemoryMap {
         }
         let mut gaps = Vec::new();
         let mut cursor = start;
-        for e in self
-            .entries
-            .iter()
-            .filter(|e| e.end() > start && e.start < end)
-        {
+        for e in self.entries.iter().filter(|e| e.end() > start && e.start < end) {
             if e.start > cursor {
                 gaps.push(cursor..e.start);
             }
@@ -452,20 +433,12 @@ impl MemoryMap {
     }
 
     /// [`MemoryMap::set_type`] for a byte range, widened to whole pages.
-    pub fn set_type_covering(
-        &mut self,
-        range: Range<u64>,
-        ty: MemoryType,
-    ) -> Result<(), MemoryError> {
+    pub fn set_type_covering(&mut self, range: Range<u64>, ty: MemoryType) -> Result<(), MemoryError> {
         let start = range.start & !EFI_PAGE_MASK;
-        let end = range
-            .end
-            .checked_add(EFI_PAGE_MASK)
-            .ok_or(MemoryError::RangeOverflow {
-                start,
-                pages: (range.end - start) / EFI_PAGE_SIZE + 1,
-            })?
-            & !EFI_PAGE_MASK;
+        let end = range.end.checked_add(EFI_PAGE_MASK).ok_or(MemoryError::RangeOverflow {
+            start,
+            pages: (range.end - start) / EFI_PAGE_SIZE + 1,
+        })? & !EFI_PAGE_MASK;
         if end <= start {
             return Err(MemoryError::ZeroPages);
         }
@@ -473,12 +446,7 @@ impl MemoryMap {
     }
 
     /// `AllocatePages` with page alignment.
-    pub fn allocate_pages(
-        &mut self,
-        kind: AllocateType,
-        ty: MemoryType,
-        pages: u64,
-    ) -> Result<u64, MemoryError> {
+    pub fn allocate_pages(&mut self, kind: AllocateType, ty: MemoryType, pages: u64) -> Result<u64, MemoryError> {
         self.allocate_pages_aligned(kind, ty, pages, EFI_PAGE_SIZE)
     }
 
@@ -500,12 +468,7 @@ impl MemoryMap {
     }
 
     /// Pages for a pool chunk: only the pool may free them.
-    pub(crate) fn allocate_pool_pages(
-        &mut self,
-        ty: MemoryType,
-        pages: u64,
-        align: u64,
-    ) -> Result<u64, MemoryError> {
+    pub(crate) fn allocate_pool_pages(&mut self, ty: MemoryType, pages: u64, align: u64) -> Result<u64, MemoryError> {
         self.allocate_as(AllocateType::AnyPages, ty, pages, align, Owner::Pool)
     }
 
@@ -515,9 +478,7 @@ impl MemoryMap {
 
     /// The map as the OS sees it: neighbours of the same type and attribute merged.
     pub fn descriptors(&self) -> Descriptors<'_> {
-        Descriptors {
-            entries: &self.entries,
-        }
+        Descriptors { entries: &self.entries }
     }
 
     /// A value that changes whenever the map changes (`MapKey`).
@@ -538,10 +499,7 @@ impl MemoryMap {
         if buffer.len() < needed {
             return Err(MemoryError::BufferTooSmall { needed });
         }
-        for (slot, d) in buffer
-            .chunks_exact_mut(DESCRIPTOR_SIZE)
-            .zip(self.descriptors())
-        {
+        for (slot, d) in buffer.chunks_exact_mut(DESCRIPTOR_SIZE).zip(self.descriptors()) {
             d.write(slot);
         }
         Ok((self.key, needed))
@@ -579,8 +537,7 @@ impl MemoryMap {
                 if address & (align - 1) != 0 {
                     return Err(MemoryError::Unaligned { address, align });
                 }
-                let free = page_range(address, pages)
-                    .is_ok_and(|end| self.covered(address, end, Owner::Free));
+                let free = page_range(address, pages).is_ok_and(|end| self.covered(address, end, Owner::Free));
                 if !free {
                     debug!("AllocateAddress: {pages} pages at {address:#x} are not free");
                     return Err(MemoryError::NotFound { address, pages });
@@ -763,21 +720,15 @@ mod tests {
     /// 0..640 KiB RAM, 640 KiB..1 MiB reserved, 1 MiB..2 GiB RAM, 4 GiB..6 GiB RAM.
     fn vmm_map() -> MemoryMap {
         let mut map = MemoryMap::new();
-        map.add_range(0, pages(0xA0000), ConventionalMemory)
-            .unwrap();
-        map.add_range(0xA0000, pages(0x60000), ReservedMemoryType)
-            .unwrap();
-        map.add_range(MIB, pages(2 * GIB - MIB), ConventionalMemory)
-            .unwrap();
-        map.add_range(4 * GIB, pages(2 * GIB), ConventionalMemory)
-            .unwrap();
+        map.add_range(0, pages(0xA0000), ConventionalMemory).unwrap();
+        map.add_range(0xA0000, pages(0x60000), ReservedMemoryType).unwrap();
+        map.add_range(MIB, pages(2 * GIB - MIB), ConventionalMemory).unwrap();
+        map.add_range(4 * GIB, pages(2 * GIB), ConventionalMemory).unwrap();
         map
     }
 
     fn list(map: &MemoryMap) -> Vec<(u64, u64, MemoryType)> {
-        map.descriptors()
-            .map(|d| (d.start, d.end(), d.ty))
-            .collect()
+        map.descriptors().map(|d| (d.start, d.end(), d.ty)).collect()
     }
 
     #[test]
@@ -829,10 +780,7 @@ mod tests {
         map.add_boot_region(&ram(0x100800, 0x1000)).unwrap(); // no whole page
         assert_eq!(
             list(&map),
-            vec![
-                (0, 0x9F000, ConventionalMemory),
-                (0x9F000, 0xA0000, ReservedMemoryType)
-            ]
+            vec![(0, 0x9F000, ConventionalMemory), (0x9F000, 0xA0000, ReservedMemoryType)]
         );
     }
 
@@ -845,10 +793,7 @@ mod tests {
             .filter(|d| d.start < 2 * GIB && d.start >= MIB)
             .collect();
         assert_eq!(d.len(), 3);
-        assert_eq!(
-            (d[0].start, d[0].end(), d[0].ty),
-            (MIB, 0x20_0000, ConventionalMemory)
-        );
+        assert_eq!((d[0].start, d[0].end(), d[0].ty), (MIB, 0x20_0000, ConventionalMemory));
         assert_eq!(
             (d[1].start, d[1].pages, d[1].ty),
             (0x20_0000, 0x100, RuntimeServicesCode)
@@ -869,24 +814,17 @@ mod tests {
     #[test]
     fn set_type_covering_widens_to_pages() {
         let mut map = vmm_map();
-        map.set_type_covering(0x20_0010..0x20_1001, BootServicesData)
-            .unwrap();
-        let d = map
-            .descriptors()
-            .find(|d| d.ty == BootServicesData)
-            .unwrap();
+        map.set_type_covering(0x20_0010..0x20_1001, BootServicesData).unwrap();
+        let d = map.descriptors().find(|d| d.ty == BootServicesData).unwrap();
         assert_eq!((d.start, d.pages), (0x20_0000, 2));
     }
 
     #[test]
     fn any_pages_takes_the_top_below_4_gib_first() {
         let mut map = vmm_map();
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 4)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, LoaderData, 4).unwrap();
         assert_eq!(a, 2 * GIB - 4 * EFI_PAGE_SIZE);
-        map.allocate_pages(AllocateType::Address(GIB), LoaderData, 1)
-            .unwrap();
+        map.allocate_pages(AllocateType::Address(GIB), LoaderData, 1).unwrap();
         // Too big for low memory: taken above 4 GiB.
         let b = map
             .allocate_pages(AllocateType::AnyPages, LoaderData, pages(GIB + GIB / 2))
@@ -939,12 +877,7 @@ mod tests {
         let mut map = vmm_map();
         map.allocate_pages(AllocateType::Address(16 * MIB), LoaderCode, 0x100)
             .unwrap();
-        for (addr, n) in [
-            (16 * MIB, 1),
-            (16 * MIB - EFI_PAGE_SIZE, 2),
-            (0x9F000, 2),
-            (3 * GIB, 1),
-        ] {
+        for (addr, n) in [(16 * MIB, 1), (16 * MIB - EFI_PAGE_SIZE, 2), (0x9F000, 2), (3 * GIB, 1)] {
             let err = map
                 .allocate_pages(AllocateType::Address(addr), LoaderData, n)
                 .unwrap_err();
@@ -966,8 +899,7 @@ mod tests {
     #[test]
     fn aligned_allocations_honour_large_alignment() {
         let mut map = vmm_map();
-        map.allocate_pages(AllocateType::AnyPages, LoaderData, 1)
-            .unwrap();
+        map.allocate_pages(AllocateType::AnyPages, LoaderData, 1).unwrap();
         let a = map
             .allocate_pages_aligned(AllocateType::AnyPages, LoaderCode, 300, 2 * MIB)
             .unwrap();
@@ -996,10 +928,7 @@ mod tests {
         let mut map = vmm_map();
         let key = map.map_key();
         let any = AllocateType::AnyPages;
-        assert_eq!(
-            map.allocate_pages(any, LoaderData, 0),
-            Err(MemoryError::ZeroPages)
-        );
+        assert_eq!(map.allocate_pages(any, LoaderData, 0), Err(MemoryError::ZeroPages));
         assert_eq!(
             map.allocate_pages(any, LoaderData, u64::MAX),
             Err(MemoryError::OutOfResources { pages: u64::MAX })
@@ -1013,14 +942,10 @@ mod tests {
         );
         assert_eq!(
             map.allocate_pages(any, ConventionalMemory, 1),
-            Err(MemoryError::NotAllocatable {
-                ty: ConventionalMemory
-            })
+            Err(MemoryError::NotAllocatable { ty: ConventionalMemory })
         );
         assert_eq!(
-            map.allocate_pages(any, PersistentMemory, 1)
-                .unwrap_err()
-                .status(),
+            map.allocate_pages(any, PersistentMemory, 1).unwrap_err().status(),
             efi::Status::INVALID_PARAMETER
         );
         assert_eq!(
@@ -1032,9 +957,7 @@ mod tests {
         );
         assert_eq!(map.free_pages(0x1000, 0), Err(MemoryError::ZeroPages));
         assert_eq!(
-            map.add_range(0x10, 1, ConventionalMemory)
-                .unwrap_err()
-                .status(),
+            map.add_range(0x10, 1, ConventionalMemory).unwrap_err().status(),
             efi::Status::INVALID_PARAMETER
         );
         assert_eq!(
@@ -1056,26 +979,16 @@ mod tests {
     fn page_zero_is_only_given_on_request() {
         let mut map = MemoryMap::new();
         map.add_range(0, 2, ConventionalMemory).unwrap();
-        assert_eq!(
-            map.allocate_pages(AllocateType::AnyPages, LoaderData, 1),
-            Ok(0x1000)
-        );
-        assert!(map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
-            .is_err());
-        assert_eq!(
-            map.allocate_pages(AllocateType::Address(0), LoaderData, 1),
-            Ok(0)
-        );
+        assert_eq!(map.allocate_pages(AllocateType::AnyPages, LoaderData, 1), Ok(0x1000));
+        assert!(map.allocate_pages(AllocateType::AnyPages, LoaderData, 1).is_err());
+        assert_eq!(map.allocate_pages(AllocateType::Address(0), LoaderData, 1), Ok(0));
     }
 
     #[test]
     fn freeing_merges_back_with_free_neighbours() {
         let mut map = vmm_map();
         let before = list(&map);
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, BootServicesData, 8)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, BootServicesData, 8).unwrap();
         let b = map
             .allocate_pages(AllocateType::Address(64 * MIB), LoaderData, 8)
             .unwrap();
@@ -1088,12 +1001,8 @@ mod tests {
     #[test]
     fn adjacent_allocations_of_one_type_show_as_one_descriptor() {
         let mut map = vmm_map();
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
-            .unwrap();
-        let b = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, LoaderData, 1).unwrap();
+        let b = map.allocate_pages(AllocateType::AnyPages, LoaderData, 1).unwrap();
         assert_eq!(b + EFI_PAGE_SIZE, a);
         let d: Vec<_> = map.descriptors().filter(|d| d.ty == LoaderData).collect();
         assert_eq!(d.len(), 1);
@@ -1106,9 +1015,7 @@ mod tests {
     #[test]
     fn head_and_tail_of_an_allocation_can_be_freed() {
         let mut map = vmm_map();
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 16)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, LoaderData, 16).unwrap();
         map.free_pages(a, 3).unwrap();
         map.free_pages(a + 12 * EFI_PAGE_SIZE, 4).unwrap();
         let d = map.descriptors().find(|d| d.ty == LoaderData).unwrap();
@@ -1119,9 +1026,7 @@ mod tests {
     fn free_of_memory_not_allocated_is_not_found() {
         let mut map = vmm_map();
         map.set_type(0x20_0000, 16, RuntimeServicesData).unwrap();
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 4)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, LoaderData, 4).unwrap();
         let cases = [
             (0x40_0000, 1),         // free memory
             (0xA0000, 1),           // reserved by the VMM
@@ -1146,19 +1051,14 @@ mod tests {
             efi::Status::INVALID_PARAMETER
         );
         map.free_pages(a, 4).unwrap();
-        assert_eq!(
-            map.free_pages(a, 4).unwrap_err().status(),
-            efi::Status::NOT_FOUND
-        );
+        assert_eq!(map.free_pages(a, 4).unwrap_err().status(), efi::Status::NOT_FOUND);
     }
 
     #[test]
     fn map_key_changes_on_every_modification() {
         let mut map = vmm_map();
         let k0 = map.map_key();
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, LoaderData, 1).unwrap();
         let k1 = map.map_key();
         assert_ne!(k0, k1);
         map.free_pages(a, 1).unwrap();
@@ -1201,14 +1101,10 @@ mod tests {
         let decoded: Vec<Descriptor> = buf[..size]
             .chunks_exact(DESCRIPTOR_SIZE)
             .map(|b| {
-                assert!(
-                    b[4..8].iter().chain(&b[40..48]).all(|&x| x == 0),
-                    "padding zeroed"
-                );
+                assert!(b[4..8].iter().chain(&b[40..48]).all(|&x| x == 0), "padding zeroed");
                 assert_eq!(read_u64(b, 16), 0, "virtual start");
                 Descriptor {
-                    ty: MemoryType::from_raw(u32::from_ne_bytes(b[0..4].try_into().unwrap()))
-                        .unwrap(),
+                    ty: MemoryType::from_raw(u32::from_ne_bytes(b[0..4].try_into().unwrap())).unwrap(),
                     start: read_u64(b, 8),
                     pages: read_u64(b, 24),
                     attribute: read_u64(b, 32),
@@ -1223,11 +1119,8 @@ mod tests {
     #[test]
     fn oem_and_os_types_can_be_allocated_and_reported() {
         let mut map = vmm_map();
-        let a = map
-            .allocate_pages(AllocateType::AnyPages, Oem(0x7000_0001), 2)
-            .unwrap();
-        map.allocate_pages(AllocateType::AnyPages, Os(0x8000_0002), 3)
-            .unwrap();
+        let a = map.allocate_pages(AllocateType::AnyPages, Oem(0x7000_0001), 2).unwrap();
+        map.allocate_pages(AllocateType::AnyPages, Os(0x8000_0002), 3).unwrap();
         let d = map.descriptors().find(|d| d.start == a).unwrap();
         assert_eq!(d.ty, Oem(0x7000_0001));
         assert_eq!(map.pages_of(Oem(0x7000_0005)), 2);

@@ -11,8 +11,8 @@ pub mod pool;
 pub mod types;
 
 pub use map::{
-    AllocateType, Descriptor, MemoryError, MemoryMap, MemoryStatistics, DESCRIPTOR_SIZE,
-    DESCRIPTOR_VERSION, EFI_PAGE_SIZE,
+    AllocateType, Descriptor, MemoryError, MemoryMap, MemoryStatistics, DESCRIPTOR_SIZE, DESCRIPTOR_VERSION,
+    EFI_PAGE_SIZE,
 };
 pub use pool::{Pool, PoolError, PoolStatistics};
 pub use types::{InvalidMemoryType, MemoryType};
@@ -33,12 +33,7 @@ impl Memory {
     }
 
     /// `AllocatePages`.
-    pub fn allocate_pages(
-        &mut self,
-        kind: AllocateType,
-        ty: MemoryType,
-        pages: u64,
-    ) -> Result<u64, MemoryError> {
+    pub fn allocate_pages(&mut self, kind: AllocateType, ty: MemoryType, pages: u64) -> Result<u64, MemoryError> {
         self.map.allocate_pages(kind, ty, pages)
     }
 

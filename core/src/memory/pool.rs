@@ -54,9 +54,7 @@ impl PoolError {
     /// The status `AllocatePool`/`FreePool` return for this error.
     pub fn status(&self) -> efi::Status {
         match self {
-            PoolError::NotAllocatable { .. } | PoolError::UnknownBuffer { .. } => {
-                efi::Status::INVALID_PARAMETER
-            }
+            PoolError::NotAllocatable { .. } | PoolError::UnknownBuffer { .. } => efi::Status::INVALID_PARAMETER,
             PoolError::OutOfResources { .. } => efi::Status::OUT_OF_RESOURCES,
         }
     }
@@ -180,12 +178,7 @@ impl Pool {
 
     /// `AllocatePool`: `size` bytes (any size, 0 included) of memory of type `ty`,
     /// aligned to [`POOL_ALIGN`].
-    pub fn allocate(
-        &mut self,
-        map: &mut MemoryMap,
-        ty: MemoryType,
-        size: usize,
-    ) -> Result<u64, PoolError> {
+    pub fn allocate(&mut self, map: &mut MemoryMap, ty: MemoryType, size: usize) -> Result<u64, PoolError> {
         if !ty.is_allocatable() {
             return Err(PoolError::NotAllocatable { ty });
         }
@@ -195,10 +188,7 @@ impl Pool {
             .ok_or(out_of_resources)?;
         let (address, place) = if len > LARGE {
             let granule = granule(ty);
-            let pages = len
-                .checked_next_multiple_of(granule)
-                .ok_or(out_of_resources)?
-                / EFI_PAGE_SIZE;
+            let pages = len.checked_next_multiple_of(granule).ok_or(out_of_resources)? / EFI_PAGE_SIZE;
             let address = map.allocate_pool_pages(ty, pages, granule).map_err(|e| {
                 debug!("AllocatePool of {size} bytes: {e}");
                 out_of_resources
@@ -216,15 +206,7 @@ impl Pool {
             };
             (address, Place::Chunk(chunk))
         };
-        self.live.insert(
-            address,
-            Allocation {
-                len,
-                size,
-                ty,
-                place,
-            },
-        );
+        self.live.insert(address, Allocation { len, size, ty, place });
         self.bytes_in_use += size as u64;
         self.peak_bytes_in_use = self.peak_bytes_in_use.max(self.bytes_in_use);
         Ok(address)
@@ -283,10 +265,7 @@ impl Pool {
             .ok()?;
         let mut chunk = Chunk {
             ty,
-            free: alloc::vec![Extent {
-                start,
-                len: CHUNK_SIZE,
-            }],
+            free: alloc::vec![Extent { start, len: CHUNK_SIZE }],
             used: 0,
         };
         let address = chunk.take(len)?;
@@ -326,8 +305,7 @@ mod tests {
 
     fn map_with(bytes: u64) -> MemoryMap {
         let mut map = MemoryMap::new();
-        map.add_range(MIB, bytes / EFI_PAGE_SIZE, ConventionalMemory)
-            .unwrap();
+        map.add_range(MIB, bytes / EFI_PAGE_SIZE, ConventionalMemory).unwrap();
         map
     }
 
@@ -339,12 +317,7 @@ mod tests {
     fn small_allocations_of_mixed_types_are_aligned_disjoint_and_typed() {
         let mut map = map_with(64 * MIB);
         let mut pool = Pool::new();
-        let types = [
-            BootServicesData,
-            LoaderData,
-            RuntimeServicesData,
-            ACPIReclaimMemory,
-        ];
+        let types = [BootServicesData, LoaderData, RuntimeServicesData, ACPIReclaimMemory];
         let mut got: Vec<(u64, usize, MemoryType)> = Vec::new();
         for i in 0..2000usize {
             let ty = types[i % types.len()];
@@ -362,19 +335,13 @@ mod tests {
         }
         // Each allocation lies in map memory of its own type.
         for &(a, size, ty) in &got {
-            let d = map
-                .descriptors()
-                .find(|d| d.start <= a && a < d.end())
-                .unwrap();
+            let d = map.descriptors().find(|d| d.start <= a && a < d.end()).unwrap();
             assert_eq!(d.ty, ty);
             assert!(a + size as u64 <= d.end());
         }
         let stats = pool.statistics();
         assert_eq!(stats.allocations, 2000);
-        assert_eq!(
-            stats.bytes_in_use,
-            got.iter().map(|g| g.1 as u64).sum::<u64>()
-        );
+        assert_eq!(stats.bytes_in_use, got.iter().map(|g| g.1 as u64).sum::<u64>());
     }
 
     #[test]
@@ -396,9 +363,7 @@ mod tests {
         let mut map = map_with(16 * MIB);
         let mut pool = Pool::new();
         let a = pool.allocate(&mut map, LoaderData, 64).unwrap();
-        let pages = map
-            .allocate_pages(AllocateType::AnyPages, LoaderData, 1)
-            .unwrap();
+        let pages = map.allocate_pages(AllocateType::AnyPages, LoaderData, 1).unwrap();
         for bad in [0, a + 16, a + 8, pages, 0xdead_beef] {
             let err = pool.free(&mut map, bad).unwrap_err();
             assert_eq!(err, PoolError::UnknownBuffer { address: bad });
@@ -437,10 +402,7 @@ mod tests {
             .map(|_| pool.allocate(&mut map, BootServicesData, 1000).unwrap())
             .collect();
         assert!(pool.statistics().chunks >= 2);
-        assert_eq!(
-            map.pages_of(BootServicesData),
-            pool.statistics().chunks as u64 * 16
-        );
+        assert_eq!(map.pages_of(BootServicesData), pool.statistics().chunks as u64 * 16);
         for (i, &a) in addrs.iter().enumerate() {
             assert_eq!(pool.size_of(a), Some(1000));
             pool.free(&mut map, a).unwrap();
@@ -461,9 +423,7 @@ mod tests {
         assert_eq!(a % EFI_PAGE_SIZE, 0);
         assert_eq!(pool.statistics().chunks, 0);
         assert_eq!(map.pages_of(LoaderData), 25);
-        let r = pool
-            .allocate(&mut map, RuntimeServicesData, 40_000)
-            .unwrap();
+        let r = pool.allocate(&mut map, RuntimeServicesData, 40_000).unwrap();
         assert_eq!(r % RUNTIME_GRANULE, 0);
         assert_eq!(map.pages_of(RuntimeServicesData), 16);
         pool.free(&mut map, a).unwrap();
@@ -476,15 +436,11 @@ mod tests {
     fn chunks_are_64_kib_aligned() {
         let mut map = map_with(16 * MIB);
         // Misalign the top of free memory.
-        map.allocate_pages(AllocateType::AnyPages, LoaderData, 3)
-            .unwrap();
+        map.allocate_pages(AllocateType::AnyPages, LoaderData, 3).unwrap();
         let mut pool = Pool::new();
         let a = pool.allocate(&mut map, RuntimeServicesCode, 10).unwrap();
         assert_eq!(a % CHUNK_SIZE, 0);
-        let d = map
-            .descriptors()
-            .find(|d| d.ty == RuntimeServicesCode)
-            .unwrap();
+        let d = map.descriptors().find(|d| d.ty == RuntimeServicesCode).unwrap();
         assert_eq!((d.start % CHUNK_SIZE, d.pages), (0, 16));
     }
 
@@ -524,11 +480,7 @@ mod tests {
             .map(|_| pool.allocate(&mut map, LoaderData, 4096).unwrap())
             .collect();
         let keep = pool.allocate(&mut map, LoaderData, 16).unwrap();
-        for &a in addrs
-            .iter()
-            .step_by(2)
-            .chain(addrs.iter().skip(1).step_by(2))
-        {
+        for &a in addrs.iter().step_by(2).chain(addrs.iter().skip(1).step_by(2)) {
             pool.free(&mut map, a).unwrap();
         }
         // All 8 KiB blocks merged again: a 32 KiB request fits in the same chunk.

@@ -89,10 +89,7 @@ impl MemoryType {
         match raw {
             OEM_MEMORY_TYPE_FIRST..=OEM_MEMORY_TYPE_LAST => Ok(MemoryType::Oem(raw)),
             OS_MEMORY_TYPE_FIRST..=u32::MAX => Ok(MemoryType::Os(raw)),
-            _ => STANDARD
-                .get(raw as usize)
-                .copied()
-                .ok_or(InvalidMemoryType(raw)),
+            _ => STANDARD.get(raw as usize).copied().ok_or(InvalidMemoryType(raw)),
         }
     }
 
@@ -143,10 +140,7 @@ impl MemoryType {
 
     /// Whether this is device address space rather than RAM.
     pub fn is_mmio(self) -> bool {
-        matches!(
-            self,
-            MemoryType::MemoryMappedIO | MemoryType::MemoryMappedIOPortSpace
-        )
+        matches!(self, MemoryType::MemoryMappedIO | MemoryType::MemoryMappedIOPortSpace)
     }
 
     /// Whether the OS may use this RAM once it has called `ExitBootServices`
@@ -165,10 +159,7 @@ impl MemoryType {
 
     /// Whether this is memory the firmware's boot services own (freed at `ExitBootServices`).
     pub fn is_boot_services(self) -> bool {
-        matches!(
-            self,
-            MemoryType::BootServicesCode | MemoryType::BootServicesData
-        )
+        matches!(self, MemoryType::BootServicesCode | MemoryType::BootServicesData)
     }
 
     /// The attribute the descriptor of a range of this type reports: the caching
@@ -178,12 +169,8 @@ impl MemoryType {
     /// `EFI_MEMORY_NV` for persistent memory.
     pub fn default_attribute(self) -> u64 {
         match self {
-            MemoryType::MemoryMappedIO | MemoryType::MemoryMappedIOPortSpace => {
-                efi::MEMORY_UC | efi::MEMORY_RUNTIME
-            }
-            MemoryType::RuntimeServicesCode | MemoryType::RuntimeServicesData => {
-                RAM_ATTRIBUTES | efi::MEMORY_RUNTIME
-            }
+            MemoryType::MemoryMappedIO | MemoryType::MemoryMappedIOPortSpace => efi::MEMORY_UC | efi::MEMORY_RUNTIME,
+            MemoryType::RuntimeServicesCode | MemoryType::RuntimeServicesData => RAM_ATTRIBUTES | efi::MEMORY_RUNTIME,
             MemoryType::PersistentMemory => RAM_ATTRIBUTES | efi::MEMORY_NV,
             _ => RAM_ATTRIBUTES,
         }
@@ -240,10 +227,7 @@ mod tests {
             assert_eq!(u32::from(ty), raw);
             assert_eq!(ty.index(), raw as usize);
         }
-        assert_eq!(
-            MemoryType::try_from(efi::LOADER_DATA),
-            Ok(MemoryType::LoaderData)
-        );
+        assert_eq!(MemoryType::try_from(efi::LOADER_DATA), Ok(MemoryType::LoaderData));
         assert_eq!(
             MemoryType::from_raw(efi::UNACCEPTED_MEMORY_TYPE),
             Ok(MemoryType::Unaccepted)
@@ -252,22 +236,10 @@ mod tests {
 
     #[test]
     fn oem_and_os_types_are_kept_with_their_value() {
-        assert_eq!(
-            MemoryType::from_raw(0x7000_0000),
-            Ok(MemoryType::Oem(0x7000_0000))
-        );
-        assert_eq!(
-            MemoryType::from_raw(0x7FFF_FFFF),
-            Ok(MemoryType::Oem(0x7FFF_FFFF))
-        );
-        assert_eq!(
-            MemoryType::from_raw(0x8000_0000),
-            Ok(MemoryType::Os(0x8000_0000))
-        );
-        assert_eq!(
-            MemoryType::from_raw(0xFFFF_FFFF),
-            Ok(MemoryType::Os(0xFFFF_FFFF))
-        );
+        assert_eq!(MemoryType::from_raw(0x7000_0000), Ok(MemoryType::Oem(0x7000_0000)));
+        assert_eq!(MemoryType::from_raw(0x7FFF_FFFF), Ok(MemoryType::Oem(0x7FFF_FFFF)));
+        assert_eq!(MemoryType::from_raw(0x8000_0000), Ok(MemoryType::Os(0x8000_0000)));
+        assert_eq!(MemoryType::from_raw(0xFFFF_FFFF), Ok(MemoryType::Os(0xFFFF_FFFF)));
         assert_eq!(u32::from(MemoryType::Os(0x8000_1234)), 0x8000_1234);
         assert!(MemoryType::Oem(0x7000_0000).is_allocatable());
         assert!(MemoryType::Os(0x8000_0000).is_allocatable());
@@ -297,10 +269,7 @@ mod tests {
             let runtime = ty.default_attribute() & efi::MEMORY_RUNTIME != 0;
             assert_eq!(runtime, ty.is_runtime(), "{ty}");
         }
-        assert_eq!(
-            MemoryType::ConventionalMemory.default_attribute(),
-            RAM_ATTRIBUTES
-        );
+        assert_eq!(MemoryType::ConventionalMemory.default_attribute(), RAM_ATTRIBUTES);
         assert_eq!(
             MemoryType::MemoryMappedIO.default_attribute(),
             efi::MEMORY_UC | efi::MEMORY_RUNTIME

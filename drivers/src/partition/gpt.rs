@@ -4,8 +4,8 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    check_overlaps, le_u32, le_u64, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable,
-    PartitionType, Signature,
+    check_overlaps, le_u32, le_u64, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable, PartitionType,
+    Signature,
 };
 use crate::block::BlockDevice;
 use crate::crc32::Crc32;
@@ -144,20 +144,13 @@ fn read_header(disk: &dyn BlockDevice, lba: u64) -> Result<Header, Error> {
         return Err(Error::BadSignature { lba });
     }
     let size = le_u32(&block, HEADER_SIZE);
-    let Some(header_bytes) = block
-        .get(..size as usize)
-        .filter(|_| size >= HEADER_MIN_SIZE)
-    else {
+    let Some(header_bytes) = block.get(..size as usize).filter(|_| size >= HEADER_MIN_SIZE) else {
         return Err(Error::BadHeaderSize { lba, size });
     };
     let expected = le_u32(header_bytes, HEADER_CRC32);
     let found = header_crc32(header_bytes);
     if found != expected {
-        return Err(Error::HeaderCrcMismatch {
-            lba,
-            expected,
-            found,
-        });
+        return Err(Error::HeaderCrcMismatch { lba, expected, found });
     }
     let revision = le_u32(header_bytes, REVISION);
     if revision >> 16 != GPT_HEADER_REVISION >> 16 {
@@ -331,8 +324,7 @@ mod tests {
     fn name_stops_at_nul_and_replaces_unpaired_surrogates() {
         let mut entry = [0u8; 128];
         for (i, unit) in [0x0045u16, 0xD800, 0x0046, 0, 0x0047].iter().enumerate() {
-            entry[PARTITION_NAME + 2 * i..PARTITION_NAME + 2 * i + 2]
-                .copy_from_slice(&unit.to_le_bytes());
+            entry[PARTITION_NAME + 2 * i..PARTITION_NAME + 2 * i + 2].copy_from_slice(&unit.to_le_bytes());
         }
         assert_eq!(partition_name(&entry), "E\u{FFFD}F");
     }

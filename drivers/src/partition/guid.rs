@@ -48,8 +48,8 @@ impl Guid {
         let d2 = data2.to_le_bytes();
         let d3 = data3.to_le_bytes();
         Guid([
-            d1[0], d1[1], d1[2], d1[3], d2[0], d2[1], d3[0], d3[1], data4[0], data4[1], data4[2],
-            data4[3], data4[4], data4[5], data4[6], data4[7],
+            d1[0], d1[1], d1[2], d1[3], d2[0], d2[1], d3[0], d3[1], data4[0], data4[1], data4[2], data4[3], data4[4],
+            data4[5], data4[6], data4[7],
         ])
     }
 
@@ -70,10 +70,7 @@ impl Guid {
         }
         // The text form holds the bytes in display order: data1..data3 big-endian.
         let mut display = [0u8; 16];
-        let mut digits = text
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| !is_dash_position(i));
+        let mut digits = text.iter().enumerate().filter(|&(i, _)| !is_dash_position(i));
         for byte in display.iter_mut() {
             let (_, &hi) = digits.next()?;
             let (_, &lo) = digits.next()?;
@@ -95,8 +92,7 @@ impl Guid {
     fn display_bytes(&self) -> [u8; 16] {
         let b = self.0;
         [
-            b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
-            b[14], b[15],
+            b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15],
         ]
     }
 
@@ -160,10 +156,7 @@ mod tests {
     fn stores_first_three_fields_little_endian() {
         assert_eq!(
             EFI_SYSTEM_PARTITION.to_bytes(),
-            [
-                0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11, 0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E,
-                0xC9, 0x3B
-            ]
+            [0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11, 0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B]
         );
     }
 
@@ -173,14 +166,8 @@ mod tests {
             format!("{EFI_SYSTEM_PARTITION}"),
             "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
         );
-        assert_eq!(
-            format!("{LINUX_FILESYSTEM:x}"),
-            "0fc63daf-8483-4772-8e79-3d69d8477de4"
-        );
-        assert_eq!(
-            format!("{XBOOTLDR}"),
-            "BC13C2FF-59E6-4262-A352-B275FD6F7172"
-        );
+        assert_eq!(format!("{LINUX_FILESYSTEM:x}"), "0fc63daf-8483-4772-8e79-3d69d8477de4");
+        assert_eq!(format!("{XBOOTLDR}"), "BC13C2FF-59E6-4262-A352-B275FD6F7172");
     }
 
     #[test]

@@ -4,8 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::{
-    check_overlaps, le_u16, le_u32, Error, PartitionFormat, PartitionInfo, PartitionTable,
-    PartitionType, Signature,
+    check_overlaps, le_u16, le_u32, Error, PartitionFormat, PartitionInfo, PartitionTable, PartitionType, Signature,
 };
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -174,31 +174,16 @@ pub enum Error {
     /// The entry array is larger than this firmware reads.
     EntryArrayTooLarge { lba: u64, count: u32, size: u32 },
     /// The entry array lies off the disk or over the header or the usable blocks.
-    BadEntryArrayLocation {
-        lba: u64,
-        entry_lba: u64,
-        blocks: u64,
-    },
+    BadEntryArrayLocation { lba: u64, entry_lba: u64, blocks: u64 },
     /// `PartitionEntryArrayCRC32` does not match the entries.
     EntriesCrcMismatch { lba: u64, expected: u32, found: u32 },
     /// Neither the primary nor the backup GPT is usable.
-    BothHeadersBad {
-        primary: Box<Error>,
-        backup: Box<Error>,
-    },
+    BothHeadersBad { primary: Box<Error>, backup: Box<Error> },
     /// A partition reaches outside the usable blocks (GPT) or the disk (MBR).
     /// `index` is 0-based: the GPT entry index or the MBR slot.
-    EntryOutsideDisk {
-        index: u32,
-        first_lba: u64,
-        last_lba: u64,
-    },
+    EntryOutsideDisk { index: u32, first_lba: u64, last_lba: u64 },
     /// A partition ends before it starts.
-    EntryEndsBeforeStart {
-        index: u32,
-        first_lba: u64,
-        last_lba: u64,
-    },
+    EntryEndsBeforeStart { index: u32, first_lba: u64, last_lba: u64 },
     /// Entries `a` and `b` (0-based, `a` < `b`) share blocks.
     OverlappingEntries { a: u32, b: u32 },
     /// Reading the disk failed.
@@ -232,10 +217,9 @@ impl fmt::Display for Error {
             Error::WrongMyLba { lba, my_lba } => {
                 write!(f, "GPT header at LBA {lba} says it is at LBA {my_lba}")
             }
-            Error::BadUsableRange { lba, first, last } => write!(
-                f,
-                "GPT header at LBA {lba} has invalid usable blocks {first}..={last}"
-            ),
+            Error::BadUsableRange { lba, first, last } => {
+                write!(f, "GPT header at LBA {lba} has invalid usable blocks {first}..={last}")
+            }
             Error::BadEntrySize { lba, size } => {
                 write!(f, "GPT header at LBA {lba} has invalid entry size {size}")
             }
@@ -253,15 +237,22 @@ impl fmt::Display for Error {
                 "GPT entry array of the header at LBA {lba} has CRC32 {found:#010x}, \
                  header says {expected:#010x}"
             ),
-            Error::BothHeadersBad { primary, backup } => write!(
-                f,
-                "both GPT headers are damaged: primary: {primary}; backup: {backup}"
-            ),
-            Error::EntryOutsideDisk { index, first_lba, last_lba } => write!(
+            Error::BothHeadersBad { primary, backup } => {
+                write!(f, "both GPT headers are damaged: primary: {primary}; backup: {backup}")
+            }
+            Error::EntryOutsideDisk {
+                index,
+                first_lba,
+                last_lba,
+            } => write!(
                 f,
                 "partition entry {index} (LBA {first_lba}..={last_lba}) lies outside the usable blocks"
             ),
-            Error::EntryEndsBeforeStart { index, first_lba, last_lba } => write!(
+            Error::EntryEndsBeforeStart {
+                index,
+                first_lba,
+                last_lba,
+            } => write!(
                 f,
                 "partition entry {index} ends (LBA {last_lba}) before it starts (LBA {first_lba})"
             ),

@@ -60,9 +60,7 @@ fn run(tool: &str, package: &str, args: &[&str], image: &Path) -> String {
         .args(args)
         .arg(image)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {tool} ({e}): install the Debian package `{package}`")
-        });
+        .unwrap_or_else(|e| panic!("cannot run {tool} ({e}): install the Debian package `{package}`"));
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(
         output.status.success(),
@@ -182,8 +180,7 @@ fn entry_offset(image: &[u8], block_size: usize, header: usize, index: usize) ->
 fn fix_crcs(image: &mut [u8], block_size: usize) {
     for header in header_offsets(image, block_size) {
         let array = entry_offset(image, block_size, header, 0);
-        let array_len =
-            field_u32(image, header + 80) as usize * field_u32(image, header + 84) as usize;
+        let array_len = field_u32(image, header + 80) as usize * field_u32(image, header + 84) as usize;
         let array_crc = crc32(&image[array..array + array_len]);
         put_u32(image, header + 88, array_crc);
         put_u32(image, header + 16, 0);
@@ -230,11 +227,7 @@ fn build_gpt(block_size: usize, blocks: u64, partitions: &[TestPartition]) -> Ve
     image[record + 4] = 0xEE;
     image[record + 5..record + 8].copy_from_slice(&[0xFF, 0xFF, 0xFF]);
     put_u32(&mut image, record + 8, 1);
-    put_u32(
-        &mut image,
-        record + 12,
-        (blocks - 1).min(u32::MAX as u64) as u32,
-    );
+    put_u32(&mut image, record + 12, (blocks - 1).min(u32::MAX as u64) as u32);
     image[510..512].copy_from_slice(&[0x55, 0xAA]);
 
     let mut entries = vec![0u8; BUILT_ENTRIES * BUILT_ENTRY_SIZE];
@@ -298,33 +291,13 @@ fn assert_built_partitions(table: &PartitionTable, block_size: u64) {
     let summary: Vec<_> = table
         .partitions
         .iter()
-        .map(|p| {
-            (
-                p.number,
-                p.start_lba,
-                p.size_lbas,
-                p.name.as_str(),
-                p.partition_type,
-            )
-        })
+        .map(|p| (p.number, p.start_lba, p.size_lbas, p.name.as_str(), p.partition_type))
         .collect();
     assert_eq!(
         summary,
         [
-            (
-                1,
-                mib,
-                4 * mib,
-                "EFI System",
-                PartitionType::Gpt(EFI_SYSTEM_PARTITION)
-            ),
-            (
-                2,
-                5 * mib,
-                7 * mib,
-                "root",
-                PartitionType::Gpt(LINUX_FILESYSTEM)
-            ),
+            (1, mib, 4 * mib, "EFI System", PartitionType::Gpt(EFI_SYSTEM_PARTITION)),
+            (2, 5 * mib, 7 * mib, "root", PartitionType::Gpt(LINUX_FILESYSTEM)),
         ]
     );
 }
@@ -413,18 +386,10 @@ fn both_headers_damaged_names_both_reasons() {
             found: stored
         }
     );
-    assert_eq!(
-        **backup,
-        Error::BadSignature {
-            lba: SGDISK_BLOCKS - 1
-        }
-    );
+    assert_eq!(**backup, Error::BadSignature { lba: SGDISK_BLOCKS - 1 });
     let message = error.to_string();
     assert!(message.contains("LBA 1 has CRC32"), "{message}");
-    assert!(
-        message.contains("no \"EFI PART\" GPT header at LBA 32767"),
-        "{message}"
-    );
+    assert!(message.contains("no \"EFI PART\" GPT header at LBA 32767"), "{message}");
 }
 
 #[test]
@@ -442,10 +407,7 @@ fn wrong_entry_array_crc_in_both_headers_is_reported() {
         panic!("both entry arrays should fail their CRC");
     };
     assert!(matches!(*primary, Error::EntriesCrcMismatch { lba: 1, .. }));
-    assert!(matches!(
-        *backup,
-        Error::EntriesCrcMismatch { lba: 32767, .. }
-    ));
+    assert!(matches!(*backup, Error::EntriesCrcMismatch { lba: 32767, .. }));
 }
 
 #[test]
@@ -458,13 +420,7 @@ fn header_larger_than_a_block_is_refused() {
         panic!("header size 513 should be refused");
     };
     assert_eq!(*primary, Error::BadHeaderSize { lba: 1, size: 513 });
-    assert_eq!(
-        *backup,
-        Error::BadHeaderSize {
-            lba: 32767,
-            size: 513
-        }
-    );
+    assert_eq!(*backup, Error::BadHeaderSize { lba: 32767, size: 513 });
 }
 
 #[test]
@@ -472,10 +428,7 @@ fn overlapping_entries_are_reported_with_their_indices() {
     let mut image = sgdisk_image();
     // Entry 4 (partition 5) now starts inside entry 2 (partition 3).
     patch_entry(&mut image, 512, 4, |e| put_u64(e, 32, 20000));
-    assert_eq!(
-        read(&image, 512).unwrap_err(),
-        Error::OverlappingEntries { a: 2, b: 4 }
-    );
+    assert_eq!(read(&image, 512).unwrap_err(), Error::OverlappingEntries { a: 2, b: 4 });
 }
 
 #[test]
@@ -485,18 +438,13 @@ fn entry_contained_in_another_is_an_overlap() {
         put_u64(e, 32, 3000);
         put_u64(e, 40, 3001);
     });
-    assert_eq!(
-        read(&image, 512).unwrap_err(),
-        Error::OverlappingEntries { a: 0, b: 1 }
-    );
+    assert_eq!(read(&image, 512).unwrap_err(), Error::OverlappingEntries { a: 0, b: 1 });
 }
 
 #[test]
 fn entry_past_last_usable_lba_is_reported() {
     let mut image = sgdisk_image();
-    patch_entry(&mut image, 512, 4, |e| {
-        put_u64(e, 40, SGDISK_LAST_USABLE + 1)
-    });
+    patch_entry(&mut image, 512, 4, |e| put_u64(e, 40, SGDISK_LAST_USABLE + 1));
     assert_eq!(
         read(&image, 512).unwrap_err(),
         Error::EntryOutsideDisk {
@@ -566,10 +514,7 @@ fn gpt_builder_output_passes_sgdisk_verify() {
     let report = sgdisk(&["-v"], &image);
     assert!(report.contains("No problems found"), "{report}");
     let listing = sgdisk(&["-i", "1"], &image);
-    assert!(
-        listing.contains(&format!("unique GUID: {ESP_UNIQUE}")),
-        "{listing}"
-    );
+    assert!(listing.contains(&format!("unique GUID: {ESP_UNIQUE}")), "{listing}");
     assert!(listing.contains("EFI system partition"), "{listing}");
 }
 
@@ -635,12 +580,7 @@ fn reads_primary_mbr_partitions_and_skips_extended() {
     assert_eq!(esp.partition_type, PartitionType::Mbr(0xEF));
     assert!(esp.is_efi_system_partition());
     assert_eq!(
-        (
-            linux.number,
-            linux.start_lba,
-            linux.size_lbas,
-            linux.bootable
-        ),
+        (linux.number, linux.start_lba, linux.size_lbas, linux.bootable),
         (2, 4096, 2048, false)
     );
     assert_eq!(linux.partition_type, PartitionType::Mbr(0x83));
@@ -672,10 +612,7 @@ fn mbr_partition_past_the_disk_end_is_reported() {
 #[test]
 fn overlapping_mbr_partitions_are_reported() {
     let image = build_mbr(8192, &[(0, 0x83, 2048, 4096), (0, 0x0F, 4096, 100)]);
-    assert_eq!(
-        read(&image, 512).unwrap_err(),
-        Error::OverlappingEntries { a: 0, b: 1 }
-    );
+    assert_eq!(read(&image, 512).unwrap_err(), Error::OverlappingEntries { a: 0, b: 1 });
 }
 
 #[test]
@@ -687,14 +624,8 @@ fn protective_mbr_partition_means_gpt() {
 
 #[test]
 fn blank_disk_has_no_partition_table() {
-    assert_eq!(
-        read(&[0u8; 4096], 512).unwrap_err(),
-        Error::NoPartitionTable
-    );
-    assert_eq!(
-        read(&build_mbr(8, &[]), 512).unwrap_err(),
-        Error::NoPartitionTable
-    );
+    assert_eq!(read(&[0u8; 4096], 512).unwrap_err(), Error::NoPartitionTable);
+    assert_eq!(read(&build_mbr(8, &[]), 512).unwrap_err(), Error::NoPartitionTable);
 }
 
 #[test]
@@ -728,10 +659,7 @@ fn blocks_smaller_than_512_bytes_are_refused() {
 #[test]
 fn hd_node_fields_follow_the_table_format() {
     assert_eq!(PartitionFormat::Mbr.mbr_type(), MBR_TYPE_PCAT);
-    assert_eq!(
-        PartitionFormat::Gpt.mbr_type(),
-        MBR_TYPE_EFI_PARTITION_TABLE_HEADER
-    );
+    assert_eq!(PartitionFormat::Gpt.mbr_type(), MBR_TYPE_EFI_PARTITION_TABLE_HEADER);
     let mbr = Signature::Mbr(0x1234_5678);
     assert_eq!(mbr.signature_type(), SIGNATURE_TYPE_MBR);
     assert_eq!(
@@ -763,10 +691,7 @@ fn partition_view_maps_blocks_into_the_partition() {
     let table = read_partition_table(&*disk).unwrap();
     let root = &table.partitions[1];
     let view = Partition::new(disk.clone(), root).unwrap();
-    assert_eq!(
-        (view.block_size(), view.block_count()),
-        (4096, root.size_lbas)
-    );
+    assert_eq!((view.block_size(), view.block_count()), (4096, root.size_lbas));
     assert_eq!(view.start_lba(), root.start_lba);
 
     let mut buf = vec![0u8; 2 * 4096];
@@ -796,25 +721,12 @@ fn partition_view_refuses_requests_outside_the_partition() {
         block_count: blocks,
     };
     // The next partition starts right after: a read across the end must not reach it.
-    assert_eq!(
-        view.read_blocks(blocks - 1, &mut buf),
-        Err(out_of_range(blocks - 1))
-    );
-    assert_eq!(
-        view.read_blocks(blocks, &mut buf),
-        Err(out_of_range(blocks))
-    );
-    assert_eq!(
-        view.write_blocks(blocks - 1, &buf),
-        Err(out_of_range(blocks - 1))
-    );
-    assert_eq!(
-        view.read_blocks(u64::MAX, &mut buf),
-        Err(out_of_range(u64::MAX))
-    );
+    assert_eq!(view.read_blocks(blocks - 1, &mut buf), Err(out_of_range(blocks - 1)));
+    assert_eq!(view.read_blocks(blocks, &mut buf), Err(out_of_range(blocks)));
+    assert_eq!(view.write_blocks(blocks - 1, &buf), Err(out_of_range(blocks - 1)));
+    assert_eq!(view.read_blocks(u64::MAX, &mut buf), Err(out_of_range(u64::MAX)));
     let mut root_first = vec![0u8; 4096];
-    disk.read_blocks(esp.last_lba() + 1, &mut root_first)
-        .unwrap();
+    disk.read_blocks(esp.last_lba() + 1, &mut root_first).unwrap();
     assert_eq!(field_u64(&root_first, 0), esp.last_lba() + 1);
 }
 

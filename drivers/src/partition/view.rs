@@ -22,11 +22,7 @@ impl Partition {
     }
 
     /// A view of `block_count` blocks at `start_lba`, which must lie on the disk.
-    pub fn from_range(
-        disk: Arc<dyn BlockDevice>,
-        start_lba: u64,
-        block_count: u64,
-    ) -> Result<Partition, BlockError> {
+    pub fn from_range(disk: Arc<dyn BlockDevice>, start_lba: u64, block_count: u64) -> Result<Partition, BlockError> {
         let disk_blocks = disk.block_count();
         match start_lba.checked_add(block_count) {
             Some(end) if end <= disk_blocks => Ok(Partition {

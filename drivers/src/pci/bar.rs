@@ -55,18 +55,10 @@ impl Bar {
 /// Reads and sizes a function's BARs (`slots` is 6 for type 0, 2 for bridges).
 /// Decoding is switched off while the BARs hold all ones, so that the device does
 /// not briefly claim the top of the address space.
-pub(crate) fn size_bars<C: ConfigAccess>(
-    config: &C,
-    address: PciAddress,
-    slots: u8,
-) -> [Option<Bar>; 6] {
+pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots: u8) -> [Option<Bar>; 6] {
     let mut bars = [None; 6];
     let command = config.read16(address, COMMAND);
-    config.write16(
-        address,
-        COMMAND,
-        command & !(COMMAND_IO_SPACE | COMMAND_MEMORY_SPACE),
-    );
+    config.write16(address, COMMAND, command & !(COMMAND_IO_SPACE | COMMAND_MEMORY_SPACE));
     let mut index = 0u8;
     while index < slots.min(6) {
         let offset = BAR0 + 4 * index as u16;
@@ -103,8 +95,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(
                         index,
                         kind: BarKind::Memory64,
                         prefetchable,
-                        address: (original_high as u64) << 32
-                            | (original & BAR_MEMORY_ADDRESS_MASK) as u64,
+                        address: (original_high as u64) << 32 | (original & BAR_MEMORY_ADDRESS_MASK) as u64,
                         size: 1 << mask.trailing_zeros(),
                     });
                 }
@@ -144,11 +135,7 @@ pub struct Window {
 impl Window {
     pub fn new(base: u64, size: u64) -> Window {
         let end = base.saturating_add(size);
-        Window {
-            base,
-            end,
-            next: base,
-        }
+        Window { base, end, next: base }
     }
 
     pub fn base(&self) -> u64 {
@@ -220,9 +207,7 @@ pub fn assign_bars<C: ConfigAccess>(
             }
         }
     }
-    let size_of = |devices: &[PciDevice], (d, i): (usize, u8)| {
-        devices[d].bars[i as usize].map_or(0, |bar| bar.size)
-    };
+    let size_of = |devices: &[PciDevice], (d, i): (usize, u8)| devices[d].bars[i as usize].map_or(0, |bar| bar.size);
     pending.sort_by_key(|&p| core::cmp::Reverse(size_of(devices, p)));
 
     let mut result = Ok(());
@@ -232,10 +217,7 @@ pub fn assign_bars<C: ConfigAccess>(
             continue;
         };
         let placed = match bar.kind {
-            BarKind::Io => windows
-                .io
-                .as_mut()
-                .and_then(|w| w.allocate(bar.size, &taken_io)),
+            BarKind::Io => windows.io.as_mut().and_then(|w| w.allocate(bar.size, &taken_io)),
             BarKind::Memory32 => windows
                 .mmio32
                 .as_mut()
@@ -299,10 +281,7 @@ pub fn enable_devices<C: ConfigAccess>(config: &C, devices: &[PciDevice]) {
             config.write16(device.address, COMMAND, command);
         }
         if !memory_ready {
-            warn!(
-                "pci {}: memory BAR without address, decoding left off",
-                device.address
-            );
+            warn!("pci {}: memory BAR without address, decoding left off", device.address);
         }
     }
 }
@@ -379,10 +358,7 @@ mod tests {
         // Sizing restored the registers, and decoding.
         assert_eq!(model.read32(A, BAR0), 0xC001);
         assert_eq!(model.read32(A, BAR0 + 4), 0xFEBF_1000);
-        assert_eq!(
-            model.read16(A, COMMAND),
-            COMMAND_MEMORY_SPACE | COMMAND_IO_SPACE
-        );
+        assert_eq!(model.read16(A, COMMAND), COMMAND_MEMORY_SPACE | COMMAND_IO_SPACE);
     }
 
     #[test]
@@ -433,11 +409,7 @@ mod tests {
         enable_devices(&model, &devices);
 
         let a = &devices[0].bars;
-        assert_eq!(
-            a[1].unwrap().address,
-            0x1010_0000,
-            "1 MiB BAR skips the placed one"
-        );
+        assert_eq!(a[1].unwrap().address, 0x1010_0000, "1 MiB BAR skips the placed one");
         assert_eq!(a[0].unwrap().address, 0x1020_0000);
         assert_eq!(a[2].unwrap().address, 0x1000);
         assert_eq!(a[4].unwrap().address, 0x80_0000_0000);
@@ -455,10 +427,7 @@ mod tests {
         assert_eq!(model.read32(A, BAR0 + 20), 0x80);
         let command = COMMAND_MEMORY_SPACE | COMMAND_IO_SPACE | COMMAND_BUS_MASTER;
         assert_eq!(model.read16(A, COMMAND), command);
-        assert_eq!(
-            model.read16(B, COMMAND),
-            COMMAND_MEMORY_SPACE | COMMAND_BUS_MASTER
-        );
+        assert_eq!(model.read16(B, COMMAND), COMMAND_MEMORY_SPACE | COMMAND_BUS_MASTER);
     }
 
     #[test]

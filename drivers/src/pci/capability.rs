@@ -38,10 +38,7 @@ pub fn capabilities<C: ConfigAccess>(config: &C, address: PciAddress) -> Vec<Cap
             break;
         }
         let id = config.read8(address, pointer as u16);
-        found.push(Capability {
-            id,
-            offset: pointer,
-        });
+        found.push(Capability { id, offset: pointer });
         pointer = config.read8(address, pointer as u16 + 1) & !3;
     }
     found
@@ -76,10 +73,7 @@ mod tests {
             ],
         );
         let all = capabilities(&model, A);
-        assert_eq!(
-            all.iter().map(|c| c.id).collect::<Vec<_>>(),
-            [0x11, 0x09, 0x05, 0x09]
-        );
+        assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), [0x11, 0x09, 0x05, 0x09]);
         let vendor = vendor_capabilities(&model, A);
         assert_eq!(vendor.len(), 2);
         assert_eq!(model.read8(A, vendor[1].offset as u16 + 3), 2);

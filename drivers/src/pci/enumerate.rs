@@ -60,8 +60,7 @@ pub fn enumerate<C: ConfigAccess>(config: &C) -> Vec<PciDevice> {
             if config.read16(function0, VENDOR_ID) == VENDOR_NONE {
                 continue;
             }
-            let functions = if config.read8(function0, HEADER_TYPE) & HEADER_TYPE_MULTIFUNCTION != 0
-            {
+            let functions = if config.read8(function0, HEADER_TYPE) & HEADER_TYPE_MULTIFUNCTION != 0 {
                 MAX_FUNCTIONS
             } else {
                 1
@@ -138,10 +137,7 @@ mod tests {
         model.add_function(PciAddress::new(0, 0x1F, 3), 0x8086, 0x2930, 0x0C_05_00);
         // Function 1 of a single-function device must not be probed.
         model.add_function(PciAddress::new(0, 0, 1), 0x1234, 0x5678, 0);
-        let found: Vec<_> = enumerate(&model)
-            .iter()
-            .map(|d| (d.address, d.device_id))
-            .collect();
+        let found: Vec<_> = enumerate(&model).iter().map(|d| (d.address, d.device_id)).collect();
         assert_eq!(
             found,
             [
@@ -152,10 +148,7 @@ mod tests {
             ]
         );
         let sata = &enumerate(&model)[2];
-        assert_eq!(
-            (sata.class, sata.subclass, sata.prog_if),
-            (0x01, 0x06, 0x01)
-        );
+        assert_eq!((sata.class, sata.subclass, sata.prog_if), (0x01, 0x06, 0x01));
     }
 
     #[test]

@@ -69,11 +69,7 @@ pub struct PciAddress {
 
 impl PciAddress {
     pub const fn new(bus: u8, device: u8, function: u8) -> PciAddress {
-        PciAddress {
-            bus,
-            device,
-            function,
-        }
+        PciAddress { bus, device, function }
     }
 }
 
@@ -87,11 +83,7 @@ impl fmt::Display for PciAddress {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// No window the caller gave has room for a BAR.
-    NoSpaceForBar {
-        address: PciAddress,
-        bar: u8,
-        size: u64,
-    },
+    NoSpaceForBar { address: PciAddress, bar: u8, size: u64 },
 }
 
 impl fmt::Display for Error {

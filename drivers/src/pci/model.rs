@@ -47,11 +47,7 @@ impl ModelConfig {
     }
 
     fn get32(&self, address: PciAddress, offset: u16) -> u32 {
-        self.dwords
-            .borrow()
-            .get(&(address, offset & !3))
-            .copied()
-            .unwrap_or(0)
+        self.dwords.borrow().get(&(address, offset & !3)).copied().unwrap_or(0)
     }
 
     /// Adds a function with a type 0 header.
@@ -85,15 +81,13 @@ impl ModelConfig {
                 let flags = 4 | if prefetchable { 8 } else { 0 };
                 let mask = !(size - 1);
                 self.bar_masks.insert((address, offset), mask as u32);
-                self.bar_masks
-                    .insert((address, offset + 4), (mask >> 32) as u32);
+                self.bar_masks.insert((address, offset + 4), (mask >> 32) as u32);
                 self.set32(address, offset, placed as u32 | flags);
                 self.set32(address, offset + 4, (placed >> 32) as u32);
             }
             ModelBar::Io { size } => {
                 // 16-bit I/O decoders hard-wire the upper half to zero.
-                self.bar_masks
-                    .insert((address, offset), !(size - 1) & 0xFFFF);
+                self.bar_masks.insert((address, offset), !(size - 1) & 0xFFFF);
                 self.set32(address, offset, placed as u32 | 1);
             }
         }

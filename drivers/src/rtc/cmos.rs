@@ -53,7 +53,14 @@ impl fmt::Display for RtcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RtcError::NeverSettles => write!(f, "CMOS clock never left its update cycle"),
-            RtcError::InvalidReading { year, month, day, hour, minute, second } => write!(
+            RtcError::InvalidReading {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+            } => write!(
                 f,
                 "CMOS clock holds an invalid date {year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"
             ),
@@ -92,10 +99,7 @@ impl<R: CmosRegisters> CmosRtc<R> {
     }
 
     fn raw(&self) -> Raw {
-        Raw(
-            [SECONDS, MINUTES, HOURS, DAY_OF_MONTH, MONTH, YEAR, CENTURY]
-                .map(|r| self.regs.read(r)),
-        )
+        Raw([SECONDS, MINUTES, HOURS, DAY_OF_MONTH, MONTH, YEAR, CENTURY].map(|r| self.regs.read(r)))
     }
 
     /// The current time (the RTC keeps local time with no zone information).
@@ -235,11 +239,7 @@ mod tests {
         let t = CmosRtc::new(&m).read().unwrap();
         assert_eq!((t.year, t.hour), (2024, 12));
         let m = model(B_BINARY, [5, 6, 12, 1, 2, 24, 20]);
-        assert_eq!(
-            CmosRtc::new(&m).read().unwrap().hour,
-            0,
-            "12 AM is midnight"
-        );
+        assert_eq!(CmosRtc::new(&m).read().unwrap().hour, 0, "12 AM is midnight");
     }
 
     #[test]
@@ -259,21 +259,14 @@ mod tests {
             };
             rtc.write(&t).unwrap();
             assert_eq!(rtc.read().unwrap(), t, "status B {b:#x}");
-            assert_eq!(
-                m.regs.borrow()[STATUS_B as usize] & B_SET,
-                0,
-                "updates resumed"
-            );
+            assert_eq!(m.regs.borrow()[STATUS_B as usize] & B_SET, 0, "updates resumed");
         }
     }
 
     #[test]
     fn rejects_garbage_and_stuck_clocks() {
         let m = model(B_24_HOUR, [0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x20]);
-        assert!(matches!(
-            CmosRtc::new(&m).read(),
-            Err(RtcError::InvalidReading { .. })
-        ));
+        assert!(matches!(CmosRtc::new(&m).read(), Err(RtcError::InvalidReading { .. })));
         let m = model(B_24_HOUR, [0; 7]);
         m.regs.borrow_mut()[STATUS_A as usize] = A_UPDATE_IN_PROGRESS;
         assert_eq!(CmosRtc::new(&m).read(), Err(RtcError::NeverSettles));
@@ -283,9 +276,6 @@ mod tests {
             day: 30,
             ..Default::default()
         };
-        assert_eq!(
-            CmosRtc::new(&model(0, [0; 7])).write(&bad),
-            Err(RtcError::InvalidTime)
-        );
+        assert_eq!(CmosRtc::new(&model(0, [0; 7])).write(&bad), Err(RtcError::InvalidTime));
     }
 }

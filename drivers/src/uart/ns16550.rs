@@ -40,8 +40,7 @@ impl<R: UartRegisters> Ns16550<R> {
         self.regs.write(INTERRUPT_ENABLE, 0);
         self.regs.write(LINE_CONTROL, LCR_DLAB);
         self.regs.write(DATA, DIVISOR_115200 as u8);
-        self.regs
-            .write(INTERRUPT_ENABLE, (DIVISOR_115200 >> 8) as u8);
+        self.regs.write(INTERRUPT_ENABLE, (DIVISOR_115200 >> 8) as u8);
         self.regs.write(LINE_CONTROL, LCR_8N1);
         self.regs.write(FIFO_CONTROL, FCR_ENABLE_AND_CLEAR);
         self.regs.write(MODEM_CONTROL, MCR_DTR_RTS_OUT2);
@@ -104,14 +103,7 @@ mod tests {
     impl UartRegisters for &Model {
         fn read(&self, register: u8) -> u8 {
             match register {
-                LINE_STATUS => {
-                    LSR_THR_EMPTY
-                        | if self.rx.borrow().is_empty() {
-                            0
-                        } else {
-                            LSR_DATA_READY
-                        }
-                }
+                LINE_STATUS => LSR_THR_EMPTY | if self.rx.borrow().is_empty() { 0 } else { LSR_DATA_READY },
                 DATA => self.rx.borrow_mut().remove(0),
                 _ => 0,
             }
@@ -126,10 +118,7 @@ mod tests {
         let model = Model::default();
         Ns16550::new(&model).init();
         let writes = model.writes.borrow();
-        let dlab = writes
-            .iter()
-            .position(|&w| w == (LINE_CONTROL, LCR_DLAB))
-            .unwrap();
+        let dlab = writes.iter().position(|&w| w == (LINE_CONTROL, LCR_DLAB)).unwrap();
         assert_eq!(writes[dlab + 1], (DATA, 1));
         assert_eq!(writes[dlab + 2], (INTERRUPT_ENABLE, 0));
         assert_eq!(writes[dlab + 3], (LINE_CONTROL, LCR_8N1));

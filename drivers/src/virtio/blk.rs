@@ -143,15 +143,11 @@ impl<T: Transport> VirtioBlk<T> {
             Some(limits) => limits,
             None => {
                 transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
-                return Err(Error::QueueUnavailable {
-                    queue: REQUEST_QUEUE,
-                });
+                return Err(Error::QueueUnavailable { queue: REQUEST_QUEUE });
             }
         };
         transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
-        debug!(
-            "virtio-blk: {block_count} blocks of {block_size} bytes, features {features:#x}, {limits:?}"
-        );
+        debug!("virtio-blk: {block_count} blocks of {block_size} bytes, features {features:#x}, {limits:?}");
         Ok(VirtioBlk {
             inner: Mutex::new(Inner {
                 transport,
@@ -185,12 +181,7 @@ impl<T: Transport> VirtioBlk<T> {
         })?;
         let block_size = match config.blk_size {
             None => SECTOR_SIZE as u32,
-            Some(size)
-                if size.is_power_of_two()
-                    && (SECTOR_SIZE as u32..=MAX_BLOCK_SIZE).contains(&size) =>
-            {
-                size
-            }
+            Some(size) if size.is_power_of_two() && (SECTOR_SIZE as u32..=MAX_BLOCK_SIZE).contains(&size) => size,
             Some(size) => {
                 warn!("virtio-blk: ignoring blk_size {size}, using 512");
                 SECTOR_SIZE as u32
@@ -203,12 +194,7 @@ impl<T: Transport> VirtioBlk<T> {
     /// How large one request may be: data descriptors are limited by `seg_max`
     /// and by the queue (two descriptors go to header and status), each one by
     /// `size_max`. `None` if not even one block fits.
-    fn request_limits(
-        features: u64,
-        config: &Config,
-        queue_size: u16,
-        block_size: u32,
-    ) -> Option<Limits> {
+    fn request_limits(features: u64, config: &Config, queue_size: u16, block_size: u32) -> Option<Limits> {
         let queue_room = (queue_size as usize).checked_sub(2)?;
         let max_segments = match config.seg_max {
             Some(n) if n > 0 && features & VIRTIO_BLK_F_SEG_MAX != 0 => queue_room.min(n as usize),
@@ -234,8 +220,7 @@ impl<T: Transport> VirtioBlk<T> {
 
     /// How many requests were sent to the device so far.
     pub fn requests_sent(&self) -> u64 {
-        self.requests_sent
-            .load(core::sync::atomic::Ordering::Relaxed)
+        self.requests_sent.load(core::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs `f` with the transport (to ask where the device is, say).
@@ -326,8 +311,7 @@ impl<T: Transport> VirtioBlk<T> {
             Ok(head) => head,
             Err(e) => return Err(self.fail(inner, lba, e)),
         };
-        self.requests_sent
-            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        self.requests_sent.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         inner.transport.notify(REQUEST_QUEUE);
         let mut deadline = self.poll_limit.start();
         loop {
@@ -425,8 +409,7 @@ mod tests {
 
     const MIB: usize = 1 << 20;
     /// What QEMU's virtio-blk-pci offers, as far as this driver cares.
-    const QEMU: u64 =
-        VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH;
+    const QEMU: u64 = VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH;
 
     fn pattern(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + i / 512) as u8).collect()
@@ -441,10 +424,7 @@ mod tests {
     }
 
     fn assert_no_violations(model: &ModelBlk) {
-        assert_eq!(
-            model.with(|s| s.violations.clone()),
-            Vec::<std::string::String>::new()
-        );
+        assert_eq!(model.with(|s| s.violations.clone()), Vec::<std::string::String>::new());
     }
 
     #[test]
@@ -479,10 +459,7 @@ mod tests {
         blk.read_blocks(3, &mut buf).unwrap();
         assert!(buf == pattern(4 * MIB)[3 * 512..3 * 512 + buf.len()]);
         let seen = requests(&model);
-        let shape: Vec<_> = seen
-            .iter()
-            .map(|r| (r.sector, r.segments.clone()))
-            .collect();
+        let shape: Vec<_> = seen.iter().map(|r| (r.sector, r.segments.clone())).collect();
         let full = vec![65536; 4];
         assert_eq!(
             shape,
@@ -562,18 +539,12 @@ mod tests {
         model.with(|s| s.responds = false);
         let started = Instant::now();
         let mut buf = [0u8; 512];
-        assert_eq!(
-            blk.read_blocks(7, &mut buf),
-            Err(BlockError::Timeout { lba: 7 })
-        );
+        assert_eq!(blk.read_blocks(7, &mut buf), Err(BlockError::Timeout { lba: 7 }));
         assert!(started.elapsed() < Duration::from_secs(5));
         // Reset, so it cannot write into `buf` later; later requests fail at once.
         assert_eq!(model.with(|s| (s.status, s.queue_enabled)), (0, false));
         let notified = model.with(|s| s.notifications);
-        assert_eq!(
-            blk.read_blocks(0, &mut buf),
-            Err(BlockError::Timeout { lba: 0 })
-        );
+        assert_eq!(blk.read_blocks(0, &mut buf), Err(BlockError::Timeout { lba: 0 }));
         assert_eq!(model.with(|s| s.notifications), notified);
     }
 
@@ -595,14 +566,8 @@ mod tests {
         let model = ModelBlk::new(vec![0; MIB], offered);
         let blk = device(&model);
         assert_eq!(blk.features(), VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO);
-        assert_eq!(
-            model.with(|s| s.driver_features),
-            VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO
-        );
-        assert_eq!(
-            model.with(|s| s.status),
-            ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK
-        );
+        assert_eq!(model.with(|s| s.driver_features), VIRTIO_F_VERSION_1 | VIRTIO_BLK_F_RO);
+        assert_eq!(model.with(|s| s.status), ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
         // No FLUSH offered: flush sends nothing.
         blk.flush().unwrap();
         assert!(requests(&model).is_empty());
@@ -636,9 +601,7 @@ mod tests {
     }
 
     fn device_err(model: &ModelBlk) -> Error {
-        VirtioBlk::new(model.clone(), PollLimit::DEFAULT)
-            .err()
-            .unwrap()
+        VirtioBlk::new(model.clone(), PollLimit::DEFAULT).err().unwrap()
     }
 
     #[test]
@@ -679,11 +642,7 @@ mod tests {
         blk.reset();
         assert_eq!(model.with(|s| (s.status, s.queue_enabled)), (0, false));
         drop(blk);
-        assert_eq!(
-            model.with(|s| s.resets),
-            2,
-            "one in negotiation, one requested"
-        );
+        assert_eq!(model.with(|s| s.resets), 2, "one in negotiation, one requested");
     }
 
     #[test]

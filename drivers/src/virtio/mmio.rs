@@ -162,15 +162,9 @@ mod tests {
         let mut m = block(VIRTIO_MMIO_MAGIC, 2, 2);
         assert_eq!(MmioTransport::new(region(&mut m)).unwrap().device_type(), 2);
         let mut m = block(VIRTIO_MMIO_MAGIC, 1, 2);
-        assert_eq!(
-            MmioTransport::new(region(&mut m)).err(),
-            Some(Error::LegacyOnly)
-        );
+        assert_eq!(MmioTransport::new(region(&mut m)).err(), Some(Error::LegacyOnly));
         let mut m = block(VIRTIO_MMIO_MAGIC, 2, 0);
-        assert_eq!(
-            MmioTransport::new(region(&mut m)).err(),
-            Some(Error::NoDevice)
-        );
+        assert_eq!(MmioTransport::new(region(&mut m)).err(), Some(Error::NoDevice));
         let mut m = block(0, 2, 2);
         assert_eq!(
             MmioTransport::new(region(&mut m)).err(),

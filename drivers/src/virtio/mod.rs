@@ -90,10 +90,7 @@ impl fmt::Display for Error {
                 write!(f, "virtio-mmio version {version} is not supported (need 2)")
             }
             Error::NoDevice => write!(f, "virtio-mmio slot has no device"),
-            Error::NotVirtio {
-                vendor_id,
-                device_id,
-            } => write!(
+            Error::NotVirtio { vendor_id, device_id } => write!(
                 f,
                 "PCI device {vendor_id:04x}:{device_id:04x} is not a modern virtio device"
             ),
@@ -180,10 +177,7 @@ pub trait Transport {
 
 /// Runs `read` until the configuration generation is the same before and after,
 /// so that multi-field values are consistent (§2.5.1).
-pub fn read_config<T: Transport + ?Sized, R>(
-    transport: &T,
-    read: impl Fn(&T) -> R,
-) -> Result<R, Error> {
+pub fn read_config<T: Transport + ?Sized, R>(transport: &T, read: impl Fn(&T) -> R) -> Result<R, Error> {
     for _ in 0..CONFIG_READ_ATTEMPTS {
         let before = transport.config_generation();
         let value = read(transport);

@@ -204,15 +204,10 @@ impl ModelState {
             segments: data.iter().map(|d| d.len).collect(),
         });
         if self.driver_features & VIRTIO_BLK_F_SEG_MAX != 0 && data.len() > self.seg_max as usize {
-            self.violations.push(format!(
-                "{} segments > seg_max {}",
-                data.len(),
-                self.seg_max
-            ));
+            self.violations
+                .push(format!("{} segments > seg_max {}", data.len(), self.seg_max));
         }
-        if self.driver_features & VIRTIO_BLK_F_SIZE_MAX != 0
-            && data.iter().any(|d| d.len > self.size_max)
-        {
+        if self.driver_features & VIRTIO_BLK_F_SIZE_MAX != 0 && data.iter().any(|d| d.len > self.size_max) {
             self.violations
                 .push(format!("segment larger than size_max {}", self.size_max));
         }
@@ -226,8 +221,7 @@ impl ModelState {
                 let mut at = start as usize;
                 for d in data {
                     if d.flags & VIRTQ_DESC_F_WRITE == 0 {
-                        self.violations
-                            .push("read into a device-readable buffer".into());
+                        self.violations.push("read into a device-readable buffer".into());
                     }
                     copy_to_guest(d.address, &self.disk[at..at + d.len as usize]);
                     at += d.len as usize;
@@ -276,10 +270,7 @@ impl Transport for ModelBlk {
             let mut status = status;
             // §2.2.2: the device refuses features it did not offer.
             let new_features_ok = status & FEATURES_OK != 0 && s.status & FEATURES_OK == 0;
-            if new_features_ok
-                && (s.driver_features & !s.offered != 0
-                    || s.driver_features & VIRTIO_F_VERSION_1 == 0)
-            {
+            if new_features_ok && (s.driver_features & !s.offered != 0 || s.driver_features & VIRTIO_F_VERSION_1 == 0) {
                 status &= !FEATURES_OK;
             }
             s.status = status;

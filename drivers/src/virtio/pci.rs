@@ -85,10 +85,7 @@ pub struct Structures {
 
 /// Reads the virtio vendor capabilities of `device`, taking the first usable one
 /// of each type (§4.1.4: "the driver SHOULD use the first ... it can support").
-pub fn find_structures<C: ConfigAccess>(
-    config: &C,
-    device: &PciDevice,
-) -> Result<Structures, Error> {
+pub fn find_structures<C: ConfigAccess>(config: &C, device: &PciDevice) -> Result<Structures, Error> {
     let address = device.address;
     let (mut common, mut notify, mut isr, mut device_cfg) = (None, None, None, None);
     let mut multiplier = 0;
@@ -113,9 +110,9 @@ pub fn find_structures<C: ConfigAccess>(
         if bar >= MAX_BARS {
             continue;
         }
-        let usable = device.bar(bar).filter(|b| {
-            b.is_memory() && b.is_assigned() && offset as u64 + length as u64 <= b.size
-        });
+        let usable = device
+            .bar(bar)
+            .filter(|b| b.is_memory() && b.is_assigned() && offset as u64 + length as u64 <= b.size);
         let Some(bar_info) = usable else {
             // A later capability of the same type may still be usable.
             unusable.get_or_insert(Error::BadCapabilityBar { cfg_type, bar });
@@ -186,20 +183,12 @@ impl<R: Registers> PciTransport<R> {
         let command = config.read16(device.address, COMMAND);
         let wanted = command | COMMAND_MEMORY_SPACE | COMMAND_BUS_MASTER;
         // A memory BAR left at 0 would claim address 0 once decoding is on.
-        let placed = device
-            .bars
-            .iter()
-            .flatten()
-            .all(|b| !b.is_memory() || b.is_assigned());
+        let placed = device.bars.iter().flatten().all(|b| !b.is_memory() || b.is_assigned());
         if wanted != command && placed {
             config.write16(device.address, COMMAND, wanted);
         }
-        debug!(
-            "virtio-pci {}: type {device_type}, {structures:x?}",
-            device.address
-        );
-        let map_structure =
-            |s: Structure, map: &mut dyn FnMut(u64, usize) -> R| map(s.address, s.length as usize);
+        debug!("virtio-pci {}: type {device_type}, {structures:x?}", device.address);
+        let map_structure = |s: Structure, map: &mut dyn FnMut(u64, usize) -> R| map(s.address, s.length as usize);
         Ok(PciTransport {
             address: device.address,
             device_type,
@@ -230,10 +219,7 @@ impl PciTransport<MmioRegion> {
     /// # Safety
     /// The device's memory BARs must be identity-mapped, and no one else may drive
     /// the device while the transport is in use.
-    pub unsafe fn new_mmio<C: ConfigAccess>(
-        config: &C,
-        device: &PciDevice,
-    ) -> Result<PciTransport<MmioRegion>, Error> {
+    pub unsafe fn new_mmio<C: ConfigAccess>(config: &C, device: &PciDevice) -> Result<PciTransport<MmioRegion>, Error> {
         PciTransport::new(config, device, |address, len| {
             // SAFETY: the caller guarantees the BARs are mapped device memory;
             // `find_structures` checked that each structure lies inside its BAR.
@@ -303,18 +289,14 @@ impl<R: Registers> Transport for PciTransport<R> {
 
     fn enable_queue(&mut self) {
         let notify_off = self.common.read16(QUEUE_NOTIFY_OFF);
-        self.notify_offsets
-            .retain(|&(q, _)| q != self.selected_queue);
+        self.notify_offsets.retain(|&(q, _)| q != self.selected_queue);
         self.notify_offsets.push((self.selected_queue, notify_off));
         self.common.write16(QUEUE_ENABLE, 1);
     }
 
     fn notify(&mut self, queue: u16) {
         let Some(&(_, notify_off)) = self.notify_offsets.iter().find(|&&(q, _)| q == queue) else {
-            debug!(
-                "virtio-pci {}: notify of queue {queue}, not enabled",
-                self.address
-            );
+            debug!("virtio-pci {}: notify of queue {queue}, not enabled", self.address);
             return;
         };
         let offset = notify_off as u64 * self.notify_off_multiplier as u64;
@@ -376,16 +358,10 @@ mod tests {
     impl Region {
         fn read(&self, offset: usize) -> u32 {
             let bus = self.bus.borrow();
-            bus.values
-                .get(&(self.base + offset as u64))
-                .copied()
-                .unwrap_or(0)
+            bus.values.get(&(self.base + offset as u64)).copied().unwrap_or(0)
         }
         fn write(&self, offset: usize, value: u32) {
-            self.bus
-                .borrow_mut()
-                .writes
-                .push((self.base + offset as u64, value));
+            self.bus.borrow_mut().writes.push((self.base + offset as u64, value));
         }
     }
 
@@ -412,14 +388,7 @@ mod tests {
 
     /// struct virtio_pci_cap after the id and next bytes.
     fn cap(cfg_type: u8, bar: u8, offset: u32, length: u32, extra: Option<u32>) -> Vec<u8> {
-        let mut body = vec![
-            if extra.is_some() { 20 } else { 16 },
-            cfg_type,
-            bar,
-            0,
-            0,
-            0,
-        ];
+        let mut body = vec![if extra.is_some() { 20 } else { 16 }, cfg_type, bar, 0, 0, 0];
         body.extend_from_slice(&offset.to_le_bytes());
         body.extend_from_slice(&length.to_le_bytes());
         if let Some(extra) = extra {
@@ -452,15 +421,9 @@ mod tests {
         model
     }
 
-    fn transport(
-        model: &ModelConfig,
-        bus: &Rc<RefCell<Bus>>,
-    ) -> Result<PciTransport<Region>, Error> {
+    fn transport(model: &ModelConfig, bus: &Rc<RefCell<Bus>>) -> Result<PciTransport<Region>, Error> {
         let device = enumerate(model).remove(0);
-        PciTransport::new(model, &device, |base, _| Region {
-            base,
-            bus: bus.clone(),
-        })
+        PciTransport::new(model, &device, |base, _| Region { base, bus: bus.clone() })
     }
 
     #[test]
@@ -478,10 +441,7 @@ mod tests {
         );
         assert_eq!(s.isr.address, BAR_ADDRESS + 0x1000);
         assert_eq!(s.device.unwrap().address, BAR_ADDRESS + 0x2000);
-        assert_eq!(
-            (s.notify.address, s.notify_off_multiplier),
-            (BAR_ADDRESS + 0x3000, 4)
-        );
+        assert_eq!((s.notify.address, s.notify_off_multiplier), (BAR_ADDRESS + 0x3000, 4));
     }
 
     #[test]
@@ -517,13 +477,8 @@ mod tests {
         let bus = Rc::new(RefCell::new(Bus::default()));
         let mut t = transport(&model, &bus).unwrap();
         // Enumeration left decoding as found; the transport switched it on.
-        assert_eq!(
-            model.read16(DEV, COMMAND),
-            COMMAND_MEMORY_SPACE | COMMAND_BUS_MASTER
-        );
-        bus.borrow_mut()
-            .values
-            .insert(BAR_ADDRESS + QUEUE_NOTIFY_OFF as u64, 3);
+        assert_eq!(model.read16(DEV, COMMAND), COMMAND_MEMORY_SPACE | COMMAND_BUS_MASTER);
+        bus.borrow_mut().values.insert(BAR_ADDRESS + QUEUE_NOTIFY_OFF as u64, 3);
         t.select_queue(0);
         t.set_queue_areas(&QueueAreas {
             descriptors: 0x1_2345_6000,

@@ -89,8 +89,7 @@ impl SplitQueue {
         let avail_bytes = RING_ENTRIES + 2 * n + 2;
         let used_offset = (avail_offset + avail_bytes).next_multiple_of(USED_ALIGN);
         let used_bytes = RING_ENTRIES + USED_ELEMENT_SIZE * n + 2;
-        let layout = Layout::from_size_align(used_offset + used_bytes, RING_ALIGN)
-            .map_err(|_| Error::OutOfMemory)?;
+        let layout = Layout::from_size_align(used_offset + used_bytes, RING_ALIGN).map_err(|_| Error::OutOfMemory)?;
         // SAFETY: the layout has a non-zero size.
         let memory = NonNull::new(unsafe { alloc_zeroed(layout) }).ok_or(Error::OutOfMemory)?;
         let queue = SplitQueue {
@@ -112,11 +111,7 @@ impl SplitQueue {
 
     /// Sets up queue `index` on the device (§4.1.5.1.3, §4.2.3.2): its size is the
     /// device's maximum, at most `limit`, rounded down to a power of two.
-    pub fn setup<T: Transport + ?Sized>(
-        transport: &mut T,
-        index: u16,
-        limit: u16,
-    ) -> Result<SplitQueue, Error> {
+    pub fn setup<T: Transport + ?Sized>(transport: &mut T, index: u16, limit: u16) -> Result<SplitQueue, Error> {
         transport.select_queue(index);
         let max = transport.queue_max_size();
         if max == 0 || transport.queue_enabled() {
@@ -166,11 +161,7 @@ impl SplitQueue {
         let ids: Vec<u16> = self.free.drain(split..).rev().collect();
         for (i, (buffer, &id)) in chain.iter().zip(&ids).enumerate() {
             let next = ids.get(i + 1).copied();
-            let mut flags = if buffer.device_writable {
-                VIRTQ_DESC_F_WRITE
-            } else {
-                0
-            };
+            let mut flags = if buffer.device_writable { VIRTQ_DESC_F_WRITE } else { 0 };
             if next.is_some() {
                 flags |= VIRTQ_DESC_F_NEXT;
             }
@@ -219,10 +210,7 @@ impl SplitQueue {
             self.free.push(desc);
             desc = self.read16(DESCRIPTOR_SIZE * desc as usize + 14) % self.size;
         }
-        Ok(Some(Used {
-            head: id as u16,
-            len,
-        }))
+        Ok(Some(Used { head: id as u16, len }))
     }
 
     /// Whether the device still holds any chain.

@@ -126,10 +126,7 @@ unsafe impl Sync for SerialConsole {}
 impl SerialConsole {
     /// Creates the console's protocol instances on the heap and leaks them: they
     /// must outlive every application. Nothing is sent to the port yet.
-    pub fn create(
-        port: &'static dyn SerialPort,
-        clock: &'static dyn MonotonicClock,
-    ) -> &'static SerialConsole {
+    pub fn create(port: &'static dyn SerialPort, clock: &'static dyn MonotonicClock) -> &'static SerialConsole {
         let console: &'static Console = Box::leak(Box::new(Console {
             port,
             clock,
@@ -317,11 +314,7 @@ fn with_output(
     status
 }
 
-fn status_of<E: core::fmt::Display>(
-    result: Result<(), E>,
-    service: &str,
-    status: impl FnOnce(&E) -> Status,
-) -> Status {
+fn status_of<E: core::fmt::Display>(result: Result<(), E>, service: &str, status: impl FnOnce(&E) -> Status) -> Status {
     match result {
         Ok(()) => Status::SUCCESS,
         Err(e) => {
@@ -368,23 +361,15 @@ unsafe extern "efiapi" fn output_reset(
     })
 }
 
-unsafe extern "efiapi" fn output_string(
-    this: *mut simple_text_output::Protocol,
-    string: *mut Char16,
-) -> Status {
+unsafe extern "efiapi" fn output_string(this: *mut simple_text_output::Protocol, string: *mut Char16) -> Status {
     // SAFETY: OutputString's caller passes a NUL-terminated string (§12.4.3).
     let Some(text) = (unsafe { ucs2_string(string) }) else {
         return Status::INVALID_PARAMETER;
     };
-    with_output(this, |output, bytes| {
-        output.output_string(text, bytes).status()
-    })
+    with_output(this, |output, bytes| output.output_string(text, bytes).status())
 }
 
-unsafe extern "efiapi" fn test_string(
-    this: *mut simple_text_output::Protocol,
-    string: *mut Char16,
-) -> Status {
+unsafe extern "efiapi" fn test_string(this: *mut simple_text_output::Protocol, string: *mut Char16) -> Status {
     // SAFETY: TestString's caller passes a NUL-terminated string (§12.4.4).
     let Some(text) = (unsafe { ucs2_string(string) }) else {
         return Status::INVALID_PARAMETER;
@@ -420,27 +405,15 @@ unsafe extern "efiapi" fn query_mode(
     })
 }
 
-unsafe extern "efiapi" fn set_mode(
-    this: *mut simple_text_output::Protocol,
-    mode_number: usize,
-) -> Status {
+unsafe extern "efiapi" fn set_mode(this: *mut simple_text_output::Protocol, mode_number: usize) -> Status {
     with_output(this, |output, bytes| {
-        status_of(output.set_mode(mode_number, bytes), "SetMode", |e| {
-            e.status()
-        })
+        status_of(output.set_mode(mode_number, bytes), "SetMode", |e| e.status())
     })
 }
 
-unsafe extern "efiapi" fn set_attribute(
-    this: *mut simple_text_output::Protocol,
-    attribute: usize,
-) -> Status {
+unsafe extern "efiapi" fn set_attribute(this: *mut simple_text_output::Protocol, attribute: usize) -> Status {
     with_output(this, |output, bytes| {
-        status_of(
-            output.set_attribute(attribute, bytes),
-            "SetAttribute",
-            |e| e.status(),
-        )
+        status_of(output.set_attribute(attribute, bytes), "SetAttribute", |e| e.status())
     })
 }
 
@@ -465,10 +438,7 @@ unsafe extern "efiapi" fn set_cursor_position(
     })
 }
 
-unsafe extern "efiapi" fn enable_cursor(
-    this: *mut simple_text_output::Protocol,
-    visible: Boolean,
-) -> Status {
+unsafe extern "efiapi" fn enable_cursor(this: *mut simple_text_output::Protocol, visible: Boolean) -> Status {
     with_output(this, |output, bytes| {
         output.enable_cursor(visible.into(), bytes);
         Status::SUCCESS
@@ -488,10 +458,7 @@ unsafe extern "efiapi" fn input_reset(
     Status::SUCCESS
 }
 
-unsafe extern "efiapi" fn read_key_stroke(
-    this: *mut simple_text_input::Protocol,
-    key: *mut InputKey,
-) -> Status {
+unsafe extern "efiapi" fn read_key_stroke(this: *mut simple_text_input::Protocol, key: *mut InputKey) -> Status {
     let Some(console) = input_console(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -554,11 +521,7 @@ unsafe extern "efiapi" fn set_state(
     // SAFETY: non-null, and a u8 needs no alignment; the caller passes the
     // state to set (§12.2.4).
     let state = unsafe { key_toggle_state.read() };
-    status_of(
-        console.input.lock().set_toggle_state(state),
-        "SetState",
-        |e| e.status(),
-    )
+    status_of(console.input.lock().set_toggle_state(state), "SetState", |e| e.status())
 }
 
 unsafe extern "efiapi" fn register_key_notify(
@@ -592,10 +555,7 @@ unsafe extern "efiapi" fn unregister_key_notify(
         return Status::INVALID_PARAMETER;
     }
     status_of(
-        console
-            .input
-            .lock()
-            .unregister_notify(notification_handle as usize),
+        console.input.lock().unregister_notify(notification_handle as usize),
         "UnregisterKeyNotify",
         |e| e.status(),
     )
@@ -706,15 +666,9 @@ mod tests {
             assert_eq!((mode(out).cursor_column, mode(out).cursor_row), (0, 0));
 
             let (mut columns, mut rows) = (0usize, 0usize);
-            assert_eq!(
-                (p.query_mode)(out, 1, &mut columns, &mut rows),
-                Status::SUCCESS
-            );
+            assert_eq!((p.query_mode)(out, 1, &mut columns, &mut rows), Status::SUCCESS);
             assert_eq!((columns, rows), (80, 50));
-            assert_eq!(
-                (p.query_mode)(out, 3, &mut columns, &mut rows),
-                Status::UNSUPPORTED
-            );
+            assert_eq!((p.query_mode)(out, 3, &mut columns, &mut rows), Status::UNSUPPORTED);
             assert_eq!(
                 (p.query_mode)(out, 0, core::ptr::null_mut(), &mut rows),
                 Status::INVALID_PARAMETER
@@ -753,10 +707,7 @@ mod tests {
         // must reject the bad arguments without dereferencing them.
         unsafe {
             let p = &*out;
-            assert_eq!(
-                (p.output_string)(out, core::ptr::null_mut()),
-                Status::INVALID_PARAMETER
-            );
+            assert_eq!((p.output_string)(out, core::ptr::null_mut()), Status::INVALID_PARAMETER);
             assert_eq!(
                 (p.output_string)(foreign_ptr, text.as_mut_ptr()),
                 Status::INVALID_PARAMETER
@@ -765,10 +716,7 @@ mod tests {
                 (p.output_string)(core::ptr::null_mut(), text.as_mut_ptr()),
                 Status::INVALID_PARAMETER
             );
-            assert_eq!(
-                (p.test_string)(out, core::ptr::null_mut()),
-                Status::INVALID_PARAMETER
-            );
+            assert_eq!((p.test_string)(out, core::ptr::null_mut()), Status::INVALID_PARAMETER);
             // The input protocol's `this` handed to the output protocol.
             assert_eq!(
                 (p.clear_screen)(input as *mut simple_text_output::Protocol),
@@ -808,12 +756,7 @@ mod tests {
                 Status::INVALID_PARAMETER
             );
             assert_eq!(
-                (x.register_key_notify)(
-                    input_ex,
-                    &mut key_data,
-                    count_notify,
-                    core::ptr::null_mut()
-                ),
+                (x.register_key_notify)(input_ex, &mut key_data, count_notify, core::ptr::null_mut()),
                 Status::INVALID_PARAMETER
             );
             assert_eq!(
@@ -834,17 +777,11 @@ mod tests {
         let mut key = InputKey::default();
         // SAFETY: calling the protocol as an application would.
         unsafe {
-            assert_eq!(
-                ((*input).read_key_stroke)(input, &mut key),
-                Status::NOT_READY
-            );
+            assert_eq!(((*input).read_key_stroke)(input, &mut key), Status::NOT_READY);
             model.type_bytes(b"\x1b[A");
             assert_eq!(((*input).read_key_stroke)(input, &mut key), Status::SUCCESS);
             assert_eq!((key.scan_code, key.unicode_char), (SCAN_UP, 0));
-            assert_eq!(
-                ((*input).read_key_stroke)(input, &mut key),
-                Status::NOT_READY
-            );
+            assert_eq!(((*input).read_key_stroke)(input, &mut key), Status::NOT_READY);
         }
     }
 
@@ -856,10 +793,7 @@ mod tests {
         model.type_bytes(b"\x1b");
         // SAFETY: calling the protocol as an application would.
         unsafe {
-            assert_eq!(
-                ((*input).read_key_stroke)(input, &mut key),
-                Status::NOT_READY
-            );
+            assert_eq!(((*input).read_key_stroke)(input, &mut key), Status::NOT_READY);
             model.now.store(ESC_TIMEOUT_NS, Ordering::SeqCst);
             assert_eq!(((*input).read_key_stroke)(input, &mut key), Status::SUCCESS);
         }
@@ -874,21 +808,12 @@ mod tests {
         assert_eq!(console.wait_for_key_event(), Some(0x0e7e_0000_0005));
         // SAFETY: reading the installed protocols' event fields.
         unsafe {
-            assert_eq!(
-                (*console.text_input()).wait_for_key as usize,
-                0x0e7e_0000_0005
-            );
-            assert_eq!(
-                (*console.text_input_ex()).wait_for_key_ex as usize,
-                0x0e7e_0000_0005
-            );
+            assert_eq!((*console.text_input()).wait_for_key as usize, 0x0e7e_0000_0005);
+            assert_eq!((*console.text_input_ex()).wait_for_key_ex as usize, 0x0e7e_0000_0005);
         }
         assert!(!console.key_available());
         model.type_bytes(b"y");
-        assert!(
-            !console.key_available(),
-            "bytes wait in the port until a poll"
-        );
+        assert!(!console.key_available(), "bytes wait in the port until a poll");
         console.poll();
         assert!(console.key_available());
     }
@@ -910,10 +835,7 @@ mod tests {
             assert_eq!((x.read_key_stroke_ex)(ex, &mut data), Status::SUCCESS);
         }
         assert_eq!(data.key.unicode_char, 5);
-        assert_eq!(
-            data.key_state.key_shift_state,
-            SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED
-        );
+        assert_eq!(data.key_state.key_shift_state, SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED);
         assert_eq!(data.key_state.key_toggle_state, TOGGLE_STATE_VALID);
     }
 
@@ -928,16 +850,12 @@ mod tests {
         // SAFETY: calling the protocol as an application would.
         unsafe {
             assert_eq!(((*input).reset)(input, Boolean::FALSE), Status::SUCCESS);
-            assert_eq!(
-                ((*input).read_key_stroke)(input, &mut key),
-                Status::NOT_READY
-            );
+            assert_eq!(((*input).read_key_stroke)(input, &mut key), Status::NOT_READY);
         }
     }
 
     static NOTIFY_CALLS: AtomicUsize = AtomicUsize::new(0);
-    static NOTIFY_INPUT: AtomicPtr<simple_text_input::Protocol> =
-        AtomicPtr::new(core::ptr::null_mut());
+    static NOTIFY_INPUT: AtomicPtr<simple_text_input::Protocol> = AtomicPtr::new(core::ptr::null_mut());
     static NOTIFY_READ: AtomicUsize = AtomicUsize::new(0);
 
     unsafe extern "efiapi" fn count_notify(_: *mut KeyData) -> Status {
@@ -987,17 +905,10 @@ mod tests {
 
             model.type_bytes(b"a");
             console.poll();
-            assert_eq!(
-                NOTIFY_CALLS.load(Ordering::SeqCst),
-                1,
-                "other keys do not notify"
-            );
+            assert_eq!(NOTIFY_CALLS.load(Ordering::SeqCst), 1, "other keys do not notify");
 
             assert_eq!((x.unregister_key_notify)(ex, handle), Status::SUCCESS);
-            assert_eq!(
-                (x.unregister_key_notify)(ex, handle),
-                Status::INVALID_PARAMETER
-            );
+            assert_eq!((x.unregister_key_notify)(ex, handle), Status::INVALID_PARAMETER);
             model.type_bytes(b"\x03");
             console.poll();
             assert_eq!(NOTIFY_CALLS.load(Ordering::SeqCst), 1);

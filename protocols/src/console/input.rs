@@ -13,9 +13,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use r_efi::efi;
 use r_efi::protocols::simple_text_input::InputKey;
-use r_efi::protocols::simple_text_input_ex::{
-    KeyData, KeyNotifyFunction, KeyState, TOGGLE_STATE_VALID,
-};
+use r_efi::protocols::simple_text_input_ex::{KeyData, KeyNotifyFunction, KeyState, TOGGLE_STATE_VALID};
 
 /// Bytes taken from the port per poll, so a port that never runs dry (a stuck
 /// UART reporting data ready) cannot hang the firmware.
@@ -167,9 +165,11 @@ impl InputState {
     /// RegisterKeyNotify: the handle for UnregisterKeyNotify. Registering the
     /// same key and function again returns the existing handle.
     pub fn register_notify(&mut self, key_data: KeyData, function: KeyNotifyFunction) -> usize {
-        if let Some(existing) = self.notifies.iter().find(|r| {
-            r.function as usize == function as usize && same_key_data(&r.key_data, &key_data)
-        }) {
+        if let Some(existing) = self
+            .notifies
+            .iter()
+            .find(|r| r.function as usize == function as usize && same_key_data(&r.key_data, &key_data))
+        {
             return existing.handle;
         }
         let handle = self.next_handle;
@@ -326,10 +326,7 @@ mod tests {
         input.receive(&port, 0);
         let data = input.read_key_data().unwrap();
         assert_eq!(data.key.unicode_char, 3);
-        assert_eq!(
-            data.key_state.key_shift_state,
-            SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED
-        );
+        assert_eq!(data.key_state.key_shift_state, SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED);
         assert_eq!(data.key_state.key_toggle_state, TOGGLE_STATE_VALID | 0x04);
     }
 
@@ -338,10 +335,7 @@ mod tests {
         let port = Port::default();
         let mut input = InputState::new();
         let on_up = input.register_notify(key_data(SCAN_UP, 0, 0), notify_a);
-        let on_ctrl_c = input.register_notify(
-            key_data(0, 3, SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED),
-            notify_b,
-        );
+        let on_ctrl_c = input.register_notify(key_data(0, 3, SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED), notify_b);
         assert_ne!(on_up, on_ctrl_c);
         assert_eq!(
             input.register_notify(key_data(SCAN_UP, 0, 0), notify_a),
@@ -351,15 +345,9 @@ mod tests {
         port.type_bytes(b"x\x1b[A\x03");
         let due = input.receive(&port, 0);
         assert_eq!(due.len(), 2);
-        assert_eq!(
-            due[0].function as usize,
-            notify_a as KeyNotifyFunction as usize
-        );
+        assert_eq!(due[0].function as usize, notify_a as KeyNotifyFunction as usize);
         assert_eq!(due[0].key_data.key.scan_code, SCAN_UP);
-        assert_eq!(
-            due[1].function as usize,
-            notify_b as KeyNotifyFunction as usize
-        );
+        assert_eq!(due[1].function as usize, notify_b as KeyNotifyFunction as usize);
         assert_eq!(due[1].key_data.key.unicode_char, 3);
         assert_eq!(input.fifo.len(), 3);
 

@@ -289,10 +289,7 @@ impl KeyDecoder {
             DEL | 0x08 => emit(Key::char(CHAR_BACKSPACE)),
             b'\t' => emit(Key::char(CHAR_TAB)),
             // Ctrl-A .. Ctrl-Z (less the ones above, which are their own keys).
-            0x01..=0x1a => emit(
-                Key::char(u16::from(byte))
-                    .with_shift_state(SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED),
-            ),
+            0x01..=0x1a => emit(Key::char(u16::from(byte)).with_shift_state(SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED)),
             0x20..=0x7e => emit(Key::char(u16::from(byte))),
             0xc2..=0xdf => self.start_utf8(now_ns, byte & 0x1f, 1, 0x80),
             0xe0..=0xef => self.start_utf8(now_ns, byte & 0x0f, 2, 0x800),
@@ -360,11 +357,7 @@ impl KeyDecoder {
         }
         let [first, second] = numbers;
         // xterm's modifier parameter: 1 + (shift 1 | alt 2 | ctrl 4 | meta 8).
-        let modifiers = if count >= 2 {
-            modifier_state(second)
-        } else {
-            0
-        };
+        let modifiers = if count >= 2 { modifier_state(second) } else { 0 };
         let scan = match final_byte {
             b'A' => SCAN_UP,
             b'B' => SCAN_DOWN,
@@ -377,11 +370,7 @@ impl KeyDecoder {
             b'R' => SCAN_F3,
             b'S' => SCAN_F4,
             // Shift-Tab (back-tab).
-            b'Z' => {
-                return Some(
-                    Key::char(CHAR_TAB).with_shift_state(SHIFT_STATE_VALID | LEFT_SHIFT_PRESSED),
-                )
-            }
+            b'Z' => return Some(Key::char(CHAR_TAB).with_shift_state(SHIFT_STATE_VALID | LEFT_SHIFT_PRESSED)),
             b'~' => match first {
                 1 | 7 => SCAN_HOME,
                 2 => SCAN_INSERT,
@@ -479,9 +468,7 @@ mod tests {
         let keys = decode(b"aZ ~");
         let chars: Vec<u16> = keys.iter().map(|k| k.unicode_char).collect();
         assert_eq!(chars, [b'a', b'Z', b' ', b'~'].map(u16::from));
-        assert!(keys
-            .iter()
-            .all(|k| k.scan_code == SCAN_NULL && k.shift_state == 0));
+        assert!(keys.iter().all(|k| k.scan_code == SCAN_NULL && k.shift_state == 0));
     }
 
     #[test]
@@ -505,10 +492,7 @@ mod tests {
     #[test]
     fn ctrl_letters_carry_the_control_state() {
         let keys = decode(&[0x01, 0x03, 0x1a]);
-        assert_eq!(
-            keys.iter().map(|k| k.unicode_char).collect::<Vec<_>>(),
-            [1, 3, 26]
-        );
+        assert_eq!(keys.iter().map(|k| k.unicode_char).collect::<Vec<_>>(), [1, 3, 26]);
         assert!(keys
             .iter()
             .all(|k| k.shift_state == SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED));
@@ -542,10 +526,7 @@ mod tests {
 
     #[test]
     fn function_keys() {
-        assert_eq!(
-            scans(b"\x1bOP\x1bOQ\x1bOR\x1bOS"),
-            [SCAN_F1, SCAN_F2, SCAN_F3, SCAN_F4]
-        );
+        assert_eq!(scans(b"\x1bOP\x1bOQ\x1bOR\x1bOS"), [SCAN_F1, SCAN_F2, SCAN_F3, SCAN_F4]);
         assert_eq!(
             scans(b"\x1b[11~\x1b[12~\x1b[13~\x1b[14~"),
             [SCAN_F1, SCAN_F2, SCAN_F3, SCAN_F4]
@@ -554,11 +535,7 @@ mod tests {
             scans(b"\x1b[15~\x1b[17~\x1b[18~\x1b[19~\x1b[20~\x1b[21~\x1b[23~\x1b[24~"),
             [SCAN_F5, SCAN_F6, SCAN_F7, SCAN_F8, SCAN_F9, SCAN_F10, SCAN_F11, SCAN_F12]
         );
-        assert_eq!(
-            scans(b"\x1b[[A\x1b[[E"),
-            [SCAN_F1, SCAN_F5],
-            "Linux console"
-        );
+        assert_eq!(scans(b"\x1b[[A\x1b[[E"), [SCAN_F1, SCAN_F5], "Linux console");
         assert_eq!(SCAN_F10, 0x14);
         assert_eq!(SCAN_F12, 0x16);
     }
@@ -567,10 +544,7 @@ mod tests {
     fn xterm_modifiers_become_shift_state() {
         let keys = decode(b"\x1b[1;5A\x1b[3;2~\x1b[Z");
         assert_eq!(keys[0].scan_code, SCAN_UP);
-        assert_eq!(
-            keys[0].shift_state,
-            SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED
-        );
+        assert_eq!(keys[0].shift_state, SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED);
         assert_eq!(keys[1].scan_code, SCAN_DELETE);
         assert_eq!(keys[1].shift_state, SHIFT_STATE_VALID | LEFT_SHIFT_PRESSED);
         assert_eq!(keys[2].unicode_char, CHAR_TAB);
@@ -596,15 +570,9 @@ mod tests {
         let mut d = KeyDecoder::new();
         assert!(decode_at(&mut d, b"\x1b", 100 * MS).is_empty());
         assert!(decode_at(&mut d, b"", 100 * MS + ESC_TIMEOUT_NS - 1).is_empty());
-        assert_eq!(
-            decode_at(&mut d, b"", 100 * MS + ESC_TIMEOUT_NS),
-            [Key::scan(SCAN_ESC)]
-        );
+        assert_eq!(decode_at(&mut d, b"", 100 * MS + ESC_TIMEOUT_NS), [Key::scan(SCAN_ESC)]);
         assert!(!d.is_pending());
-        assert_eq!(
-            decode_at(&mut d, b"x", 200 * MS),
-            [Key::char(u16::from(b'x'))]
-        );
+        assert_eq!(decode_at(&mut d, b"x", 200 * MS), [Key::char(u16::from(b'x'))]);
     }
 
     #[test]
@@ -616,16 +584,10 @@ mod tests {
 
     #[test]
     fn escape_followed_by_a_plain_byte_is_escape_then_that_byte() {
-        assert_eq!(
-            decode(b"\x1bq"),
-            [Key::scan(SCAN_ESC), Key::char(u16::from(b'q'))]
-        );
+        assert_eq!(decode(b"\x1bq"), [Key::scan(SCAN_ESC), Key::char(u16::from(b'q'))]);
         let mut d = KeyDecoder::new();
         assert_eq!(decode_at(&mut d, b"\x1b\x1b", 0), [Key::scan(SCAN_ESC)]);
-        assert_eq!(
-            decode_at(&mut d, b"", ESC_TIMEOUT_NS),
-            [Key::scan(SCAN_ESC)]
-        );
+        assert_eq!(decode_at(&mut d, b"", ESC_TIMEOUT_NS), [Key::scan(SCAN_ESC)]);
     }
 
     #[test]
@@ -649,10 +611,7 @@ mod tests {
         assert!(decode_at(&mut d, b"\x1b[1;", 0).is_empty());
         assert!(decode_at(&mut d, b"", ESC_TIMEOUT_NS).is_empty());
         assert!(!d.is_pending());
-        assert_eq!(
-            decode_at(&mut d, b"A", ESC_TIMEOUT_NS),
-            [Key::char(u16::from(b'A'))]
-        );
+        assert_eq!(decode_at(&mut d, b"A", ESC_TIMEOUT_NS), [Key::char(u16::from(b'A'))]);
     }
 
     #[test]

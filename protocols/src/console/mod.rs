@@ -14,7 +14,7 @@
 //!    not block) and [`MonotonicClock`] over the architecture's time source.
 //! 2. Create the console once; everything it allocates is leaked on purpose and
 //!    lives for the life of the firmware:
-//!    ```ignore
+//!    ```text
 //!    let console: &'static SerialConsole = SerialConsole::create(&UART, &CLOCK);
 //!    ```
 //! 3. Install on one console handle: `console.text_output()` as

@@ -112,10 +112,7 @@ impl fmt::Display for Error {
                 row,
                 columns,
                 rows,
-            } => write!(
-                f,
-                "cursor position ({column}, {row}) outside the {columns}x{rows} mode"
-            ),
+            } => write!(f, "cursor position ({column}, {row}) outside the {columns}x{rows} mode"),
             Error::UnsupportedAttribute { attribute } => {
                 write!(f, "text attribute {attribute:#x} has unknown bits")
             }
@@ -169,10 +166,7 @@ enum Glyph {
 
 /// Decodes UCS-2 (with UTF-16 surrogate pairs accepted) into glyphs; stops at NUL.
 fn glyphs(text: &[u16]) -> impl Iterator<Item = Glyph> + '_ {
-    let end = text
-        .iter()
-        .position(|&u| u == CHAR_NULL)
-        .unwrap_or(text.len());
+    let end = text.iter().position(|&u| u == CHAR_NULL).unwrap_or(text.len());
     char::decode_utf16(text[..end].iter().copied()).map(|decoded| match decoded {
         Ok(c) => glyph_of(c),
         Err(_) => Glyph::Unknown,
@@ -294,16 +288,11 @@ impl TextOutput {
 
     /// TestString: whether every character of `text` can be shown.
     pub fn test_string(&self, text: &[u16]) -> Result<(), Error> {
-        let end = text
-            .iter()
-            .position(|&u| u == CHAR_NULL)
-            .unwrap_or(text.len());
+        let end = text.iter().position(|&u| u == CHAR_NULL).unwrap_or(text.len());
         for decoded in char::decode_utf16(text[..end].iter().copied()) {
             match decoded {
                 Ok(c) if glyph_of(c) == Glyph::Unknown => {
-                    return Err(Error::UnrenderableCharacter {
-                        unit: c as u32 as u16,
-                    })
+                    return Err(Error::UnrenderableCharacter { unit: c as u32 as u16 })
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -350,12 +339,7 @@ impl TextOutput {
     }
 
     /// SetCursorPosition (zero-based column and row).
-    pub fn set_cursor_position(
-        &mut self,
-        column: usize,
-        row: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+    pub fn set_cursor_position(&mut self, column: usize, row: usize, out: &mut Vec<u8>) -> Result<(), Error> {
         let (columns, rows) = self.size();
         if column >= columns || row >= rows {
             return Err(Error::CursorOutOfRange {
@@ -408,8 +392,7 @@ impl TextOutput {
 pub fn sgr(attribute: usize) -> Vec<u8> {
     let foreground = attribute & 0x0f;
     let background = (attribute >> 4) & 0x07;
-    let fg_code =
-        if foreground & EFI_BRIGHT != 0 { 90 } else { 30 } + ANSI_COLOUR[foreground & 0x07];
+    let fg_code = if foreground & EFI_BRIGHT != 0 { 90 } else { 30 } + ANSI_COLOUR[foreground & 0x07];
     let bg_code = 40 + ANSI_COLOUR[background];
     let mut out = Vec::with_capacity(12);
     push_fmt(&mut out, format_args!("{ESC}[0;{fg_code};{bg_code}m"));
@@ -444,33 +427,16 @@ mod tests {
     #[test]
     fn sgr_for_grub_menu_colours() {
         // GRUB's normal text and highlighted entry.
-        assert_eq!(
-            text(&sgr(EFI_LIGHTGRAY | EFI_BACKGROUND_BLACK)),
-            "\x1b[0;37;40m"
-        );
-        assert_eq!(
-            text(&sgr(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY)),
-            "\x1b[0;30;47m"
-        );
-        assert_eq!(
-            text(&sgr(EFI_WHITE | EFI_BACKGROUND_BLACK)),
-            "\x1b[0;97;40m"
-        );
-        assert_eq!(
-            text(&sgr(EFI_YELLOW | EFI_BACKGROUND_BLUE)),
-            "\x1b[0;93;44m"
-        );
-        assert_eq!(
-            text(&sgr(EFI_DARKGRAY | EFI_BACKGROUND_BLACK)),
-            "\x1b[0;90;40m"
-        );
+        assert_eq!(text(&sgr(EFI_LIGHTGRAY | EFI_BACKGROUND_BLACK)), "\x1b[0;37;40m");
+        assert_eq!(text(&sgr(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY)), "\x1b[0;30;47m");
+        assert_eq!(text(&sgr(EFI_WHITE | EFI_BACKGROUND_BLACK)), "\x1b[0;97;40m");
+        assert_eq!(text(&sgr(EFI_YELLOW | EFI_BACKGROUND_BLUE)), "\x1b[0;93;44m");
+        assert_eq!(text(&sgr(EFI_DARKGRAY | EFI_BACKGROUND_BLACK)), "\x1b[0;90;40m");
     }
 
     #[test]
     fn sgr_maps_every_efi_colour_to_its_ansi_colour() {
-        let expected_fg = [
-            30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97,
-        ];
+        let expected_fg = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
         let expected_bg = [40, 44, 42, 46, 41, 45, 43, 47];
         for (fg, fg_code) in expected_fg.iter().enumerate() {
             for (bg, bg_code) in expected_bg.iter().enumerate() {
@@ -493,8 +459,7 @@ mod tests {
             Err(Error::UnsupportedAttribute { attribute: 0x80 })
         );
         assert!(out.is_empty());
-        t.set_attribute(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY, &mut out)
-            .unwrap();
+        t.set_attribute(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY, &mut out).unwrap();
         assert_eq!(text(&out), "\x1b[0;30;47m");
         out.clear();
         t.output_string(&ucs2("x"), &mut out);
@@ -531,9 +496,7 @@ mod tests {
     fn full_line_then_crlf_moves_down_two_rows_like_the_spec_model() {
         let mut t = TextOutput::new();
         let mut out = Vec::new();
-        let line: String = core::iter::repeat_n('-', 80)
-            .chain("\r\n".chars())
-            .collect();
+        let line: String = core::iter::repeat_n('-', 80).chain("\r\n".chars()).collect();
         t.output_string(&ucs2(&line), &mut out);
         assert_eq!(t.cursor(), (0, 2));
     }
@@ -687,12 +650,7 @@ mod tests {
         assert_eq!(text(&out), "\x1b[0;37;40m\x1b[2J\x1b[H\x1b[?25h");
         let state = t.mode_state();
         assert_eq!(
-            (
-                state.mode,
-                state.attribute,
-                state.cursor_column,
-                state.cursor_row
-            ),
+            (state.mode, state.attribute, state.cursor_column, state.cursor_row),
             (0, 7, 0, 0)
         );
         assert!(state.cursor_visible);

@@ -13,7 +13,7 @@
 //! # Wiring it into the firmware
 //!
 //! For each partition (or whole disk) that mounts as FAT:
-//! ```ignore
+//! ```text
 //! let fs = fw_drivers::fat::FileSystem::mount(partition_device)?.with_clock(rtc_now);
 //! let sfs: &'static SimpleFileSystem = SimpleFileSystem::create(fs);
 //! install_protocol(partition_handle, &simple_file_system::PROTOCOL_GUID, sfs.protocol());

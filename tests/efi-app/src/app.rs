@@ -58,7 +58,11 @@ impl Checks {
 }
 
 fn ok(status: Status, what: &'static str) -> Result<(), &'static str> {
-    if status == Status::SUCCESS { Ok(()) } else { Err(what) }
+    if status == Status::SUCCESS {
+        Ok(())
+    } else {
+        Err(what)
+    }
 }
 
 const TEST_PROTOCOL: Guid = guid!("6b1f6c2e-2b47-4c21-9f5e-6c1b3a3f0d11");
@@ -67,11 +71,22 @@ unsafe fn memory(bs: &BootServices) -> Result<(), &'static str> {
     // SAFETY: boot services called as the specification describes.
     unsafe {
         let mut pool: *mut u8 = core::ptr::null_mut();
-        ok((bs.allocate_pool)(MemoryType::LOADER_DATA, 1000, &mut pool), "AllocatePool")?;
+        ok(
+            (bs.allocate_pool)(MemoryType::LOADER_DATA, 1000, &mut pool),
+            "AllocatePool",
+        )?;
         core::ptr::write_bytes(pool, 0xa5, 1000);
         ok((bs.free_pool)(pool), "FreePool")?;
         let mut pages: u64 = 0;
-        ok((bs.allocate_pages)(uefi_raw::table::boot::AllocateType::ANY_PAGES, MemoryType::LOADER_DATA, 4, &mut pages), "AllocatePages")?;
+        ok(
+            (bs.allocate_pages)(
+                uefi_raw::table::boot::AllocateType::ANY_PAGES,
+                MemoryType::LOADER_DATA,
+                4,
+                &mut pages,
+            ),
+            "AllocatePages",
+        )?;
         core::ptr::write_bytes(pages as *mut u8, 0x5a, 4 * 4096);
         ok((bs.free_pages)(pages, 4), "FreePages")?;
         let (mut size, mut key, mut dsize, mut version) = (0usize, 0usize, 0usize, 0u32);
@@ -81,8 +96,20 @@ unsafe fn memory(bs: &BootServices) -> Result<(), &'static str> {
         }
         size += 4 * dsize;
         let mut map: *mut u8 = core::ptr::null_mut();
-        ok((bs.allocate_pool)(MemoryType::LOADER_DATA, size, &mut map), "AllocatePool for the map")?;
-        ok((bs.get_memory_map)(&mut size, map as *mut MemoryDescriptor, &mut key, &mut dsize, &mut version), "GetMemoryMap")?;
+        ok(
+            (bs.allocate_pool)(MemoryType::LOADER_DATA, size, &mut map),
+            "AllocatePool for the map",
+        )?;
+        ok(
+            (bs.get_memory_map)(
+                &mut size,
+                map as *mut MemoryDescriptor,
+                &mut key,
+                &mut dsize,
+                &mut version,
+            ),
+            "GetMemoryMap",
+        )?;
         if dsize < core::mem::size_of::<MemoryDescriptor>() || version != 1 || size % dsize != 0 {
             return Err("descriptor size or version");
         }
@@ -94,7 +121,16 @@ unsafe fn timer(bs: &BootServices) -> Result<(), &'static str> {
     // SAFETY: as above.
     unsafe {
         let mut event = core::ptr::null_mut();
-        ok((bs.create_event)(EventType::TIMER, Tpl::APPLICATION, None, core::ptr::null_mut(), &mut event), "CreateEvent")?;
+        ok(
+            (bs.create_event)(
+                EventType::TIMER,
+                Tpl::APPLICATION,
+                None,
+                core::ptr::null_mut(),
+                &mut event,
+            ),
+            "CreateEvent",
+        )?;
         ok((bs.set_timer)(event, TimerDelay::RELATIVE, 100_000), "SetTimer 10 ms")?;
         let mut index = usize::MAX;
         ok((bs.wait_for_event)(1, &mut event, &mut index), "WaitForEvent")?;
@@ -111,26 +147,51 @@ unsafe fn protocols(bs: &BootServices, image: Handle) -> Result<(), &'static str
     unsafe {
         let mut count = 0usize;
         let mut handles: *mut Handle = core::ptr::null_mut();
-        ok((bs.locate_handle_buffer)(2, &BlockIoProtocol::GUID, core::ptr::null(), &mut count, &mut handles), "LocateHandleBuffer(BlockIo)")?;
+        ok(
+            (bs.locate_handle_buffer)(2, &BlockIoProtocol::GUID, core::ptr::null(), &mut count, &mut handles),
+            "LocateHandleBuffer(BlockIo)",
+        )?;
         if count < 2 {
             return Err("expected a disk and a partition with BlockIo");
         }
         ok((bs.free_pool)(handles as *mut u8), "FreePool")?;
         let mut loaded: *mut c_void = core::ptr::null_mut();
-        ok((bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded), "HandleProtocol(LoadedImage)")?;
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
         let loaded = &*(loaded as *const LoadedImageProtocol);
         if loaded.device_handle.is_null() || loaded.file_path.is_null() || loaded.image_size == 0 {
             return Err("LoadedImage lacks device handle, file path or size");
         }
         let mut handle: Handle = core::ptr::null_mut();
         let mut marker = 0u64;
-        ok((bs.install_multiple_protocol_interfaces)(&mut handle, &TEST_PROTOCOL, &mut marker as *mut u64 as *mut c_void, core::ptr::null::<Guid>()), "InstallMultipleProtocolInterfaces")?;
+        ok(
+            (bs.install_multiple_protocol_interfaces)(
+                &mut handle,
+                &TEST_PROTOCOL,
+                &mut marker as *mut u64 as *mut c_void,
+                core::ptr::null::<Guid>(),
+            ),
+            "InstallMultipleProtocolInterfaces",
+        )?;
         let mut found: *mut c_void = core::ptr::null_mut();
-        ok((bs.locate_protocol)(&TEST_PROTOCOL, core::ptr::null(), &mut found), "LocateProtocol")?;
+        ok(
+            (bs.locate_protocol)(&TEST_PROTOCOL, core::ptr::null(), &mut found),
+            "LocateProtocol",
+        )?;
         if found != &mut marker as *mut u64 as *mut c_void {
             return Err("LocateProtocol found another interface");
         }
-        ok((bs.uninstall_multiple_protocol_interfaces)(handle, &TEST_PROTOCOL, &mut marker as *mut u64 as *mut c_void, core::ptr::null::<Guid>()), "UninstallMultipleProtocolInterfaces")
+        ok(
+            (bs.uninstall_multiple_protocol_interfaces)(
+                handle,
+                &TEST_PROTOCOL,
+                &mut marker as *mut u64 as *mut c_void,
+                core::ptr::null::<Guid>(),
+            ),
+            "UninstallMultipleProtocolInterfaces",
+        )
     }
 }
 
@@ -147,17 +208,38 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
         let mut value = [0xffu8; 4];
         let mut size = value.len();
         let mut attributes = VariableAttributes::empty();
-        ok((rt.get_variable)(secure_boot.as_ptr(), &VariableVendor::GLOBAL_VARIABLE.0, &mut attributes, &mut size, value.as_mut_ptr()), "GetVariable(SecureBoot)")?;
+        ok(
+            (rt.get_variable)(
+                secure_boot.as_ptr(),
+                &VariableVendor::GLOBAL_VARIABLE.0,
+                &mut attributes,
+                &mut size,
+                value.as_mut_ptr(),
+            ),
+            "GetVariable(SecureBoot)",
+        )?;
         if size != 1 || value[0] != 0 {
             return Err("SecureBoot is not 0");
         }
         let mut own = [0u16; 32];
         name("HvfwTestVar", &mut own);
         let attrs = VariableAttributes::BOOTSERVICE_ACCESS | VariableAttributes::RUNTIME_ACCESS;
-        ok((rt.set_variable)(own.as_ptr(), &TEST_PROTOCOL, attrs, 5, b"hello".as_ptr()), "SetVariable")?;
+        ok(
+            (rt.set_variable)(own.as_ptr(), &TEST_PROTOCOL, attrs, 5, b"hello".as_ptr()),
+            "SetVariable",
+        )?;
         let mut back = [0u8; 8];
         let mut size = back.len();
-        ok((rt.get_variable)(own.as_ptr(), &TEST_PROTOCOL, &mut attributes, &mut size, back.as_mut_ptr()), "GetVariable")?;
+        ok(
+            (rt.get_variable)(
+                own.as_ptr(),
+                &TEST_PROTOCOL,
+                &mut attributes,
+                &mut size,
+                back.as_mut_ptr(),
+            ),
+            "GetVariable",
+        )?;
         if &back[..size] != b"hello" {
             return Err("variable read back differs");
         }
@@ -175,7 +257,10 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
 extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> Status {
     // SAFETY: the firmware passes a valid system table.
     let st = unsafe { &*system_table };
-    let mut checks = Checks { out: Console(st.stdout), failed: 0 };
+    let mut checks = Checks {
+        out: Console(st.stdout),
+        failed: 0,
+    };
     let _ = writeln!(checks.out, "HVFW-APP: started");
     // SAFETY: the tables are valid while boot services run.
     let (bs, rt) = unsafe { (&*st.boot_services, &*st.runtime_services) };
@@ -187,7 +272,11 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("variables", variables(rt));
     }
     let _ = writeln!(checks.out, "HVFW-APP: done, {} failed", checks.failed);
-    let status = if checks.failed == 0 { Status::SUCCESS } else { Status::ABORTED };
+    let status = if checks.failed == 0 {
+        Status::SUCCESS
+    } else {
+        Status::ABORTED
+    };
     // Leave through Exit, as loaders do when they give up: the firmware must
     // return from StartImage with this status.
     // SAFETY: our own image handle.
