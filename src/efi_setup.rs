@@ -237,6 +237,18 @@ fn install_console() {
     });
 }
 
+/// EFI_RNG_PROTOCOL when the CPU has a hardware generator (RDRAND).
+fn install_rng() {
+    if !fw_arch::x86_64::random::available() {
+        log::debug!("no RDRAND: no EFI_RNG_PROTOCOL");
+        return;
+    }
+    let rng = fw_protocols::rng::RngProtocol::create(fw_arch::x86_64::random::fill);
+    if let Err(e) = efi::protocol::install(None, r_efi::protocols::rng::PROTOCOL_GUID, rng.protocol().cast()) {
+        warn!("cannot install EFI_RNG_PROTOCOL: {e}");
+    }
+}
+
 fn alloc_pool(size: usize) -> *mut u8 {
     BOOT.lock()
         .memory
@@ -292,6 +304,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     }
     install_firmware_image();
     install_console();
+    install_rng();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);
     if let Err(e) = paths.install(None, efi::protocol::install) {
         warn!("cannot install the device path protocols: {e}");

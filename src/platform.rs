@@ -40,7 +40,8 @@ pub struct Disk {
     /// e.g. "virtio-blk at PCI 00:03.0".
     pub location: String,
     pub pci: Option<pci::PciAddress>,
-    /// The driver itself, for its request statistics.
+    /// The driver itself, for its request statistics (test hooks).
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     pub virtio: Option<Arc<PciBlk>>,
 }
 

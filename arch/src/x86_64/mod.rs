@@ -14,6 +14,8 @@ pub use fw_drivers::portio as io;
 #[cfg(target_os = "none")]
 pub mod paging;
 #[cfg(target_os = "none")]
+pub mod random;
+#[cfg(target_os = "none")]
 mod start;
 #[cfg(target_os = "none")]
 pub mod time;

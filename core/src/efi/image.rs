@@ -448,6 +448,24 @@ pub extern "efiapi" fn unload_image(handle: efi::Handle) -> efi::Status {
     efi::Status::SUCCESS
 }
 
+/// One line the benchmark parses: what the OS must keep for the firmware
+/// (runtime code and data), the ACPI memory, and the most boot-services memory
+/// the firmware and its applications held at once.
+fn log_memory_use() {
+    use crate::memory::MemoryType as T;
+    let boot = BOOT.lock();
+    let stats = boot.memory.map.statistics();
+    let bytes = |ty: T| stats.pages(ty) * EFI_PAGE_SIZE;
+    info!(
+        "hvfw-memory: runtime_code={} runtime_data={} acpi_reclaim={} acpi_nvs={} boot_services_peak={}",
+        bytes(T::RuntimeServicesCode),
+        bytes(T::RuntimeServicesData),
+        bytes(T::ACPIReclaimMemory),
+        bytes(T::ACPIMemoryNVS),
+        stats.peak_boot_services_pages * EFI_PAGE_SIZE
+    );
+}
+
 pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -> efi::Status {
     {
         let boot = BOOT.lock();
@@ -473,6 +491,7 @@ pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -
         return efi::Status::INVALID_PARAMETER;
     }
     info!("ExitBootServices: handing the machine to the OS");
+    log_memory_use();
     (platform().exit_boot_services)();
     let notifies = BOOT.lock().events.address_change_notifications();
     super::runtime::enter_runtime(&notifies);
