@@ -72,6 +72,10 @@ pub fn all() -> Vec<BootTest> {
             run: efi_test_app,
         },
         BootTest {
+            name: "reset_system_shutdown_powers_off_through_acpi",
+            run: reset_shutdown,
+        },
+        BootTest {
             name: "shim_grub_boots_linux_with_efi_acpi_and_all_ram",
             run: shim_grub_linux,
         },
@@ -84,7 +88,13 @@ pub fn all() -> Vec<BootTest> {
 
 fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let app = crate::firmware::build_efi_test_app()?;
-    let esp = Partition::esp(48, vec![("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app))]);
+    let esp = Partition::esp(
+        48,
+        vec![
+            ("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app)),
+            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
+        ],
+    );
     let disk = images::custom_disk("efi-test-app", &[esp])?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
@@ -98,13 +108,36 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     if let Some(line) = report.lines().find(|l| l.contains("HVFW-APP: FAIL")) {
         return Err(format!("the application reports: {line}"));
     }
-    for check in ["memory", "timer", "protocols", "variables"] {
+    for check in ["memory", "timer", "protocols", "variables", "file-system"] {
         if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
             return Err(format!("check {check} did not pass"));
         }
     }
     // It left through Exit(): StartImage must have returned its status.
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
+    Ok(())
+}
+
+fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let app = crate::firmware::build_efi_test_app()?;
+    let esp = Partition::esp(
+        48,
+        vec![
+            ("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app)),
+            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
+            ("hvfw-shutdown".into(), Source::text("power off\n")),
+        ],
+    );
+    let disk = images::custom_disk("efi-test-app-shutdown", &[esp])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-APP: ResetSystem(EfiResetShutdown)", START)?;
+    // ACPI S5 makes QEMU exit by itself with status 0.
+    let status = qemu.wait_exit(Duration::from_secs(10))?;
+    if !status.success() {
+        return Err(format!("QEMU exited with {status} instead of powering off"));
+    }
     Ok(())
 }
 
@@ -233,8 +266,8 @@ fn lists_partitions(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 const BIG_FILE_SIZE: usize = 128 << 20;
 
-/// 128 MiB of reproducible noise (xorshift64), made once.
-fn big_file() -> Result<(PathBuf, u32), String> {
+/// 128 MiB of reproducible noise (xorshift64), made once: its path and CRC-32.
+pub fn big_file() -> Result<(PathBuf, u32), String> {
     let path = crate::cache_dir("images").join("big-128m.bin");
     let make = || {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -258,12 +291,19 @@ fn big_file() -> Result<(PathBuf, u32), String> {
     Ok((path, fw_drivers::crc32::crc32(&data)))
 }
 
-fn reads_big_file(ctx: &Context, s: &mut Session) -> Result<(), String> {
+/// A 160 MiB ESP holding only `\BIG.BIN` (`big_file`); also the benchmark's
+/// read-rate disk. Returns the disk and the file's CRC-32.
+pub fn big_file_disk() -> Result<(PathBuf, u32), String> {
     let (big, crc) = big_file()?;
     let disk = images::custom_disk(
         "big-file",
         &[Partition::esp(160, vec![("BIG.BIN".into(), Source::Host(big))])],
     )?;
+    Ok((disk, crc))
+}
+
+fn reads_big_file(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let (disk, crc) = big_file_disk()?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.memory = "1G".into();
     config.disks.push(disk);

@@ -253,6 +253,44 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
     }
 }
 
+/// Reads a whole file from the volume the application was loaded from.
+unsafe fn read_own_volume(bs: &BootServices, image: Handle, name: &str, out: &mut [u8]) -> Result<usize, &'static str> {
+    use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
+    // SAFETY: boot services and protocols called as the specification describes.
+    unsafe {
+        let mut loaded: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
+        let device = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let mut sfs: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(device, &SimpleFileSystemProtocol::GUID, &mut sfs),
+            "HandleProtocol(SimpleFileSystem)",
+        )?;
+        let sfs = sfs as *mut SimpleFileSystemProtocol;
+        let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
+        ok(((*sfs).open_volume)(sfs, &mut root), "OpenVolume")?;
+        let mut path = [0u16; 64];
+        for (i, c) in name.encode_utf16().enumerate() {
+            path[i] = c;
+        }
+        let mut file: *mut FileProtocolV1 = core::ptr::null_mut();
+        let status = ((*root).open)(root, &mut file, path.as_ptr(), FileMode::READ, FileAttribute::empty());
+        let _ = ((*root).close)(root);
+        if status == Status::NOT_FOUND {
+            return Err("not found");
+        }
+        ok(status, "Open")?;
+        let mut size = out.len();
+        let status = ((*file).read)(file, &mut size, out.as_mut_ptr() as *mut c_void);
+        let _ = ((*file).close)(file);
+        ok(status, "Read")?;
+        Ok(size)
+    }
+}
+
 #[unsafe(no_mangle)]
 extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> Status {
     // SAFETY: the firmware passes a valid system table.
@@ -270,6 +308,16 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("timer", timer(bs));
         checks.check("protocols", protocols(bs, image));
         checks.check("variables", variables(rt));
+        let mut text = [0u8; 64];
+        let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
+        checks.check(
+            "file-system",
+            match read {
+                Ok(n) if &text[..n] == b"hello from the ESP\n" => Ok(()),
+                Ok(_) => Err("\\hvfw-test.txt holds other bytes"),
+                Err(e) => Err(e),
+            },
+        );
     }
     let _ = writeln!(checks.out, "HVFW-APP: done, {} failed", checks.failed);
     let status = if checks.failed == 0 {
@@ -277,6 +325,20 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     } else {
         Status::ABORTED
     };
+    // A disk that carries \hvfw-shutdown asks for a power-off through ResetSystem.
+    // SAFETY: as above.
+    if unsafe { read_own_volume(bs, image, "\\hvfw-shutdown", &mut [0u8; 64]) }.is_ok() {
+        let _ = writeln!(checks.out, "HVFW-APP: ResetSystem(EfiResetShutdown)");
+        // SAFETY: runtime services called as the specification describes.
+        unsafe {
+            (rt.reset_system)(
+                uefi_raw::table::runtime::ResetType::SHUTDOWN,
+                status,
+                0,
+                core::ptr::null(),
+            )
+        };
+    }
     // Leave through Exit, as loaders do when they give up: the firmware must
     // return from StartImage with this status.
     // SAFETY: our own image handle.
