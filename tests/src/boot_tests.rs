@@ -83,6 +83,10 @@ pub fn all() -> Vec<BootTest> {
             name: "systemd_boot_boots_a_bls_entry",
             run: systemd_boot,
         },
+        BootTest {
+            name: "grub_menu_works_over_the_serial_console",
+            run: grub_menu,
+        },
     ]
 }
 
@@ -201,6 +205,26 @@ fn shim_grub_linux(ctx: &Context, s: &mut Session) -> Result<(), String> {
     if !status.success() {
         return Err(format!("QEMU exited with {status} after Linux powered off"));
     }
+    Ok(())
+}
+
+/// GRUB's menu, driven over serial: the down arrow (an escape sequence the
+/// firmware's SimpleTextInput decodes) moves to the second entry, Enter boots it.
+fn grub_menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::shim_grub_disk(&images::ShimGrub {
+        name: "debian-shim-grub-menu".into(),
+        menu: true,
+        ..Default::default()
+    })?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Second entry (hypervisor-fw menu test)", Duration::from_secs(60))?;
+    qemu.wait_for("automatically in", Duration::from_secs(10))?;
+    qemu.send(b"\x1b[B")?;
+    std::thread::sleep(Duration::from_millis(500));
+    qemu.send(b"\r")?;
+    proof(qemu, 512, "hvfw.marker=grub-menu-second", Duration::from_secs(120))?;
     Ok(())
 }
 

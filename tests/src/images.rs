@@ -376,6 +376,9 @@ pub struct ShimGrub {
     /// cloud images do), so shim creates a Boot#### entry from
     /// `\EFI\debian\BOOTX64.CSV` before booting.
     pub fallback_in_boot_dir: bool,
+    /// Show GRUB's menu for 60 s with a second entry whose command line ends in
+    /// `hvfw.marker=grub-menu-second`, for tests that drive the menu over serial.
+    pub menu: bool,
 }
 
 impl Default for ShimGrub {
@@ -385,6 +388,7 @@ impl Default for ShimGrub {
             cmdline: "console=ttyS0 hvfw.marker=grub-cmdline-ok".into(),
             extra_initrds: Vec::new(),
             fallback_in_boot_dir: false,
+            menu: false,
         }
     }
 }
@@ -476,10 +480,19 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
         initrds.push(format!("/boot/{name}"));
         root.push((format!("boot/{name}"), Source::Host(extra.clone())));
     }
-    root.push((
-        "boot/grub/grub.cfg".into(),
-        Source::text(&grub_main_cfg(DEBIAN_ROOT_FS_UUID, &spec.cmdline, &initrds)),
-    ));
+    let mut grub_cfg = grub_main_cfg(DEBIAN_ROOT_FS_UUID, &spec.cmdline, &initrds);
+    if spec.menu {
+        grub_cfg = grub_cfg.replace("set timeout=0", "set timeout=60");
+        grub_cfg.push_str(&format!(
+            "menuentry 'Second entry (hypervisor-fw menu test)' {{\n\
+             \tsearch --no-floppy --fs-uuid --set=root {DEBIAN_ROOT_FS_UUID}\n\
+             \tlinux /boot/vmlinuz console=ttyS0 hvfw.marker=grub-menu-second\n\
+             \tinitrd {}\n\
+             }}\n",
+            initrds.join(" ")
+        ));
+    }
+    root.push(("boot/grub/grub.cfg".into(), Source::text(&grub_cfg)));
 
     let partitions = vec![
         Partition::esp(64, esp),
