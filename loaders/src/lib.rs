@@ -12,4 +12,5 @@ extern crate std;
 
 pub mod boot_manager;
 pub mod efi;
+pub mod load_option;
 pub mod path;
