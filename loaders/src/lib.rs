@@ -10,6 +10,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod bls;
 pub mod boot_manager;
 pub mod efi;
 pub mod load_option;
