@@ -13,5 +13,7 @@ extern crate std;
 pub mod bls;
 pub mod boot_manager;
 pub mod efi;
+pub mod fs;
 pub mod load_option;
+pub mod menu;
 pub mod path;
