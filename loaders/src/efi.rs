@@ -181,3 +181,222 @@ impl Write for ConOut<'_> {
 macro_rules! efi_print {
     ($efi:expr, $($arg:tt)*) => { $efi.print(format_args!($($arg)*)) };
 }
+
+// ---- Memory, images and protocols for the Linux loaders ----
+
+/// What GetMemoryMap returned besides the descriptors (UEFI 2.10 §7.2.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryMapInfo {
+    /// Bytes of descriptors written.
+    pub size: usize,
+    /// The key ExitBootServices checks.
+    pub map_key: usize,
+    pub desc_size: usize,
+    pub desc_version: u32,
+}
+
+impl Efi {
+    /// The system table's address, for operating systems that want it.
+    pub fn system_table_address(&self) -> u64 {
+        self.st as u64
+    }
+
+    /// The configuration table registered under `guid` (e.g. ACPI 2.0), if any.
+    pub fn configuration_table(&self, guid: &Guid) -> Option<*mut c_void> {
+        // SAFETY: the firmware's table of `number_of_configuration_table_entries` entries.
+        let tables = unsafe {
+            let st = &*self.st;
+            if st.configuration_table.is_null() {
+                return None;
+            }
+            core::slice::from_raw_parts(st.configuration_table, st.number_of_configuration_table_entries)
+        };
+        tables.iter().find(|t| t.vendor_guid == *guid).map(|t| t.vendor_table)
+    }
+
+    /// AllocatePages (§7.2.1); `address` is the limit for MAX_ADDRESS and the
+    /// place for ADDRESS, ignored for ANY_PAGES. The start of the pages.
+    pub fn allocate_pages(
+        &self,
+        ty: uefi_raw::table::boot::AllocateType,
+        memory_type: uefi_raw::table::boot::MemoryType,
+        pages: usize,
+        address: u64,
+    ) -> Result<u64, Status> {
+        let mut addr = address;
+        // SAFETY: see the module doc; `addr` is a valid in/out location.
+        let status = unsafe { (self.bs().allocate_pages)(ty, memory_type, pages, &mut addr) };
+        if status == Status::SUCCESS {
+            Ok(addr)
+        } else {
+            Err(status)
+        }
+    }
+
+    /// FreePages (§7.2.2) of pages this application allocated.
+    pub fn free_pages(&self, address: u64, pages: usize) -> Status {
+        // SAFETY: see the module doc; the firmware checks the range is allocated.
+        unsafe { (self.bs().free_pages)(address, pages) }
+    }
+
+    /// GetMemoryMap (§7.2.3) into `buffer`, which should be 8-byte aligned.
+    /// On BUFFER_TOO_SMALL the error carries no size: ask [`Efi::memory_map_size`].
+    pub fn memory_map(&self, buffer: &mut [u8]) -> Result<MemoryMapInfo, Status> {
+        let mut size = buffer.len();
+        let (mut map_key, mut desc_size, mut desc_version) = (0usize, 0usize, 0u32);
+        // SAFETY: `buffer` is writable for `size` bytes; the rest are out-parameters.
+        let status = unsafe {
+            (self.bs().get_memory_map)(
+                &mut size,
+                buffer.as_mut_ptr() as *mut uefi_raw::table::boot::MemoryDescriptor,
+                &mut map_key,
+                &mut desc_size,
+                &mut desc_version,
+            )
+        };
+        if status == Status::SUCCESS {
+            Ok(MemoryMapInfo {
+                size,
+                map_key,
+                desc_size,
+                desc_version,
+            })
+        } else {
+            Err(status)
+        }
+    }
+
+    /// The bytes GetMemoryMap needs right now, and the descriptor size.
+    pub fn memory_map_size(&self) -> Result<(usize, usize), Status> {
+        let mut size = 0usize;
+        let (mut map_key, mut desc_size, mut desc_version) = (0usize, 0usize, 0u32);
+        // SAFETY: a zero-sized buffer only asks for the size.
+        let status = unsafe {
+            (self.bs().get_memory_map)(
+                &mut size,
+                core::ptr::null_mut(),
+                &mut map_key,
+                &mut desc_size,
+                &mut desc_version,
+            )
+        };
+        if status == Status::BUFFER_TOO_SMALL || status == Status::SUCCESS {
+            Ok((size, desc_size))
+        } else {
+            Err(status)
+        }
+    }
+
+    /// ExitBootServices (§7.4.6). After success no boot service may be called
+    /// (this `Efi` must not be used again) and nothing may allocate.
+    pub fn exit_boot_services(&self, map_key: usize) -> Result<(), Status> {
+        // SAFETY: see the module doc; the firmware checks `map_key`.
+        let status = unsafe { (self.bs().exit_boot_services)(self.image, map_key) };
+        if status == Status::SUCCESS {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    }
+
+    /// LoadImage (§7.4.1) from `data` in memory, naming it by `path` (the
+    /// file's device path) when known. With empty `data` the firmware reads
+    /// the file at `path` itself.
+    pub fn load_image_from_buffer(&self, path: Option<&[u8]>, data: &[u8]) -> Result<Handle, Status> {
+        let mut handle: Handle = core::ptr::null_mut();
+        let path = path.map_or(core::ptr::null(), |p| p.as_ptr() as *const DevicePathProtocol);
+        let source = if data.is_empty() {
+            core::ptr::null()
+        } else {
+            data.as_ptr()
+        };
+        // SAFETY: see the module doc; `data` and `path` are read during the call only.
+        let status = unsafe { (self.bs().load_image)(false.into(), self.image, path, source, data.len(), &mut handle) };
+        if status == Status::SUCCESS {
+            Ok(handle)
+        } else {
+            Err(status)
+        }
+    }
+
+    /// UnloadImage (§7.4.4) of an image loaded but not started.
+    // A handle is an opaque token the firmware validates, never dereferenced here.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    pub fn unload_image(&self, handle: Handle) -> Status {
+        // SAFETY: see the module doc.
+        unsafe { (self.bs().unload_image)(handle) }
+    }
+
+    /// Points the LoadedImage of `image` at `options` (LoadOptions, with
+    /// LoadOptionsSize its length in bytes).
+    ///
+    /// # Safety
+    /// `options` must stay alive and unmoved until the image no longer reads
+    /// them (for an OS loader: until StartImage returns or never does).
+    pub unsafe fn set_load_options(&self, image: Handle, options: &[u16]) -> Result<(), Status> {
+        let size = u32::try_from(core::mem::size_of_val(options)).map_err(|_| Status::INVALID_PARAMETER)?;
+        let loaded =
+            self.protocol(image, &uefi_raw::protocol::loaded_image::LoadedImageProtocol::GUID)
+                .ok_or(Status::NOT_FOUND)? as *mut uefi_raw::protocol::loaded_image::LoadedImageProtocol;
+        // SAFETY: the firmware's LoadedImage of an image we loaded; the caller
+        // keeps `options` alive as long as the image may read them.
+        unsafe {
+            (*loaded).load_options = options.as_ptr() as *const c_void;
+            (*loaded).load_options_size = size;
+        }
+        Ok(())
+    }
+
+    /// InstallProtocolInterface (§7.3.2): `interface` under `protocol` on
+    /// `handle`, or on a new handle when `None`. The handle.
+    ///
+    /// # Safety
+    /// `interface` must be what `protocol` specifies and stay valid and unmoved
+    /// until it is uninstalled.
+    pub unsafe fn install_protocol(
+        &self,
+        handle: Option<Handle>,
+        protocol: &Guid,
+        interface: *const c_void,
+    ) -> Result<Handle, Status> {
+        let mut handle = handle.unwrap_or(core::ptr::null_mut());
+        // SAFETY: see the module doc; the caller vouches for `interface`.
+        let status = unsafe {
+            (self.bs().install_protocol_interface)(
+                &mut handle,
+                protocol,
+                uefi_raw::table::boot::InterfaceType::NATIVE_INTERFACE,
+                interface,
+            )
+        };
+        if status == Status::SUCCESS {
+            Ok(handle)
+        } else {
+            Err(status)
+        }
+    }
+
+    /// UninstallProtocolInterface (§7.3.3) of an interface this application installed.
+    // The firmware only compares `handle` and `interface` with its records.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    pub fn uninstall_protocol(&self, handle: Handle, protocol: &Guid, interface: *const c_void) -> Status {
+        // SAFETY: see the module doc; the firmware checks the triple exists.
+        unsafe { (self.bs().uninstall_protocol_interface)(handle, protocol, interface) }
+    }
+
+    /// LocateDevicePath (§7.3.11): the handle with `protocol` whose device path
+    /// is the longest prefix of `path`, if that prefix is all of `path` (only
+    /// the end node left).
+    pub fn locate_device_path_exact(&self, protocol: &Guid, path: &[u8]) -> Option<Handle> {
+        let mut remaining = path.as_ptr() as *const DevicePathProtocol;
+        let mut handle: Handle = core::ptr::null_mut();
+        // SAFETY: see the module doc; `path` is a complete device path.
+        let status = unsafe { (self.bs().locate_device_path)(protocol, &mut remaining, &mut handle) };
+        if status != Status::SUCCESS || remaining.is_null() {
+            return None;
+        }
+        let offset = (remaining as usize).checked_sub(path.as_ptr() as usize)?;
+        let rest = path.get(offset..offset + 2)?;
+        (rest == [0x7f, 0xff]).then_some(handle)
+    }
+}

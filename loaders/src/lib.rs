@@ -14,6 +14,7 @@ pub mod bls;
 pub mod boot_manager;
 pub mod efi;
 pub mod fs;
+pub mod linux;
 pub mod load_option;
 pub mod menu;
 pub mod path;
