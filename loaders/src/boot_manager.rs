@@ -21,7 +21,10 @@ pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTAA64.EFI";
 pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTRISCV64.EFI";
 
 /// The boot manager's entry point, started by the firmware like any image.
-pub extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> Status {
+///
+/// # Safety
+/// `st` is the system table, as StartImage passes it.
+pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> Status {
     // SAFETY: the firmware starts us with a valid system table.
     let efi = unsafe { Efi::new(image, st) };
     let mut tried: Vec<String> = Vec::new();

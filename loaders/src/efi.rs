@@ -52,6 +52,8 @@ impl Efi {
     }
 
     /// The interface of `protocol` on `handle`.
+    // Handles are opaque ids handed back to the firmware, never dereferenced here.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn protocol(&self, handle: Handle, protocol: &Guid) -> Option<*mut c_void> {
         let mut interface: *mut c_void = core::ptr::null_mut();
         // SAFETY: see the module doc.
@@ -137,6 +139,8 @@ impl Efi {
     }
 
     /// StartImage; the image's status.
+    // Handles are opaque ids handed back to the firmware, never dereferenced here.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn start_image(&self, handle: Handle) -> Status {
         // SAFETY: see the module doc.
         unsafe { (self.bs().start_image)(handle, core::ptr::null_mut(), core::ptr::null_mut()) }

@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn reads_name_and_attributes_of_a_file_info() {
-        let mut bytes = vec![0u8; 96];
+        let mut bytes = [0u8; 96];
         bytes[72] = 0x20; // archive
         for (i, c) in "a.conf".encode_utf16().enumerate() {
             bytes[80 + 2 * i..82 + 2 * i].copy_from_slice(&c.to_le_bytes());

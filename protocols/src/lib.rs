@@ -10,5 +10,5 @@ pub mod block_io;
 pub mod console;
 pub mod device_path;
 pub mod disk_io;
-pub mod rng;
 pub mod file_system;
+pub mod rng;

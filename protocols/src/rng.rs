@@ -71,8 +71,15 @@ extern "efiapi" fn get_info(this: *mut rng::Protocol, size: *mut usize, list: *m
     efi::Status::SUCCESS
 }
 
-extern "efiapi" fn get_rng(this: *mut rng::Protocol, algorithm: *mut rng::Algorithm, length: usize, value: *mut u8) -> efi::Status {
-    let Some(instance) = instance(this) else { return efi::Status::INVALID_PARAMETER };
+extern "efiapi" fn get_rng(
+    this: *mut rng::Protocol,
+    algorithm: *mut rng::Algorithm,
+    length: usize,
+    value: *mut u8,
+) -> efi::Status {
+    let Some(instance) = instance(this) else {
+        return efi::Status::INVALID_PARAMETER;
+    };
     if value.is_null() || length == 0 {
         return efi::Status::INVALID_PARAMETER;
     }
@@ -84,7 +91,11 @@ extern "efiapi" fn get_rng(this: *mut rng::Protocol, algorithm: *mut rng::Algori
     }
     // SAFETY: the caller gave `length` writable bytes at `value`.
     let buffer = unsafe { core::slice::from_raw_parts_mut(value, length) };
-    if (instance.fill)(buffer) { efi::Status::SUCCESS } else { efi::Status::DEVICE_ERROR }
+    if (instance.fill)(buffer) {
+        efi::Status::SUCCESS
+    } else {
+        efi::Status::DEVICE_ERROR
+    }
 }
 
 #[cfg(test)]
@@ -104,18 +115,33 @@ mod tests {
         // SAFETY: calling our own thunks through the protocol, as an application would.
         unsafe {
             let mut size = 0usize;
-            assert_eq!(((*p).get_info)(p, &mut size, core::ptr::null_mut()), efi::Status::BUFFER_TOO_SMALL);
+            assert_eq!(
+                ((*p).get_info)(p, &mut size, core::ptr::null_mut()),
+                efi::Status::BUFFER_TOO_SMALL
+            );
             let mut algorithm = rng::ALGORITHM_SP800_90_CTR_256_GUID;
             assert_eq!(((*p).get_info)(p, &mut size, &mut algorithm), efi::Status::SUCCESS);
             assert_eq!(algorithm, rng::ALGORITHM_RAW);
             let mut bytes = [0u8; 16];
-            assert_eq!(((*p).get_rng)(p, core::ptr::null_mut(), 16, bytes.as_mut_ptr()), efi::Status::SUCCESS);
+            assert_eq!(
+                ((*p).get_rng)(p, core::ptr::null_mut(), 16, bytes.as_mut_ptr()),
+                efi::Status::SUCCESS
+            );
             assert_eq!(bytes[1], 1 ^ 0x5a);
             let mut other = rng::ALGORITHM_SP800_90_HASH_256_GUID;
-            assert_eq!(((*p).get_rng)(p, &mut other, 16, bytes.as_mut_ptr()), efi::Status::UNSUPPORTED);
-            assert_eq!(((*p).get_rng)(p, core::ptr::null_mut(), 16, core::ptr::null_mut()), efi::Status::INVALID_PARAMETER);
+            assert_eq!(
+                ((*p).get_rng)(p, &mut other, 16, bytes.as_mut_ptr()),
+                efi::Status::UNSUPPORTED
+            );
+            assert_eq!(
+                ((*p).get_rng)(p, core::ptr::null_mut(), 16, core::ptr::null_mut()),
+                efi::Status::INVALID_PARAMETER
+            );
             let mut foreign = rng::Protocol { get_info, get_rng };
-            assert_eq!(get_rng(&mut foreign, core::ptr::null_mut(), 16, bytes.as_mut_ptr()), efi::Status::INVALID_PARAMETER);
+            assert_eq!(
+                get_rng(&mut foreign, core::ptr::null_mut(), 16, bytes.as_mut_ptr()),
+                efi::Status::INVALID_PARAMETER
+            );
         }
     }
 }

@@ -1,8 +1,17 @@
 //! Builds the firmware ELF for QEMU.
 
-use crate::{cache_dir, workspace_root};
+use crate::workspace_root;
 use std::path::PathBuf;
 use std::process::Command;
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR` when set (a relative
+/// value is taken from the workspace root, as cargo does), else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
 
 /// Which build of the firmware.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,12 +37,15 @@ pub fn build(variant: Variant) -> Result<PathBuf, String> {
     if !status.success() {
         return Err("firmware build failed".into());
     }
-    let built = workspace_root().join("target/x86_64-unknown-none/release/hypervisor-fw");
+    let built = target_dir().join("x86_64-unknown-none/release/hypervisor-fw");
     let name = match variant {
         Variant::Release => "hypervisor-fw",
         Variant::TestHooks => "hypervisor-fw-test-hooks",
     };
-    let copy = cache_dir("fw").join(name);
+    // Beside the build, so that concurrent builds in other target dirs keep their own.
+    let dir = target_dir().join("fw");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let copy = dir.join(name);
     std::fs::copy(&built, &copy).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
     Ok(copy)
 }
@@ -55,5 +67,5 @@ pub fn build_efi_test_app() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("EFI test application build failed".into());
     }
-    Ok(workspace_root().join("target/x86_64-unknown-uefi/release/fw-efi-test-app.efi"))
+    Ok(target_dir().join("x86_64-unknown-uefi/release/fw-efi-test-app.efi"))
 }

@@ -2,6 +2,7 @@
 //! disk images made with real tools, QEMU runs with the serial console captured,
 //! and the boot tests. `src/bin/xtask.rs` puts the README's commands on top.
 
+pub mod bench;
 pub mod boot_tests;
 pub mod debian;
 pub mod firmware;

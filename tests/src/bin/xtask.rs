@@ -7,19 +7,25 @@
 //! - `cargo xtask images [--verify]`: build the test images from Debian packages
 //!   and print their paths; `--verify` boots them without our firmware (QEMU's
 //!   direct kernel boot, and Debian's OVMF for the shim+GRUB and systemd-boot disks).
+//! - `cargo xtask bench [--runs N] [--scenario NAME]...`: boot time against OVMF and
+//!   QEMU's direct kernel boot, disk throughput, size and memory (see `fw_tests::bench`);
+//!   a markdown table on stdout, JSON in `target/bench/results.json`.
 //!
 //! Each first installs what is missing (rustup targets, Debian packages).
 
 use fw_tests::firmware::{self, Variant};
 use fw_tests::qemu::QemuConfig;
-use fw_tests::{boot_tests, images, setup, workspace_root};
+use fw_tests::{bench, boot_tests, images, setup, workspace_root};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage:
   cargo xtask run [--disk PATH] [--memory SIZE]   boot a disk in QEMU (default: a generated empty ESP)
   cargo xtask test [FILTER]                       run every test (FILTER: only QEMU tests whose name contains it)
   cargo xtask build                               build target/x86_64-unknown-none/release/hypervisor-fw
-  cargo xtask images [--verify]                   build the Debian test images (--verify: boot them with QEMU's loader and OVMF)";
+  cargo xtask images [--verify]                   build the Debian test images (--verify: boot them with QEMU's loader and OVMF)
+  cargo xtask bench [--runs N] [--scenario NAME]  benchmark against OVMF and direct kernel boot (default 5 runs; --scenario
+                                                  may repeat: shim-grub, systemd-boot, bls, bls-initrd-128m, uki, bzimage,
+                                                  read-rate); table on stdout, JSON in target/bench/results.json";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +38,7 @@ fn main() -> ExitCode {
                 println!("built {}", path.display());
             }),
         Some("images") => images(&args[1..]),
+        Some("bench") => bench(&args[1..]),
         _ => Err(USAGE.into()),
     };
     match result {
@@ -166,6 +173,37 @@ fn images(args: &[String]) -> Result<(), String> {
         "systemd-boot",
         &images::verify_with_ovmf(&disk, "hvfw.marker=sdboot-cmdline-ok")?,
     )?;
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut options = bench::Options {
+        runs: 5,
+        only: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--runs" => {
+                let n = it.next().ok_or("--runs needs a number")?;
+                options.runs = n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or(format!("--runs needs a positive number, not {n:?}"))?;
+            }
+            "--scenario" => options.only.push(it.next().ok_or("--scenario needs a name")?.clone()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    setup::ensure_all()?;
+    let results = bench::run(&options)?;
+    print!("{}", bench::markdown(&results));
+    let json = bench::write_json(&results)?;
+    println!("\nJSON: {}", json.display());
+    if !bench::all_expected_passed(&results) {
+        return Err("some benchmark runs failed (see the table)".into());
+    }
     Ok(())
 }
 
