@@ -161,6 +161,36 @@ fn set_standard_variables() {
     }
 }
 
+/// hypervisor-fw's own variables, for its built-in applications, from the VMM's
+/// command line: `hvfw.linux=bzimage` boots Linux entries through the x86 boot
+/// protocol instead of the kernel's EFI stub; `hvfw.bls=off` leaves Boot Loader
+/// Specification entries to a boot loader on the disk (systemd-boot).
+fn set_firmware_variables(info: &BootInfo) {
+    use e::{VARIABLE_BOOTSERVICE_ACCESS as BS, VARIABLE_RUNTIME_ACCESS as RT};
+    use fw_loaders::boot_manager::{BLS_VARIABLE, HVFW_VENDOR, LINUX_BOOT_PROTOCOL_VARIABLE};
+    let vendor = e::Guid::from_bytes(&HVFW_VENDOR.to_bytes());
+    for (key, variable) in [
+        ("hvfw.linux=", LINUX_BOOT_PROTOCOL_VARIABLE),
+        ("hvfw.bls=", BLS_VARIABLE),
+    ] {
+        let Some(value) = info
+            .cmdline()
+            .split_ascii_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+        else {
+            continue;
+        };
+        if let Some(rt) = runtime::RUNTIME.lock().as_mut() {
+            if let Err(err) = rt
+                .variables
+                .set(&ucs2(variable), &vendor, BS | RT, value.as_bytes(), false)
+            {
+                warn!("cannot record {key}{value}: {err}");
+            }
+        }
+    }
+}
+
 /// The handle applications see as the firmware's own image (their parent).
 pub fn firmware_handle() -> e::Handle {
     FIRMWARE_HANDLE.load(core::sync::atomic::Ordering::Relaxed) as e::Handle
@@ -304,6 +334,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     }
     install_firmware_image();
     install_console();
+    set_firmware_variables(info);
     install_rng();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);
     if let Err(e) = paths.install(None, efi::protocol::install) {

@@ -1,16 +1,29 @@
-//! The boot manager (UEFI 2.10 §3): tries each boot option in turn and moves on
-//! when one fails. For now the options are the removable-media paths
-//! (`\EFI\BOOT\BOOTX64.EFI`) of every file system, in the firmware's order
-//! (disks in PCI order, partitions in table order).
+//! The boot manager (UEFI 2.10 §3.1, and the Boot Loader Specification): it
+//! builds the list of boot options and tries them in turn, moving on when one
+//! fails. The order:
+//! 1. `BootNext` (used once), then the `Boot####` options in `BootOrder`;
+//! 2. Boot Loader Specification entries of every FAT volume, in disk order:
+//!    Type #1 (`\loader\entries\*.conf`) and Type #2 (`\EFI\Linux\*.efi`),
+//!    sorted as the specification says, `loader.conf`'s default first;
+//! 3. the removable-media file (`\EFI\BOOT\BOOTX64.EFI`) of every volume.
+//!
+//! A menu on the console appears when `loader.conf` sets a timeout (or
+//! `menu-force`), or when a key is waiting when the boot manager starts.
 
+use crate::bls::{self, BootEntry, EntryKind, Timeout, Type1File, UkiFile, UkiSections};
 use crate::efi::Efi;
 use crate::efi_print;
-use crate::path;
-use alloc::string::String;
+use crate::fs::Volume;
+use crate::linux::{self, LinuxError};
+use crate::menu::{self, Action, Key};
+use crate::{load_option, path, pe_sections};
+use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 use uefi_raw::protocol::file_system::SimpleFileSystemProtocol;
+use uefi_raw::table::boot::{AllocateType, MemoryType};
 use uefi_raw::table::system::SystemTable;
-use uefi_raw::{Handle, Status};
+use uefi_raw::{guid, Guid, Handle, Status};
 
 /// The removable-media boot file for this architecture (§3.5.1.1).
 #[cfg(target_arch = "x86_64")]
@@ -20,6 +33,57 @@ pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTAA64.EFI";
 #[cfg(target_arch = "riscv64")]
 pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTRISCV64.EFI";
 
+/// EFI_GLOBAL_VARIABLE.
+const GLOBAL: Guid = guid!("8be4df61-93ca-11d2-aa0d-00e098032b8c");
+/// hypervisor-fw's vendor GUID for its own variables.
+pub const HVFW_VENDOR: Guid = guid!("4856464d-7e57-4f57-8000-000000000001");
+/// `LinuxBootProtocol` = "bzimage" makes Linux entries boot through the x86
+/// boot protocol instead of the kernel's EFI stub (set from the VMM's command
+/// line `hvfw.linux=bzimage`).
+pub const LINUX_BOOT_PROTOCOL_VARIABLE: &str = "LinuxBootProtocol";
+/// `BootLoaderSpec` = "off" leaves BLS entries to a boot loader on the disk
+/// (set from the VMM's command line `hvfw.bls=off`).
+pub const BLS_VARIABLE: &str = "BootLoaderSpec";
+const BS_RT: u32 = 0x2 | 0x4;
+
+/// One FAT volume: its handle, device path and root.
+struct VolumeInfo {
+    path: Vec<u8>,
+    volume: Volume,
+}
+
+enum Target {
+    /// A `Boot####` option: a full device path and its optional data.
+    LoadOption { number: u16, path: Vec<u8>, data: Vec<u8> },
+    /// A BLS entry on volume `volume` (index into the volume list).
+    Bls { volume: usize, entry: BootEntry },
+    /// `\EFI\BOOT\BOOTX64.EFI` on a volume.
+    Removable { path: Vec<u8> },
+}
+
+struct BootOption {
+    title: String,
+    target: Target,
+}
+
+impl BootOption {
+    /// The command line the menu's editor starts from.
+    fn cmdline(&self) -> Option<String> {
+        match &self.target {
+            Target::Bls { entry, .. } => match &entry.kind {
+                EntryKind::Type1 {
+                    options,
+                    linux: Some(_),
+                    ..
+                } => Some(options.clone().unwrap_or_default()),
+                EntryKind::Type2 { cmdline, .. } => Some(cmdline.clone().unwrap_or_default()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 /// The boot manager's entry point, started by the firmware like any image.
 ///
 /// # Safety
@@ -27,31 +91,513 @@ pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTRISCV64.EFI";
 pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> Status {
     // SAFETY: the firmware starts us with a valid system table.
     let efi = unsafe { Efi::new(image, st) };
-    let mut tried: Vec<String> = Vec::new();
-    for fs in efi.handles_with(&SimpleFileSystemProtocol::GUID) {
-        let Some(device) = efi.device_path(fs) else { continue };
-        let Some(file) = path::with_file(&device, REMOVABLE_MEDIA_FILE) else {
-            continue;
-        };
-        let text = efi.path_text(&file);
-        match efi.load_image(&file) {
-            Ok(handle) => {
-                efi_print!(efi, "Boot: starting {text}\n");
-                let status = efi.start_image(handle);
-                efi_print!(efi, "Boot: {text} returned {}\n", status_name(status));
-                tried.push(alloc::format!("{text}: returned {}", status_name(status)));
+    let volumes = volumes(&efi);
+    let mut options = load_options(&efi, &volumes);
+    let bls_enabled = efi.get_variable(BLS_VARIABLE, &HVFW_VENDOR).as_deref() != Some(b"off");
+    let (bls_options, conf) = if bls_enabled {
+        bls_entries(&efi, &volumes)
+    } else {
+        (Vec::new(), None)
+    };
+    options.extend(bls_options);
+    for v in &volumes {
+        if let Some(path) = path::with_file(&v.path, REMOVABLE_MEDIA_FILE) {
+            if v.volume.exists(REMOVABLE_MEDIA_FILE) {
+                options.push(BootOption {
+                    title: efi.path_text(&path),
+                    target: Target::Removable { path },
+                });
             }
-            Err(status) => tried.push(alloc::format!("{text}: {}", status_name(status))),
         }
     }
-    efi_print!(efi, "no bootable device found. Tried:\n");
-    if tried.is_empty() {
-        efi_print!(efi, "  (no file systems)\n");
+    if options.is_empty() {
+        efi_print!(
+            efi,
+            "no bootable device found: no disk holds a boot option ({} file systems searched)\n",
+            volumes.len()
+        );
+        return Status::NOT_FOUND;
     }
+
+    let timeout = conf.as_ref().map_or(Timeout::MenuHidden, |c| c.timeout_or_default());
+    let key_waiting = efi.read_key().is_some();
+    let seconds = match timeout {
+        Timeout::Seconds(s) if s > 0 => Some(s),
+        Timeout::MenuForce => None,
+        _ if key_waiting => None,
+        _ => Some(0),
+    };
+    let mut sequence: Vec<(usize, Option<String>)> = (0..options.len()).map(|i| (i, None)).collect();
+    if seconds != Some(0) {
+        let editor = conf.as_ref().is_none_or(|c| c.editor);
+        let (chosen, cmdline) = run_menu(&efi, &options, seconds, editor);
+        sequence.retain(|(i, _)| *i != chosen);
+        sequence.insert(0, (chosen, cmdline));
+    }
+
+    let mut tried: Vec<String> = Vec::new();
+    for (index, cmdline) in sequence {
+        let option = &options[index];
+        efi_print!(efi, "Boot: starting {}\n", option.title);
+        let outcome = boot(&efi, &volumes, option, cmdline.as_deref());
+        efi_print!(efi, "Boot: {} {outcome}\n", option.title);
+        tried.push(alloc::format!("{}: {outcome}", option.title));
+    }
+    efi_print!(efi, "no bootable device found. Tried:\n");
     for t in &tried {
         efi_print!(efi, "  {t}\n");
     }
     Status::NOT_FOUND
+}
+
+/// Every FAT volume (SimpleFileSystem handle) in the firmware's order.
+fn volumes(efi: &Efi) -> Vec<VolumeInfo> {
+    efi.handles_with(&SimpleFileSystemProtocol::GUID)
+        .into_iter()
+        .filter_map(|handle| {
+            let path = efi.device_path(handle)?;
+            let sfs = efi.protocol(handle, &SimpleFileSystemProtocol::GUID)?;
+            // SAFETY: the firmware's SimpleFileSystem on this handle.
+            match unsafe { Volume::open(sfs) } {
+                Ok(volume) => Some(VolumeInfo { path, volume }),
+                Err(status) => {
+                    efi_print!(
+                        efi,
+                        "Boot: cannot open {}: {}\n",
+                        efi.path_text(&path),
+                        status_name(status)
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// BootNext then BootOrder, as boot options with full device paths.
+fn load_options(efi: &Efi, volumes: &[VolumeInfo]) -> Vec<BootOption> {
+    let mut numbers: Vec<u16> = Vec::new();
+    if let Some(next) = efi.get_variable("BootNext", &GLOBAL) {
+        numbers.extend(load_option::parse_order(&next).first());
+        // BootNext is used once (§3.1.2).
+        let _ = efi.set_variable("BootNext", &GLOBAL, 0, &[]);
+    }
+    if let Some(order) = efi.get_variable("BootOrder", &GLOBAL) {
+        numbers.extend(load_option::parse_order(&order));
+    }
+    let mut out = Vec::new();
+    for number in numbers {
+        let name = load_option::boot_variable_name(number);
+        let Some(bytes) = efi.get_variable(&name, &GLOBAL) else {
+            efi_print!(efi, "Boot: {name} is in BootOrder but does not exist\n");
+            continue;
+        };
+        let option = match load_option::parse(&bytes) {
+            Ok(o) => o,
+            Err(e) => {
+                efi_print!(efi, "Boot: {name} is unusable: {e}\n");
+                continue;
+            }
+        };
+        if !option.is_active() || !option.is_boot_target() {
+            continue;
+        }
+        match full_path(volumes, &option.file_path) {
+            Some(path) => out.push(BootOption {
+                title: alloc::format!("{name} {}", option.description),
+                target: Target::LoadOption {
+                    number,
+                    path,
+                    data: option.optional_data,
+                },
+            }),
+            None => efi_print!(
+                efi,
+                "Boot: {name} ({}): no disk matches its device path\n",
+                option.description
+            ),
+        }
+    }
+    out
+}
+
+/// A full device path for an option's path: short forms that start at a
+/// partition (HD node) or at a file are matched to a volume (§3.1.2).
+fn full_path(volumes: &[VolumeInfo], option_path: &[u8]) -> Option<Vec<u8>> {
+    if !load_option::is_short_form(option_path) {
+        return Some(option_path.to_vec());
+    }
+    let first_len = usize::from(u16::from_le_bytes([*option_path.get(2)?, *option_path.get(3)?]));
+    let starts_with_file = option_path.get(..2) == Some(&[4, 4]);
+    volumes.iter().find_map(|v| {
+        let body = path::without_end(&v.path)?;
+        if starts_with_file {
+            if v.volume.exists(&file_of(option_path)?) {
+                return Some([body, option_path].concat());
+            }
+            return None;
+        }
+        // Partition match: the volume's path ends with the same HD node.
+        let hd = option_path.get(..first_len)?;
+        body.ends_with(hd).then(|| [body, &option_path[first_len..]].concat())
+    })
+}
+
+/// The file path text of a path's FILE_PATH nodes.
+fn file_of(path: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut offset = 0;
+    while let Some(header) = path.get(offset..offset + 4) {
+        let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
+        if len < 4 {
+            return None;
+        }
+        if header[0] == 4 && header[1] == 4 {
+            let units: Vec<u16> = path
+                .get(offset + 4..offset + len)?
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .take_while(|&c| c != 0)
+                .collect();
+            out.push_str(&String::from_utf16_lossy(&units));
+        }
+        offset += len;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// BLS entries of every volume, and the first `loader.conf` found.
+fn bls_entries(efi: &Efi, volumes: &[VolumeInfo]) -> (Vec<BootOption>, Option<bls::LoaderConf>) {
+    let mut options = Vec::new();
+    let mut first_conf: Option<bls::LoaderConf> = None;
+    for (index, v) in volumes.iter().enumerate() {
+        let conf = match v.volume.read(bls::LOADER_CONF_PATH) {
+            Ok(bytes) => match bls::parse_loader_conf(&bytes) {
+                Ok(conf) => Some(conf),
+                Err(e) => {
+                    efi_print!(efi, "Boot: {} is unusable: {e}\n", bls::LOADER_CONF_PATH);
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        let entry_files: Vec<(String, Vec<u8>)> = v
+            .volume
+            .list(bls::TYPE1_DIR)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|name| name.to_ascii_lowercase().ends_with(".conf"))
+            .filter_map(|name| {
+                let contents = v.volume.read(&alloc::format!("{}\\{name}", bls::TYPE1_DIR));
+                match contents {
+                    Ok(c) => Some((name, c)),
+                    Err(s) => {
+                        efi_print!(efi, "Boot: cannot read entry {name}: {}\n", status_name(s));
+                        None
+                    }
+                }
+            })
+            .collect();
+        let uki_files: Vec<(String, [Option<Vec<u8>>; 3])> = v
+            .volume
+            .list(bls::TYPE2_DIR)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|name| name.to_ascii_lowercase().ends_with(".efi"))
+            .map(|name| {
+                let sections = uki_sections(&v.volume, &alloc::format!("{}\\{name}", bls::TYPE2_DIR));
+                (name, sections)
+            })
+            .collect();
+        if entry_files.is_empty() && uki_files.is_empty() {
+            continue;
+        }
+        let type1: Vec<Type1File> = entry_files
+            .iter()
+            .map(|(n, c)| Type1File {
+                file_name: n,
+                contents: c,
+            })
+            .collect();
+        let ukis: Vec<UkiFile> = uki_files
+            .iter()
+            .map(|(n, [osrel, cmdline, uname])| UkiFile {
+                file_name: n,
+                sections: UkiSections {
+                    osrel: osrel.as_deref(),
+                    cmdline: cmdline.as_deref(),
+                    uname: uname.as_deref(),
+                },
+            })
+            .collect();
+        let default = conf.as_ref().and_then(|c| c.default.as_deref());
+        let mut built = bls::build_menu(&type1, &ukis, bls::LOCAL_ARCHITECTURE, default);
+        for skipped in &built.skipped {
+            efi_print!(efi, "Boot: skipping {skipped}\n");
+        }
+        // The default first, the rest in the specification's order.
+        if let Some(d) = built.default.filter(|&d| d > 0) {
+            let entry = built.entries.remove(d);
+            built.entries.insert(0, entry);
+        }
+        for entry in built.entries {
+            options.push(BootOption {
+                title: entry.title.clone(),
+                target: Target::Bls { volume: index, entry },
+            });
+        }
+        if first_conf.is_none() {
+            first_conf = conf;
+        }
+    }
+    (options, first_conf)
+}
+
+/// `.osrel`, `.cmdline` and `.uname` of a unified kernel image, read from its
+/// section table without reading the whole file.
+fn uki_sections(volume: &Volume, file: &str) -> [Option<Vec<u8>>; 3] {
+    let mut header = vec![0u8; pe_sections::HEADER_BYTES];
+    let Ok(n) = volume.read_at(file, 0, &mut header) else {
+        return [None, None, None];
+    };
+    let Some(sections) = pe_sections::sections(&header[..n]) else {
+        return [None, None, None];
+    };
+    [".osrel", ".cmdline", ".uname"].map(|name| {
+        let s = pe_sections::find(&sections, name)?;
+        // Section payloads are small text; a huge one is not what we look for.
+        if s.size > 64 * 1024 {
+            return None;
+        }
+        let mut data = vec![0u8; s.size as usize];
+        let n = volume.read_at(file, u64::from(s.file_offset), &mut data).ok()?;
+        data.truncate(n);
+        Some(data)
+    })
+}
+
+/// Shows the menu until the user (or the countdown) picks an entry.
+fn run_menu(efi: &Efi, options: &[BootOption], seconds: Option<u32>, editor: bool) -> (usize, Option<String>) {
+    let titles = options.iter().map(|o| o.title.clone()).collect();
+    let cmdlines = options.iter().map(BootOption::cmdline).collect();
+    let mut m = menu::Menu::new(titles, cmdlines, 0, seconds, editor);
+    draw(efi, &m);
+    let mut ticks = 0u32;
+    loop {
+        let action = match efi.read_key() {
+            Some((scan, unicode)) => match Key::from_efi(scan, unicode) {
+                Some(key) => m.key(key),
+                None => Action::Nothing,
+            },
+            None => {
+                efi.stall(10_000);
+                ticks += 1;
+                if ticks == 100 {
+                    ticks = 0;
+                    m.tick()
+                } else {
+                    Action::Nothing
+                }
+            }
+        };
+        match action {
+            Action::Nothing => {}
+            Action::Redraw => draw(efi, &m),
+            Action::Boot { index, cmdline } => {
+                efi.set_attribute(0x07);
+                efi.clear_screen();
+                return (index, cmdline);
+            }
+        }
+    }
+}
+
+fn draw(efi: &Efi, m: &menu::Menu) {
+    efi.set_attribute(0x07);
+    efi.clear_screen();
+    efi_print!(efi, "hypervisor-fw boot menu\n\n");
+    for (i, title) in m.titles.iter().enumerate() {
+        if i == m.selected {
+            efi.set_attribute(0x70);
+            efi_print!(efi, "> {}. {title}", i + 1);
+            efi.set_attribute(0x07);
+            efi_print!(efi, "\n");
+        } else {
+            efi_print!(efi, "  {}. {title}\n", i + 1);
+        }
+    }
+    efi_print!(efi, "\n");
+    if let Some(editor) = &m.editing {
+        let text: String = editor.text.iter().collect();
+        efi_print!(efi, "Command line (Enter boots, Esc cancels):\n{text}\n");
+    } else if let Some(s) = m.countdown {
+        efi_print!(
+            efi,
+            "Booting entry {} in {s} s. Up/Down or 1-9 select, Enter boots, e edits.\n",
+            m.selected + 1
+        );
+    } else {
+        efi_print!(efi, "Up/Down or 1-9 select, Enter boots, e edits the command line.\n");
+    }
+}
+
+/// Boots one option; returns only when it did not take over, with why.
+fn boot(efi: &Efi, volumes: &[VolumeInfo], option: &BootOption, cmdline: Option<&str>) -> String {
+    match &option.target {
+        Target::LoadOption { number, path, data } => {
+            let _ = efi.set_variable("BootCurrent", &GLOBAL, BS_RT, &number.to_le_bytes());
+            let options: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+            start_efi(efi, path, &options)
+        }
+        Target::Removable { path } => start_efi(efi, path, &[]),
+        Target::Bls { volume, entry } => boot_bls(efi, &volumes[*volume], entry, cmdline),
+    }
+}
+
+/// LoadImage + LoadOptions + StartImage of an EFI program.
+fn start_efi(efi: &Efi, path: &[u8], options: &[u16]) -> String {
+    let image = match efi.load_image(path) {
+        Ok(image) => image,
+        Err(status) => return alloc::format!("cannot load: {}", status_name(status)),
+    };
+    if !options.is_empty() {
+        // SAFETY: `options` outlives StartImage below.
+        let _ = unsafe { efi.set_load_options(image, options) };
+    }
+    alloc::format!("returned {}", status_name(efi.start_image(image)))
+}
+
+fn ucs2(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain([0]).collect()
+}
+
+/// A BLS entry: Linux through its EFI stub (or the boot protocol when asked),
+/// an EFI program, or a unified kernel image. Boot counting is applied first.
+fn boot_bls(efi: &Efi, v: &VolumeInfo, entry: &BootEntry, cmdline: Option<&str>) -> String {
+    if let Some(new_name) = entry.renamed_after_attempt() {
+        let file = entry.file_path();
+        if let Err(status) = v.volume.rename(&file, &new_name) {
+            efi_print!(
+                efi,
+                "Boot: cannot count the attempt on {file}: {}\n",
+                status_name(status)
+            );
+        }
+    }
+    match &entry.kind {
+        EntryKind::Type2 { path: file, .. } => match path::with_file(&v.path, file) {
+            Some(full) => start_efi(efi, &full, &cmdline.map(ucs2).unwrap_or_default()),
+            None => "bad device path".to_string(),
+        },
+        EntryKind::Type1 {
+            efi: Some(program),
+            options,
+            ..
+        } => match path::with_file(&v.path, program) {
+            Some(full) => start_efi(efi, &full, &options.as_deref().map(ucs2).unwrap_or_default()),
+            None => "bad device path".to_string(),
+        },
+        EntryKind::Type1 {
+            linux: Some(kernel),
+            initrds,
+            options,
+            ..
+        } => {
+            let cmdline = cmdline
+                .map(String::from)
+                .or_else(|| options.clone())
+                .unwrap_or_default();
+            boot_linux(efi, v, kernel, initrds, &cmdline)
+        }
+        EntryKind::Type1 { .. } => "entry has neither linux nor efi".to_string(),
+    }
+}
+
+/// Pages holding a file; freed on drop unless the kernel took over.
+struct FileInPages<'a> {
+    efi: &'a Efi,
+    address: u64,
+    pages: usize,
+    len: usize,
+}
+
+impl FileInPages<'_> {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the pages were allocated for `len` bytes and filled by `read_into_pages`.
+        unsafe { core::slice::from_raw_parts(self.address as *const u8, self.len) }
+    }
+}
+
+impl Drop for FileInPages<'_> {
+    fn drop(&mut self) {
+        let _ = self.efi.free_pages(self.address, self.pages);
+    }
+}
+
+/// Reads a (possibly large) file into freshly allocated pages, so kernels and
+/// initrds never touch the firmware's small heap.
+fn read_into_pages<'a>(efi: &'a Efi, volume: &Volume, file: &str) -> Result<FileInPages<'a>, String> {
+    let size = volume
+        .size(file)
+        .map_err(|s| alloc::format!("{file}: {}", status_name(s)))?;
+    if size > crate::fs::MAX_FILE {
+        return Err(alloc::format!("{file}: {size} bytes is too large"));
+    }
+    let pages = (size as usize).div_ceil(4096).max(1);
+    let address = efi
+        .allocate_pages(AllocateType::ANY_PAGES, MemoryType::LOADER_DATA, pages, 0)
+        .map_err(|s| alloc::format!("{file}: no memory for {size} bytes ({})", status_name(s)))?;
+    let buffer = FileInPages {
+        efi,
+        address,
+        pages,
+        len: size as usize,
+    };
+    // SAFETY: the pages were just allocated for this buffer.
+    let slice = unsafe { core::slice::from_raw_parts_mut(address as *mut u8, size as usize) };
+    let n = volume
+        .read_at(file, 0, slice)
+        .map_err(|s| alloc::format!("{file}: {}", status_name(s)))?;
+    if n as u64 != size {
+        return Err(alloc::format!("{file}: read {n} of {size} bytes"));
+    }
+    Ok(buffer)
+}
+
+fn boot_linux(efi: &Efi, v: &VolumeInfo, kernel_file: &str, initrd_files: &[String], cmdline: &str) -> String {
+    let kernel = match read_into_pages(efi, &v.volume, kernel_file) {
+        Ok(k) => k,
+        Err(e) => return alloc::format!("kernel {e}"),
+    };
+    let mut initrds = Vec::new();
+    for file in initrd_files {
+        match read_into_pages(efi, &v.volume, file) {
+            Ok(i) => initrds.push(i),
+            Err(e) => return alloc::format!("initrd {e}"),
+        }
+    }
+    let parts: Vec<&[u8]> = initrds.iter().map(FileInPages::bytes).collect();
+    let protocol = efi.get_variable(LINUX_BOOT_PROTOCOL_VARIABLE, &HVFW_VENDOR);
+    let want_bzimage = protocol.as_deref() == Some(b"bzimage");
+    if !want_bzimage {
+        let kernel_path = path::with_file(&v.path, kernel_file);
+        match linux::boot_efi_stub(efi, kernel.bytes(), kernel_path.as_deref(), &parts, cmdline) {
+            Ok(status) => return alloc::format!("the kernel returned {}", status_name(status)),
+            // No EFI stub (not a PE image): the boot protocol is the way.
+            Err(LinuxError::LoadImage(status)) if status == Status::LOAD_ERROR || status == Status::UNSUPPORTED => {
+                efi_print!(
+                    efi,
+                    "Boot: {kernel_file} has no EFI stub; using the Linux boot protocol\n"
+                );
+            }
+            Err(e) => return alloc::format!("{e}"),
+        }
+    }
+    efi_print!(efi, "Boot: {kernel_file} through the Linux x86 boot protocol\n");
+    match linux::boot_bzimage(efi, kernel.bytes(), &parts, cmdline) {
+        Ok(never) => match never {},
+        Err(e) => alloc::format!("{e}"),
+    }
 }
 
 /// The specification's name for a status.
@@ -61,6 +607,8 @@ pub fn status_name(status: Status) -> String {
         Status::LOAD_ERROR => "LOAD_ERROR",
         Status::INVALID_PARAMETER => "INVALID_PARAMETER",
         Status::UNSUPPORTED => "UNSUPPORTED",
+        Status::BAD_BUFFER_SIZE => "BAD_BUFFER_SIZE",
+        Status::BUFFER_TOO_SMALL => "BUFFER_TOO_SMALL",
         Status::NOT_FOUND => "NOT_FOUND",
         Status::ACCESS_DENIED => "ACCESS_DENIED",
         Status::SECURITY_VIOLATION => "SECURITY_VIOLATION",
@@ -68,6 +616,7 @@ pub fn status_name(status: Status) -> String {
         Status::ABORTED => "ABORTED",
         Status::DEVICE_ERROR => "DEVICE_ERROR",
         Status::VOLUME_CORRUPTED => "VOLUME_CORRUPTED",
+        Status::END_OF_FILE => "END_OF_FILE",
         _ => return alloc::format!("status {:#x}", status.0),
     };
     String::from(name)

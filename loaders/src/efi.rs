@@ -404,3 +404,95 @@ impl Efi {
         (rest == [0x7f, 0xff]).then_some(handle)
     }
 }
+
+// ---- Variables, console and timing for the boot manager ----
+
+impl Efi {
+    fn rt(&self) -> &uefi_raw::table::runtime::RuntimeServices {
+        // SAFETY: the runtime services table outlives the application.
+        unsafe { &*(*self.st).runtime_services }
+    }
+
+    /// GetVariable (§8.2.1): the variable's bytes, `None` if absent or unreadable.
+    pub fn get_variable(&self, name: &str, vendor: &Guid) -> Option<Vec<u8>> {
+        let name: Vec<u16> = name.encode_utf16().chain([0]).collect();
+        let mut size = 0usize;
+        // SAFETY: a size query with a null buffer.
+        let status = unsafe {
+            (self.rt().get_variable)(
+                name.as_ptr(),
+                vendor,
+                core::ptr::null_mut(),
+                &mut size,
+                core::ptr::null_mut(),
+            )
+        };
+        if status != Status::BUFFER_TOO_SMALL {
+            return None;
+        }
+        let mut data = alloc::vec![0u8; size];
+        // SAFETY: `data` holds `size` bytes.
+        let status = unsafe {
+            (self.rt().get_variable)(
+                name.as_ptr(),
+                vendor,
+                core::ptr::null_mut(),
+                &mut size,
+                data.as_mut_ptr(),
+            )
+        };
+        (status == Status::SUCCESS).then(|| {
+            data.truncate(size);
+            data
+        })
+    }
+
+    /// SetVariable (§8.2.3) with `attributes`; empty data deletes.
+    pub fn set_variable(&self, name: &str, vendor: &Guid, attributes: u32, data: &[u8]) -> Status {
+        let name: Vec<u16> = name.encode_utf16().chain([0]).collect();
+        let attributes = uefi_raw::table::runtime::VariableAttributes::from_bits_retain(attributes);
+        // SAFETY: `data` is readable for its length.
+        unsafe { (self.rt().set_variable)(name.as_ptr(), vendor, attributes, data.len(), data.as_ptr()) }
+    }
+
+    /// A key from ConIn if one is waiting: (scan code, UCS-2 character).
+    pub fn read_key(&self) -> Option<(u16, u16)> {
+        // SAFETY: ConIn from the system table.
+        let input = unsafe { (*self.st).stdin };
+        if input.is_null() {
+            return None;
+        }
+        let mut key = uefi_raw::protocol::console::InputKey::default();
+        // SAFETY: ConIn's ReadKeyStroke with a valid key buffer.
+        let status = unsafe { ((*input).read_key_stroke)(input, &mut key) };
+        (status == Status::SUCCESS).then_some((key.scan_code, key.unicode_char))
+    }
+
+    /// Stall (§7.5.5).
+    pub fn stall(&self, microseconds: usize) {
+        // SAFETY: see the module doc.
+        let _ = unsafe { (self.bs().stall)(microseconds) };
+    }
+
+    fn con_out(&self) -> Option<*mut uefi_raw::protocol::console::SimpleTextOutputProtocol> {
+        // SAFETY: ConOut from the system table.
+        let out = unsafe { (*self.st).stdout };
+        (!out.is_null()).then_some(out)
+    }
+
+    /// ClearScreen on ConOut.
+    pub fn clear_screen(&self) {
+        if let Some(out) = self.con_out() {
+            // SAFETY: ConOut's ClearScreen.
+            let _ = unsafe { ((*out).clear_screen)(out) };
+        }
+    }
+
+    /// SetAttribute on ConOut (EFI_TEXT_ATTR: foreground | background << 4).
+    pub fn set_attribute(&self, attribute: usize) {
+        if let Some(out) = self.con_out() {
+            // SAFETY: ConOut's SetAttribute.
+            let _ = unsafe { ((*out).set_attribute)(out, attribute) };
+        }
+    }
+}

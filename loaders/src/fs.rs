@@ -45,7 +45,11 @@ impl Volume {
         // SAFETY: the caller's contract.
         let status = unsafe { ((*sfs).open_volume)(sfs, &mut root) };
         if status != Status::SUCCESS || root.is_null() {
-            return Err(if status == Status::SUCCESS { Status::DEVICE_ERROR } else { status });
+            return Err(if status == Status::SUCCESS {
+                Status::DEVICE_ERROR
+            } else {
+                status
+            });
         }
         Ok(Volume(File(root)))
     }
@@ -57,7 +61,11 @@ impl Volume {
         // SAFETY: see the module doc.
         let status = unsafe { ((*self.0 .0).open)(self.0 .0, &mut file, name.as_ptr(), mode, FileAttribute::empty()) };
         if status != Status::SUCCESS || file.is_null() {
-            return Err(if status == Status::SUCCESS { Status::DEVICE_ERROR } else { status });
+            return Err(if status == Status::SUCCESS {
+                Status::DEVICE_ERROR
+            } else {
+                status
+            });
         }
         Ok(File(file))
     }
@@ -89,6 +97,36 @@ impl Volume {
             done += size;
         }
         Ok(data)
+    }
+
+    /// The size of the file at `path`.
+    pub fn size(&self, path: &str) -> Result<u64, Status> {
+        Ok(self.open_file(path, FileMode::READ)?.info()?.0)
+    }
+
+    /// Fills `buffer` from `offset` in the file at `path`; the bytes read
+    /// (fewer at the end of the file).
+    pub fn read_at(&self, path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize, Status> {
+        let file = self.open_file(path, FileMode::READ)?;
+        // SAFETY: see the module doc.
+        let status = unsafe { ((*file.0).set_position)(file.0, offset) };
+        if status != Status::SUCCESS {
+            return Err(status);
+        }
+        let mut done = 0;
+        while done < buffer.len() {
+            let mut size = buffer.len() - done;
+            // SAFETY: see the module doc; the buffer has `size` bytes left.
+            let status = unsafe { ((*file.0).read)(file.0, &mut size, buffer[done..].as_mut_ptr() as *mut c_void) };
+            if status != Status::SUCCESS {
+                return Err(status);
+            }
+            if size == 0 {
+                break;
+            }
+            done += size;
+        }
+        Ok(done)
     }
 
     /// The names of the regular files in directory `path` (not subdirectories).
@@ -134,7 +172,8 @@ impl Volume {
         let mut buffer = vec![0u64; total.max(size).div_ceil(8)];
         let mut got = buffer.len() * 8;
         // SAFETY: the buffer is large enough for the current info.
-        let status = unsafe { ((*file.0).get_info)(file.0, &FileInfo::ID, &mut got, buffer.as_mut_ptr() as *mut c_void) };
+        let status =
+            unsafe { ((*file.0).get_info)(file.0, &FileInfo::ID, &mut got, buffer.as_mut_ptr() as *mut c_void) };
         if status != Status::SUCCESS {
             return Err(status);
         }
@@ -145,7 +184,11 @@ impl Volume {
         }
         // SAFETY: `total` bytes of a FileInfo with the new name.
         let status = unsafe { ((*file.0).set_info)(file.0, &FileInfo::ID, total, buffer.as_ptr() as *const c_void) };
-        if status == Status::SUCCESS { Ok(()) } else { Err(status) }
+        if status == Status::SUCCESS {
+            Ok(())
+        } else {
+            Err(status)
+        }
     }
 }
 
@@ -155,7 +198,8 @@ impl File {
         let mut buffer = vec![0u64; 128];
         let mut size = buffer.len() * 8;
         // SAFETY: see the module doc.
-        let status = unsafe { ((*self.0).get_info)(self.0, &FileInfo::ID, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+        let status =
+            unsafe { ((*self.0).get_info)(self.0, &FileInfo::ID, &mut size, buffer.as_mut_ptr() as *mut c_void) };
         if status != Status::SUCCESS {
             return Err(status);
         }
@@ -178,7 +222,9 @@ fn bytemuck_u64(buffer: &mut [u64]) -> &mut [u8] {
 /// then the NUL-terminated name at offset 80.
 fn parse_file_info(buffer: &[u64], size: usize) -> (u64, String) {
     let bytes: Vec<u8> = buffer.iter().flat_map(|w| w.to_le_bytes()).take(size).collect();
-    let attributes = bytes.get(72..80).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let attributes = bytes
+        .get(72..80)
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
     let name: Vec<u16> = bytes
         .get(80..)
         .unwrap_or_default()
@@ -200,7 +246,10 @@ mod tests {
         for (i, c) in "a.conf".encode_utf16().enumerate() {
             bytes[80 + 2 * i..82 + 2 * i].copy_from_slice(&c.to_le_bytes());
         }
-        let words: Vec<u64> = bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+        let words: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         assert_eq!(parse_file_info(&words, 96), (0x20, String::from("a.conf")));
     }
 }

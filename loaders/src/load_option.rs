@@ -60,7 +60,10 @@ impl LoadOption {
 /// Parses an EFI_LOAD_OPTION.
 pub fn parse(bytes: &[u8]) -> Result<LoadOption, LoadOptionError> {
     if bytes.len() < 6 {
-        return Err(LoadOptionError::Truncated { needed: 6, found: bytes.len() });
+        return Err(LoadOptionError::Truncated {
+            needed: 6,
+            found: bytes.len(),
+        });
     }
     let attributes = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     let path_len = usize::from(u16::from_le_bytes([bytes[4], bytes[5]]));
@@ -81,7 +84,10 @@ pub fn parse(bytes: &[u8]) -> Result<LoadOption, LoadOptionError> {
         return Err(LoadOptionError::FilePathListEmpty);
     }
     let end = offset + path_len;
-    let list = bytes.get(offset..end).ok_or(LoadOptionError::Truncated { needed: end, found: bytes.len() })?;
+    let list = bytes.get(offset..end).ok_or(LoadOptionError::Truncated {
+        needed: end,
+        found: bytes.len(),
+    })?;
     let first = first_path(list).ok_or(LoadOptionError::BadDevicePath)?;
     Ok(LoadOption {
         attributes,
@@ -109,7 +115,10 @@ fn first_path(list: &[u8]) -> Option<&[u8]> {
 
 /// `BootOrder` / `BootNext` contents: little-endian UINT16s (an odd byte is ignored).
 pub fn parse_order(bytes: &[u8]) -> Vec<u16> {
-    bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+    bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
 }
 
 /// The variable name of option `n`: `Boot0001`.
@@ -144,7 +153,11 @@ mod tests {
     fn hd_file_path() -> Vec<u8> {
         let mut p = alloc::vec![4, 1, 42, 0];
         p.extend_from_slice(&[0; 38]);
-        let name: Vec<u8> = "\\EFI\\debian\\shimx64.efi".encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
+        let name: Vec<u8> = "\\EFI\\debian\\shimx64.efi"
+            .encode_utf16()
+            .chain([0])
+            .flat_map(u16::to_le_bytes)
+            .collect();
         p.extend_from_slice(&[4, 4]);
         p.extend_from_slice(&((4 + name.len()) as u16).to_le_bytes());
         p.extend_from_slice(&name);
@@ -167,10 +180,22 @@ mod tests {
     fn rejects_truncated_and_malformed_options() {
         let path = hd_file_path();
         let full = option(LOAD_OPTION_ACTIVE, "debian", &path, &[]);
-        assert!(matches!(parse(&full[..full.len() - 3]), Err(LoadOptionError::Truncated { .. })));
-        assert_eq!(parse(&[1, 0, 0, 0, 4, 0, b'x', 0]), Err(LoadOptionError::DescriptionUnterminated));
-        assert_eq!(parse(&option(1, "x", &[], &[])), Err(LoadOptionError::FilePathListEmpty));
-        assert_eq!(parse(&option(1, "x", &[4, 4, 0, 0], &[])), Err(LoadOptionError::BadDevicePath));
+        assert!(matches!(
+            parse(&full[..full.len() - 3]),
+            Err(LoadOptionError::Truncated { .. })
+        ));
+        assert_eq!(
+            parse(&[1, 0, 0, 0, 4, 0, b'x', 0]),
+            Err(LoadOptionError::DescriptionUnterminated)
+        );
+        assert_eq!(
+            parse(&option(1, "x", &[], &[])),
+            Err(LoadOptionError::FilePathListEmpty)
+        );
+        assert_eq!(
+            parse(&option(1, "x", &[4, 4, 0, 0], &[])),
+            Err(LoadOptionError::BadDevicePath)
+        );
         assert!(matches!(parse(&[0; 3]), Err(LoadOptionError::Truncated { .. })));
     }
 
@@ -178,7 +203,13 @@ mod tests {
     fn reads_boot_order_and_names_options() {
         assert_eq!(parse_order(&[1, 0, 0x10, 0, 7]), [1, 0x10]);
         assert_eq!(boot_variable_name(0x1a), "Boot001A");
-        let app = parse(&option(LOAD_OPTION_ACTIVE | LOAD_OPTION_CATEGORY_APP, "shell", &hd_file_path(), &[])).unwrap();
+        let app = parse(&option(
+            LOAD_OPTION_ACTIVE | LOAD_OPTION_CATEGORY_APP,
+            "shell",
+            &hd_file_path(),
+            &[],
+        ))
+        .unwrap();
         assert!(!app.is_boot_target());
     }
 }

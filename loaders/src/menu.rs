@@ -49,7 +49,10 @@ pub enum Action {
     Nothing,
     Redraw,
     /// Boot entry `index`, with the edited command line if the user edited it.
-    Boot { index: usize, cmdline: Option<String> },
+    Boot {
+        index: usize,
+        cmdline: Option<String>,
+    },
 }
 
 /// The line editor for `e`.
@@ -72,9 +75,22 @@ pub struct Menu {
 }
 
 impl Menu {
-    pub fn new(titles: Vec<String>, cmdlines: Vec<Option<String>>, default: usize, timeout: Option<u32>, editor_allowed: bool) -> Menu {
+    pub fn new(
+        titles: Vec<String>,
+        cmdlines: Vec<Option<String>>,
+        default: usize,
+        timeout: Option<u32>,
+        editor_allowed: bool,
+    ) -> Menu {
         let selected = default.min(titles.len().saturating_sub(1));
-        Menu { titles, cmdlines, selected, countdown: timeout, editor_allowed, editing: None }
+        Menu {
+            titles,
+            cmdlines,
+            selected,
+            countdown: timeout,
+            editor_allowed,
+            editing: None,
+        }
     }
 
     /// One second passed.
@@ -82,7 +98,10 @@ impl Menu {
         match self.countdown {
             Some(0) | Some(1) => {
                 self.countdown = None;
-                Action::Boot { index: self.selected, cmdline: None }
+                Action::Boot {
+                    index: self.selected,
+                    cmdline: None,
+                }
             }
             Some(n) => {
                 self.countdown = Some(n - 1);
@@ -99,7 +118,10 @@ impl Menu {
                 Key::Enter => {
                     let cmdline: String = editor.text.iter().collect();
                     self.editing = None;
-                    Action::Boot { index: self.selected, cmdline: Some(cmdline) }
+                    Action::Boot {
+                        index: self.selected,
+                        cmdline: Some(cmdline),
+                    }
                 }
                 Key::Escape => {
                     self.editing = None;
@@ -163,11 +185,17 @@ impl Menu {
                 }
                 Action::Redraw
             }
-            Key::Enter if count > 0 => Action::Boot { index: self.selected, cmdline: None },
+            Key::Enter if count > 0 => Action::Boot {
+                index: self.selected,
+                cmdline: None,
+            },
             Key::Char('e') if self.editor_allowed => match self.cmdlines.get(self.selected).cloned().flatten() {
                 Some(cmdline) => {
                     let text: Vec<char> = cmdline.chars().collect();
-                    self.editing = Some(Editor { cursor: text.len(), text });
+                    self.editing = Some(Editor {
+                        cursor: text.len(),
+                        text,
+                    });
                     Action::Redraw
                 }
                 None => Action::Nothing,
@@ -201,7 +229,13 @@ mod tests {
         assert_eq!(m.key(Key::Down), Action::Redraw, "stays on the last entry");
         assert_eq!(m.selected, 2);
         m.key(Key::Char('2'));
-        assert_eq!(m.key(Key::Enter), Action::Boot { index: 1, cmdline: None });
+        assert_eq!(
+            m.key(Key::Enter),
+            Action::Boot {
+                index: 1,
+                cmdline: None
+            }
+        );
         m.key(Key::Home);
         assert_eq!(m.selected, 0);
         m.key(Key::Char('9'));
@@ -213,7 +247,13 @@ mod tests {
         let mut m = menu();
         assert_eq!(m.tick(), Action::Redraw);
         assert_eq!(m.tick(), Action::Redraw);
-        assert_eq!(m.tick(), Action::Boot { index: 0, cmdline: None });
+        assert_eq!(
+            m.tick(),
+            Action::Boot {
+                index: 0,
+                cmdline: None
+            }
+        );
         let mut m = menu();
         m.key(Key::Down);
         assert_eq!(m.tick(), Action::Nothing);
@@ -231,7 +271,13 @@ mod tests {
         m.key(Key::Char('R'));
         m.key(Key::End);
         m.key(Key::Backspace);
-        assert_eq!(m.key(Key::Enter), Action::Boot { index: 0, cmdline: Some("Root=/dev/vda ro quie".to_string()) });
+        assert_eq!(
+            m.key(Key::Enter),
+            Action::Boot {
+                index: 0,
+                cmdline: Some("Root=/dev/vda ro quie".to_string())
+            }
+        );
         assert!(m.editing.is_none());
         // No command line to edit on entry 1; Escape leaves the editor unchanged.
         m.key(Key::Down);

@@ -19,6 +19,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// The QEMU this test booted.
+    pub fn qemu(&mut self) -> Result<&mut Qemu, String> {
+        self.qemu.as_mut().ok_or_else(|| "the test booted no QEMU".to_string())
+    }
+
     pub fn boot(&mut self, config: &QemuConfig) -> Result<&mut Qemu, String> {
         self.qemu = Some(Qemu::spawn(config)?);
         Ok(self.qemu.as_mut().unwrap())
@@ -88,6 +93,9 @@ pub fn all() -> Vec<BootTest> {
             run: grub_menu,
         },
     ]
+    .into_iter()
+    .chain(crate::bls_tests::tests())
+    .collect()
 }
 
 fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
@@ -146,7 +154,7 @@ fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
 }
 
 /// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
-fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
+pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
     let linux = qemu.wait_for("Linux version ", timeout)?;
     qemu.wait_for("HVFW-PROOF: cmdline=", timeout)?;
     qemu.wait_for("\n", START)?;
@@ -232,8 +240,20 @@ fn systemd_boot(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let disk = images::systemd_boot_disk()?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
+    // Leave the BLS entries to systemd-boot, which then starts the kernel's
+    // EFI stub itself: it puts initrd=\<path> first on the command line.
+    config.append = Some("hvfw.bls=off".into());
     let qemu = s.boot(&config)?;
     let linux = proof(qemu, 512, "hvfw.marker=sdboot-cmdline-ok", Duration::from_secs(120))?;
+    let cmdline = qemu
+        .log()
+        .lines()
+        .find(|l| l.contains("HVFW-PROOF: cmdline="))
+        .unwrap_or_default()
+        .to_string();
+    if !cmdline.contains("cmdline=initrd=\\debian\\") {
+        return Err(format!("systemd-boot did not start this kernel: {cmdline}"));
+    }
     println!("    Linux version after {:.2}s", linux.as_secs_f64());
     let status = qemu.wait_exit(Duration::from_secs(60))?;
     if !status.success() {

@@ -13,6 +13,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("busybox-static", "busybox"),
     ("cpio", "cpio"),
     ("gzip", "gzip"),
+    ("binutils", "objcopy"),
     // A path: the package provides a file, not a program.
     ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
 ];

@@ -1,0 +1,361 @@
+//! QEMU tests of the built-in Boot Loader Specification loader, the Linux
+//! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
+
+use crate::boot_tests::{proof, BootTest, Context, Session};
+use crate::images::{self, BlsDisk, Source};
+use crate::qemu::QemuConfig;
+use crate::{debian, initramfs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const LINUX: Duration = Duration::from_secs(120);
+const START: Duration = Duration::from_secs(20);
+
+pub fn tests() -> Vec<BootTest> {
+    vec![
+        BootTest {
+            name: "bls_boots_the_entry_the_specification_picks",
+            run: picks_by_specification,
+        },
+        BootTest {
+            name: "bls_default_glob_picks_its_entry",
+            run: default_glob,
+        },
+        BootTest {
+            name: "bls_skips_broken_entries_with_reasons",
+            run: broken_entries,
+        },
+        BootTest {
+            name: "bls_menu_over_serial_selects_and_edits",
+            run: menu,
+        },
+        BootTest {
+            name: "bls_boot_counting_renames_the_entry",
+            run: boot_counting,
+        },
+        BootTest {
+            name: "uki_built_with_objcopy_boots",
+            run: uki,
+        },
+        BootTest {
+            name: "linux_boots_through_the_x86_boot_protocol",
+            run: bzimage,
+        },
+    ]
+}
+
+/// Kernel, proof initramfs and a second initrd laid out as kernel-install does.
+fn base(name: &str, loader_conf: &str, entries: Vec<(String, String)>) -> Result<BlsDisk, String> {
+    let kernel = debian::cloud_kernel()?;
+    let extra = initramfs::extra_initramfs("second-initrd-ok")?;
+    Ok(BlsDisk {
+        name: name.into(),
+        esp_mib: 64,
+        loader_conf: loader_conf.into(),
+        entries,
+        files: vec![
+            ("/debian/linux".into(), Source::Host(kernel)),
+            ("/debian/initrd.img".into(), Source::Host(initramfs::proof_initramfs()?)),
+            ("/debian/extra.img".into(), Source::Host(extra)),
+        ],
+        boot_loader: None,
+    })
+}
+
+fn entry(sort_key: Option<&str>, machine_id: &str, version: &str, marker: &str) -> String {
+    let mut e = format!("title Debian {version}\nversion {version}\nmachine-id {machine_id}\n");
+    if let Some(k) = sort_key {
+        e.push_str(&format!("sort-key {k}\n"));
+    }
+    e.push_str(&format!(
+        "linux /debian/linux\ninitrd /debian/initrd.img\noptions console=ttyS0 hvfw.marker={marker}\n"
+    ));
+    e
+}
+
+/// Four kinds of entries: the specification orders by sort-key, machine-id,
+/// then version, newest first (6.1.0-10 > 6.1.0-10~rc1 > 6.1.0-9); entries
+/// for another architecture are dropped. The winner has two initrds and two
+/// options lines.
+fn spec_entries() -> Vec<(String, String)> {
+    let winner =
+        "title Debian 6.1.0-10\nversion 6.1.0-10\nmachine-id 11111111111111111111111111111111\nsort-key debian\n\
+                  linux /debian/linux\ninitrd /debian/initrd.img\ninitrd /debian/extra.img\n\
+                  options console=ttyS0\noptions hvfw.marker=bls-winner\n"
+            .to_string();
+    let other_arch = "title Arm\nversion 9.9\nsort-key debian\narchitecture aa64\nlinux /debian/linux\noptions hvfw.marker=bls-wrong-arch\n";
+    vec![
+        (
+            "debian-6.1.0-9.conf".into(),
+            entry(
+                Some("debian"),
+                "11111111111111111111111111111111",
+                "6.1.0-9",
+                "bls-wrong-9",
+            ),
+        ),
+        ("debian-6.1.0-10.conf".into(), winner),
+        (
+            "debian-6.1.0-10-rc1.conf".into(),
+            entry(
+                Some("debian"),
+                "11111111111111111111111111111111",
+                "6.1.0-10~rc1",
+                "bls-wrong-rc",
+            ),
+        ),
+        (
+            "other-machine.conf".into(),
+            entry(
+                Some("debian"),
+                "22222222222222222222222222222222",
+                "7.0",
+                "bls-wrong-machine",
+            ),
+        ),
+        (
+            "zzz-late-sort-key.conf".into(),
+            entry(
+                Some("zzz"),
+                "00000000000000000000000000000000",
+                "99",
+                "bls-wrong-sort-key",
+            ),
+        ),
+        (
+            "no-sort-key.conf".into(),
+            entry(None, "00000000000000000000000000000000", "100", "bls-wrong-no-sort-key"),
+        ),
+        ("arm.conf".into(), other_arch.into()),
+    ]
+}
+
+fn boot_disk(ctx: &Context, s: &mut Session, disk: PathBuf, append: Option<&str>) -> Result<(), String> {
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.append = append.map(String::from);
+    s.boot(&config)?;
+    Ok(())
+}
+
+fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::bls_disk(&base("bls-spec", "timeout 0\n", spec_entries())?)?;
+    boot_disk(ctx, s, disk, None)?;
+    let qemu = s.qemu()?;
+    qemu.wait_for("Boot: skipping arm.conf", START)?;
+    qemu.wait_for("Boot: starting Debian 6.1.0-10", START)?;
+    let linux = proof(qemu, 512, "console=ttyS0 hvfw.marker=bls-winner", LINUX)?;
+    // Both initrds reached Linux, in order.
+    if !qemu.log().contains("HVFW-PROOF: initrd-extra=second-initrd-ok") {
+        return Err("the second initrd did not reach Linux".into());
+    }
+    println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
+    Ok(())
+}
+
+fn default_glob(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::bls_disk(&base("bls-default-glob", "timeout 0\ndefault *rc1*\n", spec_entries())?)?;
+    boot_disk(ctx, s, disk, None)?;
+    let qemu = s.qemu()?;
+    proof(qemu, 512, "hvfw.marker=bls-wrong-rc", LINUX)?;
+    Ok(())
+}
+
+fn broken_entries(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut garbage = b"title \xff\xfe binary\x00\x01\x02 garbage\nlinux\n".to_vec();
+    garbage.extend(std::iter::repeat_n(0x5a, 4096));
+    let entries = vec![
+        (
+            "a-missing-kernel.conf".to_string(),
+            "title Missing\nsort-key aaa\nversion 9\nlinux /debian/no-such-kernel\noptions hvfw.marker=bls-missing\n"
+                .to_string(),
+        ),
+        ("b-empty.conf".to_string(), String::new()),
+        (
+            "c-good.conf".to_string(),
+            entry(
+                Some("ccc"),
+                "00000000000000000000000000000000",
+                "1",
+                "bls-good-after-broken",
+            ),
+        ),
+    ];
+    let mut spec = base("bls-broken", "timeout 0\n", entries)?;
+    spec.files
+        .push(("/loader/entries/b-garbage.conf".into(), Source::Bytes(garbage)));
+    let disk = images::bls_disk(&spec)?;
+    boot_disk(ctx, s, disk, None)?;
+    let qemu = s.qemu()?;
+    qemu.wait_for("Boot: skipping b-empty.conf", START)?;
+    qemu.wait_for("Boot: skipping b-garbage.conf", START)?;
+    qemu.wait_for("Boot: Missing kernel \\debian\\no-such-kernel: NOT_FOUND", START)?;
+    proof(qemu, 512, "hvfw.marker=bls-good-after-broken", LINUX)?;
+    Ok(())
+}
+
+fn menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let entries = vec![
+        (
+            "a.conf".to_string(),
+            entry(Some("a"), "00000000000000000000000000000000", "1", "menu-first"),
+        ),
+        (
+            "b.conf".to_string(),
+            entry(Some("b"), "00000000000000000000000000000000", "1", "menu-second"),
+        ),
+    ];
+    let disk = images::bls_disk(&base("bls-menu", "timeout 30\n", entries)?)?;
+    boot_disk(ctx, s, disk, None)?;
+    let qemu = s.qemu()?;
+    qemu.wait_for("hypervisor-fw boot menu", START)?;
+    qemu.wait_for("Booting entry 1 in", START)?;
+    qemu.send(b"\x1b[B")?;
+    qemu.wait_for("> 2. Debian 1", START)?;
+    qemu.send(b"e")?;
+    qemu.wait_for("Command line (Enter boots, Esc cancels):", START)?;
+    qemu.send(b" hvfw.edited=yes\r")?;
+    proof(qemu, 512, "hvfw.marker=menu-second hvfw.edited=yes", LINUX)?;
+    Ok(())
+}
+
+fn boot_counting(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let entries = vec![(
+        "counted+3.conf".to_string(),
+        entry(None, "00000000000000000000000000000000", "1", "counted"),
+    )];
+    let cached = images::bls_disk(&base("bls-counting", "timeout 0\n", entries)?)?;
+    // This test writes the disk: work on a copy.
+    let disk = crate::cache_dir("tmp").join("bls-counting-copy.img");
+    std::fs::copy(&cached, &disk).map_err(|e| e.to_string())?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk.clone());
+    config.snapshot = false;
+    s.boot(&config)?;
+    let qemu = s.qemu()?;
+    proof(qemu, 512, "hvfw.marker=counted", LINUX)?;
+    qemu.wait_exit(Duration::from_secs(60))?;
+    let target = format!("{}@@{}", disk.display(), images::FIRST_PARTITION_OFFSET);
+    let listing = images::run("mdir", &["-b", "-i", &target, "::/loader/entries"])?;
+    if !listing.contains("counted+2-1.conf") || listing.contains("counted+3.conf") {
+        return Err(format!("the entry was not renamed to counted+2-1.conf: {listing}"));
+    }
+    let fsck = std::process::Command::new("fsck.fat")
+        .args(["-n", &format!("--offset={}", images::FIRST_PARTITION_OFFSET / 512)])
+        .output();
+    // fsck.fat has no offset option: check a copy of the partition instead.
+    drop(fsck);
+    let esp = crate::cache_dir("tmp").join("bls-counting-esp.img");
+    images::run(
+        "dd",
+        &[
+            &format!("if={}", disk.display()),
+            &format!("of={}", esp.display()),
+            "bs=1M",
+            &format!("skip={}", images::FIRST_PARTITION_OFFSET >> 20),
+            "count=64",
+            "status=none",
+        ],
+    )?;
+    images::run("fsck.fat", &["-n", &esp.to_string_lossy()]).map_err(|e| format!("the ESP is not clean: {e}"))?;
+    Ok(())
+}
+
+/// A unified kernel image made with objcopy from Debian's systemd stub, as
+/// the UAPI UKI specification describes (sections appended after the stub's).
+pub fn uki_file() -> Result<PathBuf, String> {
+    let stub = debian::efi_stub()?;
+    let kernel = debian::cloud_kernel()?;
+    let initrd = initramfs::proof_initramfs()?;
+    let recipe = format!(
+        "uki-objcopy-v2 {} {} {}",
+        images::file_identity(&stub)?,
+        images::file_identity(&kernel)?,
+        images::file_identity(&initrd)?
+    );
+    images::cached_in("images", "debian.efi", &recipe, |out| {
+        let dir = images::tempdir("uki")?;
+        let osrel = dir.join("os-release");
+        std::fs::write(
+            &osrel,
+            "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian UKI (hypervisor-fw test)\"\n",
+        )
+        .map_err(|e| e.to_string())?;
+        let cmdline = dir.join("cmdline");
+        std::fs::write(&cmdline, "console=ttyS0 hvfw.marker=uki-cmdline-ok").map_err(|e| e.to_string())?;
+        // Section addresses after the stub's image (ImageBase + SizeOfImage from
+        // its PE header), page aligned, as ukify places them.
+        let stub_bytes = std::fs::read(&stub).map_err(|e| e.to_string())?;
+        let field = |at: usize, len: usize| -> Result<u64, String> {
+            let b = stub_bytes
+                .get(at..at + len)
+                .ok_or("the stub's PE header is truncated")?;
+            Ok(b.iter().rev().fold(0u64, |v, &x| (v << 8) | u64::from(x)))
+        };
+        let pe = field(0x3c, 4)? as usize;
+        let image_base = field(pe + 24 + 24, 8)?;
+        let size_of_image = field(pe + 24 + 56, 4)?;
+        let stub_end = (image_base + size_of_image + 0xfff) & !0xfff;
+        let kernel_size = std::fs::metadata(&kernel).map_err(|e| e.to_string())?.len();
+        let linux_at = stub_end + 0x20000;
+        let initrd_at = (linux_at + kernel_size + 0xffff) & !0xffff;
+        let p = |path: &PathBuf| path.to_string_lossy().into_owned();
+        images::run(
+            "objcopy",
+            &[
+                "--add-section",
+                &format!(".osrel={}", p(&osrel)),
+                "--change-section-vma",
+                &format!(".osrel={stub_end:#x}"),
+                "--add-section",
+                &format!(".cmdline={}", p(&cmdline)),
+                "--change-section-vma",
+                &format!(".cmdline={:#x}", stub_end + 0x10000),
+                "--add-section",
+                &format!(".linux={}", p(&kernel)),
+                "--change-section-vma",
+                &format!(".linux={linux_at:#x}"),
+                "--add-section",
+                &format!(".initrd={}", p(&initrd)),
+                "--change-section-vma",
+                &format!(".initrd={initrd_at:#x}"),
+                &p(&stub),
+                &out.to_string_lossy(),
+            ],
+        )?;
+        let _ = std::fs::remove_dir_all(dir);
+        Ok(())
+    })
+}
+
+fn uki(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let uki = uki_file()?;
+    let spec = BlsDisk {
+        name: "uki".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![],
+        files: vec![("/EFI/Linux/debian.efi".into(), Source::Host(uki))],
+        boot_loader: None,
+    };
+    let disk = images::bls_disk(&spec)?;
+    boot_disk(ctx, s, disk, None)?;
+    let qemu = s.qemu()?;
+    qemu.wait_for("Boot: starting Debian UKI (hypervisor-fw test)", START)?;
+    proof(qemu, 512, "hvfw.marker=uki-cmdline-ok", LINUX)?;
+    Ok(())
+}
+
+fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let entries = vec![(
+        "debian.conf".to_string(),
+        entry(None, "00000000000000000000000000000000", "1", "bzimage-path"),
+    )];
+    let disk = images::bls_disk(&base("bls-bzimage", "timeout 0\n", entries)?)?;
+    boot_disk(ctx, s, disk, Some("hvfw.linux=bzimage"))?;
+    let qemu = s.qemu()?;
+    qemu.wait_for("through the Linux x86 boot protocol", START)?;
+    let linux = proof(qemu, 512, "hvfw.marker=bzimage-path", LINUX)?;
+    println!("    Linux version after {:.2}s (boot protocol)", linux.as_secs_f64());
+    Ok(())
+}
