@@ -61,13 +61,14 @@ fn read_pm_timer(port: u16) -> u64 {
     u64::from(unsafe { super::io::inl(port) })
 }
 
-/// Counts TSC ticks over 10 ms of PM timer. `None` if the timer does not move.
+/// Counts TSC ticks over 2 ms of PM timer. `None` if the timer does not move.
 fn measure_with_pm_timer(port: u16, bits: u32) -> Option<u64> {
-    let target = PM_TIMER_HZ / 100;
+    // 2 ms of PM timer: ample precision (one tick in 7000) at little boot time.
+    let target = PM_TIMER_HZ / 500;
     let pm_start = read_pm_timer(port);
     let tsc_start = ticks();
     // A PM timer that never advances must not hang us: give up after far more
-    // reads than 10 ms can take (each port read is at least ~100 ns).
+    // reads than 2 ms can take (each port read is at least ~100 ns).
     for _ in 0..10_000_000u32 {
         let elapsed = clock::wrapping_delta(pm_start, read_pm_timer(port), bits);
         if elapsed >= target {

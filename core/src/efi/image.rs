@@ -20,6 +20,10 @@ use r_efi::efi;
 use r_efi::protocols::{device_path, file, loaded_image, loaded_image_device_path, simple_file_system};
 use spin::Mutex;
 
+/// Images at least this large are aligned to [`LARGE_IMAGE_ALIGN`].
+const LARGE_IMAGE: u64 = 1 << 20;
+const LARGE_IMAGE_ALIGN: u64 = 2 << 20;
+
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
 #[repr(C, align(16))]
 pub struct JumpContext(pub [u64; 32]);
@@ -160,7 +164,12 @@ pub fn load_from_buffer(
     let size = pe.size_of_image() as u64;
     let pages = size.div_ceil(EFI_PAGE_SIZE);
     let code_type = pe.subsystem().code_type();
-    let align = u64::from(pe.section_alignment()).max(EFI_PAGE_SIZE);
+    // Large images (kernels) are placed 2 MiB aligned: Linux's x86 EFI stub
+    // copies itself elsewhere unless it runs at a 2 MiB boundary, and that copy
+    // costs tens of milliseconds under emulation.
+    let align = u64::from(pe.section_alignment())
+        .max(EFI_PAGE_SIZE)
+        .max(if size >= LARGE_IMAGE { LARGE_IMAGE_ALIGN } else { 0 });
     let base = BOOT
         .lock()
         .memory
