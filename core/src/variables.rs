@@ -330,6 +330,9 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         data: &[u8],
     ) -> Result<(), VariableError> {
         let name = trim_name(name);
+        if name.is_empty() {
+            return Err(VariableError::InvalidName);
+        }
         if let Some(r) = self.find(name, guid) {
             self.remove(r);
         }
@@ -609,6 +612,10 @@ mod tests {
             Err(VariableError::WriteProtected)
         );
         assert_eq!(s.get(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, true).unwrap().1, &[0]);
+        assert_eq!(
+            s.set_read_only(&[0], &efi::GLOBAL_VARIABLE, BS, &[1]),
+            Err(VariableError::InvalidName)
+        );
     }
 
     #[test]

@@ -100,13 +100,22 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
         (Vec::new(), None)
     };
     options.extend(bls_options);
+    // Volumes whose removable-media file cannot even be opened (a damaged file
+    // system, a failing disk) are reported and listed with what was tried.
+    let mut unreadable: Vec<String> = Vec::new();
     for v in &volumes {
         if let Some(path) = path::with_file(&v.path, REMOVABLE_MEDIA_FILE) {
-            if v.volume.exists(REMOVABLE_MEDIA_FILE) {
-                options.push(BootOption {
+            match v.volume.check(REMOVABLE_MEDIA_FILE) {
+                Ok(()) => options.push(BootOption {
                     title: efi.path_text(&path),
                     target: Target::Removable { path },
-                });
+                }),
+                Err(Status::NOT_FOUND) => {}
+                Err(status) => {
+                    let text = alloc::format!("{}: {}", efi.path_text(&path), status_name(status));
+                    efi_print!(efi, "Boot: {text}\n");
+                    unreadable.push(text);
+                }
             }
         }
     }
@@ -116,6 +125,9 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
             "no bootable device found: no disk holds a boot option ({} file systems searched)\n",
             volumes.len()
         );
+        for t in &unreadable {
+            efi_print!(efi, "  {t}\n");
+        }
         return Status::NOT_FOUND;
     }
 
@@ -135,7 +147,7 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
         sequence.insert(0, (chosen, cmdline));
     }
 
-    let mut tried: Vec<String> = Vec::new();
+    let mut tried: Vec<String> = unreadable;
     for (index, cmdline) in sequence {
         let option = &options[index];
         efi_print!(efi, "Boot: starting {}\n", option.title);

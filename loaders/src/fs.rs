@@ -74,6 +74,12 @@ impl Volume {
         self.open_file(path, FileMode::READ).is_ok()
     }
 
+    /// Whether `path` can be opened: NOT_FOUND when it is absent, another
+    /// status when the volume or device is in trouble.
+    pub fn check(&self, path: &str) -> Result<(), Status> {
+        self.open_file(path, FileMode::READ).map(|_| ())
+    }
+
     /// The whole file at `path`.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, Status> {
         let file = self.open_file(path, FileMode::READ)?;

@@ -201,6 +201,25 @@ pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
         return Err(ImageError::NotPe32Plus { magic });
     }
 
+    // The whole optional header and the section table must be in the file;
+    // say so plainly rather than with the parser's generic complaint.
+    let coff_at = nt_offset as usize + 4;
+    let field = |at: usize| {
+        file.get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let sections = field(coff_at + 2).ok_or(ImageError::Truncated { what: "COFF header" })?;
+    let optional_size = field(coff_at + 16).ok_or(ImageError::Truncated { what: "COFF header" })?;
+    let optional_end = coff_at + core::mem::size_of::<ImageFileHeader>() + optional_size;
+    if optional_end > file.len() {
+        return Err(ImageError::Truncated {
+            what: "optional header",
+        });
+    }
+    if optional_end + sections * core::mem::size_of::<pe::ImageSectionHeader>() > file.len() {
+        return Err(ImageError::Truncated { what: "section table" });
+    }
+
     let mut offset = u64::from(nt_offset);
     let (nt, directories) = ImageNtHeaders64::parse(file, &mut offset).map_err(ImageError::MalformedHeaders)?;
     let section_table = nt.sections(file, offset).map_err(ImageError::MalformedHeaders)?;

@@ -159,9 +159,16 @@ fn take_file(this: *mut file::Protocol) -> Option<(&'static SimpleFileSystem, Ha
     Some((instance.volume, instance.handle.into_inner()))
 }
 
+/// Turns an error into its status; a damaged volume or a failing device is
+/// worth telling the user about (an application may just say "not found").
 fn report(service: &str, e: &Error) -> Status {
-    log::debug!("sfs: {service}: {e}");
-    e.status()
+    let status = e.status();
+    if status == Status::VOLUME_CORRUPTED || status == Status::DEVICE_ERROR {
+        log::warn!("file system: {service}: {e}");
+    } else {
+        log::debug!("sfs: {service}: {e}");
+    }
+    status
 }
 
 /// Whether `pointer` can be written as a `T` (non-null, aligned).
