@@ -82,8 +82,13 @@ pub enum Error {
         size: u64,
         chain_bytes: u64,
     },
-    /// A directory would exceed 65536 entries.
+    /// Adding an entry would take a directory past 65536 entries.
     DirectoryTooLarge {
+        first_cluster: u32,
+    },
+    /// A directory's cluster chain is longer than 65536 entries can fill: the
+    /// volume is damaged (FAT specification, directory size limit).
+    DirectoryChainTooLong {
         first_cluster: u32,
     },
     /// The fixed FAT12/16 root directory has no free entries left.
@@ -149,6 +154,9 @@ impl fmt::Display for Error {
                 "FAT: file at cluster {first_cluster} is {size} bytes but its chain holds {chain_bytes}"
             ),
             Error::DirectoryTooLarge { first_cluster } => {
+                write!(f, "FAT: directory at cluster {first_cluster} is full (65536 entries)")
+            }
+            Error::DirectoryChainTooLong { first_cluster } => {
                 write!(f, "FAT: directory at cluster {first_cluster} exceeds 65536 entries")
             }
             Error::RootDirectoryFull => write!(f, "FAT: the root directory is full"),
@@ -885,7 +893,7 @@ impl FileSystem {
         self.chain_runs(
             st,
             cluster,
-            Some((max, Error::DirectoryTooLarge { first_cluster: cluster })),
+            Some((max, Error::DirectoryChainTooLong { first_cluster: cluster })),
         )
     }
 

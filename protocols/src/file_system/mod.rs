@@ -153,7 +153,8 @@ fn fat_status(e: &fat::Error) -> Status {
         | F::ClusterOutOfRange { .. }
         | F::FreeClusterInChain { .. }
         | F::BadClusterInChain { .. }
-        | F::ChainTooShort { .. } => Status::VOLUME_CORRUPTED,
+        | F::ChainTooShort { .. }
+        | F::DirectoryChainTooLong { .. } => Status::VOLUME_CORRUPTED,
         // A directory at its 65536-entry limit cannot take another entry, and a
         // file cannot grow past 4 GiB - 1: both are "no room" on this volume.
         F::DiskFull | F::RootDirectoryFull | F::DirectoryTooLarge { .. } | F::FileTooLarge { .. } => {
