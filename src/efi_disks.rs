@@ -9,7 +9,6 @@ use alloc::vec::Vec;
 use fw_core::efi::protocol::install;
 use fw_core::handles::HandleId;
 use fw_drivers::fat::{self, FileSystem};
-use fw_drivers::rtc::cmos::CmosRtc;
 use fw_protocols::block_io::install_block_handle;
 use fw_protocols::device_path::DevicePathBuf;
 use fw_protocols::file_system::SimpleFileSystem;
@@ -17,8 +16,11 @@ use log::{debug, warn};
 use r_efi::protocols::simple_file_system;
 
 /// The device path of a disk: the PCI function it is (devices on the root bus;
-/// VMMs put virtio-blk there).
+/// VMMs put virtio-blk there), or its virtio-mmio register block.
 fn disk_path(disk: &Disk) -> DevicePathBuf {
+    if let Some(base) = disk.mmio {
+        return DevicePathBuf::new().virtio_mmio(base);
+    }
     let path = DevicePathBuf::new().pci_root(0);
     match disk.pci {
         Some(address) => path.pci(address.device, address.function),
@@ -28,7 +30,7 @@ fn disk_path(disk: &Disk) -> DevicePathBuf {
 
 /// The time FAT writes into directory entries.
 fn rtc_now() -> fat::DateTime {
-    let t = CmosRtc::new(crate::efi_setup::CmosPorts).read().unwrap_or_default();
+    let t = crate::platform::rtc_get().unwrap_or_default();
     fat::DateTime {
         year: t.year,
         month: t.month,

@@ -1,6 +1,6 @@
 //! Brings up the EFI runtime: the memory map from the VMM's map and the
 //! firmware's own layout, the tables, the runtime services, the console, the
-//! standard variables and the ACPI configuration table.
+//! standard variables and the ACPI and device tree configuration tables.
 
 use alloc::boxed::Box;
 use core::ffi::c_void;
@@ -10,7 +10,6 @@ use fw_core::efi::{self, runtime, tables, Platform, BOOT};
 use fw_core::handles::HandleId;
 use fw_core::memory::{MemoryType, EFI_PAGE_SIZE};
 use fw_drivers::rtc::calendar::DateTime;
-use fw_drivers::rtc::cmos::{CmosRegisters, CmosRtc};
 use fw_protocols::console::{MonotonicClock, SerialConsole, SerialPort};
 use log::{error, warn};
 use r_efi::efi as e;
@@ -18,59 +17,45 @@ use r_efi::efi as e;
 /// Bytes of the variable store, in the image's .bss (runtime services data).
 static mut VARIABLE_ARENA: [u8; runtime::VARIABLE_STORE_SIZE] = [0; runtime::VARIABLE_STORE_SIZE];
 
-struct Com1;
+/// The serial console the platform found.
+struct Console;
 
-impl SerialPort for Com1 {
+impl SerialPort for Console {
     fn write(&self, bytes: &[u8]) {
-        crate::firmware::COM1.write_bytes(bytes);
+        crate::platform::console_write(bytes);
     }
     fn read_byte(&self) -> Option<u8> {
-        crate::firmware::COM1.read_byte()
+        crate::platform::console_read()
     }
 }
 
-struct Tsc;
+/// The architecture's time source (TSC, generic timer).
+struct ArchClock;
 
-impl MonotonicClock for Tsc {
+impl MonotonicClock for ArchClock {
     fn now_ns(&self) -> u64 {
-        fw_arch::x86_64::time::now_ns()
+        fw_arch::time::now_ns()
     }
 }
 
-static COM1_PORT: Com1 = Com1;
-static TSC: Tsc = Tsc;
+static CONSOLE_PORT: Console = Console;
+static CLOCK: ArchClock = ArchClock;
 static CONSOLE: spin::Once<&'static SerialConsole> = spin::Once::new();
 
-/// The CMOS index/data ports.
-pub struct CmosPorts;
-
-impl CmosRegisters for CmosPorts {
-    fn read(&self, index: u8) -> u8 {
-        // SAFETY: 0x70/0x71 are the PC's CMOS ports; NMI stays enabled (bit 7 clear).
-        unsafe {
-            fw_drivers::portio::outb(0x70, index & 0x7f);
-            fw_drivers::portio::inb(0x71)
-        }
-    }
-    fn write(&self, index: u8, value: u8) {
-        // SAFETY: as above.
-        unsafe {
-            fw_drivers::portio::outb(0x70, index & 0x7f);
-            fw_drivers::portio::outb(0x71, value);
-        }
-    }
-}
-
 fn rtc_get() -> Result<DateTime, e::Status> {
-    CmosRtc::new(CmosPorts).read().map_err(|_| e::Status::DEVICE_ERROR)
+    crate::platform::rtc_get().ok_or(e::Status::DEVICE_ERROR)
 }
 
 fn rtc_set(t: &DateTime) -> Result<(), e::Status> {
-    CmosRtc::new(CmosPorts).write(t).map_err(|_| e::Status::DEVICE_ERROR)
+    if crate::platform::rtc_set(t) {
+        Ok(())
+    } else {
+        Err(e::Status::DEVICE_ERROR)
+    }
 }
 
 fn reset(kind: e::ResetType) {
-    crate::power::reset(kind);
+    crate::platform::reset(kind);
 }
 
 fn idle() {
@@ -226,7 +211,7 @@ fn install_firmware_image() {
 }
 
 fn install_console() {
-    let console = *CONSOLE.call_once(|| SerialConsole::create(&COM1_PORT, &TSC));
+    let console = *CONSOLE.call_once(|| SerialConsole::create(&CONSOLE_PORT, &CLOCK));
     let mut handle: Option<HandleId> = None;
     for (guid, interface) in [
         (
@@ -267,13 +252,13 @@ fn install_console() {
     });
 }
 
-/// EFI_RNG_PROTOCOL when the CPU has a hardware generator (RDRAND).
+/// EFI_RNG_PROTOCOL when the CPU has a hardware generator (RDRAND, RNDR).
 fn install_rng() {
-    if !fw_arch::x86_64::random::available() {
-        log::debug!("no RDRAND: no EFI_RNG_PROTOCOL");
+    if !fw_arch::random::available() {
+        log::debug!("no hardware random number generator: no EFI_RNG_PROTOCOL");
         return;
     }
-    let rng = fw_protocols::rng::RngProtocol::create(fw_arch::x86_64::random::fill);
+    let rng = fw_protocols::rng::RngProtocol::create(fw_arch::random::fill);
     if let Err(e) = efi::protocol::install(None, r_efi::protocols::rng::PROTOCOL_GUID, rng.protocol().cast()) {
         warn!("cannot install EFI_RNG_PROTOCOL: {e}");
     }
@@ -300,10 +285,10 @@ pub fn run_boot_manager() {
 /// Sets everything up; after this, images can be loaded and started.
 pub fn init(info: &BootInfo, heap: &Range<u64>) {
     efi::set_platform(Platform {
-        now_ns: fw_arch::x86_64::time::now_ns,
+        now_ns: fw_arch::time::now_ns,
         idle,
-        enter_image: fw_arch::x86_64::efi_calls::enter_image,
-        exit_image: fw_arch::x86_64::efi_calls::exit_image,
+        enter_image: fw_arch::efi_calls::enter_image,
+        exit_image: fw_arch::efi_calls::exit_image,
         exit_boot_services,
     });
     build_memory_map(info, heap);
@@ -319,8 +304,8 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     );
     set_standard_variables();
     tables::set_variadic_services(
-        fw_arch::x86_64::efi_calls::install_multiple_protocol_interfaces,
-        fw_arch::x86_64::efi_calls::uninstall_multiple_protocol_interfaces,
+        fw_arch::efi_calls::install_multiple_protocol_interfaces,
+        fw_arch::efi_calls::uninstall_multiple_protocol_interfaces,
     );
     if let Some(rsdp) = info.rsdp {
         let guid = if acpi_revision(rsdp) >= 2 {
@@ -330,6 +315,11 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
         };
         if let Err(s) = tables::set_configuration_table(guid, rsdp as *mut c_void) {
             warn!("cannot install the ACPI table: {s:?}");
+        }
+    }
+    if let Some(fdt) = info.fdt {
+        if let Err(s) = tables::set_configuration_table(FDT_TABLE_GUID, fdt as *mut c_void) {
+            warn!("cannot install the device tree table: {s:?}");
         }
     }
     install_firmware_image();
@@ -342,6 +332,16 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     }
     tables::init();
 }
+
+/// EFI_DTB_TABLE_GUID (UEFI 2.10 §4.6.1.3, "Devicetree Tables").
+const FDT_TABLE_GUID: e::Guid = e::Guid::from_fields(
+    0xb1b6_21d5,
+    0xf19c,
+    0x41a5,
+    0x83,
+    0x0b,
+    &[0xd9, 0x15, 0x2c, 0x69, 0xaa, 0xe0],
+);
 
 fn acpi_revision(rsdp: u64) -> u8 {
     use fw_drivers::acpi::PhysMemory;

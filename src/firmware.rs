@@ -6,7 +6,6 @@ use core::ops::Range;
 use fw_arch::{Boot, Caching};
 use fw_core::boot_info::{BootInfo, MAX_MODULES};
 use fw_core::heap_region::choose_heap;
-use fw_drivers::uart::ns16550::{Ns16550, PortRegisters};
 use linked_list_allocator::LockedHeap;
 use log::{error, info};
 
@@ -17,16 +16,10 @@ static HEAP: LockedHeap = LockedHeap::empty();
 /// holds the firmware's data structures.
 const HEAP_SIZE: u64 = 16 << 20;
 
-pub static COM1: Ns16550<PortRegisters> = Ns16550::new(PortRegisters { base: 0x3f8 });
-
-fn console_write(bytes: &[u8]) {
-    COM1.write_bytes(bytes);
-}
-
 #[unsafe(no_mangle)]
 fn firmware_main(boot: Boot) -> ! {
-    COM1.init();
-    fw_core::logger::init(console_write);
+    platform::console_init(&boot);
+    fw_core::logger::init(platform::console_write);
     info!("hypervisor-fw {} ({})", env!("CARGO_PKG_VERSION"), env!("HVFW_TARGET"));
 
     let info = match boot {
@@ -79,6 +72,9 @@ fn log_memory_map(info: &BootInfo) {
     if let Some(rsdp) = info.rsdp {
         info!("ACPI RSDP at {rsdp:#x}");
     }
+    if let Some(fdt) = info.fdt {
+        info!("device tree at {fdt:#x}");
+    }
     if !info.cmdline().is_empty() {
         info!("command line: {}", info.cmdline());
     }
@@ -125,11 +121,11 @@ fn alloc_page() -> Option<u64> {
     (!page.is_null()).then_some(page as u64)
 }
 
-/// Maps RAM above 4 GiB (the entry code mapped the first 4 GiB) and checks that
-/// the highest RAM page is reachable.
+/// Maps RAM above 4 GiB (the x86_64 entry code mapped the first 4 GiB; the
+/// aarch64 one mapped all RAM) and checks that the highest RAM page is reachable.
 fn map_high_memory(info: &BootInfo) {
     let top = info.ram_top();
-    if top > 1 << 32 {
+    if cfg!(target_arch = "x86_64") && top > 1 << 32 {
         if let Err(e) = fw_arch::identity_map(1 << 32, top, Caching::WriteBack, &mut alloc_page) {
             error!("cannot map RAM above 4 GiB: {e}");
             return;

@@ -2,7 +2,8 @@
 //! page tables from the VMM's boot information, then looks for something to boot.
 //!
 //! On the host this builds as an empty program so that `cargo test --workspace`
-//! works; the firmware is built with `--target x86_64-unknown-none`.
+//! works; the firmware is built with `--target x86_64-unknown-none` (a PVH ELF)
+//! or `--target aarch64-unknown-none` (an arm64 Linux `Image`).
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
@@ -16,7 +17,7 @@ mod efi_setup;
 mod firmware;
 #[cfg(target_os = "none")]
 mod platform;
-#[cfg(target_os = "none")]
+#[cfg(all(target_os = "none", target_arch = "x86_64"))]
 mod power;
 #[cfg(all(target_os = "none", feature = "test-hooks"))]
 mod test_hooks;
@@ -27,5 +28,6 @@ extern crate alloc;
 #[cfg(not(target_os = "none"))]
 fn main() {
     eprintln!("hypervisor-fw is firmware: build it with `cargo build --release --target x86_64-unknown-none`");
+    eprintln!("(or aarch64-unknown-none)");
     eprintln!("or boot it in QEMU with `cargo xtask run`.");
 }

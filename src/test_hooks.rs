@@ -84,9 +84,9 @@ fn read_file(esp: &Volume, path: &str, requests: &dyn Fn() -> u64) {
     // SAFETY: the pages were just allocated for this buffer.
     let data = unsafe { core::slice::from_raw_parts_mut(buffer as *mut u8, size as usize) };
     let before = requests();
-    let start = fw_arch::x86_64::time::now_ns();
+    let start = fw_arch::time::now_ns();
     let result = fs.read(&mut file, 0, data);
-    let ns = fw_arch::x86_64::time::now_ns() - start;
+    let ns = fw_arch::time::now_ns() - start;
     match result {
         Ok(n) if n as u64 == size => {
             // Integer arithmetic: the bare-metal target has no hardware floats.

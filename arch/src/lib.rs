@@ -2,7 +2,7 @@
 //! handlers, port I/O, and the hand-over of a [`fw_core::boot_info::BootInfo`] to
 //! the firmware's `firmware_main`.
 //!
-//! Parsing code (the PVH start info) builds and is tested on the host; the rest
+//! Parsing code (the PVH start info, the device tree) builds and is tested on the host; the rest
 //! only exists when building for bare metal.
 #![no_std]
 
@@ -12,5 +12,19 @@ extern crate std;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+// The device tree reader builds and is tested on the host like the PVH parser.
+#[cfg(any(target_arch = "aarch64", test))]
+pub mod aarch64;
+
+/// The same names on every architecture: the time source, the EFI call
+/// trampolines and the random number generator.
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use x86_64::{efi_calls, random, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{halt, identity_map, image_layout, image_range, paging::Caching, report_failure, Boot, ImageLayout};
+
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub use aarch64::{
+    efi_calls, halt, identity_map, image_layout, image_range, mmu::Caching, random, report_failure, time, Boot,
+    ImageLayout,
+};

@@ -30,6 +30,9 @@ pub enum MemoryKind {
     Unusable,
     /// Persistent memory.
     Persistent,
+    /// RAM that must not be used: a device tree's `/memreserve/` entries and
+    /// `/reserved-memory` nodes. Installed, so [`BootInfo::installed_ram`] counts it.
+    ReservedRam,
 }
 
 impl MemoryKind {
@@ -55,6 +58,7 @@ impl fmt::Display for MemoryKind {
             MemoryKind::AcpiNvs => "ACPI NVS",
             MemoryKind::Unusable => "unusable",
             MemoryKind::Persistent => "persistent",
+            MemoryKind::ReservedRam => "reserved RAM",
         })
     }
 }
@@ -169,6 +173,44 @@ impl BootInfo {
         Ok(())
     }
 
+    /// Marks `[start, start + size)` as [`MemoryKind::ReservedRam`]: the parts of
+    /// `Ram` regions it covers are cut out (a region may split in two) and added
+    /// as reserved. Parts outside RAM are left alone.
+    pub fn reserve(&mut self, start: u64, size: u64) -> Result<(), BootInfoError> {
+        let end = start.saturating_add(size);
+        let mut i = 0;
+        while i < self.region_count {
+            let r = self.regions[i];
+            if r.kind != MemoryKind::Ram || r.end() <= start || r.start >= end {
+                i += 1;
+                continue;
+            }
+            let cut_start = r.start.max(start);
+            let cut_end = r.end().min(end);
+            let before = MemoryRegion {
+                start: r.start,
+                size: cut_start - r.start,
+                kind: MemoryKind::Ram,
+            };
+            let after = MemoryRegion {
+                start: cut_end,
+                size: r.end() - cut_end,
+                kind: MemoryKind::Ram,
+            };
+            let cut = MemoryRegion {
+                start: cut_start,
+                size: cut_end - cut_start,
+                kind: MemoryKind::ReservedRam,
+            };
+            // Replace the region in place by the cut, then add what is left of it.
+            self.regions[i] = cut;
+            self.add_region(before)?;
+            self.add_region(after)?;
+            i += 1;
+        }
+        Ok(())
+    }
+
     pub fn add_module(&mut self, module: Module) -> Result<(), BootInfoError> {
         if self.module_count == MAX_MODULES {
             return Err(BootInfoError::TooManyModules);
@@ -226,7 +268,11 @@ impl BootInfo {
         const MIB: u64 = 1 << 20;
         let mut banks: [(u64, u64); MAX_MEMORY_REGIONS] = [(0, 0); MAX_MEMORY_REGIONS];
         let mut count = 0;
-        for r in self.regions().iter().filter(|r| r.kind == MemoryKind::Ram) {
+        for r in self
+            .regions()
+            .iter()
+            .filter(|r| matches!(r.kind, MemoryKind::Ram | MemoryKind::ReservedRam))
+        {
             banks[count] = (r.start / MIB * MIB, r.end().div_ceil(MIB) * MIB);
             count += 1;
         }
@@ -313,6 +359,26 @@ mod tests {
             info.add_region(ram(i * 0x1000, 0x1000)).unwrap();
         }
         assert_eq!(info.add_region(ram(0, 1)), Err(BootInfoError::TooManyRegions));
+    }
+
+    #[test]
+    fn reserving_splits_ram_and_keeps_it_installed() {
+        let mut info = BootInfo::new();
+        info.add_region(ram(0x4000_0000, 0x2000_0000)).unwrap();
+        info.reserve(0x5f00_0000, 0x10_0000).unwrap();
+        info.reserve(0x4000_0000, 0x1000).unwrap();
+        // Outside RAM: nothing to cut.
+        info.reserve(0x1000, 0x1000).unwrap();
+        assert_eq!(info.usable_ram(), 0x2000_0000 - 0x10_0000 - 0x1000);
+        assert_eq!(info.installed_ram(), 512 << 20);
+        let mut ram: std::vec::Vec<_> = info
+            .regions()
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Ram)
+            .map(|r| (r.start, r.end()))
+            .collect();
+        ram.sort_unstable();
+        assert_eq!(ram, [(0x4000_1000, 0x5f00_0000), (0x5f10_0000, 0x6000_0000)]);
     }
 
     #[test]

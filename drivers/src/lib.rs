@@ -10,6 +10,7 @@ pub mod acpi;
 pub mod block;
 pub mod crc32;
 pub mod fat;
+pub mod fdt;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]

@@ -92,9 +92,34 @@ pub fn all() -> Vec<BootTest> {
             name: "grub_menu_works_over_the_serial_console",
             run: grub_menu,
         },
+        BootTest {
+            name: "aarch64_banner_and_memory_map_match_qemu_m",
+            run: aarch64_banner,
+        },
+        BootTest {
+            name: "aarch64_data_abort_is_reported_and_stops",
+            run: aarch64_data_abort,
+        },
+        BootTest {
+            name: "aarch64_lists_partitions_on_pci_and_virtio_mmio",
+            run: aarch64_lists_partitions,
+        },
+        BootTest {
+            name: "aarch64_efi_test_app_runs_from_pci_disk",
+            run: aarch64_efi_app_pci,
+        },
+        BootTest {
+            name: "aarch64_efi_test_app_runs_from_virtio_mmio_disk",
+            run: aarch64_efi_app_mmio,
+        },
+        BootTest {
+            name: "aarch64_reset_system_shutdown_powers_off_through_psci",
+            run: aarch64_reset_shutdown,
+        },
     ]
     .into_iter()
     .chain(crate::bls_tests::tests())
+    .chain(crate::robustness::tests())
     .collect()
 }
 
@@ -447,6 +472,147 @@ fn panic(ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.wait_for("PANIC: panicked at src/firmware.rs", START)?;
     qemu.wait_for("test hook: deliberate panic", START)?;
     expect_failure_exit(qemu)
+}
+
+/// The aarch64 firmware (test hooks), built on first use.
+fn aarch64_firmware() -> Result<PathBuf, String> {
+    firmware::build_for(crate::debian::Arch::Arm64, Variant::TestHooks)
+}
+
+fn aarch64_banner(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let config = QemuConfig::aarch64(&aarch64_firmware()?);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for(
+        &format!("hypervisor-fw {} (aarch64-unknown-none)", env!("CARGO_PKG_VERSION")),
+        START,
+    )?;
+    qemu.wait_for("memory map from the VMM:", START)?;
+    qemu.wait_for("RAM: 512 MiB installed", START)?;
+    qemu.wait_for("device tree at 0x", START)?;
+    qemu.wait_for("highest RAM byte at 0x5fffffff is mapped", START)?;
+    qemu.wait_for("no bootable device found", START)?;
+    qemu.assert_absent("!!!!")
+}
+
+/// On aarch64 a fault reports ESR/ELR/FAR and the registers, then a test
+/// build powers off through PSCI (QEMU ends at once).
+fn aarch64_data_abort(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.append = Some("hvfw.test=page-fault".into());
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("EXCEPTION synchronous (current EL, SP_EL0): data abort", START)?;
+    qemu.wait_for("FAR 0x00007e0000000000", START)?;
+    qemu.wait_for("X30 ", START)?;
+    qemu.wait_for("firmware stopped", START)?;
+    qemu.wait_exit(Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// QEMU `virt` leaves PCI BARs unassigned: listing a disk on PCI proves the
+/// firmware placed them from the host bridge's `ranges`.
+fn aarch64_lists_partitions(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = listing_disk()?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.disks.push(disk.clone());
+    config.mmio_disks.push(disk);
+    config.append = Some("hvfw.test=list-esp".into());
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("PCI: ECAM at 0x", START)?;
+    qemu.wait_for("disk 0: virtio-blk at PCI 00:", START)?;
+    qemu.wait_for("partition 1: 48 MiB at LBA 2048, EFI system partition", START)?;
+    qemu.wait_for("disk 1: virtio-blk at MMIO 0x", START)?;
+    qemu.wait_for("partition 2: 16 MiB at LBA 100352, \"Linux root\"", START)?;
+    qemu.wait_for("ESP on disk 0 partition 1 (Fat32) root directory:", START)?;
+    qemu.wait_for("ESP on disk 1 partition 1 (Fat32) root directory:", START)?;
+    qemu.wait_for("A long file name.txt", START)?;
+    qemu.wait_for(
+        "no bootable device found: no disk holds a boot option (2 file systems searched)",
+        START,
+    )?;
+    Ok(())
+}
+
+/// The EFI test application as `\EFI\BOOT\BOOTAA64.EFI` on a disk attached
+/// on PCI or on virtio-mmio.
+fn aarch64_efi_app(s: &mut Session, mmio: bool) -> Result<(), String> {
+    let app = crate::firmware::build_efi_test_app_for(crate::debian::Arch::Arm64)?;
+    let esp = Partition::esp(
+        48,
+        vec![
+            ("EFI/BOOT/BOOTAA64.EFI".into(), Source::Host(app)),
+            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
+        ],
+    );
+    let disk = images::custom_disk("efi-test-app-aa64", &[esp])?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    if mmio {
+        config.mmio_disks.push(disk);
+    } else {
+        config.disks.push(disk);
+    }
+    let qemu = s.boot(&config)?;
+    qemu.wait_for(
+        if mmio {
+            "Boot: starting VenHw("
+        } else {
+            "Boot: starting PciRoot(0x0)/Pci(0x"
+        },
+        START,
+    )?;
+    qemu.wait_for("HVFW-APP: started", START)?;
+    let from = qemu.log().len();
+    qemu.wait_for("HVFW-APP: done, ", START)?;
+    qemu.wait_for("\n", START)?;
+    let report = qemu.log()[from..].to_string();
+    if let Some(line) = report.lines().find(|l| l.contains("HVFW-APP: FAIL")) {
+        return Err(format!("the application reports: {line}"));
+    }
+    for check in ["memory", "timer", "protocols", "variables", "file-system"] {
+        if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
+            return Err(format!("check {check} did not pass"));
+        }
+    }
+    // The console wraps long device paths at 80 columns: join the lines.
+    qemu.wait_for("nothing left to boot", START)?;
+    if !qemu
+        .log()
+        .replace('\n', "")
+        .contains("\\EFI\\BOOT\\BOOTAA64.EFI returned SUCCESS")
+    {
+        return Err("StartImage did not return SUCCESS for BOOTAA64.EFI".into());
+    }
+    Ok(())
+}
+
+fn aarch64_reset_shutdown(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let app = crate::firmware::build_efi_test_app_for(crate::debian::Arch::Arm64)?;
+    let esp = Partition::esp(
+        48,
+        vec![
+            ("EFI/BOOT/BOOTAA64.EFI".into(), Source::Host(app)),
+            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
+            ("hvfw-shutdown".into(), Source::text("power off\n")),
+        ],
+    );
+    let disk = images::custom_disk("efi-test-app-aa64-shutdown", &[esp])?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-APP: ResetSystem(EfiResetShutdown)", START)?;
+    // PSCI SYSTEM_OFF makes QEMU exit by itself with status 0.
+    let status = qemu.wait_exit(Duration::from_secs(10))?;
+    if !status.success() {
+        return Err(format!("QEMU exited with {status} instead of powering off"));
+    }
+    Ok(())
+}
+
+fn aarch64_efi_app_pci(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_efi_app(s, false)
+}
+
+fn aarch64_efi_app_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_efi_app(s, true)
 }
 
 /// Runs the tests whose names contain `filter`; returns (passed, failed).

@@ -1,5 +1,6 @@
 //! Builds the firmware ELF for QEMU.
 
+use crate::debian::Arch;
 use crate::workspace_root;
 use std::path::PathBuf;
 use std::process::Command;
@@ -23,13 +24,28 @@ pub enum Variant {
     TestHooks,
 }
 
-/// Builds `variant` and returns the path of a copy that later builds of the
-/// other variant do not overwrite.
+/// Builds the x86_64 firmware's `variant` and returns the path of a copy that
+/// later builds of the other variant do not overwrite.
 pub fn build(variant: Variant) -> Result<PathBuf, String> {
+    build_for(Arch::Amd64, variant)
+}
+
+/// The Rust target the firmware is built for on `arch`.
+pub fn target(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Amd64 => "x86_64-unknown-none",
+        Arch::Arm64 => "aarch64-unknown-none",
+    }
+}
+
+/// Builds the firmware for `arch` (x86_64: a PVH ELF; aarch64: an arm64 Image)
+/// and returns the path of a copy that builds of other variants do not overwrite.
+pub fn build_for(arch: Arch, variant: Variant) -> Result<PathBuf, String> {
+    let target = target(arch);
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo
         .current_dir(workspace_root())
-        .args(["build", "--release", "--target", "x86_64-unknown-none"]);
+        .args(["build", "--release", "--target", target]);
     if variant == Variant::TestHooks {
         cargo.args(["--features", "test-hooks"]);
     }
@@ -37,10 +53,12 @@ pub fn build(variant: Variant) -> Result<PathBuf, String> {
     if !status.success() {
         return Err("firmware build failed".into());
     }
-    let built = target_dir().join("x86_64-unknown-none/release/hypervisor-fw");
-    let name = match variant {
-        Variant::Release => "hypervisor-fw",
-        Variant::TestHooks => "hypervisor-fw-test-hooks",
+    let built = target_dir().join(target).join("release/hypervisor-fw");
+    let name = match (arch, variant) {
+        (Arch::Amd64, Variant::Release) => "hypervisor-fw",
+        (Arch::Amd64, Variant::TestHooks) => "hypervisor-fw-test-hooks",
+        (Arch::Arm64, Variant::Release) => "hypervisor-fw-aarch64",
+        (Arch::Arm64, Variant::TestHooks) => "hypervisor-fw-aarch64-test-hooks",
     };
     // Beside the build, so that concurrent builds in other target dirs keep their own.
     let dir = target_dir().join("fw");
@@ -52,20 +70,22 @@ pub fn build(variant: Variant) -> Result<PathBuf, String> {
 
 /// Builds the EFI test application (`tests/efi-app`) and returns its path.
 pub fn build_efi_test_app() -> Result<PathBuf, String> {
+    build_efi_test_app_for(Arch::Amd64)
+}
+
+/// Builds the EFI test application for `arch` (`BOOTX64.EFI` or `BOOTAA64.EFI`).
+pub fn build_efi_test_app_for(arch: Arch) -> Result<PathBuf, String> {
+    let target = match arch {
+        Arch::Amd64 => "x86_64-unknown-uefi",
+        Arch::Arm64 => "aarch64-unknown-uefi",
+    };
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .args([
-            "build",
-            "--release",
-            "--package",
-            "fw-efi-test-app",
-            "--target",
-            "x86_64-unknown-uefi",
-        ])
+        .args(["build", "--release", "--package", "fw-efi-test-app", "--target", target])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err("EFI test application build failed".into());
     }
-    Ok(target_dir().join("x86_64-unknown-uefi/release/fw-efi-test-app.efi"))
+    Ok(target_dir().join(target).join("release/fw-efi-test-app.efi"))
 }

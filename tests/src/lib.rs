@@ -7,9 +7,11 @@ pub mod bls_tests;
 pub mod boot_tests;
 pub mod debian;
 pub mod firmware;
+pub mod fuzz;
 pub mod images;
 pub mod initramfs;
 pub mod qemu;
+pub mod robustness;
 pub mod setup;
 
 use std::path::PathBuf;

@@ -1,7 +1,8 @@
 //! Runs QEMU (TCG: there is no usable KVM here) with the firmware as a PVH
-//! kernel, captures the serial console with the time each line arrived, and waits
+//! kernel (x86_64 q35) or an arm64 Image (aarch64 `virt`), captures the serial console with the time each line arrived, and waits
 //! for expected output with timeouts. QEMU is killed when the handle is dropped.
 
+pub use crate::debian::Arch;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -12,10 +13,15 @@ use std::time::{Duration, Instant};
 /// What to boot and how.
 #[derive(Clone, Debug)]
 pub struct QemuConfig {
+    /// Which machine: x86_64 q35 (`Arch::Amd64`) or aarch64 `virt` (`Arch::Arm64`).
+    pub arch: Arch,
     pub firmware: PathBuf,
     pub memory: String,
     /// Raw disk images, attached as modern-only virtio-blk PCI devices in order.
     pub disks: Vec<PathBuf>,
+    /// Raw disk images attached as virtio-mmio block devices (aarch64 `virt`
+    /// only), after the PCI ones.
+    pub mmio_disks: Vec<PathBuf>,
     /// Written to by the guest? Tests keep cached images pristine with `snapshot`.
     pub snapshot: bool,
     /// The PVH command line (`-append`).
@@ -26,35 +32,63 @@ pub struct QemuConfig {
 impl QemuConfig {
     pub fn new(firmware: &Path) -> QemuConfig {
         QemuConfig {
+            arch: Arch::Amd64,
             firmware: firmware.to_path_buf(),
             memory: "512M".into(),
             disks: Vec::new(),
+            mmio_disks: Vec::new(),
             snapshot: true,
             append: None,
             extra_args: Vec::new(),
         }
     }
 
+    /// The aarch64 `virt` machine with a Cortex-A57, booting `firmware` (an
+    /// arm64 Image) with `-kernel`.
+    pub fn aarch64(firmware: &Path) -> QemuConfig {
+        QemuConfig {
+            arch: Arch::Arm64,
+            ..QemuConfig::new(firmware)
+        }
+    }
+
+    /// The QEMU program for the machine.
+    pub fn program(&self) -> &'static str {
+        match self.arch {
+            Arch::Amd64 => "qemu-system-x86_64",
+            Arch::Arm64 => "qemu-system-aarch64",
+        }
+    }
+
     /// QEMU's arguments, without the serial console (the caller chooses).
     pub fn args(&self) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "-machine",
-            "q35,accel=tcg",
-            "-cpu",
-            "max",
-            "-m",
-            &self.memory,
-            "-kernel",
-            &self.firmware.to_string_lossy(),
-            "-display",
-            "none",
-            "-no-reboot",
-            "-device",
-            "isa-debug-exit,iobase=0xf4,iosize=0x04",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let firmware = self.firmware.to_string_lossy();
+        let machine: &[&str] = match self.arch {
+            Arch::Amd64 => &[
+                "-machine",
+                "q35,accel=tcg",
+                "-cpu",
+                "max",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            ],
+            // No isa-debug-exit here: test builds power off through PSCI after
+            // a failure report, and the tests look for the report.
+            Arch::Arm64 => &["-machine", "virt,accel=tcg", "-cpu", "cortex-a57"],
+        };
+        let mut args: Vec<String> = machine
+            .iter()
+            .chain(&[
+                "-m",
+                &self.memory,
+                "-kernel",
+                &firmware,
+                "-display",
+                "none",
+                "-no-reboot",
+            ])
+            .map(|s| s.to_string())
+            .collect();
         if let Some(append) = &self.append {
             args.extend(["-append".into(), append.clone()]);
         }
@@ -67,6 +101,20 @@ impl QemuConfig {
             ));
             args.push("-device".into());
             args.push(format!("virtio-blk-pci,drive=disk{i},disable-legacy=on"));
+        }
+        for (i, disk) in self.mmio_disks.iter().enumerate() {
+            let snapshot = if self.snapshot { ",snapshot=on" } else { "" };
+            args.push("-drive".into());
+            args.push(format!(
+                "if=none,id=mmio{i},format=raw,file={}{snapshot}",
+                disk.display()
+            ));
+            args.push("-device".into());
+            args.push(format!("virtio-blk-device,drive=mmio{i}"));
+        }
+        if !self.mmio_disks.is_empty() {
+            // QEMU's virtio-mmio is the legacy (version 1) interface unless told.
+            args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
         }
         args.extend(self.extra_args.iter().cloned());
         args
@@ -99,7 +147,8 @@ pub struct Qemu {
 
 impl Qemu {
     pub fn spawn(config: &QemuConfig) -> Result<Qemu, String> {
-        let mut child = Command::new("qemu-system-x86_64")
+        let program = config.program();
+        let mut child = Command::new(program)
             .args(config.args())
             .args([
                 "-monitor",
@@ -113,7 +162,7 @@ impl Qemu {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
         let started = Instant::now();
         let console = Arc::new((Mutex::new(Console::default()), Condvar::new()));
         for stream in [

@@ -6,6 +6,7 @@ use std::process::Command;
 /// Debian packages the commands need, with a program each one provides.
 pub const PACKAGES: &[(&str, &str)] = &[
     ("qemu-system-x86", "qemu-system-x86_64"),
+    ("qemu-system-arm", "qemu-system-aarch64"),
     ("mtools", "mcopy"),
     ("dosfstools", "mkfs.fat"),
     ("gdisk", "sgdisk"),
@@ -18,8 +19,13 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
 ];
 
-/// Targets: the firmware (bare metal) and the EFI test application.
-pub const TARGETS: &[&str] = &["x86_64-unknown-none", "x86_64-unknown-uefi"];
+/// Targets: the firmware (bare metal) and the EFI test application, for both architectures.
+pub const TARGETS: &[&str] = &[
+    "x86_64-unknown-none",
+    "aarch64-unknown-none",
+    "x86_64-unknown-uefi",
+    "aarch64-unknown-uefi",
+];
 
 /// Whether `name` is a program on the PATH (or in /usr/sbin, /sbin), or, when
 /// it is an absolute path, whether that file exists.

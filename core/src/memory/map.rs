@@ -382,7 +382,7 @@ impl MemoryMap {
     pub fn add_boot_region(&mut self, region: &MemoryRegion) -> Result<(), MemoryError> {
         let ty = match region.kind {
             MemoryKind::Ram => MemoryType::ConventionalMemory,
-            MemoryKind::Reserved => MemoryType::ReservedMemoryType,
+            MemoryKind::Reserved | MemoryKind::ReservedRam => MemoryType::ReservedMemoryType,
             MemoryKind::AcpiReclaimable => MemoryType::ACPIReclaimMemory,
             MemoryKind::AcpiNvs => MemoryType::ACPIMemoryNVS,
             MemoryKind::Unusable => MemoryType::UnusableMemory,

@@ -2,3 +2,4 @@
 
 pub mod calendar;
 pub mod cmos;
+pub mod pl031;

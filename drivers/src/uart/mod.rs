@@ -1,3 +1,4 @@
 //! Serial ports.
 
 pub mod ns16550;
+pub mod pl011;

@@ -10,6 +10,9 @@
 //! - `cargo xtask bench [--runs N] [--scenario NAME]...`: boot time against OVMF and
 //!   QEMU's direct kernel boot, disk throughput, size and memory (see `fw_tests::bench`);
 //!   a markdown table on stdout, JSON in `target/bench/results.json`.
+//! - `cargo xtask fuzz [--seconds N] [--target NAME]`: the parser fuzzer (`fw_tests::fuzz`) in
+//!   release mode, N seconds per target (default 60); crashing inputs land in
+//!   `tests/fuzz-regressions/`.
 //!
 //! Each first installs what is missing (rustup targets, Debian packages).
 
@@ -25,7 +28,8 @@ const USAGE: &str = "usage:
   cargo xtask images [--verify]                   build the Debian test images (--verify: boot them with QEMU's loader and OVMF)
   cargo xtask bench [--runs N] [--scenario NAME]  benchmark against OVMF and direct kernel boot (default 5 runs; --scenario
                                                   may repeat: shim-grub, systemd-boot, bls, bls-initrd-128m, uki, bzimage,
-                                                  read-rate); table on stdout, JSON in target/bench/results.json";
+                                                  read-rate); table on stdout, JSON in target/bench/results.json
+  cargo xtask fuzz [--seconds N] [--target NAME]  fuzz the parsers, N seconds per target (default 60)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
                 println!("built {}", path.display());
             }),
         Some("images") => images(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
         _ => Err(USAGE.into()),
     };
@@ -217,6 +222,38 @@ fn cargo_test(args: &[&str], efi_binaries: Option<&std::path::Path>) -> Result<(
     let status = cargo.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!("`cargo {}` failed", args.join(" ")));
+    }
+    Ok(())
+}
+
+/// Builds the fuzz driver in release mode, with unwinding panics (the workspace's
+/// profiles abort, and the driver catches panics), overflow checks and debug
+/// assertions (what `cargo test` would trip on), and runs it.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(workspace_root())
+        .args(["build", "--release", "--package", "fw-tests", "--bin", "fuzz"])
+        .args(["--config", "profile.release.panic=\"unwind\""])
+        .args(["--config", "profile.release.overflow-checks=true"])
+        .args(["--config", "profile.release.debug-assertions=true"])
+        .args(["--config", "profile.release.lto=false"])
+        .args(["--config", "profile.release.opt-level=3"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building the fuzz driver failed".into());
+    }
+    // The EFI test application is the PE target's seed.
+    let app = firmware::build_efi_test_app()?;
+    let driver = firmware::target_dir().join("release/fuzz");
+    let status = Command::new(&driver)
+        .args(args)
+        .env("HVFW_FUZZ_PE_SEEDS", &app)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", driver.display()))?;
+    if !status.success() {
+        return Err("the fuzzer found crashing inputs (or was given bad arguments)".into());
     }
     Ok(())
 }

@@ -1,0 +1,28 @@
+//! aarch64: the arm64 Linux `Image` entry (as QEMU `virt` and Cloud Hypervisor
+//! load it), EL1, exception vectors, the identity-mapping MMU, the generic
+//! timer and PSCI, with the machine described by the device tree.
+
+pub mod devicetree;
+
+#[cfg(target_os = "none")]
+pub mod efi_calls;
+#[cfg(target_os = "none")]
+mod exceptions;
+#[cfg(target_os = "none")]
+pub mod mmu;
+#[cfg(target_os = "none")]
+pub mod psci;
+#[cfg(target_os = "none")]
+pub mod random;
+#[cfg(target_os = "none")]
+mod start;
+#[cfg(target_os = "none")]
+pub mod time;
+
+#[cfg(target_os = "none")]
+pub use mmu::identity_map;
+#[cfg(target_os = "none")]
+pub use start::{device_tree, halt, image_layout, image_range, report_failure, Boot, ImageLayout};
+
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("entry.s"));

@@ -1,0 +1,124 @@
+//! The machine: its console, clock and power control, and the disks found on
+//! it. Each architecture's file has the same functions (`console_init`,
+//! `console_write`, `console_read`, `rtc_get`, `rtc_set`, `reset`, `discover`);
+//! what they share (PCI disks, quiescing) is here.
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+#[cfg(target_arch = "aarch64")]
+pub use aarch64::*;
+#[cfg(target_arch = "x86_64")]
+pub use x86_64::*;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use fw_arch::Caching;
+use fw_drivers::acpi::PhysMemory;
+use fw_drivers::block::BlockDevice;
+use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
+use fw_drivers::virtio::{self, PollLimit};
+use log::{debug, warn};
+
+/// Physical memory, identity mapped below `limit`.
+pub struct IdentityMemory {
+    pub limit: u64,
+}
+
+impl PhysMemory for IdentityMemory {
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let end = addr.checked_add(len as u64)?;
+        if addr == 0 || end > self.limit {
+            return None;
+        }
+        // SAFETY: everything below `limit` is identity mapped; ACPI tables are
+        // memory the VMM gave us to read and nothing writes them.
+        Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len) })
+    }
+}
+
+/// A virtio-blk device on PCI.
+pub type PciBlk = virtio::VirtioBlk<virtio::PciTransport<virtio::MmioRegion>>;
+
+/// A block device found on the machine, with where it was found.
+pub struct Disk {
+    pub device: Arc<dyn BlockDevice>,
+    /// e.g. "virtio-blk at PCI 00:03.0".
+    pub location: String,
+    pub pci: Option<pci::PciAddress>,
+    /// The register block of a virtio-mmio device.
+    pub mmio: Option<u64>,
+    /// The driver itself, for its request statistics (test hooks).
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    pub virtio: Option<Arc<PciBlk>>,
+}
+
+/// The virtio devices, to reset before the OS takes over.
+static VIRTIO_DEVICES: spin::Mutex<Vec<Arc<PciBlk>>> = spin::Mutex::new(Vec::new());
+#[cfg(target_arch = "aarch64")]
+static MMIO_DEVICES: spin::Mutex<Vec<Arc<aarch64::MmioBlk>>> = spin::Mutex::new(Vec::new());
+
+/// Stops every device the firmware drives (ExitBootServices): a device that
+/// still owned firmware memory would DMA into the OS.
+pub fn quiesce() {
+    for device in VIRTIO_DEVICES.lock().iter() {
+        device.reset();
+    }
+    #[cfg(target_arch = "aarch64")]
+    for device in MMIO_DEVICES.lock().iter() {
+        device.reset();
+    }
+}
+
+/// How long a virtio request may take before the device is declared dead.
+const REQUEST_TIMEOUT_NS: u64 = 30_000_000_000;
+
+/// Enumerates PCI, assigns the BARs the VMM left unassigned from `windows`,
+/// and drives the virtio-blk functions.
+fn pci_disks<C: ConfigAccess>(
+    config: &C,
+    mut windows: BarWindows,
+    limit: PollLimit,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Vec<Disk> {
+    let mut devices: Vec<PciDevice> = pci::enumerate(config);
+    for d in &devices {
+        debug!(
+            "PCI {} {:04x}:{:04x} class {:02x}.{:02x}",
+            d.address, d.vendor_id, d.device_id, d.class, d.subclass
+        );
+    }
+    if let Err(e) = pci::assign_bars(config, &mut devices, &mut windows) {
+        warn!("PCI: {e}");
+    }
+    pci::enable_devices(config, &devices);
+    // BARs above 4 GiB are outside the boot page tables.
+    for bar in devices.iter().flat_map(|d| d.bars.iter().flatten()) {
+        if bar.is_memory() && bar.address.saturating_add(bar.size) > 1 << 32 {
+            if let Err(e) = fw_arch::identity_map(bar.address, bar.address + bar.size, Caching::Uncached, alloc_page) {
+                warn!("cannot map BAR at {:#x}: {e}", bar.address);
+            }
+        }
+    }
+    // SAFETY: every memory BAR is identity mapped (below 4 GiB by the entry
+    // code, above by the loop just before), and only the firmware drives them.
+    let blks = unsafe { virtio::pci_block_devices(config, &devices, limit) };
+    blks.into_iter()
+        .map(|blk| {
+            let address = blk.with_transport(|t| t.pci_address());
+            let blk = Arc::new(blk);
+            VIRTIO_DEVICES.lock().push(blk.clone());
+            Disk {
+                location: format!("virtio-blk at PCI {address}"),
+                pci: Some(address),
+                mmio: None,
+                device: blk.clone(),
+                virtio: Some(blk),
+            }
+        })
+        .collect()
+}

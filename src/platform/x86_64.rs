@@ -1,0 +1,158 @@
+//! The x86_64 machine: the 16550 console at COM1, the CMOS clock, reset and
+//! power-off through ACPI, and device discovery: ACPI tables from the RSDP, the
+//! TSC rate from the PM timer, PCI through ECAM (MCFG) or ports 0xCF8/0xCFC.
+
+use super::{pci_disks, Disk, IdentityMemory, REQUEST_TIMEOUT_NS};
+use alloc::vec::Vec;
+use fw_core::boot_info::{BootInfo, MemoryKind};
+use fw_drivers::acpi::{self, Acpi};
+use fw_drivers::pci::{self, BarWindows, Window};
+use fw_drivers::rtc::calendar::DateTime;
+use fw_drivers::rtc::cmos::{CmosRegisters, CmosRtc};
+use fw_drivers::uart::ns16550::{Ns16550, PortRegisters};
+use fw_drivers::virtio::PollLimit;
+use log::{debug, info, warn};
+
+pub static COM1: Ns16550<PortRegisters> = Ns16550::new(PortRegisters { base: 0x3f8 });
+
+/// Programs the console (COM1 is at a fixed port on every PC-like VMM).
+pub fn console_init(_boot: &fw_arch::Boot) {
+    COM1.init();
+}
+
+pub fn console_write(bytes: &[u8]) {
+    COM1.write_bytes(bytes);
+}
+
+pub fn console_read() -> Option<u8> {
+    COM1.read_byte()
+}
+
+/// The CMOS index/data ports.
+pub struct CmosPorts;
+
+impl CmosRegisters for CmosPorts {
+    fn read(&self, index: u8) -> u8 {
+        // SAFETY: 0x70/0x71 are the PC's CMOS ports; NMI stays enabled (bit 7 clear).
+        unsafe {
+            fw_drivers::portio::outb(0x70, index & 0x7f);
+            fw_drivers::portio::inb(0x71)
+        }
+    }
+    fn write(&self, index: u8, value: u8) {
+        // SAFETY: as above.
+        unsafe {
+            fw_drivers::portio::outb(0x70, index & 0x7f);
+            fw_drivers::portio::outb(0x71, value);
+        }
+    }
+}
+
+/// The time of day (GetTime, FAT timestamps).
+pub fn rtc_get() -> Option<DateTime> {
+    CmosRtc::new(CmosPorts).read().ok()
+}
+
+/// SetTime; `false` when the clock refused.
+pub fn rtc_set(t: &DateTime) -> bool {
+    CmosRtc::new(CmosPorts).write(t).is_ok()
+}
+
+/// ResetSystem. Returns only if nothing worked.
+pub fn reset(kind: r_efi::efi::ResetType) {
+    crate::power::reset(kind);
+}
+
+fn tsc_now() -> u64 {
+    fw_arch::x86_64::time::ticks()
+}
+
+/// Discovers clocks, buses and disks.
+pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
+    let memory = IdentityMemory { limit: 1 << 32 };
+    let acpi = info.rsdp.and_then(|rsdp| match Acpi::new(&memory, rsdp) {
+        Ok(acpi) => Some(acpi),
+        Err(e) => {
+            warn!("ACPI tables unusable: {e}");
+            None
+        }
+    });
+
+    let pm_timer = acpi
+        .as_ref()
+        .and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok())
+        .and_then(|fadt| acpi::pm_timer(&fadt));
+    let (hz, source) = fw_arch::x86_64::time::calibrate(pm_timer.map(|t| (t.port, t.wide)));
+    if let Some(fadt) = acpi.as_ref().and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok()) {
+        crate::power::set(acpi::power_control(&memory, &fadt));
+    }
+    info!("TSC: {} MHz (from {:?})", hz / 1_000_000, source);
+
+    let ecam = acpi.as_ref().and_then(|a| match a.ecam_regions() {
+        Ok(regions) => regions.into_iter().find(|r| r.segment == 0),
+        Err(e) => {
+            debug!("no MCFG: {e}");
+            None
+        }
+    });
+    let limit = PollLimit::Clock {
+        now: tsc_now,
+        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, hz),
+    };
+    match ecam {
+        Some(region) => {
+            info!(
+                "PCI: ECAM at {:#x}, buses {}-{}",
+                region.base_address, region.start_bus, region.end_bus
+            );
+            // SAFETY: the MCFG describes this ECAM window; it is below 4 GiB and
+            // identity mapped, and only the firmware drives PCI configuration.
+            let config = unsafe { pci::Ecam::new(region.base_address, region.start_bus, region.end_bus) };
+            pci_disks(&config, x86_windows(info), limit, alloc_page)
+        }
+        None => {
+            info!("PCI: legacy configuration ports 0xcf8/0xcfc");
+            // SAFETY: x86 PCs decode 0xcf8/0xcfc as the PCI configuration mechanism.
+            let config = unsafe { pci::PortIo::new() };
+            pci_disks(&config, x86_windows(info), limit, alloc_page)
+        }
+    }
+}
+
+/// The largest stretch of 32-bit address space above low RAM that no memory-map
+/// entry claims, below the local APIC / IOAPIC area at 0xfec00000.
+fn mmio32_window(info: &BootInfo) -> Option<Window> {
+    const TOP: u64 = 0xfec0_0000;
+    let low_ram_top = info
+        .regions()
+        .iter()
+        .filter(|r| r.kind == MemoryKind::Ram && r.start < 1 << 32)
+        .map(|r| r.end().min(1 << 32))
+        .max()?;
+    let mut claimed: Vec<(u64, u64)> = info
+        .regions()
+        .iter()
+        .filter(|r| r.end() > low_ram_top && r.start < TOP)
+        .map(|r| (r.start, r.end()))
+        .collect();
+    claimed.sort_unstable();
+    let mut best: Option<(u64, u64)> = None;
+    let mut cursor = low_ram_top.next_multiple_of(1 << 20);
+    for (start, end) in claimed.into_iter().chain([(TOP, TOP)]) {
+        if start > cursor && best.is_none_or(|(s, e)| start - cursor > e - s) {
+            best = Some((cursor, start.min(TOP)));
+        }
+        cursor = cursor.max(end);
+    }
+    best.map(|(start, end)| Window::new(start, end - start))
+}
+
+/// Where BARs the VMM left unassigned go: the 32-bit hole and the PC's I/O
+/// ports above the legacy devices.
+fn x86_windows(info: &BootInfo) -> BarWindows {
+    BarWindows {
+        mmio32: mmio32_window(info),
+        mmio64: None,
+        io: Some(Window::new(0xc000, 0x4000)),
+    }
+}
