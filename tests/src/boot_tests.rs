@@ -49,6 +49,10 @@ pub fn all() -> Vec<BootTest> {
             run: ram_above_4g,
         },
         BootTest {
+            name: "run_command_default_disk_boots_to_a_shell",
+            run: default_disk_boots,
+        },
+        BootTest {
             name: "empty_disk_says_no_bootable_device",
             run: empty_disk,
         },
@@ -429,9 +433,27 @@ fn ram_above_4g(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 fn empty_disk(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = QemuConfig::new(&ctx.firmware);
-    config.disks.push(images::default_disk()?);
+    config.disks.push(images::empty_disk()?);
     let qemu = s.boot(&config)?;
     qemu.wait_for("no bootable device found", START)?;
+    Ok(())
+}
+
+/// What `cargo xtask run` shows a new user: the menu, Linux, and a shell.
+fn default_disk_boots(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(images::default_disk()?);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("hypervisor-fw boot menu", START)?;
+    proof(qemu, 512, "console=ttyS0", Duration::from_secs(120))?;
+    qemu.wait_for("a busybox shell", START)?;
+    qemu.send(b"echo shell-$((6*7))\n")?;
+    qemu.wait_for("shell-42", START)?;
+    qemu.send(b"poweroff -f\n")?;
+    let status = qemu.wait_exit(Duration::from_secs(30))?;
+    if !status.success() {
+        return Err(format!("QEMU exited with {status} after poweroff"));
+    }
     Ok(())
 }
 

@@ -132,7 +132,7 @@ pub fn tempdir(tag: &str) -> Result<PathBuf, String> {
 
 /// The disk `cargo xtask run` boots when the user names none: a GPT disk whose
 /// ESP holds nothing bootable yet.
-pub fn default_disk() -> Result<PathBuf, String> {
+pub fn empty_disk() -> Result<PathBuf, String> {
     const README: &[u8] = b"This ESP was made by `cargo xtask run`. Put an EFI application at \\EFI\\BOOT\\BOOTX64.EFI, or boot your own disk with `cargo xtask run --disk PATH`.\r\n";
     cached("default", "gpt-esp-fat32-64MiB-readme-v1", |path| {
         gpt_with_esp(path, 64, &[("README.TXT", README)])
@@ -517,6 +517,33 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
 pub fn custom_disk(name: &str, partitions: &[Partition]) -> Result<PathBuf, String> {
     let recipe = format!("custom-v1\n{}", partitions_recipe(partitions)?);
     cached(name, &recipe, |path| gpt_disk(path, partitions))
+}
+
+/// The disk `cargo xtask run` boots when the user names none: Debian's cloud
+/// kernel as a Boot Loader Specification entry with a 3-second menu, and an
+/// initramfs that shows what Linux found and gives a shell.
+pub fn default_disk() -> Result<PathBuf, String> {
+    use crate::{debian, initramfs};
+    let kernel = debian::cloud_kernel()?;
+    let version = debian::kernel_release(&kernel);
+    let entry = bls_entry(
+        "Debian GNU/Linux 12 (bookworm), cloud kernel",
+        &version,
+        "/debian/linux",
+        &["/debian/initrd.img"],
+        "console=ttyS0",
+    );
+    bls_disk(&BlsDisk {
+        name: "default-demo".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 3\neditor yes\n".into(),
+        entries: vec![(format!("debian-{version}.conf"), entry)],
+        files: vec![
+            ("/debian/linux".into(), Source::Host(kernel)),
+            ("/debian/initrd.img".into(), Source::Host(initramfs::demo_initramfs()?)),
+        ],
+        boot_loader: None,
+    })
 }
 
 /// A disk for Boot Loader Specification (Type #1) tests: one ESP holding

@@ -376,6 +376,21 @@ pub const PROOF_MODULES: &[&str] = &["kernel/fs/efivarfs/efivarfs.ko"];
 /// `target/initramfs/proof.cpio.gz`: busybox with the proof script as `/init`
 /// and the cloud kernel's efivarfs module.
 pub fn proof_initramfs() -> Result<PathBuf, String> {
+    proof_initramfs_named("proof", &proof_script())
+}
+
+/// The initramfs `cargo xtask run` boots: the proof lines, then a shell on the
+/// serial console instead of powering off.
+pub fn demo_initramfs() -> Result<PathBuf, String> {
+    let script = proof_script().replace(
+        "poweroff -f",
+        "echo\necho 'hypervisor-fw demo: a busybox shell. Type poweroff -f to end.'\n\
+         exec setsid cttyhack sh\n",
+    );
+    proof_initramfs_named("demo", &script)
+}
+
+fn proof_initramfs_named(name: &str, script: &str) -> Result<PathBuf, String> {
     let kernel = debian::cloud_kernel()?;
     let release = debian::kernel_release(&kernel);
     let tree = kernel
@@ -394,7 +409,7 @@ pub fn proof_initramfs() -> Result<PathBuf, String> {
         }
         modules.push(path);
     }
-    busybox_initramfs_for("proof", Arch::Amd64, &proof_script(), &modules)
+    busybox_initramfs_for(name, Arch::Amd64, script, &modules)
 }
 
 /// `target/initramfs/<name>.cpio.gz`: a small archive holding only `path` with
