@@ -133,6 +133,8 @@ pub struct Prepared {
     /// Why OVMF does not apply (no boot loader on the disk), or `None` when it does.
     pub no_ovmf: Option<&'static str>,
     pub direct: Option<DirectBoot>,
+    /// hypervisor-fw's own command line (`-append`), e.g. `hvfw.linux=bzimage`.
+    pub firmware_append: Option<&'static str>,
 }
 
 /// One boot scenario.
@@ -167,13 +169,13 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "uki",
-            about: "BLS Type #2 unified kernel image",
-            prepare: not_yet,
+            about: "BLS Type #2 unified kernel image made with objcopy",
+            prepare: uki,
         },
         Scenario {
             name: "bzimage",
-            about: "the kernel's bzImage boot protocol",
-            prepare: not_yet,
+            about: "the bls disk booted through the x86 boot protocol (hvfw.linux=bzimage)",
+            prepare: bzimage,
         },
     ]
 }
@@ -181,8 +183,33 @@ pub fn scenarios() -> Vec<Scenario> {
 /// The scenario whose difference from `bls` gives the initrd load rate.
 const BLS_BIG: &str = "bls-initrd-128m";
 
-fn not_yet() -> Result<Prepared, String> {
-    Err("not yet available".into())
+/// The command line inside the UKI the boot tests build.
+const UKI_CMDLINE: &str = "console=ttyS0 hvfw.marker=uki-cmdline-ok";
+
+fn uki() -> Result<Prepared, String> {
+    let spec = images::BlsDisk {
+        name: "bench-uki".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![],
+        files: vec![(
+            "/EFI/Linux/debian.efi".into(),
+            images::Source::Host(crate::bls_tests::uki_file()?),
+        )],
+        boot_loader: None,
+    };
+    Ok(Prepared {
+        disk: images::bls_disk(&spec)?,
+        no_ovmf: Some(NO_BOOT_LOADER),
+        direct: direct(initramfs::proof_initramfs()?, UKI_CMDLINE)?,
+        firmware_append: None,
+    })
+}
+
+fn bzimage() -> Result<Prepared, String> {
+    let mut prepared = bls()?;
+    prepared.firmware_append = Some("hvfw.linux=bzimage");
+    Ok(prepared)
 }
 
 /// The cloud kernel with `initrd`, as the disks hold it.
@@ -199,6 +226,7 @@ fn shim_grub() -> Result<Prepared, String> {
         disk: images::debian_shim_grub_disk()?,
         no_ovmf: None,
         direct: direct(initramfs::proof_initramfs()?, &images::ShimGrub::default().cmdline)?,
+        firmware_append: None,
     })
 }
 
@@ -210,6 +238,8 @@ fn systemd_boot() -> Result<Prepared, String> {
             initramfs::proof_initramfs()?,
             "console=ttyS0 hvfw.marker=sdboot-cmdline-ok",
         )?,
+        // Leave the entry to systemd-boot: the firmware would boot it itself.
+        firmware_append: Some("hvfw.bls=off"),
     })
 }
 
@@ -222,6 +252,7 @@ fn bls() -> Result<Prepared, String> {
         disk: images::bls_disk(&images::cloud_kernel_bls("bench-bls", BLS_OPTIONS, None)?)?,
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(initramfs::proof_initramfs()?, BLS_OPTIONS)?,
+        firmware_append: None,
     })
 }
 
@@ -239,6 +270,7 @@ fn bls_big_initrd() -> Result<Prepared, String> {
         disk: images::bls_disk(&spec)?,
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(big, BLS_OPTIONS)?,
+        firmware_append: None,
     })
 }
 
@@ -814,6 +846,9 @@ pub fn run(options: &Options) -> Result<Results, String> {
                     Contender::Ours => {
                         let mut args = machine_args(MEMORY, &prep.disk);
                         args.extend(["-kernel".into(), ours.display().to_string()]);
+                        if let Some(append) = prep.firmware_append {
+                            args.extend(["-append".into(), append.into()]);
+                        }
                         (
                             args,
                             vec![banner(), "Linux version ".into(), PROOF_DONE.into()],

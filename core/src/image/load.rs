@@ -29,7 +29,7 @@ impl PeImage {
             });
         }
 
-        dest.fill(0);
+        zero_gaps(dest, self);
         let image = &mut dest[..image_size];
         copy(image, 0, file, 0, self.headers_size, "headers")?;
         for section in &self.sections {
@@ -54,6 +54,30 @@ impl PeImage {
 
 /// Copies `len` bytes from the file into the image, both ranges checked: `file` may
 /// not be the one that was parsed.
+/// Zeroes what the copies below will not overwrite (section tails, padding,
+/// the page-rounding tail): kernels are large, and writing every byte twice
+/// costs real time under emulation.
+fn zero_gaps(dest: &mut [u8], image: &PeImage) {
+    let mut covered: alloc::vec::Vec<(usize, usize)> = core::iter::once((0, image.headers_size as usize))
+        .chain(image.sections.iter().map(|s| {
+            (
+                s.virtual_address() as usize,
+                s.virtual_address() as usize + s.loaded_size() as usize,
+            )
+        }))
+        .map(|(start, end)| (start.min(dest.len()), end.min(dest.len())))
+        .collect();
+    covered.sort_unstable();
+    let mut cursor = 0;
+    for (start, end) in covered {
+        if start > cursor {
+            dest[cursor..start].fill(0);
+        }
+        cursor = cursor.max(end);
+    }
+    dest[cursor..].fill(0);
+}
+
 fn copy(image: &mut [u8], rva: u32, file: &[u8], offset: u32, len: u32, what: &'static str) -> Result<(), ImageError> {
     if len == 0 {
         return Ok(());
