@@ -2,6 +2,11 @@
 //! timers, and the miscellaneous services. Protocol and image services are in
 //! their own modules.
 
+// These are the EFI ABI edge: the functions are public so the service tables
+// can name them, and their callers (EFI applications) are bound by the
+// specification's pointer contract, which each function states at its checks.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use super::dispatch::{idle, poll_timers, run_notifications};
 use super::{now_ns, out, BOOT};
 use crate::events::{EventError, EventId};

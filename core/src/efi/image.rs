@@ -5,6 +5,11 @@
 //! the firmware's registers so that Exit (from any depth of the image's stack)
 //! can return to StartImage's caller through `exit_image`.
 
+// These are the EFI ABI edge: the functions are public so the service tables
+// can name them, and their callers (EFI applications) are bound by the
+// specification's pointer contract, which each function states at its checks.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use super::protocol::{device_path_bytes, install};
 use super::tables::{clear_boot_services, system_table};
 use super::{platform, BOOT};

@@ -5,6 +5,11 @@
 //! ConnectController has nothing to connect and DisconnectController nothing
 //! to stop.
 
+// These are the EFI ABI edge: the functions are public so the service tables
+// can name them, and their callers (EFI applications) are bound by the
+// specification's pointer contract, which each function states at its checks.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use super::dispatch::signal;
 use super::{out, BOOT};
 use crate::events::EventId;

@@ -2,6 +2,11 @@
 //! reset. They run before and after ExitBootServices, so they use only
 //! [`RUNTIME`] and statics — never the heap, which the OS owns by then.
 
+// These are the EFI ABI edge: the functions are public so the service tables
+// can name them, and their callers (EFI applications) are bound by the
+// specification's pointer contract, which each function states at its checks.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use super::out;
 use crate::variables::{VariableError, VariableStore};
 use core::ffi::c_void;
