@@ -1121,7 +1121,11 @@ fn virtio_error_in_boot_file(ctx: &Context, s: &mut Session) -> Result<(), Strin
         ctx,
         s,
         &disk,
-        &[&["virtio-blk: ", &lba, "status 1"]],
+        &[&[
+            "virtio-blk: read ",
+            &lba,
+            " failed: I/O error (VIRTIO_BLK_S_IOERR), status 1",
+        ]],
         FirstDisk::Skipped,
     )
 }

@@ -336,7 +336,17 @@ impl<T: Transport> VirtioBlk<T> {
         match status {
             VIRTIO_BLK_S_OK => Ok(()),
             status => {
-                warn!("virtio-blk: request type {kind} at LBA {lba}: status {status}");
+                let what = match kind {
+                    VIRTIO_BLK_T_IN => "read",
+                    VIRTIO_BLK_T_OUT => "write",
+                    _ => "request",
+                };
+                let why = match status {
+                    VIRTIO_BLK_S_IOERR => "I/O error (VIRTIO_BLK_S_IOERR)",
+                    VIRTIO_BLK_S_UNSUPP => "unsupported (VIRTIO_BLK_S_UNSUPP)",
+                    _ => "unknown status",
+                };
+                warn!("virtio-blk: {what} at LBA {lba} failed: {why}, status {status}");
                 Err(BlockError::DeviceError { lba, status })
             }
         }
