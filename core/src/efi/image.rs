@@ -17,7 +17,6 @@ use crate::handles::{HandleId, Interface};
 use crate::image::{self, Machine, Subsystem};
 use crate::memory::{AllocateType, EFI_PAGE_SIZE};
 use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use log::{debug, info, warn};
@@ -65,7 +64,7 @@ fn fail(what: &str, status: efi::Status) -> efi::Status {
 /// Reads the file a device path names through the SimpleFileSystem on the
 /// device the path leads to. Returns the file, the device handle and the
 /// remaining (file) part of the path.
-fn read_file(path: &[u8]) -> Result<(Vec<u8>, efi::Handle, Vec<u8>), efi::Status> {
+fn read_file(path: &[u8]) -> Result<(FileBuffer, efi::Handle, Vec<u8>), efi::Status> {
     let mut remaining = path.as_ptr() as *mut device_path::Protocol;
     let mut device: efi::Handle = core::ptr::null_mut();
     let mut guid = simple_file_system::PROTOCOL_GUID;
@@ -119,7 +118,7 @@ fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
 
 /// # Safety
 /// `sfs` is a live SimpleFileSystem protocol.
-unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> Result<Vec<u8>, efi::Status> {
+unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> Result<FileBuffer, efi::Status> {
     // SAFETY: the caller's contract; the protocol functions are called with
     // valid pointers, as the specification requires.
     unsafe {
@@ -146,7 +145,13 @@ unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> 
             ((*f).close)(f);
             return Err(efi::Status::LOAD_ERROR);
         }
-        let mut data = vec![0u8; size as usize];
+        let mut data = match FileBuffer::new(size) {
+            Ok(d) => d,
+            Err(s) => {
+                ((*f).close)(f);
+                return Err(s);
+            }
+        };
         let mut read = data.len();
         let s = ((*f).read)(f, &mut read, data.as_mut_ptr() as *mut c_void);
         ((*f).close)(f);
@@ -154,6 +159,56 @@ unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> 
             return Err(efi::Status::LOAD_ERROR);
         }
         Ok(data)
+    }
+}
+
+/// A file read for LoadImage, in pages of its own: kernels are larger than the
+/// firmware's heap. Freed on drop.
+struct FileBuffer {
+    address: u64,
+    pages: u64,
+    len: usize,
+}
+
+impl FileBuffer {
+    fn new(len: u64) -> Result<FileBuffer, efi::Status> {
+        let pages = len.div_ceil(EFI_PAGE_SIZE).max(1);
+        let address = BOOT
+            .lock()
+            .memory
+            .allocate_pages(
+                AllocateType::AnyPages,
+                crate::memory::MemoryType::BootServicesData,
+                pages,
+            )
+            .map_err(|_| efi::Status::OUT_OF_RESOURCES)?;
+        Ok(FileBuffer {
+            address,
+            pages,
+            len: len as usize,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.address as *mut u8
+    }
+}
+
+impl core::ops::Deref for FileBuffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
+        unsafe { core::slice::from_raw_parts(self.address as *const u8, self.len) }
+    }
+}
+
+impl Drop for FileBuffer {
+    fn drop(&mut self) {
+        let _ = BOOT.lock().memory.free_pages(self.address, self.pages);
     }
 }
 
