@@ -54,6 +54,20 @@ fn rtc_set(t: &DateTime) -> Result<(), e::Status> {
     }
 }
 
+/// SetVirtualAddressMap works where the OS keeps the runtime regions mapped
+/// 1:1 (x86_64 Linux); arm64 Linux maps only the new addresses, so aarch64
+/// does without it (see `RuntimePlatform::virtual_address_map`).
+const VIRTUAL_ADDRESS_MAP: bool = cfg!(target_arch = "x86_64");
+
+/// EFI_RT_PROPERTIES_TABLE (UEFI 2.10 §4.6.2), in the image's runtime data so
+/// that it outlives ExitBootServices; installed where SetVirtualAddressMap is
+/// not offered (Linux's stub then keeps the 1:1 mapping).
+static RT_PROPERTIES: e::RtPropertiesTable = e::RtPropertiesTable {
+    version: e::RT_PROPERTIES_TABLE_VERSION,
+    length: core::mem::size_of::<e::RtPropertiesTable>() as u16,
+    runtime_services_supported: runtime::runtime_services_supported(VIRTUAL_ADDRESS_MAP),
+};
+
 fn reset(kind: e::ResetType) {
     crate::platform::reset(kind);
 }
@@ -107,6 +121,11 @@ fn build_memory_map(info: &BootInfo, heap: &Range<u64>) {
                 "memory map: cannot mark {:#x}-{:#x} as {ty:?}: {e}",
                 range.start, range.end
             );
+        }
+    }
+    for (base, size) in crate::platform::runtime_mmio() {
+        if let Err(e) = map.set_type(base, size.div_ceil(EFI_PAGE_SIZE), MemoryType::MemoryMappedIO) {
+            warn!("memory map: cannot report runtime MMIO at {base:#x}: {e}");
         }
     }
     for m in info.modules() {
@@ -290,6 +309,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
         enter_image: fw_arch::efi_calls::enter_image,
         exit_image: fw_arch::efi_calls::exit_image,
         exit_boot_services,
+        sync_code: fw_arch::efi_calls::sync_code,
     });
     build_memory_map(info, heap);
     // SAFETY: the arena is used only by the runtime variable store from here on.
@@ -300,9 +320,18 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
             get_time: rtc_get,
             set_time: rtc_set,
             reset,
+            virtual_address_map: VIRTUAL_ADDRESS_MAP,
         },
     );
+    if !VIRTUAL_ADDRESS_MAP {
+        let table = core::ptr::addr_of!(RT_PROPERTIES) as *mut c_void;
+        if let Err(s) = tables::set_configuration_table(e::RT_PROPERTIES_TABLE_GUID, table) {
+            warn!("cannot install the runtime properties table: {s:?}");
+        }
+    }
     set_standard_variables();
+    #[cfg(target_arch = "aarch64")]
+    tables::wrap_runtime_services(fw_arch::efi_calls::wrap_runtime_services);
     tables::set_variadic_services(
         fw_arch::efi_calls::install_multiple_protocol_interfaces,
         fw_arch::efi_calls::uninstall_multiple_protocol_interfaces,

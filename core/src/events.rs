@@ -29,6 +29,13 @@ const KNOWN_TYPE_BITS: u32 = efi::EVT_TIMER
     | efi::EVT_SIGNAL_EXIT_BOOT_SERVICES
     | efi::EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE;
 
+/// Bits that exist only as parts of the two signal-group types
+/// (`EVT_SIGNAL_EXIT_BOOT_SERVICES`, `EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE`): a type
+/// that carries one of them and is not exactly one of those types has an
+/// unsupported bit set (UEFI 2.10 §7.1, CreateEvent).
+const GROUP_TYPE_BITS: u32 =
+    KNOWN_TYPE_BITS & !(efi::EVT_TIMER | efi::EVT_RUNTIME | efi::EVT_NOTIFY_WAIT | efi::EVT_NOTIFY_SIGNAL);
+
 /// The first event id; ids are never reused, so a closed event handed back by an
 /// application is recognised as invalid.
 const FIRST_EVENT_ID: usize = 0x0e7e_0000_0001;
@@ -171,6 +178,12 @@ impl EventTable {
         group: Option<efi::Guid>,
     ) -> Result<EventId, EventError> {
         if kind & !KNOWN_TYPE_BITS != 0 {
+            return Err(EventError::BadType(kind));
+        }
+        if kind & GROUP_TYPE_BITS != 0
+            && kind != efi::EVT_SIGNAL_EXIT_BOOT_SERVICES
+            && kind != efi::EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE
+        {
             return Err(EventError::BadType(kind));
         }
         let signal = kind & efi::EVT_NOTIFY_SIGNAL != 0;
@@ -454,6 +467,19 @@ mod tests {
             Err(EventError::BadType(S | W))
         );
         assert_eq!(t.create(0x10, TPL_CALLBACK, F, 0, None), Err(EventError::BadType(0x10)));
+        for part_of_a_group_type in [0x1, 0x2, S | 0x1 | T, 0x2000_0000] {
+            assert_eq!(
+                t.create(part_of_a_group_type, TPL_CALLBACK, F, 0, None),
+                Err(EventError::BadType(part_of_a_group_type)),
+                "{part_of_a_group_type:#x} has a bit only the signal-group types may carry"
+            );
+        }
+        assert!(t
+            .create(efi::EVT_SIGNAL_EXIT_BOOT_SERVICES, TPL_CALLBACK, F, 0, None)
+            .is_ok());
+        assert!(t
+            .create(efi::EVT_SIGNAL_VIRTUAL_ADDRESS_CHANGE, TPL_CALLBACK, F, 0, None)
+            .is_ok());
         assert!(
             t.create(T, 0, 0, 0, None).is_ok(),
             "plain timer events need no function"

@@ -282,6 +282,14 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
                 return Err(VariableError::NotFound);
             }
         }
+        // Runtime access implies boot-services access (UEFI 2.10 §8.2.3): a
+        // request with RUNTIME_ACCESS alone is an invalid combination of
+        // attribute bits, not a request without access attributes.
+        if stored_attributes & efi::VARIABLE_RUNTIME_ACCESS != 0
+            && stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0
+        {
+            return Err(VariableError::BadAttributes { attributes });
+        }
         let deleting = !append && (data.is_empty() || stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0);
         if deleting {
             let r = existing.ok_or(VariableError::NotFound)?;
@@ -293,11 +301,6 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
             }
             self.remove(r);
             return Ok(());
-        }
-        if stored_attributes & efi::VARIABLE_RUNTIME_ACCESS != 0
-            && stored_attributes & efi::VARIABLE_BOOTSERVICE_ACCESS == 0
-        {
-            return Err(VariableError::BadAttributes { attributes });
         }
         if runtime && stored_attributes & efi::VARIABLE_RUNTIME_ACCESS == 0 {
             return Err(VariableError::BadAttributes { attributes });
@@ -512,8 +515,18 @@ mod tests {
         let mut s = store();
         assert_eq!(
             s.set(&w("X"), &VENDOR, RT, b"1", false).unwrap_err(),
+            VariableError::BadAttributes { attributes: RT },
+            "runtime access without boot-services access is an invalid combination"
+        );
+        assert_eq!(
+            s.set(&w("X"), &VENDOR, RT, b"1", false).unwrap_err().status(),
+            efi::Status::INVALID_PARAMETER
+        );
+        assert_eq!(
+            s.set(&w("X"), &VENDOR, efi::VARIABLE_NON_VOLATILE, b"1", false)
+                .unwrap_err(),
             VariableError::NotFound,
-            "no BS access means delete"
+            "no access attributes means delete"
         );
         assert_eq!(
             s.set(&w("X"), &VENDOR, BS | 0x1000, b"1", false).unwrap_err().status(),

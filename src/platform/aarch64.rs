@@ -57,16 +57,29 @@ pub fn console_read() -> Option<u8> {
     CONSOLE.get().and_then(|uart| uart.read_byte())
 }
 
-/// The PL031 the device tree names.
-fn rtc() -> Option<Pl031<Pl031Mmio>> {
-    static BASE: spin::Once<Option<u64>> = spin::Once::new();
-    let base = *BASE.call_once(|| {
+/// The PL031's register block (base, size), as the device tree names it.
+/// Looked up once, during boot services: GetTime runs after
+/// ExitBootServices, when the device tree belongs to the OS.
+fn rtc_registers() -> Option<(u64, u64)> {
+    static REG: spin::Once<Option<(u64, u64)>> = spin::Once::new();
+    *REG.call_once(|| {
         fw_arch::aarch64::device_tree()
             .and_then(|tree| tree.find_compatible("arm,pl031"))
             .and_then(|n| n.first_reg())
-            .map(|(base, _)| base)
-    });
-    base.map(|base| Pl031::new(Pl031Mmio { base: base as usize }))
+    })
+}
+
+/// The PL031 the device tree names.
+fn rtc() -> Option<Pl031<Pl031Mmio>> {
+    rtc_registers().map(|(base, _)| Pl031::new(Pl031Mmio { base: base as usize }))
+}
+
+/// MMIO the runtime services touch after ExitBootServices (base, size): the
+/// PL031 behind GetTime/SetTime. The memory map reports it as
+/// EfiMemoryMappedIO with EFI_MEMORY_RUNTIME (UEFI 2.10 §7.2.3) so that the
+/// OS maps it for runtime calls.
+pub fn runtime_mmio() -> Vec<(u64, u64)> {
+    rtc_registers().into_iter().collect()
 }
 
 /// The time of day (GetTime, FAT timestamps), in UTC.

@@ -59,6 +59,12 @@ pub fn rtc_set(t: &DateTime) -> bool {
 }
 
 /// ResetSystem. Returns only if nothing worked.
+/// MMIO the runtime services touch after ExitBootServices: none (the CMOS
+/// clock is behind I/O ports).
+pub fn runtime_mmio() -> Vec<(u64, u64)> {
+    Vec::new()
+}
+
 pub fn reset(kind: r_efi::efi::ResetType) {
     crate::power::reset(kind);
 }

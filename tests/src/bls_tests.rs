@@ -1,7 +1,7 @@
 //! QEMU tests of the built-in Boot Loader Specification loader, the Linux
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
-use crate::boot_tests::{proof, BootTest, Context, Session};
+use crate::boot_tests::{aarch64_firmware, proof, proof_with_acpi, BootTest, Context, Session};
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
 use crate::{debian, initramfs};
@@ -40,6 +40,14 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "linux_boots_through_the_x86_boot_protocol",
             run: bzimage,
+        },
+        BootTest {
+            name: "aarch64_bls_boots_debian_arm64_kernel",
+            run: aarch64_debian_arm64,
+        },
+        BootTest {
+            name: "aarch64_shim_grub_boots_debian_arm64_kernel",
+            run: aarch64_shim_grub,
         },
     ]
 }
@@ -357,5 +365,61 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.wait_for("through the Linux x86 boot protocol", START)?;
     let linux = proof(qemu, 512, "hvfw.marker=bzimage-path", LINUX)?;
     println!("    Linux version after {:.2}s (boot protocol)", linux.as_secs_f64());
+    Ok(())
+}
+
+/// Debian's generic arm64 kernel (an uncompressed Image, which is a PE/COFF
+/// EFI application) as a BLS entry for `aa64` on the aarch64 `virt` machine:
+/// it boots through its EFI stub, which takes the device tree from the
+/// configuration table, and sees EFI and all of `-m`. There is no ACPI on
+/// a device-tree boot.
+fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let kernel = debian::arm64_kernel()?;
+    let version = debian::kernel_release(&kernel);
+    let entry = format!(
+        "title Debian {version}\nversion {version}\narchitecture aa64\n\
+         linux /debian/linux\ninitrd /debian/initrd.img\n\
+         options console=ttyAMA0 hvfw.marker=arm64-bls\n"
+    );
+    let disk = images::bls_disk(&BlsDisk {
+        name: "bls-arm64".into(),
+        esp_mib: 96,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![(format!("debian-{version}.conf"), entry)],
+        files: vec![
+            ("/debian/linux".into(), Source::Host(kernel)),
+            (
+                "/debian/initrd.img".into(),
+                Source::Host(initramfs::arm64_proof_initramfs()?),
+            ),
+        ],
+        boot_loader: None,
+    })?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
+    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, &[])?;
+    println!(
+        "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Debian's arm64 shim and signed GRUB as `\EFI\BOOT\BOOTAA64.EFI`: GRUB
+/// reads its configuration from the ext4 root and starts the generic arm64
+/// kernel with the proof initramfs.
+fn aarch64_shim_grub(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::debian_arm64_shim_grub_disk("console=ttyAMA0 hvfw.marker=arm64-grub")?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-GRUB: loading linux", START)?;
+    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-grub", LINUX, &[])?;
+    println!(
+        "    Linux version after {:.2}s (aarch64, shim + GRUB)",
+        linux.as_secs_f64()
+    );
     Ok(())
 }

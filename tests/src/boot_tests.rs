@@ -81,6 +81,10 @@ pub fn all() -> Vec<BootTest> {
             run: efi_test_app,
         },
         BootTest {
+            name: "efi_services_refuse_misuse_with_the_specified_status",
+            run: hostile_calls,
+        },
+        BootTest {
             name: "reset_system_shutdown_powers_off_through_acpi",
             run: reset_shutdown,
         },
@@ -159,6 +163,44 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// The test application's hostile calls (tests/efi-app/src/hostile.rs): every
+/// misuse gets the status UEFI 2.10 names for it, and the firmware survives.
+fn hostile_calls(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let app = crate::firmware::build_efi_test_app()?;
+    let esp = Partition::esp(
+        48,
+        vec![
+            ("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app)),
+            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
+            ("hvfw-hostile".into(), Source::text("misuse the services\n")),
+        ],
+    );
+    let disk = images::custom_disk("efi-test-app-hostile", &[esp])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-HOSTILE: started", START)?;
+    let from = qemu.log().len();
+    qemu.wait_for("HVFW-HOSTILE: done, ", START)?;
+    qemu.wait_for("\n", START)?;
+    let report = qemu.log()[from..].to_string();
+    let failures: Vec<&str> = report.lines().filter(|l| l.contains("HVFW-HOSTILE: FAIL")).collect();
+    if !failures.is_empty() {
+        return Err(format!(
+            "the firmware answers misuse with other statuses:\n{}",
+            failures.join("\n")
+        ));
+    }
+    if !report.contains("HVFW-HOSTILE: done, 0 failed") {
+        return Err("the hostile checks did not end with `done, 0 failed`".into());
+    }
+    // The firmware is still whole: the application's own checks pass after the
+    // misuse and it leaves through Exit().
+    qemu.wait_for("HVFW-APP: done, 0 failed", START)?;
+    qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
+    Ok(())
+}
+
 fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let app = crate::firmware::build_efi_test_app()?;
     let esp = Partition::esp(
@@ -184,6 +226,23 @@ fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 /// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
 pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
+    proof_with_acpi(
+        qemu,
+        memory_mib,
+        cmdline_marker,
+        timeout,
+        &["APIC", "FACP", "DSDT", "MCFG"],
+    )
+}
+
+/// `proof`, requiring the ACPI tables `acpi` (none on a device-tree machine).
+pub fn proof_with_acpi(
+    qemu: &mut Qemu,
+    memory_mib: u64,
+    cmdline_marker: &str,
+    timeout: Duration,
+    acpi: &[&str],
+) -> Result<Duration, String> {
     let linux = qemu.wait_for("Linux version ", timeout)?;
     qemu.wait_for("HVFW-PROOF: cmdline=", timeout)?;
     qemu.wait_for("\n", START)?;
@@ -214,10 +273,10 @@ pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Du
     if efivars == 0 {
         return Err("Linux sees no EFI variables".into());
     }
-    let acpi = value("acpi");
-    for table in ["APIC", "FACP", "DSDT", "MCFG"] {
-        if !acpi.split_whitespace().any(|t| t == table) {
-            return Err(format!("Linux did not find the ACPI {table} table (found: {acpi})"));
+    let found = value("acpi");
+    for table in acpi {
+        if !found.split_whitespace().any(|t| t == *table) {
+            return Err(format!("Linux did not find the ACPI {table} table (found: {found})"));
         }
     }
     let memtotal_kb: u64 = value("memtotal_kb").parse().map_err(|_| "no MemTotal".to_string())?;
@@ -497,7 +556,7 @@ fn panic(ctx: &Context, s: &mut Session) -> Result<(), String> {
 }
 
 /// The aarch64 firmware (test hooks), built on first use.
-fn aarch64_firmware() -> Result<PathBuf, String> {
+pub fn aarch64_firmware() -> Result<PathBuf, String> {
     firmware::build_for(crate::debian::Arch::Arm64, Variant::TestHooks)
 }
 

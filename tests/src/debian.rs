@@ -124,8 +124,19 @@ pub fn cloud_kernel() -> Result<PathBuf, String> {
 }
 
 pub fn cloud_kernel_for(arch: Arch) -> Result<PathBuf, String> {
-    let metapackage = format!("{KERNEL_METAPACKAGE}-{}", arch.name());
-    let package = resolve(&metapackage, arch)?;
+    kernel_of(&format!("{KERNEL_METAPACKAGE}-{}", arch.name()), arch)
+}
+
+/// Debian's generic arm64 kernel (`/boot/vmlinuz-*` of the package
+/// `linux-image-arm64` depends on): an uncompressed Image, itself a PE/COFF
+/// EFI application (bookworm does not build EFI zboot kernels).
+pub fn arm64_kernel() -> Result<PathBuf, String> {
+    kernel_of("linux-image-arm64", Arch::Arm64)
+}
+
+/// The kernel of the versioned package `metapackage` stands for.
+fn kernel_of(metapackage: &str, arch: Arch) -> Result<PathBuf, String> {
+    let package = resolve(metapackage, arch)?;
     let boot = extract_for(&package, arch)?.join("boot");
     let entries = std::fs::read_dir(&boot).map_err(|e| format!("Debian package {package} has no /boot: {e}"))?;
     let mut kernels: Vec<PathBuf> = entries
@@ -149,35 +160,77 @@ pub fn kernel_release(vmlinuz: &Path) -> String {
     name.trim_start_matches("vmlinuz-").to_string()
 }
 
+impl Arch {
+    /// The suffix of EFI file names (`BOOTX64.EFI`, `shimaa64.efi`).
+    pub fn efi_suffix(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "x64",
+            Arch::Arm64 => "aa64",
+        }
+    }
+
+    /// GRUB's platform directory name (`x86_64-efi`, `arm64-efi`).
+    fn grub_platform(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "x86_64-efi",
+            Arch::Arm64 => "arm64-efi",
+        }
+    }
+}
+
 /// shim signed by Microsoft (`shim-signed`).
 pub fn shim() -> Result<PathBuf, String> {
-    file_in("shim-signed", Arch::Amd64, "/usr/lib/shim/shimx64.efi.signed")
+    shim_for(Arch::Amd64)
+}
+
+pub fn shim_for(arch: Arch) -> Result<PathBuf, String> {
+    file_in(
+        "shim-signed",
+        arch,
+        &format!("/usr/lib/shim/shim{}.efi.signed", arch.efi_suffix()),
+    )
 }
 
 /// shim's fallback (`fbx64.efi`), in `shim-helpers-amd64-signed`.
 pub fn shim_fallback() -> Result<PathBuf, String> {
+    shim_fallback_for(Arch::Amd64)
+}
+
+pub fn shim_fallback_for(arch: Arch) -> Result<PathBuf, String> {
     file_in(
-        "shim-helpers-amd64-signed",
-        Arch::Amd64,
-        "/usr/lib/shim/fbx64.efi.signed",
+        &format!("shim-helpers-{}-signed", arch.name()),
+        arch,
+        &format!("/usr/lib/shim/fb{}.efi.signed", arch.efi_suffix()),
     )
 }
 
 /// shim's MOK manager (`mmx64.efi`), in `shim-helpers-amd64-signed`.
 pub fn mok_manager() -> Result<PathBuf, String> {
+    mok_manager_for(Arch::Amd64)
+}
+
+pub fn mok_manager_for(arch: Arch) -> Result<PathBuf, String> {
     file_in(
-        "shim-helpers-amd64-signed",
-        Arch::Amd64,
-        "/usr/lib/shim/mmx64.efi.signed",
+        &format!("shim-helpers-{}-signed", arch.name()),
+        arch,
+        &format!("/usr/lib/shim/mm{}.efi.signed", arch.efi_suffix()),
     )
 }
 
 /// Debian's signed monolithic GRUB (`grub-efi-amd64-signed`).
 pub fn signed_grub() -> Result<PathBuf, String> {
+    signed_grub_for(Arch::Amd64)
+}
+
+pub fn signed_grub_for(arch: Arch) -> Result<PathBuf, String> {
     file_in(
-        "grub-efi-amd64-signed",
-        Arch::Amd64,
-        "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed",
+        &format!("grub-efi-{}-signed", arch.name()),
+        arch,
+        &format!(
+            "/usr/lib/grub/{}-signed/grub{}.efi.signed",
+            arch.grub_platform(),
+            arch.efi_suffix()
+        ),
     )
 }
 

@@ -8,7 +8,9 @@
 //!
 //! Targets: the partition table (GPT/MBR), FAT (mount, directory walk, reads
 //! and a write), PE (parse and load), ACPI tables, device-path nodes and the
-//! variable store. `src/bin/fuzz.rs` runs them; crashing or hanging inputs go
+//! variable store; the Boot Loader Specification entries, `loader.conf` and
+//! the boot menu built from them, the bzImage setup header and device paths
+//! turned into text. `src/bin/fuzz.rs` runs them; crashing or hanging inputs go
 //! to `tests/fuzz-regressions/<target>/<hash>.bin`, which the unit test below
 //! replays in every `cargo test`.
 
@@ -58,6 +60,31 @@ pub fn targets() -> Vec<Target> {
             name: "variables",
             run: variables::run,
             seeds: variables::seeds,
+        },
+        Target {
+            name: "bls_entry",
+            run: bls::run_entry,
+            seeds: bls::entry_seeds,
+        },
+        Target {
+            name: "loader_conf",
+            run: bls::run_loader_conf,
+            seeds: bls::loader_conf_seeds,
+        },
+        Target {
+            name: "bls_menu",
+            run: bls::run_menu,
+            seeds: bls::menu_seeds,
+        },
+        Target {
+            name: "setup_header",
+            run: setup_header::run,
+            seeds: setup_header::seeds,
+        },
+        Target {
+            name: "device_path_text",
+            run: device_path_text::run,
+            seeds: device_path::seeds,
         },
     ]
 }
@@ -698,6 +725,264 @@ mod device_path {
     }
 }
 
+mod bls {
+    use super::*;
+    use fw_loaders::bls::{build_menu, entry::parse_entry, parse_loader_conf, Type1File, UkiFile, UkiSections};
+
+    /// Separates the files of a `bls_menu` input.
+    const FILE_SEPARATOR: u8 = 0;
+    /// Separates the sections (`.osrel`, `.cmdline`, `.uname`) of a UKI record.
+    const SECTION_SEPARATOR: u8 = 1;
+
+    pub fn run_entry(input: &[u8]) -> String {
+        match parse_entry(input) {
+            Ok(entry) => format!(
+                "ok title {} linux {} efi {} initrds {} overlays {} arch {}",
+                entry.title.is_some(),
+                entry.linux.is_some(),
+                entry.efi.is_some(),
+                entry.initrds.len().min(4),
+                entry.devicetree_overlays.len().min(4),
+                entry.architecture.is_some()
+            ),
+            Err(e) => shape(&e.to_string()),
+        }
+    }
+
+    pub fn run_loader_conf(input: &[u8]) -> String {
+        match parse_loader_conf(input) {
+            Ok(conf) => format!(
+                "ok default {} saved {} timeout {:?} editor {} warnings {}",
+                conf.default.is_some(),
+                conf.default_saved,
+                conf.timeout.map(|t| shape(&format!("{t:?}"))),
+                conf.editor,
+                conf.warnings.len().min(4)
+            ),
+            Err(e) => shape(&e.to_string()),
+        }
+    }
+
+    /// The input: files separated by `FILE_SEPARATOR`. The first "file" is the
+    /// `loader.conf` text whose `default` is used; each further one starts with
+    /// a kind byte (even: a Type #1 entry, odd: a UKI), then its name up to the
+    /// first newline, then its contents (for a UKI, sections separated by
+    /// `SECTION_SEPARATOR`). The local architecture is `x64`; entries for
+    /// another one are skipped.
+    pub fn run_menu(input: &[u8]) -> String {
+        let mut parts = input.split(|&b| b == FILE_SEPARATOR);
+        let conf = parse_loader_conf(parts.next().unwrap_or(&[])).unwrap_or_default();
+        let mut names_type1 = Vec::new();
+        let mut names_uki = Vec::new();
+        let mut type1_contents = Vec::new();
+        let mut uki_sections = Vec::new();
+        for part in parts.take(64) {
+            let Some((&kind, rest)) = part.split_first() else {
+                continue;
+            };
+            let (name, contents) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &[][..]),
+            };
+            let name = String::from_utf8_lossy(name).into_owned();
+            if kind % 2 == 0 {
+                names_type1.push(name);
+                type1_contents.push(contents);
+            } else {
+                let mut sections = contents.split(|&b| b == SECTION_SEPARATOR);
+                names_uki.push(name);
+                uki_sections.push(UkiSections {
+                    osrel: sections.next(),
+                    cmdline: sections.next(),
+                    uname: sections.next(),
+                });
+            }
+        }
+        let type1: Vec<Type1File> = names_type1
+            .iter()
+            .zip(&type1_contents)
+            .map(|(name, contents)| Type1File {
+                file_name: name,
+                contents,
+            })
+            .collect();
+        let ukis: Vec<UkiFile> = names_uki
+            .iter()
+            .zip(&uki_sections)
+            .map(|(name, sections)| UkiFile {
+                file_name: name,
+                sections: *sections,
+            })
+            .collect();
+        let menu = build_menu(&type1, &ukis, "x64", conf.default.as_deref());
+        if let Some(default) = menu.default {
+            assert!(
+                default < menu.entries.len(),
+                "default {default} of {} entries",
+                menu.entries.len()
+            );
+        } else {
+            assert!(
+                menu.entries.is_empty(),
+                "no default with {} entries",
+                menu.entries.len()
+            );
+        }
+        let mut skipped: Vec<String> = menu.skipped.iter().map(|s| shape(&format!("{:?}", s.reason))).collect();
+        skipped.sort();
+        skipped.dedup();
+        skipped.truncate(4);
+        format!(
+            "entries {} default {} skipped {}",
+            menu.entries.len().min(4),
+            menu.default.map(|d| d.min(4) as i64).unwrap_or(-1),
+            skipped.join(",")
+        )
+    }
+
+    const ENTRY: &str = "# Boot Loader Specification type #1 entry
+title      Debian GNU/Linux 12 (bookworm)
+version    6.1.0-9-amd64
+machine-id 6a9857a393724b7a981ebb5b8495b9ea
+sort-key   debian
+linux      /6a9857a393724b7a981ebb5b8495b9ea/6.1.0-9-amd64/linux
+initrd     /6a9857a393724b7a981ebb5b8495b9ea/6.1.0-9-amd64/initrd.img
+options    root=UUID=3b1f6a2e-0c1d-4e5f-8a9b-0c1d2e3f4a5b ro quiet
+options    console=ttyS0
+architecture x64
+devicetree-overlay /overlays/a.dtbo /overlays/b.dtbo
+";
+
+    const LOADER_CONF: &str = "# loader.conf(5)
+default debian-*
+timeout 5
+console-mode keep
+editor no
+";
+
+    const OS_RELEASE: &str = "NAME=\"Fedora Linux\"
+VERSION_ID=40
+ID=fedora
+PRETTY_NAME=\"Fedora Linux 40 (Forty)\"
+";
+
+    pub fn entry_seeds(_: &Path) -> Vec<Vec<u8>> {
+        vec![
+            ENTRY.as_bytes().to_vec(),
+            b"title Shell\nefi /EFI/tools/shell.efi\n".to_vec(),
+            ENTRY.replace('\n', "\r\n").into_bytes(),
+        ]
+    }
+
+    pub fn loader_conf_seeds(_: &Path) -> Vec<Vec<u8>> {
+        vec![
+            LOADER_CONF.as_bytes().to_vec(),
+            b"default @saved\ntimeout menu-force\n".to_vec(),
+            b"timeout 0\ndefault *\n".to_vec(),
+        ]
+    }
+
+    pub fn menu_seeds(_: &Path) -> Vec<Vec<u8>> {
+        let mut menu = LOADER_CONF.as_bytes().to_vec();
+        for (kind, name, contents) in [
+            (0u8, "debian-6.1.0-9-amd64+3-1.conf", ENTRY.to_string()),
+            (0, "debian-6.1.0-10-amd64.conf", ENTRY.replace("6.1.0-9", "6.1.0-10")),
+            (2, "shell.conf", "title Shell\nefi /EFI/tools/shell.efi\n".to_string()),
+            (
+                1,
+                "fedora-6.8.5.efi",
+                format!("{OS_RELEASE}\u{1}root=/dev/vda2 ro\u{1}6.8.5-301.fc40.x86_64"),
+            ),
+        ] {
+            menu.push(FILE_SEPARATOR);
+            menu.push(kind);
+            menu.extend_from_slice(name.as_bytes());
+            menu.push(b'\n');
+            menu.extend_from_slice(contents.as_bytes());
+        }
+        vec![menu]
+    }
+}
+
+mod setup_header {
+    use super::*;
+    use fw_loaders::linux::setup_header::*;
+
+    pub fn run(input: &[u8]) -> String {
+        match SetupHeader::parse(input) {
+            Ok(header) => {
+                let setup = header.setup_len();
+                let protected = header.protected_mode(input);
+                assert!(
+                    setup < input.len(),
+                    "setup of {setup} bytes in a {}-byte file",
+                    input.len()
+                );
+                assert_eq!(protected.len(), input.len() - setup);
+                let bytes = header.header_bytes(input);
+                assert!(bytes.len() <= SETUP_HEADER_LIMIT - SETUP_HEADER_OFFSET);
+                let _ = (header.load_size(input), header.initrd_max_address());
+                format!(
+                    "ok version {:#x} above 4g {} relocatable {} header {}",
+                    header.version,
+                    header.can_be_loaded_above_4g(),
+                    header.relocatable_kernel,
+                    bytes.len()
+                )
+            }
+            Err(e) => shape(&e.to_string()),
+        }
+    }
+
+    fn put(image: &mut [u8], offset: usize, bytes: &[u8]) {
+        image[offset..offset + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// A bzImage header as boot.rst describes it, with 4 setup sectors and a
+    /// 4 KiB protected-mode part.
+    pub fn minimal_bzimage() -> Vec<u8> {
+        let mut image = vec![0u8; 5 * SECTOR_SIZE + 4096];
+        image[OFF_SETUP_SECTS] = 4;
+        put(&mut image, OFF_SYSSIZE, &(4096u32 / 16).to_le_bytes());
+        put(&mut image, OFF_BOOT_FLAG, &BOOT_FLAG.to_le_bytes());
+        put(&mut image, OFF_JUMP, &[0xeb, 0x6a]);
+        put(&mut image, OFF_HEADER, &HEADER_MAGIC.to_le_bytes());
+        put(&mut image, OFF_VERSION, &0x020fu16.to_le_bytes());
+        image[OFF_LOADFLAGS] = LOADED_HIGH;
+        put(&mut image, OFF_INITRD_ADDR_MAX, &0x7fff_ffffu32.to_le_bytes());
+        put(&mut image, OFF_KERNEL_ALIGNMENT, &0x20_0000u32.to_le_bytes());
+        image[OFF_RELOCATABLE_KERNEL] = 1;
+        put(&mut image, OFF_XLOADFLAGS, &0x3u16.to_le_bytes());
+        put(&mut image, OFF_CMDLINE_SIZE, &2047u32.to_le_bytes());
+        put(&mut image, OFF_PREF_ADDRESS, &0x100_0000u64.to_le_bytes());
+        put(&mut image, OFF_INIT_SIZE, &0x10_0000u32.to_le_bytes());
+        image
+    }
+
+    pub fn seeds(_: &Path) -> Vec<Vec<u8>> {
+        vec![minimal_bzimage()]
+    }
+}
+
+mod device_path_text {
+    use fw_protocols::device_path::path_to_text;
+
+    pub fn run(input: &[u8]) -> String {
+        match path_to_text(input) {
+            Ok(text) => {
+                let nodes = text.matches('/').count() + usize::from(!text.is_empty());
+                let kinds: Vec<&str> = text
+                    .split('/')
+                    .map(|n| n.split('(').next().unwrap_or(""))
+                    .take(8)
+                    .collect();
+                format!("ok {} {}", nodes.min(16), kinds.join("/"))
+            }
+            Err(e) => super::shape(&e.to_string()),
+        }
+    }
+}
+
 mod variables {
     use super::*;
     use fw_core::variables::VariableStore;
@@ -1180,6 +1465,16 @@ mod tests {
         assert!(acpi.contains("FACP") && acpi.contains("ecam 1"), "{acpi}");
         let path = device_path::run(&device_path::seeds(Path::new("."))[0]);
         assert_eq!(path, "nodes 5");
+        let entry = bls::run_entry(&bls::entry_seeds(Path::new("."))[0]);
+        assert!(entry.starts_with("ok title true linux true"), "{entry}");
+        let conf = bls::run_loader_conf(&bls::loader_conf_seeds(Path::new("."))[0]);
+        assert!(conf.starts_with("ok default true saved false"), "{conf}");
+        let menu = bls::run_menu(&bls::menu_seeds(Path::new("."))[0]);
+        assert!(menu.starts_with("entries 4 default"), "{menu}");
+        let header = setup_header::run(&setup_header::minimal_bzimage());
+        assert!(header.starts_with("ok version 0x20f above 4g true"), "{header}");
+        let text = device_path_text::run(&device_path::seeds(Path::new("."))[0]);
+        assert!(text.starts_with("ok 4 PciRoot/Pci/HD/"), "{text}");
     }
 
     #[test]

@@ -512,6 +512,62 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
     cached(&spec.name, &recipe, |path| gpt_disk(path, &partitions))
 }
 
+/// The Debian layout for arm64 (see `debian_shim_grub_disk`): shim as
+/// `\EFI\BOOT\BOOTAA64.EFI` with `grubaa64.efi` and `mmaa64.efi` beside it,
+/// the same in `\EFI\debian\` with the `grub.cfg` stub, and an ext4 root
+/// holding Debian's generic arm64 kernel, the arm64 proof initramfs and a
+/// `/boot/grub/grub.cfg` whose entry passes `cmdline`. GRUB's console is the
+/// firmware's (the `virt` PL011), so the configuration sets no serial terminal.
+pub fn debian_arm64_shim_grub_disk(cmdline: &str) -> Result<PathBuf, String> {
+    use crate::debian::{self, Arch};
+    use crate::initramfs;
+    let arch = Arch::Arm64;
+    let shim = Source::Host(debian::shim_for(arch)?);
+    let grub = Source::Host(debian::signed_grub_for(arch)?);
+    let mok = Source::Host(debian::mok_manager_for(arch)?);
+    let esp: Vec<(String, Source)> = vec![
+        ("EFI/BOOT/BOOTAA64.EFI".into(), shim.clone()),
+        ("EFI/BOOT/grubaa64.efi".into(), grub.clone()),
+        ("EFI/BOOT/mmaa64.efi".into(), mok.clone()),
+        ("EFI/debian/shimaa64.efi".into(), shim),
+        ("EFI/debian/grubaa64.efi".into(), grub),
+        ("EFI/debian/mmaa64.efi".into(), mok),
+        (
+            "EFI/debian/grub.cfg".into(),
+            Source::text(&grub_stub_cfg(DEBIAN_ROOT_FS_UUID)),
+        ),
+    ];
+    let grub_cfg: String = grub_main_cfg(DEBIAN_ROOT_FS_UUID, cmdline, &["/boot/initrd.img".to_string()])
+        .lines()
+        .filter(|l| !l.starts_with("serial") && !l.starts_with("terminal_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let root: Vec<(String, Source)> = vec![
+        ("boot/vmlinuz".into(), Source::Host(debian::arm64_kernel()?)),
+        (
+            "boot/initrd.img".into(),
+            Source::Host(initramfs::arm64_proof_initramfs()?),
+        ),
+        ("boot/grub/grub.cfg".into(), Source::text(&grub_cfg)),
+    ];
+    let partitions = vec![
+        Partition::esp(64, esp),
+        Partition {
+            size_mib: 96,
+            typecode: "8300",
+            name: "debian-root".into(),
+            guid: ROOT_PARTITION_GUID.into(),
+            content: Content::Ext4 {
+                label: "debian-root".into(),
+                uuid: DEBIAN_ROOT_FS_UUID.into(),
+                files: root,
+            },
+        },
+    ];
+    let recipe = format!("shim-grub-arm64-v1\n{}", partitions_recipe(&partitions)?);
+    cached("debian-arm64-shim-grub", &recipe, |path| gpt_disk(path, &partitions))
+}
+
 /// A GPT disk with `partitions`, cached as `target/images/<name>.img` and
 /// rebuilt when the partitions or their files change.
 pub fn custom_disk(name: &str, partitions: &[Partition]) -> Result<PathBuf, String> {

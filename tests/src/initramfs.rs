@@ -390,9 +390,22 @@ pub fn demo_initramfs() -> Result<PathBuf, String> {
     proof_initramfs_named("demo", &script)
 }
 
+/// `target/initramfs/proof-arm64.cpio.gz`: arm64 busybox with the proof
+/// script for the `virt` machine's PL011 (`ttyAMA0`) and the efivarfs module
+/// of Debian's generic arm64 kernel.
+pub fn arm64_proof_initramfs() -> Result<PathBuf, String> {
+    let kernel = debian::arm64_kernel()?;
+    proof_initramfs_with(&kernel, Arch::Arm64, "proof-arm64", &proof_script_for("ttyAMA0"))
+}
+
 fn proof_initramfs_named(name: &str, script: &str) -> Result<PathBuf, String> {
     let kernel = debian::cloud_kernel()?;
-    let release = debian::kernel_release(&kernel);
+    proof_initramfs_with(&kernel, Arch::Amd64, name, script)
+}
+
+/// The proof initramfs for `arch` with `kernel`'s `PROOF_MODULES`.
+fn proof_initramfs_with(kernel: &Path, arch: Arch, name: &str, script: &str) -> Result<PathBuf, String> {
+    let release = debian::kernel_release(kernel);
     let tree = kernel
         .parent()
         .and_then(Path::parent)
@@ -403,13 +416,11 @@ fn proof_initramfs_named(name: &str, script: &str) -> Result<PathBuf, String> {
     for module in PROOF_MODULES {
         let path = tree.join(module);
         if !path.is_file() {
-            return Err(format!(
-                "the cloud kernel package has no lib/modules/{release}/{module}"
-            ));
+            return Err(format!("the kernel package has no lib/modules/{release}/{module}"));
         }
         modules.push(path);
     }
-    busybox_initramfs_for(name, Arch::Amd64, script, &modules)
+    busybox_initramfs_for(name, arch, script, &modules)
 }
 
 /// `target/initramfs/<name>.cpio.gz`: a small archive holding only `path` with

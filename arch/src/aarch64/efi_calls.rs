@@ -1,10 +1,13 @@
 //! Calls across the EFI ABI that Rust cannot express by itself: entering an
 //! image so that `Exit()` can unwind straight back (a setjmp/longjmp pair), and
-//! the two variadic boot services (UEFI 2.10 §2.3.6, AArch64 platforms: the
-//! AAPCS64 procedure call standard).
+//! the two variadic boot services, and runtime services that keep the
+//! platform register x18 (UEFI 2.10 §2.3.6, AArch64 platforms: the AAPCS64
+//! procedure call standard).
 
 use core::arch::naked_asm;
+use core::ffi::c_void;
 use fw_core::efi::image::JumpContext;
+use fw_core::efi::runtime;
 use r_efi::efi;
 
 /// Saves the callee-saved registers (x19-x28, x29, x30, sp, d8-d15) in
@@ -137,4 +140,90 @@ pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
         "ret",
         target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
     )
+}
+
+/// `Platform::sync_code` for aarch64 (Arm ARM B2.4.4, "Concurrent
+/// modification and execution of instructions"): cleans the data cache to the
+/// point of unification line by line over the range, then invalidates the
+/// instruction cache (one CPU: all of it), so that a loaded image executes
+/// what LoadImage wrote rather than stale lines.
+pub fn sync_code(start: u64, len: usize) {
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    // CTR_EL0.DminLine: log2 of the smallest data cache line, in 4-byte words.
+    let line = 4u64 << ((ctr >> 16) & 0xf);
+    let end = start.saturating_add(len as u64);
+    let mut at = start & !(line - 1);
+    while at < end {
+        // SAFETY: `at` is in the image just written, identity mapped; cleaning
+        // a line to PoU does not change memory's contents.
+        unsafe { core::arch::asm!("dc cvau, {}", in(reg) at, options(nostack)) };
+        at += line;
+    }
+    // SAFETY: barriers and an instruction cache invalidation have no effect
+    // on memory.
+    unsafe { core::arch::asm!("dsb ish", "ic iallu", "dsb ish", "isb", options(nostack)) };
+}
+
+/// Defines a trampoline into the runtime service `$target` that saves x18
+/// around it. UEFI 2.10 §2.3.6.1 leaves x18 to the OS, but the firmware is
+/// built for `aarch64-unknown-none`, where x18 is an ordinary register (and
+/// stable Rust cannot reserve it). The services take at most eight arguments,
+/// all in x0-x7, so moving the stack pointer leaves them intact.
+macro_rules! keeping_x18 {
+    ($name:ident => $target:path, fn($($ty:ty),*) $(-> $ret:ty)?) => {
+        #[unsafe(naked)]
+        unsafe extern "efiapi" fn $name($(_: $ty),*) $(-> $ret)? {
+            naked_asm!(
+                "stp x18, x30, [sp, #-16]!",
+                "bl {target}",
+                "ldp x18, x30, [sp], #16",
+                "ret",
+                target = sym $target,
+            )
+        }
+    };
+}
+
+keeping_x18!(get_time => runtime::get_time, fn(*mut efi::Time, *mut efi::TimeCapabilities) -> efi::Status);
+keeping_x18!(set_time => runtime::set_time, fn(*mut efi::Time) -> efi::Status);
+keeping_x18!(get_wakeup_time => runtime::get_wakeup_time,
+    fn(*mut efi::Boolean, *mut efi::Boolean, *mut efi::Time) -> efi::Status);
+keeping_x18!(set_wakeup_time => runtime::set_wakeup_time, fn(efi::Boolean, *mut efi::Time) -> efi::Status);
+keeping_x18!(set_virtual_address_map => runtime::set_virtual_address_map,
+    fn(usize, usize, u32, *mut efi::MemoryDescriptor) -> efi::Status);
+keeping_x18!(convert_pointer => runtime::convert_pointer, fn(usize, *mut *mut c_void) -> efi::Status);
+keeping_x18!(get_variable => runtime::get_variable,
+    fn(*mut efi::Char16, *mut efi::Guid, *mut u32, *mut usize, *mut c_void) -> efi::Status);
+keeping_x18!(get_next_variable_name => runtime::get_next_variable_name,
+    fn(*mut usize, *mut efi::Char16, *mut efi::Guid) -> efi::Status);
+keeping_x18!(set_variable => runtime::set_variable,
+    fn(*mut efi::Char16, *mut efi::Guid, u32, usize, *mut c_void) -> efi::Status);
+keeping_x18!(get_next_high_mono_count => runtime::get_next_high_mono_count, fn(*mut u32) -> efi::Status);
+keeping_x18!(reset_system => runtime::reset_system, fn(efi::ResetType, efi::Status, usize, *mut c_void));
+keeping_x18!(update_capsule => runtime::update_capsule,
+    fn(*mut *mut efi::CapsuleHeader, usize, efi::PhysicalAddress) -> efi::Status);
+keeping_x18!(query_capsule_capabilities => runtime::query_capsule_capabilities,
+    fn(*mut *mut efi::CapsuleHeader, usize, *mut u64, *mut efi::ResetType) -> efi::Status);
+keeping_x18!(query_variable_info => runtime::query_variable_info,
+    fn(u32, *mut u64, *mut u64, *mut u64) -> efi::Status);
+
+/// Points the runtime services table at the trampolines above
+/// (`tables::wrap_runtime_services`).
+pub fn wrap_runtime_services(rt: &mut efi::RuntimeServices) {
+    rt.get_time = get_time;
+    rt.set_time = set_time;
+    rt.get_wakeup_time = get_wakeup_time;
+    rt.set_wakeup_time = set_wakeup_time;
+    rt.set_virtual_address_map = set_virtual_address_map;
+    rt.convert_pointer = convert_pointer;
+    rt.get_variable = get_variable;
+    rt.get_next_variable_name = get_next_variable_name;
+    rt.set_variable = set_variable;
+    rt.get_next_high_mono_count = get_next_high_mono_count;
+    rt.reset_system = reset_system;
+    rt.update_capsule = update_capsule;
+    rt.query_capsule_capabilities = query_capsule_capabilities;
+    rt.query_variable_info = query_variable_info;
 }

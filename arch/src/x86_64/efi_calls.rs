@@ -126,3 +126,7 @@ pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
         target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
     )
 }
+
+/// `Platform::sync_code` for x86_64: instruction fetch sees stores to memory
+/// without help (Intel SDM Vol. 3 §11.6, self-modifying code), so nothing to do.
+pub fn sync_code(_start: u64, _len: usize) {}

@@ -247,6 +247,7 @@ pub fn load_from_buffer(
         let _ = BOOT.lock().memory.free_pages(base, pages);
         return Err(fail(&alloc::format!("{e}"), e.status()));
     }
+    (platform().sync_code)(base, size as usize);
     let full_path: Option<Box<[u8]>> = full_path.map(Into::into);
     let file_path: Option<Box<[u8]>> = file_path.map(Into::into);
     let mut protocol = Box::new(loaded_image::Protocol {

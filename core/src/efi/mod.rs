@@ -39,6 +39,10 @@ pub struct Platform {
     pub exit_image: unsafe fn(*mut image::JumpContext, efi::Status) -> !,
     /// Quiesces devices (DMA off) just before the OS takes over.
     pub exit_boot_services: fn(),
+    /// Makes code just written at `(start, len)` visible to instruction
+    /// fetch (LoadImage): aarch64 must clean the data cache and invalidate the
+    /// instruction cache; x86 keeps them coherent itself.
+    pub sync_code: fn(u64, usize),
 }
 
 /// Boot-services state.

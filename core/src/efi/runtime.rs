@@ -27,6 +27,33 @@ pub struct RuntimePlatform {
     pub set_time: fn(&DateTime) -> Result<(), efi::Status>,
     /// Resets or powers off; returns only if it could not.
     pub reset: fn(efi::ResetType),
+    /// Whether SetVirtualAddressMap is offered. The runtime code keeps using
+    /// physical addresses: that works where the OS keeps the runtime regions
+    /// mapped 1:1 beside their new addresses (x86_64 Linux), not where it maps
+    /// only the new ones (arm64 Linux). Where false, SetVirtualAddressMap
+    /// returns UNSUPPORTED and the firmware says so in its
+    /// EFI_RT_PROPERTIES_TABLE (UEFI 2.10 §4.6.2), so that the OS calls the
+    /// services through a 1:1 mapping.
+    pub virtual_address_map: bool,
+}
+
+/// EFI_RT_PROPERTIES_TABLE.RuntimeServicesSupported (UEFI 2.10 §4.6.2): what
+/// this firmware implements, less SetVirtualAddressMap and ConvertPointer
+/// where `virtual_address_map` is false.
+pub const fn runtime_services_supported(virtual_address_map: bool) -> u32 {
+    let always = efi::RT_SUPPORTED_GET_TIME
+        | efi::RT_SUPPORTED_SET_TIME
+        | efi::RT_SUPPORTED_GET_VARIABLE
+        | efi::RT_SUPPORTED_GET_NEXT_VARIABLE_NAME
+        | efi::RT_SUPPORTED_SET_VARIABLE
+        | efi::RT_SUPPORTED_GET_NEXT_HIGH_MONOTONIC_COUNT
+        | efi::RT_SUPPORTED_RESET_SYSTEM
+        | efi::RT_SUPPORTED_QUERY_VARIABLE_INFO;
+    if virtual_address_map {
+        always | efi::RT_SUPPORTED_SET_VIRTUAL_ADDRESS_MAP | efi::RT_SUPPORTED_CONVERT_POINTER
+    } else {
+        always
+    }
 }
 
 pub struct Runtime {
@@ -178,7 +205,7 @@ pub extern "efiapi" fn set_virtual_address_map(
     _map: *mut efi::MemoryDescriptor,
 ) -> efi::Status {
     let notifies = match with(|rt| {
-        if !rt.exited || rt.virtual_mode {
+        if !rt.exited || rt.virtual_mode || !rt.platform.is_some_and(|p| p.virtual_address_map) {
             return Err(efi::Status::UNSUPPORTED);
         }
         rt.virtual_mode = true;
@@ -204,6 +231,12 @@ pub extern "efiapi" fn set_virtual_address_map(
 pub extern "efiapi" fn convert_pointer(_debug_disposition: usize, address: *mut *mut c_void) -> efi::Status {
     if address.is_null() {
         return efi::Status::INVALID_PARAMETER;
+    }
+    if let Err(s) = with(|rt| match rt.platform {
+        Some(p) if p.virtual_address_map => Ok(()),
+        _ => Err(efi::Status::UNSUPPORTED),
+    }) {
+        return s;
     }
     // Identity: see set_virtual_address_map.
     efi::Status::SUCCESS
@@ -404,4 +437,21 @@ pub extern "efiapi" fn query_capsule_capabilities(
     _reset: *mut efi::ResetType,
 ) -> efi::Status {
     efi::Status::UNSUPPORTED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_table_leaves_out_virtual_addressing_where_it_is_not_offered() {
+        let without = runtime_services_supported(false);
+        let with = runtime_services_supported(true);
+        let virtual_bits = efi::RT_SUPPORTED_SET_VIRTUAL_ADDRESS_MAP | efi::RT_SUPPORTED_CONVERT_POINTER;
+        assert_eq!(without & virtual_bits, 0);
+        assert_eq!(with & virtual_bits, virtual_bits);
+        assert_eq!(with & !virtual_bits, without);
+        assert_ne!(without & efi::RT_SUPPORTED_GET_VARIABLE, 0);
+        assert_eq!(without & efi::RT_SUPPORTED_UPDATE_CAPSULE, 0);
+    }
 }

@@ -275,6 +275,15 @@ pub fn clear_boot_services() {
     update_crcs();
 }
 
+/// Lets the architecture put trampolines in front of the runtime services
+/// (aarch64: keeping the platform register x18 for the OS, UEFI 2.10 §2.3.6).
+pub fn wrap_runtime_services(wrap: fn(&mut efi::RuntimeServices)) {
+    let _guard = UPDATE.lock();
+    // SAFETY: under `UPDATE`, before any application runs.
+    unsafe { wrap(&mut *RUNTIME_SERVICES.get()) };
+    update_crcs();
+}
+
 /// Installs the architecture's trampolines for the two variadic services,
 /// which stable Rust cannot define; they spill the arguments and call
 /// `protocol::{install,uninstall}_multiple_from_args`.

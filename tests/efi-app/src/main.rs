@@ -9,6 +9,8 @@
 
 #[cfg(target_os = "uefi")]
 mod app;
+#[cfg(target_os = "uefi")]
+mod hostile;
 
 #[cfg(not(target_os = "uefi"))]
 fn main() {
