@@ -46,8 +46,16 @@ pub fn tests() -> Vec<BootTest> {
             run: aarch64_debian_arm64,
         },
         BootTest {
+            name: "aarch64_bls_boots_debian_arm64_kernel_from_virtio_mmio",
+            run: aarch64_debian_arm64_mmio,
+        },
+        BootTest {
             name: "aarch64_shim_grub_boots_debian_arm64_kernel",
             run: aarch64_shim_grub,
+        },
+        BootTest {
+            name: "aarch64_shim_grub_boots_debian_arm64_kernel_from_virtio_mmio",
+            run: aarch64_shim_grub_mmio,
         },
     ]
 }
@@ -374,6 +382,15 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// configuration table, and sees EFI and all of `-m`. There is no ACPI on
 /// a device-tree boot.
 fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_debian_arm64_from(s, false)
+}
+
+/// The same, with the disk on virtio-mmio instead of PCI.
+fn aarch64_debian_arm64_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_debian_arm64_from(s, true)
+}
+
+fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> {
     let kernel = debian::arm64_kernel()?;
     let version = debian::kernel_release(&kernel);
     let entry = format!(
@@ -396,7 +413,11 @@ fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
         boot_loader: None,
     })?;
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
-    config.disks.push(disk);
+    if mmio {
+        config.mmio_disks.push(disk);
+    } else {
+        config.disks.push(disk);
+    }
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, &[])?;
@@ -411,9 +432,23 @@ fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// reads its configuration from the ext4 root and starts the generic arm64
 /// kernel with the proof initramfs.
 fn aarch64_shim_grub(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_shim_grub_from(s, false)
+}
+
+/// The same, with the disk on virtio-mmio: GRUB reads the ext4 root through
+/// the firmware's BlockIo on the virtio-mmio device.
+fn aarch64_shim_grub_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_shim_grub_from(s, true)
+}
+
+fn aarch64_shim_grub_from(s: &mut Session, mmio: bool) -> Result<(), String> {
     let disk = images::debian_arm64_shim_grub_disk("console=ttyAMA0 hvfw.marker=arm64-grub")?;
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
-    config.disks.push(disk);
+    if mmio {
+        config.mmio_disks.push(disk);
+    } else {
+        config.disks.push(disk);
+    }
     let qemu = s.boot(&config)?;
     qemu.wait_for("HVFW-GRUB: loading linux", START)?;
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-grub", LINUX, &[])?;
