@@ -188,6 +188,11 @@ fn broken_entries(ctx: &Context, s: &mut Session) -> Result<(), String> {
         ),
         ("b-empty.conf".to_string(), String::new()),
         (
+            "ab-not-a-kernel.conf".to_string(),
+            "title Not a kernel\nsort-key aab\nversion 9\nlinux /debian/not-a-kernel\noptions hvfw.marker=bls-bad-bzimage\n"
+                .to_string(),
+        ),
+        (
             "c-good.conf".to_string(),
             entry(
                 Some("ccc"),
@@ -200,12 +205,33 @@ fn broken_entries(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut spec = base("bls-broken", "timeout 0\n", entries)?;
     spec.files
         .push(("/loader/entries/b-garbage.conf".into(), Source::Bytes(garbage)));
+    // 10 MB of noise as an entry, and a "kernel" whose bzImage header is bad.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..10_000_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    spec.files
+        .push(("/loader/entries/b-huge-noise.conf".into(), Source::Bytes(noise)));
+    spec.files
+        .push(("/debian/not-a-kernel".into(), Source::Bytes(vec![0x4d; 64 * 1024])));
     let disk = images::bls_disk(&spec)?;
     boot_disk(ctx, s, disk, None)?;
     let qemu = s.qemu()?;
     qemu.wait_for("Boot: skipping b-empty.conf", START)?;
     qemu.wait_for("Boot: skipping b-garbage.conf", START)?;
+    qemu.wait_for("Boot: skipping b-huge-noise.conf", START)?;
     qemu.wait_for("Boot: Missing kernel \\debian\\no-such-kernel: NOT_FOUND", START)?;
+    // Not a PE image: the EFI stub path cannot load it, the boot protocol checks
+    // its setup header and says what is wrong, and the next entry boots.
+    qemu.wait_for(
+        "Boot: Not a kernel bzImage header: boot_flag is 0x4d4d, not 0xaa55",
+        START,
+    )?;
     proof(qemu, 512, "hvfw.marker=bls-good-after-broken", LINUX)?;
     Ok(())
 }
