@@ -194,6 +194,23 @@ impl BlockIoDevice {
 
     /// Checks a request of `len` bytes at `lba` in the specification's order
     /// (after the media id and buffer checks); `Ok(false)` for an empty request.
+    /// The checks ReadBlocks and WriteBlocks share, in the specification's
+    /// order (media, buffer, request); `Ok(false)` for an empty transfer.
+    fn check_transfer(
+        &self,
+        media_id: u32,
+        lba: Lba,
+        len: usize,
+        buffer_is_null: bool,
+        access: Access,
+    ) -> Result<bool, Error> {
+        self.check_media(media_id)?;
+        if buffer_is_null {
+            return Err(Error::NullBuffer);
+        }
+        self.check_request(lba, len, access)
+    }
+
     fn check_request(&self, lba: Lba, len: usize, access: Access) -> Result<bool, Error> {
         if len == 0 {
             return Ok(false);
@@ -279,15 +296,7 @@ unsafe extern "efiapi" fn read_blocks(
         return Status::INVALID_PARAMETER;
     };
     let result = device
-        .check_media(media_id)
-        .and_then(|()| {
-            if buffer.is_null() {
-                Err(Error::NullBuffer)
-            } else {
-                Ok(())
-            }
-        })
-        .and_then(|()| device.check_request(lba, buffer_size, Access::Read))
+        .check_transfer(media_id, lba, buffer_size, buffer.is_null(), Access::Read)
         .and_then(|transfer| {
             if transfer {
                 // SAFETY: non-null; the caller provides `buffer_size` writable
@@ -312,15 +321,7 @@ unsafe extern "efiapi" fn write_blocks(
         return Status::INVALID_PARAMETER;
     };
     let result = device
-        .check_media(media_id)
-        .and_then(|()| {
-            if buffer.is_null() {
-                Err(Error::NullBuffer)
-            } else {
-                Ok(())
-            }
-        })
-        .and_then(|()| device.check_request(lba, buffer_size, Access::Write))
+        .check_transfer(media_id, lba, buffer_size, buffer.is_null(), Access::Write)
         .and_then(|transfer| {
             if transfer {
                 // SAFETY: non-null; the caller provides `buffer_size` readable
