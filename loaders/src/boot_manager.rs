@@ -244,7 +244,7 @@ fn full_path(volumes: &[VolumeInfo], option_path: &[u8]) -> Option<Vec<u8>> {
     volumes.iter().find_map(|v| {
         let body = path::without_end(&v.path)?;
         if starts_with_file {
-            if v.volume.exists(&file_of(option_path)?) {
+            if v.volume.exists(&path::file_text(option_path)?) {
                 return Some([body, option_path].concat());
             }
             return None;
@@ -253,29 +253,6 @@ fn full_path(volumes: &[VolumeInfo], option_path: &[u8]) -> Option<Vec<u8>> {
         let hd = option_path.get(..first_len)?;
         body.ends_with(hd).then(|| [body, &option_path[first_len..]].concat())
     })
-}
-
-/// The file path text of a path's FILE_PATH nodes.
-fn file_of(path: &[u8]) -> Option<String> {
-    let mut out = String::new();
-    let mut offset = 0;
-    while let Some(header) = path.get(offset..offset + 4) {
-        let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
-        if len < 4 {
-            return None;
-        }
-        if header[0] == 4 && header[1] == 4 {
-            let units: Vec<u16> = path
-                .get(offset + 4..offset + len)?
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .take_while(|&c| c != 0)
-                .collect();
-            out.push_str(&String::from_utf16_lossy(&units));
-        }
-        offset += len;
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 /// BLS entries of every volume, and the first `loader.conf` found.

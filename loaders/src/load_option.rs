@@ -88,29 +88,13 @@ pub fn parse(bytes: &[u8]) -> Result<LoadOption, LoadOptionError> {
         needed: end,
         found: bytes.len(),
     })?;
-    let first = first_path(list).ok_or(LoadOptionError::BadDevicePath)?;
+    let first = crate::path::first_path(list).ok_or(LoadOptionError::BadDevicePath)?;
     Ok(LoadOption {
         attributes,
         description: String::from_utf16_lossy(&description),
         file_path: first.to_vec(),
         optional_data: bytes[end..].to_vec(),
     })
-}
-
-/// The first device path of a list: up to and including its End Entire node.
-fn first_path(list: &[u8]) -> Option<&[u8]> {
-    let mut offset = 0;
-    loop {
-        let header = list.get(offset..offset + 4)?;
-        let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
-        if len < 4 {
-            return None;
-        }
-        offset = offset.checked_add(len)?;
-        if header[0] == 0x7f && header[1] == 0xff {
-            return list.get(..offset);
-        }
-    }
 }
 
 /// `BootOrder` / `BootNext` contents: little-endian UINT16s (an odd byte is ignored).
