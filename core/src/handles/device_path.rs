@@ -59,6 +59,31 @@ pub struct Node<'a> {
 }
 
 impl<'a> Node<'a> {
+    /// The node at the start of `bytes` (a lone node, as ConvertDeviceNodeToText
+    /// and AppendDeviceNode take): its length must be at least the header's and
+    /// within `bytes`.
+    pub fn parse(bytes: &'a [u8]) -> Result<Node<'a>, PathError> {
+        let header = bytes.first_chunk::<NODE_HEADER_SIZE>().ok_or(PathError::Truncated {
+            offset: 0,
+            len: bytes.len(),
+        })?;
+        let length = check_header(*header, 0, bytes.len())?;
+        Ok(Node {
+            offset: 0,
+            bytes: bytes.get(..length).unwrap_or(&[]),
+        })
+    }
+
+    /// The offset just past this node.
+    pub fn end_offset(&self) -> usize {
+        self.offset + self.bytes.len()
+    }
+
+    /// End This Instance of a Device Path.
+    pub fn is_end_instance(&self) -> bool {
+        self.kind() == END_DEVICE_PATH_TYPE && self.sub_type() == END_INSTANCE_DEVICE_PATH_SUBTYPE
+    }
+
     /// The node type (hardware, ACPI, messaging, media, BIOS boot, end).
     pub fn kind(&self) -> u8 {
         self.bytes.first().copied().unwrap_or(0)
@@ -193,6 +218,17 @@ pub fn first_instance(path: &[u8]) -> Result<&[u8], PathError> {
         offset: path.len(),
         len: path.len(),
     })
+}
+
+/// Whether the path holds more than one instance (an End Instance node comes
+/// before End Entire).
+pub fn is_multi_instance(path: &[u8]) -> Result<bool, PathError> {
+    let mut multi = false;
+    for node in nodes(path) {
+        let node = node?;
+        multi |= node.is_end() && !node.is_end_entire();
+    }
+    Ok(multi)
 }
 
 /// Size of a device path that is not yet a slice (it lives in guest memory), End

@@ -94,6 +94,19 @@ pub enum Error {
     NotUcs2 { character: char },
 }
 
+impl From<fw_core::handles::device_path::PathError> for Error {
+    fn from(e: fw_core::handles::device_path::PathError) -> Self {
+        use fw_core::handles::device_path::PathError;
+        match e {
+            PathError::Truncated { offset, len } => Error::Truncated { offset, len },
+            PathError::NodeTooShort { offset, length } => Error::NodeTooShort { offset, length },
+            // Only a walk over memory that cannot be read reports this; the
+            // walks here always read, so it means "runs past what is there".
+            PathError::Unreadable { offset } => Error::Truncated { offset, len: offset },
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -3,166 +3,25 @@
 //! (End Entire 0x7F/0xFF ends a path; End Instance 0x7F/0x01 separates the
 //! instances of a multi-instance path).
 //!
-//! Every walk advances by at least the header size, and a node length below it
-//! stops the walk with an error, so a corrupt path can never loop.
+//! The walk itself is the handle database's ([`fw_core::handles::device_path`]),
+//! which the firmware uses to match device paths; this module adds what the
+//! protocols need on top and reports errors as [`Error`].
 #![forbid(unsafe_code)]
 
-use super::{
-    Error, END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, END_INSTANCE_DEVICE_PATH_SUBTYPE, MEDIA_DEVICE_PATH,
-    MEDIA_FILEPATH_DP, NODE_HEADER_SIZE,
-};
+use super::{Error, MEDIA_DEVICE_PATH, MEDIA_FILEPATH_DP, NODE_HEADER_SIZE};
 use alloc::string::String;
-
-/// One node of a device path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Node<'a> {
-    /// Where the node starts in the path.
-    pub offset: usize,
-    /// The whole node, header included.
-    pub bytes: &'a [u8],
-}
-
-impl<'a> Node<'a> {
-    /// The node at the start of `bytes` (a lone node, as ConvertDeviceNodeToText
-    /// and AppendDeviceNode take): its length must be at least the header's and
-    /// within `bytes`.
-    pub fn parse(bytes: &'a [u8]) -> Result<Node<'a>, Error> {
-        let header = bytes.first_chunk::<NODE_HEADER_SIZE>().ok_or(Error::Truncated {
-            offset: 0,
-            len: bytes.len(),
-        })?;
-        let length = check_header(*header, 0, bytes.len())?;
-        Ok(Node {
-            offset: 0,
-            bytes: bytes.get(..length).unwrap_or(&[]),
-        })
-    }
-
-    /// The node type (hardware, ACPI, messaging, media, BIOS boot, end).
-    pub fn kind(&self) -> u8 {
-        self.bytes.first().copied().unwrap_or(0)
-    }
-
-    pub fn sub_type(&self) -> u8 {
-        self.bytes.get(1).copied().unwrap_or(0)
-    }
-
-    /// The node's data after the header.
-    pub fn data(&self) -> &'a [u8] {
-        self.bytes.get(NODE_HEADER_SIZE..).unwrap_or(&[])
-    }
-
-    /// End Entire Device Path.
-    pub fn is_end_entire(&self) -> bool {
-        self.kind() == END_DEVICE_PATH_TYPE && self.sub_type() == END_ENTIRE_DEVICE_PATH_SUBTYPE
-    }
-
-    /// End This Instance of a Device Path.
-    pub fn is_end_instance(&self) -> bool {
-        self.kind() == END_DEVICE_PATH_TYPE && self.sub_type() == END_INSTANCE_DEVICE_PATH_SUBTYPE
-    }
-
-    /// Any end node. Other end subtypes are treated as ending an instance.
-    pub fn is_end(&self) -> bool {
-        self.kind() == END_DEVICE_PATH_TYPE
-    }
-
-    /// The offset just past this node.
-    pub fn end_offset(&self) -> usize {
-        self.offset + self.bytes.len()
-    }
-}
-
-/// Checks one node header at `offset` of a path of `available` bytes; returns
-/// the node length.
-fn check_header(header: [u8; NODE_HEADER_SIZE], offset: usize, available: usize) -> Result<usize, Error> {
-    let length = u16::from_le_bytes([header[2], header[3]]);
-    if usize::from(length) < NODE_HEADER_SIZE {
-        return Err(Error::NodeTooShort { offset, length });
-    }
-    match offset.checked_add(usize::from(length)) {
-        Some(end) if end <= available => Ok(usize::from(length)),
-        _ => Err(Error::Truncated { offset, len: available }),
-    }
-}
-
-fn is_end_entire(header: [u8; NODE_HEADER_SIZE]) -> bool {
-    header[0] == END_DEVICE_PATH_TYPE && header[1] == END_ENTIRE_DEVICE_PATH_SUBTYPE
-}
-
-/// The nodes of a path up to and including its End Entire node. Yields an
-/// error (once, then stops) if the path is malformed or has no End Entire node.
-pub fn nodes(path: &[u8]) -> Nodes<'_> {
-    Nodes {
-        path,
-        offset: 0,
-        done: false,
-    }
-}
-
-/// Iterator of [`nodes`].
-#[derive(Clone, Debug)]
-pub struct Nodes<'a> {
-    path: &'a [u8],
-    offset: usize,
-    done: bool,
-}
-
-impl<'a> Iterator for Nodes<'a> {
-    type Item = Result<Node<'a>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let offset = self.offset;
-        let rest = self.path.get(offset..).unwrap_or(&[]);
-        let node = Node::parse(rest).map_err(|error| match error {
-            Error::Truncated { .. } => Error::Truncated {
-                offset,
-                len: self.path.len(),
-            },
-            Error::NodeTooShort { length, .. } => Error::NodeTooShort { offset, length },
-            other => other,
-        });
-        match node {
-            Ok(node) => {
-                let node = Node { offset, ..node };
-                self.offset = node.end_offset();
-                self.done = node.is_end_entire();
-                Some(Ok(node))
-            }
-            Err(error) => {
-                self.done = true;
-                Some(Err(error))
-            }
-        }
-    }
-}
+use fw_core::handles::device_path as walk;
+pub use fw_core::handles::device_path::{nodes, Node, Nodes};
 
 /// Size of the path in bytes, End Entire node included.
 pub fn size(path: &[u8]) -> Result<usize, Error> {
-    let mut size = 0;
-    for node in nodes(path) {
-        size = node?.end_offset();
-    }
-    Ok(size)
+    Ok(walk::size(path)?)
 }
 
 /// The path without its End Entire node (all instances, separated by their End
 /// Instance nodes).
 pub fn body(path: &[u8]) -> Result<&[u8], Error> {
-    for node in nodes(path) {
-        let node = node?;
-        if node.is_end_entire() {
-            return Ok(path.get(..node.offset).unwrap_or(&[]));
-        }
-    }
-    // `nodes` ends only after End Entire or with an error; an empty slice has neither.
-    Err(Error::Truncated {
-        offset: path.len(),
-        len: path.len(),
-    })
+    Ok(walk::body(path)?)
 }
 
 /// The first instance of the path without the end node closing it, and that
@@ -183,12 +42,7 @@ pub fn first_instance(path: &[u8]) -> Result<(&[u8], Node<'_>), Error> {
 /// Whether the path holds more than one instance (an End Instance node comes
 /// before End Entire).
 pub fn is_multi_instance(path: &[u8]) -> Result<bool, Error> {
-    let mut multi = false;
-    for node in nodes(path) {
-        let node = node?;
-        multi |= node.is_end() && !node.is_end_entire();
-    }
-    Ok(multi)
+    Ok(walk::is_multi_instance(path)?)
 }
 
 /// Size of a device path that is not yet a slice (it lives in an application's
@@ -199,17 +53,7 @@ pub fn size_in_memory(
     limit: usize,
     mut read_header: impl FnMut(usize) -> [u8; NODE_HEADER_SIZE],
 ) -> Result<usize, Error> {
-    let mut offset = 0usize;
-    loop {
-        if offset.checked_add(NODE_HEADER_SIZE).is_none_or(|end| end > limit) {
-            return Err(Error::Truncated { offset, len: limit });
-        }
-        let header = read_header(offset);
-        offset += check_header(header, offset, limit)?;
-        if is_end_entire(header) {
-            return Ok(offset);
-        }
-    }
+    Ok(walk::size_in_memory(limit, |offset| Some(read_header(offset)))?)
 }
 
 /// The text of a FilePath node's data: UCS-2 up to the first NUL (or the end),
