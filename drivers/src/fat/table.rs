@@ -9,8 +9,10 @@ use super::{io, Error, FileSystem, Run, State};
 use alloc::vec::Vec;
 use log::debug;
 
-/// Bytes of the FAT cached at a time (at least one sector).
-const FAT_WINDOW: u64 = 4096;
+/// Bytes of the FAT cached at a time (at least one sector). Walking a 14 MB
+/// kernel's chain on a volume of 512-byte clusters reads 110 KB of FAT32: a
+/// 32 KiB window makes that four device requests instead of 27.
+const FAT_WINDOW: u64 = 32 * 1024;
 const FAT12_EOC: u32 = 0xFFF;
 const FAT16_EOC: u32 = 0xFFFF;
 const FAT32_EOC: u32 = 0x0FFF_FFFF;
@@ -96,6 +98,23 @@ impl FileSystem {
         Ok(st.fat.buf[(offset - start) as usize])
     }
 
+    /// `N` consecutive FAT bytes from `offset`: one window lookup when they lie
+    /// in one window (always for FAT16/32 entries), byte by byte otherwise.
+    fn fat_bytes<const N: usize>(&self, st: &mut State, offset: u64) -> Result<[u8; N], Error> {
+        self.load_window(st, offset)?;
+        let at = (offset - st.fat.start.unwrap_or(0)) as usize;
+        if let Some(bytes) = st.fat.buf.get(at..at + N) {
+            let mut out = [0u8; N];
+            out.copy_from_slice(bytes);
+            return Ok(out);
+        }
+        let mut out = [0u8; N];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = self.fat_byte(st, offset + i as u64)?;
+        }
+        Ok(out)
+    }
+
     fn set_fat_byte(&self, st: &mut State, offset: u64, value: u8) -> Result<(), Error> {
         self.load_window(st, offset)?;
         let start = st.fat.start.unwrap_or(0);
@@ -109,26 +128,15 @@ impl FileSystem {
         let n = u64::from(cluster);
         Ok(match self.geo.fat_type {
             FatType::Fat12 => {
-                let off = n + n / 2;
-                let v = u32::from(self.fat_byte(st, off)?) | u32::from(self.fat_byte(st, off + 1)?) << 8;
+                let v = u32::from(u16::from_le_bytes(self.fat_bytes(st, n + n / 2)?));
                 if cluster & 1 == 0 {
                     v & 0xFFF
                 } else {
                     v >> 4
                 }
             }
-            FatType::Fat16 => {
-                let off = n * 2;
-                u32::from(self.fat_byte(st, off)?) | u32::from(self.fat_byte(st, off + 1)?) << 8
-            }
-            FatType::Fat32 => {
-                let off = n * 4;
-                let mut v = 0;
-                for i in 0..4 {
-                    v |= u32::from(self.fat_byte(st, off + i)?) << (8 * i);
-                }
-                v & FAT32_MASK
-            }
+            FatType::Fat16 => u32::from(u16::from_le_bytes(self.fat_bytes(st, n * 2)?)),
+            FatType::Fat32 => u32::from_le_bytes(self.fat_bytes(st, n * 4)?) & FAT32_MASK,
         })
     }
 
