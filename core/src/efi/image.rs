@@ -61,10 +61,10 @@ fn fail(what: &str, status: efi::Status) -> efi::Status {
     status
 }
 
-/// Reads the file a device path names through the SimpleFileSystem on the
-/// device the path leads to. Returns the file, the device handle and the
+/// Opens the file a device path names through the SimpleFileSystem on the
+/// device the path leads to. Returns the open file, the device handle and the
 /// remaining (file) part of the path.
-fn read_file(path: &[u8]) -> Result<(FileBuffer, efi::Handle, Vec<u8>), efi::Status> {
+fn open_file(path: &[u8]) -> Result<(SfsFile, efi::Handle, Vec<u8>), efi::Status> {
     let mut remaining = path.as_ptr() as *mut device_path::Protocol;
     let mut device: efi::Handle = core::ptr::null_mut();
     let mut guid = simple_file_system::PROTOCOL_GUID;
@@ -82,8 +82,8 @@ fn read_file(path: &[u8]) -> Result<(FileBuffer, efi::Handle, Vec<u8>), efi::Sta
     }
     // SAFETY: the interface is a SimpleFileSystem protocol installed on the
     // device; it is called like an application would, with no lock held.
-    let data = unsafe { read_via_sfs(sfs as *mut simple_file_system::Protocol, &name) }?;
-    Ok((data, device, file_part))
+    let file = unsafe { SfsFile::open(sfs as *mut simple_file_system::Protocol, &name) }?;
+    Ok((file, device, file_part))
 }
 
 /// The path name of a run of FILE_PATH media nodes (type 4, subtype 4),
@@ -116,54 +116,120 @@ fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
     Some(name)
 }
 
-/// # Safety
-/// `sfs` is a live SimpleFileSystem protocol.
-unsafe fn read_via_sfs(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> Result<FileBuffer, efi::Status> {
-    // SAFETY: the caller's contract; the protocol functions are called with
-    // valid pointers, as the specification requires.
-    unsafe {
-        let mut root: *mut file::Protocol = core::ptr::null_mut();
-        let s = ((*sfs).open_volume)(sfs, &mut root);
-        if s.is_error() {
-            return Err(s);
-        }
-        let mut f: *mut file::Protocol = core::ptr::null_mut();
-        let s = ((*root).open)(root, &mut f, name.as_ptr() as *mut u16, file::MODE_READ, 0);
-        ((*root).close)(root);
-        if s.is_error() {
-            return Err(s);
-        }
-        // The size: seek to the end (§13.5 SetPosition with all ones).
-        let mut size = 0u64;
-        let s = ((*f).set_position)(f, u64::MAX);
-        let s = if s.is_error() {
-            s
-        } else {
-            ((*f).get_position)(f, &mut size)
-        };
-        if s.is_error() || ((*f).set_position)(f, 0).is_error() {
-            ((*f).close)(f);
-            return Err(efi::Status::LOAD_ERROR);
-        }
-        let mut data = match FileBuffer::new(size) {
-            Ok(d) => d,
-            Err(s) => {
-                ((*f).close)(f);
+/// A file opened read-only through a SimpleFileSystem protocol, for LoadImage
+/// to read an image's headers and then each section straight into place.
+/// Closed on drop.
+struct SfsFile {
+    file: *mut file::Protocol,
+    len: u64,
+}
+
+impl SfsFile {
+    /// # Safety
+    /// `sfs` is a live SimpleFileSystem protocol.
+    unsafe fn open(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> Result<SfsFile, efi::Status> {
+        // SAFETY: the caller's contract; the protocol functions are called with
+        // valid pointers, as the specification requires.
+        unsafe {
+            let mut root: *mut file::Protocol = core::ptr::null_mut();
+            let s = ((*sfs).open_volume)(sfs, &mut root);
+            if s.is_error() {
                 return Err(s);
             }
-        };
-        let mut read = data.len();
-        let s = ((*f).read)(f, &mut read, data.as_mut_ptr() as *mut c_void);
-        ((*f).close)(f);
-        if s.is_error() || read != data.len() {
-            return Err(efi::Status::LOAD_ERROR);
+            let mut f: *mut file::Protocol = core::ptr::null_mut();
+            let s = ((*root).open)(root, &mut f, name.as_ptr() as *mut u16, file::MODE_READ, 0);
+            ((*root).close)(root);
+            if s.is_error() {
+                return Err(s);
+            }
+            let mut file = SfsFile { file: f, len: 0 };
+            // The size: seek to the end (§13.5 SetPosition with all ones).
+            let s = ((*f).set_position)(f, u64::MAX);
+            if s.is_error() || ((*f).get_position)(f, &mut file.len).is_error() {
+                return Err(efi::Status::LOAD_ERROR);
+            }
+            Ok(file)
         }
-        Ok(data)
+    }
+
+    /// Fills `buffer` from `offset`; a short read is an error.
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), image::ImageError> {
+        let len = buffer.len();
+        let failed = |status| image::ImageError::Read { offset, len, status };
+        // SAFETY: `file` is open (closed only on drop); the buffer is writable
+        // for its length.
+        unsafe {
+            let s = ((*self.file).set_position)(self.file, offset);
+            if s.is_error() {
+                return Err(failed(s));
+            }
+            let mut done = 0;
+            while done < buffer.len() {
+                let mut size = buffer.len() - done;
+                let s = ((*self.file).read)(self.file, &mut size, buffer[done..].as_mut_ptr() as *mut c_void);
+                if s.is_error() {
+                    return Err(failed(s));
+                }
+                if size == 0 {
+                    return Err(failed(efi::Status::END_OF_FILE));
+                }
+                done += size;
+            }
+        }
+        Ok(())
     }
 }
 
-/// A file read for LoadImage, in pages of its own: kernels are larger than the
-/// firmware's heap. Freed on drop.
+impl Drop for SfsFile {
+    fn drop(&mut self) {
+        // SAFETY: the file was opened by `open` and is closed once.
+        unsafe { ((*self.file).close)(self.file) };
+    }
+}
+
+/// Bytes read from the start of a file before its headers are measured.
+const HEADER_PREFIX: u64 = 4096;
+
+/// LoadImage from a file: the headers are read and checked, then every
+/// section is read from the file straight into the image's pages (one device
+/// request per contiguous run), so a kernel is neither buffered nor copied.
+fn load_from_file(
+    parent: efi::Handle,
+    file: &mut SfsFile,
+    device: efi::Handle,
+    full_path: &[u8],
+    file_path: &[u8],
+) -> Result<HandleId, efi::Status> {
+    let bad = |e: image::ImageError| fail(&alloc::format!("{e}"), e.status());
+    let mut prefix = alloc::vec![0u8; file.len.min(HEADER_PREFIX) as usize];
+    file.read_at(0, &mut prefix).map_err(bad)?;
+    let wanted = image::headers_len(&prefix).map_err(bad)?.min(file.len);
+    // Headers beyond the first 4 KiB are unusual but legal: read them into pages.
+    let larger;
+    let headers: &[u8] = if wanted as usize <= prefix.len() {
+        &prefix
+    } else {
+        let mut buffer = FileBuffer::new(wanted)?;
+        // SAFETY: the pages were allocated for `wanted` bytes and are identity mapped.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
+        file.read_at(0, bytes).map_err(bad)?;
+        larger = buffer;
+        &larger
+    };
+    let pe = image::parse_headers(headers, file.len, Machine::NATIVE).map_err(bad)?;
+    place(
+        parent,
+        &pe,
+        headers,
+        &mut |offset, target| file.read_at(offset, target),
+        device,
+        Some(full_path),
+        Some(file_path),
+    )
+}
+
+/// Bytes for LoadImage in pages of their own (headers too large for the
+/// firmware's heap). Freed on drop.
 struct FileBuffer {
     address: u64,
     pages: u64,
@@ -212,7 +278,7 @@ impl Drop for FileBuffer {
     }
 }
 
-/// Loads a PE image from memory; the common part of LoadImage.
+/// Loads a PE image from memory (LoadImage with a SourceBuffer).
 pub fn load_from_buffer(
     parent: efi::Handle,
     data: &[u8],
@@ -221,6 +287,29 @@ pub fn load_from_buffer(
     file_path: Option<&[u8]>,
 ) -> Result<HandleId, efi::Status> {
     let pe = image::parse(data, Machine::NATIVE).map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+    place(
+        parent,
+        &pe,
+        data,
+        &mut image::read_from(data),
+        device,
+        full_path,
+        file_path,
+    )
+}
+
+/// The common part of LoadImage: allocates the image's pages, places the
+/// headers and sections (`read` fetches section data by file offset),
+/// relocates, and installs LoadedImage (and LoadedImageDevicePath).
+fn place(
+    parent: efi::Handle,
+    pe: &image::PeImage,
+    headers: &[u8],
+    read: &mut image::ReadAt<'_>,
+    device: efi::Handle,
+    full_path: Option<&[u8]>,
+    file_path: Option<&[u8]>,
+) -> Result<HandleId, efi::Status> {
     let size = pe.size_of_image() as u64;
     let pages = size.div_ceil(EFI_PAGE_SIZE);
     let code_type = pe.subsystem().code_type();
@@ -243,7 +332,7 @@ pub fn load_from_buffer(
         })?;
     // SAFETY: the pages were just allocated for this image and are identity mapped.
     let dest = unsafe { core::slice::from_raw_parts_mut(base as *mut u8, (pages * EFI_PAGE_SIZE) as usize) };
-    if let Err(e) = pe.load(data, &mut dest[..size as usize], base) {
+    if let Err(e) = pe.load_with(headers, read, &mut dest[..size as usize], base) {
         let _ = BOOT.lock().memory.free_pages(base, pages);
         return Err(fail(&alloc::format!("{e}"), e.status()));
     }
@@ -379,8 +468,8 @@ pub extern "efiapi" fn load_image(
         let Some(path) = full_path else {
             return efi::Status::NOT_FOUND;
         };
-        match read_file(path) {
-            Ok((data, device, file_part)) => load_from_buffer(parent, &data, device, Some(path), Some(&file_part)),
+        match open_file(path) {
+            Ok((mut file, device, file_part)) => load_from_file(parent, &mut file, device, path, &file_part),
             Err(s) => Err(s),
         }
     };

@@ -31,7 +31,7 @@ pub enum ImageError {
     /// `SizeOfImage` is zero or smaller than `SizeOfHeaders`.
     BadImageSize { size_of_image: u32, size_of_headers: u32 },
     /// `SizeOfHeaders` reaches past the end of the file.
-    HeadersPastFileEnd { size_of_headers: u32, file_len: usize },
+    HeadersPastFileEnd { size_of_headers: u32, file_len: u64 },
     /// `AddressOfEntryPoint` is not inside `SizeOfImage`.
     EntryPointOutsideImage { rva: u32, size_of_image: u32 },
     /// A section's virtual range reaches past `SizeOfImage`.
@@ -46,7 +46,7 @@ pub enum ImageError {
         name: String,
         raw_offset: u32,
         raw_size: u32,
-        file_len: usize,
+        file_len: u64,
     },
     /// Two sections share virtual addresses.
     SectionsOverlap { first: String, second: String },
@@ -66,6 +66,12 @@ pub enum ImageError {
     UnsupportedRelocation { kind: u16, rva: u64 },
     /// The caller's buffer is smaller than `SizeOfImage` (a firmware bug, not the image's).
     DestinationTooSmall { needed: u32, found: usize },
+    /// Reading `len` bytes at `offset` of the image file failed (LoadImage from a file).
+    Read {
+        offset: u64,
+        len: usize,
+        status: efi::Status,
+    },
 }
 
 impl ImageError {
@@ -74,6 +80,8 @@ impl ImageError {
         match self {
             ImageError::UnsupportedMachine { .. } | ImageError::UnsupportedSubsystem(_) => efi::Status::UNSUPPORTED,
             ImageError::DestinationTooSmall { .. } => efi::Status::INVALID_PARAMETER,
+            // §7.4: "the device returned a read error".
+            ImageError::Read { .. } => efi::Status::DEVICE_ERROR,
             _ => efi::Status::LOAD_ERROR,
         }
     }
@@ -153,6 +161,11 @@ impl fmt::Display for ImageError {
             ImageError::DestinationTooSmall { needed, found } => write!(
                 f,
                 "load buffer of {found:#x} bytes is smaller than SizeOfImage {needed:#x}"
+            ),
+            ImageError::Read { offset, len, status } => write!(
+                f,
+                "reading {len:#x} bytes at file offset {offset:#x} failed: status {:#x}",
+                status.as_usize()
             ),
         }
     }

@@ -28,7 +28,8 @@ use object::pe;
 use crate::memory::MemoryType;
 
 pub use error::ImageError;
-pub use parse::{parse, PeImage, RelocationDirectory, Section};
+pub use load::{read_from, ReadAt};
+pub use parse::{headers_len, parse, parse_headers, PeImage, RelocationDirectory, Section};
 
 /// Sections of a unified kernel image (UAPI "Unified Kernel Image" specification):
 /// the kernel, its initrd and command line, os-release, `uname -r`, a devicetree, and

@@ -157,6 +157,45 @@ impl PeImage {
 
 /// Validates `file` as a PE32+ EFI image for `machine` and describes it.
 pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
+    parse_headers(file, file.len() as u64, machine)
+}
+
+/// How many bytes from the start of a file [`parse_headers`] needs, judged from
+/// its first bytes (`prefix`, at least the DOS header, the COFF header and the
+/// optional header's `SizeOfHeaders`; 4 KiB always suffices for real images):
+/// through the section table and through `SizeOfHeaders`, whichever is further.
+/// Signatures are not checked here; [`parse_headers`] names a wrong one.
+pub fn headers_len(prefix: &[u8]) -> Result<u64, ImageError> {
+    let dos = prefix
+        .read_at::<ImageDosHeader>(0)
+        .map_err(|()| ImageError::Truncated { what: "DOS header" })?;
+    let coff_at = u64::from(dos.nt_headers_offset()) + 4;
+    let coff = prefix
+        .read_at::<ImageFileHeader>(coff_at)
+        .map_err(|()| ImageError::Truncated {
+            what: "COFF file header",
+        })?;
+    let optional_at = coff_at + core::mem::size_of::<ImageFileHeader>() as u64;
+    let table_end = optional_at
+        + u64::from(coff.size_of_optional_header.get(LE))
+        + u64::from(coff.number_of_sections.get(LE)) * core::mem::size_of::<pe::ImageSectionHeader>() as u64;
+    // PE32+ optional header: SizeOfHeaders is the u32 at offset 60.
+    let size_of_headers = prefix
+        .read_at::<object::U32<LE>>(optional_at + 60)
+        .map_err(|()| ImageError::Truncated {
+            what: "optional header",
+        })?
+        .get(LE);
+    Ok(table_end.max(u64::from(size_of_headers)))
+}
+
+/// [`parse`] for a file of `file_len` bytes of which only the first ones are
+/// at hand: `file` holds at least [`headers_len`] of them (or the whole file),
+/// so that LoadImage can read each section straight into place.
+/// Section names come from the COFF string table only when it lies inside
+/// `headers`; otherwise the raw eight-byte names are kept (they are only
+/// used to find UKI payloads, which [`parse`] on the whole file does).
+pub fn parse_headers(file: &[u8], file_len: u64, machine: Machine) -> Result<PeImage, ImageError> {
     let dos = file
         .read_at::<ImageDosHeader>(0)
         .map_err(|()| ImageError::Truncated { what: "DOS header" })?;
@@ -243,11 +282,14 @@ pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
             size_of_headers: headers_size,
         });
     }
-    if usize::try_from(headers_size).map_or(true, |size| size > file.len()) {
+    if u64::from(headers_size) > file_len {
         return Err(ImageError::HeadersPastFileEnd {
             size_of_headers: headers_size,
-            file_len: file.len(),
+            file_len,
         });
+    }
+    if usize::try_from(headers_size).map_or(true, |size| size > file.len()) {
+        return Err(ImageError::Truncated { what: "headers" });
     }
 
     let entry_point = optional.address_of_entry_point();
@@ -279,7 +321,7 @@ pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
             raw_size,
             characteristics: header.characteristics.get(LE).0,
         };
-        check_section(&section, image_size, file.len())?;
+        check_section(&section, image_size, file_len)?;
         sections.push(section);
     }
     check_overlaps(&sections)?;
@@ -321,7 +363,7 @@ pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
 }
 
 /// A section must lie inside the image, and the bytes copied for it inside the file.
-fn check_section(section: &Section, image_size: u32, file_len: usize) -> Result<(), ImageError> {
+fn check_section(section: &Section, image_size: u32, file_len: u64) -> Result<(), ImageError> {
     if section.virtual_end() > u64::from(image_size) {
         return Err(ImageError::SectionOutsideImage {
             name: section.name.clone(),
@@ -333,7 +375,7 @@ fn check_section(section: &Section, image_size: u32, file_len: usize) -> Result<
     let loaded = section.loaded_size();
     // Only the bytes actually copied must exist: a file may end inside the padding
     // that rounds the last section's raw data up to FileAlignment.
-    if loaded != 0 && u64::from(section.raw_offset) + u64::from(loaded) > file_len as u64 {
+    if loaded != 0 && u64::from(section.raw_offset) + u64::from(loaded) > file_len {
         return Err(ImageError::SectionPastFileEnd {
             name: section.name.clone(),
             raw_offset: section.raw_offset,

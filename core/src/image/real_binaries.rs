@@ -147,6 +147,23 @@ fn check_loads_relocated(name: &str, file: &[u8]) -> (PeImage, usize) {
     }
     let stray = (0..size).find(|&i| !fixed[i] && at_preferred[i] != moved[i]);
     assert_eq!(stray, None, "{name}: a byte changed that no relocation names");
+
+    // LoadImage from a file: only the headers in memory, sections read into place.
+    let wanted = headers_len(&file[..file.len().min(4096)]).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(wanted <= 4096, "{name}: headers need {wanted} bytes");
+    let headers = &file[..wanted as usize];
+    let streamed_image = parse_headers(headers, file.len() as u64, Machine::X86_64)
+        .unwrap_or_else(|e| panic!("{name} from its headers: {e}"));
+    assert_eq!(streamed_image.size_of_image(), image.size_of_image(), "{name}");
+    let mut streamed = vec![0x55u8; size];
+    let mut read = |offset: u64, target: &mut [u8]| {
+        target.copy_from_slice(&file[offset as usize..offset as usize + target.len()]);
+        Ok(())
+    };
+    streamed_image
+        .load_with(headers, &mut read, &mut streamed, OTHER_BASE)
+        .unwrap_or_else(|e| panic!("{name} streamed: {e}"));
+    assert!(streamed == moved, "{name}: streamed load differs from the buffer load");
     std::eprintln!(
         "{name}: {} sections, SizeOfImage {:#x}, {} fixups applied at {OTHER_BASE:#x}",
         image.sections().len(),

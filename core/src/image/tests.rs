@@ -547,7 +547,7 @@ fn rejects_headers_past_file_end() {
         parse_x86(&file),
         Err(ImageError::HeadersPastFileEnd {
             size_of_headers: 0x400,
-            file_len: file.len()
+            file_len: file.len() as u64
         })
     );
 }
@@ -766,4 +766,106 @@ fn load_from_a_shorter_file_than_parsed_fails_cleanly() {
     let mut dest = vec![0u8; 0x5000];
     let error = image.load(&file[..0x500], &mut dest, LOAD_ADDRESS).unwrap_err();
     assert_eq!(error, ImageError::Truncated { what: "section data" });
+}
+
+/// Loads `file` as LoadImage does from a disk: [`headers_len`] from the first
+/// bytes, the headers parsed alone, each section read at its file offset.
+/// Returns the image and the reads made, as (offset, length).
+fn load_streamed(file: &[u8], address: u64) -> Result<(Vec<u8>, Vec<(u64, usize)>), ImageError> {
+    let wanted = headers_len(&file[..file.len().min(4096)])?;
+    let headers = &file[..(wanted as usize).min(file.len())];
+    let image = parse_headers(headers, file.len() as u64, Machine::X86_64)?;
+    let mut dest = vec![0x55u8; image.size_of_image() as usize];
+    let mut reads = Vec::new();
+    let mut read = |offset: u64, target: &mut [u8]| {
+        reads.push((offset, target.len()));
+        let start = offset as usize;
+        target.copy_from_slice(&file[start..start + target.len()]);
+        Ok(())
+    };
+    image.load_with(headers, &mut read, &mut dest, address)?;
+    Ok((dest, reads))
+}
+
+#[test]
+fn streamed_load_places_the_same_bytes_as_a_buffer_load() {
+    let file = relocatable_image().build();
+    let (streamed, reads) = load_streamed(&file, LOAD_ADDRESS).unwrap();
+    assert_eq!(streamed, load_at(&file, LOAD_ADDRESS).unwrap());
+    // One read per section with data, of its loaded size, at its raw offset.
+    let image = parse_x86(&file).unwrap();
+    let expected: Vec<(u64, usize)> = image
+        .sections()
+        .iter()
+        .map(|s| (u64::from(s.raw_offset()), s.loaded_size() as usize))
+        .collect();
+    assert_eq!(reads, expected);
+}
+
+#[test]
+fn headers_len_reaches_past_the_section_table_and_size_of_headers() {
+    let mut builder = relocatable_image();
+    let file = builder.build();
+    // Three sections after the optional header.
+    let table_end = NT_OFFSET + 4 + 20 + OPTIONAL_HEADER_SIZE + 3 * 40;
+    assert_eq!(
+        headers_len(&file).unwrap(),
+        (HEADERS_SIZE as usize).max(table_end) as u64
+    );
+    builder.size_of_headers = 0x3000;
+    builder.size_of_image = 0x8000;
+    assert_eq!(headers_len(&builder.build()).unwrap(), 0x3000);
+}
+
+#[test]
+fn headers_len_of_a_short_prefix_is_a_truncation() {
+    let file = relocatable_image().build();
+    assert_eq!(
+        headers_len(&file[..0x30]),
+        Err(ImageError::Truncated { what: "DOS header" })
+    );
+    assert_eq!(
+        headers_len(&file[..NT_OFFSET + 10]),
+        Err(ImageError::Truncated {
+            what: "COFF file header"
+        })
+    );
+}
+
+#[test]
+fn headers_alone_are_checked_against_the_whole_file_length() {
+    let file = relocatable_image().build();
+    let headers = &file[..HEADERS_SIZE as usize];
+    assert!(parse_headers(headers, file.len() as u64, Machine::X86_64).is_ok());
+    // A file that ends one byte before the end of the last section's data.
+    let last = parse_x86(&file).unwrap().sections().last().cloned().unwrap();
+    let short = u64::from(last.raw_offset()) + u64::from(last.loaded_size()) - 1;
+    assert!(matches!(
+        parse_headers(headers, short, Machine::X86_64),
+        Err(ImageError::SectionPastFileEnd { .. })
+    ));
+    // Fewer header bytes at hand than SizeOfHeaders says.
+    assert_eq!(
+        parse_headers(&file[..0x1f0], file.len() as u64, Machine::X86_64),
+        Err(ImageError::Truncated { what: "headers" })
+    );
+}
+
+#[test]
+fn streamed_load_reports_a_failed_read_as_a_device_error() {
+    let file = relocatable_image().build();
+    let image = parse_x86(&file).unwrap();
+    let mut dest = vec![0u8; image.size_of_image() as usize];
+    let mut failing = |offset: u64, target: &mut [u8]| {
+        Err(ImageError::Read {
+            offset,
+            len: target.len(),
+            status: efi::Status::DEVICE_ERROR,
+        })
+    };
+    let err = image
+        .load_with(&file[..HEADERS_SIZE as usize], &mut failing, &mut dest, LOAD_ADDRESS)
+        .unwrap_err();
+    assert_eq!(err.status(), efi::Status::DEVICE_ERROR);
+    assert!(err.to_string().contains("at file offset 0x200"), "{err}");
 }
