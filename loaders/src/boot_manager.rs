@@ -20,7 +20,8 @@ use crate::{load_option, path, pe_sections};
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
-use uefi_raw::protocol::file_system::SimpleFileSystemProtocol;
+use core::cell::Cell;
+use uefi_raw::protocol::file_system::{FileMode, SimpleFileSystemProtocol};
 use uefi_raw::table::boot::{AllocateType, MemoryType};
 use uefi_raw::table::system::SystemTable;
 use uefi_raw::{guid, Guid, Handle, Status};
@@ -553,25 +554,85 @@ fn read_into_pages<'a>(efi: &'a Efi, volume: &Volume, file: &str) -> Result<File
     Ok(buffer)
 }
 
+/// An initrd file, opened and sized before the kernel starts and read only
+/// when the kernel asks for it: straight into the kernel's buffer (EFI stub)
+/// or the ramdisk pages (boot protocol), never through a copy.
+struct InitrdFile {
+    name: String,
+    file: crate::fs::File,
+    len: usize,
+    /// Why reading failed, for the boot manager's report: the read happens
+    /// inside the kernel's LoadFile2 call, which can only return a status.
+    failure: Cell<Option<Status>>,
+}
+
+impl InitrdFile {
+    fn open(volume: &Volume, name: &str) -> Result<InitrdFile, String> {
+        let fail = |s| alloc::format!("{name}: {}", status_name(s));
+        let file = volume.open_file(name, FileMode::READ).map_err(fail)?;
+        let size = file.size().map_err(fail)?;
+        if size > crate::fs::MAX_FILE {
+            return Err(alloc::format!("{name}: {size} bytes is too large"));
+        }
+        Ok(InitrdFile {
+            name: name.into(),
+            file,
+            len: size as usize,
+            failure: Cell::new(None),
+        })
+    }
+}
+
+impl linux::InitrdSource for InitrdFile {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read_into(&self, buffer: &mut [u8]) -> Result<(), Status> {
+        let result = match self.file.read_at(0, buffer) {
+            Ok(n) if n == self.len && buffer.len() == self.len => Ok(()),
+            // The file changed size since it was opened.
+            Ok(_) => Err(Status::END_OF_FILE),
+            Err(status) => Err(status),
+        };
+        if let Err(status) = result {
+            self.failure.set(Some(status));
+        }
+        result
+    }
+}
+
 fn boot_linux(efi: &Efi, v: &VolumeInfo, kernel_file: &str, initrd_files: &[String], cmdline: &str) -> String {
-    let kernel = match read_into_pages(efi, &v.volume, kernel_file) {
-        Ok(k) => k,
-        Err(e) => return alloc::format!("kernel {e}"),
-    };
     let mut initrds = Vec::new();
     for file in initrd_files {
-        match read_into_pages(efi, &v.volume, file) {
+        match InitrdFile::open(&v.volume, file) {
             Ok(i) => initrds.push(i),
             Err(e) => return alloc::format!("initrd {e}"),
         }
     }
-    let parts: Vec<&[u8]> = initrds.iter().map(FileInPages::bytes).collect();
+    let initrd_failure = |initrds: &[InitrdFile]| {
+        initrds.iter().find_map(|i| {
+            i.failure
+                .get()
+                .map(|s| alloc::format!("initrd {}: {}", i.name, status_name(s)))
+        })
+    };
     let protocol = efi.get_variable(LINUX_BOOT_PROTOCOL_VARIABLE, &HVFW_VENDOR);
     let want_bzimage = protocol.as_deref() == Some(b"bzimage");
     if !want_bzimage {
-        let kernel_path = path::with_file(&v.path, kernel_file);
-        match linux::boot_efi_stub(efi, kernel.bytes(), kernel_path.as_deref(), &parts, cmdline) {
+        let Some(kernel_path) = path::with_file(&v.path, kernel_file) else {
+            return alloc::format!("kernel {kernel_file}: cannot make a device path for it");
+        };
+        // LoadImage reads the kernel from its file, each section straight into place.
+        let result = linux::boot_efi_stub(efi, &[], Some(&kernel_path), &initrds, cmdline);
+        if let Some(e) = initrd_failure(&initrds) {
+            return e;
+        }
+        match result {
             Ok(status) => return alloc::format!("the kernel returned {}", status_name(status)),
+            Err(LinuxError::LoadImage(Status::NOT_FOUND)) => {
+                return alloc::format!("kernel {kernel_file}: {}", status_name(Status::NOT_FOUND));
+            }
             // No EFI stub (not a PE image): the boot protocol is the way.
             Err(LinuxError::LoadImage(status)) if status == Status::LOAD_ERROR || status == Status::UNSUPPORTED => {
                 efi_print!(
@@ -582,11 +643,16 @@ fn boot_linux(efi: &Efi, v: &VolumeInfo, kernel_file: &str, initrd_files: &[Stri
             Err(e) => return alloc::format!("{e}"),
         }
     }
+    let kernel = match read_into_pages(efi, &v.volume, kernel_file) {
+        Ok(k) => k,
+        Err(e) => return alloc::format!("kernel {e}"),
+    };
     efi_print!(efi, "Boot: {kernel_file} through the Linux x86 boot protocol\n");
-    match linux::boot_bzimage(efi, kernel.bytes(), &parts, cmdline) {
+    let error = match linux::boot_bzimage(efi, kernel.bytes(), &initrds, cmdline) {
         Ok(never) => match never {},
         Err(e) => alloc::format!("{e}"),
-    }
+    };
+    initrd_failure(&initrds).unwrap_or(error)
 }
 
 /// The specification's name for a status.

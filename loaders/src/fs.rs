@@ -113,26 +113,7 @@ impl Volume {
     /// Fills `buffer` from `offset` in the file at `path`; the bytes read
     /// (fewer at the end of the file).
     pub fn read_at(&self, path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize, Status> {
-        let file = self.open_file(path, FileMode::READ)?;
-        // SAFETY: see the module doc.
-        let status = unsafe { ((*file.0).set_position)(file.0, offset) };
-        if status != Status::SUCCESS {
-            return Err(status);
-        }
-        let mut done = 0;
-        while done < buffer.len() {
-            let mut size = buffer.len() - done;
-            // SAFETY: see the module doc; the buffer has `size` bytes left.
-            let status = unsafe { ((*file.0).read)(file.0, &mut size, buffer[done..].as_mut_ptr() as *mut c_void) };
-            if status != Status::SUCCESS {
-                return Err(status);
-            }
-            if size == 0 {
-                break;
-            }
-            done += size;
-        }
-        Ok(done)
+        self.open_file(path, FileMode::READ)?.read_at(offset, buffer)
     }
 
     /// The names of the regular files in directory `path` (not subdirectories).
@@ -199,6 +180,34 @@ impl Volume {
 }
 
 impl File {
+    /// The file's size in bytes.
+    pub fn size(&self) -> Result<u64, Status> {
+        Ok(self.info()?.0)
+    }
+
+    /// Fills `buffer` from `offset`; the bytes read (fewer at the end of the file).
+    pub fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, Status> {
+        // SAFETY: see the module doc.
+        let status = unsafe { ((*self.0).set_position)(self.0, offset) };
+        if status != Status::SUCCESS {
+            return Err(status);
+        }
+        let mut done = 0;
+        while done < buffer.len() {
+            let mut size = buffer.len() - done;
+            // SAFETY: see the module doc; the buffer has `size` bytes left.
+            let status = unsafe { ((*self.0).read)(self.0, &mut size, buffer[done..].as_mut_ptr() as *mut c_void) };
+            if status != Status::SUCCESS {
+                return Err(status);
+            }
+            if size == 0 {
+                break;
+            }
+            done += size;
+        }
+        Ok(done)
+    }
+
     /// (file size, attributes) from GetInfo.
     fn info(&self) -> Result<(u64, u64), Status> {
         let mut buffer = vec![0u64; 128];

@@ -14,6 +14,7 @@
 
 use super::boot_params::BootParams;
 use super::e820::{self, E820Entry, E820_MAX_ENTRIES_ZEROPAGE};
+use super::initrd::{self, InitrdSource};
 use super::placement::{self, pages_for, BELOW_4G, PAGE_SIZE};
 use super::setup_header::{SetupHeader, ENTRY_64_OFFSET};
 use super::{cmdline, LinuxError};
@@ -47,7 +48,12 @@ const MEMORY_MAP_SLACK_DESCRIPTORS: usize = 32;
 /// ```text
 /// let err = linux::boot_bzimage(&efi, &kernel, &[&initrd], "console=ttyS0 root=/dev/vda1").unwrap_err();
 /// ```
-pub fn boot_bzimage(efi: &Efi, kernel: &[u8], initrds: &[&[u8]], cmdline: &str) -> Result<Infallible, LinuxError> {
+pub fn boot_bzimage<P: InitrdSource>(
+    efi: &Efi,
+    kernel: &[u8],
+    initrds: &[P],
+    cmdline: &str,
+) -> Result<Infallible, LinuxError> {
     if !cfg!(target_arch = "x86_64") {
         return Err(LinuxError::UnsupportedArchitecture);
     }
@@ -73,7 +79,7 @@ pub fn boot_bzimage(efi: &Efi, kernel: &[u8], initrds: &[&[u8]], cmdline: &str) 
     unsafe { core::ptr::copy_nonoverlapping(cmd.as_ptr(), cmd_addr as *mut u8, cmd.len()) };
     bp.set_cmd_line(cmd_addr);
 
-    let initrd_len: u64 = initrds.iter().map(|i| i.len() as u64).sum();
+    let initrd_len = initrd::total_len(initrds) as u64;
     if initrd_len > 0 {
         let addr = pages.allocate(
             "initrd",
@@ -81,12 +87,9 @@ pub fn boot_bzimage(efi: &Efi, kernel: &[u8], initrds: &[&[u8]], cmdline: &str) 
             pages_for(initrd_len),
             header.initrd_max_address(),
         )?;
-        let mut at = addr;
-        for part in initrds {
-            // SAFETY: pages we own, `initrd_len` bytes from `addr` in total.
-            unsafe { core::ptr::copy_nonoverlapping(part.as_ptr(), at as *mut u8, part.len()) };
-            at += part.len() as u64;
-        }
+        // SAFETY: pages we own, identity mapped, at least `initrd_len` bytes.
+        let ramdisk = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, initrd_len as usize) };
+        initrd::read_all(initrds, ramdisk).map_err(LinuxError::ReadInitrd)?;
         bp.set_ramdisk(addr, initrd_len);
     }
 

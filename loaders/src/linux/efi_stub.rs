@@ -5,8 +5,8 @@
 //! the interface the stub looks for since Linux 5.8 on every architecture.
 //! The `initrd=` command-line convention is not used (see the parent module).
 
-use super::cmdline;
-use super::LinuxError;
+use super::initrd::{self, InitrdSource};
+use super::{cmdline, LinuxError};
 use crate::efi::Efi;
 use crate::efi_print;
 use alloc::boxed::Box;
@@ -53,21 +53,23 @@ static INITRD_DEVICE_PATH: [u8; INITRD_DEVICE_PATH_LEN] = initrd_device_path();
 /// first: the firmware and the kernel see only `protocol`, and `load_file2`
 /// turns its `this` pointer back into the whole struct.
 #[repr(C)]
-pub struct InitrdLoadFile2<'a> {
+pub struct InitrdLoadFile2<'a, P: InitrdSource> {
     protocol: LoadFile2Protocol,
     /// The initrds in command order; served back to back.
-    parts: &'a [&'a [u8]],
+    parts: &'a [P],
     /// Sum of the parts' lengths.
     total: usize,
 }
 
-impl<'a> InitrdLoadFile2<'a> {
+impl<'a, P: InitrdSource> InitrdLoadFile2<'a, P> {
     /// The protocol over `parts` (the initrds, in order).
-    pub fn new(parts: &'a [&'a [u8]]) -> InitrdLoadFile2<'a> {
+    pub fn new(parts: &'a [P]) -> InitrdLoadFile2<'a, P> {
         InitrdLoadFile2 {
-            protocol: LoadFile2Protocol { load_file: load_file2 },
+            protocol: LoadFile2Protocol {
+                load_file: load_file2::<P>,
+            },
             parts,
-            total: parts.iter().map(|p| p.len()).sum(),
+            total: initrd::total_len(parts),
         }
     }
 
@@ -90,10 +92,9 @@ impl<'a> InitrdLoadFile2<'a> {
                 return Status::BUFFER_TOO_SMALL;
             }
         };
-        let mut at = 0;
-        for part in self.parts {
-            buffer[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
+        // Each part is read now, straight into the kernel's buffer.
+        if let Err(status) = initrd::read_all(self.parts, buffer) {
+            return status;
         }
         *buffer_size = self.total;
         Status::SUCCESS
@@ -102,7 +103,7 @@ impl<'a> InitrdLoadFile2<'a> {
 
 /// EFI_LOAD_FILE2_PROTOCOL.LoadFile for the initrd. `file_path` (the rest of
 /// the initrd device path: the end node) is not needed: the handle serves one file.
-unsafe extern "efiapi" fn load_file2(
+unsafe extern "efiapi" fn load_file2<P: InitrdSource>(
     this: *mut LoadFile2Protocol,
     _file_path: *const DevicePathProtocol,
     boot_policy: Boolean,
@@ -114,7 +115,7 @@ unsafe extern "efiapi" fn load_file2(
     }
     // SAFETY: `this` is the `protocol` field we installed, the first field of a
     // `#[repr(C)]` InitrdLoadFile2 that stays alive until it is uninstalled.
-    let me = unsafe { &*(this as *const InitrdLoadFile2) };
+    let me = unsafe { &*(this as *const InitrdLoadFile2<P>) };
     // SAFETY: the caller passes a valid in/out size.
     let size = unsafe { &mut *buffer_size };
     let out = if buffer.is_null() {
@@ -127,9 +128,9 @@ unsafe extern "efiapi" fn load_file2(
 }
 
 /// The initrd protocols while installed.
-struct InstalledInitrd<'a> {
+struct InstalledInitrd<'a, P: InitrdSource> {
     handle: uefi_raw::Handle,
-    protocol: Box<InitrdLoadFile2<'a>>,
+    protocol: Box<InitrdLoadFile2<'a, P>>,
 }
 
 /// Boots a kernel through its EFI stub.
@@ -139,7 +140,8 @@ struct InstalledInitrd<'a> {
 /// - `kernel_path`: the kernel file's full device path (device nodes, a file
 ///   path node, end node), if known: it becomes the LoadedImage's FilePath.
 /// - `initrds`: zero or more initrds, handed to the kernel concatenated in
-///   this order through LoadFile2. Empty ones are skipped.
+///   this order through LoadFile2; each is read when the kernel asks, into
+///   the kernel's buffer. Empty ones are skipped.
 /// - `cmdline`: the command line, passed as UCS-2 LoadOptions.
 ///
 /// Returns only if the kernel did not take over: `Ok(status)` is what the
@@ -149,11 +151,11 @@ struct InstalledInitrd<'a> {
 /// ```text
 /// let status = linux::boot_efi_stub(&efi, &kernel, Some(&kernel_path), &[&initrd], "root=/dev/vda1 ro")?;
 /// ```
-pub fn boot_efi_stub(
+pub fn boot_efi_stub<P: InitrdSource>(
     efi: &Efi,
     kernel: &[u8],
     kernel_path: Option<&[u8]>,
-    initrds: &[&[u8]],
+    initrds: &[P],
     cmdline: &str,
 ) -> Result<Status, LinuxError> {
     if kernel.is_empty() && kernel_path.is_none() {
@@ -168,11 +170,10 @@ pub fn boot_efi_stub(
         let _ = efi.unload_image(image);
         return Err(LinuxError::LoadOptions(status));
     }
-    let parts: alloc::vec::Vec<&[u8]> = initrds.iter().copied().filter(|p| !p.is_empty()).collect();
-    let installed = if parts.is_empty() {
+    let installed = if initrd::total_len(initrds) == 0 {
         None
     } else {
-        match install_initrd(efi, &parts) {
+        match install_initrd(efi, initrds) {
             Ok(i) => Some(i),
             Err(e) => {
                 let _ = efi.unload_image(image);
@@ -192,7 +193,7 @@ pub fn boot_efi_stub(
     Ok(status)
 }
 
-fn install_initrd<'a>(efi: &Efi, parts: &'a [&'a [u8]]) -> Result<InstalledInitrd<'a>, LinuxError> {
+fn install_initrd<'a, P: InitrdSource>(efi: &Efi, parts: &'a [P]) -> Result<InstalledInitrd<'a, P>, LinuxError> {
     if efi
         .locate_device_path_exact(&LoadFile2Protocol::GUID, &INITRD_DEVICE_PATH)
         .is_some()
@@ -213,7 +214,7 @@ fn install_initrd<'a>(efi: &Efi, parts: &'a [&'a [u8]]) -> Result<InstalledInitr
     Ok(InstalledInitrd { handle, protocol })
 }
 
-fn uninstall_initrd(efi: &Efi, installed: InstalledInitrd<'_>) {
+fn uninstall_initrd<P: InitrdSource>(efi: &Efi, installed: InstalledInitrd<'_, P>) {
     let path = INITRD_DEVICE_PATH.as_ptr() as *const c_void;
     let _ = efi.uninstall_protocol(
         installed.handle,
@@ -229,7 +230,7 @@ mod tests {
     use super::*;
     use std::vec;
 
-    fn call(proto: &InitrdLoadFile2, boot_policy: bool, size: &mut usize, buffer: *mut u8) -> Status {
+    fn call(proto: &InitrdLoadFile2<&[u8]>, boot_policy: bool, size: &mut usize, buffer: *mut u8) -> Status {
         let this = proto.interface() as *mut LoadFile2Protocol;
         // SAFETY: `this` is a live InitrdLoadFile2; `buffer` has `*size` bytes or is null.
         unsafe {

@@ -22,6 +22,7 @@ pub mod bzimage;
 pub mod cmdline;
 pub mod e820;
 pub mod efi_stub;
+pub mod initrd;
 pub mod placement;
 #[cfg(test)]
 mod real_kernel;
@@ -29,6 +30,7 @@ pub mod setup_header;
 
 pub use bzimage::boot_bzimage;
 pub use efi_stub::boot_efi_stub;
+pub use initrd::InitrdSource;
 
 use crate::boot_manager::status_name;
 use core::fmt;
@@ -53,6 +55,8 @@ pub enum LinuxError {
     InitrdProviderExists,
     /// Installing the initrd's device path or LoadFile2 failed.
     InstallInitrd(Status),
+    /// Reading an initrd into place failed.
+    ReadInitrd(Status),
     /// AllocatePages failed for `what`.
     Allocate {
         what: &'static str,
@@ -90,6 +94,7 @@ impl fmt::Display for LinuxError {
                 write!(f, "another LoadFile2 already provides the Linux initrd")
             }
             LinuxError::InstallInitrd(s) => write!(f, "installing the initrd LoadFile2: {}", status_name(s)),
+            LinuxError::ReadInitrd(s) => write!(f, "reading the initrd: {}", status_name(s)),
             LinuxError::Allocate { what, pages, status } => {
                 write!(f, "allocating {pages} pages for the {what}: {}", status_name(status))
             }
