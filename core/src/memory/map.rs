@@ -462,6 +462,20 @@ impl MemoryMap {
         self.allocate_as(kind, ty, pages, align, Owner::Pages)
     }
 
+    /// Pages for the firmware's own placement of an image: the lowest `align`ed
+    /// start at or above `min` whose pages end below 4 GiB, else wherever
+    /// `AnyPages` would put them. Not an EFI allocation type: LoadImage uses it
+    /// for kernels (see `efi::image`).
+    pub fn allocate_pages_low(&mut self, ty: MemoryType, pages: u64, align: u64, min: u64) -> Result<u64, MemoryError> {
+        if !align.is_power_of_two() || align < EFI_PAGE_SIZE {
+            return Err(MemoryError::InvalidAlignment { align });
+        }
+        match self.find_free_low(pages, align, min, BELOW_4_GIB) {
+            Some(start) => self.allocate_as(AllocateType::Address(start), ty, pages, align, Owner::Pages),
+            None => self.allocate_as(AllocateType::AnyPages, ty, pages, align, Owner::Pages),
+        }
+    }
+
     /// `FreePages`: returns pages that `AllocatePages` handed out, in whole or in part.
     pub fn free_pages(&mut self, address: u64, pages: u64) -> Result<(), MemoryError> {
         self.free_as(address, pages, Owner::Pages)
@@ -585,6 +599,21 @@ impl MemoryMap {
                 let top = e.end().min(limit);
                 let bottom = top.checked_sub(len)? & !(align - 1);
                 (bottom >= e.start.max(EFI_PAGE_SIZE)).then_some(bottom)
+            })
+    }
+
+    /// The lowest `align`ed start of `pages` free pages at or above `min` whose
+    /// last byte is at most `max`.
+    fn find_free_low(&self, pages: u64, align: u64, min: u64, max: u64) -> Option<u64> {
+        let len = pages.checked_mul(EFI_PAGE_SIZE)?;
+        let limit = max.saturating_add(1);
+        self.entries
+            .iter()
+            .filter(|e| e.owner == Owner::Free && e.end() > min)
+            .find_map(|e| {
+                let start = e.start.max(min).max(EFI_PAGE_SIZE).checked_add(align - 1)? & !(align - 1);
+                let end = start.checked_add(len)?;
+                (end <= e.end().min(limit)).then_some(start)
             })
     }
 
@@ -921,6 +950,35 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.status(), efi::Status::INVALID_PARAMETER);
         }
+    }
+
+    #[test]
+    fn low_allocations_take_the_lowest_aligned_free_range_above_the_minimum() {
+        let mut map = vmm_map();
+        let min = 16 * MIB;
+        let a = map.allocate_pages_low(LoaderCode, 300, 2 * MIB, min).unwrap();
+        assert_eq!(a, min);
+        // The next one goes right after, rounded up to the alignment.
+        let b = map.allocate_pages_low(LoaderCode, 300, 2 * MIB, min).unwrap();
+        assert_eq!(b, min + 2 * MIB);
+        // A range that is taken is skipped.
+        map.allocate_pages(AllocateType::Address(20 * MIB), LoaderData, 1)
+            .unwrap();
+        let c = map.allocate_pages_low(LoaderCode, 1, 2 * MIB, 20 * MIB).unwrap();
+        assert_eq!(c, 22 * MIB);
+        assert_eq!(
+            map.allocate_pages_low(LoaderCode, 1, 0x800, min),
+            Err(MemoryError::InvalidAlignment { align: 0x800 })
+        );
+    }
+
+    #[test]
+    fn low_allocations_fall_back_to_any_pages_when_nothing_fits_above_the_minimum() {
+        let mut map = vmm_map();
+        // Nothing below 4 GiB lies above 3 GiB here: the top of the low range is used.
+        let a = map.allocate_pages_low(LoaderCode, 16, 2 * MIB, 3 * GIB).unwrap();
+        assert!(a < 2 * GIB, "{a:#x}");
+        assert_eq!(a % (2 * MIB), 0);
     }
 
     #[test]
