@@ -531,6 +531,47 @@ mod fat {
     }
 
     #[test]
+    fn directories_read_once_are_served_again_without_device_requests() {
+        let img = Image::mkfs("dircache", 40960, &["-F", "32", "-s", "1"]);
+        img.mkdir("/loader");
+        img.mkdir("/loader/entries");
+        img.put("/loader/entries/a.conf", b"title A\n");
+        let disk = img.disk(512);
+        let fs = mount(&disk);
+        assert_eq!(read_path(&fs, "loader/entries/a.conf"), b"title A\n");
+        let before = disk.read_requests();
+        let again = fs.open(&fs.root(), "loader/entries/a.conf").unwrap();
+        assert_eq!(
+            disk.read_requests(),
+            before,
+            "the path's directories come from the cache"
+        );
+        assert_eq!(again.size(), 8);
+    }
+
+    #[test]
+    fn cached_directories_follow_changes_to_the_volume() {
+        let img = Image::mkfs("dircache-write", 40960, &["-F", "32", "-s", "1"]);
+        img.mkdir("/loader");
+        img.put("/loader/old.conf", b"x");
+        let disk = img.disk(512);
+        let fs = mount(&disk);
+        let dir = fs.open(&fs.root(), "loader").unwrap();
+        let names = |fs: &FileSystem| -> Vec<String> { list(fs, &dir).iter().map(|f| f.name().to_string()).collect() };
+        assert!(names(&fs).contains(&"old.conf".to_string()));
+        let mut old = fs.open(&dir, "old.conf").unwrap();
+        fs.rename(&mut old, "new+2.conf").unwrap();
+        fs.create_file(&dir, "other.conf").unwrap();
+        let after = names(&fs);
+        assert!(after.contains(&"new+2.conf".to_string()), "{after:?}");
+        assert!(after.contains(&"other.conf".to_string()), "{after:?}");
+        assert!(!after.contains(&"old.conf".to_string()), "{after:?}");
+        assert!(fs.open(&dir, "old.conf").is_err());
+        img.save(&disk);
+        img.fsck();
+    }
+
+    #[test]
     fn volume_info_reports_label_and_space() {
         let img = Image::mkfs("info", 40960, &["-F", "32", "-s", "1", "-n", "MYVOLUME"]);
         img.put("/a.bin", &pattern(10_000, 1));

@@ -15,6 +15,7 @@
 
 mod bpb;
 mod dir;
+mod dir_cache;
 mod io;
 mod table;
 #[cfg(test)]
@@ -336,6 +337,9 @@ pub struct FileSystem {
     read_only: bool,
     clock: fn() -> DateTime,
     state: Mutex<State>,
+    /// Directory clusters recently read: a boot resolves `\loader\...` and
+    /// `\EFI\...` paths again and again. Emptied by every change to the volume.
+    dir_cache: Mutex<dir_cache::DirCache>,
 }
 
 fn no_clock() -> DateTime {
@@ -396,6 +400,7 @@ impl FileSystem {
             geo,
             clock: no_clock,
             state: Mutex::new(state),
+            dir_cache: Mutex::new(dir_cache::DirCache::new()),
         })
     }
 
@@ -712,7 +717,11 @@ impl FileSystem {
             return Err(Error::ReadOnly);
         }
         let st = &mut *self.state.lock();
+        // Every write to the volume happens in here: cached directory
+        // clusters may change, so none survives.
+        self.dir_cache.lock().clear();
         let result = f(st);
+        self.dir_cache.lock().clear();
         let synced = self.sync(st);
         let value = result?;
         synced?;
@@ -791,6 +800,28 @@ impl FileSystem {
         Self::for_each_piece(spans, offset, buf.len(), |dev_off, range| {
             Ok(io::read_at(&*self.dev, dev_off, &mut buf[range])?)
         })
+    }
+
+    /// A chunk of a directory: from the cache when it holds the same device
+    /// bytes, else read (and kept when it is one contiguous device range).
+    fn read_dir_chunk(&self, spans: &[Span], offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let mut pieces = 0;
+        let mut device_offset = 0;
+        Self::for_each_piece(spans, offset, buf.len(), |dev_off, range| {
+            if range.start == 0 {
+                device_offset = dev_off;
+            }
+            pieces += 1;
+            Ok(())
+        })?;
+        if pieces == 1 && self.dir_cache.lock().get(device_offset, buf) {
+            return Ok(());
+        }
+        self.read_spans(spans, offset, buf)?;
+        if pieces == 1 {
+            self.dir_cache.lock().insert(device_offset, buf);
+        }
+        Ok(())
     }
 
     fn write_spans(&self, spans: &[Span], offset: u64, data: &[u8]) -> Result<(), Error> {
@@ -932,7 +963,7 @@ impl FileSystem {
             let len = cursor.chunk_bytes.min(total - start) as usize;
             cursor.chunk.resize(len, 0);
             cursor.chunk_start = None;
-            self.read_spans(&cursor.spans, start, &mut cursor.chunk)?;
+            self.read_dir_chunk(&cursor.spans, start, &mut cursor.chunk)?;
             cursor.chunk_start = Some(start);
         }
         let off = (at - start) as usize;
