@@ -310,6 +310,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
         exit_image: fw_arch::efi_calls::exit_image,
         exit_boot_services,
         sync_code: fw_arch::efi_calls::sync_code,
+        prepare_image: fw_arch::efi_calls::prepare_image,
     });
     build_memory_map(info, heap);
     // SAFETY: the arena is used only by the runtime variable store from here on.

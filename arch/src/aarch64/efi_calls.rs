@@ -142,6 +142,10 @@ pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
     )
 }
 
+/// `Platform::prepare_image` for aarch64: nothing yet (the TCG TLB warm-up of
+/// x86_64's `tlb_warmup` would need a way to recognise TCG here).
+pub fn prepare_image(_base: u64, _len: usize) {}
+
 /// `Platform::sync_code` for aarch64 (Arm ARM B2.4.4, "Concurrent
 /// modification and execution of instructions"): cleans the data cache to the
 /// point of unification line by line over the range, then invalidates the

@@ -130,3 +130,5 @@ pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
 /// `Platform::sync_code` for x86_64: instruction fetch sees stores to memory
 /// without help (Intel SDM Vol. 3 §11.6, self-modifying code), so nothing to do.
 pub fn sync_code(_start: u64, _len: usize) {}
+
+pub use super::tlb_warmup::prepare_image;

@@ -19,6 +19,7 @@ pub mod random;
 mod start;
 #[cfg(target_os = "none")]
 pub mod time;
+pub mod tlb_warmup;
 
 #[cfg(target_os = "none")]
 pub use paging::identity_map;

@@ -503,7 +503,7 @@ pub extern "efiapi" fn start_image(
         return efi::Status::INVALID_PARAMETER;
     };
     let mut context = Box::new(JumpContext([0; 32]));
-    let entry = {
+    let (entry, loaded) = {
         let mut images = IMAGES.lock();
         let Some(image) = images.iter_mut().find(|i| i.handle == id) else {
             return efi::Status::INVALID_PARAMETER;
@@ -513,8 +513,13 @@ pub extern "efiapi" fn start_image(
         }
         image.started = true;
         image.jump = Some(&mut *context);
-        image.entry
+        // Images compiled into the firmware (pages == 0) need no readying.
+        let loaded = (image.pages > 0).then_some((image.base, (image.pages * EFI_PAGE_SIZE) as usize));
+        (image.entry, loaded)
     };
+    if let Some((base, len)) = loaded {
+        (platform().prepare_image)(base, len);
+    }
     let enter = platform().enter_image;
     // SAFETY: `entry` is the relocated entry point of an image loaded by
     // LoadImage; the context outlives the call, and Exit jumps back here.

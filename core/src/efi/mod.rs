@@ -43,6 +43,10 @@ pub struct Platform {
     /// fetch (LoadImage): aarch64 must clean the data cache and invalidate the
     /// instruction cache; x86 keeps them coherent itself.
     pub sync_code: fn(u64, usize),
+    /// Called by StartImage just before a loaded image at `(base, len)` runs:
+    /// lets the platform ready the CPU for it (x86_64 under QEMU's TCG grows
+    /// the emulator's TLB, see `fw_arch::x86_64::tlb_warmup`).
+    pub prepare_image: fn(u64, usize),
 }
 
 /// Boot-services state.
