@@ -83,24 +83,14 @@ impl Volume {
     /// The whole file at `path`.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, Status> {
         let file = self.open_file(path, FileMode::READ)?;
-        let info = file.info()?;
-        if info.0 > MAX_FILE {
+        let size = file.size()?;
+        if size > MAX_FILE {
             return Err(Status::BAD_BUFFER_SIZE);
         }
-        let mut data = vec![0u8; info.0 as usize];
-        let mut done = 0;
-        // Files are read in one call; a short read continues where it stopped.
-        while done < data.len() {
-            let mut size = data.len() - done;
-            // SAFETY: see the module doc; the buffer has `size` bytes left.
-            let status = unsafe { ((*file.0).read)(file.0, &mut size, data[done..].as_mut_ptr() as *mut c_void) };
-            if status != Status::SUCCESS {
-                return Err(status);
-            }
-            if size == 0 {
-                return Err(Status::END_OF_FILE);
-            }
-            done += size;
+        let mut data = vec![0u8; size as usize];
+        // A file that ends early (it changed since GetInfo) is an error.
+        if file.read_at(0, &mut data)? != data.len() {
+            return Err(Status::END_OF_FILE);
         }
         Ok(data)
     }
