@@ -11,6 +11,7 @@
 //! `menu-force`), or when a key is waiting when the boot manager starts.
 
 use crate::bls::{self, BootEntry, EntryKind, Timeout, Type1File, UkiFile, UkiSections};
+use crate::devicetree;
 use crate::efi::Efi;
 use crate::efi_print;
 use crate::fs::Volume;
@@ -491,12 +492,35 @@ fn boot_bls(efi: &Efi, v: &VolumeInfo, entry: &BootEntry, cmdline: Option<&str>)
             linux: Some(kernel),
             initrds,
             options,
+            devicetree,
+            devicetree_overlays,
             ..
         } => {
             let cmdline = cmdline
                 .map(String::from)
                 .or_else(|| options.clone())
                 .unwrap_or_default();
+            if !devicetree_overlays.is_empty() {
+                efi_print!(
+                    efi,
+                    "Boot: devicetree-overlay is not supported; booting without {}\n",
+                    devicetree_overlays.join(" ")
+                );
+            }
+            let _tree = match devicetree {
+                Some(file) if cfg!(target_arch = "x86_64") => {
+                    efi_print!(
+                        efi,
+                        "Boot: devicetree {file} ignored: x86_64 Linux takes no device tree\n"
+                    );
+                    None
+                }
+                Some(file) => match install_devicetree(efi, &v.volume, file) {
+                    Ok(tree) => Some(tree),
+                    Err(e) => return alloc::format!("devicetree {e}"),
+                },
+                None => None,
+            };
             boot_linux(efi, v, kernel, initrds, &cmdline)
         }
         EntryKind::Type1 { .. } => "entry has neither linux nor efi".to_string(),
@@ -524,9 +548,54 @@ impl Drop for FileInPages<'_> {
     }
 }
 
-/// Reads a (possibly large) file into freshly allocated pages, so kernels and
-/// initrds never touch the firmware's small heap.
-fn read_into_pages<'a>(efi: &'a Efi, volume: &Volume, file: &str) -> Result<FileInPages<'a>, String> {
+/// An entry's devicetree, installed as the EFI_DTB_TABLE configuration table
+/// in place of the VMM's. Dropping it (the kernel did not take over) puts the
+/// previous table back, then frees the pages.
+struct InstalledDeviceTree<'a> {
+    efi: &'a Efi,
+    /// Held, not read: the installed table lives in these pages.
+    _tree: FileInPages<'a>,
+    previous: Option<*mut core::ffi::c_void>,
+}
+
+impl Drop for InstalledDeviceTree<'_> {
+    fn drop(&mut self) {
+        let previous = self.previous.unwrap_or(core::ptr::null_mut());
+        // SAFETY: `previous` is the table the firmware had installed (still
+        // where it was), or null to remove ours; ours is unused from here on.
+        let _ = unsafe {
+            self.efi
+                .install_configuration_table(&devicetree::DTB_TABLE_GUID, previous)
+        };
+    }
+}
+
+/// Reads and checks an entry's `devicetree` file and installs it. The pages
+/// are ACPI reclaim memory: the OS may reuse them once it has read the tree.
+fn install_devicetree<'a>(efi: &'a Efi, volume: &Volume, file: &str) -> Result<InstalledDeviceTree<'a>, String> {
+    let tree = read_into_pages(efi, volume, file, MemoryType::ACPI_RECLAIM)?;
+    devicetree::check(tree.bytes()).map_err(|e| alloc::format!("{file}: {e}"))?;
+    let previous = efi.configuration_table(&devicetree::DTB_TABLE_GUID);
+    // SAFETY: the pages stay allocated in `tree` until the guard is dropped,
+    // and the guard's Drop uninstalls them first.
+    unsafe { efi.install_configuration_table(&devicetree::DTB_TABLE_GUID, tree.address as *mut core::ffi::c_void) }
+        .map_err(|s| alloc::format!("{file}: InstallConfigurationTable: {}", status_name(s)))?;
+    efi_print!(efi, "Boot: device tree from {file}\n");
+    Ok(InstalledDeviceTree {
+        efi,
+        _tree: tree,
+        previous,
+    })
+}
+
+/// Reads a (possibly large) file into freshly allocated pages of `memory_type`,
+/// so kernels never touch the firmware's small heap.
+fn read_into_pages<'a>(
+    efi: &'a Efi,
+    volume: &Volume,
+    file: &str,
+    memory_type: MemoryType,
+) -> Result<FileInPages<'a>, String> {
     let size = volume
         .size(file)
         .map_err(|s| alloc::format!("{file}: {}", status_name(s)))?;
@@ -535,7 +604,7 @@ fn read_into_pages<'a>(efi: &'a Efi, volume: &Volume, file: &str) -> Result<File
     }
     let pages = (size as usize).div_ceil(4096).max(1);
     let address = efi
-        .allocate_pages(AllocateType::ANY_PAGES, MemoryType::LOADER_DATA, pages, 0)
+        .allocate_pages(AllocateType::ANY_PAGES, memory_type, pages, 0)
         .map_err(|s| alloc::format!("{file}: no memory for {size} bytes ({})", status_name(s)))?;
     let buffer = FileInPages {
         efi,
@@ -643,7 +712,7 @@ fn boot_linux(efi: &Efi, v: &VolumeInfo, kernel_file: &str, initrd_files: &[Stri
             Err(e) => return alloc::format!("{e}"),
         }
     }
-    let kernel = match read_into_pages(efi, &v.volume, kernel_file) {
+    let kernel = match read_into_pages(efi, &v.volume, kernel_file, MemoryType::LOADER_DATA) {
         Ok(k) => k,
         Err(e) => return alloc::format!("kernel {e}"),
     };

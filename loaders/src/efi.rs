@@ -218,6 +218,21 @@ impl Efi {
         tables.iter().find(|t| t.vendor_guid == *guid).map(|t| t.vendor_table)
     }
 
+    /// InstallConfigurationTable (§7.3.16): adds, replaces (same GUID) or,
+    /// with a null `table`, removes an entry.
+    ///
+    /// # Safety
+    /// `table` stays valid, unmoved, for as long as it is installed.
+    pub unsafe fn install_configuration_table(&self, guid: &Guid, table: *mut c_void) -> Result<(), Status> {
+        // SAFETY: see the module doc; the caller keeps `table` alive.
+        let status = unsafe { (self.bs().install_configuration_table)(guid, table) };
+        if status == Status::SUCCESS {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    }
+
     /// AllocatePages (§7.2.1); `address` is the limit for MAX_ADDRESS and the
     /// place for ADDRESS, ignored for ANY_PAGES. The start of the pages.
     pub fn allocate_pages(

@@ -12,6 +12,7 @@ extern crate std;
 
 pub mod bls;
 pub mod boot_manager;
+pub mod devicetree;
 pub mod efi;
 pub mod fs;
 pub mod linux;

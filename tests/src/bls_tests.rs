@@ -50,6 +50,10 @@ pub fn tests() -> Vec<BootTest> {
             run: aarch64_debian_arm64_mmio,
         },
         BootTest {
+            name: "aarch64_bls_entry_devicetree_replaces_the_vmms",
+            run: aarch64_entry_devicetree,
+        },
+        BootTest {
             name: "aarch64_shim_grub_boots_debian_arm64_kernel",
             run: aarch64_shim_grub,
         },
@@ -414,6 +418,93 @@ fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// The same, with the disk on virtio-mmio instead of PCI.
 fn aarch64_debian_arm64_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     aarch64_debian_arm64_from(s, true)
+}
+
+/// QEMU virt's `/model` (and root `compatible`), and what the entry's tree
+/// says instead: the same length, so the tree's layout is unchanged.
+const VIRT_MODEL: &[u8] = b"linux,dummy-virt\0";
+const ENTRY_MODEL: &[u8] = b"hvfw,entry-dtb-1\0";
+
+/// The device tree QEMU builds for `config` (`-machine dumpdtb=`), with its
+/// model renamed to [`ENTRY_MODEL`]: a tree the kernel can boot with, and
+/// whose use the kernel's `Machine model:` line proves.
+fn entry_devicetree(config: &QemuConfig) -> Result<PathBuf, String> {
+    let dir = crate::firmware::target_dir().join("tmp");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join("hvfw-entry.dtb");
+    let dumped = dir.join("hvfw-entry.dtb.dump");
+    let mut args = config.args();
+    args.extend(["-machine".into(), format!("dumpdtb={}", dumped.display())]);
+    let out = std::process::Command::new(config.program())
+        .args(&args)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", config.program()))?;
+    let mut tree = std::fs::read(&dumped).map_err(|e| {
+        format!(
+            "QEMU wrote no device tree ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let mut renamed = 0;
+    let mut at = 0;
+    while let Some(found) = tree[at..].windows(VIRT_MODEL.len()).position(|w| w == VIRT_MODEL) {
+        let start = at + found;
+        tree[start..start + ENTRY_MODEL.len()].copy_from_slice(ENTRY_MODEL);
+        renamed += 1;
+        at = start + ENTRY_MODEL.len();
+    }
+    if renamed == 0 {
+        return Err("QEMU's virt device tree no longer says linux,dummy-virt".into());
+    }
+    // Rewritten only when it changes, so the cached disk image stays valid.
+    if std::fs::read(&path).ok().as_deref() != Some(&tree[..]) {
+        std::fs::write(&path, &tree).map_err(|e| e.to_string())?;
+    }
+    Ok(path)
+}
+
+/// A BLS entry with `devicetree`: the firmware installs that tree instead of
+/// the VMM's, and Linux boots with it (its `Machine model:` line names it).
+fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let kernel = debian::arm64_kernel()?;
+    let version = debian::kernel_release(&kernel);
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    let tree = entry_devicetree(&config)?;
+    let options = "console=ttyAMA0 hvfw.marker=arm64-entry-dtb";
+    let entry = format!(
+        "title Debian {version} (entry device tree)\nversion {version}\narchitecture aa64\n\
+         linux /debian/linux\ninitrd /debian/initrd.img\ndevicetree /dtb/hvfw.dtb\noptions {options}\n"
+    );
+    let disk = images::bls_disk(&BlsDisk {
+        name: "bls-arm64-dtb".into(),
+        esp_mib: 96,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![(format!("debian-{version}.conf"), entry)],
+        files: vec![
+            ("/debian/linux".into(), Source::Host(kernel)),
+            (
+                "/debian/initrd.img".into(),
+                Source::Host(initramfs::arm64_proof_initramfs()?),
+            ),
+            ("/dtb/hvfw.dtb".into(), Source::Host(tree)),
+        ],
+        boot_loader: None,
+    })?;
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Boot: device tree from \\dtb\\hvfw.dtb", START)?;
+    proof_with_acpi(qemu, 512, options, LINUX, &[])?;
+    // Printed early in setup_arch, from the tree the EFI stub handed over.
+    let model = qemu
+        .log()
+        .lines()
+        .find(|l| l.contains("Machine model: "))
+        .map(str::to_string)
+        .unwrap_or_default();
+    if !model.contains("Machine model: hvfw,entry-dtb-1") {
+        return Err(format!("Linux did not boot with the entry's device tree: {model:?}"));
+    }
+    Ok(())
 }
 
 fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> {
