@@ -413,14 +413,34 @@ mod fat {
 
 mod pe {
     use super::*;
-    use fw_core::image::{parse, Machine, UKI_SECTIONS};
+    use fw_core::image::{headers_len, parse, parse_headers, read_from, Machine, UKI_SECTIONS};
 
     /// Images larger than this are not placed (the firmware would fail the
     /// allocation instead).
     const MAX_IMAGE: u32 = 64 << 20;
 
+    /// What LoadImage does with a file: the headers [`headers_len`] asks for
+    /// out of the first 4 KiB, checked against the file's length.
+    fn streamed(input: &[u8]) -> Result<(&[u8], fw_core::image::PeImage), String> {
+        let wanted = headers_len(&input[..input.len().min(4096)]).map_err(|e| e.to_string())?;
+        let headers = &input[..(wanted.min(input.len() as u64)) as usize];
+        let image = parse_headers(headers, input.len() as u64, Machine::X86_64).map_err(|e| e.to_string())?;
+        Ok((headers, image))
+    }
+
     pub fn run(input: &[u8]) -> String {
-        let image = match parse(input, Machine::X86_64) {
+        let parsed = parse(input, Machine::X86_64);
+        let streamed = streamed(input);
+        // Loading from a file must accept and reject exactly what loading
+        // from a buffer does.
+        assert_eq!(
+            parsed.is_ok(),
+            streamed.is_ok(),
+            "buffer: {:?}, file: {:?}",
+            parsed.as_ref().err(),
+            streamed.as_ref().err()
+        );
+        let image = match parsed {
             Ok(image) => image,
             Err(e) => return shape(&e.to_string()),
         };
@@ -440,9 +460,15 @@ mod pe {
             return "ok too large to place".into();
         }
         let mut dest = vec![0u8; image.size_of_image() as usize + 4096];
+        let mut from_file = dest.clone();
         let mut out = Vec::new();
+        let (headers, streamed_image) = streamed.expect("checked above");
         for base in [0x1000_0000u64, image.preferred_base(), 0xffff_ffff_ffff_0000] {
-            match image.load(input, &mut dest, base) {
+            let buffered = image.load(input, &mut dest, base);
+            let streamed = streamed_image.load_with(headers, &mut read_from(input), &mut from_file, base);
+            assert_eq!(buffered.is_ok(), streamed.is_ok(), "{buffered:?} vs {streamed:?}");
+            assert!(dest == from_file, "a file load placed other bytes than a buffer load");
+            match buffered {
                 Ok(()) => out.push("ok".to_string()),
                 Err(e) => out.push(shape(&e.to_string())),
             }
