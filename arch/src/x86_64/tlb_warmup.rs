@@ -21,6 +21,7 @@ const TCG_SIGNATURE: &[u8; 12] = b"TCGTCGTCGTCG";
 const FIRST_ROUND_PAGES: usize = 256;
 /// Pages read at most in one round (64 MiB of image).
 const MAX_ROUND_PAGES: usize = 16 * 1024;
+#[cfg(target_os = "none")]
 const PAGE_SIZE: usize = 4096;
 
 /// Whether the hypervisor signature (CPUID.40000000h EBX, ECX, EDX) is TCG's.

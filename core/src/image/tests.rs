@@ -768,10 +768,13 @@ fn load_from_a_shorter_file_than_parsed_fails_cleanly() {
     assert_eq!(error, ImageError::Truncated { what: "section data" });
 }
 
+/// One read LoadImage made: (file offset, length).
+type Read = (u64, usize);
+
 /// Loads `file` as LoadImage does from a disk: [`headers_len`] from the first
 /// bytes, the headers parsed alone, each section read at its file offset.
-/// Returns the image and the reads made, as (offset, length).
-fn load_streamed(file: &[u8], address: u64) -> Result<(Vec<u8>, Vec<(u64, usize)>), ImageError> {
+/// Returns the image and the reads made.
+fn load_streamed(file: &[u8], address: u64) -> Result<(Vec<u8>, Vec<Read>), ImageError> {
     let wanted = headers_len(&file[..file.len().min(4096)])?;
     let headers = &file[..(wanted as usize).min(file.len())];
     let image = parse_headers(headers, file.len() as u64, Machine::X86_64)?;
