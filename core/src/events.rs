@@ -338,11 +338,12 @@ impl EventTable {
                 }
                 Some(Timer::Periodic { due_ns, period_ns }) if due_ns <= now_ns => {
                     // A period of 0 fires on every poll; missed periods are not replayed.
-                    let next = if period_ns == 0 {
-                        now_ns
-                    } else {
-                        let missed = (now_ns - due_ns) / period_ns + 1;
-                        due_ns.saturating_add(missed.saturating_mul(period_ns))
+                    let next = match (now_ns - due_ns).checked_div(period_ns) {
+                        None => now_ns,
+                        Some(elapsed_periods) => {
+                            let missed = elapsed_periods + 1;
+                            due_ns.saturating_add(missed.saturating_mul(period_ns))
+                        }
                     };
                     event.timer = Some(Timer::Periodic {
                         due_ns: next,

@@ -68,14 +68,14 @@ mod tests {
     #[test]
     fn takes_the_top_of_the_highest_low_region() {
         let regions = [ram(0, 0x9f000), ram(0x100000, 0x800_0000)];
-        let heap = choose_heap(&regions, &[0x100000..0x200000], 0x100_0000).unwrap();
+        let heap = choose_heap(&regions, core::slice::from_ref(&(0x100000..0x200000)), 0x100_0000).unwrap();
         assert_eq!(heap, 0x700_0000..0x800_0000);
     }
 
     #[test]
     fn steps_below_ranges_in_use() {
         let regions = [ram(0x100000, 0x800_0000)];
-        let heap = choose_heap(&regions, &[0x7ff_f000..0x800_0000], 0x10_0000).unwrap();
+        let heap = choose_heap(&regions, core::slice::from_ref(&(0x7ff_f000..0x800_0000)), 0x10_0000).unwrap();
         assert_eq!(heap, 0x7ef_f000..0x7ff_f000);
     }
 
@@ -90,6 +90,9 @@ mod tests {
     #[test]
     fn returns_none_when_nothing_fits() {
         let regions = [ram(0x100000, 0x200000)];
-        assert_eq!(choose_heap(&regions, &[0x100000..0x180000], 0x100000), None);
+        assert_eq!(
+            choose_heap(&regions, core::slice::from_ref(&(0x100000..0x180000)), 0x100000),
+            None
+        );
     }
 }

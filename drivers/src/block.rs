@@ -73,7 +73,7 @@ pub trait BlockDevice: Send + Sync {
 
 /// Checks a request against a device's geometry; returns the number of blocks.
 pub fn check_request(lba: u64, len: usize, block_size: u32, block_count: u64) -> Result<u64, BlockError> {
-    if block_size == 0 || len % block_size as usize != 0 {
+    if block_size == 0 || !len.is_multiple_of(block_size as usize) {
         return Err(BlockError::UnalignedBuffer { len, block_size });
     }
     let blocks = (len / block_size as usize) as u64;
@@ -101,7 +101,7 @@ impl MemoryDisk {
     /// A disk over `data`, which must be a whole number of blocks.
     pub fn new(data: Vec<u8>, block_size: u32) -> MemoryDisk {
         assert!(
-            block_size > 0 && data.len() % block_size as usize == 0,
+            block_size > 0 && data.len().is_multiple_of(block_size as usize),
             "image is not whole blocks"
         );
         MemoryDisk {

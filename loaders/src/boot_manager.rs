@@ -18,6 +18,7 @@ use crate::fs::Volume;
 use crate::linux::{self, LinuxError};
 use crate::menu::{self, Action, Key};
 use crate::{load_option, path, pe_sections};
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -58,7 +59,7 @@ enum Target {
     /// A `Boot####` option: a full device path and its optional data.
     LoadOption { number: u16, path: Vec<u8>, data: Vec<u8> },
     /// A BLS entry on volume `volume` (index into the volume list).
-    Bls { volume: usize, entry: BootEntry },
+    Bls { volume: usize, entry: Box<BootEntry> },
     /// `\EFI\BOOT\BOOTX64.EFI` on a volume.
     Removable { path: Vec<u8> },
 }
@@ -334,7 +335,10 @@ fn bls_entries(efi: &Efi, volumes: &[VolumeInfo]) -> (Vec<BootOption>, Option<bl
         for entry in built.entries {
             options.push(BootOption {
                 title: entry.title.clone(),
-                target: Target::Bls { volume: index, entry },
+                target: Target::Bls {
+                    volume: index,
+                    entry: Box::new(entry),
+                },
             });
         }
         if first_conf.is_none() {
