@@ -8,6 +8,9 @@ fn main() {
     let script = match target.as_str() {
         "x86_64-unknown-none" => Some("arch/src/x86_64/layout.ld"),
         "aarch64-unknown-none" => Some("arch/src/aarch64/layout.ld"),
+        // A static ELF at 0x80200000, where OpenSBI's fw_dynamic and QEMU
+        // `-kernel` expect the S-mode payload.
+        "riscv64gc-unknown-none-elf" => Some("arch/src/riscv64/layout.ld"),
         _ => None,
     };
     if let Some(script) = script {

@@ -16,7 +16,7 @@ pub struct Volume {
 }
 
 fn mib(blocks: u64, block_size: u32) -> u64 {
-    blocks * u64::from(block_size) >> 20
+    (blocks * u64::from(block_size)) >> 20
 }
 
 /// Logs each disk and its partitions, and returns the partitions.

@@ -55,8 +55,8 @@ fn rtc_set(t: &DateTime) -> Result<(), e::Status> {
 }
 
 /// SetVirtualAddressMap works where the OS keeps the runtime regions mapped
-/// 1:1 (x86_64 Linux); arm64 Linux maps only the new addresses, so aarch64
-/// does without it (see `RuntimePlatform::virtual_address_map`).
+/// 1:1 (x86_64 Linux); arm64 and riscv64 Linux map only the new addresses, so
+/// aarch64 and riscv64 do without it (see `RuntimePlatform::virtual_address_map`).
 const VIRTUAL_ADDRESS_MAP: bool = cfg!(target_arch = "x86_64");
 
 /// EFI_RT_PROPERTIES_TABLE (UEFI 2.10 §4.6.2), in the image's runtime data so
@@ -283,6 +283,18 @@ fn install_rng() {
     }
 }
 
+/// RISCV_EFI_BOOT_PROTOCOL on a handle of its own, with the hart OpenSBI
+/// started the firmware on: Linux's EFI stub needs it to boot.
+#[cfg(target_arch = "riscv64")]
+fn install_riscv_boot() {
+    let hart_id = fw_arch::riscv64::boot_hart_id() as usize;
+    let boot = fw_protocols::riscv_boot::RiscvBootProtocol::create(hart_id);
+    match efi::protocol::install(None, fw_protocols::riscv_boot::PROTOCOL_GUID, boot.protocol().cast()) {
+        Ok(_) => log::debug!("RISCV_EFI_BOOT_PROTOCOL: boot hart {hart_id}"),
+        Err(e) => error!("cannot install RISCV_EFI_BOOT_PROTOCOL: {e}"),
+    }
+}
+
 fn alloc_pool(size: usize) -> *mut u8 {
     BOOT.lock()
         .memory
@@ -356,6 +368,8 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     install_console();
     set_firmware_variables(info);
     install_rng();
+    #[cfg(target_arch = "riscv64")]
+    install_riscv_boot();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);
     if let Err(e) = paths.install(None, efi::protocol::install) {
         warn!("cannot install the device path protocols: {e}");

@@ -122,7 +122,7 @@ fn alloc_page() -> Option<u64> {
 }
 
 /// Maps RAM above 4 GiB (the x86_64 entry code mapped the first 4 GiB; the
-/// aarch64 one mapped all RAM) and checks that the highest RAM page is reachable.
+/// aarch64 one mapped all RAM; riscv64 runs without paging) and checks that the highest RAM page is reachable.
 fn map_high_memory(info: &BootInfo) {
     let top = info.ram_top();
     if cfg!(target_arch = "x86_64") && top > 1 << 32 {

@@ -3,7 +3,8 @@
 //!
 //! On the host this builds as an empty program so that `cargo test --workspace`
 //! works; the firmware is built with `--target x86_64-unknown-none` (a PVH ELF)
-//! or `--target aarch64-unknown-none` (an arm64 Linux `Image`).
+//! or `--target aarch64-unknown-none` (an arm64 Linux `Image`) or
+//! `--target riscv64gc-unknown-none-elf` (an S-mode ELF for OpenSBI at 0x80200000).
 #![cfg_attr(target_os = "none", no_std)]
 #![cfg_attr(target_os = "none", no_main)]
 
@@ -28,6 +29,6 @@ extern crate alloc;
 #[cfg(not(target_os = "none"))]
 fn main() {
     eprintln!("hypervisor-fw is firmware: build it with `cargo build --release --target x86_64-unknown-none`");
-    eprintln!("(or aarch64-unknown-none)");
+    eprintln!("(or aarch64-unknown-none, riscv64gc-unknown-none-elf)");
     eprintln!("or boot it in QEMU with `cargo xtask run`.");
 }

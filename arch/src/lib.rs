@@ -13,8 +13,17 @@ extern crate std;
 pub mod x86_64;
 
 // The device tree reader builds and is tested on the host like the PVH parser.
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64", test))]
+pub mod devicetree;
+
+#[cfg(all(any(target_arch = "aarch64", target_arch = "riscv64"), target_os = "none"))]
+pub mod boot_tree;
+
 #[cfg(any(target_arch = "aarch64", test))]
 pub mod aarch64;
+
+#[cfg(target_arch = "riscv64")]
+pub mod riscv64;
 
 /// The same names on every architecture: the time source, the EFI call
 /// trampolines and the random number generator.
@@ -27,4 +36,9 @@ pub use x86_64::{halt, identity_map, image_layout, image_range, paging::Caching,
 pub use aarch64::{
     efi_calls, halt, identity_map, image_layout, image_range, mmu::Caching, random, report_failure, time, Boot,
     ImageLayout,
+};
+
+#[cfg(all(target_arch = "riscv64", target_os = "none"))]
+pub use riscv64::{
+    efi_calls, halt, identity_map, image_layout, image_range, random, report_failure, time, Boot, Caching, ImageLayout,
 };

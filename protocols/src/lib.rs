@@ -11,4 +11,5 @@ pub mod console;
 pub mod device_path;
 pub mod disk_io;
 pub mod file_system;
+pub mod riscv_boot;
 pub mod rng;

@@ -5,11 +5,17 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+mod devicetree;
+#[cfg(target_arch = "riscv64")]
+mod riscv64;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
 #[cfg(target_arch = "aarch64")]
 pub use aarch64::*;
+#[cfg(target_arch = "riscv64")]
+pub use riscv64::*;
 #[cfg(target_arch = "x86_64")]
 pub use x86_64::*;
 
@@ -59,8 +65,8 @@ pub struct Disk {
 
 /// The virtio devices, to reset before the OS takes over.
 static VIRTIO_DEVICES: spin::Mutex<Vec<Arc<PciBlk>>> = spin::Mutex::new(Vec::new());
-#[cfg(target_arch = "aarch64")]
-static MMIO_DEVICES: spin::Mutex<Vec<Arc<aarch64::MmioBlk>>> = spin::Mutex::new(Vec::new());
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+static MMIO_DEVICES: spin::Mutex<Vec<Arc<devicetree::MmioBlk>>> = spin::Mutex::new(Vec::new());
 
 /// Stops every device the firmware drives (ExitBootServices): a device that
 /// still owned firmware memory would DMA into the OS.
@@ -68,7 +74,7 @@ pub fn quiesce() {
     for device in VIRTIO_DEVICES.lock().iter() {
         device.reset();
     }
-    #[cfg(target_arch = "aarch64")]
+    #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
     for device in MMIO_DEVICES.lock().iter() {
         device.reset();
     }

@@ -243,6 +243,19 @@ pub fn proof_with_acpi(
     timeout: Duration,
     acpi: &[&str],
 ) -> Result<Duration, String> {
+    proof_with_memory_share(qemu, memory_mib, 90, cmdline_marker, timeout, acpi)
+}
+
+/// [`proof_with_acpi`], with MemTotal allowed down to `min_percent` of `-m`:
+/// how much RAM a kernel keeps for itself differs by architecture.
+pub fn proof_with_memory_share(
+    qemu: &mut Qemu,
+    memory_mib: u64,
+    min_percent: u64,
+    cmdline_marker: &str,
+    timeout: Duration,
+    acpi: &[&str],
+) -> Result<Duration, String> {
     let linux = qemu.wait_for("Linux version ", timeout)?;
     qemu.wait_for("HVFW-PROOF: cmdline=", timeout)?;
     qemu.wait_for("\n", START)?;
@@ -281,9 +294,9 @@ pub fn proof_with_acpi(
     }
     let memtotal_kb: u64 = value("memtotal_kb").parse().map_err(|_| "no MemTotal".to_string())?;
     // MemTotal is RAM minus what the kernel keeps for itself; all of -m must
-    // have reached Linux, less at most 10%.
+    // have reached Linux, less that share.
     let expected_kb = memory_mib * 1024;
-    if memtotal_kb > expected_kb || memtotal_kb < expected_kb * 9 / 10 {
+    if memtotal_kb > expected_kb || memtotal_kb < expected_kb * min_percent / 100 {
         return Err(format!("MemTotal {memtotal_kb} kB does not match -m {memory_mib}M"));
     }
     Ok(linux)

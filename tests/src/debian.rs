@@ -19,6 +19,8 @@ use std::process::Command;
 pub enum Arch {
     Amd64,
     Arm64,
+    /// From Debian 13 (trixie): see [`private_apt`].
+    Riscv64,
 }
 
 impl Arch {
@@ -27,8 +29,52 @@ impl Arch {
         match self {
             Arch::Amd64 => "amd64",
             Arch::Arm64 => "arm64",
+            Arch::Riscv64 => "riscv64",
         }
     }
+}
+
+/// The Debian release riscv64 packages come from: Debian 12, which the
+/// machine's apt sources name, has no riscv64; Debian 13 has.
+const RISCV64_SUITE: &str = "trixie";
+
+/// apt options for `arch`. riscv64 packages are looked up and downloaded with
+/// a private apt state under `target/debian/apt-riscv64/` whose only source is
+/// Debian 13's riscv64 archive, so the machine's own apt (Debian 12) is never
+/// touched. Other architectures use the machine's apt as it is.
+fn private_apt(arch: Arch) -> Result<Vec<String>, String> {
+    if arch != Arch::Riscv64 {
+        return Ok(Vec::new());
+    }
+    let root = cache_dir("debian").join("apt-riscv64");
+    for dir in ["state/lists/partial", "cache/archives/partial", "etc/sources.list.d"] {
+        std::fs::create_dir_all(root.join(dir)).map_err(|e| e.to_string())?;
+    }
+    let sources = root.join("etc/sources.list");
+    let line = format!(
+        "deb [arch=riscv64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian {RISCV64_SUITE} main\n"
+    );
+    if std::fs::read_to_string(&sources).ok().as_deref() != Some(line.as_str()) {
+        std::fs::write(&sources, &line).map_err(|e| e.to_string())?;
+    }
+    let status = root.join("status");
+    if !status.exists() {
+        std::fs::write(&status, "").map_err(|e| e.to_string())?;
+    }
+    let at = |p: &str| root.join(p).to_string_lossy().into_owned();
+    Ok([
+        format!("Dir::State={}", at("state")),
+        format!("Dir::State::status={}", at("status")),
+        format!("Dir::Cache={}", at("cache")),
+        format!("Dir::Etc::SourceList={}", at("etc/sources.list")),
+        format!("Dir::Etc::SourceParts={}", at("etc/sources.list.d")),
+        "APT::Architecture=riscv64".into(),
+        "APT::Architectures=riscv64".into(),
+        "Debug::NoLocking=1".into(),
+    ]
+    .into_iter()
+    .flat_map(|o| ["-o".to_string(), o])
+    .collect())
 }
 
 /// The cloud kernel's metapackage; it depends on the versioned image package.
@@ -61,6 +107,7 @@ pub fn fetch_for(package: &str, arch: Arch) -> Result<PathBuf, String> {
     let spec = format!("{package}:{}={version}", arch.name());
     eprintln!("debian: apt-get download {spec}");
     let output = Command::new("apt-get")
+        .args(private_apt(arch)?)
         .args(["download", "-q", &spec])
         .current_dir(&debs)
         .output()
@@ -134,6 +181,12 @@ pub fn arm64_kernel() -> Result<PathBuf, String> {
     kernel_of("linux-image-arm64", Arch::Arm64)
 }
 
+/// Debian 13's riscv64 kernel (`/boot/vmlinux-*` of the package
+/// `linux-image-riscv64` depends on): an uncompressed Image with an EFI stub.
+pub fn riscv64_kernel() -> Result<PathBuf, String> {
+    kernel_of("linux-image-riscv64", Arch::Riscv64)
+}
+
 /// The kernel of the versioned package `metapackage` stands for.
 fn kernel_of(metapackage: &str, arch: Arch) -> Result<PathBuf, String> {
     let package = resolve(metapackage, arch)?;
@@ -141,9 +194,12 @@ fn kernel_of(metapackage: &str, arch: Arch) -> Result<PathBuf, String> {
     let entries = std::fs::read_dir(&boot).map_err(|e| format!("Debian package {package} has no /boot: {e}"))?;
     let mut kernels: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
+        // riscv64 packages ship an uncompressed `vmlinux-*` (itself an EFI image).
         .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with("vmlinuz-") || n.starts_with("vmlinux-")
+            })
         })
         .collect();
     kernels.sort();
@@ -157,7 +213,9 @@ fn kernel_of(metapackage: &str, arch: Arch) -> Result<PathBuf, String> {
 /// The kernel's version string, e.g. `6.1.0-56-cloud-amd64` (from its file name).
 pub fn kernel_release(vmlinuz: &Path) -> String {
     let name = vmlinuz.file_name().unwrap_or_default().to_string_lossy();
-    name.trim_start_matches("vmlinuz-").to_string()
+    name.trim_start_matches("vmlinuz-")
+        .trim_start_matches("vmlinux-")
+        .to_string()
 }
 
 impl Arch {
@@ -166,6 +224,7 @@ impl Arch {
         match self {
             Arch::Amd64 => "x64",
             Arch::Arm64 => "aa64",
+            Arch::Riscv64 => "riscv64",
         }
     }
 
@@ -174,6 +233,7 @@ impl Arch {
         match self {
             Arch::Amd64 => "x86_64-efi",
             Arch::Arm64 => "arm64-efi",
+            Arch::Riscv64 => "riscv64-efi",
         }
     }
 }
@@ -258,12 +318,19 @@ pub fn busybox() -> Result<PathBuf, String> {
 }
 
 pub fn busybox_for(arch: Arch) -> Result<PathBuf, String> {
-    file_in("busybox-static", arch, "/bin/busybox")
+    // Debian 13 (merged /usr) ships it in /usr/bin.
+    let path = if arch == Arch::Riscv64 {
+        "/usr/bin/busybox"
+    } else {
+        "/bin/busybox"
+    };
+    file_in("busybox-static", arch, path)
 }
 
 /// A metapackage such as `linux-image-cloud-amd64` stands for a versioned
 /// package (`linux-image-6.1.0-NN-cloud-amd64`); other names stand for themselves.
 pub fn resolve(package: &str, arch: Arch) -> Result<String, String> {
+    ensure_lists(package, arch)?;
     let is_kernel_metapackage = package
         .strip_prefix("linux-image-")
         .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()));
@@ -271,7 +338,7 @@ pub fn resolve(package: &str, arch: Arch) -> Result<String, String> {
         return Ok(package.to_string());
     }
     let spec = format!("{package}:{}", arch.name());
-    let depends = apt_cache(&["depends", &spec])?;
+    let depends = apt_cache(arch, &["depends", &spec])?;
     let real: Vec<&str> = depends
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Depends:"))
@@ -292,7 +359,7 @@ pub fn resolve(package: &str, arch: Arch) -> Result<String, String> {
 /// The version of `package` apt would download, if its lists know the package.
 fn candidate_version(package: &str, arch: Arch) -> Result<Option<String>, String> {
     let spec = format!("{package}:{}", arch.name());
-    let policy = apt_cache(&["policy", &spec])?;
+    let policy = apt_cache(arch, &["policy", &spec])?;
     Ok(policy
         .lines()
         .find_map(|l| l.trim().strip_prefix("Candidate:"))
@@ -304,8 +371,9 @@ fn candidate_version(package: &str, arch: Arch) -> Result<Option<String>, String
 /// Runs `apt-cache` with `args`, remembering the answer in `target/debian/apt/`
 /// for as long as apt's lists stay the same: each call costs half a second here
 /// (apt keeps no binary cache), and a run asks dozens of times.
-fn apt_cache(args: &[&str]) -> Result<String, String> {
-    let key = args.join(" ");
+fn apt_cache(arch: Arch, args: &[&str]) -> Result<String, String> {
+    let options = private_apt(arch)?;
+    let key = format!("{} {}", options.join(" "), args.join(" "));
     let lists = lists_fingerprint();
     let memo = cache_dir("debian")
         .join("apt")
@@ -317,6 +385,7 @@ fn apt_cache(args: &[&str]) -> Result<String, String> {
         }
     }
     let output = Command::new("apt-cache")
+        .args(&options)
         .args(args)
         .output()
         .map_err(|e| format!("cannot run apt-cache (Debian package apt): {e}"))?;
@@ -339,7 +408,9 @@ fn apt_cache(args: &[&str]) -> Result<String, String> {
 /// Changes whenever `apt-get update`, the sources or the architectures change.
 fn lists_fingerprint() -> u64 {
     let mut state = String::new();
-    for dir in ["/var/lib/apt/lists", "/etc/apt/sources.list.d"] {
+    let private = cache_dir("debian").join("apt-riscv64/state/lists");
+    let private = private.to_string_lossy();
+    for dir in ["/var/lib/apt/lists", "/etc/apt/sources.list.d", &private] {
         let mut entries: Vec<String> = std::fs::read_dir(dir)
             .into_iter()
             .flatten()
@@ -371,6 +442,26 @@ pub fn ensure_lists(package: &str, arch: Arch) -> Result<(), String> {
     let known = |p: &str| candidate_version(p, arch).is_ok_and(|v| v.is_some());
     if known(package) {
         return Ok(());
+    }
+    if arch == Arch::Riscv64 {
+        // The private state needs no root: fill its lists.
+        eprintln!("debian: apt-get update ({RISCV64_SUITE} riscv64, private lists)");
+        let output = Command::new("apt-get")
+            .args(private_apt(arch)?)
+            .args(["update", "-q"])
+            .output()
+            .map_err(|e| format!("cannot run apt-get (Debian package apt): {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "apt-get update of Debian {RISCV64_SUITE} riscv64 failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        return if known(package) {
+            Ok(())
+        } else {
+            Err(format!("Debian {RISCV64_SUITE} riscv64 has no package {package}"))
+        };
     }
     let foreign = arch != native_arch()?;
     let added = !foreign

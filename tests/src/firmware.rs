@@ -35,6 +35,7 @@ pub fn target(arch: Arch) -> &'static str {
     match arch {
         Arch::Amd64 => "x86_64-unknown-none",
         Arch::Arm64 => "aarch64-unknown-none",
+        Arch::Riscv64 => "riscv64gc-unknown-none-elf",
     }
 }
 
@@ -59,6 +60,8 @@ pub fn build_for(arch: Arch, variant: Variant) -> Result<PathBuf, String> {
         (Arch::Amd64, Variant::TestHooks) => "hypervisor-fw-test-hooks",
         (Arch::Arm64, Variant::Release) => "hypervisor-fw-aarch64",
         (Arch::Arm64, Variant::TestHooks) => "hypervisor-fw-aarch64-test-hooks",
+        (Arch::Riscv64, Variant::Release) => "hypervisor-fw-riscv64",
+        (Arch::Riscv64, Variant::TestHooks) => "hypervisor-fw-riscv64-test-hooks",
     };
     // Beside the build, so that concurrent builds in other target dirs keep their own.
     let dir = target_dir().join("fw");
@@ -78,6 +81,7 @@ pub fn build_efi_test_app_for(arch: Arch) -> Result<PathBuf, String> {
     let target = match arch {
         Arch::Amd64 => "x86_64-unknown-uefi",
         Arch::Arm64 => "aarch64-unknown-uefi",
+        Arch::Riscv64 => return Err("Rust has no riscv64 UEFI target to build the EFI test application".into()),
     };
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())

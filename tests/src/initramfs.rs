@@ -390,6 +390,14 @@ pub fn demo_initramfs() -> Result<PathBuf, String> {
     proof_initramfs_named("demo", &script)
 }
 
+/// `target/initramfs/proof-riscv64.cpio.gz`: riscv64 busybox (Debian 13) with
+/// the proof script, on QEMU virt's 16550 console, and the efivarfs module of
+/// Debian 13's riscv64 kernel.
+pub fn riscv64_proof_initramfs() -> Result<PathBuf, String> {
+    let kernel = debian::riscv64_kernel()?;
+    proof_initramfs_with(&kernel, Arch::Riscv64, "proof-riscv64", &proof_script_for("ttyS0"))
+}
+
 /// `target/initramfs/proof-arm64.cpio.gz`: arm64 busybox with the proof
 /// script for the `virt` machine's PL011 (`ttyAMA0`) and the efivarfs module
 /// of Debian's generic arm64 kernel.
@@ -406,21 +414,40 @@ fn proof_initramfs_named(name: &str, script: &str) -> Result<PathBuf, String> {
 /// The proof initramfs for `arch` with `kernel`'s `PROOF_MODULES`.
 fn proof_initramfs_with(kernel: &Path, arch: Arch, name: &str, script: &str) -> Result<PathBuf, String> {
     let release = debian::kernel_release(kernel);
-    let tree = kernel
+    let root = kernel
         .parent()
         .and_then(Path::parent)
-        .ok_or("the kernel is not in a package's /boot")?
-        .join("lib/modules")
-        .join(&release);
+        .ok_or("the kernel is not in a package's /boot")?;
+    // Debian 12 keeps modules in /lib/modules, Debian 13 in /usr/lib/modules,
+    // compressed with xz (busybox's insmod wants them plain).
+    let tree = [root.join("lib/modules"), root.join("usr/lib/modules")]
+        .into_iter()
+        .map(|dir| dir.join(&release))
+        .find(|dir| dir.is_dir())
+        .ok_or_else(|| format!("the kernel package has no lib/modules/{release}"))?;
     let mut modules = Vec::new();
     for module in PROOF_MODULES {
         let path = tree.join(module);
-        if !path.is_file() {
+        let compressed = tree.join(format!("{module}.xz"));
+        if path.is_file() {
+            modules.push(path);
+        } else if compressed.is_file() {
+            modules.push(decompressed_module(&compressed)?);
+        } else {
             return Err(format!("the kernel package has no lib/modules/{release}/{module}"));
         }
-        modules.push(path);
     }
     busybox_initramfs_for(name, arch, script, &modules)
+}
+
+/// A plain copy of an xz-compressed kernel module, beside it (`xz -dk`).
+fn decompressed_module(compressed: &Path) -> Result<PathBuf, String> {
+    let plain = compressed.with_extension("");
+    if !plain.is_file() {
+        crate::images::run("xz", &["-dk", &compressed.to_string_lossy()])
+            .map_err(|e| format!("decompressing {} (Debian package xz-utils): {e}", compressed.display()))?;
+    }
+    Ok(plain)
 }
 
 /// `target/initramfs/<name>.cpio.gz`: a small archive holding only `path` with

@@ -52,11 +52,21 @@ impl QemuConfig {
         }
     }
 
+    /// The riscv64 `virt` machine with QEMU's OpenSBI, booting `firmware` (an
+    /// ELF linked at 0x80200000, OpenSBI's next stage) with `-kernel`.
+    pub fn riscv64(firmware: &Path) -> QemuConfig {
+        QemuConfig {
+            arch: Arch::Riscv64,
+            ..QemuConfig::new(firmware)
+        }
+    }
+
     /// The QEMU program for the machine.
     pub fn program(&self) -> &'static str {
         match self.arch {
             Arch::Amd64 => "qemu-system-x86_64",
             Arch::Arm64 => "qemu-system-aarch64",
+            Arch::Riscv64 => "qemu-system-riscv64",
         }
     }
 
@@ -75,6 +85,8 @@ impl QemuConfig {
             // No isa-debug-exit here: test builds power off through PSCI after
             // a failure report, and the tests look for the report.
             Arch::Arm64 => &["-machine", "virt,accel=tcg", "-cpu", "cortex-a57"],
+            // QEMU's OpenSBI (fw_dynamic) starts the firmware in S-mode.
+            Arch::Riscv64 => &["-machine", "virt,accel=tcg", "-bios", "default"],
         };
         let mut args: Vec<String> = machine
             .iter()

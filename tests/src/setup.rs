@@ -7,6 +7,8 @@ use std::process::Command;
 pub const PACKAGES: &[(&str, &str)] = &[
     ("qemu-system-x86", "qemu-system-x86_64"),
     ("qemu-system-arm", "qemu-system-aarch64"),
+    // qemu-system-riscv64 (OpenSBI comes with qemu-system-data).
+    ("qemu-system-misc", "qemu-system-riscv64"),
     ("mtools", "mcopy"),
     ("dosfstools", "mkfs.fat"),
     ("gdisk", "sgdisk"),
@@ -19,10 +21,11 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
 ];
 
-/// Targets: the firmware (bare metal) and the EFI test application, for both architectures.
+/// Targets: the firmware (bare metal) and the EFI test application (x86_64, aarch64).
 pub const TARGETS: &[&str] = &[
     "x86_64-unknown-none",
     "aarch64-unknown-none",
+    "riscv64gc-unknown-none-elf",
     "x86_64-unknown-uefi",
     "aarch64-unknown-uefi",
 ];

@@ -2,7 +2,7 @@
 //! load it), EL1, exception vectors, the identity-mapping MMU, the generic
 //! timer and PSCI, with the machine described by the device tree.
 
-pub mod devicetree;
+pub use crate::devicetree;
 
 #[cfg(target_os = "none")]
 pub mod efi_calls;
@@ -20,9 +20,11 @@ mod start;
 pub mod time;
 
 #[cfg(target_os = "none")]
+pub use crate::boot_tree::device_tree;
+#[cfg(target_os = "none")]
 pub use mmu::identity_map;
 #[cfg(target_os = "none")]
-pub use start::{device_tree, halt, image_layout, image_range, report_failure, Boot, ImageLayout};
+pub use start::{halt, image_layout, image_range, report_failure, Boot, ImageLayout};
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("entry.s"));

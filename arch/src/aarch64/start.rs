@@ -1,14 +1,14 @@
 //! From the entry stub to the firmware: exception vectors, the device tree, the
 //! MMU, the hand-over.
 
-use super::devicetree::{self, DeviceTreeError};
 use super::psci::{self, Conduit};
 use super::{exceptions, mmu};
+use crate::boot_tree;
+use crate::devicetree::{self, DeviceTreeError};
 use core::ops::Range;
 use core::ptr::addr_of;
-use core::sync::atomic::{AtomicU64, Ordering};
 use fw_core::boot_info::BootInfo;
-use fw_drivers::fdt::{self, Fdt};
+use fw_drivers::fdt::Fdt;
 
 /// What the firmware's main is handed on aarch64: the [`BootInfo`] from the
 /// device tree, or why there is none.
@@ -52,53 +52,6 @@ pub fn image_range() -> Range<u64> {
     addr_of!(__image_start) as u64..addr_of!(__image_end) as u64
 }
 
-/// Where the device tree is, and its size (0 when there is none).
-static DEVICE_TREE: AtomicU64 = AtomicU64::new(0);
-static DEVICE_TREE_SIZE: AtomicU64 = AtomicU64::new(0);
-
-/// The device tree the VMM passed, checked; `None` if it passed none or a
-/// broken one.
-pub fn device_tree() -> Option<Fdt<'static>> {
-    let addr = DEVICE_TREE.load(Ordering::Relaxed);
-    let size = DEVICE_TREE_SIZE.load(Ordering::Relaxed);
-    if addr == 0 || size == 0 {
-        return None;
-    }
-    // SAFETY: arch_start checked that `size` bytes at `addr` are a device tree
-    // in RAM, identity mapped; the memory map keeps them (a module) and nothing
-    // writes them.
-    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, size as usize) };
-    Fdt::new(bytes).ok()
-}
-
-/// The device tree blob at `addr`, read with the MMU off (byte accesses only:
-/// the target has strict alignment).
-///
-/// # Safety
-/// `addr` is where the VMM put the tree (x0 at entry), or 0.
-unsafe fn read_device_tree(addr: u64) -> Result<Fdt<'static>, DeviceTreeError> {
-    if addr == 0 {
-        return Err(DeviceTreeError::NoDeviceTree);
-    }
-    let invalid = |error| DeviceTreeError::Invalid { addr, error };
-    // SAFETY: the boot protocol puts the tree's header at x0.
-    let header = unsafe { core::slice::from_raw_parts(addr as *const u8, fdt::FDT_HEADER_SIZE) };
-    let size = fdt::total_size(header).map_err(invalid)?;
-    // The booting protocol caps the tree at 2 MiB.
-    if size > 2 << 20 {
-        return Err(invalid(fdt::Error::Truncated {
-            need: size,
-            have: 2 << 20,
-        }));
-    }
-    // SAFETY: the header says the tree is `size` bytes long.
-    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, size) };
-    let tree = Fdt::new(bytes).map_err(invalid)?;
-    DEVICE_TREE_SIZE.store(size as u64, Ordering::Relaxed);
-    DEVICE_TREE.store(addr, Ordering::Relaxed);
-    Ok(tree)
-}
-
 /// Device registers the firmware touches: everything the tree names that it
 /// drives (console, RTC, PCI configuration space, virtio-mmio).
 fn device_ranges<'a>(tree: Option<Fdt<'a>>) -> impl Iterator<Item = (u64, u64)> + 'a {
@@ -118,8 +71,8 @@ const LOW_DEVICE_AREA: (u64, u64) = (0, 1 << 30);
 #[unsafe(no_mangle)]
 extern "C" fn arch_start(dtb: u64) -> ! {
     exceptions::init();
-    // SAFETY: x0 at entry, unchanged.
-    let tree = unsafe { read_device_tree(dtb) };
+    // SAFETY: x0 at entry, unchanged; the MMU is off.
+    let tree = unsafe { boot_tree::read(dtb) };
     let image = image_range();
     let tree_range = tree.as_ref().map(|t| (dtb, t.as_bytes().len() as u64));
     {

@@ -1,5 +1,6 @@
-//! The 16550 UART (the PC's COM1 at port 0x3f8 on QEMU and Cloud Hypervisor):
-//! 115200 baud, 8 data bits, no parity, one stop bit, FIFOs on, polled.
+//! The 16550 UART (the PC's COM1 at port 0x3f8 on QEMU and Cloud Hypervisor;
+//! memory-mapped `ns16550a` on QEMU's riscv64 `virt`): 115200 baud, 8 data
+//! bits, no parity, one stop bit, FIFOs on, polled.
 
 /// Register access: port I/O on x86, MMIO elsewhere, a model in tests.
 pub trait UartRegisters {
@@ -83,6 +84,28 @@ impl UartRegisters for PortRegisters {
     fn write(&self, register: u8, value: u8) {
         // SAFETY: as above.
         unsafe { crate::portio::outb(self.base + register as u16, value) }
+    }
+}
+
+/// The registers of a memory-mapped 16550 with byte-wide registers, each
+/// `1 << shift` bytes apart (the device tree's `reg-shift`, 0 on QEMU `virt`).
+pub struct MmioRegisters {
+    pub base: usize,
+    pub shift: u8,
+}
+
+#[cfg(target_os = "none")]
+impl UartRegisters for MmioRegisters {
+    fn read(&self, register: u8) -> u8 {
+        let addr = self.base + ((register as usize) << self.shift);
+        // SAFETY: the platform hands this driver the UART's register block,
+        // as device memory (or physical addressing); the registers are bytes.
+        unsafe { core::ptr::read_volatile(addr as *const u8) }
+    }
+    fn write(&self, register: u8, value: u8) {
+        let addr = self.base + ((register as usize) << self.shift);
+        // SAFETY: as above.
+        unsafe { core::ptr::write_volatile(addr as *mut u8, value) }
     }
 }
 

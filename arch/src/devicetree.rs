@@ -13,7 +13,8 @@ use fw_drivers::fdt::{self, Fdt};
 /// Why the device tree gave no usable [`BootInfo`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceTreeError {
-    /// x0 was zero: the VMM passed no device tree.
+    /// The boot register (x0 on aarch64, a1 on riscv64) was zero: the VMM
+    /// passed no device tree.
     NoDeviceTree,
     Invalid {
         addr: u64,
@@ -26,7 +27,7 @@ pub enum DeviceTreeError {
 impl fmt::Display for DeviceTreeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DeviceTreeError::NoDeviceTree => write!(f, "no device tree (x0 was 0 at entry)"),
+            DeviceTreeError::NoDeviceTree => write!(f, "no device tree (its address was 0 at entry)"),
             DeviceTreeError::Invalid { addr, error } => write!(f, "device tree at {addr:#x}: {error}"),
             DeviceTreeError::NoMemory => write!(f, "the device tree has no memory node"),
             DeviceTreeError::BootInfo(e) => write!(f, "device tree: {e}"),
@@ -87,12 +88,35 @@ pub fn boot_info(fdt: &Fdt, addr: u64) -> Result<BootInfo, DeviceTreeError> {
     Ok(info)
 }
 
+/// Reserves the SBI firmware's memory below a RISC-V payload. OpenSBI names
+/// its own region in `/reserved-memory` (`mmode_resv*`, no-map); other SBI
+/// implementations may not. On the SBI platforms the payload sits after the
+/// SBI firmware in the same RAM region (fw_dynamic at the start of RAM, the
+/// payload 2 MiB above), so when no reservation ends where the payload's RAM
+/// region starts, everything below the payload in that region is reserved.
+pub fn reserve_below_payload(info: &mut BootInfo, payload_start: u64) -> Result<(), BootInfoError> {
+    let regions = info.regions();
+    let below = regions
+        .iter()
+        .find(|r| r.kind == MemoryKind::Ram && r.start <= payload_start && payload_start < r.end())
+        .filter(|ram| {
+            !regions
+                .iter()
+                .any(|r| r.kind == MemoryKind::ReservedRam && r.end() == ram.start)
+        })
+        .map(|ram| (ram.start, payload_start - ram.start));
+    match below {
+        Some((start, size)) if size > 0 => info.reserve(start, size),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const QEMU_VIRT: &[u8] = include_bytes!("../../../drivers/src/fdt/qemu-virt.dtb");
-    const RESERVED: &[u8] = include_bytes!("../../../drivers/src/fdt/reserved.dtb");
+    const QEMU_VIRT: &[u8] = include_bytes!("../../drivers/src/fdt/qemu-virt.dtb");
+    const RESERVED: &[u8] = include_bytes!("../../drivers/src/fdt/reserved.dtb");
 
     #[test]
     fn qemu_virt_gives_ram_cmdline_initrd_and_the_tree() {
@@ -130,5 +154,36 @@ mod tests {
         assert_eq!(info.usable_ram(), 0x2000_0000 + 0x4000_0000 - 0x1_0000 - 0x10_0000);
         assert_eq!(info.installed_ram(), 0x2000_0000 + 0x4000_0000);
         assert_eq!(info.cmdline(), "quiet");
+    }
+
+    fn reserved(info: &BootInfo) -> std::vec::Vec<(u64, u64)> {
+        info.regions()
+            .iter()
+            .filter(|r| r.kind == MemoryKind::ReservedRam)
+            .map(|r| (r.start, r.size))
+            .collect()
+    }
+
+    #[test]
+    fn sbi_memory_below_the_payload_is_reserved_when_the_tree_does_not_say() {
+        let fdt = Fdt::new(QEMU_VIRT).unwrap();
+        let mut info = boot_info(&fdt, 0x4800_1000).unwrap();
+        reserve_below_payload(&mut info, 0x4020_0000).unwrap();
+        assert_eq!(reserved(&info), [(0x4000_0000, 0x20_0000)]);
+        assert_eq!(info.installed_ram(), 512 << 20);
+    }
+
+    #[test]
+    fn sbi_reservation_from_the_tree_is_kept_as_it_is() {
+        let mut info = BootInfo::new();
+        info.add_region(MemoryRegion {
+            start: 0x8000_0000,
+            size: 0x2000_0000,
+            kind: MemoryKind::Ram,
+        })
+        .unwrap();
+        info.reserve(0x8000_0000, 0x8_0000).unwrap();
+        reserve_below_payload(&mut info, 0x8020_0000).unwrap();
+        assert_eq!(reserved(&info), [(0x8000_0000, 0x8_0000)]);
     }
 }

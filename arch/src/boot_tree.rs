@@ -1,0 +1,57 @@
+//! The device tree blob the VMM passed at entry (x0 on aarch64, a1 on riscv64),
+//! checked once and then kept for the platform code (Devicetree Specification
+//! v0.4 §5.2, the header's `totalsize`).
+
+use super::devicetree::DeviceTreeError;
+use core::sync::atomic::{AtomicU64, Ordering};
+use fw_drivers::fdt::{self, Fdt};
+
+/// Where the device tree is, and its size (0 when there is none).
+static DEVICE_TREE: AtomicU64 = AtomicU64::new(0);
+static DEVICE_TREE_SIZE: AtomicU64 = AtomicU64::new(0);
+
+/// The booting protocols (arm64 and RISC-V Linux) cap the tree at 2 MiB.
+const MAX_SIZE: usize = 2 << 20;
+
+/// The device tree the VMM passed, checked; `None` if it passed none or a
+/// broken one.
+pub fn device_tree() -> Option<Fdt<'static>> {
+    let addr = DEVICE_TREE.load(Ordering::Relaxed);
+    let size = DEVICE_TREE_SIZE.load(Ordering::Relaxed);
+    if addr == 0 || size == 0 {
+        return None;
+    }
+    // SAFETY: `read` checked that `size` bytes at `addr` are a device tree
+    // in RAM, identity mapped; the memory map keeps them (a module) and nothing
+    // writes them.
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, size as usize) };
+    Fdt::new(bytes).ok()
+}
+
+/// Checks the device tree blob at `addr` and records it for [`device_tree`].
+/// Reads bytes only (aarch64 with the MMU off has strict alignment).
+///
+/// # Safety
+/// `addr` is where the VMM put the tree (the boot register at entry), or 0,
+/// and the memory is readable (physical addressing, or identity mapped).
+pub unsafe fn read(addr: u64) -> Result<Fdt<'static>, DeviceTreeError> {
+    if addr == 0 {
+        return Err(DeviceTreeError::NoDeviceTree);
+    }
+    let invalid = |error| DeviceTreeError::Invalid { addr, error };
+    // SAFETY: the boot protocol puts the tree's header at `addr`.
+    let header = unsafe { core::slice::from_raw_parts(addr as *const u8, fdt::FDT_HEADER_SIZE) };
+    let size = fdt::total_size(header).map_err(invalid)?;
+    if size > MAX_SIZE {
+        return Err(invalid(fdt::Error::Truncated {
+            need: size,
+            have: MAX_SIZE,
+        }));
+    }
+    // SAFETY: the header says the tree is `size` bytes long.
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, size) };
+    let tree = Fdt::new(bytes).map_err(invalid)?;
+    DEVICE_TREE_SIZE.store(size as u64, Ordering::Relaxed);
+    DEVICE_TREE.store(addr, Ordering::Relaxed);
+    Ok(tree)
+}

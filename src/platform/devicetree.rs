@@ -1,0 +1,93 @@
+//! Machines described by a device tree (aarch64 and riscv64 `virt`, Cloud
+//! Hypervisor): the generic PCI host bridge (`pci-host-ecam-generic`, Linux's
+//! host-generic-pci binding; QEMU leaves its BARs unassigned, so they are
+//! placed in the bridge's `ranges`) and the `virtio,mmio` slots.
+
+use super::{pci_disks, Disk, MMIO_DEVICES};
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use fw_drivers::fdt::{Fdt, PciSpace};
+use fw_drivers::pci::{self, BarWindows, Window};
+use fw_drivers::virtio::{self, PollLimit};
+use log::{debug, info, warn};
+
+/// The BAR windows of a host bridge: its `ranges` where PCI and CPU addresses
+/// agree (QEMU and Cloud Hypervisor map memory 1:1).
+fn bar_windows(host: &fw_drivers::fdt::Node) -> BarWindows {
+    let mut windows = BarWindows {
+        mmio32: None,
+        mmio64: None,
+        io: None,
+    };
+    for range in host.pci_ranges() {
+        let identity = range.pci_address == range.cpu_address;
+        match range.space {
+            PciSpace::Memory32 if identity && windows.mmio32.is_none() => {
+                windows.mmio32 = Some(Window::new(range.pci_address, range.size));
+            }
+            PciSpace::Memory64 if identity && windows.mmio64.is_none() => {
+                windows.mmio64 = Some(Window::new(range.pci_address, range.size));
+            }
+            // Port numbers are bus addresses; the firmware never uses I/O BARs,
+            // but placing them keeps devices' decoding consistent. Port 0 is
+            // left out so that no BAR reads as "unassigned".
+            PciSpace::Io if windows.io.is_none() && range.size > 0x1000 => {
+                windows.io = Some(Window::new(range.pci_address + 0x1000, range.size - 0x1000));
+            }
+            _ => debug!("PCI: window {range:?} not used"),
+        }
+    }
+    windows
+}
+
+pub fn pci_host_disks(tree: &Fdt, limit: PollLimit, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
+    let Some(host) = tree.find_compatible("pci-host-ecam-generic") else {
+        info!("PCI: no generic host bridge in the device tree");
+        return Vec::new();
+    };
+    let Some((base, size)) = host.first_reg() else {
+        warn!("PCI: host bridge without reg");
+        return Vec::new();
+    };
+    let (first, last) = host.bus_range();
+    // The ECAM window decodes 1 MiB per bus: never look past what `reg` covers.
+    let buses = (size >> 20).clamp(1, 256) as u16;
+    let last = last.min((u16::from(first) + buses - 1).min(255) as u8);
+    info!("PCI: ECAM at {base:#x}, buses {first}-{last}");
+    let windows = bar_windows(&host);
+    // SAFETY: the device tree describes this ECAM window; it is mapped as
+    // device memory (aarch64) or addressing is physical (riscv64), and only
+    // the firmware drives PCI configuration.
+    let config = unsafe { pci::Ecam::new(base, first, last) };
+    pci_disks(&config, windows, limit, alloc_page)
+}
+
+/// A virtio-blk device on virtio-mmio.
+pub type MmioBlk = virtio::VirtioBlk<virtio::MmioTransport<virtio::MmioRegion>>;
+
+pub fn virtio_mmio_disks(tree: &Fdt, limit: PollLimit) -> Vec<Disk> {
+    let mut disks = Vec::new();
+    for node in tree.nodes().filter(|n| n.is_compatible("virtio,mmio")) {
+        let Some((base, _)) = node.first_reg() else { continue };
+        // SAFETY: the device tree names this virtio-mmio register block; it
+        // is mapped as device memory (aarch64) or addressing is physical
+        // (riscv64), and nothing else drives it.
+        match unsafe { virtio::mmio_block_device(base, limit) } {
+            Ok(blk) => {
+                let blk = Arc::new(blk);
+                MMIO_DEVICES.lock().push(blk.clone());
+                disks.push(Disk {
+                    location: format!("virtio-blk at MMIO {base:#x}"),
+                    pci: None,
+                    mmio: Some(base),
+                    device: blk,
+                    virtio: None,
+                });
+            }
+            Err(virtio::Error::NoDevice) => {}
+            Err(e) => debug!("virtio-mmio at {base:#x}: {e}"),
+        }
+    }
+    disks
+}

@@ -1,0 +1,101 @@
+//! The riscv64 machine (QEMU `virt` under OpenSBI), as its device tree
+//! describes it: the `ns16550a` console `/chosen/stdout-path` names, reset and
+//! power-off through the SBI System Reset extension, the generic PCI host
+//! bridge and the `virtio,mmio` slots (see `devicetree`). There is no clock
+//! driver yet: GetTime reports DEVICE_ERROR.
+
+use super::devicetree::{pci_host_disks, virtio_mmio_disks};
+use super::{Disk, REQUEST_TIMEOUT_NS};
+use alloc::vec::Vec;
+use fw_core::boot_info::BootInfo;
+use fw_drivers::rtc::calendar::DateTime;
+use fw_drivers::uart::ns16550::{MmioRegisters, Ns16550};
+use fw_drivers::virtio::PollLimit;
+use log::{info, warn};
+
+/// Where QEMU `virt` puts its ns16550a: used when the device tree names none.
+const DEFAULT_NS16550: u64 = 0x1000_0000;
+
+static CONSOLE: spin::Once<Ns16550<MmioRegisters>> = spin::Once::new();
+
+/// The 16550 to use (base, reg-shift): the one `stdout-path` names, else the
+/// first in the tree, else QEMU's usual address.
+fn console_registers() -> MmioRegisters {
+    let node = fw_arch::riscv64::device_tree().and_then(|tree| {
+        tree.stdout()
+            .filter(|n| n.is_compatible("ns16550a") || n.is_compatible("ns16550"))
+            .or_else(|| tree.find_compatible("ns16550a"))
+            .or_else(|| tree.find_compatible("ns16550"))
+    });
+    let base = node
+        .as_ref()
+        .and_then(|n| n.first_reg())
+        .map_or(DEFAULT_NS16550, |(b, _)| b);
+    let shift = node.and_then(|n| n.u32_property("reg-shift")).unwrap_or(0);
+    MmioRegisters {
+        base: base as usize,
+        shift: shift.min(4) as u8,
+    }
+}
+
+/// Finds and programs the console.
+pub fn console_init(_boot: &fw_arch::Boot) {
+    let uart = CONSOLE.call_once(|| Ns16550::new(console_registers()));
+    uart.init();
+}
+
+pub fn console_write(bytes: &[u8]) {
+    if let Some(uart) = CONSOLE.get() {
+        uart.write_bytes(bytes);
+    }
+}
+
+pub fn console_read() -> Option<u8> {
+    CONSOLE.get().and_then(|uart| uart.read_byte())
+}
+
+/// MMIO the runtime services touch after ExitBootServices: none (reset goes
+/// through the SBI, and there is no clock driver).
+pub fn runtime_mmio() -> Vec<(u64, u64)> {
+    Vec::new()
+}
+
+/// The time of day: no driver for `virt`'s goldfish RTC yet.
+pub fn rtc_get() -> Option<DateTime> {
+    None
+}
+
+pub fn rtc_set(_t: &DateTime) -> bool {
+    false
+}
+
+/// ResetSystem through SBI SRST. Returns only if the SBI refused.
+pub fn reset(kind: r_efi::efi::ResetType) {
+    if kind == r_efi::efi::RESET_SHUTDOWN {
+        fw_arch::riscv64::sbi::shutdown();
+    } else {
+        fw_arch::riscv64::sbi::cold_reboot();
+    }
+}
+
+fn timer_now() -> u64 {
+    fw_arch::time::ticks()
+}
+
+/// Discovers buses and disks: PCI first, then virtio-mmio slots in device
+/// tree order.
+pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
+    let hz = fw_arch::time::frequency();
+    info!("timebase: {} MHz", hz / 1_000_000);
+    let Some(tree) = fw_arch::riscv64::device_tree() else {
+        warn!("no device tree: no disks");
+        return Vec::new();
+    };
+    let limit = PollLimit::Clock {
+        now: timer_now,
+        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, hz),
+    };
+    let mut disks = pci_host_disks(&tree, limit, alloc_page);
+    disks.extend(virtio_mmio_disks(&tree, limit));
+    disks
+}
