@@ -25,20 +25,21 @@ pub mod aarch64;
 #[cfg(target_arch = "riscv64")]
 pub mod riscv64;
 
+/// The firmware image's own extent (the same linker symbols on every architecture).
+#[cfg(target_os = "none")]
+pub mod image;
+#[cfg(target_os = "none")]
+pub use image::{image_layout, image_range, ImageLayout};
+
 /// The same names on every architecture: the time source, the EFI call
 /// trampolines and the random number generator.
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{efi_calls, random, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{halt, identity_map, image_layout, image_range, paging::Caching, report_failure, Boot, ImageLayout};
+pub use x86_64::{halt, identity_map, paging::Caching, report_failure, Boot};
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub use aarch64::{
-    efi_calls, halt, identity_map, image_layout, image_range, mmu::Caching, random, report_failure, time, Boot,
-    ImageLayout,
-};
+pub use aarch64::{efi_calls, halt, identity_map, mmu::Caching, random, report_failure, time, Boot};
 
 #[cfg(all(target_arch = "riscv64", target_os = "none"))]
-pub use riscv64::{
-    efi_calls, halt, identity_map, image_layout, image_range, random, report_failure, time, Boot, Caching, ImageLayout,
-};
+pub use riscv64::{efi_calls, halt, identity_map, random, report_failure, time, Boot, Caching};

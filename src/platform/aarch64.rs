@@ -5,14 +5,12 @@
 //! BARs QEMU leaves unassigned: they are placed in the bridge's `ranges`) and
 //! the `virtio,mmio` slots.
 
-use super::devicetree::{pci_host_disks, virtio_mmio_disks};
-use super::{Disk, REQUEST_TIMEOUT_NS};
+use super::Disk;
 use alloc::vec::Vec;
 use fw_core::boot_info::BootInfo;
 use fw_drivers::rtc::calendar::DateTime;
 use fw_drivers::rtc::pl031::{MmioRegisters as Pl031Mmio, Pl031};
 use fw_drivers::uart::pl011::{MmioRegisters, Pl011};
-use fw_drivers::virtio::PollLimit;
 use log::{info, warn};
 
 /// Where QEMU `virt` and Cloud Hypervisor put their PL011: used when the
@@ -98,10 +96,6 @@ pub fn reset(kind: r_efi::efi::ResetType) {
     }
 }
 
-fn timer_now() -> u64 {
-    fw_arch::time::ticks()
-}
-
 /// Discovers clocks, buses and disks: PCI first, then virtio-mmio slots in
 /// device tree order.
 pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
@@ -111,11 +105,5 @@ pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -
         warn!("no device tree: no disks");
         return Vec::new();
     };
-    let limit = PollLimit::Clock {
-        now: timer_now,
-        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, hz),
-    };
-    let mut disks = pci_host_disks(&tree, limit, alloc_page);
-    disks.extend(virtio_mmio_disks(&tree, limit));
-    disks
+    super::devicetree::disks(&tree, alloc_page)
 }

@@ -3,7 +3,7 @@
 //! host-generic-pci binding; QEMU leaves its BARs unassigned, so they are
 //! placed in the bridge's `ranges`) and the `virtio,mmio` slots.
 
-use super::{pci_disks, Disk, MMIO_DEVICES};
+use super::{pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_NS};
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -11,6 +11,19 @@ use fw_drivers::fdt::{Fdt, PciSpace};
 use fw_drivers::pci::{self, BarWindows, Window};
 use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, info, warn};
+
+/// The disks `tree` describes: behind its PCI host bridges first, then in its
+/// virtio-mmio slots, in tree order. Requests time out after
+/// [`REQUEST_TIMEOUT_NS`] of the architecture's timer.
+pub fn disks(tree: &Fdt, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
+    let limit = PollLimit::Clock {
+        now: fw_arch::time::ticks,
+        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, fw_arch::time::frequency()),
+    };
+    let mut disks = pci_host_disks(tree, limit, alloc_page);
+    disks.extend(virtio_mmio_disks(tree, limit));
+    disks
+}
 
 /// The BAR windows of a host bridge: its `ranges` where PCI and CPU addresses
 /// agree (QEMU and Cloud Hypervisor map memory 1:1).
@@ -41,7 +54,7 @@ fn bar_windows(host: &fw_drivers::fdt::Node) -> BarWindows {
     windows
 }
 
-pub fn pci_host_disks(tree: &Fdt, limit: PollLimit, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
+fn pci_host_disks(tree: &Fdt, limit: PollLimit, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
     let Some(host) = tree.find_compatible("pci-host-ecam-generic") else {
         info!("PCI: no generic host bridge in the device tree");
         return Vec::new();
@@ -66,7 +79,7 @@ pub fn pci_host_disks(tree: &Fdt, limit: PollLimit, alloc_page: &mut dyn FnMut()
 /// A virtio-blk device on virtio-mmio.
 pub type MmioBlk = virtio::VirtioBlk<virtio::MmioTransport<virtio::MmioRegion>>;
 
-pub fn virtio_mmio_disks(tree: &Fdt, limit: PollLimit) -> Vec<Disk> {
+fn virtio_mmio_disks(tree: &Fdt, limit: PollLimit) -> Vec<Disk> {
     let mut disks = Vec::new();
     for node in tree.nodes().filter(|n| n.is_compatible("virtio,mmio")) {
         let Some((base, _)) = node.first_reg() else { continue };

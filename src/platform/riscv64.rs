@@ -4,13 +4,11 @@
 //! bridge and the `virtio,mmio` slots (see `devicetree`). There is no clock
 //! driver yet: GetTime reports DEVICE_ERROR.
 
-use super::devicetree::{pci_host_disks, virtio_mmio_disks};
-use super::{Disk, REQUEST_TIMEOUT_NS};
+use super::Disk;
 use alloc::vec::Vec;
 use fw_core::boot_info::BootInfo;
 use fw_drivers::rtc::calendar::DateTime;
 use fw_drivers::uart::ns16550::{MmioRegisters, Ns16550};
-use fw_drivers::virtio::PollLimit;
 use log::{info, warn};
 
 /// Where QEMU `virt` puts its ns16550a: used when the device tree names none.
@@ -78,10 +76,6 @@ pub fn reset(kind: r_efi::efi::ResetType) {
     }
 }
 
-fn timer_now() -> u64 {
-    fw_arch::time::ticks()
-}
-
 /// Discovers buses and disks: PCI first, then virtio-mmio slots in device
 /// tree order.
 pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
@@ -91,11 +85,5 @@ pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -
         warn!("no device tree: no disks");
         return Vec::new();
     };
-    let limit = PollLimit::Clock {
-        now: timer_now,
-        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, hz),
-    };
-    let mut disks = pci_host_disks(&tree, limit, alloc_page);
-    disks.extend(virtio_mmio_disks(&tree, limit));
-    disks
+    super::devicetree::disks(&tree, alloc_page)
 }

@@ -24,7 +24,7 @@ pub use crate::boot_tree::device_tree;
 #[cfg(target_os = "none")]
 pub use mmu::identity_map;
 #[cfg(target_os = "none")]
-pub use start::{halt, image_layout, image_range, report_failure, Boot, ImageLayout};
+pub use start::{halt, report_failure, Boot};
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("entry.s"));

@@ -5,8 +5,6 @@ use super::psci::{self, Conduit};
 use super::{exceptions, mmu};
 use crate::boot_tree;
 use crate::devicetree::{self, DeviceTreeError};
-use core::ops::Range;
-use core::ptr::addr_of;
 use fw_core::boot_info::BootInfo;
 use fw_drivers::fdt::Fdt;
 
@@ -17,39 +15,6 @@ pub type Boot = Result<BootInfo, DeviceTreeError>;
 unsafe extern "Rust" {
     /// Defined by the firmware binary.
     fn firmware_main(boot: Boot) -> !;
-}
-
-unsafe extern "C" {
-    static __image_start: u8;
-    static __code_end: u8;
-    static __boot_data_start: u8;
-    static __boot_data_end: u8;
-    static __image_end: u8;
-}
-
-/// Where the parts of the firmware image are, for the EFI memory map.
-pub struct ImageLayout {
-    /// Code and read-only data: runtime services code.
-    pub code: Range<u64>,
-    /// Data, including what runtime services use: runtime services data.
-    pub data: Range<u64>,
-    /// The boot stack and page tables (inside `data`): boot services data.
-    pub boot_data: Range<u64>,
-}
-
-pub fn image_layout() -> ImageLayout {
-    let start = addr_of!(__image_start) as u64;
-    let code_end = addr_of!(__code_end) as u64;
-    ImageLayout {
-        code: start..code_end,
-        data: code_end..addr_of!(__image_end) as u64,
-        boot_data: addr_of!(__boot_data_start) as u64..addr_of!(__boot_data_end) as u64,
-    }
-}
-
-/// The bytes the firmware image occupies, .bss (stack, page tables) included.
-pub fn image_range() -> Range<u64> {
-    addr_of!(__image_start) as u64..addr_of!(__image_end) as u64
 }
 
 /// Device registers the firmware touches: everything the tree names that it
@@ -73,7 +38,7 @@ extern "C" fn arch_start(dtb: u64) -> ! {
     exceptions::init();
     // SAFETY: x0 at entry, unchanged; the MMU is off.
     let tree = unsafe { boot_tree::read(dtb) };
-    let image = image_range();
+    let image = crate::image_range();
     let tree_range = tree.as_ref().map(|t| (dtb, t.as_bytes().len() as u64));
     {
         let memory = tree

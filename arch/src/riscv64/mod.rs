@@ -21,7 +21,7 @@ mod trap;
 #[cfg(target_os = "none")]
 pub use crate::boot_tree::device_tree;
 #[cfg(target_os = "none")]
-pub use start::{boot_hart_id, halt, image_layout, image_range, report_failure, Boot, ImageLayout};
+pub use start::{boot_hart_id, halt, report_failure, Boot};
 
 /// How a range is mapped. Without paging (satp = 0) there is nothing to
 /// choose: QEMU `virt`'s physical memory attributes make RAM cacheable and

@@ -4,8 +4,6 @@
 use super::{time, trap};
 use crate::boot_tree;
 use crate::devicetree::{self, DeviceTreeError};
-use core::ops::Range;
-use core::ptr::addr_of;
 use core::sync::atomic::{AtomicU64, Ordering};
 use fw_core::boot_info::BootInfo;
 use fw_drivers::fdt::Fdt;
@@ -17,39 +15,6 @@ pub type Boot = Result<BootInfo, DeviceTreeError>;
 unsafe extern "Rust" {
     /// Defined by the firmware binary.
     fn firmware_main(boot: Boot) -> !;
-}
-
-unsafe extern "C" {
-    static __image_start: u8;
-    static __code_end: u8;
-    static __boot_data_start: u8;
-    static __boot_data_end: u8;
-    static __image_end: u8;
-}
-
-/// Where the parts of the firmware image are, for the EFI memory map.
-pub struct ImageLayout {
-    /// Code and read-only data: runtime services code.
-    pub code: Range<u64>,
-    /// Data, including what runtime services use: runtime services data.
-    pub data: Range<u64>,
-    /// The boot and trap stacks (inside `data`): boot services data.
-    pub boot_data: Range<u64>,
-}
-
-pub fn image_layout() -> ImageLayout {
-    let start = addr_of!(__image_start) as u64;
-    let code_end = addr_of!(__code_end) as u64;
-    ImageLayout {
-        code: start..code_end,
-        data: code_end..addr_of!(__image_end) as u64,
-        boot_data: addr_of!(__boot_data_start) as u64..addr_of!(__boot_data_end) as u64,
-    }
-}
-
-/// The bytes the firmware image occupies, .bss (stacks) included.
-pub fn image_range() -> Range<u64> {
-    addr_of!(__image_start) as u64..addr_of!(__image_end) as u64
 }
 
 /// The hart OpenSBI started the firmware on (a0 at entry).
@@ -72,7 +37,7 @@ fn timebase_frequency(tree: &Fdt) -> Option<u64> {
 /// reserved (see [`devicetree::reserve_below_payload`]).
 fn boot_info(tree: &Fdt, dtb: u64) -> Boot {
     let mut info = devicetree::boot_info(tree, dtb)?;
-    devicetree::reserve_below_payload(&mut info, image_range().start)?;
+    devicetree::reserve_below_payload(&mut info, crate::image_range().start)?;
     Ok(info)
 }
 

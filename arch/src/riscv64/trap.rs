@@ -104,7 +104,7 @@ extern "C" fn riscv64_trap(frame: &Frame) -> ! {
     // image's start and the bottom of the boot stack is the best sign of an
     // overflow (the firmware and the images it starts run on that stack).
     let sp = frame.x[2];
-    if (super::image_range().start..addr_of!(boot_stack_bottom) as u64).contains(&sp) {
+    if (crate::image_range().start..addr_of!(boot_stack_bottom) as u64).contains(&sp) {
         write_raw(format_args!("!!!! stack overflow: sp is below the boot stack\n"));
     }
     write_raw(format_args!(

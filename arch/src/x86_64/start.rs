@@ -2,8 +2,6 @@
 
 use super::pvh::{self, PhysMemory, PvhError};
 use super::{exceptions, gdt, paging};
-use core::ops::Range;
-use core::ptr::addr_of;
 use fw_core::boot_info::BootInfo;
 
 /// What the firmware's main is handed on x86_64: the parsed start info, or why
@@ -13,34 +11,6 @@ pub type Boot = Result<BootInfo, PvhError>;
 unsafe extern "Rust" {
     /// Defined by the firmware binary.
     fn firmware_main(boot: Boot) -> !;
-}
-
-unsafe extern "C" {
-    static __image_start: u8;
-    static __code_end: u8;
-    static __boot_data_start: u8;
-    static __boot_data_end: u8;
-    static __image_end: u8;
-}
-
-/// Where the parts of the firmware image are, for the EFI memory map.
-pub struct ImageLayout {
-    /// Code and read-only data: runtime services code.
-    pub code: Range<u64>,
-    /// Data, including what runtime services use: runtime services data.
-    pub data: Range<u64>,
-    /// The boot stack and page tables (inside `data`): boot services data.
-    pub boot_data: Range<u64>,
-}
-
-pub fn image_layout() -> ImageLayout {
-    let start = addr_of!(__image_start) as u64;
-    let code_end = addr_of!(__code_end) as u64;
-    ImageLayout {
-        code: start..code_end,
-        data: code_end..addr_of!(__image_end) as u64,
-        boot_data: addr_of!(__boot_data_start) as u64..addr_of!(__boot_data_end) as u64,
-    }
 }
 
 /// Physical memory below 4 GiB, identity mapped by the entry code.
@@ -56,11 +26,6 @@ impl PhysMemory for LowMemory {
         // and the tables it points to are memory the VMM gave us to read.
         Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len) })
     }
-}
-
-/// The bytes the firmware image occupies, .bss (stack, page tables) included.
-pub fn image_range() -> Range<u64> {
-    addr_of!(__image_start) as u64..addr_of!(__image_end) as u64
 }
 
 #[unsafe(no_mangle)]
