@@ -25,6 +25,10 @@ pub mod aarch64;
 #[cfg(target_arch = "riscv64")]
 pub mod riscv64;
 
+/// Nanoseconds and busy waits from the architecture's counter.
+#[cfg(target_os = "none")]
+pub mod counter;
+
 /// The firmware image's own extent (the same linker symbols on every architecture).
 #[cfg(target_os = "none")]
 pub mod image;

@@ -4,7 +4,6 @@
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
-use fw_core::clock;
 
 /// Assumed when CNTFRQ_EL0 reads 0 (firmware should have set it; the VMMs do).
 const FALLBACK_HZ: u64 = 62_500_000;
@@ -22,15 +21,4 @@ pub fn frequency() -> u64 {
     }
 }
 
-/// Nanoseconds since an arbitrary point (reset).
-pub fn now_ns() -> u64 {
-    clock::ticks_to_ns(ticks(), frequency())
-}
-
-/// Busy-waits `ns` nanoseconds.
-pub fn stall_ns(ns: u64) {
-    let end = ticks().saturating_add(clock::ns_to_ticks(ns, frequency()));
-    while ticks() < end {
-        core::hint::spin_loop();
-    }
-}
+pub use crate::counter::{now_ns, stall_ns};

@@ -4,7 +4,6 @@
 //! Everything time-related (Stall, timers, request timeouts) polls this.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use fw_core::clock;
 
 /// QEMU `virt`'s timebase, used when the tree names none.
 const FALLBACK_HZ: u64 = 10_000_000;
@@ -30,15 +29,4 @@ pub fn frequency() -> u64 {
     FREQUENCY.load(Ordering::Relaxed)
 }
 
-/// Nanoseconds since an arbitrary point (reset).
-pub fn now_ns() -> u64 {
-    clock::ticks_to_ns(ticks(), frequency())
-}
-
-/// Busy-waits `ns` nanoseconds.
-pub fn stall_ns(ns: u64) {
-    let end = ticks().saturating_add(clock::ns_to_ticks(ns, frequency()));
-    while ticks() < end {
-        core::hint::spin_loop();
-    }
-}
+pub use crate::counter::{now_ns, stall_ns};

@@ -31,18 +31,7 @@ pub fn frequency() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
 
-/// Nanoseconds since an arbitrary point (reset).
-pub fn now_ns() -> u64 {
-    clock::ticks_to_ns(ticks(), frequency())
-}
-
-/// Busy-waits `ns` nanoseconds.
-pub fn stall_ns(ns: u64) {
-    let end = ticks().saturating_add(clock::ns_to_ticks(ns, frequency()));
-    while ticks() < end {
-        core::hint::spin_loop();
-    }
-}
+pub use crate::counter::{now_ns, stall_ns};
 
 /// Measures the TSC rate. `pm_timer` is the ACPI PM timer's I/O port and whether
 /// it counts 32 bits (else 24), from the FADT.
