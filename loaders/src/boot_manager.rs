@@ -351,8 +351,12 @@ fn bls_entries(efi: &Efi, volumes: &[VolumeInfo]) -> (Vec<BootOption>, Option<bl
 /// `.osrel`, `.cmdline` and `.uname` of a unified kernel image, read from its
 /// section table without reading the whole file.
 fn uki_sections(volume: &Volume, file: &str) -> [Option<Vec<u8>>; 3] {
+    // One open for the header and the three sections.
+    let Ok(image) = volume.open_file(file, FileMode::READ) else {
+        return [None, None, None];
+    };
     let mut header = vec![0u8; pe_sections::HEADER_BYTES];
-    let Ok(n) = volume.read_at(file, 0, &mut header) else {
+    let Ok(n) = image.read_at(0, &mut header) else {
         return [None, None, None];
     };
     let Some(sections) = pe_sections::sections(&header[..n]) else {
@@ -365,7 +369,7 @@ fn uki_sections(volume: &Volume, file: &str) -> [Option<Vec<u8>>; 3] {
             return None;
         }
         let mut data = vec![0u8; s.size as usize];
-        let n = volume.read_at(file, u64::from(s.file_offset), &mut data).ok()?;
+        let n = image.read_at(u64::from(s.file_offset), &mut data).ok()?;
         data.truncate(n);
         Some(data)
     })
@@ -600,12 +604,7 @@ fn read_into_pages<'a>(
     file: &str,
     memory_type: MemoryType,
 ) -> Result<FileInPages<'a>, String> {
-    let size = volume
-        .size(file)
-        .map_err(|s| alloc::format!("{file}: {}", status_name(s)))?;
-    if size > crate::fs::MAX_FILE {
-        return Err(alloc::format!("{file}: {size} bytes is too large"));
-    }
+    let (handle, size) = open_sized(volume, file)?;
     let pages = (size as usize).div_ceil(4096).max(1);
     let address = efi
         .allocate_pages(AllocateType::ANY_PAGES, memory_type, pages, 0)
@@ -618,13 +617,26 @@ fn read_into_pages<'a>(
     };
     // SAFETY: the pages were just allocated for this buffer.
     let slice = unsafe { core::slice::from_raw_parts_mut(address as *mut u8, size as usize) };
-    let n = volume
-        .read_at(file, 0, slice)
+    let n = handle
+        .read_at(0, slice)
         .map_err(|s| alloc::format!("{file}: {}", status_name(s)))?;
     if n as u64 != size {
         return Err(alloc::format!("{file}: read {n} of {size} bytes"));
     }
     Ok(buffer)
+}
+
+/// Opens `name` for reading and gives its size, which the loaders accept up
+/// to [`crate::fs::MAX_FILE`]. One open: on FAT each open walks the file's
+/// cluster chain.
+fn open_sized(volume: &Volume, name: &str) -> Result<(crate::fs::File, u64), String> {
+    let fail = |s| alloc::format!("{name}: {}", status_name(s));
+    let file = volume.open_file(name, FileMode::READ).map_err(fail)?;
+    let size = file.size().map_err(fail)?;
+    if size > crate::fs::MAX_FILE {
+        return Err(alloc::format!("{name}: {size} bytes is too large"));
+    }
+    Ok((file, size))
 }
 
 /// An initrd file, opened and sized before the kernel starts and read only
@@ -641,12 +653,7 @@ struct InitrdFile {
 
 impl InitrdFile {
     fn open(volume: &Volume, name: &str) -> Result<InitrdFile, String> {
-        let fail = |s| alloc::format!("{name}: {}", status_name(s));
-        let file = volume.open_file(name, FileMode::READ).map_err(fail)?;
-        let size = file.size().map_err(fail)?;
-        if size > crate::fs::MAX_FILE {
-            return Err(alloc::format!("{name}: {size} bytes is too large"));
-        }
+        let (file, size) = open_sized(volume, name)?;
         Ok(InitrdFile {
             name: name.into(),
             file,

@@ -95,17 +95,6 @@ impl Volume {
         Ok(data)
     }
 
-    /// The size of the file at `path`.
-    pub fn size(&self, path: &str) -> Result<u64, Status> {
-        Ok(self.open_file(path, FileMode::READ)?.info()?.0)
-    }
-
-    /// Fills `buffer` from `offset` in the file at `path`; the bytes read
-    /// (fewer at the end of the file).
-    pub fn read_at(&self, path: &str, offset: u64, buffer: &mut [u8]) -> Result<usize, Status> {
-        self.open_file(path, FileMode::READ)?.read_at(offset, buffer)
-    }
-
     /// The names of the regular files in directory `path` (not subdirectories).
     pub fn list(&self, path: &str) -> Result<Vec<String>, Status> {
         let dir = self.open_file(path, FileMode::READ)?;
