@@ -472,30 +472,17 @@ fn entry_devicetree(config: &QemuConfig) -> Result<PathBuf, String> {
 /// A BLS entry with `devicetree`: the firmware installs that tree instead of
 /// the VMM's, and Linux boots with it (its `Machine model:` line names it).
 fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let kernel = debian::arm64_kernel()?;
-    let version = debian::kernel_release(&kernel);
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     let tree = entry_devicetree(&config)?;
     let options = "console=ttyAMA0 hvfw.marker=arm64-entry-dtb";
-    let entry = format!(
-        "title Debian {version} (entry device tree)\nversion {version}\narchitecture aa64\n\
-         linux /debian/linux\ninitrd /debian/initrd.img\ndevicetree /dtb/hvfw.dtb\noptions {options}\n"
-    );
-    let disk = images::bls_disk(&BlsDisk {
-        name: "bls-arm64-dtb".into(),
-        esp_mib: 96,
-        loader_conf: "timeout 0\n".into(),
-        entries: vec![(format!("debian-{version}.conf"), entry)],
-        files: vec![
-            ("/debian/linux".into(), Source::Host(kernel)),
-            (
-                "/debian/initrd.img".into(),
-                Source::Host(initramfs::arm64_proof_initramfs()?),
-            ),
-            ("/dtb/hvfw.dtb".into(), Source::Host(tree)),
-        ],
-        boot_loader: None,
-    })?;
+    let (disk, _) = one_entry_disk(
+        "bls-arm64-dtb",
+        "aa64",
+        debian::arm64_kernel()?,
+        initramfs::arm64_proof_initramfs()?,
+        options,
+        Some(("devicetree", "/dtb/hvfw.dtb", tree)),
+    )?;
     config.disks.push(disk);
     let qemu = s.boot(&config)?;
     qemu.wait_for("Boot: device tree from \\dtb\\hvfw.dtb", START)?;
@@ -516,27 +503,15 @@ fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), Strin
 /// Debian 13's riscv64 kernel from a BLS entry, through its EFI stub, on QEMU
 /// virt with OpenSBI: the kernel finds EFI, its variables and all its RAM.
 fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let kernel = debian::riscv64_kernel()?;
-    let version = debian::kernel_release(&kernel);
     let options = "console=ttyS0 hvfw.marker=riscv64-bls";
-    let entry = format!(
-        "title Debian {version}\nversion {version}\narchitecture riscv64\n\
-         linux /debian/linux\ninitrd /debian/initrd.img\noptions {options}\n"
-    );
-    let disk = images::bls_disk(&BlsDisk {
-        name: "bls-riscv64".into(),
-        esp_mib: 96,
-        loader_conf: "timeout 0\n".into(),
-        entries: vec![(format!("debian-{version}.conf"), entry)],
-        files: vec![
-            ("/debian/linux".into(), Source::Host(kernel)),
-            (
-                "/debian/initrd.img".into(),
-                Source::Host(initramfs::riscv64_proof_initramfs()?),
-            ),
-        ],
-        boot_loader: None,
-    })?;
+    let (disk, version) = one_entry_disk(
+        "bls-riscv64",
+        "riscv64",
+        debian::riscv64_kernel()?,
+        initramfs::riscv64_proof_initramfs()?,
+        options,
+        None,
+    )?;
     let firmware = crate::firmware::build_for(debian::Arch::Riscv64, crate::firmware::Variant::Release)?;
     let mut config = QemuConfig::riscv64(&firmware);
     config.disks.push(disk);
@@ -552,28 +527,51 @@ fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
-fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> {
-    let kernel = debian::arm64_kernel()?;
+/// A 96 MiB ESP with one BLS entry, "Debian <version>", for `kernel` on the
+/// EFI architecture `arch` (`aa64`, `riscv64`) with `initrd` and `options`,
+/// plus an optional (key, path on the ESP, host file) line such as
+/// `devicetree`. Returns the disk and the kernel's version.
+fn one_entry_disk(
+    name: &str,
+    arch: &str,
+    kernel: PathBuf,
+    initrd: PathBuf,
+    options: &str,
+    extra: Option<(&str, &str, PathBuf)>,
+) -> Result<(PathBuf, String), String> {
     let version = debian::kernel_release(&kernel);
-    let entry = format!(
-        "title Debian {version}\nversion {version}\narchitecture aa64\n\
-         linux /debian/linux\ninitrd /debian/initrd.img\n\
-         options console=ttyAMA0 hvfw.marker=arm64-bls\n"
+    let mut entry = format!(
+        "title Debian {version}\nversion {version}\narchitecture {arch}\n\
+         linux /debian/linux\ninitrd /debian/initrd.img\noptions {options}\n"
     );
+    let mut files = vec![
+        ("/debian/linux".into(), Source::Host(kernel)),
+        ("/debian/initrd.img".into(), Source::Host(initrd)),
+    ];
+    if let Some((key, path, host)) = extra {
+        entry.push_str(&format!("{key} {path}\n"));
+        files.push((path.into(), Source::Host(host)));
+    }
     let disk = images::bls_disk(&BlsDisk {
-        name: "bls-arm64".into(),
+        name: name.into(),
         esp_mib: 96,
         loader_conf: "timeout 0\n".into(),
         entries: vec![(format!("debian-{version}.conf"), entry)],
-        files: vec![
-            ("/debian/linux".into(), Source::Host(kernel)),
-            (
-                "/debian/initrd.img".into(),
-                Source::Host(initramfs::arm64_proof_initramfs()?),
-            ),
-        ],
+        files,
         boot_loader: None,
     })?;
+    Ok((disk, version))
+}
+
+fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> {
+    let (disk, version) = one_entry_disk(
+        "bls-arm64",
+        "aa64",
+        debian::arm64_kernel()?,
+        initramfs::arm64_proof_initramfs()?,
+        "console=ttyAMA0 hvfw.marker=arm64-bls",
+        None,
+    )?;
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     if mmio {
         config.mmio_disks.push(disk);
