@@ -1,6 +1,9 @@
 //! The FAT driver against images made at test time by mkfs.fat (dosfstools) and
 //! mtools, and checked afterwards by fsck.fat and mtools.
 
+#[path = "support/fat_image.rs"]
+mod fat_image;
+
 // Inside a module named `fat` so that `cargo test fat` selects every test here.
 mod fat {
 
@@ -8,145 +11,11 @@ mod fat {
     use fw_drivers::fat::{Error, FatType, File, FileSystem};
     use std::collections::BTreeMap;
     use std::path::PathBuf;
-    use std::process::{Command, Output};
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
 
-    // ---- tools and scratch images ----
+    // ---- tools and scratch images: tests/support/fat_image.rs ----
 
-    /// Finds a tool on PATH or in the sbin directories (mkfs.fat lives there).
-    fn tool(name: &str, package: &str) -> Command {
-        let path = std::env::var("PATH").unwrap_or_default();
-        let dirs = path
-            .split(':')
-            .map(PathBuf::from)
-            .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from));
-        for d in dirs {
-            let candidate = d.join(name);
-            if candidate.is_file() {
-                let mut cmd = Command::new(candidate);
-                cmd.env("MTOOLS_SKIP_CHECK", "1").env("LC_ALL", "C.UTF-8");
-                return cmd;
-            }
-        }
-        panic!("{name} is not installed: install the Debian package {package}");
-    }
-
-    fn run(mut cmd: Command) -> Output {
-        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed: {}\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    static SCRATCH_ID: AtomicU32 = AtomicU32::new(0);
-
-    /// An image file in a fresh temporary directory, removed on drop.
-    struct Image {
-        dir: PathBuf,
-        path: PathBuf,
-    }
-
-    impl Drop for Image {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    impl Image {
-        /// `mkfs.fat -C` an image of `kib` KiB with extra `args`.
-        fn mkfs(tag: &str, kib: u64, args: &[&str]) -> Image {
-            let id = SCRATCH_ID.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("fat-test-{tag}-{}-{id}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let path = dir.join("fs.img");
-            // Built first so that its drop removes the directory if mkfs fails.
-            let image = Image { dir, path };
-            let mut cmd = tool("mkfs.fat", "dosfstools");
-            cmd.arg("-C").args(args).arg(&image.path).arg(kib.to_string());
-            run(cmd);
-            image
-        }
-
-        fn mtools(&self, name: &str) -> Command {
-            let mut cmd = tool(name, "mtools");
-            cmd.arg("-i").arg(&self.path);
-            cmd
-        }
-
-        /// Copies local files and directories (recursively) into `dest` on the image.
-        fn mcopy_in(&self, sources: &[PathBuf], dest: &str) {
-            let mut cmd = self.mtools("mcopy");
-            cmd.arg("-s").arg("-D").arg("o").args(sources).arg(format!("::{dest}"));
-            run(cmd);
-        }
-
-        fn put(&self, dest: &str, data: &[u8]) {
-            let local = self
-                .dir
-                .join(format!("put-{}", SCRATCH_ID.fetch_add(1, Ordering::Relaxed)));
-            std::fs::write(&local, data).unwrap();
-            let mut cmd = self.mtools("mcopy");
-            cmd.arg("-D").arg("o").arg(&local).arg(format!("::{dest}"));
-            run(cmd);
-            std::fs::remove_file(local).unwrap();
-        }
-
-        fn mkdir(&self, dest: &str) {
-            let mut cmd = self.mtools("mmd");
-            cmd.arg(format!("::{dest}"));
-            run(cmd);
-        }
-
-        fn del(&self, dest: &str) {
-            let mut cmd = self.mtools("mdel");
-            cmd.arg(format!("::{dest}"));
-            run(cmd);
-        }
-
-        /// A file's bytes as mtools reads them.
-        fn get(&self, src: &str) -> Vec<u8> {
-            let mut cmd = self.mtools("mtype");
-            cmd.arg(format!("::{src}"));
-            run(cmd).stdout
-        }
-
-        fn mdir(&self, dir: &str) -> String {
-            let mut cmd = self.mtools("mdir");
-            cmd.arg(format!("::{dir}"));
-            String::from_utf8_lossy(&run(cmd).stdout).into_owned()
-        }
-
-        fn fsck(&self) {
-            let mut cmd = tool("fsck.fat", "dosfstools");
-            cmd.arg("-n").arg("-V").arg(&self.path);
-            let out = cmd.output().expect("run fsck.fat");
-            assert!(
-                out.status.success(),
-                "fsck.fat -n reports problems:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-
-        fn disk(&self, block_size: u32) -> Arc<MemoryDisk> {
-            Arc::new(MemoryDisk::new(std::fs::read(&self.path).unwrap(), block_size))
-        }
-
-        fn save(&self, disk: &MemoryDisk) {
-            std::fs::write(&self.path, disk.contents()).unwrap();
-        }
-
-        fn local(&self, name: &str) -> PathBuf {
-            self.dir.join(name)
-        }
-    }
+    use super::fat_image::Image;
 
     fn mount(disk: &Arc<MemoryDisk>) -> FileSystem {
         let dev: Arc<dyn BlockDevice> = disk.clone();

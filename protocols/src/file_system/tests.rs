@@ -4,7 +4,7 @@
 
 use super::info::FileInfo;
 use super::SimpleFileSystem;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -14,119 +14,16 @@ use fw_drivers::block::{BlockDevice, MemoryDisk};
 use fw_drivers::fat::FileSystem;
 use r_efi::efi::{Guid, Status};
 use r_efi::protocols::file::{self, Protocol as File};
-use std::format;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 const READ: u64 = file::MODE_READ;
 const READ_WRITE: u64 = file::MODE_READ | file::MODE_WRITE;
 const CREATE: u64 = READ_WRITE | file::MODE_CREATE;
 
-// ---- tools and scratch images ----
+// ---- tools and scratch images: drivers/tests/support/fat_image.rs ----
 
-/// Finds a tool on PATH or in the sbin directories (mkfs.fat lives there).
-fn tool(name: &str, package: &str) -> Command {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path
-        .split(':')
-        .map(PathBuf::from)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from));
-    for d in dirs {
-        let candidate = d.join(name);
-        if candidate.is_file() {
-            let mut cmd = Command::new(candidate);
-            cmd.env("MTOOLS_SKIP_CHECK", "1").env("LC_ALL", "C.UTF-8");
-            return cmd;
-        }
-    }
-    panic!("{name} is not installed: install the Debian package {package}");
-}
-
-fn run(mut cmd: Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-static SCRATCH_ID: AtomicU32 = AtomicU32::new(0);
-
-/// An image file in a fresh temporary directory, removed on drop.
-struct Image {
-    dir: PathBuf,
-    path: PathBuf,
-}
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Image {
-    /// `mkfs.fat -C` an image of `kib` KiB with extra `args`.
-    fn mkfs(tag: &str, kib: u64, args: &[&str]) -> Image {
-        let id = SCRATCH_ID.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("sfs-test-{tag}-{}-{id}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("fs.img");
-        let image = Image { dir, path };
-        let mut cmd = tool("mkfs.fat", "dosfstools");
-        cmd.arg("-C").args(args).arg(&image.path).arg(kib.to_string());
-        run(cmd);
-        image
-    }
-
-    fn mtools(&self, name: &str) -> Command {
-        let mut cmd = tool(name, "mtools");
-        cmd.arg("-i").arg(&self.path);
-        cmd
-    }
-
-    fn put(&self, dest: &str, data: &[u8]) {
-        let local = self
-            .dir
-            .join(format!("put-{}", SCRATCH_ID.fetch_add(1, Ordering::Relaxed)));
-        std::fs::write(&local, data).unwrap();
-        let mut cmd = self.mtools("mcopy");
-        cmd.arg("-D").arg("o").arg(&local).arg(format!("::{dest}"));
-        run(cmd);
-        std::fs::remove_file(local).unwrap();
-    }
-
-    fn mkdir(&self, dest: &str) {
-        let mut cmd = self.mtools("mmd");
-        cmd.arg(format!("::{dest}"));
-        run(cmd);
-    }
-
-    /// A file's bytes as mtools reads them, or None when mtools finds no such file.
-    fn get(&self, src: &str) -> Option<Vec<u8>> {
-        let mut cmd = self.mtools("mtype");
-        cmd.arg(format!("::{src}"));
-        let out = cmd.output().expect("run mtype (Debian package mtools)");
-        out.status.success().then_some(out.stdout)
-    }
-
-    fn fsck(&self) {
-        let mut cmd = tool("fsck.fat", "dosfstools");
-        cmd.arg("-n").arg("-V").arg(&self.path);
-        let out = cmd.output().expect("run fsck.fat");
-        assert!(
-            out.status.success(),
-            "fsck.fat -n reports problems:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
+#[path = "../../../drivers/tests/support/fat_image.rs"]
+mod fat_image;
+use fat_image::Image;
 
 /// An image mounted behind a SimpleFileSystem instance.
 struct Mounted {
@@ -503,7 +400,7 @@ fn file_system_creates_and_writes_files_that_mtools_reads_back() {
     expected.resize(6000, 0);
     expected.extend_from_slice(b"end");
     assert_eq!(
-        m.image.get("EFI/systemd/Loader Entry Number 1.conf").as_deref(),
+        m.image.try_get("EFI/systemd/Loader Entry Number 1.conf").as_deref(),
         Some(&expected[..])
     );
     m.image.fsck();
@@ -533,8 +430,8 @@ fn file_system_deletes_files_but_not_full_directories() {
     close(root);
 
     m.sync();
-    assert!(m.image.get("EFI/debian/grub.cfg").is_some());
-    assert!(m.image.get("EFI/BOOT/BOOTX64.EFI").is_none());
+    assert!(m.image.try_get("EFI/debian/grub.cfg").is_some());
+    assert!(m.image.try_get("EFI/BOOT/BOOTX64.EFI").is_none());
     m.image.fsck();
 }
 
@@ -597,8 +494,8 @@ fn file_system_set_info_renames_resizes_and_sets_attributes() {
     m.sync();
     let mut expected = pattern(4000);
     expected.resize(5000, 0);
-    assert_eq!(m.image.get("EFI/debian/shimx64.efi"), Some(expected));
-    assert!(m.image.get("EFI/debian/grubx64.efi").is_none());
+    assert_eq!(m.image.try_get("EFI/debian/shimx64.efi"), Some(expected));
+    assert!(m.image.try_get("EFI/debian/grubx64.efi").is_none());
     m.image.fsck();
 }
 
