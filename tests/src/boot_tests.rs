@@ -131,20 +131,34 @@ pub fn all() -> Vec<BootTest> {
     .collect()
 }
 
-fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let app = crate::firmware::build_efi_test_app()?;
-    let esp = Partition::esp(
-        48,
-        vec![
-            ("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app)),
-            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
-        ],
+/// The file the test application reads from its own volume.
+pub fn app_text_file() -> (String, Source) {
+    ("hvfw-test.txt".into(), Source::text("hello from the ESP\n"))
+}
+
+/// A disk `name` whose 48 MiB ESP holds the EFI test application for `arch` as
+/// the removable-media file, the file it reads, and `triggers`: files whose
+/// presence makes it do more (`hvfw-shutdown`, `hvfw-hostile`), with their text.
+fn efi_app_disk(name: &str, arch: crate::debian::Arch, triggers: &[(&str, &str)]) -> Result<PathBuf, String> {
+    let app = crate::firmware::build_efi_test_app_for(arch)?;
+    let mut files = vec![
+        (
+            format!("EFI/BOOT/BOOT{}.EFI", arch.efi_suffix().to_uppercase()),
+            Source::Host(app),
+        ),
+        app_text_file(),
+    ];
+    files.extend(
+        triggers
+            .iter()
+            .map(|(file, text)| (file.to_string(), Source::text(text))),
     );
-    let disk = images::custom_disk("efi-test-app", &[esp])?;
-    let mut config = QemuConfig::new(&ctx.firmware);
-    config.disks.push(disk);
-    let qemu = s.boot(&config)?;
-    qemu.wait_for("Boot: starting PciRoot(0x0)/Pci(0x", START)?;
+    images::custom_disk(name, &[Partition::esp(48, files)])
+}
+
+/// Waits for the test application's report: no check failed, and each of its
+/// checks said `ok`.
+fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
     qemu.wait_for("HVFW-APP: started", START)?;
     let from = qemu.log().len();
     qemu.wait_for("HVFW-APP: done, ", START)?;
@@ -158,6 +172,16 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
             return Err(format!("check {check} did not pass"));
         }
     }
+    Ok(())
+}
+
+fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = efi_app_disk("efi-test-app", crate::debian::Arch::Amd64, &[])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Boot: starting PciRoot(0x0)/Pci(0x", START)?;
+    check_app_report(qemu)?;
     // It left through Exit(): StartImage must have returned its status.
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
     Ok(())
@@ -166,16 +190,11 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// The test application's hostile calls (tests/efi-app/src/hostile.rs): every
 /// misuse gets the status UEFI 2.10 names for it, and the firmware survives.
 fn hostile_calls(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let app = crate::firmware::build_efi_test_app()?;
-    let esp = Partition::esp(
-        48,
-        vec![
-            ("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app)),
-            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
-            ("hvfw-hostile".into(), Source::text("misuse the services\n")),
-        ],
-    );
-    let disk = images::custom_disk("efi-test-app-hostile", &[esp])?;
+    let disk = efi_app_disk(
+        "efi-test-app-hostile",
+        crate::debian::Arch::Amd64,
+        &[("hvfw-hostile", "misuse the services\n")],
+    )?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
     let qemu = s.boot(&config)?;
@@ -202,16 +221,11 @@ fn hostile_calls(ctx: &Context, s: &mut Session) -> Result<(), String> {
 }
 
 fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let app = crate::firmware::build_efi_test_app()?;
-    let esp = Partition::esp(
-        48,
-        vec![
-            ("EFI/BOOT/BOOTX64.EFI".into(), Source::Host(app)),
-            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
-            ("hvfw-shutdown".into(), Source::text("power off\n")),
-        ],
-    );
-    let disk = images::custom_disk("efi-test-app-shutdown", &[esp])?;
+    let disk = efi_app_disk(
+        "efi-test-app-shutdown",
+        crate::debian::Arch::Amd64,
+        &[("hvfw-shutdown", "power off\n")],
+    )?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
     let qemu = s.boot(&config)?;
@@ -629,15 +643,7 @@ fn aarch64_lists_partitions(_ctx: &Context, s: &mut Session) -> Result<(), Strin
 /// The EFI test application as `\EFI\BOOT\BOOTAA64.EFI` on a disk attached
 /// on PCI or on virtio-mmio.
 fn aarch64_efi_app(s: &mut Session, mmio: bool) -> Result<(), String> {
-    let app = crate::firmware::build_efi_test_app_for(crate::debian::Arch::Arm64)?;
-    let esp = Partition::esp(
-        48,
-        vec![
-            ("EFI/BOOT/BOOTAA64.EFI".into(), Source::Host(app)),
-            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
-        ],
-    );
-    let disk = images::custom_disk("efi-test-app-aa64", &[esp])?;
+    let disk = efi_app_disk("efi-test-app-aa64", crate::debian::Arch::Arm64, &[])?;
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     if mmio {
         config.mmio_disks.push(disk);
@@ -653,19 +659,7 @@ fn aarch64_efi_app(s: &mut Session, mmio: bool) -> Result<(), String> {
         },
         START,
     )?;
-    qemu.wait_for("HVFW-APP: started", START)?;
-    let from = qemu.log().len();
-    qemu.wait_for("HVFW-APP: done, ", START)?;
-    qemu.wait_for("\n", START)?;
-    let report = qemu.log()[from..].to_string();
-    if let Some(line) = report.lines().find(|l| l.contains("HVFW-APP: FAIL")) {
-        return Err(format!("the application reports: {line}"));
-    }
-    for check in ["memory", "timer", "protocols", "variables", "file-system"] {
-        if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
-            return Err(format!("check {check} did not pass"));
-        }
-    }
+    check_app_report(qemu)?;
     // The console wraps long device paths at 80 columns: join the lines.
     qemu.wait_for("nothing left to boot", START)?;
     if !qemu
@@ -679,16 +673,11 @@ fn aarch64_efi_app(s: &mut Session, mmio: bool) -> Result<(), String> {
 }
 
 fn aarch64_reset_shutdown(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let app = crate::firmware::build_efi_test_app_for(crate::debian::Arch::Arm64)?;
-    let esp = Partition::esp(
-        48,
-        vec![
-            ("EFI/BOOT/BOOTAA64.EFI".into(), Source::Host(app)),
-            ("hvfw-test.txt".into(), Source::text("hello from the ESP\n")),
-            ("hvfw-shutdown".into(), Source::text("power off\n")),
-        ],
-    );
-    let disk = images::custom_disk("efi-test-app-aa64-shutdown", &[esp])?;
+    let disk = efi_app_disk(
+        "efi-test-app-aa64-shutdown",
+        crate::debian::Arch::Arm64,
+        &[("hvfw-shutdown", "power off\n")],
+    )?;
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     config.disks.push(disk);
     let qemu = s.boot(&config)?;

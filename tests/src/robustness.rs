@@ -15,7 +15,7 @@
 //! SHA-256 is unchanged after a boot without `snapshot=on`), and a virtio-blk
 //! device that fails reads (QEMU's blkdebug driver) must be reported and skipped.
 
-use crate::boot_tests::{BootTest, Context, Session};
+use crate::boot_tests::{app_text_file, BootTest, Context, Session};
 use crate::images::{self, Partition, Source};
 use crate::qemu::{Qemu, QemuConfig};
 use std::path::{Path, PathBuf};
@@ -130,11 +130,6 @@ pub fn tests() -> Vec<BootTest> {
 fn test_app() -> Result<PathBuf, String> {
     static APP: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     APP.get_or_init(crate::firmware::build_efi_test_app).clone()
-}
-
-/// The file the test application reads from its own volume.
-fn app_text_file() -> (String, Source) {
-    ("hvfw-test.txt".into(), Source::text("hello from the ESP\n"))
 }
 
 fn esp_with(guid: &str, mut files: Vec<(String, Source)>) -> Partition {
