@@ -22,16 +22,15 @@
 
 use crate::device_path::DevicePathBuf;
 use crate::disk_io::DiskIoDevice;
+use crate::instances::Instances;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::fmt;
 use fw_drivers::block::{BlockDevice, BlockError};
 use r_efi::efi::{Boolean, Guid, Lba, Status};
 use r_efi::protocols::{block_io, device_path};
-use spin::Mutex;
 
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwBlkI");
 
@@ -41,9 +40,8 @@ pub const MEDIA_ID: u32 = 0;
 /// and GRUB passes unaligned buffers.
 pub const IO_ALIGN: u32 = 0;
 
-/// Addresses of every instance created here. Instances are never freed, so an
-/// address found here is valid for the rest of the firmware's life.
-static INSTANCES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// Every instance created here (never freed).
+static INSTANCES: Instances<BlockIoDevice> = Instances::new();
 
 /// Why a BlockIo request was refused or failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +154,7 @@ impl BlockIoDevice {
             device,
         }));
         instance.protocol.get_mut().media = instance.media.get();
-        INSTANCES.lock().push(instance as *const BlockIoDevice as usize);
+        INSTANCES.register(instance);
         instance
     }
 
@@ -257,14 +255,7 @@ pub fn install_block_handle<H, E>(
 
 /// The instance behind `this`, if `this` is one of ours.
 fn instance(this: *mut block_io::Protocol) -> Option<&'static BlockIoDevice> {
-    if !INSTANCES.lock().contains(&(this as usize)) {
-        return None;
-    }
-    // SAFETY: the registry holds only addresses of leaked, never-freed
-    // BlockIoDevices; the protocol is the first field of a repr(C) struct, so
-    // its address is the instance's.
-    let instance = unsafe { &*(this as *const BlockIoDevice) };
-    (instance.signature == SIGNATURE).then_some(instance)
+    INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
 }
 
 fn status(result: Result<(), Error>, service: &str) -> Status {
@@ -345,6 +336,7 @@ unsafe extern "efiapi" fn flush_blocks(this: *mut block_io::Protocol) -> Status 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use alloc::vec::Vec;
     use fw_drivers::block::MemoryDisk;
     use fw_drivers::partition::Partition;
     use std::vec;

@@ -9,6 +9,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use crate::block_io::BlockIoDevice;
+use crate::instances::Instances;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -18,12 +19,11 @@ use core::fmt;
 use fw_drivers::block::{BlockDevice, BlockError};
 use r_efi::efi::Status;
 use r_efi::protocols::disk_io;
-use spin::Mutex;
 
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwDskI");
 
-/// Addresses of every instance created here; never freed.
-static INSTANCES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// Every instance created here (never freed).
+static INSTANCES: Instances<DiskIoDevice> = Instances::new();
 
 /// Why a DiskIo request was refused or failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,7 +213,7 @@ impl DiskIoDevice {
             signature: SIGNATURE,
             block_io,
         }));
-        INSTANCES.lock().push(instance as *const DiskIoDevice as usize);
+        INSTANCES.register(instance);
         instance
     }
 
@@ -236,13 +236,7 @@ impl DiskIoDevice {
 }
 
 fn instance(this: *mut disk_io::Protocol) -> Option<&'static DiskIoDevice> {
-    if !INSTANCES.lock().contains(&(this as usize)) {
-        return None;
-    }
-    // SAFETY: the registry holds only addresses of leaked, never-freed
-    // DiskIoDevices, whose first field (repr(C)) is the protocol.
-    let instance = unsafe { &*(this as *const DiskIoDevice) };
-    (instance.signature == SIGNATURE).then_some(instance)
+    INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
 }
 
 fn status(result: Result<(), Error>, service: &str) -> Status {

@@ -11,5 +11,6 @@ pub mod console;
 pub mod device_path;
 pub mod disk_io;
 pub mod file_system;
+mod instances;
 pub mod riscv_boot;
 pub mod rng;
