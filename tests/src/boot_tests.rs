@@ -128,6 +128,7 @@ pub fn all() -> Vec<BootTest> {
     .into_iter()
     .chain(crate::bls_tests::tests())
     .chain(crate::robustness::tests())
+    .chain(crate::ch_tests::tests())
     .collect()
 }
 
@@ -139,7 +140,7 @@ pub fn app_text_file() -> (String, Source) {
 /// A disk `name` whose 48 MiB ESP holds the EFI test application for `arch` as
 /// the removable-media file, the file it reads, and `triggers`: files whose
 /// presence makes it do more (`hvfw-shutdown`, `hvfw-hostile`), with their text.
-fn efi_app_disk(name: &str, arch: crate::debian::Arch, triggers: &[(&str, &str)]) -> Result<PathBuf, String> {
+pub fn efi_app_disk(name: &str, arch: crate::debian::Arch, triggers: &[(&str, &str)]) -> Result<PathBuf, String> {
     let app = crate::firmware::build_efi_test_app_for(arch)?;
     let mut files = vec![
         (
@@ -158,7 +159,7 @@ fn efi_app_disk(name: &str, arch: crate::debian::Arch, triggers: &[(&str, &str)]
 
 /// Waits for the test application's report: no check failed, and each of its
 /// checks said `ok`.
-fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
+pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
     qemu.wait_for("HVFW-APP: started", START)?;
     let from = qemu.log().len();
     qemu.wait_for("HVFW-APP: done, ", START)?;
@@ -720,6 +721,15 @@ pub fn run(filter: Option<&str>) -> Result<(usize, usize), String> {
             Ok(()) => {
                 passed += 1;
                 println!("qemu test {} ... ok ({took:.1}s)", test.name);
+                if std::env::var_os("HVFW_SHOW_CONSOLE").is_some() {
+                    if let Some(qemu) = &session.qemu {
+                        println!(
+                            "---- serial console of {} ----\n{}\n---- end of console ----",
+                            test.name,
+                            qemu.log()
+                        );
+                    }
+                }
             }
             Err(reason) => {
                 failed += 1;

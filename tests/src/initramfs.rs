@@ -297,6 +297,7 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: efi-boot-entries=<Boot#### variables, e.g. Boot0000 Boot0001>
 /// HVFW-PROOF: efi-boot-current=<BootCurrent in hex, e.g. 0001>
 /// HVFW-PROOF: acpi=<table names under /sys/firmware/acpi/tables>
+/// HVFW-PROOF: cpus=<processors Linux brought up>
 /// HVFW-PROOF: memtotal_kb=<MemTotal>
 /// HVFW-PROOF: initrd-extra=<contents of /extra.txt, from a second initrd>
 /// HVFW-PROOF: done
@@ -352,6 +353,7 @@ for table in /sys/firmware/acpi/tables/*; do
     if [ -f "$table" ]; then acpi="$acpi ${{table##*/}}"; fi
 done
 proof "acpi=${{acpi# }}"
+proof "cpus=$(grep -c ^processor /proc/cpuinfo)"
 memtotal=""
 while read -r key value unit; do
     if [ "$key" = "MemTotal:" ]; then memtotal=$value; fi

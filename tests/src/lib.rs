@@ -5,6 +5,8 @@
 pub mod bench;
 pub mod bls_tests;
 pub mod boot_tests;
+pub mod ch_tests;
+pub mod cloud_hypervisor;
 pub mod debian;
 pub mod firmware;
 pub mod fuzz;

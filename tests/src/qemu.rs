@@ -26,6 +26,10 @@ pub struct QemuConfig {
     pub snapshot: bool,
     /// The PVH command line (`-append`).
     pub append: Option<String>,
+    /// `-cpu` instead of the machine's usual model (x86_64: `max`).
+    pub cpu: Option<String>,
+    /// `-smp`: how many vCPUs.
+    pub smp: u32,
     pub extra_args: Vec<String>,
 }
 
@@ -39,6 +43,8 @@ impl QemuConfig {
             mmio_disks: Vec::new(),
             snapshot: true,
             append: None,
+            cpu: None,
+            smp: 1,
             extra_args: Vec::new(),
         }
     }
@@ -73,24 +79,31 @@ impl QemuConfig {
     /// QEMU's arguments, without the serial console (the caller chooses).
     pub fn args(&self) -> Vec<String> {
         let firmware = self.firmware.to_string_lossy();
-        let machine: &[&str] = match self.arch {
-            Arch::Amd64 => &[
-                "-machine",
-                "q35,accel=tcg",
-                "-cpu",
-                "max",
-                "-device",
-                "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            ],
+        let (machine, default_cpu): (&[&str], Option<&str>) = match self.arch {
+            Arch::Amd64 => (
+                &[
+                    "-machine",
+                    "q35,accel=tcg",
+                    "-device",
+                    "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                ],
+                Some("max"),
+            ),
             // No isa-debug-exit here: test builds power off through PSCI after
             // a failure report, and the tests look for the report.
-            Arch::Arm64 => &["-machine", "virt,accel=tcg", "-cpu", "cortex-a57"],
+            Arch::Arm64 => (&["-machine", "virt,accel=tcg"], Some("cortex-a57")),
             // QEMU's OpenSBI (fw_dynamic) starts the firmware in S-mode.
-            Arch::Riscv64 => &["-machine", "virt,accel=tcg", "-bios", "default"],
+            Arch::Riscv64 => (&["-machine", "virt,accel=tcg", "-bios", "default"], None),
         };
-        let mut args: Vec<String> = machine
-            .iter()
-            .chain(&[
+        let mut args: Vec<String> = machine.iter().map(|s| s.to_string()).collect();
+        if let Some(cpu) = self.cpu.as_deref().or(default_cpu) {
+            args.extend(["-cpu".into(), cpu.into()]);
+        }
+        if self.smp > 1 {
+            args.extend(["-smp".into(), self.smp.to_string()]);
+        }
+        args.extend(
+            [
                 "-m",
                 &self.memory,
                 "-kernel",
@@ -98,9 +111,9 @@ impl QemuConfig {
                 "-display",
                 "none",
                 "-no-reboot",
-            ])
-            .map(|s| s.to_string())
-            .collect();
+            ]
+            .map(|s| s.to_string()),
+        );
         if let Some(append) = &self.append {
             args.extend(["-append".into(), append.clone()]);
         }
@@ -155,6 +168,9 @@ pub struct Qemu {
     started: Instant,
     /// How far `wait_for` has matched: each wait searches after the last match.
     cursor: usize,
+    /// Lines that end every wait when they appear before what it waits for:
+    /// (marker, what it means).
+    failures: Vec<(String, String)>,
 }
 
 impl Qemu {
@@ -191,6 +207,7 @@ impl Qemu {
             console,
             started,
             cursor: 0,
+            failures: Vec::new(),
         })
     }
 
@@ -201,7 +218,23 @@ impl Qemu {
         let (lock, ready) = &*self.console;
         let mut console = lock.lock().unwrap();
         loop {
-            if let Some(pos) = console.text[self.cursor..].find(needle) {
+            let found = console.text[self.cursor..].find(needle);
+            let failure = self
+                .failures
+                .iter()
+                .filter_map(|(marker, meaning)| {
+                    console.text[self.cursor..]
+                        .find(marker.as_str())
+                        .map(|at| (at, meaning))
+                })
+                .min_by_key(|(at, _)| *at);
+            if let Some((at, meaning)) = failure {
+                if found.is_none_or(|pos| at < pos) {
+                    let line = console.text[self.cursor + at..].lines().next().unwrap_or_default();
+                    return Err(format!("{meaning} before printing {needle:?}: {line}"));
+                }
+            }
+            if let Some(pos) = found {
                 let end = self.cursor + pos + needle.len();
                 self.cursor = end;
                 let at = console
@@ -223,6 +256,22 @@ impl Qemu {
             }
             console = ready.wait_timeout(console, deadline - now).unwrap().0;
         }
+    }
+
+    /// From now on, `marker` appearing (after the current position) before
+    /// what a wait waits for fails that wait at once with `meaning`.
+    pub fn fail_on(&mut self, marker: &str, meaning: &str) {
+        self.failures.push((marker.into(), meaning.into()));
+    }
+
+    /// Forgets the markers of [`Qemu::fail_on`].
+    pub fn clear_failures(&mut self) {
+        self.failures.clear();
+    }
+
+    /// Where the next wait starts searching (a byte offset into [`Qemu::log`]).
+    pub fn cursor(&self) -> usize {
+        self.cursor
     }
 
     /// Fails if `needle` appears anywhere in the console so far.

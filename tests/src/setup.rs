@@ -17,6 +17,8 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("cpio", "cpio"),
     ("gzip", "gzip"),
     ("binutils", "objcopy"),
+    // Cloud Hypervisor comes xz-compressed.
+    ("xz-utils", "xz"),
     // A path: the package provides a file, not a program.
     ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
 ];

@@ -332,19 +332,19 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     } else {
         Status::ABORTED
     };
-    // A disk that carries \hvfw-shutdown asks for a power-off through ResetSystem.
-    // SAFETY: as above.
-    if unsafe { read_own_volume(bs, image, "\\hvfw-shutdown", &mut [0u8; 64]) }.is_ok() {
-        let _ = writeln!(checks.out, "HVFW-APP: ResetSystem(EfiResetShutdown)");
-        // SAFETY: runtime services called as the specification describes.
-        unsafe {
-            (rt.reset_system)(
-                uefi_raw::table::runtime::ResetType::SHUTDOWN,
-                status,
-                0,
-                core::ptr::null(),
-            )
-        };
+    // A disk that carries \hvfw-shutdown (\hvfw-reboot) asks for a power-off
+    // (a cold reset) through ResetSystem.
+    use uefi_raw::table::runtime::ResetType;
+    for (trigger, kind, name) in [
+        ("\\hvfw-shutdown", ResetType::SHUTDOWN, "EfiResetShutdown"),
+        ("\\hvfw-reboot", ResetType::COLD, "EfiResetCold"),
+    ] {
+        // SAFETY: as above.
+        if unsafe { read_own_volume(bs, image, trigger, &mut [0u8; 64]) }.is_ok() {
+            let _ = writeln!(checks.out, "HVFW-APP: ResetSystem({name})");
+            // SAFETY: runtime services called as the specification describes.
+            unsafe { (rt.reset_system)(kind, status, 0, core::ptr::null()) };
+        }
     }
     // Leave through Exit, as loaders do when they give up: the firmware must
     // return from StartImage with this status.

@@ -1,0 +1,328 @@
+//! Boot tests under Cloud Hypervisor (x86_64), nested in QEMU as
+//! [`crate::cloud_hypervisor`] describes. Each asserts on what Linux (or the
+//! EFI test application) reports from inside CH's guest; Linux's MemTotal is
+//! compared with CH's own direct kernel boot of the same kernel and initramfs
+//! with the same `--memory`.
+
+use crate::boot_tests::{self, BootTest, Context, Session};
+use crate::cloud_hypervisor::{self as ch, ChConfig, Payload};
+use crate::debian::Arch;
+use crate::images::{self, BlsDisk, ShimGrub, Source};
+use crate::qemu::Qemu;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long level 2 may take from CH's start to Linux's proof lines (measured: ~10 s).
+const LINUX: Duration = Duration::from_secs(120);
+/// How long the firmware may take to reach a line under CH.
+const START: Duration = Duration::from_secs(60);
+/// How far MemTotal may be from CH's direct kernel boot's.
+const MEMTOTAL_TOLERANCE_PERCENT: u64 = 3;
+
+pub fn tests() -> Vec<BootTest> {
+    vec![
+        BootTest {
+            name: "cloud_hypervisor_bls_boots_debian_with_firmware_option",
+            run: bls_firmware_option,
+        },
+        BootTest {
+            name: "cloud_hypervisor_bls_boots_debian_with_kernel_option_on_two_vcpus",
+            run: bls_kernel_option_two_vcpus,
+        },
+        BootTest {
+            name: "cloud_hypervisor_bls_boots_with_4608_mib_part_above_4g",
+            run: bls_above_4g,
+        },
+        BootTest {
+            name: "cloud_hypervisor_uki_boots",
+            run: uki,
+        },
+        BootTest {
+            name: "cloud_hypervisor_linux_boots_through_the_x86_boot_protocol",
+            run: bzimage,
+        },
+        BootTest {
+            name: "cloud_hypervisor_shim_grub_boots_debian",
+            run: shim_grub,
+        },
+        BootTest {
+            name: "cloud_hypervisor_ubuntu_style_shim_fallback_creates_and_boots_an_entry",
+            run: shim_fallback,
+        },
+        BootTest {
+            name: "cloud_hypervisor_systemd_boot_boots_a_bls_entry",
+            run: systemd_boot,
+        },
+        BootTest {
+            name: "cloud_hypervisor_efi_test_app_runs_boot_and_runtime_services",
+            run: efi_test_app,
+        },
+        BootTest {
+            name: "cloud_hypervisor_reset_system_shutdown_ends_cloud_hypervisor",
+            run: reset_shutdown,
+        },
+        BootTest {
+            name: "cloud_hypervisor_reset_system_cold_reboots_the_vm",
+            run: reset_reboot,
+        },
+        BootTest {
+            name: "cloud_hypervisor_menu_timeout_follows_the_wall_clock",
+            run: menu_timeout,
+        },
+    ]
+}
+
+/// Reads `HVFW-PROOF: key=value` from the console.
+fn proof_value(qemu: &Qemu, key: &str) -> Option<String> {
+    let prefix = format!("HVFW-PROOF: {key}=");
+    qemu.log()
+        .lines()
+        .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
+}
+
+/// Waits for CH to end by itself with status 0 (Linux powered off).
+fn expect_clean_exit(qemu: &mut Qemu) -> Result<(), String> {
+    match ch::exit_status(qemu, Duration::from_secs(60))? {
+        0 => Ok(()),
+        status => Err(format!("cloud-hypervisor exited with status {status}")),
+    }
+}
+
+/// MemTotal (kB) of CH's direct kernel boot (`--kernel vmlinuz --initramfs`)
+/// of the cloud kernel and the proof initramfs with `memory_mib`: the figure
+/// Linux reports through the firmware is compared with it. Measured once per
+/// size and run.
+fn direct_boot_memtotal(memory_mib: u64) -> Result<u64, String> {
+    static MEASURED: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+    if let Some(kb) = MEASURED.lock().unwrap().as_ref().and_then(|m| m.get(&memory_mib)) {
+        return Ok(*kb);
+    }
+    let mut session = Session::default();
+    let mut config = direct_boot_config()?;
+    config.memory_mib = memory_mib;
+    let qemu = ch::boot(&mut session, &config)?;
+    // No EFI here: only the kernel's own view of memory counts.
+    qemu.wait_for("HVFW-PROOF: done", LINUX)
+        .map_err(|e| format!("CH's direct kernel boot (the reference) failed: {e}"))?;
+    let kb: u64 = proof_value(qemu, "memtotal_kb")
+        .and_then(|v| v.parse().ok())
+        .ok_or("CH's direct kernel boot printed no MemTotal")?;
+    MEASURED
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .insert(memory_mib, kb);
+    Ok(kb)
+}
+
+/// CH's own direct boot of the cloud kernel with the proof initramfs.
+pub fn direct_boot_config() -> Result<ChConfig, String> {
+    let kernel = crate::debian::cloud_kernel()?;
+    let mut config = ChConfig::kernel(&kernel, Some("console=ttyS0 hvfw.marker=ch-direct"));
+    if let Payload::Kernel { initramfs, .. } = &mut config.payload {
+        *initramfs = Some(crate::initramfs::proof_initramfs()?);
+    }
+    Ok(config)
+}
+
+/// Linux's proof lines (EFI, efivars, the ACPI tables CH gives) and MemTotal
+/// within [`MEMTOTAL_TOLERANCE_PERCENT`] of CH's direct kernel boot.
+fn proof(qemu: &mut Qemu, memory_mib: u64, marker: &str) -> Result<Duration, String> {
+    let linux =
+        boot_tests::proof_with_memory_share(qemu, memory_mib, 80, marker, LINUX, &["APIC", "FACP", "DSDT", "MCFG"])?;
+    let kb: u64 = proof_value(qemu, "memtotal_kb")
+        .and_then(|v| v.parse().ok())
+        .ok_or("no MemTotal")?;
+    let direct = direct_boot_memtotal(memory_mib)?;
+    if kb.abs_diff(direct) * 100 > direct * MEMTOTAL_TOLERANCE_PERCENT {
+        return Err(format!(
+            "MemTotal {kb} kB through the firmware, {direct} kB with CH's direct kernel boot \
+             (--memory size={memory_mib}M): more than {MEMTOTAL_TOLERANCE_PERCENT}% apart"
+        ));
+    }
+    println!(
+        "    MemTotal {kb} kB (CH direct boot: {direct} kB), Linux version after {:.2}s",
+        linux.as_secs_f64()
+    );
+    Ok(linux)
+}
+
+fn bls_disk(name: &str, marker: &str) -> Result<PathBuf, String> {
+    images::bls_disk(&images::cloud_kernel_bls(
+        name,
+        &format!("console=ttyS0 hvfw.marker={marker}"),
+        None,
+    )?)
+}
+
+fn bls_firmware_option(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(bls_disk("ch-bls", "ch-bls")?);
+    let qemu = ch::boot(s, &config)?;
+    proof(qemu, 512, "hvfw.marker=ch-bls")?;
+    expect_clean_exit(qemu)
+}
+
+fn bls_kernel_option_two_vcpus(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::kernel(&ctx.firmware, None);
+    config.disks.push(bls_disk("ch-bls", "ch-bls")?);
+    config.cpus = 2;
+    let qemu = ch::boot(s, &config)?;
+    proof(qemu, 512, "hvfw.marker=ch-bls")?;
+    match proof_value(qemu, "cpus").as_deref() {
+        Some("2") => {}
+        other => return Err(format!("Linux brought up {other:?} CPUs, not 2")),
+    }
+    expect_clean_exit(qemu)
+}
+
+fn bls_above_4g(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(bls_disk("ch-bls", "ch-bls")?);
+    config.memory_mib = 4608;
+    let qemu = ch::boot(s, &config)?;
+    proof(qemu, 4608, "hvfw.marker=ch-bls")?;
+    expect_clean_exit(qemu)
+}
+
+fn uki(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::bls_disk(&BlsDisk {
+        name: "uki".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![],
+        files: vec![(
+            "/EFI/Linux/debian.efi".into(),
+            Source::Host(crate::bls_tests::uki_file()?),
+        )],
+        boot_loader: None,
+    })?;
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = ch::boot(s, &config)?;
+    qemu.wait_for("Boot: starting Debian UKI (hypervisor-fw test)", START)?;
+    proof(qemu, 512, "hvfw.marker=uki-cmdline-ok")?;
+    expect_clean_exit(qemu)
+}
+
+fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::kernel(&ctx.firmware, Some("hvfw.linux=bzimage"));
+    config.disks.push(bls_disk("ch-bls", "ch-bls")?);
+    let qemu = ch::boot(s, &config)?;
+    qemu.wait_for("through the Linux x86 boot protocol", START)?;
+    proof(qemu, 512, "hvfw.marker=ch-bls")?;
+    expect_clean_exit(qemu)
+}
+
+fn shim_grub(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(images::debian_shim_grub_disk()?);
+    let qemu = ch::boot(s, &config)?;
+    proof(qemu, 512, "hvfw.marker=grub-cmdline-ok")?;
+    expect_clean_exit(qemu)
+}
+
+/// Ubuntu's cloud layout: `fbx64.efi` beside shim in `\EFI\BOOT`, so shim runs
+/// fallback, which makes a `Boot####` entry from `\EFI\debian\BOOTX64.CSV` and
+/// boots it: Linux sees that entry as `BootCurrent`.
+fn shim_fallback(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::shim_grub_disk(&ShimGrub {
+        name: "ubuntu-style-shim-fallback".into(),
+        fallback_in_boot_dir: true,
+        ..Default::default()
+    })?;
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = ch::boot(s, &config)?;
+    proof(qemu, 512, "hvfw.marker=grub-cmdline-ok")?;
+    let entries = proof_value(qemu, "efi-boot-entries").unwrap_or_default();
+    let current = proof_value(qemu, "efi-boot-current").unwrap_or_default();
+    if current.is_empty()
+        || !entries
+            .split_whitespace()
+            .any(|e| e.eq_ignore_ascii_case(&format!("Boot{current}")))
+    {
+        return Err(format!(
+            "fallback's entry is not what booted: BootCurrent {current:?}, entries {entries:?}"
+        ));
+    }
+    expect_clean_exit(qemu)
+}
+
+fn systemd_boot(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    // Leave the BLS entries to systemd-boot (the firmware's command line
+    // reaches it through --kernel's PVH start info).
+    let mut config = ChConfig::kernel(&ctx.firmware, Some("hvfw.bls=off"));
+    config.disks.push(images::systemd_boot_disk()?);
+    let qemu = ch::boot(s, &config)?;
+    proof(qemu, 512, "hvfw.marker=sdboot-cmdline-ok")?;
+    let cmdline = proof_value(qemu, "cmdline").unwrap_or_default();
+    if !cmdline.starts_with("initrd=\\debian\\") {
+        return Err(format!("systemd-boot did not start this kernel: {cmdline}"));
+    }
+    expect_clean_exit(qemu)
+}
+
+fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config
+        .disks
+        .push(boot_tests::efi_app_disk("efi-test-app", Arch::Amd64, &[])?);
+    let qemu = ch::boot(s, &config)?;
+    boot_tests::check_app_report(qemu)?;
+    qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
+    Ok(())
+}
+
+/// ResetSystem(EfiResetShutdown) goes through CH's ACPI (its hardware-reduced
+/// FADT's sleep control register): CH ends with status 0.
+fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(boot_tests::efi_app_disk(
+        "efi-test-app-shutdown",
+        Arch::Amd64,
+        &[("hvfw-shutdown", "power off\n")],
+    )?);
+    let qemu = ch::boot(s, &config)?;
+    qemu.wait_for("HVFW-APP: ResetSystem(EfiResetShutdown)", START)?;
+    expect_clean_exit(qemu)
+}
+
+/// ResetSystem(EfiResetCold) goes through CH's reset register: CH starts the
+/// VM again, so the firmware's banner shows a second time.
+fn reset_reboot(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(boot_tests::efi_app_disk(
+        "efi-test-app-reboot",
+        Arch::Amd64,
+        &[("hvfw-reboot", "reboot\n")],
+    )?);
+    let qemu = ch::boot(s, &config)?;
+    qemu.wait_for("hypervisor-fw ", START)?;
+    qemu.wait_for("HVFW-APP: ResetSystem(EfiResetCold)", START)?;
+    qemu.wait_for("hypervisor-fw ", START)
+        .map_err(|e| format!("the VM did not start again after the reset: {e}"))?;
+    qemu.wait_for("HVFW-APP: started", START)?;
+    Ok(())
+}
+
+/// `loader.conf` `timeout 5`: the menu must wait 5 s of wall clock (+-10 %),
+/// which holds only if the firmware's clock is calibrated against what CH
+/// offers.
+fn menu_timeout(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut spec = images::cloud_kernel_bls("ch-menu-5s", "console=ttyS0 hvfw.marker=ch-menu", None)?;
+    spec.loader_conf = "timeout 5\neditor no\n".into();
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(images::bls_disk(&spec)?);
+    let qemu = ch::boot(s, &config)?;
+    let shown = qemu.wait_for("hypervisor-fw boot menu", START)?;
+    let booted = qemu.wait_for("Boot: starting ", START)?;
+    let waited = (booted - shown).as_secs_f64();
+    println!("    menu waited {waited:.2}s of wall clock for `timeout 5`");
+    if !(4.5..=5.5).contains(&waited) {
+        return Err(format!("the menu's 5 s timeout took {waited:.2}s of wall clock"));
+    }
+    Ok(())
+}
