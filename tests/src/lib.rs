@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bls_tests;
 pub mod boot_tests;
 pub mod debian;
+pub mod fdt_writer;
 pub mod firmware;
 pub mod fuzz;
 pub mod images;
