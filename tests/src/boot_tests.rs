@@ -127,6 +127,7 @@ pub fn all() -> Vec<BootTest> {
     ]
     .into_iter()
     .chain(crate::bls_tests::tests())
+    .chain(crate::cloud_hypervisor::tests())
     .chain(crate::robustness::tests())
     .collect()
 }

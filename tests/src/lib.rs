@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bls_tests;
 pub mod boot_tests;
+pub mod cloud_hypervisor;
 pub mod debian;
 pub mod fdt_writer;
 pub mod firmware;
