@@ -69,6 +69,8 @@ fn log_memory_map(info: &BootInfo) {
         info.installed_ram() >> 20,
         info.usable_ram() >> 20
     );
+    let image = fw_arch::image_range();
+    info!("firmware image at {:#x}-{:#x}", image.start, image.end - 1);
     if let Some(rsdp) = info.rsdp {
         info!("ACPI RSDP at {rsdp:#x}");
     }

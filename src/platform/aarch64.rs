@@ -1,6 +1,6 @@
 //! The aarch64 machine (QEMU `virt`, Cloud Hypervisor), as its device tree
-//! describes it: the PL011 console `/chosen/stdout-path` names, the PL031
-//! clock, power control
+//! describes it: the PL011 console `/chosen/stdout-path` names (or the first
+//! PL011: Cloud Hypervisor names none), the PL031 clock, power control
 //! through PSCI, the generic PCI host bridge (`pci-host-ecam-generic`, whose
 //! BARs QEMU leaves unassigned: they are placed in the bridge's `ranges`) and
 //! the `virtio,mmio` slots.
@@ -17,39 +17,59 @@ use log::{info, warn};
 /// device tree names none.
 const DEFAULT_PL011: u64 = 0x0900_0000;
 
-static CONSOLE: spin::Once<Pl011<MmioRegisters>> = spin::Once::new();
+/// The console and why that PL011 was chosen (logged once the logger runs).
+struct Console {
+    uart: Pl011<MmioRegisters>,
+    base: u64,
+    chosen_by: &'static str,
+}
+
+static CONSOLE: spin::Once<Console> = spin::Once::new();
 
 /// The PL011 to use: the one `stdout-path` names, else the first in the
-/// tree, else the VMMs' usual address.
-fn console_address() -> u64 {
+/// tree (Cloud Hypervisor's tree has no `stdout-path`), else the VMMs' usual
+/// address. Returns its base and why it was chosen.
+fn console_address() -> (u64, &'static str) {
     let Some(tree) = fw_arch::aarch64::device_tree() else {
-        return DEFAULT_PL011;
+        return (DEFAULT_PL011, "no device tree: the usual address");
     };
-    tree.stdout()
+    let named = tree
+        .stdout()
         .filter(|n| n.is_compatible("arm,pl011"))
-        .or_else(|| tree.find_compatible("arm,pl011"))
-        .and_then(|n| n.first_reg())
-        .map_or(DEFAULT_PL011, |(address, _)| address)
+        .and_then(|n| n.first_reg());
+    if let Some((base, _)) = named {
+        return (base, "named by /chosen/stdout-path");
+    }
+    match tree.find_compatible("arm,pl011").and_then(|n| n.first_reg()) {
+        Some((base, _)) => (
+            base,
+            "the first arm,pl011 in the device tree, which names no stdout-path",
+        ),
+        None => (DEFAULT_PL011, "none in the device tree: the usual address"),
+    }
 }
 
 /// Finds and programs the console.
 pub fn console_init(_boot: &fw_arch::Boot) {
-    let uart = CONSOLE.call_once(|| {
-        Pl011::new(MmioRegisters {
-            base: console_address() as usize,
-        })
+    let console = CONSOLE.call_once(|| {
+        let (base, chosen_by) = console_address();
+        Console {
+            uart: Pl011::new(MmioRegisters { base: base as usize }),
+            base,
+            chosen_by,
+        }
     });
-    uart.init();
+    console.uart.init();
 }
 
 pub fn console_write(bytes: &[u8]) {
-    if let Some(uart) = CONSOLE.get() {
-        uart.write_bytes(bytes);
+    if let Some(console) = CONSOLE.get() {
+        console.uart.write_bytes(bytes);
     }
 }
 
 pub fn console_read() -> Option<u8> {
-    CONSOLE.get().and_then(|uart| uart.read_byte())
+    CONSOLE.get().and_then(|console| console.uart.read_byte())
 }
 
 /// The PL031's register block (base, size), as the device tree names it.
@@ -101,6 +121,13 @@ pub fn reset(kind: r_efi::efi::ResetType) {
 pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
     let hz = fw_arch::time::frequency();
     info!("generic timer: {} MHz", hz / 1_000_000);
+    if let Some(console) = CONSOLE.get() {
+        info!("console: PL011 at {:#x}, {}", console.base, console.chosen_by);
+    }
+    match rtc_registers() {
+        Some((base, _)) => info!("RTC: PL031 at {base:#x}, from the device tree"),
+        None => warn!("RTC: no arm,pl031 in the device tree: no time of day"),
+    }
     let Some(tree) = fw_arch::aarch64::device_tree() else {
         warn!("no device tree: no disks");
         return Vec::new();

@@ -531,7 +531,7 @@ fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// EFI architecture `arch` (`aa64`, `riscv64`) with `initrd` and `options`,
 /// plus an optional (key, path on the ESP, host file) line such as
 /// `devicetree`. Returns the disk and the kernel's version.
-fn one_entry_disk(
+pub fn one_entry_disk(
     name: &str,
     arch: &str,
     kernel: PathBuf,

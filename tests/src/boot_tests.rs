@@ -127,6 +127,7 @@ pub fn all() -> Vec<BootTest> {
     ]
     .into_iter()
     .chain(crate::bls_tests::tests())
+    .chain(crate::ch_aarch64_layout::tests())
     .chain(crate::robustness::tests())
     .chain(crate::ch_tests::tests())
     .collect()

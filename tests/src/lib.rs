@@ -5,9 +5,11 @@
 pub mod bench;
 pub mod bls_tests;
 pub mod boot_tests;
+pub mod ch_aarch64_layout;
 pub mod ch_tests;
 pub mod cloud_hypervisor;
 pub mod debian;
+pub mod fdt_writer;
 pub mod firmware;
 pub mod fuzz;
 pub mod images;

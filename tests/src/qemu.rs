@@ -1,6 +1,7 @@
 //! Runs QEMU (TCG: there is no usable KVM here) with the firmware as a PVH
-//! kernel (x86_64 q35) or an arm64 Image (aarch64 `virt`), captures the serial console with the time each line arrived, and waits
-//! for expected output with timeouts. QEMU is killed when the handle is dropped.
+//! kernel (x86_64 q35) or an arm64 Image (aarch64 `virt`), or placed by the
+//! caller (see [`Loading`]), captures the serial console with the time each
+//! line arrived, and waits for expected output with timeouts. QEMU is killed when the handle is dropped.
 
 pub use crate::debian::Arch;
 use std::io::{Read, Write};
@@ -10,12 +11,24 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// How the firmware gets into the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loading {
+    /// QEMU's `-kernel`: a PVH ELF on x86_64, an arm64 Image at QEMU's own
+    /// address with QEMU's device tree on aarch64, OpenSBI's next stage on riscv64.
+    KernelOption,
+    /// Not by QEMU: `extra_args` place the firmware (and whatever a VMM hands
+    /// it) with QEMU's generic loader, to reproduce another VMM's layout.
+    ExtraArgs,
+}
+
 /// What to boot and how.
 #[derive(Clone, Debug)]
 pub struct QemuConfig {
     /// Which machine: x86_64 q35 (`Arch::Amd64`) or aarch64 `virt` (`Arch::Arm64`).
     pub arch: Arch,
     pub firmware: PathBuf,
+    pub loading: Loading,
     pub memory: String,
     /// Raw disk images, attached as modern-only virtio-blk PCI devices in order.
     pub disks: Vec<PathBuf>,
@@ -38,6 +51,7 @@ impl QemuConfig {
         QemuConfig {
             arch: Arch::Amd64,
             firmware: firmware.to_path_buf(),
+            loading: Loading::KernelOption,
             memory: "512M".into(),
             disks: Vec::new(),
             mmio_disks: Vec::new(),
@@ -102,18 +116,10 @@ impl QemuConfig {
         if self.smp > 1 {
             args.extend(["-smp".into(), self.smp.to_string()]);
         }
-        args.extend(
-            [
-                "-m",
-                &self.memory,
-                "-kernel",
-                &firmware,
-                "-display",
-                "none",
-                "-no-reboot",
-            ]
-            .map(|s| s.to_string()),
-        );
+        args.extend(["-m", &self.memory, "-display", "none", "-no-reboot"].map(|s| s.to_string()));
+        if self.loading == Loading::KernelOption {
+            args.extend(["-kernel".into(), firmware.into_owned()]);
+        }
         if let Some(append) = &self.append {
             args.extend(["-append".into(), append.clone()]);
         }
