@@ -381,7 +381,11 @@ fn run_menu(efi: &Efi, options: &[BootOption], seconds: Option<u32>, editor: boo
     let cmdlines = options.iter().map(BootOption::cmdline).collect();
     let mut m = menu::Menu::new(titles, cmdlines, 0, seconds, editor);
     draw(efi, &m);
-    let mut ticks = 0u32;
+    // The countdown follows the firmware's clock: a 1 s periodic timer, not a
+    // count of polls (each poll of the console costs VM exits, which take
+    // far longer nested than on a host).
+    let second = efi.periodic_timer(10_000_000);
+    let mut polls = 0u32;
     loop {
         let action = match efi.read_key() {
             Some((scan, unicode)) => match Key::from_efi(scan, unicode) {
@@ -390,9 +394,13 @@ fn run_menu(efi: &Efi, options: &[BootOption], seconds: Option<u32>, editor: boo
             },
             None => {
                 efi.stall(10_000);
-                ticks += 1;
-                if ticks == 100 {
-                    ticks = 0;
+                polls += 1;
+                let elapsed = match &second {
+                    Some(timer) => timer.fired(),
+                    // No timer event: count 100 polls of 10 ms as a second.
+                    None => polls.is_multiple_of(100),
+                };
+                if elapsed {
                     m.tick()
                 } else {
                     Action::Nothing

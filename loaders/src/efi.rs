@@ -483,6 +483,30 @@ impl Efi {
         (status == Status::SUCCESS).then_some((key.scan_code, key.unicode_char))
     }
 
+    /// A timer event signalled every `period_100ns` (CreateEvent and SetTimer,
+    /// UEFI 2.10 §7.1), for waits that must follow the firmware's clock
+    /// rather than count loop iterations.
+    pub fn periodic_timer(&self, period_100ns: u64) -> Option<PeriodicTimer<'_>> {
+        let mut event: uefi_raw::Event = core::ptr::null_mut();
+        // SAFETY: a plain timer event (no notification function), written to `event`.
+        let status = unsafe {
+            (self.bs().create_event)(
+                uefi_raw::table::boot::EventType::TIMER,
+                uefi_raw::table::boot::Tpl::CALLBACK,
+                None,
+                core::ptr::null_mut(),
+                &mut event,
+            )
+        };
+        if status != Status::SUCCESS {
+            return None;
+        }
+        let timer = PeriodicTimer { efi: self, event };
+        // SAFETY: the event just created.
+        let status = unsafe { (self.bs().set_timer)(event, uefi_raw::table::boot::TimerDelay::PERIODIC, period_100ns) };
+        (status == Status::SUCCESS).then_some(timer)
+    }
+
     /// Stall (§7.5.5).
     pub fn stall(&self, microseconds: usize) {
         // SAFETY: see the module doc.
@@ -509,5 +533,27 @@ impl Efi {
             // SAFETY: ConOut's SetAttribute.
             let _ = unsafe { ((*out).set_attribute)(out, attribute) };
         }
+    }
+}
+
+/// A periodic timer event from [`Efi::periodic_timer`], closed when dropped.
+pub struct PeriodicTimer<'e> {
+    efi: &'e Efi,
+    event: uefi_raw::Event,
+}
+
+impl PeriodicTimer<'_> {
+    /// Whether the period has elapsed since the last call that said so
+    /// (CheckEvent clears the signal).
+    pub fn fired(&self) -> bool {
+        // SAFETY: our own open event.
+        unsafe { (self.efi.bs().check_event)(self.event) == Status::SUCCESS }
+    }
+}
+
+impl Drop for PeriodicTimer<'_> {
+    fn drop(&mut self) {
+        // SAFETY: our own open event, closed once.
+        let _ = unsafe { (self.efi.bs().close_event)(self.event) };
     }
 }
