@@ -342,6 +342,12 @@ fn level1_qemu(config: &ChConfig, initrd: &Path) -> Result<QemuConfig, String> {
 /// positioned after level 1's `starting cloud-hypervisor` line: what follows
 /// is CH's and level 2's.
 pub fn boot<'s>(session: &'s mut Session, config: &ChConfig) -> Result<&'s mut Qemu, String> {
+    boot_timed(session, config).map(|(qemu, _)| qemu)
+}
+
+/// [`boot`], also returning when level 1 started CH (since QEMU started), the
+/// origin of the CH benchmark's times.
+pub fn boot_timed<'s>(session: &'s mut Session, config: &ChConfig) -> Result<(&'s mut Qemu, Duration), String> {
     let base = level1_initramfs()?;
     let dir = crate::cache_dir("cloud-hypervisor");
     let initrd = dir.join(format!("level1-run-{}.cpio", std::process::id()));
@@ -355,10 +361,10 @@ pub fn boot<'s>(session: &'s mut Session, config: &ChConfig) -> Result<&'s mut Q
     qemu.fail_on(L1_ERROR, "level 1 failed to set up");
     qemu.wait_for(L1_STARTING, LEVEL1_START)
         .map_err(|e| format!("level 1 did not start cloud-hypervisor: {e}"))?;
-    qemu.wait_for("\n", LEVEL1_START)?;
+    let started = qemu.wait_for("\n", LEVEL1_START)?;
     // From here on, CH ending is the end of what a test can wait for.
     qemu.fail_on(L1_CH_EXITED, "cloud-hypervisor exited");
-    Ok(qemu)
+    Ok((qemu, started))
 }
 
 /// Waits for CH to end and returns its exit status.

@@ -3,6 +3,7 @@
 //! and the boot tests. `src/bin/xtask.rs` puts the README's commands on top.
 
 pub mod bench;
+pub mod bench_ch;
 pub mod bls_tests;
 pub mod boot_tests;
 pub mod ch_aarch64_layout;

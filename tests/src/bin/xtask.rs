@@ -9,7 +9,8 @@
 //!   direct kernel boot, and Debian's OVMF for the shim+GRUB and systemd-boot disks).
 //! - `cargo xtask bench [--runs N] [--scenario NAME]...`: boot time against OVMF and
 //!   QEMU's direct kernel boot, disk throughput, size and memory (see `fw_tests::bench`);
-//!   a markdown table on stdout, JSON in `target/bench/results.json`.
+//!   a markdown table on stdout, JSON in `target/bench/results.json`. With `--vmm ch`, the
+//!   same under Cloud Hypervisor against its direct kernel boot (`fw_tests::bench_ch`).
 //! - `cargo xtask fuzz [--seconds N] [--target NAME]`: the parser fuzzer (`fw_tests::fuzz`) in
 //!   release mode, N seconds per target (default 60); crashing inputs land in
 //!   `tests/fuzz-regressions/`.
@@ -29,6 +30,8 @@ const USAGE: &str = "usage:
   cargo xtask bench [--runs N] [--scenario NAME]  benchmark against OVMF and direct kernel boot (default 5 runs; --scenario
                                                   may repeat: shim-grub, systemd-boot, bls, bls-initrd-128m, uki, bzimage,
                                                   read-rate); table on stdout, JSON in target/bench/results.json
+  cargo xtask bench --vmm ch [--runs N]           the same under Cloud Hypervisor (nested in QEMU) against CH's direct
+                                                  kernel boot: direct, bls, shim-grub; table on stdout
   cargo xtask fuzz [--seconds N] [--target NAME]  fuzz the parsers, N seconds per target (default 60)";
 
 fn main() -> ExitCode {
@@ -186,9 +189,11 @@ fn bench(args: &[String]) -> Result<(), String> {
         runs: 5,
         only: Vec::new(),
     };
+    let mut vmm = "qemu".to_string();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--vmm" => vmm = it.next().ok_or("--vmm needs qemu or ch")?.clone(),
             "--runs" => {
                 let n = it.next().ok_or("--runs needs a number")?;
                 options.runs = n
@@ -202,6 +207,21 @@ fn bench(args: &[String]) -> Result<(), String> {
         }
     }
     setup::ensure_all()?;
+    match vmm.as_str() {
+        "qemu" => {}
+        "ch" => {
+            if !options.only.is_empty() {
+                return Err("--scenario is for --vmm qemu; --vmm ch runs direct, bls and shim-grub".into());
+            }
+            let results = fw_tests::bench_ch::run(options.runs)?;
+            print!("{}", fw_tests::bench_ch::markdown(&results));
+            if !fw_tests::bench_ch::all_passed(&results) {
+                return Err("some Cloud Hypervisor runs failed (see the table)".into());
+            }
+            return Ok(());
+        }
+        other => return Err(format!("--vmm takes qemu or ch, not {other:?}")),
+    }
     let results = bench::run(&options)?;
     print!("{}", bench::markdown(&results));
     let json = bench::write_json(&results)?;
