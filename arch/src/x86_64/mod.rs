@@ -1,6 +1,7 @@
 //! x86_64: PVH entry (Xen's `hvm_start_info` ABI as QEMU and Cloud Hypervisor
 //! implement it), long mode, GDT/TSS, IDT, identity paging.
 
+pub mod hypervisor;
 pub mod pvh;
 
 #[cfg(target_os = "none")]
