@@ -2,6 +2,7 @@
 //! implement it), long mode, GDT/TSS, IDT, identity paging.
 
 pub mod hypervisor;
+pub mod kvmclock;
 pub mod pvh;
 
 #[cfg(target_os = "none")]
@@ -11,7 +12,11 @@ mod exceptions;
 #[cfg(target_os = "none")]
 mod gdt;
 #[cfg(target_os = "none")]
+pub mod hpet;
+#[cfg(target_os = "none")]
 pub use fw_drivers::portio as io;
+#[cfg(target_os = "none")]
+mod msr;
 #[cfg(target_os = "none")]
 pub mod paging;
 #[cfg(target_os = "none")]
