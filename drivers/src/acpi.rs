@@ -1,6 +1,8 @@
 //! ACPI table lookup: the RSDP (ACPI 6.5 §5.2.5.3), the RSDT and XSDT (§5.2.7, §5.2.8)
-//! with the common table header (§5.2.6), and the MCFG table that places PCI Express
-//! ECAM windows (PCI Firmware Specification 3.3 §4.1.2, Table 4-3).
+//! with the common table header (§5.2.6), the MCFG table that places PCI Express
+//! ECAM windows (PCI Firmware Specification 3.3 §4.1.2, Table 4-3), the FADT's PM
+//! timer and power registers (§5.2.9, §4.8.3), and the HPET table (IA-PC HPET
+//! Specification 1.0a §3.2.4).
 //!
 //! Memory is read through [`PhysMemory`], so host tests walk tables in a byte buffer and
 //! the firmware walks them in identity-mapped RAM. Every length comes from the tables
@@ -474,22 +476,35 @@ const FADT_FLAGS: usize = 112;
 const FADT_X_PM_TMR_BLK: usize = 208;
 const FADT_FLAG_TMR_VAL_EXT: u32 = 1 << 8;
 const FADT_FLAG_HW_REDUCED_ACPI: u32 = 1 << 20;
+const GAS_SYSTEM_MEMORY: u8 = 0;
 const GAS_SYSTEM_IO: u8 = 1;
 
-/// The PM timer a FADT describes, if it has one in I/O space. Hardware-reduced
-/// platforms (Cloud Hypervisor) have none.
+/// The PM timer a FADT describes, if it has one in I/O space: X_PM_TMR_BLK when
+/// it is a System I/O address, else PM_TMR_BLK. A hardware-reduced FADT (flag
+/// HW_REDUCED_ACPI) need not have one, but Cloud Hypervisor's names its timer
+/// at I/O 0x608 in X_PM_TMR_BLK, and Linux uses it, so the flag is not a reason
+/// to ignore one that is there.
 pub fn pm_timer(fadt: &Table<'_>) -> Option<PmTimer> {
     let bytes = fadt.bytes;
     let field = |offset: usize, len: usize| bytes.get(offset..offset + len);
     let flags = le_u32(field(FADT_FLAGS, 4)?, 0);
-    if flags & FADT_FLAG_HW_REDUCED_ACPI != 0 {
-        return None;
-    }
     let wide = flags & FADT_FLAG_TMR_VAL_EXT != 0;
+    if flags & FADT_FLAG_HW_REDUCED_ACPI != 0 {
+        debug!("acpi: the FADT is hardware-reduced; looking for a PM timer all the same");
+    }
     if let Some(gas) = field(FADT_X_PM_TMR_BLK, 12) {
-        let address = le_u64(gas, 4);
-        if gas[0] == GAS_SYSTEM_IO && address != 0 {
-            return u16::try_from(address).ok().map(|port| PmTimer { port, wide });
+        let (space, address) = (gas[0], le_u64(gas, 4));
+        if address != 0 {
+            match (space, u16::try_from(address)) {
+                (GAS_SYSTEM_IO, Ok(port)) => return Some(PmTimer { port, wide }),
+                (GAS_SYSTEM_IO, Err(_)) => {
+                    debug!("acpi: X_PM_TMR_BLK port {address:#x} is beyond the I/O space")
+                }
+                (GAS_SYSTEM_MEMORY, _) => {
+                    debug!("acpi: X_PM_TMR_BLK is memory-mapped at {address:#x}: not supported, only I/O ports")
+                }
+                _ => debug!("acpi: X_PM_TMR_BLK is in address space {space}: not supported, only I/O ports"),
+            }
         }
     }
     let port = le_u32(field(FADT_PM_TMR_BLK, 4)?, 0);
@@ -498,6 +513,36 @@ pub fn pm_timer(fadt: &Table<'_>) -> Option<PmTimer> {
         return None;
     }
     u16::try_from(port).ok().map(|port| PmTimer { port, wide })
+}
+
+/// The HPET description table's signature.
+pub const HPET_SIGNATURE: TableSignature = TableSignature(*b"HPET");
+
+/// An event timer block from the ACPI HPET table (IA-PC HPET Specification
+/// 1.0a §3.2.4, "The ACPI 2.0 HPET Description Table").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hpet {
+    /// Physical address of its 1 KiB of memory-mapped registers.
+    pub base_address: u64,
+}
+
+/// BASE_ADDRESS: a generic address structure after the header and the 4-byte
+/// Event Timer Block ID; its 64-bit address is at offset 44 of the table.
+const HPET_BASE_ADDRESS: usize = 40;
+
+/// The timer block an HPET table describes, if its registers are in memory
+/// space (the specification puts them nowhere else).
+pub fn hpet(table: &Table<'_>) -> Option<Hpet> {
+    let gas = table.bytes.get(HPET_BASE_ADDRESS..HPET_BASE_ADDRESS + 12)?;
+    let (space, address) = (gas[0], le_u64(gas, 4));
+    if address == 0 {
+        return None;
+    }
+    if space != GAS_SYSTEM_MEMORY {
+        debug!("acpi: the HPET at {address:#x} is in address space {space}, not memory: not used");
+        return None;
+    }
+    Some(Hpet { base_address: address })
 }
 
 /// How to reset and power off the machine, from the FADT and the DSDT's `\_S5`
@@ -687,16 +732,106 @@ mod tests {
     }
 
     #[test]
-    fn hardware_reduced_or_memory_mapped_timers_are_not_used() {
+    fn finds_the_pm_timer_of_cloud_hypervisors_hardware_reduced_fadt() {
+        // HW_REDUCED_ACPI | RESET_REG_SUP | TMR_VAL_EXT, no PM_TMR_BLK, the
+        // timer at I/O 0x608 in X_PM_TMR_BLK.
+        let flags = FADT_FLAG_HW_REDUCED_ACPI | FADT_FLAG_RESET_REG_SUP | FADT_FLAG_TMR_VAL_EXT;
+        let t = fadt(flags, 0, Some((GAS_SYSTEM_IO, 0x608)));
+        assert_eq!(
+            pm_timer(&table(&t)),
+            Some(PmTimer {
+                port: 0x608,
+                wide: true
+            })
+        );
+        // A hardware-reduced FADT with only the legacy field is read too.
         let t = fadt(FADT_FLAG_HW_REDUCED_ACPI, 0x608, None);
+        assert_eq!(
+            pm_timer(&table(&t)),
+            Some(PmTimer {
+                port: 0x608,
+                wide: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_memory_mapped_pm_timer_falls_back_to_the_legacy_port_or_none() {
+        let t = fadt(0, 0, Some((GAS_SYSTEM_MEMORY, 0xfed0_0000)));
         assert_eq!(pm_timer(&table(&t)), None);
-        let t = fadt(0, 0, Some((0, 0xfed0_0000)));
+        let t = fadt(0, 0xb008, Some((GAS_SYSTEM_MEMORY, 0xfed0_0000)));
+        assert_eq!(
+            pm_timer(&table(&t)),
+            Some(PmTimer {
+                port: 0xb008,
+                wide: false
+            })
+        );
+    }
+
+    #[test]
+    fn no_pm_timer_without_one_in_the_fadt() {
+        let t = fadt(FADT_FLAG_HW_REDUCED_ACPI, 0, None);
         assert_eq!(pm_timer(&table(&t)), None);
+        let t = fadt(0, 0, Some((GAS_SYSTEM_IO, 0x1_0000)));
+        assert_eq!(pm_timer(&table(&t)), None, "beyond the I/O space");
+        let t = fadt(0, 0x608, Some((GAS_SYSTEM_IO, 0x608)));
         assert_eq!(
             pm_timer(&table(&t[..100])),
             None,
             "a truncated FADT is not read past its end"
         );
+    }
+
+    /// An HPET table like QEMU q35's: block ID 0x8086a201, registers at
+    /// `address` in address space `space`.
+    fn hpet_table(space: u8, address: u64) -> Vec<u8> {
+        let mut data = vec![0u8; 20];
+        data[0..4].copy_from_slice(&0x8086_a201u32.to_le_bytes());
+        data[4] = space;
+        data[8..16].copy_from_slice(&address.to_le_bytes());
+        build_table(b"HPET", &data)
+    }
+
+    #[test]
+    fn finds_the_hpet_like_qemu_q35_describes_it() {
+        let t = hpet_table(GAS_SYSTEM_MEMORY, 0xfed0_0000);
+        assert_eq!(t.len(), 56);
+        assert_eq!(
+            hpet(&table(&t)),
+            Some(Hpet {
+                base_address: 0xfed0_0000
+            })
+        );
+    }
+
+    #[test]
+    fn an_hpet_outside_memory_space_or_at_zero_is_not_used() {
+        assert_eq!(hpet(&table(&hpet_table(GAS_SYSTEM_IO, 0xfed0_0000))), None);
+        assert_eq!(hpet(&table(&hpet_table(GAS_SYSTEM_MEMORY, 0))), None);
+        let t = hpet_table(GAS_SYSTEM_MEMORY, 0xfed0_0000);
+        assert_eq!(
+            hpet(&table(&t[..50])),
+            None,
+            "a truncated table is not read past its end"
+        );
+    }
+
+    #[test]
+    fn finds_the_hpet_table_through_the_xsdt() {
+        let mut mem = memory();
+        const HPET_AT: u64 = BASE + 0x500;
+        let t = hpet_table(GAS_SYSTEM_MEMORY, 0xfed0_0000);
+        mem.at(HPET_AT)[..t.len()].copy_from_slice(&t);
+        let xsdt: Vec<u8> = [FACP_AT, MCFG_AT, HPET_AT]
+            .iter()
+            .flat_map(|a| a.to_le_bytes())
+            .collect();
+        mem.put_table(XSDT_AT, b"XSDT", &xsdt);
+        let acpi = Acpi::new(&mem, RSDP_AT).unwrap();
+        let found = acpi.find_table(HPET_SIGNATURE).unwrap();
+        assert_eq!(found.address, HPET_AT);
+        assert_eq!(hpet(&found).map(|h| h.base_address), Some(0xfed0_0000));
     }
 
     const BASE: u64 = 0xE_0000;

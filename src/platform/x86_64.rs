@@ -1,6 +1,7 @@
 //! The x86_64 machine: the 16550 console at COM1, the CMOS clock, reset and
 //! power-off through ACPI, and device discovery: ACPI tables from the RSDP, the
-//! TSC rate from the PM timer, PCI through ECAM (MCFG) or ports 0xCF8/0xCFC.
+//! TSC rate (CPUID, kvmclock, the PM timer or the HPET: `fw_arch::x86_64::time`),
+//! PCI through ECAM (MCFG) or ports 0xCF8/0xCFC.
 
 use super::{pci_disks, Disk, IdentityMemory, REQUEST_TIMEOUT_NS};
 use alloc::vec::Vec;
@@ -84,13 +85,15 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
         }
     });
 
-    let pm_timer = acpi
+    let fadt = acpi.as_ref().and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok());
+    let pm_timer = fadt.as_ref().and_then(acpi::pm_timer);
+    let hpet = acpi
         .as_ref()
-        .and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok())
-        .and_then(|fadt| acpi::pm_timer(&fadt));
-    let (hz, source) = fw_arch::x86_64::time::calibrate(pm_timer.map(|t| (t.port, t.wide)));
-    if let Some(fadt) = acpi.as_ref().and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok()) {
-        crate::power::set(acpi::power_control(&memory, &fadt));
+        .and_then(|a| a.find_table(acpi::HPET_SIGNATURE).ok())
+        .and_then(|table| acpi::hpet(&table));
+    let (hz, source) = fw_arch::x86_64::time::calibrate(pm_timer, hpet);
+    if let Some(fadt) = &fadt {
+        crate::power::set(acpi::power_control(&memory, fadt));
     }
     info!("TSC: {} MHz (from {:?})", hz / 1_000_000, source);
 

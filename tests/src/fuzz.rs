@@ -552,7 +552,7 @@ mod acpi {
         }
     }
 
-    const SIGNATURES: [&[u8; 4]; 6] = [b"XSDT", b"RSDT", b"FACP", b"MCFG", b"DSDT", b"APIC"];
+    const SIGNATURES: [&[u8; 4]; 7] = [b"XSDT", b"RSDT", b"FACP", b"MCFG", b"DSDT", b"APIC", b"HPET"];
 
     /// Makes every checksum right (when the input's first byte is even), so
     /// that mutations reach the fields behind the checksums.
@@ -606,6 +606,9 @@ mod acpi {
                     if signature == b"DSDT" {
                         let _ = tables::s5_sleep_type(table.data());
                     }
+                    if signature == b"HPET" {
+                        out.push(format!("hpet {}", tables::hpet(&table).is_some()));
+                    }
                 }
                 Err(e) => out.push(shape(&e.to_string())),
             }
@@ -640,14 +643,16 @@ mod acpi {
         put32(&mut m, 16, 0x80); // RSDT
         put32(&mut m, 20, 36);
         put64(&mut m, 24, 0x40); // XSDT
-                                 // XSDT at 0x40: FACP, MCFG.
-        header(&mut m, 0x40, b"XSDT", 36 + 16, 1);
+                                 // XSDT at 0x40: FACP, MCFG, HPET.
+        header(&mut m, 0x40, b"XSDT", 36 + 24, 1);
         put64(&mut m, 0x40 + 36, 0x100);
         put64(&mut m, 0x40 + 44, 0x200);
+        put64(&mut m, 0x40 + 52, 0x380);
         // RSDT at 0x80 with the same tables.
-        header(&mut m, 0x80, b"RSDT", 36 + 8, 1);
+        header(&mut m, 0x80, b"RSDT", 36 + 12, 1);
         put32(&mut m, 0x80 + 36, 0x100);
         put32(&mut m, 0x80 + 40, 0x200);
+        put32(&mut m, 0x80 + 44, 0x380);
         // FADT at 0x100 (ACPI 6: 276 bytes; here 244, revision 5), DSDT at 0x300.
         header(&mut m, 0x100, b"FACP", 244, 5);
         put32(&mut m, 0x100 + 40, 0x300); // DSDT
@@ -669,6 +674,9 @@ mod acpi {
         ];
         header(&mut m, 0x300, b"DSDT", 36 + aml.len() as u32, 2);
         m[0x300 + 36..0x300 + 36 + aml.len()].copy_from_slice(aml);
+        // HPET at 0x380: registers at 0xfed00000 in memory space.
+        header(&mut m, 0x380, b"HPET", 56, 1);
+        put64(&mut m, 0x380 + 44, 0xfed0_0000);
         fix_checksums(&mut m);
         let mut seed = vec![0u8];
         seed.extend_from_slice(&m);
@@ -1488,7 +1496,10 @@ mod tests {
             pe::run(&pe::minimal_pe())
         );
         let acpi = acpi::run(&acpi::seeds(Path::new("."))[0]);
-        assert!(acpi.contains("FACP") && acpi.contains("ecam 1"), "{acpi}");
+        assert!(
+            acpi.contains("FACP") && acpi.contains("ecam 1") && acpi.contains("hpet true"),
+            "{acpi}"
+        );
         let path = device_path::run(&device_path::seeds(Path::new("."))[0]);
         assert_eq!(path, "nodes 5");
         let entry = bls::run_entry(&bls::entry_seeds(Path::new("."))[0]);

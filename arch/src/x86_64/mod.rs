@@ -1,6 +1,8 @@
 //! x86_64: PVH entry (Xen's `hvm_start_info` ABI as QEMU and Cloud Hypervisor
 //! implement it), long mode, GDT/TSS, IDT, identity paging.
 
+pub mod hypervisor;
+pub mod kvmclock;
 pub mod pvh;
 
 #[cfg(target_os = "none")]
@@ -10,7 +12,11 @@ mod exceptions;
 #[cfg(target_os = "none")]
 mod gdt;
 #[cfg(target_os = "none")]
+pub mod hpet;
+#[cfg(target_os = "none")]
 pub use fw_drivers::portio as io;
+#[cfg(target_os = "none")]
+mod msr;
 #[cfg(target_os = "none")]
 pub mod paging;
 #[cfg(target_os = "none")]

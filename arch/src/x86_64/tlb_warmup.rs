@@ -16,6 +16,7 @@
 //! well-used TLB and doubles it. On hardware or under KVM nothing is done.
 
 /// CPUID.40000000h's EBX:ECX:EDX under QEMU's TCG.
+#[cfg(target_os = "none")]
 const TCG_SIGNATURE: &[u8; 12] = b"TCGTCGTCGTCG";
 /// TCG's initial TLB size in entries (`CPU_TLB_DYN_DEFAULT_BITS` = 8).
 const FIRST_ROUND_PAGES: usize = 256;
@@ -23,15 +24,6 @@ const FIRST_ROUND_PAGES: usize = 256;
 const MAX_ROUND_PAGES: usize = 16 * 1024;
 #[cfg(target_os = "none")]
 const PAGE_SIZE: usize = 4096;
-
-/// Whether the hypervisor signature (CPUID.40000000h EBX, ECX, EDX) is TCG's.
-pub fn is_tcg_signature(ebx: u32, ecx: u32, edx: u32) -> bool {
-    let mut signature = [0u8; 12];
-    signature[..4].copy_from_slice(&ebx.to_le_bytes());
-    signature[4..8].copy_from_slice(&ecx.to_le_bytes());
-    signature[8..].copy_from_slice(&edx.to_le_bytes());
-    &signature == TCG_SIGNATURE
-}
 
 /// The pages to read before each flush for an image of `pages` pages:
 /// doubling from 256 until a round covers the image (or the cap).
@@ -48,7 +40,6 @@ pub fn rounds(pages: usize) -> impl Iterator<Item = usize> {
 
 #[cfg(target_os = "none")]
 fn running_under_tcg() -> bool {
-    use core::arch::x86_64::__cpuid;
     use core::sync::atomic::{AtomicU8, Ordering};
     // 0: not asked yet, 1: no, 2: yes.
     static UNDER_TCG: AtomicU8 = AtomicU8::new(0);
@@ -56,9 +47,7 @@ fn running_under_tcg() -> bool {
         1 => false,
         2 => true,
         _ => {
-            let hypervisor = __cpuid(1).ecx & (1 << 31) != 0;
-            let leaf = __cpuid(0x4000_0000);
-            let tcg = hypervisor && is_tcg_signature(leaf.ebx, leaf.ecx, leaf.edx);
+            let tcg = super::hypervisor::identify().is_some_and(|(_, signature)| &signature == TCG_SIGNATURE);
             UNDER_TCG.store(if tcg { 2 } else { 1 }, Ordering::Relaxed);
             tcg
         }
@@ -95,15 +84,6 @@ pub fn prepare_image(base: u64, len: usize) {
 mod tests {
     use super::*;
     use std::vec::Vec;
-
-    #[test]
-    fn recognises_tcg_and_nothing_else() {
-        let word = |s: &[u8]| u32::from_le_bytes(s.try_into().unwrap());
-        assert!(is_tcg_signature(word(b"TCGT"), word(b"CGTC"), word(b"GTCG")));
-        // KVM's signature is "KVMKVMKVM\0\0\0".
-        assert!(!is_tcg_signature(word(b"KVMK"), word(b"VMKV"), word(b"M\0\0\0")));
-        assert!(!is_tcg_signature(0, 0, 0));
-    }
 
     #[test]
     fn rounds_double_until_they_cover_the_image() {
