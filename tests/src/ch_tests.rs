@@ -162,7 +162,41 @@ fn bls_firmware_option(ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.disks.push(bls_disk("ch-bls", "ch-bls")?);
     let qemu = ch::boot(s, &config)?;
     proof(qemu, 512, "hvfw.marker=ch-bls")?;
+    clocks_agree(qemu)?;
     expect_clean_exit(qemu)
+}
+
+/// The firmware's TSC rate (`TSC: N MHz (from SOURCE)`) is within 1 % of the
+/// one Linux detects (`tsc: Detected N MHz processor`), and was not guessed.
+fn clocks_agree(qemu: &Qemu) -> Result<(), String> {
+    let log = qemu.log();
+    let ours = log
+        .lines()
+        .find_map(|l| l.strip_prefix("TSC: "))
+        .ok_or("the firmware printed no TSC line")?;
+    let (mhz, source) = ours
+        .split_once(" MHz (from ")
+        .ok_or(format!("unreadable TSC line {ours:?}"))?;
+    let mhz: f64 = mhz
+        .trim()
+        .parse()
+        .map_err(|_| format!("unreadable TSC line {ours:?}"))?;
+    if source.starts_with("Assumed") || source.starts_with("BaseFrequency") {
+        return Err(format!("the firmware guessed its clock under CH: {ours}"));
+    }
+    let linux: f64 = log
+        .lines()
+        .find_map(|l| {
+            l.split_once("tsc: Detected ")
+                .and_then(|(_, rest)| rest.split_once(" MHz"))
+        })
+        .and_then(|(v, _)| v.trim().parse().ok())
+        .ok_or("Linux printed no `tsc: Detected N MHz` line")?;
+    if (mhz - linux).abs() > linux / 100.0 {
+        return Err(format!("the firmware's TSC is {mhz} MHz, Linux's {linux} MHz"));
+    }
+    println!("    TSC {mhz} MHz (from {source}; Linux: {linux} MHz)");
+    Ok(())
 }
 
 fn bls_kernel_option_two_vcpus(ctx: &Context, s: &mut Session) -> Result<(), String> {
