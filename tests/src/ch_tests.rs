@@ -71,6 +71,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "cloud_hypervisor_menu_timeout_follows_the_wall_clock",
             run: menu_timeout,
         },
+        BootTest {
+            name: "cloud_hypervisor_refusing_the_vm_is_reported_with_its_error_chain",
+            run: refused_vm,
+        },
     ]
 }
 
@@ -354,5 +358,25 @@ fn menu_timeout(ctx: &Context, s: &mut Session) -> Result<(), String> {
     if !(4.5..=5.5).contains(&waited) {
         return Err(format!("the menu's 5 s timeout took {waited:.2}s of wall clock"));
     }
+    Ok(())
+}
+
+/// The runner itself: when CH refuses the VM (here: a disk that does not
+/// exist), the wait fails at once and its message carries CH's exit status
+/// and error chain.
+fn refused_vm(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.extra_args = vec!["--disk".into(), "path=/nonexistent.img,image_type=raw".into()];
+    let qemu = ch::boot(s, &config)?;
+    let error = match qemu.wait_for("hypervisor-fw ", START) {
+        Ok(_) => return Err("the firmware started although CH should have refused the VM".into()),
+        Err(e) => e,
+    };
+    if !(error.contains("cloud-hypervisor exited") && error.contains("nonexistent.img")) {
+        return Err(format!(
+            "the failure does not carry CH's status and error chain: {error}"
+        ));
+    }
+    println!("    {error}");
     Ok(())
 }

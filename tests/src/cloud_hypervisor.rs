@@ -311,10 +311,23 @@ fn job_archive(config: &ChConfig) -> Result<Vec<u8>, String> {
     let args: Vec<String> = config.args().iter().map(|a| shell_quote(a)).collect();
     // CH makes its standard input non-blocking, which would break level 1's
     // console for everything after it: it gets its own.
+    // CH's standard error goes to a file that level 1 shows as it grows, so
+    // that the exit line can repeat CH's error chain.
     let script = format!(
         "echo \"{L1_STARTING} {VERSION}: $(cat /proc/uptime | cut -d' ' -f1)s after level-1 boot\"\n\
-         cloud-hypervisor {} </dev/null\n\
-         echo \"{L1_CH_EXITED}$?\"\n\
+         : > /tmp/ch.err\n\
+         tail -f /tmp/ch.err &\n\
+         tail=$!\n\
+         cloud-hypervisor {} </dev/null 2>>/tmp/ch.err\n\
+         status=$?\n\
+         sleep 0.2\n\
+         kill $tail\n\
+         if [ $status -ne 0 ]; then\n\
+         \tchain=$(grep -v -e ' WARN:' -e ' INFO:' /tmp/ch.err | tr '\\n' ' ')\n\
+         \techo \"{L1_CH_EXITED}$status: $chain\"\n\
+         else\n\
+         \techo \"{L1_CH_EXITED}$status\"\n\
+         fi\n\
          poweroff -f\n",
         args.join(" ")
     );
@@ -364,6 +377,7 @@ pub fn boot_timed<'s>(session: &'s mut Session, config: &ChConfig) -> Result<(&'
     let started = qemu.wait_for("\n", LEVEL1_START)?;
     // From here on, CH ending is the end of what a test can wait for.
     qemu.fail_on(L1_CH_EXITED, "cloud-hypervisor exited");
+    qemu.label_when_stuck("Cloud Hypervisor's guest (level 2)");
     Ok((qemu, started))
 }
 
@@ -374,10 +388,11 @@ pub fn exit_status(qemu: &mut Qemu, timeout: Duration) -> Result<i32, String> {
     let from = qemu.cursor();
     qemu.wait_for("\n", Duration::from_secs(5))?;
     let log = qemu.log();
-    let status = log[from..].lines().next().unwrap_or_default().trim();
+    let line = log[from..].lines().next().unwrap_or_default().trim();
+    let status = line.split(':').next().unwrap_or_default();
     status
         .parse()
-        .map_err(|_| format!("level 1 printed an unreadable CH status {status:?}"))
+        .map_err(|_| format!("level 1 printed an unreadable CH status {line:?}"))
 }
 
 #[cfg(test)]

@@ -177,6 +177,8 @@ pub struct Qemu {
     /// Lines that end every wait when they appear before what it waits for:
     /// (marker, what it means).
     failures: Vec<(String, String)>,
+    /// What is running, named in a timeout's message.
+    stuck_label: Option<String>,
 }
 
 impl Qemu {
@@ -214,6 +216,7 @@ impl Qemu {
             started,
             cursor: 0,
             failures: Vec::new(),
+            stuck_label: None,
         })
     }
 
@@ -258,7 +261,17 @@ impl Qemu {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(format!("timed out after {timeout:?} waiting for {needle:?}"));
+                let last = console
+                    .text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default();
+                let stuck = match &self.stuck_label {
+                    Some(label) => format!(" ({label} seems stuck; its last line: {last:?})"),
+                    None => String::new(),
+                };
+                return Err(format!("timed out after {timeout:?} waiting for {needle:?}{stuck}"));
             }
             console = ready.wait_timeout(console, deadline - now).unwrap().0;
         }
@@ -268,6 +281,12 @@ impl Qemu {
     /// what a wait waits for fails that wait at once with `meaning`.
     pub fn fail_on(&mut self, marker: &str, meaning: &str) {
         self.failures.push((marker.into(), meaning.into()));
+    }
+
+    /// Names what runs (e.g. a nested guest) in the message of a wait that
+    /// times out, with the console's last line.
+    pub fn label_when_stuck(&mut self, label: &str) {
+        self.stuck_label = Some(label.into());
     }
 
     /// Forgets the markers of [`Qemu::fail_on`].
