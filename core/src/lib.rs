@@ -14,6 +14,7 @@ pub mod heap_region;
 pub mod image;
 pub mod logger;
 pub mod memory;
+pub mod variable_file;
 pub mod variables;
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! hangs.
 //!
 //! Targets: the partition table (GPT/MBR), FAT (mount, directory walk, reads
-//! and a write), PE (parse and load), ACPI tables, device-path nodes and the
-//! variable store; the Boot Loader Specification entries, `loader.conf` and
+//! and a write), PE (parse and load), ACPI tables, device-path nodes, the
+//! variable store and the EBBR variable file; the Boot Loader Specification entries, `loader.conf` and
 //! the boot menu built from them, the bzImage setup header and device paths
 //! turned into text. `src/bin/fuzz.rs` runs them; crashing or hanging inputs go
 //! to `tests/fuzz-regressions/<target>/<hash>.bin`, which the unit test below
@@ -60,6 +60,11 @@ pub fn targets() -> Vec<Target> {
             name: "variables",
             run: variables::run,
             seeds: variables::seeds,
+        },
+        Target {
+            name: "variable_file",
+            run: variable_file::run,
+            seeds: variable_file::seeds,
         },
         Target {
             name: "bls_entry",
@@ -1533,5 +1538,45 @@ mod tests {
             mutate(&mut rng, &mut data, &[2u8; 50], 128);
             assert!(data.len() <= 128);
         }
+    }
+}
+
+/// The EBBR variable file (`ubootefi.var`): parsing never panics, and what
+/// parses writes back to bytes that parse to the same variables.
+mod variable_file {
+    use fw_core::variable_file::{admissible, parse, serialize, FileVariable};
+    use r_efi::efi;
+    use std::path::Path;
+
+    pub fn run(input: &[u8]) -> String {
+        match parse(input) {
+            Err(e) => format!("error {e:?}"),
+            Ok(vars) => {
+                let again = serialize(&vars);
+                let reparsed = parse(&again).expect("a serialized store parses");
+                assert_eq!(reparsed, vars, "serialize then parse changed the variables");
+                let admitted = vars.iter().filter(|v| admissible(v).is_ok()).count();
+                format!("ok {} admitted {admitted}", vars.len())
+            }
+        }
+    }
+
+    pub fn seeds(_: &Path) -> Vec<Vec<u8>> {
+        let nv = efi::VARIABLE_NON_VOLATILE | efi::VARIABLE_BOOTSERVICE_ACCESS | efi::VARIABLE_RUNTIME_ACCESS;
+        let var = |name: &str, data: &'static [u8]| FileVariable {
+            name: name.encode_utf16().collect(),
+            guid: efi::GLOBAL_VARIABLE,
+            attributes: nv,
+            time: 0,
+            data,
+        };
+        vec![
+            serialize(&[]),
+            serialize(&[var("BootOrder", &[1, 0]), var("Timeout", &[5, 0])]),
+            serialize(&[
+                var("Boot0001", &[1, 0, 0, 0, 0x2c, 0, b'D', 0, 0, 0, 0x7f, 0xff, 4, 0]),
+                var("PK", &[9; 20]),
+            ]),
+        ]
     }
 }
