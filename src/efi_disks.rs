@@ -45,7 +45,7 @@ fn rtc_now() -> fat::DateTime {
 /// SimpleFileSystem on a partition that holds a FAT file system. Partitions
 /// that do not are left without one; only a partition typed as an ESP that
 /// fails to mount is worth a warning.
-fn install_file_system(v: &Volume, handle: HandleId) {
+fn install_file_system(v: &Volume, handle: HandleId) -> Option<&'static SimpleFileSystem> {
     let fs = match FileSystem::mount(v.device.clone()) {
         Ok(fs) => fs.with_clock(rtc_now),
         Err(e) => {
@@ -57,7 +57,7 @@ fn install_file_system(v: &Volume, handle: HandleId) {
             } else {
                 debug!("disk {} partition {}: not FAT: {e}", v.disk, v.info.number);
             }
-            return;
+            return None;
         }
     };
     let sfs = SimpleFileSystem::create(fs);
@@ -66,11 +66,23 @@ fn install_file_system(v: &Volume, handle: HandleId) {
             "disk {} partition {}: cannot install SimpleFileSystem: {e}",
             v.disk, v.info.number
         );
+        return None;
     }
+    Some(sfs)
 }
 
-/// Installs the handles; returns the partition handles in volume order.
-pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Option<HandleId>> {
+/// An EFI system partition with a FAT file system, as installed: the same
+/// file system object applications reach through SimpleFileSystem, so that
+/// the firmware's own writes and theirs share one cache.
+pub struct Esp {
+    pub disk: usize,
+    pub partition: u32,
+    pub fs: &'static FileSystem,
+}
+
+/// Installs the handles; returns the EFI system partitions with a FAT file
+/// system, in disk and partition order.
+pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Esp> {
     for (index, disk) in disks.iter().enumerate() {
         if let Err(e) = install_block_handle(disk.device.clone(), false, disk_path(disk), None, install) {
             warn!("disk {index}: cannot install its EFI handle: {e}");
@@ -78,13 +90,17 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Option<HandleI
     }
     volumes
         .iter()
-        .map(|v| {
+        .filter_map(|v| {
             let path = disk_path(&disks[v.disk]).hard_drive_partition(&v.info);
             match install_block_handle(v.device.clone(), true, path, None, install) {
                 Ok(handle) => {
                     debug!("disk {} partition {}: handle {handle}", v.disk, v.info.number);
-                    install_file_system(v, handle);
-                    Some(handle)
+                    let sfs = install_file_system(v, handle)?;
+                    v.info.is_efi_system_partition().then(|| Esp {
+                        disk: v.disk,
+                        partition: v.info.number,
+                        fs: sfs.file_system(),
+                    })
                 }
                 Err(e) => {
                     warn!(

@@ -172,27 +172,77 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<FileVariable<'_>>, FileError> {
     Ok(variables)
 }
 
+/// One variable as the writer takes it: the name as UTF-16LE bytes without
+/// its NUL (as the variable store keeps it), so that a file can be written
+/// straight from the store, without allocating (at runtime, for `VarToFile`).
+#[derive(Clone, Copy, Debug)]
+pub struct EntryRef<'a> {
+    pub name_le: &'a [u8],
+    pub guid: efi::Guid,
+    pub attributes: u32,
+    pub time: u64,
+    pub data: &'a [u8],
+}
+
+impl EntryRef<'_> {
+    fn len(&self) -> usize {
+        (ENTRY_HEADER_LEN + self.name_le.len() + 2 + self.data.len()).next_multiple_of(ENTRY_ALIGN)
+    }
+}
+
+/// The size of the file holding `entries`.
+pub fn file_len<'a>(entries: impl IntoIterator<Item = EntryRef<'a>>) -> usize {
+    HEADER_LEN + entries.into_iter().map(|e| e.len()).sum::<usize>()
+}
+
+/// Writes the file holding `entries` into `out`; returns its length, or
+/// `Err(needed)` when `out` is shorter than the file.
+pub fn write_file<'a, I>(out: &mut [u8], entries: I) -> Result<usize, usize>
+where
+    I: IntoIterator<Item = EntryRef<'a>> + Clone,
+{
+    let len = file_len(entries.clone());
+    let Some(out) = out.get_mut(..len) else {
+        return Err(len);
+    };
+    out.fill(0);
+    let mut at = HEADER_LEN;
+    for e in entries {
+        out[at..at + 4].copy_from_slice(&(e.data.len() as u32).to_le_bytes());
+        out[at + 4..at + 8].copy_from_slice(&e.attributes.to_le_bytes());
+        out[at + 8..at + 16].copy_from_slice(&e.time.to_le_bytes());
+        out[at + 16..at + 32].copy_from_slice(e.guid.as_bytes());
+        let name_at = at + ENTRY_HEADER_LEN;
+        out[name_at..name_at + e.name_le.len()].copy_from_slice(e.name_le);
+        // Two NUL bytes end the name; the data follows them.
+        let data_at = name_at + e.name_le.len() + 2;
+        out[data_at..data_at + e.data.len()].copy_from_slice(e.data);
+        at += e.len();
+    }
+    let crc = crc32(&out[HEADER_LEN..len]);
+    out[8..16].copy_from_slice(&MAGIC_AND_REVISION);
+    out[16..20].copy_from_slice(&(len as u32).to_le_bytes());
+    out[20..24].copy_from_slice(&crc.to_le_bytes());
+    Ok(len)
+}
+
 /// A variable file holding `variables`, in their order.
 pub fn serialize<'a>(variables: impl IntoIterator<Item = &'a FileVariable<'a>>) -> Vec<u8> {
-    let mut out = alloc::vec![0u8; HEADER_LEN];
-    for v in variables {
-        let start = out.len();
-        out.extend_from_slice(&(v.data.len() as u32).to_le_bytes());
-        out.extend_from_slice(&v.attributes.to_le_bytes());
-        out.extend_from_slice(&v.time.to_le_bytes());
-        out.extend_from_slice(v.guid.as_bytes());
-        for unit in v.name.iter().chain(&[0]) {
-            out.extend_from_slice(&unit.to_le_bytes());
-        }
-        out.extend_from_slice(v.data);
-        let padded = start + (out.len() - start).next_multiple_of(ENTRY_ALIGN);
-        out.resize(padded, 0);
-    }
-    let length = out.len() as u32;
-    let crc = crc32(&out[HEADER_LEN..]);
-    out[8..16].copy_from_slice(&MAGIC_AND_REVISION);
-    out[16..20].copy_from_slice(&length.to_le_bytes());
-    out[20..24].copy_from_slice(&crc.to_le_bytes());
+    let variables: Vec<&FileVariable<'_>> = variables.into_iter().collect();
+    let names: Vec<Vec<u8>> = variables
+        .iter()
+        .map(|v| v.name.iter().flat_map(|u| u.to_le_bytes()).collect())
+        .collect();
+    let entries = variables.iter().zip(&names).map(|(v, name)| EntryRef {
+        name_le: name,
+        guid: v.guid,
+        attributes: v.attributes,
+        time: v.time,
+        data: v.data,
+    });
+    let mut out = alloc::vec![0u8; file_len(entries.clone())];
+    let written = write_file(&mut out, entries);
+    debug_assert_eq!(written, Ok(out.len()));
     out
 }
 
@@ -314,6 +364,26 @@ mod tests {
         let file = serialize(&vars);
         assert_eq!(file.len() % 8, 0);
         assert_eq!(parse(&file).unwrap(), vars);
+    }
+
+    #[test]
+    fn writing_into_a_short_buffer_says_how_much_is_needed() {
+        let name: Vec<u8> = "Timeout".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let entry = EntryRef {
+            name_le: &name,
+            guid: efi::GLOBAL_VARIABLE,
+            attributes: NV_BS_RT,
+            time: 0,
+            data: &[5, 0],
+        };
+        let len = file_len([entry]);
+        // 32 bytes of entry header, 7 name units and a NUL, 2 bytes of data: 50, padded to 56.
+        assert_eq!(len, HEADER_LEN + 56);
+        let mut short = vec![0u8; len - 1];
+        assert_eq!(write_file(&mut short, [entry]), Err(len));
+        let mut exact = vec![0xaa; len + 3];
+        assert_eq!(write_file(&mut exact, [entry]), Ok(len));
+        assert_eq!(&exact[..len], &serialize(&[var("Timeout", &[5, 0])])[..]);
     }
 
     #[test]

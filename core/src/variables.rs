@@ -4,8 +4,10 @@
 //! Runtime services keep working after ExitBootServices, when the firmware's heap
 //! belongs to the OS. So the store never allocates: it lives in an arena the
 //! firmware places in runtime-services memory. Variables are kept for the life of
-//! the machine (there is no flash); non-volatile ones are accepted and behave like
-//! volatile ones until a backing store exists.
+//! the machine; the non-volatile ones are also kept in a file on the EFI system
+//! partition when the firmware has one ([`crate::variable_file`]): they are
+//! loaded from it at start ([`VariableStore::load`]) and written out from
+//! [`VariableStore::non_volatile`].
 //!
 //! Each record: name length in UTF-16 units (u16), flags (u16), attributes (u32),
 //! vendor GUID (16 bytes), data length (u32), reserved (u32), the name (UTF-16LE,
@@ -13,6 +15,7 @@
 //! so enumeration order is creation order.
 #![forbid(unsafe_code)]
 
+use crate::variable_file::{self, EntryRef, FileVariable, Refusal};
 use core::fmt;
 use r_efi::efi;
 
@@ -123,6 +126,27 @@ impl Record {
     }
 }
 
+/// What [`VariableStore::load`] did with a file's variables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadSummary {
+    pub loaded: usize,
+    pub refused: usize,
+    /// Why the first refused one was refused.
+    pub first_refusal: Option<LoadRefusal>,
+}
+
+/// Why a variable of the file did not enter the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadRefusal {
+    /// A Secure Boot key or an authenticated variable: never from a file.
+    Authenticated,
+    /// A volatile variable in a file of non-volatile ones.
+    Volatile,
+    /// The store refused it as it would refuse SetVariable (bad attributes,
+    /// full).
+    Store(VariableError),
+}
+
 /// What QueryVariableInfo reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreInfo {
@@ -152,6 +176,33 @@ fn trim_name(name: &[u16]) -> &[u16] {
     }
 }
 
+/// The records of a store, in order (a plain iterator, so it can be cloned).
+#[derive(Clone)]
+struct Records<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        let (bytes, offset) = (self.bytes, self.offset);
+        if offset + HEADER > bytes.len() {
+            return None;
+        }
+        let record = Record {
+            offset,
+            name_units: u16_at(bytes, offset) as usize,
+            flags: u16_at(bytes, offset + 2),
+            attributes: u32_at(bytes, offset + 4),
+            data_len: u32_at(bytes, offset + 24) as usize,
+        };
+        self.offset += record.len();
+        Some(record)
+    }
+}
+
 impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
     pub fn new(arena: A) -> Self {
         VariableStore { arena, used: 0 }
@@ -161,23 +212,11 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         &self.arena.as_ref()[..self.used]
     }
 
-    fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        let bytes = self.bytes();
-        let mut offset = 0;
-        core::iter::from_fn(move || {
-            if offset + HEADER > bytes.len() {
-                return None;
-            }
-            let record = Record {
-                offset,
-                name_units: u16_at(bytes, offset) as usize,
-                flags: u16_at(bytes, offset + 2),
-                attributes: u32_at(bytes, offset + 4),
-                data_len: u32_at(bytes, offset + 24) as usize,
-            };
-            offset += record.len();
-            Some(record)
-        })
+    fn records(&self) -> Records<'_> {
+        Records {
+            bytes: self.bytes(),
+            offset: 0,
+        }
     }
 
     fn guid_of(&self, r: &Record) -> efi::Guid {
@@ -352,6 +391,51 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         }
     }
 
+    /// The non-volatile variables applications wrote (not the firmware's own
+    /// read-only ones), in enumeration order: what the variable file holds.
+    pub fn non_volatile(&self) -> impl Iterator<Item = EntryRef<'_>> + Clone + '_ {
+        self.records()
+            .filter(|r| r.attributes & efi::VARIABLE_NON_VOLATILE != 0 && r.flags & FLAG_READ_ONLY == 0)
+            .map(|r| EntryRef {
+                name_le: &self.bytes()[r.name_range()],
+                guid: self.guid_of(&r),
+                attributes: r.attributes,
+                time: 0,
+                data: &self.bytes()[r.data_range()],
+            })
+    }
+
+    /// Whether `name`/`guid` exists and is non-volatile.
+    pub fn is_non_volatile(&self, name: &[u16], guid: &efi::Guid) -> bool {
+        self.find(trim_name(name), guid)
+            .is_some_and(|r| r.attributes & efi::VARIABLE_NON_VOLATILE != 0)
+    }
+
+    /// Takes the variables of a variable file that may enter the store (see
+    /// [`variable_file::admissible`]), as SetVariable would store them.
+    pub fn load(&mut self, variables: &[FileVariable<'_>]) -> LoadSummary {
+        let mut summary = LoadSummary::default();
+        for v in variables {
+            let result = match variable_file::admissible(v) {
+                Err(Refusal::Authenticated) => Err(LoadRefusal::Authenticated),
+                Err(Refusal::Volatile) => Err(LoadRefusal::Volatile),
+                Ok(()) => self
+                    .set(&v.name, &v.guid, v.attributes, v.data, false)
+                    .map_err(LoadRefusal::Store),
+            };
+            match result {
+                Ok(()) => summary.loaded += 1,
+                Err(reason) => {
+                    if summary.first_refusal.is_none() {
+                        summary.first_refusal = Some(reason);
+                    }
+                    summary.refused += 1;
+                }
+            }
+        }
+        summary
+    }
+
     fn remove(&mut self, r: Record) {
         let end = r.offset + r.len();
         let used = self.used;
@@ -494,6 +578,49 @@ mod tests {
         let mut out = [0u16; 8];
         assert_eq!(s.next_name(&[], &VENDOR, false, &mut out), Ok(VENDOR));
         assert_eq!(&out[..2], &[b'A' as u16, 0]);
+    }
+
+    #[test]
+    fn file_variables_enter_the_store_unless_authenticated_or_volatile() {
+        use crate::variable_file::{parse, serialize, write_file};
+        let nv = efi::VARIABLE_NON_VOLATILE | BS | RT;
+        let file_var = |name: &str, attributes: u32, data: &'static [u8]| FileVariable {
+            name: w(name),
+            guid: efi::GLOBAL_VARIABLE,
+            attributes,
+            time: 0,
+            data,
+        };
+        let file = serialize(&[
+            file_var("BootOrder", nv, &[1, 0]),
+            file_var("PK", nv, &[7; 8]),
+            file_var("Scratch", BS, &[1]),
+            file_var("Boot0001", nv, b"option"),
+        ]);
+        let mut s = store();
+        s.set_read_only(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, BS | RT, &[0])
+            .unwrap();
+        s.set(&w("Volatile"), &VENDOR, BS, b"v", false).unwrap();
+        let summary = s.load(&parse(&file).unwrap());
+        assert_eq!(summary.loaded, 2);
+        assert_eq!(summary.refused, 2);
+        assert_eq!(summary.first_refusal, Some(LoadRefusal::Authenticated));
+        assert_eq!(
+            s.get(&w("BootOrder"), &efi::GLOBAL_VARIABLE, false),
+            Ok((nv, &[1u8, 0][..]))
+        );
+        assert_eq!(
+            s.get(&w("PK"), &efi::GLOBAL_VARIABLE, false),
+            Err(VariableError::NotFound)
+        );
+        assert!(s.is_non_volatile(&w("Boot0001"), &efi::GLOBAL_VARIABLE));
+        assert!(!s.is_non_volatile(&w("Volatile"), &VENDOR));
+        // Written back: only what applications stored as non-volatile.
+        let mut out = [0u8; 512];
+        let len = write_file(&mut out, s.non_volatile()).unwrap();
+        let back = parse(&out[..len]).unwrap();
+        let names: Vec<Vec<u16>> = back.iter().map(|v| v.name.clone()).collect();
+        assert_eq!(names, [w("BootOrder"), w("Boot0001")]);
     }
 
     #[test]

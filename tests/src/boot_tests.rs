@@ -130,6 +130,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::ch_aarch64_layout::tests())
     .chain(crate::robustness::tests())
     .chain(crate::ch_tests::tests())
+    .chain(crate::variable_tests::tests())
     .collect()
 }
 

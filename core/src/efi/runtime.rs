@@ -8,6 +8,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::out;
+use crate::variable_file::{self, RT_VAR_FILE_GUID};
 use crate::variables::{VariableError, VariableStore};
 use core::ffi::c_void;
 use fw_drivers::rtc::calendar::DateTime;
@@ -56,8 +57,15 @@ pub const fn runtime_services_supported(virtual_address_map: bool) -> u32 {
     }
 }
 
+/// Writes a variable file (the store's non-volatile variables) to where the
+/// platform keeps it; called after SetVariable changed a non-volatile variable
+/// before ExitBootServices, with no lock held.
+pub type PersistVariables = fn(&[u8]);
+
 pub struct Runtime {
     pub variables: VariableStore<&'static mut [u8]>,
+    /// Set once the platform found where to keep non-volatile variables.
+    persist: Option<PersistVariables>,
     platform: Option<RuntimePlatform>,
     /// Set by ExitBootServices: only runtime-access variables are visible.
     exited: bool,
@@ -74,6 +82,7 @@ pub static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
 pub fn init(arena: &'static mut [u8], platform: RuntimePlatform) {
     *RUNTIME.lock() = Some(Runtime {
         variables: VariableStore::new(arena),
+        persist: None,
         platform: Some(platform),
         exited: false,
         virtual_mode: false,
@@ -93,6 +102,62 @@ fn with<T>(f: impl FnOnce(&mut Runtime) -> Result<T, efi::Status>) -> Result<T, 
 
 fn status(result: Result<(), efi::Status>) -> efi::Status {
     result.err().unwrap_or(efi::Status::SUCCESS)
+}
+
+/// `VarToFile`: regenerated on every read from the store's non-volatile
+/// variables, the variable file's complete content (EBBR, "Runtime Access to
+/// File-Backed Variables").
+const VAR_TO_FILE: &str = "VarToFile";
+/// `RTStorageVolatile`: the variable file's path on the ESP, NUL-terminated ASCII.
+const RT_STORAGE_VOLATILE: &str = "RTStorageVolatile";
+
+fn is_named(name: &[u16], expected: &str) -> bool {
+    name.iter().copied().take_while(|&c| c != 0).eq(expected.encode_utf16())
+}
+
+/// From now on, changes to non-volatile variables before ExitBootServices go
+/// to `persist`, and `RTStorageVolatile` (naming `file_name`) and `VarToFile`
+/// tell the OS where and what to write back after it changed variables at
+/// runtime. Returns false if the runtime was never set up.
+pub fn keep_variables_in_file(file_name: &str, persist: PersistVariables) -> bool {
+    with(|rt| {
+        rt.persist = Some(persist);
+        let bs_rt = efi::VARIABLE_BOOTSERVICE_ACCESS | efi::VARIABLE_RUNTIME_ACCESS;
+        let mut path = [0u8; 64];
+        let bytes = file_name.as_bytes();
+        let path = path.get_mut(..bytes.len() + 1).ok_or(efi::Status::INVALID_PARAMETER)?;
+        path[..bytes.len()].copy_from_slice(bytes);
+        let mut name = [0u16; 32];
+        for (variable, value) in [(RT_STORAGE_VOLATILE, &*path), (VAR_TO_FILE, &[][..])] {
+            let units = variable.encode_utf16().count();
+            for (slot, unit) in name.iter_mut().zip(variable.encode_utf16()) {
+                *slot = unit;
+            }
+            rt.variables
+                .set_read_only(&name[..units], &RT_VAR_FILE_GUID, bs_rt, value)
+                .map_err(|e| e.status())?;
+        }
+        Ok(())
+    })
+    .is_ok()
+}
+
+/// Loads a variable file's variables into the store (see
+/// [`crate::variables::VariableStore::load`]).
+pub fn load_variables(variables: &[variable_file::FileVariable<'_>]) -> crate::variables::LoadSummary {
+    with(|rt| Ok(rt.variables.load(variables))).unwrap_or_default()
+}
+
+/// The variable file's bytes now: what [`keep_variables_in_file`]'s function
+/// is given.
+pub fn variable_file() -> Option<alloc::vec::Vec<u8>> {
+    with(|rt| {
+        let entries = rt.variables.non_volatile();
+        let mut out = alloc::vec![0u8; variable_file::file_len(entries.clone())];
+        variable_file::write_file(&mut out, entries).map_err(|_| efi::Status::BUFFER_TOO_SMALL)?;
+        Ok(out)
+    })
+    .ok()
 }
 
 /// Called by ExitBootServices with the VirtualAddressChange notifications,
@@ -278,6 +343,9 @@ pub extern "efiapi" fn get_variable(
     };
     status(with(|rt| {
         let (attrs, value) = rt.variables.get(name, &vendor, rt.exited).map_err(|e| e.status())?;
+        if vendor == RT_VAR_FILE_GUID && is_named(name, VAR_TO_FILE) {
+            return var_to_file(rt, attrs, attributes, size, data);
+        }
         if *size < value.len() {
             *size = value.len();
             return Err(efi::Status::BUFFER_TOO_SMALL);
@@ -296,6 +364,35 @@ pub extern "efiapi" fn get_variable(
         *size = value.len();
         Ok(())
     }))
+}
+
+/// GetVariable of `VarToFile`: the variable file written straight into the
+/// caller's buffer (no allocation: this runs after ExitBootServices too).
+fn var_to_file(
+    rt: &Runtime,
+    attrs: u32,
+    attributes: *mut u32,
+    size: &mut usize,
+    data: *mut c_void,
+) -> Result<(), efi::Status> {
+    let entries = rt.variables.non_volatile();
+    let needed = variable_file::file_len(entries.clone());
+    if *size < needed {
+        *size = needed;
+        return Err(efi::Status::BUFFER_TOO_SMALL);
+    }
+    if data.is_null() {
+        return Err(efi::Status::INVALID_PARAMETER);
+    }
+    // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at
+    // `data`, and an optional attributes pointer.
+    let out = unsafe { core::slice::from_raw_parts_mut(data as *mut u8, needed) };
+    *size = variable_file::write_file(out, entries).map_err(|_| efi::Status::BUFFER_TOO_SMALL)?;
+    // SAFETY: as above.
+    if let Some(a) = unsafe { attributes.as_mut() } {
+        *a = attrs;
+    }
+    Ok(())
 }
 
 pub extern "efiapi" fn get_next_variable_name(
@@ -364,11 +461,27 @@ pub extern "efiapi" fn set_variable(
         // SAFETY: the caller gave `data_size` readable bytes at `data`.
         unsafe { core::slice::from_raw_parts(data as *const u8, data_size) }
     };
-    status(with(|rt| {
+    let persist = with(|rt| {
+        let was_non_volatile = rt.variables.is_non_volatile(name, &vendor);
         rt.variables
             .set(name, &vendor, attributes, value, rt.exited)
-            .map_err(|e| e.status())
-    }))
+            .map_err(|e| e.status())?;
+        let non_volatile = was_non_volatile || attributes & efi::VARIABLE_NON_VOLATILE != 0;
+        // After ExitBootServices the disk is the OS's: VarToFile carries the change.
+        Ok(rt.persist.filter(|_| non_volatile && !rt.exited))
+    });
+    match persist {
+        Ok(Some(persist)) => {
+            // Outside the lock: writing the file reads variables no more, but
+            // goes through the disk drivers.
+            if let Some(file) = variable_file() {
+                persist(&file);
+            }
+            efi::Status::SUCCESS
+        }
+        Ok(None) => efi::Status::SUCCESS,
+        Err(status) => status,
+    }
 }
 
 pub extern "efiapi" fn query_variable_info(
