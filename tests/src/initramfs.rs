@@ -415,6 +415,18 @@ fn proof_initramfs_named(name: &str, script: &str) -> Result<PathBuf, String> {
 
 /// The proof initramfs for `arch` with `kernel`'s `PROOF_MODULES`.
 fn proof_initramfs_with(kernel: &Path, arch: Arch, name: &str, script: &str) -> Result<PathBuf, String> {
+    initramfs_with_modules(kernel, arch, name, script, PROOF_MODULES)
+}
+
+/// A busybox initramfs for `kernel` with `script` as `/init` and `modules`
+/// (paths under the kernel's `lib/modules/<release>/`) in `/lib/modules/`.
+pub fn initramfs_with_modules(
+    kernel: &Path,
+    arch: Arch,
+    name: &str,
+    script: &str,
+    modules: &[&str],
+) -> Result<PathBuf, String> {
     let release = debian::kernel_release(kernel);
     let root = kernel
         .parent()
@@ -427,8 +439,9 @@ fn proof_initramfs_with(kernel: &Path, arch: Arch, name: &str, script: &str) -> 
         .map(|dir| dir.join(&release))
         .find(|dir| dir.is_dir())
         .ok_or_else(|| format!("the kernel package has no lib/modules/{release}"))?;
+    let wanted = modules;
     let mut modules = Vec::new();
-    for module in PROOF_MODULES {
+    for module in wanted {
         let path = tree.join(module);
         let compressed = tree.join(format!("{module}.xz"));
         if path.is_file() {

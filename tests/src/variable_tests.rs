@@ -11,10 +11,16 @@ use std::time::Duration;
 const LINUX: Duration = Duration::from_secs(120);
 
 pub fn tests() -> Vec<BootTest> {
-    vec![BootTest {
-        name: "variables_fallback_entry_boots_the_second_start_without_fallback",
-        run: fallback_entry_persists,
-    }]
+    vec![
+        BootTest {
+            name: "variables_fallback_entry_boots_the_second_start_without_fallback",
+            run: fallback_entry_persists,
+        },
+        BootTest {
+            name: "variables_set_from_linux_survive_the_documented_write_back",
+            run: linux_write_back,
+        },
+    ]
 }
 
 /// A copy of `disk` the test may write to (cached images stay pristine).
@@ -78,5 +84,110 @@ fn fallback_entry_persists(ctx: &Context, s: &mut Session) -> Result<(), String>
     }
     second.assert_absent("\\EFI\\BOOT\\BOOTX64.EFI")?;
     println!("    second start: BootCurrent {current}, fallback not run");
+    Ok(())
+}
+
+/// The vendor GUID of the variable the write-back test sets from Linux.
+const TEST_GUID: &str = "8a4b7b1e-5b4c-4b8e-9c6f-0d1e2f3a4b5c";
+/// What it holds.
+const TEST_VALUE: &str = "persisted-from-linux";
+
+/// The README's write-back, as a user runs it after changing variables from
+/// Linux (RTStorageVolatile names the file, VarToFile holds its contents;
+/// efivarfs puts 4 bytes of attributes first).
+pub const WRITE_BACK: &str = "tail -c +5 /sys/firmware/efi/efivars/VarToFile-b2ac5fc9-92b7-4acd-aeac-11e818c3130c \\
+    > /boot/efi/ubootefi.new && mv /boot/efi/ubootefi.new /boot/efi/ubootefi.var";
+
+/// An init that, when the test variable is absent, sets it through efivarfs
+/// (non-volatile, at runtime: only in the firmware's memory), mounts the ESP
+/// and runs [`WRITE_BACK`]; when present, reports it. Then it powers off.
+fn write_back_script() -> String {
+    format!(
+        r#"#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
+        fat vfat nls_cp437 nls_ascii nls_utf8 efivarfs; do
+    insmod /lib/modules/$module.ko || echo "HVFW-WRITEBACK: insmod $module failed"
+done
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+var=/sys/firmware/efi/efivars/HvfwTest-{TEST_GUID}
+if [ -f $var ]; then
+    echo "HVFW-WRITEBACK: found $(tail -c +5 $var)"
+else
+    storage=$(tail -c +5 /sys/firmware/efi/efivars/RTStorageVolatile-b2ac5fc9-92b7-4acd-aeac-11e818c3130c | tr -d '\000')
+    echo "HVFW-WRITEBACK: RTStorageVolatile=$storage"
+    # Non-volatile, boot-services and runtime access (7), in one write.
+    printf '\007\000\000\000{TEST_VALUE}' > $var
+    tries=0
+    while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
+    mkdir -p /boot/efi
+    mount -t vfat /dev/vda1 /boot/efi || echo "HVFW-WRITEBACK: cannot mount the ESP"
+    {WRITE_BACK}
+    echo "HVFW-WRITEBACK: wrote $(wc -c < /boot/efi/ubootefi.var) bytes"
+    umount /boot/efi
+fi
+echo "HVFW-WRITEBACK: done"
+poweroff -f
+"#
+    )
+}
+
+const WRITE_BACK_MODULES: &[&str] = &[
+    "kernel/drivers/virtio/virtio_ring.ko",
+    "kernel/drivers/virtio/virtio.ko",
+    "kernel/drivers/virtio/virtio_pci_modern_dev.ko",
+    "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
+    "kernel/drivers/virtio/virtio_pci.ko",
+    "kernel/drivers/block/virtio_blk.ko",
+    "kernel/fs/fat/fat.ko",
+    "kernel/fs/fat/vfat.ko",
+    "kernel/fs/nls/nls_cp437.ko",
+    "kernel/fs/nls/nls_ascii.ko",
+    "kernel/fs/nls/nls_utf8.ko",
+    "kernel/fs/efivarfs/efivarfs.ko",
+];
+
+/// A variable Linux sets at runtime lives in the firmware's memory only; after
+/// the README's write-back (the ESP mounted, VarToFile copied to the file
+/// RTStorageVolatile names) a new start has it, and Linux reads it back.
+fn linux_write_back(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let kernel = crate::debian::cloud_kernel()?;
+    let initrd = crate::initramfs::initramfs_with_modules(
+        &kernel,
+        crate::debian::Arch::Amd64,
+        "write-back",
+        &write_back_script(),
+        WRITE_BACK_MODULES,
+    )?;
+    let mut spec = images::cloud_kernel_bls("variables-write-back", "console=ttyS0", None)?;
+    for (path, source) in spec.files.iter_mut() {
+        if path.ends_with("initrd.img") {
+            *source = images::Source::Host(initrd.clone());
+        }
+    }
+    let disk = writable_copy(&images::bls_disk(&spec)?, "write-back")?;
+    let boot = |s: &mut Session| -> Result<(), String> {
+        let mut config = QemuConfig::new(&ctx.firmware);
+        config.disks.push(disk.clone());
+        config.snapshot = false;
+        let qemu = s.boot(&config)?;
+        qemu.wait_for("HVFW-WRITEBACK: done", LINUX)?;
+        qemu.wait_exit(Duration::from_secs(60))?;
+        Ok(())
+    };
+    boot(s)?;
+    let first = s.qemu()?;
+    first.assert_absent("HVFW-WRITEBACK: found")?;
+    if !first.log().contains("HVFW-WRITEBACK: RTStorageVolatile=ubootefi.var") {
+        return Err("Linux does not see RTStorageVolatile naming ubootefi.var".into());
+    }
+    boot(s)?;
+    let second = s.qemu()?;
+    if !second.log().contains(&format!("HVFW-WRITEBACK: found {TEST_VALUE}")) {
+        return Err("the variable Linux set and wrote back is gone after a restart".into());
+    }
     Ok(())
 }
