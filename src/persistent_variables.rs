@@ -137,6 +137,43 @@ pub fn init(esps: &[Esp]) {
     }
 }
 
+/// The steps of a write, after which a test build can cut the power.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Step {
+    /// Half of the new store is in `ubootefi.new`.
+    HalfWritten = 1,
+    /// `ubootefi.new` is complete and flushed.
+    NewComplete = 2,
+    /// The old `ubootefi.var` is deleted.
+    OldDeleted = 3,
+    /// `ubootefi.new` is renamed: the write is done.
+    Renamed = 4,
+}
+
+/// Test builds: `hvfw.test=variable-write-cut=N` stops the machine after step
+/// N of the next write, as a power cut would.
+#[cfg(feature = "test-hooks")]
+static CUT_AFTER: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+#[cfg(feature = "test-hooks")]
+pub fn cut_writes_after(step: u8) {
+    CUT_AFTER.store(step, core::sync::atomic::Ordering::Relaxed);
+}
+
+fn reached(step: Step) {
+    #[cfg(feature = "test-hooks")]
+    if CUT_AFTER.load(core::sync::atomic::Ordering::Relaxed) == step as u8 {
+        info!(
+            "test hook: power cut after step {} of writing the variable file",
+            step as u8
+        );
+        fw_arch::report_failure();
+        fw_arch::halt();
+    }
+    let _ = step;
+}
+
 /// Writes `file` as the new store (see the module documentation for the order).
 fn write(fs: &FileSystem, file: &[u8]) -> Result<(), fat::Error> {
     let root = fs.root();
@@ -146,15 +183,24 @@ fn write(fs: &FileSystem, file: &[u8]) -> Result<(), fat::Error> {
         Err(e) => return Err(e),
     };
     fs.set_size(&mut new, 0)?;
-    fs.write(&mut new, 0, file)?;
+    let half = file.len() / 2;
+    fs.write(&mut new, 0, &file[..half])?;
     fs.flush()?;
+    reached(Step::HalfWritten);
+    fs.write(&mut new, half as u64, &file[half..])?;
+    fs.flush()?;
+    reached(Step::NewComplete);
     match fs.open(&root, FILE_NAME) {
         Ok(old) => fs.delete(old)?,
         Err(fat::Error::NotFound { .. }) => {}
         Err(e) => return Err(e),
     }
+    fs.flush()?;
+    reached(Step::OldDeleted);
     fs.rename(&mut new, FILE_NAME)?;
-    fs.flush()
+    fs.flush()?;
+    reached(Step::Renamed);
+    Ok(())
 }
 
 /// The runtime's hook: called after a non-volatile variable changed.

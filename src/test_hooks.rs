@@ -1,6 +1,8 @@
 //! Test-only behaviour of `test-hooks` builds, asked for on the command line:
 //! `hvfw.test=list-esp` lists each ESP's root directory, and
-//! `hvfw.test=read=PATH` reads a file from the first ESP and reports the rate.
+//! `hvfw.test=read=PATH` reads a file from the first ESP and reports the rate,
+//! `hvfw.test=variable-write-cut=N` cuts the power after step N of the next
+//! write of the variable file.
 
 use crate::disks::Volume;
 use alloc::sync::Arc;
@@ -11,6 +13,15 @@ use fw_drivers::fat::FileSystem;
 use log::{error, info};
 
 pub fn run(info: &BootInfo, volumes: &[Volume], requests: impl Fn() -> u64) {
+    if let Some(step) = info
+        .cmdline()
+        .split_ascii_whitespace()
+        .find_map(|w| w.strip_prefix("hvfw.test=variable-write-cut="))
+        .and_then(|n| n.parse().ok())
+    {
+        info!("test hook: the next variable-file write stops after step {step}");
+        crate::persistent_variables::cut_writes_after(step);
+    }
     if info.cmdline_has("hvfw.test=list-esp") {
         for v in volumes.iter().filter(|v| v.info.is_efi_system_partition()) {
             list_root(v);

@@ -20,6 +20,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "variables_set_from_linux_survive_the_documented_write_back",
             run: linux_write_back,
         },
+        BootTest {
+            name: "variables_store_survives_power_cuts_and_damage",
+            run: power_cuts_and_damage,
+        },
     ]
 }
 
@@ -188,6 +192,116 @@ fn linux_write_back(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let second = s.qemu()?;
     if !second.log().contains(&format!("HVFW-WRITEBACK: found {TEST_VALUE}")) {
         return Err("the variable Linux set and wrote back is gone after a restart".into());
+    }
+    Ok(())
+}
+
+/// The vendor of the EFI test application's `HvfwNv` (tests/efi-app/src/nv.rs).
+fn nv_vendor() -> r_efi::efi::Guid {
+    r_efi::efi::Guid::from_fields(
+        0x0f6d4b1a,
+        0x3c2e,
+        0x4f5a,
+        0x8b,
+        0x7c,
+        &[0x9d, 0x0e, 0x1f, 0x2a, 0x3b, 0x4c],
+    )
+}
+
+/// A variable file holding `HvfwNv` = `value` (non-volatile, boot-services and
+/// runtime access), as the firmware or U-Boot would have written it.
+fn store_with(value: &'static [u8]) -> Vec<u8> {
+    use fw_core::variable_file::{serialize, FileVariable};
+    use r_efi::efi;
+    serialize(&[FileVariable {
+        name: "HvfwNv".encode_utf16().collect(),
+        guid: nv_vendor(),
+        attributes: efi::VARIABLE_NON_VOLATILE | efi::VARIABLE_BOOTSERVICE_ACCESS | efi::VARIABLE_RUNTIME_ACCESS,
+        time: 0,
+        data: value,
+    }])
+}
+
+/// A writable disk with the EFI test application, `\hvfw-nv` asking it to set
+/// `HvfwNv` to `v2`, and `\ubootefi.var` holding `store`.
+fn nv_disk(tag: &str, store: Vec<u8>) -> Result<PathBuf, String> {
+    let app = crate::firmware::build_efi_test_app()?;
+    let files = vec![
+        ("EFI/BOOT/BOOTX64.EFI".to_string(), images::Source::Host(app)),
+        boot_tests::app_text_file(),
+        ("hvfw-nv".to_string(), images::Source::text("v2\n")),
+        ("ubootefi.var".to_string(), images::Source::Bytes(store)),
+    ];
+    let disk = images::custom_disk(&format!("nv-{tag}"), &[images::Partition::esp(48, files)])?;
+    writable_copy(&disk, &format!("nv-{tag}"))
+}
+
+/// Boots `disk` once with `append` and returns what the application found
+/// `HvfwNv` to be.
+fn nv_boot(ctx: &Context, s: &mut Session, disk: &Path, append: Option<String>) -> Result<String, String> {
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk.to_path_buf());
+    config.snapshot = false;
+    config.append = append;
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-APP: HvfwNv=", Duration::from_secs(30))?;
+    let from = qemu.cursor();
+    qemu.wait_for("\n", Duration::from_secs(5))?;
+    Ok(qemu.log()[from..].lines().next().unwrap_or_default().trim().to_string())
+}
+
+/// The variable file is written so that a power cut at any step leaves the
+/// old or the new store, and a damaged file gives a warning and the defaults.
+/// The EFI test application reports `HvfwNv` at each start, then sets it to
+/// `v2`; the disk starts with a store holding `v1`.
+fn power_cuts_and_damage(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    // (step after which the power is cut, what the next start must find)
+    for (step, expected) in [(1, "v1"), (2, "v1"), (3, "v2"), (4, "v2")] {
+        let disk = nv_disk(&format!("cut-{step}"), store_with(b"v1"))?;
+        let found = nv_boot(ctx, s, &disk, Some(format!("hvfw.test=variable-write-cut={step}")))?;
+        if found != "v1" {
+            return Err(format!("before the cut the application found HvfwNv={found}, not v1"));
+        }
+        let qemu = s.qemu()?;
+        qemu.wait_for(&format!("power cut after step {step}"), Duration::from_secs(30))?;
+        qemu.wait_exit(Duration::from_secs(10))?;
+        let found = nv_boot(ctx, s, &disk, None)?;
+        if found != expected {
+            return Err(format!(
+                "after a power cut at step {step} of a write, the next start found HvfwNv={found}, not {expected}"
+            ));
+        }
+        println!("    cut after step {step}: the next start has {found}");
+    }
+    let good = store_with(b"v1");
+    let truncated = good[..good.len() - 5].to_vec();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 10;
+    flipped[last] ^= 0x40;
+    for (what, store, warning) in [("truncated", truncated, "cut short"), ("bad-crc", flipped, "CRC32")] {
+        let disk = nv_disk(what, store)?;
+        let found = nv_boot(ctx, s, &disk, None)?;
+        if found != "absent" {
+            return Err(format!("a {what} store gave HvfwNv={found}, not the defaults"));
+        }
+        let qemu = s.qemu()?;
+        let log = qemu.log();
+        if !log
+            .lines()
+            .any(|l| l.contains("variables: \\ubootefi.var") && l.contains(warning))
+        {
+            return Err(format!("no warning naming the {what} store ({warning})"));
+        }
+        // The boot goes on, and the set that follows writes a good store.
+        qemu.wait_for("HVFW-APP: done, 0 failed", Duration::from_secs(30))?;
+        drop(log);
+        let found = nv_boot(ctx, s, &disk, None)?;
+        if found != "v2" {
+            return Err(format!(
+                "after a {what} store, the next write did not take: HvfwNv={found}"
+            ));
+        }
+        println!("    {what} store: warned, defaults, then rewritten");
     }
     Ok(())
 }

@@ -254,7 +254,12 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
 }
 
 /// Reads a whole file from the volume the application was loaded from.
-unsafe fn read_own_volume(bs: &BootServices, image: Handle, name: &str, out: &mut [u8]) -> Result<usize, &'static str> {
+pub(crate) unsafe fn read_own_volume(
+    bs: &BootServices,
+    image: Handle,
+    name: &str,
+    out: &mut [u8],
+) -> Result<usize, &'static str> {
     use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
@@ -326,6 +331,8 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         // SAFETY: the system table is valid and boot services run.
         let _ = unsafe { crate::hostile::run(image, st) };
     }
+    // SAFETY: as above.
+    unsafe { crate::nv::run(bs, rt, image, &mut checks.out) };
     let _ = writeln!(checks.out, "HVFW-APP: done, {} failed", checks.failed);
     let status = if checks.failed == 0 {
         Status::SUCCESS
