@@ -11,6 +11,7 @@
 //! `menu-force`), or when a key is waiting when the boot manager starts.
 
 use crate::bls::{self, BootEntry, EntryKind, Timeout, Type1File, UkiFile, UkiSections};
+use crate::boot_loader_interface as bli;
 use crate::devicetree;
 use crate::efi::Efi;
 use crate::efi_print;
@@ -97,11 +98,29 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
     let volumes = volumes(&efi);
     let mut options = load_options(&efi, &volumes);
     let bls_enabled = efi.get_variable(BLS_VARIABLE, &HVFW_VENDOR).as_deref() != Some(b"off");
+    // What the OS asked for through the Boot Loader Interface (bootctl
+    // set-default, set-oneshot, set-timeout); left to a boot loader on the
+    // disk when the built-in BLS loader is off.
+    let requests = if bls_enabled {
+        bli::requests(&efi)
+    } else {
+        bli::Requests::default()
+    };
     let (bls_options, conf) = if bls_enabled {
-        bls_entries(&efi, &volumes)
+        bls_entries(&efi, &volumes, &requests)
     } else {
         (Vec::new(), None)
     };
+    let entry_ids: Vec<&str> = bls_options
+        .iter()
+        .filter_map(|o| match &o.target {
+            Target::Bls { entry, .. } => Some(entry.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !entry_ids.is_empty() {
+        bli::publish(&efi, &entry_ids, &efi.firmware_info());
+    }
     options.extend(bls_options);
     // Volumes whose removable-media file cannot even be opened (a damaged file
     // system, a failing disk) are reported and listed with what was tried.
@@ -134,7 +153,10 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
         return Status::NOT_FOUND;
     }
 
-    let timeout = conf.as_ref().map_or(Timeout::MenuHidden, |c| c.timeout_or_default());
+    let timeout = match requests.timeout {
+        Some(seconds) => Timeout::Seconds(seconds),
+        None => conf.as_ref().map_or(Timeout::MenuHidden, |c| c.timeout_or_default()),
+    };
     let key_waiting = efi.read_key().is_some();
     let seconds = match timeout {
         Timeout::Seconds(s) if s > 0 => Some(s),
@@ -259,7 +281,11 @@ fn full_path(volumes: &[VolumeInfo], option_path: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// BLS entries of every volume, and the first `loader.conf` found.
-fn bls_entries(efi: &Efi, volumes: &[VolumeInfo]) -> (Vec<BootOption>, Option<bls::LoaderConf>) {
+fn bls_entries(
+    efi: &Efi,
+    volumes: &[VolumeInfo],
+    requests: &bli::Requests,
+) -> (Vec<BootOption>, Option<bls::LoaderConf>) {
     let mut options = Vec::new();
     let mut first_conf: Option<bls::LoaderConf> = None;
     for (index, v) in volumes.iter().enumerate() {
@@ -322,7 +348,7 @@ fn bls_entries(efi: &Efi, volumes: &[VolumeInfo]) -> (Vec<BootOption>, Option<bl
                 },
             })
             .collect();
-        let default = conf.as_ref().and_then(|c| c.default.as_deref());
+        let default = requests.default_pattern(conf.as_ref().and_then(|c| c.default.as_deref()));
         let mut built = bls::build_menu(&type1, &ukis, bls::LOCAL_ARCHITECTURE, default);
         for skipped in &built.skipped {
             efi_print!(efi, "Boot: skipping {skipped}\n");
@@ -481,6 +507,7 @@ fn ucs2(s: &str) -> Vec<u16> {
 /// A BLS entry: Linux through its EFI stub (or the boot protocol when asked),
 /// an EFI program, or a unified kernel image. Boot counting is applied first.
 fn boot_bls(efi: &Efi, v: &VolumeInfo, entry: &BootEntry, cmdline: Option<&str>) -> String {
+    bli::publish_selected(efi, &entry.id, &v.path);
     if let Some(new_name) = entry.renamed_after_attempt() {
         let file = entry.file_path();
         if let Err(status) = v.volume.rename(&file, &new_name) {

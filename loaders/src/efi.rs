@@ -200,6 +200,36 @@ pub struct MemoryMapInfo {
 }
 
 impl Efi {
+    /// The firmware's vendor, its revision and the UEFI revision it
+    /// implements (the system table's header), for the Boot Loader Interface.
+    pub fn firmware_info(&self) -> crate::boot_loader_interface::FirmwareInfo {
+        // SAFETY: the system table the firmware gave us; FirmwareVendor is a
+        // NUL-terminated UCS-2 string it owns (read up to 128 units).
+        let (vendor, revision, uefi_revision) = unsafe {
+            let st = &*self.st;
+            let mut units = Vec::new();
+            if !st.firmware_vendor.is_null() {
+                for i in 0..128 {
+                    let unit = *st.firmware_vendor.add(i);
+                    if unit == 0 {
+                        break;
+                    }
+                    units.push(unit);
+                }
+            }
+            (
+                String::from_utf16_lossy(&units),
+                st.firmware_revision,
+                st.header.revision.0,
+            )
+        };
+        crate::boot_loader_interface::FirmwareInfo {
+            vendor,
+            revision,
+            uefi_revision,
+        }
+    }
+
     /// The system table's address, for operating systems that want it.
     pub fn system_table_address(&self) -> u64 {
         self.st as u64

@@ -11,6 +11,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod bls;
+pub mod boot_loader_interface;
 pub mod boot_manager;
 pub mod devicetree;
 pub mod efi;

@@ -24,6 +24,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "variables_store_survives_power_cuts_and_damage",
             run: power_cuts_and_damage,
         },
+        BootTest {
+            name: "variables_loader_entry_one_shot_boots_that_entry_once",
+            run: loader_entry_one_shot,
+        },
     ]
 }
 
@@ -303,5 +307,137 @@ fn power_cuts_and_damage(ctx: &Context, s: &mut Session) -> Result<(), String> {
         }
         println!("    {what} store: warned, defaults, then rewritten");
     }
+    Ok(())
+}
+
+/// The Boot Loader Interface's vendor (systemd's `LOADER_GUID`).
+const LOADER: &str = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
+
+/// An init for the one-shot test. Each start reports what the firmware told
+/// Linux (`LoaderEntrySelected`, `LoaderDevicePartUUID`, `LoaderEntries`);
+/// the first start then asks for `b.conf` once, as `bootctl set-oneshot`
+/// does (`LoaderEntryOneShot`, non-volatile), and writes the store back.
+/// `HvfwStage` counts the starts.
+fn one_shot_script() -> String {
+    format!(
+        r#"#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
+        fat vfat nls_cp437 nls_ascii nls_utf8 efivarfs; do
+    insmod /lib/modules/$module.ko || echo "HVFW-BLI: insmod $module failed"
+done
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+vars=/sys/firmware/efi/efivars
+# A UTF-16 string (list) variable as text: ASCII units, NULs as spaces.
+text() {{
+    [ -f "$1" ] || return 0
+    od -An -v -tu1 "$1" | awk '{{ for (i = 1; i <= NF; i++) {{ n++; if (n > 4 && n % 2 == 1) {{ if ($i == 0) printf " "; else printf "%c", $i }} }} }}' | sed 's/ *$//'
+}}
+echo "HVFW-BLI: cmdline=$(cat /proc/cmdline)"
+echo "HVFW-BLI: selected=$(text $vars/LoaderEntrySelected-{LOADER})"
+echo "HVFW-BLI: part-uuid=$(text $vars/LoaderDevicePartUUID-{LOADER})"
+echo "HVFW-BLI: entries=$(text $vars/LoaderEntries-{LOADER})"
+echo "HVFW-BLI: info=$(text $vars/LoaderInfo-{LOADER})"
+stage=$(text $vars/HvfwStage-{TEST_GUID})
+if [ -z "$stage" ]; then
+    printf '\007\000\000\000b\000.\000c\000o\000n\000f\000\000\000' > $vars/LoaderEntryOneShot-{LOADER}
+    printf '\007\000\000\0001' > $vars/HvfwStage-{TEST_GUID}
+elif [ "$stage" = 1 ]; then
+    rm -f $vars/HvfwStage-{TEST_GUID}
+    printf '\007\000\000\0002' > $vars/HvfwStage-{TEST_GUID}
+fi
+tries=0
+while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
+mkdir -p /boot/efi
+mount -t vfat /dev/vda1 /boot/efi || echo "HVFW-BLI: cannot mount the ESP"
+{WRITE_BACK}
+umount /boot/efi
+echo "HVFW-BLI: done"
+poweroff -f
+"#
+    )
+}
+
+/// `bootctl set-oneshot b.conf` (the variable written the way bootctl
+/// writes it, then written back): the next start boots `b.conf`, once; the
+/// start after it boots the default again. Linux sees the ESP's partition
+/// UUID in `LoaderDevicePartUUID`, the entries and the selected one.
+fn loader_entry_one_shot(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let kernel = crate::debian::cloud_kernel()?;
+    let initrd = crate::initramfs::initramfs_with_modules(
+        &kernel,
+        crate::debian::Arch::Amd64,
+        "bli-one-shot",
+        &one_shot_script(),
+        WRITE_BACK_MODULES,
+    )?;
+    let entry = |marker: &str| {
+        images::bls_entry(
+            "Debian",
+            "1",
+            "/debian/linux",
+            &["/debian/initrd.img"],
+            &format!("console=ttyS0 hvfw.marker={marker}"),
+        )
+    };
+    let disk = images::bls_disk(&images::BlsDisk {
+        name: "bli-one-shot".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\ndefault a.conf\n".into(),
+        entries: vec![("a.conf".into(), entry("bli-a")), ("b.conf".into(), entry("bli-b"))],
+        files: vec![
+            ("/debian/linux".into(), images::Source::Host(kernel)),
+            ("/debian/initrd.img".into(), images::Source::Host(initrd)),
+        ],
+        boot_loader: None,
+    })?;
+    let disk = writable_copy(&disk, "bli-one-shot")?;
+    let report = |s: &mut Session| -> Result<(String, String), String> {
+        let mut config = QemuConfig::new(&ctx.firmware);
+        config.disks.push(disk.clone());
+        config.snapshot = false;
+        let qemu = s.boot(&config)?;
+        qemu.wait_for("HVFW-BLI: done", LINUX)?;
+        qemu.wait_exit(Duration::from_secs(60))?;
+        let value = |key: &str| {
+            let prefix = format!("HVFW-BLI: {key}=");
+            qemu.log()
+                .lines()
+                .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
+                .unwrap_or_default()
+        };
+        let part_uuid = value("part-uuid");
+        if !part_uuid.eq_ignore_ascii_case(images::ESP_PARTITION_GUID) {
+            return Err(format!(
+                "LoaderDevicePartUUID is {part_uuid:?}, the ESP's partition UUID is {}",
+                images::ESP_PARTITION_GUID
+            ));
+        }
+        let entries = value("entries");
+        let mut listed: Vec<&str> = entries.split_whitespace().collect();
+        listed.sort_unstable();
+        if listed != ["a.conf", "b.conf"] {
+            return Err(format!("LoaderEntries is {entries:?}"));
+        }
+        if !value("info").starts_with("hypervisor-fw ") {
+            return Err(format!("LoaderInfo is {:?}", value("info")));
+        }
+        Ok((value("selected"), value("cmdline")))
+    };
+    let expect = |start: usize, (selected, cmdline): (String, String), id: &str, marker: &str| {
+        if selected != id || !cmdline.contains(marker) {
+            return Err(format!(
+                "start {start} booted {selected:?} ({cmdline}), not {id} with {marker}"
+            ));
+        }
+        println!("    start {start}: {id}");
+        Ok(())
+    };
+    expect(1, report(s)?, "a.conf", "hvfw.marker=bli-a")?;
+    expect(2, report(s)?, "b.conf", "hvfw.marker=bli-b")?;
+    expect(3, report(s)?, "a.conf", "hvfw.marker=bli-a")?;
     Ok(())
 }
