@@ -61,8 +61,9 @@ enum Target {
     LoadOption { number: u16, path: Vec<u8>, data: Vec<u8> },
     /// A BLS entry on volume `volume` (index into the volume list).
     Bls { volume: usize, entry: Box<BootEntry> },
-    /// `\EFI\BOOT\BOOTX64.EFI` on a volume.
-    Removable { path: Vec<u8> },
+    /// `\EFI\BOOT\BOOTX64.EFI` on a volume, and the `Boot####` that stands
+    /// for it (see [`offer_options`]).
+    Removable { path: Vec<u8>, number: Option<u16> },
 }
 
 struct BootOption {
@@ -130,7 +131,7 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
             match v.volume.check(REMOVABLE_MEDIA_FILE) {
                 Ok(()) => options.push(BootOption {
                     title: efi.path_text(&path),
-                    target: Target::Removable { path },
+                    target: Target::Removable { path, number: None },
                 }),
                 Err(Status::NOT_FOUND) => {}
                 Err(status) => {
@@ -153,6 +154,7 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
         return Status::NOT_FOUND;
     }
 
+    let bls_number = offer_options(&efi, &mut options);
     let timeout = match requests.timeout {
         Some(seconds) => Timeout::Seconds(seconds),
         None => conf.as_ref().map_or(Timeout::MenuHidden, |c| c.timeout_or_default()),
@@ -176,7 +178,7 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
     for (index, cmdline) in sequence {
         let option = &options[index];
         efi_print!(efi, "Boot: starting {}\n", option.title);
-        let outcome = boot(&efi, &volumes, option, cmdline.as_deref());
+        let outcome = boot(&efi, &volumes, option, cmdline.as_deref(), bls_number);
         efi_print!(efi, "Boot: {} {outcome}\n", option.title);
         tried.push(alloc::format!("{}: {outcome}", option.title));
     }
@@ -475,16 +477,91 @@ fn draw(efi: &Efi, m: &menu::Menu) {
 }
 
 /// Boots one option; returns only when it did not take over, with why.
-fn boot(efi: &Efi, volumes: &[VolumeInfo], option: &BootOption, cmdline: Option<&str>) -> String {
+/// `bls_number` is the `Boot####` that stands for the BLS entries.
+fn boot(
+    efi: &Efi,
+    volumes: &[VolumeInfo],
+    option: &BootOption,
+    cmdline: Option<&str>,
+    bls_number: Option<u16>,
+) -> String {
+    let current = |number: Option<u16>| {
+        if let Some(number) = number {
+            let _ = efi.set_variable("BootCurrent", &GLOBAL, BS_RT, &number.to_le_bytes());
+        }
+    };
     match &option.target {
         Target::LoadOption { number, path, data } => {
-            let _ = efi.set_variable("BootCurrent", &GLOBAL, BS_RT, &number.to_le_bytes());
+            current(Some(*number));
             let options: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
             start_efi(efi, path, &options)
         }
-        Target::Removable { path } => start_efi(efi, path, &[]),
-        Target::Bls { volume, entry } => boot_bls(efi, &volumes[*volume], entry, cmdline),
+        Target::Removable { path, number } => {
+            current(*number);
+            start_efi(efi, path, &[])
+        }
+        Target::Bls { volume, entry } => {
+            current(bls_number);
+            boot_bls(efi, &volumes[*volume], entry, cmdline)
+        }
     }
+}
+
+/// Boot#### numbers searched for options that already stand for a target.
+const OFFERED_NUMBERS: u16 = 0x100;
+/// The device path of the option standing for the BLS entries: a vendor
+/// media node (UEFI 2.10 §10.3.5.3) with hypervisor-fw's GUID, then End.
+fn bls_option_path() -> Vec<u8> {
+    let mut path = vec![4, 3, 20, 0];
+    path.extend_from_slice(HVFW_VENDOR.to_bytes().as_slice());
+    path.extend_from_slice(&[0x7f, 0xff, 4, 0]);
+    path
+}
+
+/// Like OVMF, offers a `Boot####` for what the firmware found, so that the
+/// OS (`efibootmgr`) sees the options and `BootCurrent` names what booted:
+/// one per removable-media file and one for the BLS entries. An option with
+/// the same device path is reused; new ones are volatile (they are made anew
+/// at each start, never pile up, and the firmware writes nothing to the
+/// disk for them) and are not put in `BootOrder`. Returns the BLS option's
+/// number.
+fn offer_options(efi: &Efi, options: &mut [BootOption]) -> Option<u16> {
+    let mut existing: Vec<(u16, Vec<u8>)> = (0..OFFERED_NUMBERS)
+        .filter_map(|n| {
+            let bytes = efi.get_variable(&load_option::boot_variable_name(n), &GLOBAL)?;
+            Some((n, load_option::parse(&bytes).ok()?.file_path))
+        })
+        .collect();
+    let mut offer = |path: &[u8], description: &str| -> Option<u16> {
+        if let Some((n, _)) = existing.iter().find(|(_, p)| p.as_slice() == path) {
+            return Some(*n);
+        }
+        let free = (0..OFFERED_NUMBERS).find(|n| {
+            !existing.iter().any(|(e, _)| e == n)
+                && efi
+                    .get_variable(&load_option::boot_variable_name(*n), &GLOBAL)
+                    .is_none()
+        })?;
+        let bytes = load_option::encode(load_option::LOAD_OPTION_ACTIVE, description, path, &[]);
+        let status = efi.set_variable(&load_option::boot_variable_name(free), &GLOBAL, BS_RT, &bytes);
+        if status != Status::SUCCESS {
+            return None;
+        }
+        existing.push((free, path.to_vec()));
+        Some(free)
+    };
+    let has_bls = options.iter().any(|o| matches!(o.target, Target::Bls { .. }));
+    let bls = if has_bls {
+        offer(&bls_option_path(), "hypervisor-fw Boot Loader Specification entries")
+    } else {
+        None
+    };
+    for option in options.iter_mut() {
+        if let Target::Removable { path, number } = &mut option.target {
+            *number = offer(path, &alloc::format!("UEFI {}", option.title));
+        }
+    }
+    bls
 }
 
 /// LoadImage + LoadOptions + StartImage of an EFI program.

@@ -57,6 +57,20 @@ impl LoadOption {
     }
 }
 
+/// An EFI_LOAD_OPTION's bytes: `attributes`, `description`, one device path
+/// (ending in its End node) and `optional_data`.
+pub fn encode(attributes: u32, description: &str, file_path: &[u8], optional_data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&attributes.to_le_bytes());
+    out.extend_from_slice(&(file_path.len() as u16).to_le_bytes());
+    for unit in description.encode_utf16().chain([0]) {
+        out.extend_from_slice(&unit.to_le_bytes());
+    }
+    out.extend_from_slice(file_path);
+    out.extend_from_slice(optional_data);
+    out
+}
+
 /// Parses an EFI_LOAD_OPTION.
 pub fn parse(bytes: &[u8]) -> Result<LoadOption, LoadOptionError> {
     if bytes.len() < 6 {
@@ -195,5 +209,16 @@ mod tests {
         ))
         .unwrap();
         assert!(!app.is_boot_target());
+    }
+
+    #[test]
+    fn encoded_options_parse_back() {
+        let path = [4u8, 4, 10, 0, b'\\', 0, b'a', 0, 0, 0, 0x7f, 0xff, 4, 0];
+        let bytes = encode(LOAD_OPTION_ACTIVE, "UEFI disk", &path, b"data");
+        let option = parse(&bytes).unwrap();
+        assert_eq!(option.attributes, LOAD_OPTION_ACTIVE);
+        assert_eq!(option.description, "UEFI disk");
+        assert_eq!(option.file_path, path);
+        assert_eq!(option.optional_data, b"data");
     }
 }

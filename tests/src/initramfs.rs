@@ -296,6 +296,7 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: efivars=<entries in /sys/firmware/efi/efivars>
 /// HVFW-PROOF: efi-boot-entries=<Boot#### variables, e.g. Boot0000 Boot0001>
 /// HVFW-PROOF: efi-boot-current=<BootCurrent in hex, e.g. 0001>
+/// HVFW-PROOF: efi-boot-order=<BootOrder as Boot#### names>
 /// HVFW-PROOF: acpi=<table names under /sys/firmware/acpi/tables>
 /// HVFW-PROOF: cpus=<processors Linux brought up>
 /// HVFW-PROOF: memtotal_kb=<MemTotal>
@@ -346,7 +347,15 @@ if [ -f /sys/firmware/efi/efivars/BootCurrent-$global ]; then
     set -- $(od -An -tx1 /sys/firmware/efi/efivars/BootCurrent-$global)
     current=$6$5
 fi
+order=""
+if [ -f /sys/firmware/efi/efivars/BootOrder-$global ]; then
+    # 4 bytes of attributes, then UINT16s, little-endian.
+    set -- $(od -An -v -tx1 /sys/firmware/efi/efivars/BootOrder-$global)
+    shift 4
+    while [ $# -ge 2 ]; do order="$order Boot$2$1"; shift 2; done
+fi
 proof "efi-boot-entries=${{entries# }}"
+proof "efi-boot-order=${{order# }}"
 proof "efi-boot-current=$current"
 acpi=""
 for table in /sys/firmware/acpi/tables/*; do

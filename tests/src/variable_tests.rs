@@ -74,13 +74,20 @@ fn fallback_entry_persists(ctx: &Context, s: &mut Session) -> Result<(), String>
     let disk = writable_copy(&disk, "fallback-persists")?;
     boot_to_linux(ctx, s, &disk, "hvfw.marker=grub-cmdline-ok")?;
     let first = s.qemu()?;
-    let entries = proof_value(first, "efi-boot-entries");
-    let created = entries
+    let order = proof_value(first, "efi-boot-order");
+    let created = order
         .split_whitespace()
         .next()
-        .ok_or(format!("fallback created no Boot#### entry (Linux sees {entries:?})"))?
+        .ok_or(format!("fallback put no Boot#### in BootOrder (Linux sees {order:?})"))?
         .to_string();
-    println!("    first start: fallback created {created}");
+    // The firmware's own option for the removable-media file it started.
+    let current = proof_value(first, "efi-boot-current");
+    if current.is_empty() || created.eq_ignore_ascii_case(&format!("Boot{current}")) {
+        return Err(format!(
+            "on the first start BootCurrent is {current:?}: not the option for \\EFI\\BOOT\\BOOTX64.EFI"
+        ));
+    }
+    println!("    first start: BootCurrent {current} (removable media), fallback created {created}");
 
     boot_to_linux(ctx, s, &disk, "hvfw.marker=grub-cmdline-ok")?;
     let second = s.qemu()?;
@@ -341,6 +348,9 @@ echo "HVFW-BLI: selected=$(text $vars/LoaderEntrySelected-{LOADER})"
 echo "HVFW-BLI: part-uuid=$(text $vars/LoaderDevicePartUUID-{LOADER})"
 echo "HVFW-BLI: entries=$(text $vars/LoaderEntries-{LOADER})"
 echo "HVFW-BLI: info=$(text $vars/LoaderInfo-{LOADER})"
+global=8be4df61-93ca-11d2-aa0d-00e098032b8c
+set -- $(od -An -tx1 $vars/BootCurrent-$global)
+echo "HVFW-BLI: boot-current=$6$5 $(tr -d '\000' < $vars/Boot$6$5-$global | tr -c ' -~' '?')"
 stage=$(text $vars/HvfwStage-{TEST_GUID})
 if [ -z "$stage" ]; then
     printf '\007\000\000\000b\000.\000c\000o\000n\000f\000\000\000' > $vars/LoaderEntryOneShot-{LOADER}
@@ -424,6 +434,10 @@ fn loader_entry_one_shot(ctx: &Context, s: &mut Session) -> Result<(), String> {
         }
         if !value("info").starts_with("hypervisor-fw ") {
             return Err(format!("LoaderInfo is {:?}", value("info")));
+        }
+        let current = value("boot-current");
+        if !current.contains("hypervisor-fw Boot Loader Specification entries") {
+            return Err(format!("BootCurrent is not the option for the BLS entries: {current}"));
         }
         Ok((value("selected"), value("cmdline")))
     };
