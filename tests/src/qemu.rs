@@ -237,13 +237,15 @@ impl Qemu {
                         .map(|at| (at, meaning))
                 })
                 .min_by_key(|(at, _)| *at);
-            if let Some((at, meaning)) = failure {
-                if found.is_none_or(|pos| at < pos) {
-                    let line = console.text[self.cursor + at..].lines().next().unwrap_or_default();
+            let failed_first = failure.filter(|(at, _)| found.is_none_or(|pos| *at < pos));
+            if let Some((at, meaning)) = failed_first {
+                let rest = &console.text[self.cursor + at..];
+                // Report the whole line: wait for its end unless output stopped.
+                if rest.contains('\n') || console.closed() || Instant::now() >= deadline {
+                    let line = rest.lines().next().unwrap_or_default();
                     return Err(format!("{meaning} before printing {needle:?}: {line}"));
                 }
-            }
-            if let Some(pos) = found {
+            } else if let Some(pos) = found {
                 let end = self.cursor + pos + needle.len();
                 self.cursor = end;
                 let at = console

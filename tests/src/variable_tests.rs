@@ -28,6 +28,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "variables_loader_entry_one_shot_boots_that_entry_once",
             run: loader_entry_one_shot,
         },
+        BootTest {
+            name: "variables_efibootmgr_boot_next_and_new_entry_survive_a_restart",
+            run: efibootmgr_boot_next,
+        },
     ]
 }
 
@@ -453,5 +457,199 @@ fn loader_entry_one_shot(ctx: &Context, s: &mut Session) -> Result<(), String> {
     expect(1, report(s)?, "a.conf", "hvfw.marker=bli-a")?;
     expect(2, report(s)?, "b.conf", "hvfw.marker=bli-b")?;
     expect(3, report(s)?, "a.conf", "hvfw.marker=bli-a")?;
+    Ok(())
+}
+
+/// Debian's efibootmgr with the libraries it loads, as (path in the
+/// initramfs, package, path in the package): a dynamically linked program
+/// in the busybox initramfs.
+const EFIBOOTMGR_FILES: &[(&str, &str, &str)] = &[
+    ("bin/efibootmgr", "efibootmgr", "bin/efibootmgr"),
+    (
+        "lib/x86_64-linux-gnu/libefiboot.so.1",
+        "libefiboot1",
+        "usr/lib/x86_64-linux-gnu/libefiboot.so.1.37",
+    ),
+    (
+        "lib/x86_64-linux-gnu/libefivar.so.1",
+        "libefivar1",
+        "usr/lib/x86_64-linux-gnu/libefivar.so.1.37",
+    ),
+    (
+        "lib/x86_64-linux-gnu/libc.so.6",
+        "libc6",
+        "lib/x86_64-linux-gnu/libc.so.6",
+    ),
+    (
+        "lib/x86_64-linux-gnu/libdl.so.2",
+        "libc6",
+        "lib/x86_64-linux-gnu/libdl.so.2",
+    ),
+    (
+        "lib64/ld-linux-x86-64.so.2",
+        "libc6",
+        "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    ),
+];
+
+/// `base` (a gzip-compressed busybox initramfs) with efibootmgr appended as
+/// an uncompressed archive (the kernel reads one after the other).
+fn with_efibootmgr(base: &Path) -> Result<PathBuf, String> {
+    let mut recipe = format!("efibootmgr-v1 {}\n", images::file_identity(base)?);
+    let mut files = Vec::new();
+    for (to, package, from) in EFIBOOTMGR_FILES {
+        let file = crate::debian::file_in(package, crate::debian::Arch::Amd64, from)?;
+        recipe.push_str(&format!("{to} {}\n", images::file_identity(&file)?));
+        files.push((to, file));
+    }
+    let name = format!(
+        "{}-efibootmgr.cpio",
+        base.file_name().unwrap_or_default().to_string_lossy()
+    );
+    images::cached_in("initramfs", &name, &recipe, |out| {
+        let mut bytes = std::fs::read(base).map_err(|e| e.to_string())?;
+        while bytes.len() % 4 != 0 {
+            bytes.push(0);
+        }
+        let mut cpio = crate::initramfs::Cpio::new();
+        for (to, file) in &files {
+            let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            cpio.file(to, 0o755, &data);
+        }
+        bytes.extend(cpio.finish());
+        std::fs::write(out, bytes).map_err(|e| e.to_string())
+    })
+}
+
+/// An init for the efibootmgr test; `HvfwStage` counts the starts. The first
+/// start makes an entry with efibootmgr that starts the kernel's EFI stub
+/// directly (its command line marks it), takes it out of BootOrder again
+/// and sets it as BootNext, then writes the store back. Every start reports
+/// what booted and the Boot#### entries.
+fn efibootmgr_script() -> String {
+    format!(
+        r#"#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
+        fat vfat nls_cp437 nls_ascii nls_utf8 efivarfs; do
+    insmod /lib/modules/$module.ko || echo "HVFW-EBM: insmod $module failed"
+done
+mount -t efivarfs efivarfs /sys/firmware/efi/efivars
+vars=/sys/firmware/efi/efivars
+tries=0
+while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
+echo "HVFW-EBM: cmdline=$(cat /proc/cmdline)"
+efibootmgr | sed 's/^/HVFW-EBM: listed /'
+stage=$(tail -c +5 $vars/HvfwStage-{TEST_GUID} 2>/dev/null)
+if [ -z "$stage" ]; then
+    efibootmgr -q -c -d /dev/vda -p 1 -L hvfw-next-entry -l '\debian\linux' \
+        -u 'console=ttyS0 initrd=\debian\initrd.img hvfw.marker=from-boot-next' || echo "HVFW-EBM: efibootmgr -c failed"
+    number=$(efibootmgr | grep hvfw-next-entry | cut -c5-8)
+    echo "HVFW-EBM: created Boot$number"
+    efibootmgr -q -O
+    efibootmgr -q -n $number || echo "HVFW-EBM: efibootmgr -n failed"
+    printf '\007\000\000\0001' > $vars/HvfwStage-{TEST_GUID}
+else
+    chattr -i $vars/HvfwStage-{TEST_GUID} 2>/dev/null
+    rm -f $vars/HvfwStage-{TEST_GUID}
+    printf '\007\000\000\000%s' $((stage + 1)) > $vars/HvfwStage-{TEST_GUID}
+fi
+mkdir -p /boot/efi
+mount -t vfat /dev/vda1 /boot/efi || echo "HVFW-EBM: cannot mount the ESP"
+{WRITE_BACK}
+umount /boot/efi
+echo "HVFW-EBM: done"
+poweroff -f
+"#
+    )
+}
+
+/// efibootmgr (Debian's) makes a new entry and sets BootNext from Linux;
+/// after the README's write-back, the next start takes BootNext (the new
+/// entry boots, Linux sees it as BootCurrent), the one after it is back to
+/// the default, and the new entry is still listed.
+fn efibootmgr_boot_next(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let kernel = crate::debian::cloud_kernel()?;
+    let base = crate::initramfs::initramfs_with_modules(
+        &kernel,
+        crate::debian::Arch::Amd64,
+        "efibootmgr-test",
+        &efibootmgr_script(),
+        WRITE_BACK_MODULES,
+    )?;
+    let initrd = with_efibootmgr(&base)?;
+    let disk = images::bls_disk(&images::BlsDisk {
+        name: "efibootmgr-boot-next".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![(
+            "a.conf".into(),
+            images::bls_entry(
+                "Debian",
+                "1",
+                "/debian/linux",
+                &["/debian/initrd.img"],
+                "console=ttyS0 hvfw.marker=bls-default",
+            ),
+        )],
+        files: vec![
+            ("/debian/linux".into(), images::Source::Host(kernel)),
+            ("/debian/initrd.img".into(), images::Source::Host(initrd)),
+        ],
+        boot_loader: None,
+    })?;
+    let disk = writable_copy(&disk, "efibootmgr")?;
+    let start = |s: &mut Session| -> Result<String, String> {
+        let mut config = QemuConfig::new(&ctx.firmware);
+        config.disks.push(disk.clone());
+        config.snapshot = false;
+        let qemu = s.boot(&config)?;
+        qemu.wait_for("HVFW-EBM: done", LINUX)?;
+        qemu.wait_exit(Duration::from_secs(60))?;
+        Ok(qemu.log())
+    };
+    let cmdline_of = |log: &str| {
+        log.lines()
+            .find_map(|l| l.split_once("HVFW-EBM: cmdline=").map(|(_, v)| v.to_string()))
+            .unwrap_or_default()
+    };
+    let first = start(s)?;
+    let created = first
+        .lines()
+        .find_map(|l| {
+            l.split_once("HVFW-EBM: created Boot")
+                .map(|(_, n)| n.trim().to_string())
+        })
+        .filter(|n| n.len() == 4)
+        .ok_or("efibootmgr did not make the entry")?;
+    if !cmdline_of(&first).contains("hvfw.marker=bls-default") {
+        return Err(format!("the first start booted {:?}", cmdline_of(&first)));
+    }
+    let second = start(s)?;
+    if !cmdline_of(&second).contains("hvfw.marker=from-boot-next") {
+        return Err(format!(
+            "BootNext (Boot{created}) was not taken: the second start booted {:?}",
+            cmdline_of(&second)
+        ));
+    }
+    if !second.contains(&format!("HVFW-EBM: listed BootCurrent: {created}")) {
+        return Err(format!(
+            "efibootmgr does not show BootCurrent: {created} on the second start"
+        ));
+    }
+    let third = start(s)?;
+    if !cmdline_of(&third).contains("hvfw.marker=bls-default") {
+        return Err(format!(
+            "BootNext was taken twice: the third start booted {:?}",
+            cmdline_of(&third)
+        ));
+    }
+    if !third.contains(&format!("HVFW-EBM: listed Boot{created}* hvfw-next-entry")) {
+        return Err(format!("the new entry Boot{created} is gone after two restarts"));
+    }
+    println!("    efibootmgr made Boot{created}; BootNext took it once");
     Ok(())
 }
