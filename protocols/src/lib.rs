@@ -14,3 +14,4 @@ pub mod file_system;
 mod instances;
 pub mod riscv_boot;
 pub mod rng;
+pub mod serial_io;

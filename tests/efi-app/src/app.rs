@@ -253,6 +253,94 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
     }
 }
 
+/// The one handle carrying `guid`, and its interface.
+unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Handle, *mut c_void), &'static str> {
+    // SAFETY: boot services called as the specification describes.
+    unsafe {
+        let mut count = 0usize;
+        let mut handles: *mut Handle = core::ptr::null_mut();
+        ok(
+            (bs.locate_handle_buffer)(2, guid, core::ptr::null(), &mut count, &mut handles),
+            "LocateHandleBuffer",
+        )?;
+        let handle = *handles;
+        ok((bs.free_pool)(handles as *mut u8), "FreePool")?;
+        if count != 1 {
+            return Err("expected exactly one handle");
+        }
+        let mut interface: *mut c_void = core::ptr::null_mut();
+        ok((bs.handle_protocol)(handle, guid, &mut interface), "HandleProtocol")?;
+        Ok((handle, interface))
+    }
+}
+
+/// The line the harness looks for on QEMU's serial port.
+pub(crate) const SERIAL_IO_LINE: &[u8] = b"HVFW-SERIAL-IO: written through EFI_SERIAL_IO_PROTOCOL\r\n";
+
+/// EFI_SERIAL_IO_PROTOCOL: found with a device path ending in a UART node,
+/// reporting the console's line, writing a line the harness sees, and
+/// returning what it wrote in software loopback.
+unsafe fn serial_io(bs: &BootServices) -> Result<(), &'static str> {
+    use uefi_raw::protocol::console::serial::{ControlBits, Parity, SerialIoProtocol, StopBits};
+    use uefi_raw::protocol::device_path::DevicePathProtocol;
+    // SAFETY: boot services and the protocol called as the specification describes.
+    unsafe {
+        let (handle, io) = find_protocol(bs, &SerialIoProtocol::GUID)?;
+        let io = io as *mut SerialIoProtocol;
+        let mut path: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(handle, &DevicePathProtocol::GUID, &mut path),
+            "the Serial I/O handle has no device path",
+        )?;
+        // The last node before the end is Uart (messaging 3, subtype 14).
+        let mut node = path as *const u8;
+        let mut last = (0u8, 0u8);
+        while *node != 0x7f {
+            last = (*node, *node.add(1));
+            node = node.add(usize::from(u16::from_le_bytes([*node.add(2), *node.add(3)])));
+        }
+        if last != (3, 14) {
+            return Err("the Serial I/O device path does not end in a Uart node");
+        }
+        let mode = &*(*io).mode;
+        if mode.baud_rate != 115_200 || mode.data_bits != 8 || mode.parity != Parity::NONE {
+            return Err("Mode is not 115200 8N1");
+        }
+        ok(
+            ((*io).set_attributes)(io, 115_200, 0, 50_000, Parity::DEFAULT, 0, StopBits::DEFAULT),
+            "SetAttributes(115200, 50 ms timeout)",
+        )?;
+        if (*(*io).mode).timeout != 50_000 {
+            return Err("SetAttributes did not update Mode.Timeout");
+        }
+        let mut size = SERIAL_IO_LINE.len();
+        ok(((*io).write)(io, &mut size, SERIAL_IO_LINE.as_ptr()), "Write")?;
+        if size != SERIAL_IO_LINE.len() {
+            return Err("Write wrote fewer bytes");
+        }
+        let normal = ControlBits::DATA_TERMINAL_READY | ControlBits::REQUEST_TO_SEND;
+        ok(
+            ((*io).set_control_bits)(io, normal | ControlBits::SOFTWARE_LOOPBACK_ENABLE),
+            "SetControl(software loopback)",
+        )?;
+        let mut size = 4;
+        ok(((*io).write)(io, &mut size, b"ping".as_ptr()), "Write in loopback")?;
+        let mut bits = ControlBits::empty();
+        ok(((*io).get_control_bits)(io, &mut bits), "GetControl")?;
+        if bits.contains(ControlBits::INPUT_BUFFER_EMPTY) || !bits.contains(ControlBits::SOFTWARE_LOOPBACK_ENABLE) {
+            return Err("GetControl: loopback data not reported");
+        }
+        let mut back = [0u8; 6];
+        let mut size = back.len();
+        let status = ((*io).read)(io, &mut size, back.as_mut_ptr());
+        ok(((*io).set_control_bits)(io, normal), "SetControl(loopback off)")?;
+        if status != Status::TIMEOUT || size != 4 || &back[..4] != b"ping" {
+            return Err("Read in loopback: expected ping, then EFI_TIMEOUT");
+        }
+        ok(((*io).reset)(io), "Reset")
+    }
+}
+
 /// Reads a whole file from the volume the application was loaded from.
 unsafe fn read_own_volume(bs: &BootServices, image: Handle, name: &str, out: &mut [u8]) -> Result<usize, &'static str> {
     use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
@@ -308,6 +396,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("timer", timer(bs));
         checks.check("protocols", protocols(bs, image));
         checks.check("variables", variables(rt));
+        checks.check("serial-io", serial_io(bs));
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(
