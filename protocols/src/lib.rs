@@ -12,6 +12,7 @@ pub mod device_path;
 pub mod disk_io;
 pub mod file_system;
 mod instances;
+pub mod partition_info;
 pub mod riscv_boot;
 pub mod rng;
 pub mod serial_io;

@@ -175,6 +175,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "protocols",
         "variables",
         "serial-io",
+        "partition-info",
         "file-system",
     ] {
         if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {

@@ -329,6 +329,7 @@ mod tests {
             name: String::new(),
             attributes: 0,
             bootable: false,
+            entry: Vec::new(),
         };
         let path = DevicePathBuf::new().hard_drive_partition(&info);
         let data = &path.as_bytes()[4..42];

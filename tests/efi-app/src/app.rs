@@ -341,6 +341,98 @@ unsafe fn serial_io(bs: &BootServices) -> Result<(), &'static str> {
     }
 }
 
+/// EFI_PARTITION_INFO_PROTOCOL_GUID (UEFI 2.10 §13.18); uefi-raw has no binding.
+const PARTITION_INFO_GUID: Guid = guid!("8cf2f62c-bc9b-4821-808d-ec9ec421a1a0");
+
+/// EFI_PARTITION_INFO_PROTOCOL on the application's own partition: a GPT EFI
+/// System Partition whose entry is, byte for byte, the one the application
+/// reads itself from the GPT through the whole disk's BlockIo.
+unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'static str> {
+    use uefi_raw::protocol::device_path::DevicePathProtocol;
+    // SAFETY: boot services and protocols called as the specification describes.
+    unsafe {
+        let mut loaded: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
+        let partition = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let mut info: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(partition, &PARTITION_INFO_GUID, &mut info),
+            "no PartitionInfo on the application's partition",
+        )?;
+        let info = core::slice::from_raw_parts(info as *const u8, 16 + 128);
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        if u32_at(info, 0) != 0x1000 || u32_at(info, 4) != 2 || info[8] != 1 {
+            return Err("expected revision 0x1000, type GPT and the System flag");
+        }
+        // The disk's path is the partition's up to its HD node.
+        let mut path: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(partition, &DevicePathProtocol::GUID, &mut path),
+            "HandleProtocol(DevicePath)",
+        )?;
+        let mut disk_path = [0u8; 256];
+        let mut node = path as *const u8;
+        let mut len = 0;
+        while !(*node == 4 && *node.add(1) == 1) {
+            if *node == 0x7f {
+                return Err("the partition's device path has no HD node");
+            }
+            let node_len = usize::from(u16::from_le_bytes([*node.add(2), *node.add(3)]));
+            if len + node_len + 4 > disk_path.len() || node_len < 4 {
+                return Err("the partition's device path is too long");
+            }
+            core::ptr::copy_nonoverlapping(node, disk_path.as_mut_ptr().add(len), node_len);
+            len += node_len;
+            node = node.add(node_len);
+        }
+        let number = u32_at(core::slice::from_raw_parts(node, 8), 4);
+        disk_path[len..len + 4].copy_from_slice(&[0x7f, 0xff, 4, 0]);
+        let mut remaining = disk_path.as_ptr() as *const DevicePathProtocol;
+        let mut disk: Handle = core::ptr::null_mut();
+        ok(
+            (bs.locate_device_path)(&BlockIoProtocol::GUID, &mut remaining, &mut disk),
+            "LocateDevicePath(BlockIo) for the disk",
+        )?;
+        if disk == partition {
+            return Err("LocateDevicePath found the partition, not its disk");
+        }
+        let mut block_io: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(disk, &BlockIoProtocol::GUID, &mut block_io),
+            "HandleProtocol(BlockIo)",
+        )?;
+        let block_io = block_io as *mut BlockIoProtocol;
+        let media = &*(*block_io).media;
+        let block_size = media.block_size as usize;
+        let mut block = [0u8; 4096];
+        if block_size > block.len() || media.logical_partition.into() {
+            return Err("unexpected disk media");
+        }
+        let read = |lba: u64, block: &mut [u8; 4096]| {
+            ok(
+                ((*block_io).read_blocks)(block_io, media.media_id, lba, block_size, block.as_mut_ptr().cast()),
+                "ReadBlocks",
+            )
+        };
+        read(1, &mut block)?;
+        if &block[..8] != b"EFI PART" {
+            return Err("LBA 1 holds no GPT header");
+        }
+        let entries_lba = u64::from(u32_at(&block, 72)) | (u64::from(u32_at(&block, 76)) << 32);
+        let entry_size = u32_at(&block, 84) as usize;
+        let offset = (number as usize - 1) * entry_size;
+        read(entries_lba + (offset / block_size) as u64, &mut block)?;
+        let entry = &block[offset % block_size..offset % block_size + 128];
+        if entry != &info[16..] {
+            return Err("PartitionInfo's entry differs from the GPT's");
+        }
+        Ok(())
+    }
+}
+
 /// Reads a whole file from the volume the application was loaded from.
 unsafe fn read_own_volume(bs: &BootServices, image: Handle, name: &str, out: &mut [u8]) -> Result<usize, &'static str> {
     use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
@@ -397,6 +489,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("protocols", protocols(bs, image));
         checks.check("variables", variables(rt));
         checks.check("serial-io", serial_io(bs));
+        checks.check("partition-info", partition_info(bs, image));
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(
