@@ -10,6 +10,7 @@ pub mod block_io;
 pub mod console;
 pub mod device_path;
 pub mod disk_io;
+pub mod disk_io2;
 pub mod file_system;
 mod instances;
 pub mod partition_info;

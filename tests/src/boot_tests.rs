@@ -176,6 +176,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "variables",
         "serial-io",
         "partition-info",
+        "disk-io2",
         "file-system",
     ] {
         if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {

@@ -433,6 +433,85 @@ unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'stati
     }
 }
 
+/// EFI_DISK_IO2_PROTOCOL beside DiskIo on the application's partition: the
+/// same bytes blocking (no token) and with an event (signalled, with the
+/// transaction status in the token).
+unsafe fn disk_io2(bs: &BootServices, image: Handle) -> Result<(), &'static str> {
+    use uefi_raw::protocol::disk::{DiskIo2Protocol, DiskIo2Token, DiskIoProtocol};
+    // SAFETY: boot services and protocols called as the specification describes.
+    unsafe {
+        let mut loaded: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
+        let partition = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let (mut io, mut io2, mut block_io) = (core::ptr::null_mut(), core::ptr::null_mut(), core::ptr::null_mut());
+        ok(
+            (bs.handle_protocol)(partition, &DiskIoProtocol::GUID, &mut io),
+            "HandleProtocol(DiskIo)",
+        )?;
+        ok(
+            (bs.handle_protocol)(partition, &DiskIo2Protocol::GUID, &mut io2),
+            "no DiskIo2 beside DiskIo",
+        )?;
+        ok(
+            (bs.handle_protocol)(partition, &BlockIoProtocol::GUID, &mut block_io),
+            "HandleProtocol(BlockIo)",
+        )?;
+        let (io, io2) = (io as *mut DiskIoProtocol, io2 as *mut DiskIo2Protocol);
+        let media_id = (*(*(block_io as *const BlockIoProtocol)).media).media_id;
+        // An unaligned range across block boundaries: the boot sector and more.
+        let (offset, len) = (300u64, 1500usize);
+        let mut expected = [0u8; 1500];
+        ok(
+            ((*io).read_disk)(io, media_id, offset, len, expected.as_mut_ptr().cast()),
+            "ReadDisk",
+        )?;
+        let mut blocking = [0u8; 1500];
+        ok(
+            ((*io2).read_disk_ex)(
+                io2,
+                media_id,
+                offset,
+                core::ptr::null_mut(),
+                len,
+                blocking.as_mut_ptr().cast(),
+            ),
+            "ReadDiskEx without a token",
+        )?;
+        if blocking != expected {
+            return Err("ReadDiskEx without a token read other bytes than ReadDisk");
+        }
+        let mut event = core::ptr::null_mut();
+        ok(
+            (bs.create_event)(
+                EventType::empty(),
+                Tpl::APPLICATION,
+                None,
+                core::ptr::null_mut(),
+                &mut event,
+            ),
+            "CreateEvent",
+        )?;
+        let mut token = DiskIo2Token {
+            event,
+            transaction_status: Status::NOT_READY,
+        };
+        let mut with_event = [0u8; 1500];
+        let status = ((*io2).read_disk_ex)(io2, media_id, offset, &mut token, len, with_event.as_mut_ptr().cast());
+        let signalled = (bs.check_event)(event);
+        let _ = (bs.close_event)(event);
+        ok(status, "ReadDiskEx with an event")?;
+        ok(signalled, "the token's event was not signalled")?;
+        ok(token.transaction_status, "the token's TransactionStatus is not SUCCESS")?;
+        if with_event != expected {
+            return Err("ReadDiskEx with an event read other bytes than ReadDisk");
+        }
+        ok(((*io2).flush_disk_ex)(io2, core::ptr::null_mut()), "FlushDiskEx")
+    }
+}
+
 /// Reads a whole file from the volume the application was loaded from.
 unsafe fn read_own_volume(bs: &BootServices, image: Handle, name: &str, out: &mut [u8]) -> Result<usize, &'static str> {
     use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
@@ -490,6 +569,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("variables", variables(rt));
         checks.check("serial-io", serial_io(bs));
         checks.check("partition-info", partition_info(bs, image));
+        checks.check("disk-io2", disk_io2(bs, image));
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(
