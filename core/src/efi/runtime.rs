@@ -278,6 +278,12 @@ pub extern "efiapi" fn get_variable(
     };
     status(with(|rt| {
         let (attrs, value) = rt.variables.get(name, &vendor, rt.exited).map_err(|e| e.status())?;
+        // §8.2.1: Attributes is set on output with EFI_SUCCESS and also with
+        // EFI_BUFFER_TOO_SMALL (callers size their buffer and learn both).
+        // SAFETY: an optional attributes pointer from the caller.
+        if let Some(a) = unsafe { attributes.as_mut() } {
+            *a = attrs;
+        }
         if *size < value.len() {
             *size = value.len();
             return Err(efi::Status::BUFFER_TOO_SMALL);
@@ -285,14 +291,8 @@ pub extern "efiapi" fn get_variable(
         if data.is_null() {
             return Err(efi::Status::INVALID_PARAMETER);
         }
-        // SAFETY: the caller gave `*size` writable bytes at `data`, and an
-        // optional attributes pointer.
-        unsafe {
-            core::ptr::copy_nonoverlapping(value.as_ptr(), data as *mut u8, value.len());
-            if let Some(a) = attributes.as_mut() {
-                *a = attrs;
-            }
-        }
+        // SAFETY: the caller gave `*size` writable bytes at `data`.
+        unsafe { core::ptr::copy_nonoverlapping(value.as_ptr(), data as *mut u8, value.len()) };
         *size = value.len();
         Ok(())
     }))
