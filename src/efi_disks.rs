@@ -1,6 +1,6 @@
 //! EFI handles for the disks: one per disk and one per partition, each with its
-//! device path (PciRoot/Pci[/HD]), BlockIo and DiskIo; FAT partitions also get
-//! SimpleFileSystem. Handles are created in PCI order, then partition order,
+//! device path (PciRoot/Pci[/HD]), BlockIo and DiskIo; partitions also get
+//! PartitionInfo and, when they hold FAT, SimpleFileSystem. Handles are created in PCI order, then partition order,
 //! which is the order the boot manager tries them in.
 
 use crate::disks::Volume;
@@ -95,6 +95,13 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Esp> {
             match install_block_handle(v.device.clone(), true, path, None, install) {
                 Ok(handle) => {
                     debug!("disk {} partition {}: handle {handle}", v.disk, v.info.number);
+                    let info = fw_protocols::partition_info::create(&v.info);
+                    if let Err(e) = install(Some(handle), fw_protocols::partition_info::PROTOCOL_GUID, info) {
+                        warn!(
+                            "disk {} partition {}: cannot install PartitionInfo: {e}",
+                            v.disk, v.info.number
+                        );
+                    }
                     let sfs = install_file_system(v, handle)?;
                     v.info.is_efi_system_partition().then(|| Esp {
                         disk: v.disk,

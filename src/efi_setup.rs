@@ -11,6 +11,7 @@ use fw_core::handles::HandleId;
 use fw_core::memory::{MemoryType, EFI_PAGE_SIZE};
 use fw_drivers::rtc::calendar::DateTime;
 use fw_protocols::console::{MonotonicClock, SerialConsole, SerialPort};
+use fw_protocols::serial_io::SerialIo;
 use log::{error, warn};
 use r_efi::efi as e;
 
@@ -41,6 +42,7 @@ impl MonotonicClock for ArchClock {
 static CONSOLE_PORT: Console = Console;
 static CLOCK: ArchClock = ArchClock;
 static CONSOLE: spin::Once<&'static SerialConsole> = spin::Once::new();
+static SERIAL_IO: spin::Once<&'static SerialIo> = spin::Once::new();
 
 fn rtc_get() -> Result<DateTime, e::Status> {
     crate::platform::rtc_get().ok_or(e::Status::DEVICE_ERROR)
@@ -73,6 +75,12 @@ fn reset(kind: e::ResetType) {
 }
 
 fn idle() {
+    // Bytes for an application that reads the port through Serial I/O stay in
+    // the UART; the console still polls when asked for keys (ReadKeyStroke,
+    // WaitForKey).
+    if SERIAL_IO.get().is_some_and(|serial| serial.claimed()) {
+        return;
+    }
     if let Some(console) = CONSOLE.get() {
         console.poll();
     }
@@ -271,6 +279,23 @@ fn install_console() {
     });
 }
 
+/// EFI_SERIAL_IO_PROTOCOL on the console's UART, on a handle of its own with
+/// the UART's device path.
+fn install_serial_io() {
+    let serial = *SERIAL_IO.call_once(|| SerialIo::create(&CONSOLE_PORT, &CLOCK));
+    let path = crate::platform::console_path();
+    let mut handle = None;
+    for (guid, interface) in [
+        (r_efi::protocols::device_path::PROTOCOL_GUID, path.leak() as *mut c_void),
+        (fw_protocols::serial_io::PROTOCOL_GUID, serial.protocol() as *mut c_void),
+    ] {
+        match efi::protocol::install(handle, guid, interface) {
+            Ok(h) => handle = Some(h),
+            Err(e) => return error!("cannot install EFI_SERIAL_IO_PROTOCOL: {e}"),
+        }
+    }
+}
+
 /// EFI_RNG_PROTOCOL when the CPU has a hardware generator (RDRAND, RNDR).
 fn install_rng() {
     if !fw_arch::random::available() {
@@ -366,6 +391,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     }
     install_firmware_image();
     install_console();
+    install_serial_io();
     set_firmware_variables(info);
     install_rng();
     #[cfg(target_arch = "riscv64")]

@@ -231,7 +231,7 @@ impl BlockIoDevice {
     }
 }
 
-/// Installs a block device's device path, BlockIo and DiskIo on `handle` (a new
+/// Installs a block device's device path, BlockIo, DiskIo and DiskIo2 on `handle` (a new
 /// handle for `None`) with the firmware's install function, e.g.
 /// `fw_core::efi::protocol::install`. The path goes first, so that whoever is
 /// notified of the BlockIo finds it. The instances and the path are leaked.
@@ -244,12 +244,18 @@ pub fn install_block_handle<H, E>(
 ) -> Result<H, E> {
     let block_io = BlockIoDevice::create(device, logical_partition);
     let disk_io = DiskIoDevice::create(block_io);
+    let disk_io2 = crate::disk_io2::DiskIo2Device::create(block_io, crate::disk_io2::boot_services_signal);
     let handle = install(handle, device_path::PROTOCOL_GUID, path.leak().cast())?;
     let handle = install(Some(handle), block_io::PROTOCOL_GUID, block_io.protocol().cast())?;
-    install(
+    let handle = install(
         Some(handle),
         r_efi::protocols::disk_io::PROTOCOL_GUID,
         disk_io.protocol().cast(),
+    )?;
+    install(
+        Some(handle),
+        r_efi::protocols::disk_io2::PROTOCOL_GUID,
+        disk_io2.protocol().cast(),
     )
 }
 
@@ -531,7 +537,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn block_io_install_puts_path_block_io_and_disk_io_on_one_handle() {
+    fn block_io_install_puts_path_block_io_and_disk_ios_on_one_handle() {
         let disk = Arc::new(MemoryDisk::new(vec![0; 512 * 4], 512));
         let path = DevicePathBuf::new().pci_root(0).pci(3, 0);
         let path_bytes = path.as_bytes().to_vec();
@@ -549,6 +555,7 @@ pub(crate) mod tests {
                 (None, device_path::PROTOCOL_GUID),
                 (Some(42), block_io::PROTOCOL_GUID),
                 (Some(42), r_efi::protocols::disk_io::PROTOCOL_GUID),
+                (Some(42), r_efi::protocols::disk_io2::PROTOCOL_GUID),
             ]
         );
         // SAFETY: the installed path is a leaked copy of `path_bytes`.

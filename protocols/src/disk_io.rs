@@ -137,6 +137,11 @@ fn split(device: &dyn BlockDevice, offset: u64, len: usize) -> Result<Split, Err
     })
 }
 
+/// Whether `len` bytes at `offset` lie on `device` (and fit a slice).
+pub(crate) fn check_range(device: &dyn BlockDevice, offset: u64, len: usize) -> Result<(), Error> {
+    split(device, offset, len).map(|_| ())
+}
+
 /// Reads `buffer.len()` bytes at byte `offset` of `device`.
 pub fn read_disk(device: &dyn BlockDevice, offset: u64, buffer: &mut [u8]) -> Result<(), Error> {
     let s = split(device, offset, buffer.len())?;

@@ -72,6 +72,20 @@ pub fn console_read() -> Option<u8> {
     CONSOLE.get().and_then(|console| console.uart.read_byte())
 }
 
+/// The console's device path, for its Serial I/O handle: the PL011 by its
+/// base address, with the line it runs.
+pub fn console_path() -> fw_protocols::device_path::DevicePathBuf {
+    use fw_protocols::device_path::{DevicePathBuf, PL011_UART_GUID};
+    let base = CONSOLE.get().map_or(DEFAULT_PL011, |console| console.base);
+    let path = DevicePathBuf::new();
+    // 24 bytes always fit a node.
+    let path = path
+        .clone()
+        .vendor_hardware(&PL011_UART_GUID, &base.to_le_bytes())
+        .unwrap_or(path);
+    path.uart(&super::CONSOLE_LINE)
+}
+
 /// The PL031's register block (base, size), as the device tree names it.
 /// Looked up once, during boot services: GetTime runs after
 /// ExitBootServices, when the device tree belongs to the OS.

@@ -1,6 +1,7 @@
 //! The machine: its console, clock and power control, and the disks found on
 //! it. Each architecture's file has the same functions (`console_init`,
-//! `console_write`, `console_read`, `rtc_get`, `rtc_set`, `reset`, `discover`);
+//! `console_write`, `console_read`, `console_path`, `rtc_get`, `rtc_set`, `reset`,
+//! `discover`);
 //! what they share (PCI disks, quiescing) is here.
 
 #[cfg(target_arch = "aarch64")]
@@ -29,6 +30,15 @@ use fw_drivers::block::BlockDevice;
 use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
 use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, warn};
+
+/// The line every console UART runs at (drivers/src/uart): 115200 8N1, in
+/// Serial I/O's terms (parity 1 = none, stop bits 1 = one).
+pub const CONSOLE_LINE: fw_protocols::device_path::UartNode = fw_protocols::device_path::UartNode {
+    baud_rate: 115_200,
+    data_bits: 8,
+    parity: 1,
+    stop_bits: 1,
+};
 
 /// Physical memory, identity mapped below `limit`.
 pub struct IdentityMemory {

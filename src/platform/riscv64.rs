@@ -52,6 +52,13 @@ pub fn console_read() -> Option<u8> {
     CONSOLE.get().and_then(|uart| uart.read_byte())
 }
 
+/// The console's device path, for its Serial I/O handle: a 16550 as ACPI
+/// names it, with the line it runs (`Acpi(PNP0501,0x0)/Uart(115200,8,N,1)`).
+pub fn console_path() -> fw_protocols::device_path::DevicePathBuf {
+    use fw_protocols::device_path::{DevicePathBuf, EISA_PNP0501};
+    DevicePathBuf::new().acpi(EISA_PNP0501, 0).uart(&super::CONSOLE_LINE)
+}
+
 /// MMIO the runtime services touch after ExitBootServices: none (reset goes
 /// through the SBI, and there is no clock driver).
 pub fn runtime_mmio() -> Vec<(u64, u64)> {

@@ -170,10 +170,26 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
     if let Some(line) = report.lines().find(|l| l.contains("HVFW-APP: FAIL")) {
         return Err(format!("the application reports: {line}"));
     }
-    for check in ["memory", "timer", "protocols", "variables", "file-system"] {
+    for check in [
+        "memory",
+        "timer",
+        "protocols",
+        "variables",
+        "serial-io",
+        "partition-info",
+        "disk-io2",
+        "file-system",
+    ] {
         if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
             return Err(format!("check {check} did not pass"));
         }
+    }
+    // The line the application wrote with EFI_SERIAL_IO_PROTOCOL.Write.
+    if !qemu
+        .log()
+        .contains("HVFW-SERIAL-IO: written through EFI_SERIAL_IO_PROTOCOL")
+    {
+        return Err("the line written through Serial I/O did not reach the serial port".into());
     }
     Ok(())
 }
@@ -351,6 +367,16 @@ fn grub_menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(500));
     qemu.send(b"\r")?;
     proof(qemu, 512, "hvfw.marker=grub-menu-second", Duration::from_secs(120))?;
+    // `serial efi0` found the firmware's EFI_SERIAL_IO_PROTOCOL, so GRUB drew
+    // the menu and read the keys above through it (`terminal_input
+    // serial_efi0`); without it GRUB says so and falls back to ConIn/ConOut.
+    if let Some(line) = qemu
+        .log()
+        .lines()
+        .find(|l| l.contains("serial port") && l.contains("isn't found"))
+    {
+        return Err(format!("GRUB found no serial port: {line}"));
+    }
     Ok(())
 }
 

@@ -378,6 +378,8 @@ pub struct ShimGrub {
     pub fallback_in_boot_dir: bool,
     /// Show GRUB's menu for 60 s with a second entry whose command line ends in
     /// `hvfw.marker=grub-menu-second`, for tests that drive the menu over serial.
+    /// GRUB's terminal is then `efi0`, the firmware's EFI_SERIAL_IO_PROTOCOL,
+    /// instead of its own 16550 driver on COM1 (which `--unit=0` picks on x86).
     pub menu: bool,
 }
 
@@ -482,7 +484,11 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
     }
     let mut grub_cfg = grub_main_cfg(DEBIAN_ROOT_FS_UUID, &spec.cmdline, &initrds);
     if spec.menu {
-        grub_cfg = grub_cfg.replace("set timeout=0", "set timeout=60");
+        grub_cfg = grub_cfg
+            .replace("set timeout=0", "set timeout=60")
+            .replace("serial --unit=0 --speed=115200", "serial --speed=115200 efi0")
+            .replace("terminal_input serial\n", "terminal_input serial_efi0\n")
+            .replace("terminal_output serial\n", "terminal_output serial_efi0\n");
         grub_cfg.push_str(&format!(
             "menuentry 'Second entry (hypervisor-fw menu test)' {{\n\
              \tsearch --no-floppy --fs-uuid --set=root {DEBIAN_ROOT_FS_UUID}\n\

@@ -343,8 +343,14 @@ pub extern "efiapi" fn get_variable(
     };
     status(with(|rt| {
         let (attrs, value) = rt.variables.get(name, &vendor, rt.exited).map_err(|e| e.status())?;
+        // §8.2.1: Attributes is set on output with EFI_SUCCESS and also with
+        // EFI_BUFFER_TOO_SMALL (callers size their buffer and learn both).
+        // SAFETY: an optional attributes pointer from the caller.
+        if let Some(a) = unsafe { attributes.as_mut() } {
+            *a = attrs;
+        }
         if vendor == RT_VAR_FILE_GUID && is_named(name, VAR_TO_FILE) {
-            return var_to_file(rt, attrs, attributes, size, data);
+            return var_to_file(rt, size, data);
         }
         if *size < value.len() {
             *size = value.len();
@@ -353,14 +359,8 @@ pub extern "efiapi" fn get_variable(
         if data.is_null() {
             return Err(efi::Status::INVALID_PARAMETER);
         }
-        // SAFETY: the caller gave `*size` writable bytes at `data`, and an
-        // optional attributes pointer.
-        unsafe {
-            core::ptr::copy_nonoverlapping(value.as_ptr(), data as *mut u8, value.len());
-            if let Some(a) = attributes.as_mut() {
-                *a = attrs;
-            }
-        }
+        // SAFETY: the caller gave `*size` writable bytes at `data`.
+        unsafe { core::ptr::copy_nonoverlapping(value.as_ptr(), data as *mut u8, value.len()) };
         *size = value.len();
         Ok(())
     }))
@@ -368,13 +368,7 @@ pub extern "efiapi" fn get_variable(
 
 /// GetVariable of `VarToFile`: the variable file written straight into the
 /// caller's buffer (no allocation: this runs after ExitBootServices too).
-fn var_to_file(
-    rt: &Runtime,
-    attrs: u32,
-    attributes: *mut u32,
-    size: &mut usize,
-    data: *mut c_void,
-) -> Result<(), efi::Status> {
+fn var_to_file(rt: &Runtime, size: &mut usize, data: *mut c_void) -> Result<(), efi::Status> {
     let entries = rt.variables.non_volatile();
     let needed = variable_file::file_len(entries.clone());
     if *size < needed {
@@ -384,14 +378,9 @@ fn var_to_file(
     if data.is_null() {
         return Err(efi::Status::INVALID_PARAMETER);
     }
-    // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at
-    // `data`, and an optional attributes pointer.
+    // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at `data`.
     let out = unsafe { core::slice::from_raw_parts_mut(data as *mut u8, needed) };
     *size = variable_file::write_file(out, entries).map_err(|_| efi::Status::BUFFER_TOO_SMALL)?;
-    // SAFETY: as above.
-    if let Some(a) = unsafe { attributes.as_mut() } {
-        *a = attrs;
-    }
     Ok(())
 }
 

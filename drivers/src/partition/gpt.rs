@@ -246,6 +246,9 @@ fn read_entry_array(disk: &dyn BlockDevice, header: &Header) -> Result<Vec<u8>, 
 
 /// Turns the used entries into partitions and checks that each lies inside the usable
 /// blocks and that none overlap.
+/// The size of a GPT partition entry's defined fields (UEFI 2.10 Table 5.6).
+const GPT_ENTRY_SIZE: usize = 128;
+
 fn parse_entries(header: &Header, entries: &[u8]) -> Result<Vec<PartitionInfo>, Error> {
     let mut partitions = Vec::new();
     let mut ranges = Vec::new();
@@ -283,6 +286,7 @@ fn parse_entries(header: &Header, entries: &[u8]) -> Result<Vec<PartitionInfo>, 
             name: partition_name(entry),
             attributes,
             bootable: attributes & LEGACY_BIOS_BOOTABLE != 0,
+            entry: entry[..entry.len().min(GPT_ENTRY_SIZE)].to_vec(),
         });
     }
     check_overlaps(&mut ranges)?;

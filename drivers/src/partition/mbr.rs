@@ -42,6 +42,7 @@ struct Record {
     os_type: u8,
     starting_lba: u32,
     size_in_lba: u32,
+    raw: [u8; PARTITION_RECORD_SIZE],
 }
 
 /// An MBR: LBA 0 with the 0xAA55 signature.
@@ -65,6 +66,10 @@ impl Mbr {
                 os_type: mbr.get(at + OS_TYPE).copied().unwrap_or(0),
                 starting_lba: le_u32(mbr, at + STARTING_LBA),
                 size_in_lba: le_u32(mbr, at + SIZE_IN_LBA),
+                raw: mbr
+                    .get(at..at + PARTITION_RECORD_SIZE)
+                    .and_then(|r| r.try_into().ok())
+                    .unwrap_or([0; PARTITION_RECORD_SIZE]),
             }
         };
         Some(Mbr {
@@ -140,6 +145,7 @@ impl Mbr {
                 name: String::new(),
                 attributes: 0,
                 bootable: record.boot_indicator == BOOT_INDICATOR_BOOTABLE,
+                entry: record.raw.to_vec(),
             });
         }
         check_overlaps(&mut ranges)?;

@@ -121,6 +121,10 @@ pub struct PartitionInfo {
     pub attributes: u64,
     /// MBR boot indicator 0x80, or GPT attribute bit 2 (legacy BIOS bootable).
     pub bootable: bool,
+    /// The table's entry as stored on disk: the 16-byte MBR partition record
+    /// (Table 5.2) or the GPT partition entry's first 128 bytes (Table 5.6),
+    /// which EFI_PARTITION_INFO_PROTOCOL hands out (§13.18).
+    pub entry: Vec<u8>,
 }
 
 impl PartitionInfo {

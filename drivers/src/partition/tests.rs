@@ -744,3 +744,18 @@ fn partition_view_off_the_disk_is_refused() {
     );
     assert!(Partition::from_range(disk, u64::MAX, 2).is_err());
 }
+
+#[test]
+fn partitions_keep_their_table_entry_as_stored() {
+    let image = sgdisk_image();
+    let table = read(&image, 512).unwrap();
+    // sgdisk puts the entry array at LBA 2; the ESP is entry 0, root entry 2.
+    for partition in &table.partitions {
+        let at = 2 * 512 + (partition.number as usize - 1) * 128;
+        assert_eq!(partition.entry, &image[at..at + 128]);
+    }
+    let image = build_mbr(64, &[(0x80, 0x0c, 2, 10), (0, 0x83, 12, 20)]);
+    let table = read(&image, 512).unwrap();
+    assert_eq!(table.partitions[1].entry, &image[446 + 16..446 + 32]);
+    assert_eq!(table.partitions[0].entry[0], 0x80);
+}

@@ -1,14 +1,15 @@
 //! Building device paths node by node (UEFI 2.10 §10.3): ACPI `_HID`/`_UID`
 //! nodes for PCI root bridges (§10.3.3.1), PCI (§10.3.2.1), hard drive
 //! partitions (§10.3.5.1), file paths (§10.3.5.4), vendor nodes (§10.3.2.5,
-//! §10.3.5.3) and the End Entire node that closes every path (§10.3.1).
+//! §10.3.5.3), UARTs (§10.3.4.16) and the End Entire node that closes every
+//! path (§10.3.1).
 #![forbid(unsafe_code)]
 
 use super::node::{self, nodes};
 use super::{
     Error, ACPI_DEVICE_PATH, ACPI_DP, EISA_PNP0A03, END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE,
     HARDWARE_DEVICE_PATH, HW_PCI_DP, HW_VENDOR_DP, MEDIA_DEVICE_PATH, MEDIA_FILEPATH_DP, MEDIA_HARDDRIVE_DP,
-    MEDIA_VENDOR_DP, NODE_HEADER_SIZE,
+    MEDIA_VENDOR_DP, MESSAGING_DEVICE_PATH, MSG_UART_DP, NODE_HEADER_SIZE,
 };
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -36,7 +37,31 @@ pub const VIRTIO_MMIO_TRANSPORT_GUID: Guid = Guid::from_fields(
     &[0x23, 0xfe, 0x0e, 0x23, 0xd1, 0xe2],
 );
 
+/// The vendor hardware node naming a PL011 UART by its MMIO base (64-bit data),
+/// for the console on aarch64: ACPI names the PL011 with a string `_HID`
+/// (ARMH0011) that an EISA-id ACPI node cannot hold. hypervisor-fw's own GUID.
+pub const PL011_UART_GUID: Guid = Guid::from_fields(
+    0x962c98c4,
+    0x4800,
+    0x490f,
+    0x96,
+    0x5e,
+    &[0x9b, 0x26, 0x05, 0x4f, 0x64, 0x58],
+);
+
 const END_ENTIRE: [u8; NODE_HEADER_SIZE] = [END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, 4, 0];
+
+/// The line settings in a UART messaging node (§10.3.4.16), with the values of
+/// EFI_SERIAL_IO_PROTOCOL's Mode: parity 1 = none, 2 = even, 3 = odd, 4 =
+/// mark, 5 = space; stop bits 1 = one, 2 = one and a half, 3 = two; 0 in any
+/// field means the device's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UartNode {
+    pub baud_rate: u64,
+    pub data_bits: u8,
+    pub parity: u8,
+    pub stop_bits: u8,
+}
 
 /// The fields of a hard drive media node (§10.3.5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +143,17 @@ impl DevicePathBuf {
     /// `Pci(device,function)` (§10.3.2.1); the node stores the function first.
     pub fn pci(self, device: u8, function: u8) -> DevicePathBuf {
         self.with_small_node(HARDWARE_DEVICE_PATH, HW_PCI_DP, &[function, device])
+    }
+
+    /// `Uart(baud,data bits,parity,stop bits)` (§10.3.4.16).
+    pub fn uart(self, uart: &UartNode) -> DevicePathBuf {
+        let mut data = [0u8; 15];
+        // data[0..4] is reserved (zero).
+        data[4..12].copy_from_slice(&uart.baud_rate.to_le_bytes());
+        data[12] = uart.data_bits;
+        data[13] = uart.parity;
+        data[14] = uart.stop_bits;
+        self.with_small_node(MESSAGING_DEVICE_PATH, MSG_UART_DP, &data)
     }
 
     /// A hard drive media node (§10.3.5.1).
@@ -293,6 +329,7 @@ mod tests {
             name: String::new(),
             attributes: 0,
             bootable: false,
+            entry: Vec::new(),
         };
         let path = DevicePathBuf::new().hard_drive_partition(&info);
         let data = &path.as_bytes()[4..42];

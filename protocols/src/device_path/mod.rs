@@ -30,7 +30,9 @@ pub mod text;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{DevicePathBuf, HardDrive, LINUX_EFI_INITRD_MEDIA_GUID, VIRTIO_MMIO_TRANSPORT_GUID};
+pub use builder::{
+    DevicePathBuf, HardDrive, UartNode, LINUX_EFI_INITRD_MEDIA_GUID, PL011_UART_GUID, VIRTIO_MMIO_TRANSPORT_GUID,
+};
 pub use efi::{AllocPool, DevicePathProtocols};
 pub use node::{file_path, nodes, size, Node, Nodes};
 pub use text::{node_to_text, path_to_text};
@@ -60,6 +62,8 @@ pub const HW_VENDOR_DP: u8 = 0x04;
 pub const ACPI_DP: u8 = 0x01;
 /// Messaging subtype: vendor (§10.3.4.17).
 pub const MSG_VENDOR_DP: u8 = 0x0A;
+/// Messaging subtype: UART line settings (§10.3.4.16).
+pub const MSG_UART_DP: u8 = 0x0E;
 /// Media subtype: hard drive partition (§10.3.5.1).
 pub const MEDIA_HARDDRIVE_DP: u8 = 0x01;
 /// Media subtype: vendor (§10.3.5.3).
@@ -79,6 +83,8 @@ pub const PNP_EISA_ID_CONST: u32 = 0x41D0;
 pub const EISA_PNP0A03: u32 = PNP_EISA_ID_CONST | (0x0A03 << 16);
 /// `_HID` of a PCI Express root bridge, EISA id PNP0A08.
 pub const EISA_PNP0A08: u32 = PNP_EISA_ID_CONST | (0x0A08 << 16);
+/// `_HID` of a 16550-compatible serial port, EISA id PNP0501.
+pub const EISA_PNP0501: u32 = PNP_EISA_ID_CONST | (0x0501 << 16);
 
 /// Why a device path could not be walked or built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

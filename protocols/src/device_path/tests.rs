@@ -268,3 +268,35 @@ fn device_path_protocols_install_both_on_one_handle() {
         ]
     );
 }
+
+#[test]
+fn serial_port_paths_read_as_acpi_and_uart_nodes() {
+    use super::{UartNode, EISA_PNP0501, PL011_UART_GUID};
+    let line = UartNode {
+        baud_rate: 115_200,
+        data_bits: 8,
+        parity: 1,
+        stop_bits: 1,
+    };
+    let com1 = DevicePathBuf::new().acpi(EISA_PNP0501, 0).uart(&line);
+    assert_eq!(
+        super::path_to_text(com1.as_bytes()).unwrap(),
+        "Acpi(PNP0501,0x0)/Uart(115200,8,N,1)"
+    );
+    let odd = UartNode {
+        baud_rate: 9600,
+        data_bits: 7,
+        parity: 3,
+        stop_bits: 2,
+    };
+    let pl011 = DevicePathBuf::new()
+        .vendor_hardware(&PL011_UART_GUID, &0x0900_0000u64.to_le_bytes())
+        .unwrap()
+        .uart(&odd);
+    assert_eq!(
+        super::path_to_text(pl011.as_bytes()).unwrap(),
+        "VenHw(962C98C4-4800-490F-965E-9B26054F6458,0000000900000000)/Uart(9600,7,O,1.5)"
+    );
+    // A UART node's body is 15 bytes: 19 with its header.
+    assert_eq!(com1.as_bytes().len(), 12 + 19 + 4);
+}

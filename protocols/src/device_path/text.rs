@@ -9,7 +9,7 @@ use super::node::{nodes, ucs2_text, Node};
 use super::{
     Error, ACPI_DEVICE_PATH, ACPI_DP, EISA_PNP0A03, EISA_PNP0A08, HARDWARE_DEVICE_PATH, HW_MEMMAP_DP, HW_PCI_DP,
     HW_VENDOR_DP, MEDIA_DEVICE_PATH, MEDIA_FILEPATH_DP, MEDIA_HARDDRIVE_DP, MEDIA_VENDOR_DP, MESSAGING_DEVICE_PATH,
-    MSG_VENDOR_DP,
+    MSG_UART_DP, MSG_VENDOR_DP,
 };
 use alloc::string::String;
 use core::fmt::Write;
@@ -70,6 +70,27 @@ fn write_known(text: &mut String, node: &Node<'_>) -> Option<()> {
         }
         (HARDWARE_DEVICE_PATH, HW_VENDOR_DP) => write_vendor(text, "VenHw", data)?,
         (MESSAGING_DEVICE_PATH, MSG_VENDOR_DP) => write_vendor(text, "VenMsg", data)?,
+        (MESSAGING_DEVICE_PATH, MSG_UART_DP) => {
+            let (baud, [data_bits, parity, stop_bits]) = (le_u64(data, 4)?, *data.get(12..15)?.first_chunk::<3>()?);
+            // §10.6.1.6: parity as D/N/E/O/M/S, stop bits as D/1/1.5/2.
+            let parity = match parity {
+                0 => "D",
+                1 => "N",
+                2 => "E",
+                3 => "O",
+                4 => "M",
+                5 => "S",
+                _ => return None,
+            };
+            let stop_bits = match stop_bits {
+                0 => "D",
+                1 => "1",
+                2 => "1.5",
+                3 => "2",
+                _ => return None,
+            };
+            write!(text, "Uart({baud},{data_bits},{parity},{stop_bits})")
+        }
         (MEDIA_DEVICE_PATH, MEDIA_VENDOR_DP) => write_vendor(text, "VenMedia", data)?,
         (ACPI_DEVICE_PATH, ACPI_DP) => {
             let (hid, uid) = (le_u32(data, 0)?, le_u32(data, 4)?);

@@ -253,6 +253,265 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
     }
 }
 
+/// The one handle carrying `guid`, and its interface.
+unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Handle, *mut c_void), &'static str> {
+    // SAFETY: boot services called as the specification describes.
+    unsafe {
+        let mut count = 0usize;
+        let mut handles: *mut Handle = core::ptr::null_mut();
+        ok(
+            (bs.locate_handle_buffer)(2, guid, core::ptr::null(), &mut count, &mut handles),
+            "LocateHandleBuffer",
+        )?;
+        let handle = *handles;
+        ok((bs.free_pool)(handles as *mut u8), "FreePool")?;
+        if count != 1 {
+            return Err("expected exactly one handle");
+        }
+        let mut interface: *mut c_void = core::ptr::null_mut();
+        ok((bs.handle_protocol)(handle, guid, &mut interface), "HandleProtocol")?;
+        Ok((handle, interface))
+    }
+}
+
+/// The line the harness looks for on QEMU's serial port.
+pub(crate) const SERIAL_IO_LINE: &[u8] = b"HVFW-SERIAL-IO: written through EFI_SERIAL_IO_PROTOCOL\r\n";
+
+/// EFI_SERIAL_IO_PROTOCOL: found with a device path ending in a UART node,
+/// reporting the console's line, writing a line the harness sees, and
+/// returning what it wrote in software loopback.
+unsafe fn serial_io(bs: &BootServices) -> Result<(), &'static str> {
+    use uefi_raw::protocol::console::serial::{ControlBits, Parity, SerialIoProtocol, StopBits};
+    use uefi_raw::protocol::device_path::DevicePathProtocol;
+    // SAFETY: boot services and the protocol called as the specification describes.
+    unsafe {
+        let (handle, io) = find_protocol(bs, &SerialIoProtocol::GUID)?;
+        let io = io as *mut SerialIoProtocol;
+        let mut path: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(handle, &DevicePathProtocol::GUID, &mut path),
+            "the Serial I/O handle has no device path",
+        )?;
+        // The last node before the end is Uart (messaging 3, subtype 14).
+        let mut node = path as *const u8;
+        let mut last = (0u8, 0u8);
+        while *node != 0x7f {
+            last = (*node, *node.add(1));
+            node = node.add(usize::from(u16::from_le_bytes([*node.add(2), *node.add(3)])));
+        }
+        if last != (3, 14) {
+            return Err("the Serial I/O device path does not end in a Uart node");
+        }
+        let mode = &*(*io).mode;
+        if mode.baud_rate != 115_200 || mode.data_bits != 8 || mode.parity != Parity::NONE {
+            return Err("Mode is not 115200 8N1");
+        }
+        ok(
+            ((*io).set_attributes)(io, 115_200, 0, 50_000, Parity::DEFAULT, 0, StopBits::DEFAULT),
+            "SetAttributes(115200, 50 ms timeout)",
+        )?;
+        if (*(*io).mode).timeout != 50_000 {
+            return Err("SetAttributes did not update Mode.Timeout");
+        }
+        let mut size = SERIAL_IO_LINE.len();
+        ok(((*io).write)(io, &mut size, SERIAL_IO_LINE.as_ptr()), "Write")?;
+        if size != SERIAL_IO_LINE.len() {
+            return Err("Write wrote fewer bytes");
+        }
+        let normal = ControlBits::DATA_TERMINAL_READY | ControlBits::REQUEST_TO_SEND;
+        ok(
+            ((*io).set_control_bits)(io, normal | ControlBits::SOFTWARE_LOOPBACK_ENABLE),
+            "SetControl(software loopback)",
+        )?;
+        let mut size = 4;
+        ok(((*io).write)(io, &mut size, b"ping".as_ptr()), "Write in loopback")?;
+        let mut bits = ControlBits::empty();
+        ok(((*io).get_control_bits)(io, &mut bits), "GetControl")?;
+        if bits.contains(ControlBits::INPUT_BUFFER_EMPTY) || !bits.contains(ControlBits::SOFTWARE_LOOPBACK_ENABLE) {
+            return Err("GetControl: loopback data not reported");
+        }
+        let mut back = [0u8; 6];
+        let mut size = back.len();
+        let status = ((*io).read)(io, &mut size, back.as_mut_ptr());
+        ok(((*io).set_control_bits)(io, normal), "SetControl(loopback off)")?;
+        if status != Status::TIMEOUT || size != 4 || &back[..4] != b"ping" {
+            return Err("Read in loopback: expected ping, then EFI_TIMEOUT");
+        }
+        ok(((*io).reset)(io), "Reset")
+    }
+}
+
+/// EFI_PARTITION_INFO_PROTOCOL_GUID (UEFI 2.10 §13.18); uefi-raw has no binding.
+const PARTITION_INFO_GUID: Guid = guid!("8cf2f62c-bc9b-4821-808d-ec9ec421a1a0");
+
+/// EFI_PARTITION_INFO_PROTOCOL on the application's own partition: a GPT EFI
+/// System Partition whose entry is, byte for byte, the one the application
+/// reads itself from the GPT through the whole disk's BlockIo.
+unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'static str> {
+    use uefi_raw::protocol::device_path::DevicePathProtocol;
+    // SAFETY: boot services and protocols called as the specification describes.
+    unsafe {
+        let mut loaded: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
+        let partition = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let mut info: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(partition, &PARTITION_INFO_GUID, &mut info),
+            "no PartitionInfo on the application's partition",
+        )?;
+        let info = core::slice::from_raw_parts(info as *const u8, 16 + 128);
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        if u32_at(info, 0) != 0x1000 || u32_at(info, 4) != 2 || info[8] != 1 {
+            return Err("expected revision 0x1000, type GPT and the System flag");
+        }
+        // The disk's path is the partition's up to its HD node.
+        let mut path: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(partition, &DevicePathProtocol::GUID, &mut path),
+            "HandleProtocol(DevicePath)",
+        )?;
+        let mut disk_path = [0u8; 256];
+        let mut node = path as *const u8;
+        let mut len = 0;
+        while !(*node == 4 && *node.add(1) == 1) {
+            if *node == 0x7f {
+                return Err("the partition's device path has no HD node");
+            }
+            let node_len = usize::from(u16::from_le_bytes([*node.add(2), *node.add(3)]));
+            if len + node_len + 4 > disk_path.len() || node_len < 4 {
+                return Err("the partition's device path is too long");
+            }
+            core::ptr::copy_nonoverlapping(node, disk_path.as_mut_ptr().add(len), node_len);
+            len += node_len;
+            node = node.add(node_len);
+        }
+        let number = u32_at(core::slice::from_raw_parts(node, 8), 4);
+        disk_path[len..len + 4].copy_from_slice(&[0x7f, 0xff, 4, 0]);
+        let mut remaining = disk_path.as_ptr() as *const DevicePathProtocol;
+        let mut disk: Handle = core::ptr::null_mut();
+        ok(
+            (bs.locate_device_path)(&BlockIoProtocol::GUID, &mut remaining, &mut disk),
+            "LocateDevicePath(BlockIo) for the disk",
+        )?;
+        if disk == partition {
+            return Err("LocateDevicePath found the partition, not its disk");
+        }
+        let mut block_io: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(disk, &BlockIoProtocol::GUID, &mut block_io),
+            "HandleProtocol(BlockIo)",
+        )?;
+        let block_io = block_io as *mut BlockIoProtocol;
+        let media = &*(*block_io).media;
+        let block_size = media.block_size as usize;
+        let mut block = [0u8; 4096];
+        if block_size > block.len() || media.logical_partition.into() {
+            return Err("unexpected disk media");
+        }
+        let read = |lba: u64, block: &mut [u8; 4096]| {
+            ok(
+                ((*block_io).read_blocks)(block_io, media.media_id, lba, block_size, block.as_mut_ptr().cast()),
+                "ReadBlocks",
+            )
+        };
+        read(1, &mut block)?;
+        if &block[..8] != b"EFI PART" {
+            return Err("LBA 1 holds no GPT header");
+        }
+        let entries_lba = u64::from(u32_at(&block, 72)) | (u64::from(u32_at(&block, 76)) << 32);
+        let entry_size = u32_at(&block, 84) as usize;
+        let offset = (number as usize - 1) * entry_size;
+        read(entries_lba + (offset / block_size) as u64, &mut block)?;
+        let entry = &block[offset % block_size..offset % block_size + 128];
+        if entry != &info[16..] {
+            return Err("PartitionInfo's entry differs from the GPT's");
+        }
+        Ok(())
+    }
+}
+
+/// EFI_DISK_IO2_PROTOCOL beside DiskIo on the application's partition: the
+/// same bytes blocking (no token) and with an event (signalled, with the
+/// transaction status in the token).
+unsafe fn disk_io2(bs: &BootServices, image: Handle) -> Result<(), &'static str> {
+    use uefi_raw::protocol::disk::{DiskIo2Protocol, DiskIo2Token, DiskIoProtocol};
+    // SAFETY: boot services and protocols called as the specification describes.
+    unsafe {
+        let mut loaded: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
+        let partition = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let (mut io, mut io2, mut block_io) = (core::ptr::null_mut(), core::ptr::null_mut(), core::ptr::null_mut());
+        ok(
+            (bs.handle_protocol)(partition, &DiskIoProtocol::GUID, &mut io),
+            "HandleProtocol(DiskIo)",
+        )?;
+        ok(
+            (bs.handle_protocol)(partition, &DiskIo2Protocol::GUID, &mut io2),
+            "no DiskIo2 beside DiskIo",
+        )?;
+        ok(
+            (bs.handle_protocol)(partition, &BlockIoProtocol::GUID, &mut block_io),
+            "HandleProtocol(BlockIo)",
+        )?;
+        let (io, io2) = (io as *mut DiskIoProtocol, io2 as *mut DiskIo2Protocol);
+        let media_id = (*(*(block_io as *const BlockIoProtocol)).media).media_id;
+        // An unaligned range across block boundaries: the boot sector and more.
+        let (offset, len) = (300u64, 1500usize);
+        let mut expected = [0u8; 1500];
+        ok(
+            ((*io).read_disk)(io, media_id, offset, len, expected.as_mut_ptr().cast()),
+            "ReadDisk",
+        )?;
+        let mut blocking = [0u8; 1500];
+        ok(
+            ((*io2).read_disk_ex)(
+                io2,
+                media_id,
+                offset,
+                core::ptr::null_mut(),
+                len,
+                blocking.as_mut_ptr().cast(),
+            ),
+            "ReadDiskEx without a token",
+        )?;
+        if blocking != expected {
+            return Err("ReadDiskEx without a token read other bytes than ReadDisk");
+        }
+        let mut event = core::ptr::null_mut();
+        ok(
+            (bs.create_event)(
+                EventType::empty(),
+                Tpl::APPLICATION,
+                None,
+                core::ptr::null_mut(),
+                &mut event,
+            ),
+            "CreateEvent",
+        )?;
+        let mut token = DiskIo2Token {
+            event,
+            transaction_status: Status::NOT_READY,
+        };
+        let mut with_event = [0u8; 1500];
+        let status = ((*io2).read_disk_ex)(io2, media_id, offset, &mut token, len, with_event.as_mut_ptr().cast());
+        let signalled = (bs.check_event)(event);
+        let _ = (bs.close_event)(event);
+        ok(status, "ReadDiskEx with an event")?;
+        ok(signalled, "the token's event was not signalled")?;
+        ok(token.transaction_status, "the token's TransactionStatus is not SUCCESS")?;
+        if with_event != expected {
+            return Err("ReadDiskEx with an event read other bytes than ReadDisk");
+        }
+        ok(((*io2).flush_disk_ex)(io2, core::ptr::null_mut()), "FlushDiskEx")
+    }
+}
+
 /// Reads a whole file from the volume the application was loaded from.
 pub(crate) unsafe fn read_own_volume(
     bs: &BootServices,
@@ -313,6 +572,9 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("timer", timer(bs));
         checks.check("protocols", protocols(bs, image));
         checks.check("variables", variables(rt));
+        checks.check("serial-io", serial_io(bs));
+        checks.check("partition-info", partition_info(bs, image));
+        checks.check("disk-io2", disk_io2(bs, image));
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(

@@ -581,6 +581,13 @@ unsafe fn variables(h: &mut Hostile, rt: &RuntimeServices) {
         );
         h.expect("GetVariable-size-0", s, Status::BUFFER_TOO_SMALL);
         h.expect_that("GetVariable-size-0-sets-size", size == 1, "DataSize not set to 1");
+        // §8.2.1: Attributes "is set on output both when EFI_SUCCESS and when
+        // EFI_BUFFER_TOO_SMALL is returned".
+        h.expect_that(
+            "GetVariable-size-0-sets-attributes",
+            attributes == VariableAttributes::BOOTSERVICE_ACCESS | VariableAttributes::RUNTIME_ACCESS,
+            "Attributes not set with EFI_BUFFER_TOO_SMALL",
+        );
         // NOT_FOUND "The variable was not found"; INVALID_PARAMETER
         // "VariableName is NULL", "DataSize is NULL".
         let mut size = data.len();
