@@ -60,6 +60,22 @@ pub fn tests() -> Vec<BootTest> {
             run: riscv64_debian,
         },
         BootTest {
+            name: "pci_bridge_aarch64_boots_from_a_disk_behind_a_pcie_root_port",
+            run: aarch64_behind_root_port,
+        },
+        BootTest {
+            name: "pci_bridge_aarch64_boots_from_a_disk_behind_a_root_port_and_a_pci_bridge",
+            run: aarch64_behind_two_bridges,
+        },
+        BootTest {
+            name: "pci_bridge_riscv64_boots_from_a_disk_behind_a_pcie_root_port",
+            run: riscv64_behind_root_port,
+        },
+        BootTest {
+            name: "pci_bridge_x86_64_q35_boots_from_a_disk_behind_a_pcie_root_port",
+            run: x86_behind_root_port,
+        },
+        BootTest {
             name: "aarch64_shim_grub_boots_debian_arm64_kernel",
             run: aarch64_shim_grub,
         },
@@ -614,6 +630,112 @@ fn aarch64_shim_grub_from(s: &mut Session, mmio: bool) -> Result<(), String> {
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-grub", LINUX, &[])?;
     println!(
         "    Linux version after {:.2}s (aarch64, shim + GRUB)",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// libvirt's layout: `disk` as the machine's only disk, a virtio-blk-pci behind
+/// a `pcie-root-port` (and, with `nested`, behind a `pcie-pci-bridge` on that
+/// port, as a transitional device with an I/O BAR), next to an empty root port.
+fn behind_bridges(config: &mut QemuConfig, disk: &std::path::Path, nested: bool) {
+    let mut args = vec![
+        "-drive".to_string(),
+        format!("if=none,id=bridged,format=raw,file={},snapshot=on", disk.display()),
+        "-device".into(),
+        "pcie-root-port,id=rp1,chassis=1".into(),
+        "-device".into(),
+        "pcie-root-port,id=rp2,chassis=2".into(),
+    ];
+    if nested {
+        args.extend([
+            "-device".into(),
+            "pcie-pci-bridge,id=br1,bus=rp1".into(),
+            "-device".into(),
+            "virtio-blk-pci,drive=bridged,bus=br1,addr=1".into(),
+        ]);
+    } else {
+        args.extend(["-device".into(), "virtio-blk-pci,drive=bridged,bus=rp1".into()]);
+    }
+    config.extra_args.extend(args);
+}
+
+/// The Debian arm64 BLS disk behind bridges on aarch64 `virt`, where nothing
+/// numbers the bridges before the firmware: Linux starting from that disk,
+/// with EFI, proves the firmware reached it.
+fn aarch64_behind(s: &mut Session, nested: bool) -> Result<(), String> {
+    let options = "console=ttyAMA0 hvfw.marker=arm64-bridge";
+    let (disk, version) = one_entry_disk(
+        "bls-arm64-bridge",
+        "aa64",
+        debian::arm64_kernel()?,
+        initramfs::arm64_proof_initramfs()?,
+        options,
+        None,
+    )?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    behind_bridges(&mut config, &disk, nested);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
+    let linux = proof_with_acpi(qemu, 512, options, LINUX, &[])?;
+    println!(
+        "    Linux version after {:.2}s (aarch64, disk behind {})",
+        linux.as_secs_f64(),
+        if nested { "root port + PCI bridge" } else { "root port" }
+    );
+    Ok(())
+}
+
+fn aarch64_behind_root_port(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_behind(s, false)
+}
+
+fn aarch64_behind_two_bridges(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_behind(s, true)
+}
+
+/// The riscv64 BLS disk behind a `pcie-root-port` on riscv64 `virt`.
+fn riscv64_behind_root_port(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let options = "console=ttyS0 hvfw.marker=riscv64-bridge";
+    let (disk, version) = one_entry_disk(
+        "bls-riscv64-bridge",
+        "riscv64",
+        debian::riscv64_kernel()?,
+        initramfs::riscv64_proof_initramfs()?,
+        options,
+        None,
+    )?;
+    let firmware = crate::firmware::build_for(debian::Arch::Riscv64, crate::firmware::Variant::Release)?;
+    let mut config = QemuConfig::riscv64(&firmware);
+    behind_bridges(&mut config, &disk, false);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
+    let linux = proof_with_memory_share(qemu, 512, 85, options, LINUX, &[])?;
+    println!(
+        "    Linux version after {:.2}s (riscv64, disk behind a root port)",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The x86_64 BLS disk behind a `pcie-root-port` on q35 (SeaBIOS's PVH option
+/// ROM has numbered the port and placed its windows: the firmware keeps them).
+fn x86_behind_root_port(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::bls_disk(&base(
+        "bls-bridge",
+        "timeout 0\n",
+        vec![(
+            "debian.conf".into(),
+            entry(None, "11111111111111111111111111111111", "6.1", "x86-bridge"),
+        )],
+    )?)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    behind_bridges(&mut config, &disk, false);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Boot: starting Debian 6.1", START)?;
+    let linux = proof(qemu, 512, "console=ttyS0 hvfw.marker=x86-bridge", LINUX)?;
+    println!(
+        "    Linux version after {:.2}s (x86_64 q35, disk behind a root port)",
         linux.as_secs_f64()
     );
     Ok(())

@@ -301,6 +301,10 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: cpus=<processors Linux brought up>
 /// HVFW-PROOF: memtotal_kb=<MemTotal>
 /// HVFW-PROOF: initrd-extra=<contents of /extra.txt, from a second initrd>
+/// HVFW-PROOF: efi-rng=yes|no  (Linux's `efi:` line names the RNG seed table,
+///                              which the EFI stub fills from EFI_RNG_PROTOCOL)
+/// HVFW-PROOF: rtc=<names of Linux's RTC devices, e.g. rtc-efi>
+/// HVFW-PROOF: year=<date +%Y: the system clock, set at boot from rtc0>
 /// HVFW-PROOF: done
 /// ```
 pub fn proof_script() -> String {
@@ -371,6 +375,13 @@ proof "memtotal_kb=$memtotal"
 extra=""
 if [ -f /extra.txt ]; then extra=$(cat /extra.txt); fi
 proof "initrd-extra=$extra"
+if dmesg | grep 'efi: ' | grep -q 'RNG='; then proof "efi-rng=yes"; else proof "efi-rng=no"; fi
+rtc=""
+for name in /sys/class/rtc/rtc*/name; do
+    if [ -f "$name" ]; then rtc="$rtc $(cat "$name")"; fi
+done
+proof "rtc=${{rtc# }}"
+proof "year=$(date +%Y)"
 proof "done"
 poweroff -f
 # Only reached if ACPI power-off failed.

@@ -1,12 +1,10 @@
 //! Base address registers: sizing (PCI 3.0 §6.2.5.1: write all ones, read back the
-//! mask, restore), and assignment of BARs nobody placed from address windows the
-//! platform gives, each naturally aligned to its size, largest first.
+//! mask, restore), and the address windows BARs are placed in (see `assign`).
 #![forbid(unsafe_code)]
 
-use super::{ConfigAccess, Error, PciAddress, PciDevice, BAR0, COMMAND};
-use super::{COMMAND_BUS_MASTER, COMMAND_IO_SPACE, COMMAND_MEMORY_SPACE};
-use alloc::vec::Vec;
-use log::{debug, warn};
+use super::{ConfigAccess, PciAddress, BAR0, COMMAND};
+use super::{COMMAND_IO_SPACE, COMMAND_MEMORY_SPACE};
+use log::debug;
 
 /// Bit 0 of a BAR: 1 for I/O space.
 pub const BAR_IO_SPACE: u32 = 1 << 0;
@@ -47,7 +45,7 @@ impl Bar {
         self.kind != BarKind::Io
     }
 
-    fn offset(&self) -> u16 {
+    pub(crate) fn offset(&self) -> u16 {
         BAR0 + 4 * self.index as u16
     }
 }
@@ -147,10 +145,10 @@ impl Window {
         self.next
     }
 
-    /// Takes `size` bytes aligned to `size`, skipping the `taken` ranges
+    /// Takes `size` bytes aligned to `align` (a power of two), skipping the `taken` ranges
     /// (`(start, size)` of BARs the VMM placed).
-    fn allocate(&mut self, size: u64, taken: &[(u64, u64)]) -> Option<u64> {
-        let mut candidate = align_up(self.next, size)?;
+    pub(crate) fn allocate(&mut self, size: u64, align: u64, taken: &[(u64, u64)]) -> Option<u64> {
+        let mut candidate = align_up(self.next, align)?;
         // Each pass either succeeds or moves past one taken range.
         for _ in 0..=taken.len() {
             let end = candidate.checked_add(size)?;
@@ -161,7 +159,7 @@ impl Window {
                 .iter()
                 .find(|&&(start, len)| start < end && candidate < start.saturating_add(len))
             {
-                Some(&(start, len)) => candidate = align_up(start.saturating_add(len), size)?,
+                Some(&(start, len)) => candidate = align_up(start.saturating_add(len), align)?,
                 None => {
                     self.next = end;
                     return Some(candidate);
@@ -172,7 +170,7 @@ impl Window {
     }
 }
 
-fn align_up(value: u64, align: u64) -> Option<u64> {
+pub(crate) fn align_up(value: u64, align: u64) -> Option<u64> {
     Some(value.checked_add(align - 1)? & !(align - 1))
 }
 
@@ -185,112 +183,11 @@ pub struct BarWindows {
     pub io: Option<Window>,
 }
 
-/// Gives every unassigned BAR (address 0) of `devices` an address from `windows`,
-/// largest first so that natural alignment wastes nothing, and writes it to the
-/// device. BARs already placed are never moved, and new ones avoid them. On
-/// failure the BAR stays unassigned (so its device keeps decoding off), the other
-/// BARs are still assigned and the first failure is returned.
-pub fn assign_bars<C: ConfigAccess>(
-    config: &C,
-    devices: &mut [PciDevice],
-    windows: &mut BarWindows,
-) -> Result<(), Error> {
-    let mut taken_memory = Vec::new();
-    let mut taken_io = Vec::new();
-    let mut pending = Vec::new();
-    for (d, device) in devices.iter().enumerate() {
-        for bar in device.bars.iter().flatten() {
-            match (bar.is_assigned(), bar.is_memory()) {
-                (true, true) => taken_memory.push((bar.address, bar.size)),
-                (true, false) => taken_io.push((bar.address, bar.size)),
-                (false, _) => pending.push((d, bar.index)),
-            }
-        }
-    }
-    let size_of = |devices: &[PciDevice], (d, i): (usize, u8)| devices[d].bars[i as usize].map_or(0, |bar| bar.size);
-    pending.sort_by_key(|&p| core::cmp::Reverse(size_of(devices, p)));
-
-    let mut result = Ok(());
-    for (d, index) in pending {
-        let device = &mut devices[d];
-        let Some(bar) = device.bars[index as usize].as_mut() else {
-            continue;
-        };
-        let placed = match bar.kind {
-            BarKind::Io => windows.io.as_mut().and_then(|w| w.allocate(bar.size, &taken_io)),
-            BarKind::Memory32 => windows
-                .mmio32
-                .as_mut()
-                .and_then(|w| w.allocate(bar.size, &taken_memory)),
-            BarKind::Memory64 => windows
-                .mmio64
-                .as_mut()
-                .and_then(|w| w.allocate(bar.size, &taken_memory))
-                .or_else(|| {
-                    windows
-                        .mmio32
-                        .as_mut()
-                        .and_then(|w| w.allocate(bar.size, &taken_memory))
-                }),
-        };
-        let Some(placed) = placed else {
-            let error = Error::NoSpaceForBar {
-                address: device.address,
-                bar: index,
-                size: bar.size,
-            };
-            warn!("pci: {error}");
-            if result.is_ok() {
-                result = Err(error);
-            }
-            continue;
-        };
-        let offset = bar.offset();
-        config.write32(device.address, offset, placed as u32);
-        if bar.kind == BarKind::Memory64 {
-            config.write32(device.address, offset + 4, (placed >> 32) as u32);
-        }
-        bar.address = placed;
-        debug!(
-            "pci {}: BAR{index} ({:?}, {:#x} bytes) at {placed:#x}",
-            device.address, bar.kind, bar.size
-        );
-    }
-    result
-}
-
-/// Turns on memory decoding (when every memory BAR has an address; a BAR left at
-/// 0 would otherwise claim address 0), I/O decoding (when the function has I/O
-/// BARs, all assigned) and bus mastering. Bits already set stay set.
-pub fn enable_devices<C: ConfigAccess>(config: &C, devices: &[PciDevice]) {
-    for device in devices {
-        let bars = device.bars.iter().flatten();
-        let memory_ready = bars.clone().filter(|b| b.is_memory()).all(Bar::is_assigned);
-        let mut io_bars = bars.filter(|b| !b.is_memory()).peekable();
-        let has_io = io_bars.peek().is_some();
-        let io_ready = io_bars.all(Bar::is_assigned);
-        let old = config.read16(device.address, COMMAND);
-        let mut command = old | COMMAND_BUS_MASTER;
-        if memory_ready {
-            command |= COMMAND_MEMORY_SPACE;
-        }
-        if has_io && io_ready {
-            command |= COMMAND_IO_SPACE;
-        }
-        if command != old {
-            config.write16(device.address, COMMAND, command);
-        }
-        if !memory_ready {
-            warn!("pci {}: memory BAR without address, decoding left off", device.address);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pci::enumerate;
     use crate::pci::model::{ModelBar, ModelConfig};
+    use crate::pci::{assign_bars, enable_devices, enumerate, Error, COMMAND_BUS_MASTER};
 
     const A: PciAddress = PciAddress::new(0, 1, 0);
     const B: PciAddress = PciAddress::new(0, 2, 0);

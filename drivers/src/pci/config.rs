@@ -14,6 +14,12 @@ pub trait ConfigAccess {
         0
     }
 
+    /// The highest bus number reachable (the last bus of an ECAM segment):
+    /// bridges are numbered within `root_bus()..=last_bus()`.
+    fn last_bus(&self) -> u8 {
+        255
+    }
+
     fn read32(&self, address: PciAddress, offset: u16) -> u32;
     fn write32(&self, address: PciAddress, offset: u16, value: u32);
 
@@ -45,6 +51,9 @@ pub trait ConfigAccess {
 impl<C: ConfigAccess + ?Sized> ConfigAccess for &C {
     fn root_bus(&self) -> u8 {
         (**self).root_bus()
+    }
+    fn last_bus(&self) -> u8 {
+        (**self).last_bus()
     }
     fn read32(&self, address: PciAddress, offset: u16) -> u32 {
         (**self).read32(address, offset)
@@ -119,6 +128,10 @@ impl Ecam {
 impl ConfigAccess for Ecam {
     fn root_bus(&self) -> u8 {
         self.start_bus
+    }
+
+    fn last_bus(&self) -> u8 {
+        self.end_bus
     }
 
     fn read32(&self, address: PciAddress, offset: u16) -> u32 {

@@ -1,19 +1,23 @@
-//! PCI: configuration space access (ECAM and x86 port I/O), bus enumeration, BAR
-//! sizing and assignment, and the capability list.
+//! PCI: configuration space access (ECAM and x86 port I/O), bus enumeration with
+//! bus numbering of PCI-to-PCI bridges, BAR sizing, assignment of BARs and bridge
+//! windows, and the capability list.
 //!
 //! Register layout from the PCI Local Bus Specification 3.0 §6.1 (type 0 header),
 //! the PCI-to-PCI Bridge Architecture Specification 1.2 §3.2 (type 1 header) and
 //! PCI Express Base Specification §7.2.2 (ECAM). Device access goes through
 //! [`ConfigAccess`], so enumeration and assignment run on the host against a model.
 
+pub mod assign;
 pub mod bar;
+pub mod bridge;
 pub mod capability;
 pub mod config;
 pub mod enumerate;
 #[cfg(test)]
 pub(crate) mod model;
 
-pub use bar::{assign_bars, enable_devices, Bar, BarKind, BarWindows, Window};
+pub use assign::{assign_bars, enable_devices};
+pub use bar::{Bar, BarKind, BarWindows, Window};
 pub use capability::{capabilities, vendor_capabilities, Capability};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use config::PortIo;
@@ -45,6 +49,16 @@ pub const CAPABILITIES_POINTER: u16 = 0x34;
 pub const PRIMARY_BUS: u16 = 0x18;
 pub const SECONDARY_BUS: u16 = 0x19;
 pub const SUBORDINATE_BUS: u16 = 0x1A;
+pub const IO_BASE: u16 = 0x1C;
+pub const IO_LIMIT: u16 = 0x1D;
+pub const MEMORY_BASE: u16 = 0x20;
+pub const MEMORY_LIMIT: u16 = 0x22;
+pub const PREFETCHABLE_MEMORY_BASE: u16 = 0x24;
+pub const PREFETCHABLE_MEMORY_LIMIT: u16 = 0x26;
+pub const PREFETCHABLE_BASE_UPPER_32: u16 = 0x28;
+pub const PREFETCHABLE_LIMIT_UPPER_32: u16 = 0x2C;
+pub const IO_BASE_UPPER_16: u16 = 0x30;
+pub const IO_LIMIT_UPPER_16: u16 = 0x32;
 
 pub const COMMAND_IO_SPACE: u16 = 1 << 0;
 pub const COMMAND_MEMORY_SPACE: u16 = 1 << 1;
@@ -84,6 +98,16 @@ impl fmt::Display for PciAddress {
 pub enum Error {
     /// No window the caller gave has room for a BAR.
     NoSpaceForBar { address: PciAddress, bar: u8, size: u64 },
+    /// No room in the parent's window for a bridge's window.
+    NoSpaceForWindow {
+        bridge: PciAddress,
+        space: bridge::Space,
+        size: u64,
+    },
+    /// The ECAM (or the parent bridge's bus range) has no bus number left.
+    NoBusNumber { bridge: PciAddress },
+    /// Bridges nested deeper than the firmware follows.
+    TooDeep { bridge: PciAddress, depth: usize },
 }
 
 impl fmt::Display for Error {
@@ -92,6 +116,18 @@ impl fmt::Display for Error {
             Error::NoSpaceForBar { address, bar, size } => write!(
                 f,
                 "no address window has room for BAR{bar} ({size:#x} bytes) of {address}"
+            ),
+            Error::NoSpaceForWindow { bridge, space, size } => write!(
+                f,
+                "no room for the {space:?} window ({size:#x} bytes) of bridge {bridge}"
+            ),
+            Error::NoBusNumber { bridge } => write!(
+                f,
+                "no bus number left for bridge {bridge}: devices behind it are not reached"
+            ),
+            Error::TooDeep { bridge, depth } => write!(
+                f,
+                "bridge {bridge} is nested {depth} deep, more than the firmware follows: not reached"
             ),
         }
     }

@@ -2,8 +2,9 @@
 //! BARs that behave like hardware (the low address bits are hard-wired to zero and
 //! the type bits are read-only, so writing all ones reads back the size mask).
 
+use super::SUBORDINATE_BUS;
 use super::{ConfigAccess, PciAddress, BAR0, CAPABILITIES_POINTER, HEADER_TYPE, STATUS};
-use super::{SECONDARY_BUS, STATUS_CAPABILITIES_LIST};
+use super::{PREFETCHABLE_MEMORY_BASE, PREFETCHABLE_MEMORY_LIMIT, SECONDARY_BUS, STATUS_CAPABILITIES_LIST};
 use core::cell::RefCell;
 use std::collections::HashMap;
 use std::vec::Vec;
@@ -15,6 +16,10 @@ pub struct ModelConfig {
     bar_masks: HashMap<(PciAddress, u16), u32>,
     /// Every write, for tests that check what was (not) touched.
     pub writes: RefCell<Vec<(PciAddress, u16, u32)>>,
+    /// Routed bridges: (physical address, physical secondary bus).
+    routes: Vec<(PciAddress, u8)>,
+    /// The last bus number the "ECAM" decodes (255 when `None`).
+    pub last_bus: Option<u8>,
 }
 
 /// A BAR to put in the model.
@@ -61,11 +66,56 @@ impl ModelConfig {
         self.set8(address, HEADER_TYPE, header as u8 | 0x80);
     }
 
-    /// Adds a PCI-to-PCI bridge already given `secondary` by the VMM.
+    /// Adds a PCI-to-PCI bridge already given `secondary` (and as its
+    /// subordinate, the same) by the VMM. Its prefetchable window decodes 64 bits.
     pub fn add_bridge(&mut self, address: PciAddress, secondary: u8) {
         self.add_function(address, 0x1B36, 0x000C, 0x06_04_00);
         self.set8(address, HEADER_TYPE, 1);
         self.set8(address, SECONDARY_BUS, secondary);
+        self.set8(address, SUBORDINATE_BUS, secondary);
+        self.set16(address, PREFETCHABLE_MEMORY_BASE, 1);
+        self.set16(address, PREFETCHABLE_MEMORY_LIMIT, 1);
+    }
+
+    /// Adds an unnumbered bridge at physical `address` whose secondary side is
+    /// the physical bus `behind` (functions behind it are added there).
+    pub fn add_routed_bridge(&mut self, address: PciAddress, behind: u8) {
+        self.add_bridge(address, 0);
+        self.routes.push((address, behind));
+    }
+
+    /// The physical bus a configuration access to `bus` reaches, if any.
+    fn route(&self, bus: u8) -> Option<u8> {
+        if self.routes.is_empty() || bus == 0 {
+            return Some(bus);
+        }
+        let mut physical = 0u8;
+        // Each step goes one bridge deeper: at most one per bridge.
+        for _ in 0..self.routes.len() {
+            let &(_, behind) = self.routes.iter().find(|(bridge, _)| {
+                let secondary = self.get32(*bridge, SECONDARY_BUS) >> 8 & 0xFF;
+                let subordinate = self.get32(*bridge, SUBORDINATE_BUS) >> 16 & 0xFF;
+                bridge.bus == physical && secondary != 0 && (secondary..=subordinate).contains(&u32::from(bus))
+            })?;
+            let bridge_secondary = self
+                .routes
+                .iter()
+                .find(|r| r.1 == behind)
+                .map(|r| self.get32(r.0, SECONDARY_BUS) >> 8 & 0xFF)?;
+            if bridge_secondary == u32::from(bus) {
+                return Some(behind);
+            }
+            physical = behind;
+        }
+        None
+    }
+
+    fn physical(&self, address: PciAddress) -> Option<PciAddress> {
+        if address.bus > self.last_bus.unwrap_or(255) {
+            return None;
+        }
+        self.route(address.bus)
+            .map(|bus| PciAddress::new(bus, address.device, address.function))
     }
 
     /// Puts a BAR at `index` with address `placed` (0 = unassigned).
@@ -124,7 +174,14 @@ impl ModelConfig {
 }
 
 impl ConfigAccess for ModelConfig {
+    fn last_bus(&self) -> u8 {
+        self.last_bus.unwrap_or(255)
+    }
+
     fn read32(&self, address: PciAddress, offset: u16) -> u32 {
+        let Some(address) = self.physical(address) else {
+            return u32::MAX;
+        };
         match self.dwords.borrow().get(&(address, offset & !3)) {
             Some(&v) => v,
             // Absent function, or an unimplemented register of a present one.
@@ -135,6 +192,9 @@ impl ConfigAccess for ModelConfig {
 
     fn write32(&self, address: PciAddress, offset: u16, value: u32) {
         self.writes.borrow_mut().push((address, offset, value));
+        let Some(address) = self.physical(address) else {
+            return;
+        };
         let offset = offset & !3;
         if !self.dwords.borrow().contains_key(&(address, 0)) {
             return;

@@ -2,4 +2,5 @@
 
 pub mod calendar;
 pub mod cmos;
+pub mod goldfish;
 pub mod pl031;
