@@ -132,5 +132,6 @@ pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -
         warn!("no device tree: no disks");
         return Vec::new();
     };
+    super::devicetree::probe_fw_cfg(&tree);
     super::devicetree::disks(&tree, alloc_page)
 }

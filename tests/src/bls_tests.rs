@@ -2,7 +2,8 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, proof, proof_with_acpi, proof_with_memory_share, BootTest, Context, Session,
+    aarch64_firmware, assert_device_tree_mode, proof, proof_with_acpi, proof_with_memory_share, BootTest, Context,
+    Session,
 };
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
@@ -44,12 +45,16 @@ pub fn tests() -> Vec<BootTest> {
             run: bzimage,
         },
         BootTest {
-            name: "aarch64_bls_boots_debian_arm64_kernel",
+            name: "aarch64_bls_boots_debian_arm64_kernel_in_acpi_mode",
             run: aarch64_debian_arm64,
         },
         BootTest {
             name: "aarch64_bls_boots_debian_arm64_kernel_from_virtio_mmio",
             run: aarch64_debian_arm64_mmio,
+        },
+        BootTest {
+            name: "aarch64_bls_boots_debian_arm64_kernel_from_the_device_tree_with_acpi_off",
+            run: aarch64_debian_arm64_acpi_off,
         },
         BootTest {
             name: "aarch64_bls_entry_devicetree_replaces_the_vmms",
@@ -412,18 +417,43 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// The ACPI tables QEMU's aarch64 `virt` machine offers through fw_cfg that
+/// Linux must find when it runs in ACPI mode, as it does under AAVMF: the
+/// FADT and DSDT, the MADT (interrupt controller), the generic timer, PCI's
+/// ECAM and the serial console.
+const ARM64_ACPI_TABLES: &[&str] = &["FACP", "DSDT", "APIC", "GTDT", "MCFG", "SPCR"];
+
 /// Debian's generic arm64 kernel (an uncompressed Image, which is a PE/COFF
 /// EFI application) as a BLS entry for `aa64` on the aarch64 `virt` machine:
-/// it boots through its EFI stub, which takes the device tree from the
-/// configuration table, and sees EFI and all of `-m`. There is no ACPI on
-/// a device-tree boot.
+/// it boots through its EFI stub and sees EFI and all of `-m`. QEMU offers its
+/// ACPI tables through fw_cfg, so the firmware installs them and not the
+/// device tree: the stub makes an empty tree and Linux runs in ACPI mode.
 fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, false)
+    aarch64_debian_arm64_from(s, false, true)
 }
 
 /// The same, with the disk on virtio-mmio instead of PCI.
 fn aarch64_debian_arm64_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, true)
+    aarch64_debian_arm64_from(s, true, true)
+}
+
+/// With `-machine virt,acpi=off` QEMU offers no tables: the firmware hands
+/// on QEMU's device tree and Linux boots from it (its `Machine model:` line
+/// is QEMU's, and it lists no ACPI tables).
+fn aarch64_debian_arm64_acpi_off(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_debian_arm64_from(s, false, false)?;
+    let qemu = s.qemu()?;
+    assert_device_tree_mode(qemu)?;
+    let model = qemu
+        .log()
+        .lines()
+        .find(|l| l.contains("Machine model: "))
+        .map(str::to_string)
+        .unwrap_or_default();
+    if !model.contains("Machine model: linux,dummy-virt") {
+        return Err(format!("Linux did not boot with QEMU's device tree: {model:?}"));
+    }
+    Ok(())
 }
 
 /// QEMU virt's `/model` (and root `compatible`), and what the entry's tree
@@ -470,7 +500,8 @@ fn entry_devicetree(config: &QemuConfig) -> Result<PathBuf, String> {
 }
 
 /// A BLS entry with `devicetree`: the firmware installs that tree instead of
-/// the VMM's, and Linux boots with it (its `Machine model:` line names it).
+/// the VMM's, and Linux boots with it (its `Machine model:` line names it),
+/// in device-tree mode although QEMU's ACPI tables are installed as well.
 fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     let tree = entry_devicetree(&config)?;
@@ -487,6 +518,9 @@ fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), Strin
     let qemu = s.boot(&config)?;
     qemu.wait_for("Boot: device tree from \\dtb\\hvfw.dtb", START)?;
     proof_with_acpi(qemu, 512, options, LINUX, &[])?;
+    // QEMU's ACPI tables are installed too, but arm64 Linux uses ACPI only
+    // when the device tree is empty: the entry's tree wins.
+    assert_device_tree_mode(qemu)?;
     // Printed early in setup_arch, from the tree the EFI stub handed over.
     let model = qemu
         .log()
@@ -563,7 +597,7 @@ pub fn one_entry_disk(
     Ok((disk, version))
 }
 
-fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> {
+fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, acpi: bool) -> Result<(), String> {
     let (disk, version) = one_entry_disk(
         "bls-arm64",
         "aa64",
@@ -578,9 +612,13 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> 
     } else {
         config.disks.push(disk);
     }
+    if !acpi {
+        config.extra_args.extend(["-machine".into(), "acpi=off".into()]);
+    }
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
-    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, &[])?;
+    let tables = if acpi { ARM64_ACPI_TABLES } else { &[] };
+    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
         linux.as_secs_f64()
@@ -590,7 +628,8 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> 
 
 /// Debian's arm64 shim and signed GRUB as `\EFI\BOOT\BOOTAA64.EFI`: GRUB
 /// reads its configuration from the ext4 root and starts the generic arm64
-/// kernel with the proof initramfs.
+/// kernel with the proof initramfs, which runs in ACPI mode on the tables the
+/// firmware loaded from QEMU's fw_cfg.
 fn aarch64_shim_grub(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     aarch64_shim_grub_from(s, false)
 }
@@ -611,7 +650,13 @@ fn aarch64_shim_grub_from(s: &mut Session, mmio: bool) -> Result<(), String> {
     }
     let qemu = s.boot(&config)?;
     qemu.wait_for("HVFW-GRUB: loading linux", START)?;
-    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-grub", LINUX, &[])?;
+    let linux = proof_with_acpi(
+        qemu,
+        512,
+        "console=ttyAMA0 hvfw.marker=arm64-grub",
+        LINUX,
+        ARM64_ACPI_TABLES,
+    )?;
     println!(
         "    Linux version after {:.2}s (aarch64, shim + GRUB)",
         linux.as_secs_f64()
