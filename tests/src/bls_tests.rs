@@ -57,6 +57,10 @@ pub fn tests() -> Vec<BootTest> {
             run: aarch64_debian_arm64_acpi_off,
         },
         BootTest {
+            name: "aarch64_acpi_tables_load_through_the_fw_cfg_data_register_without_dma",
+            run: aarch64_debian_arm64_fw_cfg_without_dma,
+        },
+        BootTest {
             name: "aarch64_bls_entry_devicetree_replaces_the_vmms",
             run: aarch64_entry_devicetree,
         },
@@ -429,19 +433,26 @@ const ARM64_ACPI_TABLES: &[&str] = &["FACP", "DSDT", "APIC", "GTDT", "MCFG", "SP
 /// ACPI tables through fw_cfg, so the firmware installs them and not the
 /// device tree: the stub makes an empty tree and Linux runs in ACPI mode.
 fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, false, true)
+    aarch64_debian_arm64_from(s, false, &[], ARM64_ACPI_TABLES)
 }
 
 /// The same, with the disk on virtio-mmio instead of PCI.
 fn aarch64_debian_arm64_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, true, true)
+    aarch64_debian_arm64_from(s, true, &[], ARM64_ACPI_TABLES)
+}
+
+/// With fw_cfg's DMA interface switched off (FW_CFG_ID then does not offer
+/// it), the firmware reads the tables through the data register, and Linux
+/// still runs in ACPI mode on them.
+fn aarch64_debian_arm64_fw_cfg_without_dma(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_debian_arm64_from(s, false, &["-global", "fw_cfg_mem.dma_enabled=off"], ARM64_ACPI_TABLES)
 }
 
 /// With `-machine virt,acpi=off` QEMU offers no tables: the firmware hands
 /// on QEMU's device tree and Linux boots from it (its `Machine model:` line
 /// is QEMU's, and it lists no ACPI tables).
 fn aarch64_debian_arm64_acpi_off(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, false, false)?;
+    aarch64_debian_arm64_from(s, false, &["-machine", "acpi=off"], &[])?;
     let qemu = s.qemu()?;
     assert_device_tree_mode(qemu)?;
     let model = qemu
@@ -597,7 +608,9 @@ pub fn one_entry_disk(
     Ok((disk, version))
 }
 
-fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, acpi: bool) -> Result<(), String> {
+/// Boots the arm64 BLS disk with QEMU arguments `extra`; Linux must list the
+/// ACPI `tables`.
+fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables: &[&str]) -> Result<(), String> {
     let (disk, version) = one_entry_disk(
         "bls-arm64",
         "aa64",
@@ -612,12 +625,9 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, acpi: bool) -> Result<
     } else {
         config.disks.push(disk);
     }
-    if !acpi {
-        config.extra_args.extend(["-machine".into(), "acpi=off".into()]);
-    }
+    config.extra_args.extend(extra.iter().map(|a| a.to_string()));
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
-    let tables = if acpi { ARM64_ACPI_TABLES } else { &[] };
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
