@@ -1,7 +1,8 @@
 //! The riscv64 machine (QEMU `virt` under OpenSBI), as its device tree
 //! describes it: the `ns16550a` console `/chosen/stdout-path` names, reset and
 //! power-off through the SBI System Reset extension, the generic PCI host
-//! bridge and the `virtio,mmio` slots (see `devicetree`). There is no clock
+//! bridge, the `virtio,mmio` slots and QEMU's fw_cfg (see `devicetree`; QEMU
+//! 7.2 offers no ACPI tables on riscv64 `virt`). There is no clock
 //! driver yet: GetTime reports DEVICE_ERROR.
 
 use super::Disk;

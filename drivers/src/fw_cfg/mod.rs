@@ -20,7 +20,6 @@ mod tests;
 
 pub use dir::File;
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 use log::{debug, warn};
@@ -43,6 +42,10 @@ pub const FW_CFG_DMA_CTL_READ: u32 = 0x02;
 pub const FW_CFG_DMA_CTL_SKIP: u32 = 0x04;
 pub const FW_CFG_DMA_CTL_SELECT: u32 = 0x08;
 pub const FW_CFG_DMA_CTL_WRITE: u32 = 0x10;
+
+/// The largest file the driver reads: sizes come from the device, and the
+/// firmware's heap is small (ACPI and SMBIOS tables are kilobytes).
+pub const MAX_FILE_SIZE: usize = 64 << 20;
 
 /// How the firmware reaches the device's registers.
 pub trait Transport {
@@ -71,6 +74,8 @@ pub enum Error {
     DmaError { key: u16 },
     /// A DMA request for item `key` had not finished (`control` was left).
     DmaTimeout { key: u16, control: u32 },
+    /// Item `key` is larger than [`MAX_FILE_SIZE`] or than the free heap.
+    TooLarge { key: u16, size: usize },
 }
 
 impl fmt::Display for Error {
@@ -84,6 +89,7 @@ impl fmt::Display for Error {
             Error::DmaTimeout { key, control } => {
                 write!(f, "a DMA read of item {key:#06x} did not finish (control {control:#x})")
             }
+            Error::TooLarge { key, size } => write!(f, "item {key:#06x} has {size} bytes, too many to read"),
         }
     }
 }
@@ -161,22 +167,24 @@ impl<T: Transport> FwCfg<T> {
 
     /// The first `len` bytes of item `key`.
     fn read_item(&self, key: u16, len: usize) -> Result<Vec<u8>, Error> {
-        let mut data = vec![0; len];
+        let too_large = Error::TooLarge { key, size: len };
+        if len > MAX_FILE_SIZE {
+            return Err(too_large);
+        }
+        let mut data = Vec::new();
+        data.try_reserve_exact(len).map_err(|_| too_large)?;
+        data.resize(len, 0);
         if !self.uses_dma() {
             self.transport.select(key);
             self.transport.read_data(&mut data);
             return Ok(data);
         }
-        // DMA lengths are 32-bit: longer items take several requests, the
-        // first selecting the item, the others continuing where it stopped.
-        let mut control = FW_CFG_DMA_CTL_SELECT | (u32::from(key) << 16) | FW_CFG_DMA_CTL_READ;
-        for chunk in data.chunks_mut(u32::MAX as usize) {
-            match self.transport.dma(control, chunk) {
-                0 => {}
-                left if left & FW_CFG_DMA_CTL_ERROR != 0 => return Err(Error::DmaError { key }),
-                left => return Err(Error::DmaTimeout { key, control: left }),
-            }
-            control = FW_CFG_DMA_CTL_READ;
+        // One request: MAX_FILE_SIZE fits DMA's 32-bit length.
+        let control = FW_CFG_DMA_CTL_SELECT | (u32::from(key) << 16) | FW_CFG_DMA_CTL_READ;
+        match self.transport.dma(control, &mut data) {
+            0 => {}
+            left if left & FW_CFG_DMA_CTL_ERROR != 0 => return Err(Error::DmaError { key }),
+            left => return Err(Error::DmaTimeout { key, control: left }),
         }
         Ok(data)
     }

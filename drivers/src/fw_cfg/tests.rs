@@ -120,6 +120,17 @@ fn reads_named_files_through_the_data_register_without_dma() {
 }
 
 #[test]
+fn a_file_larger_than_the_firmware_reads_is_refused_not_allocated() {
+    let mut model = Model::new(true, &[("opt/huge", vec![1; 4])]);
+    // The directory claims 4 GiB - 1 for the file.
+    let directory = &mut model.items.last_mut().unwrap().1;
+    directory[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+    let device = FwCfg::probe(&model).unwrap();
+    assert_eq!(device.file("opt/huge").unwrap().size, u32::MAX);
+    assert_eq!(device.read_file("opt/huge"), None);
+}
+
+#[test]
 fn a_device_without_the_signature_is_refused() {
     let mut model = Model::new(true, &[]);
     model.items[0].1 = b"BOCH".to_vec();
