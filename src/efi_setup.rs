@@ -12,7 +12,7 @@ use fw_core::memory::{MemoryType, EFI_PAGE_SIZE};
 use fw_drivers::rtc::calendar::DateTime;
 use fw_protocols::console::{MonotonicClock, SerialConsole, SerialPort};
 use fw_protocols::serial_io::SerialIo;
-use log::{error, warn};
+use log::{error, info, warn};
 use r_efi::efi as e;
 
 /// Bytes of the variable store, in the image's .bss (runtime services data).
@@ -374,21 +374,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
         fw_arch::efi_calls::install_multiple_protocol_interfaces,
         fw_arch::efi_calls::uninstall_multiple_protocol_interfaces,
     );
-    if let Some(rsdp) = info.rsdp {
-        let guid = if acpi_revision(rsdp) >= 2 {
-            e::ACPI_20_TABLE_GUID
-        } else {
-            e::ACPI_10_TABLE_GUID
-        };
-        if let Err(s) = tables::set_configuration_table(guid, rsdp as *mut c_void) {
-            warn!("cannot install the ACPI table: {s:?}");
-        }
-    }
-    if let Some(fdt) = info.fdt {
-        if let Err(s) = tables::set_configuration_table(FDT_TABLE_GUID, fdt as *mut c_void) {
-            warn!("cannot install the device tree table: {s:?}");
-        }
-    }
+    install_acpi_and_device_tree(info);
     install_firmware_image();
     install_console();
     install_serial_io();
@@ -403,6 +389,40 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     tables::init();
 }
 
+/// The ACPI and device tree configuration tables. ACPI comes from the VMM's
+/// boot information (PVH start info on x86_64) or, failing that, from QEMU's
+/// fw_cfg table-loader. When the tables came from fw_cfg the device tree is not
+/// installed, as edk2 does on QEMU `virt`: the OS then sees the same machine
+/// as under AAVMF (arm64 Linux picks ACPI only when the device tree is empty).
+/// The device tree stays the description when the VMM offers no tables
+/// (`-machine virt,acpi=off`, Cloud Hypervisor) or they fail to load; a BLS
+/// entry's `devicetree` is installed by the boot manager next to ACPI, and
+/// arm64 Linux then boots from that tree.
+fn install_acpi_and_device_tree(info: &BootInfo) {
+    let from_fw_cfg = match (info.rsdp, crate::platform::fw_cfg()) {
+        (None, Some(fw_cfg)) => crate::fw_cfg_acpi::load(fw_cfg, info.ram_top()),
+        _ => None,
+    };
+    if let Some(rsdp) = info.rsdp.or(from_fw_cfg) {
+        let guid = if acpi_revision(rsdp, info.ram_top()) >= 2 {
+            e::ACPI_20_TABLE_GUID
+        } else {
+            e::ACPI_10_TABLE_GUID
+        };
+        if let Err(s) = tables::set_configuration_table(guid, rsdp as *mut c_void) {
+            warn!("cannot install the ACPI table: {s:?}");
+        }
+    }
+    let Some(fdt) = info.fdt else { return };
+    if from_fw_cfg.is_some() {
+        info!("device tree: not handed on, the VMM's ACPI tables describe the machine");
+        return;
+    }
+    if let Err(s) = tables::set_configuration_table(FDT_TABLE_GUID, fdt as *mut c_void) {
+        warn!("cannot install the device tree table: {s:?}");
+    }
+}
+
 /// EFI_DTB_TABLE_GUID (UEFI 2.10 §4.6.1.3, "Devicetree Tables").
 const FDT_TABLE_GUID: e::Guid = e::Guid::from_fields(
     0xb1b6_21d5,
@@ -413,8 +433,11 @@ const FDT_TABLE_GUID: e::Guid = e::Guid::from_fields(
     &[0xd9, 0x15, 0x2c, 0x69, 0xaa, 0xe0],
 );
 
-fn acpi_revision(rsdp: u64) -> u8 {
+fn acpi_revision(rsdp: u64, ram_top: u64) -> u8 {
     use fw_drivers::acpi::PhysMemory;
-    let memory = crate::platform::IdentityMemory { limit: 1 << 32 };
+    // All RAM is mapped by now (`firmware::map_high_memory`).
+    let memory = crate::platform::IdentityMemory {
+        limit: ram_top.max(1 << 32),
+    };
     memory.read(rsdp + 15, 1).map_or(0, |b| b[0])
 }

@@ -17,6 +17,8 @@ mod efi_setup;
 #[cfg(target_os = "none")]
 mod firmware;
 #[cfg(target_os = "none")]
+mod fw_cfg_acpi;
+#[cfg(target_os = "none")]
 mod persistent_variables;
 #[cfg(target_os = "none")]
 mod platform;

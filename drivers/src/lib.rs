@@ -11,6 +11,7 @@ pub mod block;
 pub mod crc32;
 pub mod fat;
 pub mod fdt;
+pub mod fw_cfg;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]

@@ -2,8 +2,9 @@
 //! describes it: the PL011 console `/chosen/stdout-path` names (or the first
 //! PL011: Cloud Hypervisor names none), the PL031 clock, power control
 //! through PSCI, the generic PCI host bridge (`pci-host-ecam-generic`, whose
-//! BARs QEMU leaves unassigned: they are placed in the bridge's `ranges`) and
-//! the `virtio,mmio` slots.
+//! BARs QEMU leaves unassigned: they are placed in the bridge's `ranges`),
+//! the `virtio,mmio` slots and QEMU's fw_cfg (whose ACPI tables the firmware
+//! installs: see `fw_cfg_acpi`).
 
 use super::Disk;
 use alloc::vec::Vec;
@@ -146,5 +147,6 @@ pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -
         warn!("no device tree: no disks");
         return Vec::new();
     };
+    super::devicetree::probe_fw_cfg(&tree);
     super::devicetree::disks(&tree, alloc_page)
 }

@@ -1,13 +1,15 @@
 //! Machines described by a device tree (aarch64 and riscv64 `virt`, Cloud
 //! Hypervisor): the generic PCI host bridge (`pci-host-ecam-generic`, Linux's
 //! host-generic-pci binding; QEMU leaves its BARs unassigned, so they are
-//! placed in the bridge's `ranges`) and the `virtio,mmio` slots.
+//! placed in the bridge's `ranges`), the `virtio,mmio` slots, and QEMU's
+//! fw_cfg (`qemu,fw-cfg-mmio`, QEMU `docs/specs/fw_cfg.rst`).
 
 use super::{pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_NS};
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fw_drivers::fdt::{Fdt, PciSpace};
+use fw_drivers::fw_cfg;
 use fw_drivers::pci::{self, BarWindows, Window};
 use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, info, warn};
@@ -23,6 +25,38 @@ pub fn disks(tree: &Fdt, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Dis
     let mut disks = pci_host_disks(tree, limit, alloc_page);
     disks.extend(virtio_mmio_disks(tree, limit));
     disks
+}
+
+/// Probes the fw_cfg device the tree names, if any, and keeps it for
+/// [`super::fw_cfg`]. Without one nothing changes (Cloud Hypervisor).
+pub fn probe_fw_cfg(tree: &Fdt) {
+    let Some(node) = tree.find_compatible("qemu,fw-cfg-mmio") else {
+        debug!("fw_cfg: no qemu,fw-cfg-mmio node in the device tree");
+        return;
+    };
+    let Some((base, size)) = node.first_reg() else {
+        warn!("fw_cfg: its device tree node has no reg");
+        return;
+    };
+    if size < fw_cfg::mmio::REGISTERS_LENGTH {
+        warn!("fw_cfg: registers at {base:#x} are {size:#x} bytes, fewer than the interface has");
+        return;
+    }
+    // SAFETY: the device tree names these fw_cfg registers; they are mapped
+    // as device memory (aarch64) or addressing is physical (riscv64), RAM is
+    // identity mapped, and nothing else drives the device.
+    let transport = unsafe { fw_cfg::mmio::MmioTransport::new(base) };
+    match fw_cfg::FwCfg::probe(transport) {
+        Ok(device) => {
+            info!(
+                "fw_cfg: QEMU's firmware configuration at {base:#x}, {} files, {}",
+                device.files().len(),
+                if device.uses_dma() { "DMA" } else { "no DMA" }
+            );
+            super::FW_CFG.call_once(|| device);
+        }
+        Err(e) => warn!("fw_cfg at {base:#x}: {e}"),
+    }
 }
 
 /// The BAR windows of a host bridge: its `ranges` where PCI and CPU addresses

@@ -27,6 +27,7 @@ use alloc::vec::Vec;
 use fw_arch::Caching;
 use fw_drivers::acpi::PhysMemory;
 use fw_drivers::block::BlockDevice;
+use fw_drivers::fw_cfg::{self, FwCfg};
 use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
 use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, warn};
@@ -55,6 +56,16 @@ impl PhysMemory for IdentityMemory {
         // memory the VMM gave us to read and nothing writes them.
         Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len) })
     }
+}
+
+/// QEMU's fw_cfg device, when the machine has one (found by `discover`).
+static FW_CFG: spin::Once<FwCfg<fw_cfg::mmio::MmioTransport>> = spin::Once::new();
+
+/// QEMU's fw_cfg device, if `discover` found one: ACPI tables now, SMBIOS
+/// and more later. It is a QEMU convenience: whatever uses it must also work
+/// without it (Cloud Hypervisor has none).
+pub fn fw_cfg() -> Option<&'static FwCfg<fw_cfg::mmio::MmioTransport>> {
+    FW_CFG.get()
 }
 
 /// A virtio-blk device on PCI.

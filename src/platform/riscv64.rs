@@ -1,8 +1,9 @@
 //! The riscv64 machine (QEMU `virt` under OpenSBI), as its device tree
 //! describes it: the `ns16550a` console `/chosen/stdout-path` names, reset and
 //! power-off through the SBI System Reset extension, the generic PCI host
-//! bridge and the `virtio,mmio` slots (see `devicetree`), and the Goldfish RTC
-//! behind GetTime/SetTime.
+//! bridge, the `virtio,mmio` slots and QEMU's fw_cfg (see `devicetree`; QEMU
+//! 7.2 offers no ACPI tables on riscv64 `virt`), and the Goldfish RTC behind
+//! GetTime/SetTime.
 
 use super::Disk;
 use alloc::vec::Vec;
@@ -116,5 +117,6 @@ pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -
         warn!("no device tree: no disks");
         return Vec::new();
     };
+    super::devicetree::probe_fw_cfg(&tree);
     super::devicetree::disks(&tree, alloc_page)
 }

@@ -2,7 +2,8 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, proof, proof_with_acpi, proof_with_memory_share, BootTest, Context, Session,
+    aarch64_firmware, assert_device_tree_mode, proof, proof_with_acpi, proof_with_memory_share, BootTest, Context,
+    Session,
 };
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
@@ -44,12 +45,20 @@ pub fn tests() -> Vec<BootTest> {
             run: bzimage,
         },
         BootTest {
-            name: "aarch64_bls_boots_debian_arm64_kernel",
+            name: "aarch64_bls_boots_debian_arm64_kernel_in_acpi_mode",
             run: aarch64_debian_arm64,
         },
         BootTest {
             name: "aarch64_bls_boots_debian_arm64_kernel_from_virtio_mmio",
             run: aarch64_debian_arm64_mmio,
+        },
+        BootTest {
+            name: "aarch64_bls_boots_debian_arm64_kernel_from_the_device_tree_with_acpi_off",
+            run: aarch64_debian_arm64_acpi_off,
+        },
+        BootTest {
+            name: "aarch64_acpi_tables_load_through_the_fw_cfg_data_register_without_dma",
+            run: aarch64_debian_arm64_fw_cfg_without_dma,
         },
         BootTest {
             name: "aarch64_bls_entry_devicetree_replaces_the_vmms",
@@ -428,18 +437,50 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// The ACPI tables QEMU's aarch64 `virt` machine offers through fw_cfg that
+/// Linux must find when it runs in ACPI mode, as it does under AAVMF: the
+/// FADT and DSDT, the MADT (interrupt controller), the generic timer, PCI's
+/// ECAM and the serial console.
+const ARM64_ACPI_TABLES: &[&str] = &["FACP", "DSDT", "APIC", "GTDT", "MCFG", "SPCR"];
+
 /// Debian's generic arm64 kernel (an uncompressed Image, which is a PE/COFF
 /// EFI application) as a BLS entry for `aa64` on the aarch64 `virt` machine:
-/// it boots through its EFI stub, which takes the device tree from the
-/// configuration table, and sees EFI and all of `-m`. There is no ACPI on
-/// a device-tree boot.
+/// it boots through its EFI stub and sees EFI and all of `-m`. QEMU offers its
+/// ACPI tables through fw_cfg, so the firmware installs them and not the
+/// device tree: the stub makes an empty tree and Linux runs in ACPI mode.
 fn aarch64_debian_arm64(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, false)
+    aarch64_debian_arm64_from(s, false, &[], ARM64_ACPI_TABLES)
 }
 
 /// The same, with the disk on virtio-mmio instead of PCI.
 fn aarch64_debian_arm64_mmio(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    aarch64_debian_arm64_from(s, true)
+    aarch64_debian_arm64_from(s, true, &[], ARM64_ACPI_TABLES)
+}
+
+/// With fw_cfg's DMA interface switched off (FW_CFG_ID then does not offer
+/// it), the firmware reads the tables through the data register, and Linux
+/// still runs in ACPI mode on them.
+fn aarch64_debian_arm64_fw_cfg_without_dma(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_debian_arm64_from(s, false, &["-global", "fw_cfg_mem.dma_enabled=off"], ARM64_ACPI_TABLES)
+}
+
+/// With `-machine virt,acpi=off` QEMU offers no tables: the firmware hands
+/// on QEMU's device tree and Linux boots from it (its `Machine model:` line
+/// is QEMU's, and it lists no ACPI tables).
+fn aarch64_debian_arm64_acpi_off(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    aarch64_debian_arm64_from(s, false, &["-machine", "acpi=off"], &[])?;
+    let qemu = s.qemu()?;
+    assert_device_tree_mode(qemu)?;
+    let model = qemu
+        .log()
+        .lines()
+        .find(|l| l.contains("Machine model: "))
+        .map(str::to_string)
+        .unwrap_or_default();
+    if !model.contains("Machine model: linux,dummy-virt") {
+        return Err(format!("Linux did not boot with QEMU's device tree: {model:?}"));
+    }
+    Ok(())
 }
 
 /// QEMU virt's `/model` (and root `compatible`), and what the entry's tree
@@ -486,7 +527,8 @@ fn entry_devicetree(config: &QemuConfig) -> Result<PathBuf, String> {
 }
 
 /// A BLS entry with `devicetree`: the firmware installs that tree instead of
-/// the VMM's, and Linux boots with it (its `Machine model:` line names it).
+/// the VMM's, and Linux boots with it (its `Machine model:` line names it),
+/// in device-tree mode although QEMU's ACPI tables are installed as well.
 fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     let tree = entry_devicetree(&config)?;
@@ -503,6 +545,9 @@ fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), Strin
     let qemu = s.boot(&config)?;
     qemu.wait_for("Boot: device tree from \\dtb\\hvfw.dtb", START)?;
     proof_with_acpi(qemu, 512, options, LINUX, &[])?;
+    // QEMU's ACPI tables are installed too, but arm64 Linux uses ACPI only
+    // when the device tree is empty: the entry's tree wins.
+    assert_device_tree_mode(qemu)?;
     // Printed early in setup_arch, from the tree the EFI stub handed over.
     let model = qemu
         .log()
@@ -579,7 +624,9 @@ pub fn one_entry_disk(
     Ok((disk, version))
 }
 
-fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> {
+/// Boots the arm64 BLS disk with QEMU arguments `extra`; Linux must list the
+/// ACPI `tables`.
+fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables: &[&str]) -> Result<(), String> {
     let (disk, version) = one_entry_disk(
         "bls-arm64",
         "aa64",
@@ -594,9 +641,10 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> 
     } else {
         config.disks.push(disk);
     }
+    config.extra_args.extend(extra.iter().map(|a| a.to_string()));
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
-    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, &[])?;
+    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
         linux.as_secs_f64()
@@ -606,7 +654,8 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool) -> Result<(), String> 
 
 /// Debian's arm64 shim and signed GRUB as `\EFI\BOOT\BOOTAA64.EFI`: GRUB
 /// reads its configuration from the ext4 root and starts the generic arm64
-/// kernel with the proof initramfs.
+/// kernel with the proof initramfs, which runs in ACPI mode on the tables the
+/// firmware loaded from QEMU's fw_cfg.
 fn aarch64_shim_grub(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     aarch64_shim_grub_from(s, false)
 }
@@ -627,7 +676,13 @@ fn aarch64_shim_grub_from(s: &mut Session, mmio: bool) -> Result<(), String> {
     }
     let qemu = s.boot(&config)?;
     qemu.wait_for("HVFW-GRUB: loading linux", START)?;
-    let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-grub", LINUX, &[])?;
+    let linux = proof_with_acpi(
+        qemu,
+        512,
+        "console=ttyAMA0 hvfw.marker=arm64-grub",
+        LINUX,
+        ARM64_ACPI_TABLES,
+    )?;
     println!(
         "    Linux version after {:.2}s (aarch64, shim + GRUB)",
         linux.as_secs_f64()

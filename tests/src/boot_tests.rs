@@ -268,6 +268,31 @@ pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Du
     )
 }
 
+/// The value of Linux's `HVFW-PROOF: key=` line in the console so far ("" if
+/// there is none).
+pub fn proof_value(qemu: &Qemu, key: &str) -> String {
+    qemu.log()
+        .lines()
+        .find_map(|l| {
+            l.split_once(&format!("HVFW-PROOF: {key}="))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// Fails unless Linux ran without ACPI (it lists no tables): it booted from
+/// the device tree.
+pub fn assert_device_tree_mode(qemu: &Qemu) -> Result<(), String> {
+    let tables = proof_value(qemu, "acpi");
+    if tables.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "Linux runs in ACPI mode (tables: {tables}), not from the device tree"
+        ))
+    }
+}
+
 /// `proof`, requiring the ACPI tables `acpi` (none on a device-tree machine).
 pub fn proof_with_acpi(
     qemu: &mut Qemu,

@@ -66,7 +66,7 @@
 //! firmware. QEMU `virt` without `virtualization=on` starts the CPU at EL1h
 //! with D, A, I and F masked, as Cloud Hypervisor does.
 
-use crate::boot_tests::{aarch64_firmware, proof_with_acpi, BootTest, Context, Session};
+use crate::boot_tests::{aarch64_firmware, assert_device_tree_mode, proof_with_acpi, BootTest, Context, Session};
 use crate::fdt_writer::FdtWriter;
 use crate::qemu::{Loading, QemuConfig};
 use crate::{bls_tests, debian, initramfs};
@@ -374,6 +374,9 @@ fn layout_boots_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.wait_for("disk 0: virtio-blk at PCI 00:", START)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
     let linux = proof_with_acpi(qemu, 512, options, LINUX, &[])?;
+    // The tree names no fw_cfg (QEMU's device is there, unnamed): the firmware
+    // loads no ACPI tables and Linux boots from the tree.
+    assert_device_tree_mode(qemu)?;
     qemu.assert_absent("!!!!")?;
     println!(
         "    Linux version after {:.2}s (aarch64, Cloud Hypervisor's layout)",

@@ -8,9 +8,10 @@
 //!
 //! Targets: the partition table (GPT/MBR), FAT (mount, directory walk, reads
 //! and a write), PE (parse and load), ACPI tables, device-path nodes, the
-//! variable store and the EBBR variable file; the Boot Loader Specification entries, `loader.conf` and
-//! the boot menu built from them, the bzImage setup header and device paths
-//! turned into text. `src/bin/fuzz.rs` runs them; crashing or hanging inputs go
+//! variable store and the EBBR variable file; the Boot Loader Specification
+//! entries, `loader.conf` and the boot menu built from them, the bzImage setup
+//! header, device paths turned into text, and QEMU's fw_cfg file directory and
+//! table-loader script. `src/bin/fuzz.rs` runs them; crashing or hanging inputs go
 //! to `tests/fuzz-regressions/<target>/<hash>.bin`, which the unit test below
 //! replays in every `cargo test`.
 
@@ -90,6 +91,11 @@ pub fn targets() -> Vec<Target> {
             name: "device_path_text",
             run: device_path_text::run,
             seeds: device_path::seeds,
+        },
+        Target {
+            name: "fw_cfg",
+            run: fw_cfg::run,
+            seeds: fw_cfg::seeds,
         },
     ]
 }
@@ -1458,6 +1464,127 @@ pub fn fuzz(target: &Target, budget: Duration, seed: u64, seed_dir: &Path, out: 
     }
 }
 
+// ---- QEMU's fw_cfg: the file directory and the table-loader script ----
+
+mod fw_cfg {
+    use fw_drivers::fw_cfg::dir;
+    use fw_drivers::fw_cfg::table_loader::{self, Environment, Zone};
+
+    /// The files the script may allocate, as the directory parser saw them.
+    struct Files {
+        files: Vec<(String, Vec<u8>)>,
+        next: u64,
+    }
+
+    impl Environment for Files {
+        fn fetch(&mut self, name: &str) -> Option<Vec<u8>> {
+            self.files.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone())
+        }
+        fn allocate(&mut self, _: &str, size: usize, align: u64, _: Zone) -> Option<u64> {
+            let address = self.next.checked_next_multiple_of(align.max(4096))?;
+            self.next = address.checked_add(size as u64)?;
+            Some(address)
+        }
+    }
+
+    /// Input: a byte choosing where allocations start (even: below 4 GiB, odd:
+    /// above), a little-endian u16 length `n`, `n` bytes of file directory
+    /// (each named file holds its size in zero bytes, at most 64 KiB), then
+    /// the script.
+    pub fn run(input: &[u8]) -> String {
+        let Some((&high, rest)) = input.split_first() else {
+            return "empty".into();
+        };
+        let n = rest
+            .get(..2)
+            .map_or(0, |b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+        let directory = rest.get(2..2 + n).unwrap_or_default();
+        let script = rest.get(2 + n..).unwrap_or_default();
+        let files = match dir::parse(directory) {
+            Ok(files) => files,
+            Err(e) => return super::shape(&format!("dir {e}")),
+        };
+        let mut env = Files {
+            files: files
+                .iter()
+                .map(|f| (f.name.clone(), vec![0; f.size.min(1 << 16) as usize]))
+                .collect(),
+            next: if high % 2 == 0 { 0x4000_0000 } else { 0x1_0000_0000 },
+        };
+        match table_loader::run(script, &mut env) {
+            Ok(blobs) => format!("ok {} files, {} blobs", files.len(), blobs.len()),
+            Err(e) => super::shape(&e.to_string()),
+        }
+    }
+
+    fn name(name: &str) -> [u8; 56] {
+        let mut field = [0u8; 56];
+        field[..name.len()].copy_from_slice(name.as_bytes());
+        field
+    }
+
+    fn command(command: u32, args: &[&[u8]]) -> Vec<u8> {
+        let mut r = command.to_le_bytes().to_vec();
+        for a in args {
+            r.extend_from_slice(a);
+        }
+        r.resize(128, 0);
+        r
+    }
+
+    /// A directory of two files (RSDP, tables) and the script QEMU's `virt`
+    /// machine would send for them.
+    pub fn seeds(_: &std::path::Path) -> Vec<Vec<u8>> {
+        let mut directory = 2u32.to_be_bytes().to_vec();
+        for (i, (file, size)) in [("etc/acpi/rsdp", 36u32), ("etc/acpi/tables", 0x200)]
+            .iter()
+            .enumerate()
+        {
+            directory.extend(size.to_be_bytes());
+            directory.extend((0x20 + i as u16).to_be_bytes());
+            directory.extend([0, 0]);
+            directory.extend(name(file));
+        }
+        let script = [
+            command(1, &[&name("etc/acpi/rsdp"), &16u32.to_le_bytes(), &[2]]),
+            command(1, &[&name("etc/acpi/tables"), &64u32.to_le_bytes(), &[1]]),
+            command(
+                2,
+                &[
+                    &name("etc/acpi/rsdp"),
+                    &name("etc/acpi/tables"),
+                    &24u32.to_le_bytes(),
+                    &[4],
+                ],
+            ),
+            command(
+                3,
+                &[
+                    &name("etc/acpi/rsdp"),
+                    &8u32.to_le_bytes(),
+                    &0u32.to_le_bytes(),
+                    &20u32.to_le_bytes(),
+                ],
+            ),
+            command(
+                3,
+                &[
+                    &name("etc/acpi/tables"),
+                    &9u32.to_le_bytes(),
+                    &0u32.to_le_bytes(),
+                    &36u32.to_le_bytes(),
+                ],
+            ),
+        ]
+        .concat();
+        let mut input = vec![0u8];
+        input.extend((directory.len() as u16).to_le_bytes());
+        input.extend(directory);
+        input.extend(script);
+        vec![input]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1517,6 +1644,8 @@ mod tests {
         assert!(header.starts_with("ok version 0x20f above 4g true"), "{header}");
         let text = device_path_text::run(&device_path::seeds(Path::new("."))[0]);
         assert!(text.starts_with("ok 4 PciRoot/Pci/HD/"), "{text}");
+        let loader = fw_cfg::run(&fw_cfg::seeds(Path::new("."))[0]);
+        assert_eq!(loader, "ok 2 files, 2 blobs");
     }
 
     #[test]

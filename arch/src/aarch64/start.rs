@@ -18,9 +18,15 @@ unsafe extern "Rust" {
 }
 
 /// Device registers the firmware touches: everything the tree names that it
-/// drives (console, RTC, PCI configuration space, virtio-mmio).
+/// drives (console, RTC, PCI configuration space, virtio-mmio, QEMU's fw_cfg).
 fn device_ranges<'a>(tree: Option<Fdt<'a>>) -> impl Iterator<Item = (u64, u64)> + 'a {
-    const DRIVEN: [&str; 4] = ["arm,pl011", "arm,pl031", "pci-host-ecam-generic", "virtio,mmio"];
+    const DRIVEN: [&str; 5] = [
+        "arm,pl011",
+        "arm,pl031",
+        "pci-host-ecam-generic",
+        "virtio,mmio",
+        "qemu,fw-cfg-mmio",
+    ];
     tree.into_iter().flat_map(|t| {
         t.nodes()
             .filter(|n| DRIVEN.iter().any(|c| n.is_compatible(c)))
