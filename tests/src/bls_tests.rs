@@ -2,7 +2,7 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, proof, proof_with_acpi, proof_with_memory_share, BootTest, Context, Session,
+    aarch64_firmware, proof, proof_value, proof_with_acpi, proof_with_memory_share, BootTest, Context, Session,
 };
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
@@ -42,6 +42,14 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "linux_boots_through_the_x86_boot_protocol",
             run: bzimage,
+        },
+        BootTest {
+            name: "smbios_linux_finds_qemu_smbios_through_32_bit_entry_point",
+            run: smbios_32_bit,
+        },
+        BootTest {
+            name: "smbios_linux_finds_qemu_smbios_through_64_bit_entry_point",
+            run: smbios_64_bit,
         },
         BootTest {
             name: "aarch64_bls_boots_debian_arm64_kernel",
@@ -409,6 +417,61 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.wait_for("through the Linux x86 boot protocol", START)?;
     let linux = proof(qemu, 512, "hvfw.marker=bzimage-path", LINUX)?;
     println!("    Linux version after {:.2}s (boot protocol)", linux.as_secs_f64());
+    Ok(())
+}
+
+/// The system manufacturer and serial number QEMU's `-smbios type=1` sets. A comma
+/// in a QEMU option value is written twice; cloud-init's NoCloud reads its
+/// `ds=nocloud;...` settings from this serial number.
+const SMBIOS_VENDOR: &str = "hvfw-test-vendor";
+const SMBIOS_SERIAL: &str = "ds=nocloud;h=hvfw-smbios,i=1";
+
+fn smbios_32_bit(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    smbios_reaches_linux(ctx, s, "32", "_SM_")
+}
+
+fn smbios_64_bit(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    smbios_reaches_linux(ctx, s, "64", "_SM3")
+}
+
+/// QEMU hands `-smbios` tables to SeaBIOS (which runs before the firmware on
+/// the PVH path) and SeaBIOS writes the entry point of the type QEMU's
+/// `smbios-entry-point-type` asks for into the BIOS area; Linux, booted through
+/// the firmware, must find the tables through the EFI configuration table with
+/// that entry point (`/sys/firmware/dmi/tables/smbios_entry_point` starts with
+/// `anchor`) and report the manufacturer and serial number in /sys/class/dmi/id.
+fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, anchor: &str) -> Result<(), String> {
+    let entries = vec![(
+        "debian.conf".to_string(),
+        entry(None, "00000000000000000000000000000000", "1", "smbios"),
+    )];
+    let disk = images::bls_disk(&base("bls-smbios", "timeout 0\n", entries)?)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.extra_args = vec![
+        "-machine".into(),
+        format!("smbios-entry-point-type={entry_point_type}"),
+        "-smbios".into(),
+        format!(
+            "type=1,manufacturer={SMBIOS_VENDOR},serial={}",
+            SMBIOS_SERIAL.replace(',', ",,")
+        ),
+    ];
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=smbios", LINUX)?;
+    let expect = |key: &str, wanted: &str| -> Result<(), String> {
+        match proof_value(qemu, key) {
+            Some(v) if v == wanted => Ok(()),
+            other => Err(format!("Linux reports {key}={other:?}, not {wanted:?}")),
+        }
+    };
+    expect("dmi-entry-point", anchor)?;
+    expect("dmi-sys-vendor", SMBIOS_VENDOR)?;
+    expect("dmi-product-serial", SMBIOS_SERIAL)?;
+    println!(
+        "    Linux found SMBIOS through {anchor}, Linux version after {:.2}s",
+        linux.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -240,6 +240,14 @@ fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads `HVFW-PROOF: key=value` from the console.
+pub fn proof_value(qemu: &Qemu, key: &str) -> Option<String> {
+    let prefix = format!("HVFW-PROOF: {key}=");
+    qemu.log()
+        .lines()
+        .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
+}
+
 /// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
 pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
     proof_with_acpi(

@@ -4,7 +4,7 @@
 //! compared with CH's own direct kernel boot of the same kernel and initramfs
 //! with the same `--memory`.
 
-use crate::boot_tests::{self, BootTest, Context, Session};
+use crate::boot_tests::{self, proof_value, BootTest, Context, Session};
 use crate::cloud_hypervisor::{self as ch, ChConfig, Payload};
 use crate::debian::Arch;
 use crate::images::{self, BlsDisk, ShimGrub, Source};
@@ -76,14 +76,6 @@ pub fn tests() -> Vec<BootTest> {
             run: refused_vm,
         },
     ]
-}
-
-/// Reads `HVFW-PROOF: key=value` from the console.
-fn proof_value(qemu: &Qemu, key: &str) -> Option<String> {
-    let prefix = format!("HVFW-PROOF: {key}=");
-    qemu.log()
-        .lines()
-        .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
 }
 
 /// Waits for CH to end by itself with status 0 (Linux powered off).

@@ -297,6 +297,9 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: efi-boot-entries=<Boot#### variables, e.g. Boot0000 Boot0001>
 /// HVFW-PROOF: efi-boot-current=<BootCurrent in hex, e.g. 0001>
 /// HVFW-PROOF: acpi=<table names under /sys/firmware/acpi/tables>
+/// HVFW-PROOF: dmi-entry-point=<anchor of the SMBIOS entry point Linux used: _SM_ or _SM3>
+/// HVFW-PROOF: dmi-sys-vendor=<SMBIOS system manufacturer, /sys/class/dmi/id/sys_vendor>
+/// HVFW-PROOF: dmi-product-serial=<SMBIOS system serial number>
 /// HVFW-PROOF: cpus=<processors Linux brought up>
 /// HVFW-PROOF: memtotal_kb=<MemTotal>
 /// HVFW-PROOF: initrd-extra=<contents of /extra.txt, from a second initrd>
@@ -353,6 +356,9 @@ for table in /sys/firmware/acpi/tables/*; do
     if [ -f "$table" ]; then acpi="$acpi ${{table##*/}}"; fi
 done
 proof "acpi=${{acpi# }}"
+proof "dmi-entry-point=$(head -c 4 /sys/firmware/dmi/tables/smbios_entry_point 2>/dev/null)"
+proof "dmi-sys-vendor=$(cat /sys/class/dmi/id/sys_vendor 2>/dev/null)"
+proof "dmi-product-serial=$(cat /sys/class/dmi/id/product_serial 2>/dev/null)"
 proof "cpus=$(grep -c ^processor /proc/cpuinfo)"
 memtotal=""
 while read -r key value unit; do
