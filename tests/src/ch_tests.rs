@@ -36,6 +36,10 @@ pub fn tests() -> Vec<BootTest> {
             run: bls_above_4g,
         },
         BootTest {
+            name: "cloud_hypervisor_linux_finds_smbios",
+            run: smbios,
+        },
+        BootTest {
             name: "cloud_hypervisor_uki_boots",
             run: uki,
         },
@@ -214,6 +218,34 @@ fn bls_above_4g(ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.memory_mib = 4608;
     let qemu = ch::boot(s, &config)?;
     proof(qemu, 4608, "hvfw.marker=ch-bls")?;
+    expect_clean_exit(qemu)
+}
+
+/// CH writes an SMBIOS 3.0 entry point at 0xF0000 with the structures right after
+/// it (its `arch/src/x86_64/smbios.rs`), outside the memory map it gives; the
+/// system manufacturer is "Cloud Hypervisor" unless `--platform` names another,
+/// and `--platform system_serial_number=` sets the serial number. Linux, booted
+/// through the firmware, must report both from the table the firmware handed on.
+fn smbios(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    const SERIAL: &str = "ds=nocloud;h=hvfw-ch";
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(bls_disk("ch-bls", "ch-bls")?);
+    config.extra_args = vec!["--platform".into(), format!("system_serial_number={SERIAL}")];
+    let qemu = ch::boot(s, &config)?;
+    boot_tests::proof_with_memory_share(qemu, 512, 80, "hvfw.marker=ch-bls", LINUX, &["APIC", "FACP", "DSDT"])?;
+    for (key, wanted) in [
+        ("dmi-entry-point", "_SM3"),
+        ("dmi-sys-vendor", "Cloud Hypervisor"),
+        ("dmi-product-serial", SERIAL),
+    ] {
+        match proof_value(qemu, key) {
+            Some(v) if v == wanted => {}
+            other => return Err(format!("Linux reports {key}={other:?}, not {wanted:?}")),
+        }
+    }
+    if let Some(line) = qemu.log().lines().find(|l| l.starts_with("SMBIOS ")) {
+        println!("    firmware: {line}");
+    }
     expect_clean_exit(qemu)
 }
 
