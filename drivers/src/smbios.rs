@@ -107,7 +107,7 @@ impl fmt::Display for Error {
                 f,
                 "no _SM_ or _SM3_ entry point in {:#x}-{:#x}",
                 area.start,
-                area.end - 1
+                area.end.saturating_sub(1)
             ),
             Error::NoAnchor => f.write_str("the entry point has neither _SM_ nor _SM3_ as anchor"),
             Error::BadEntryPointLength { anchor, length } => {

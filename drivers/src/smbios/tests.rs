@@ -388,3 +388,12 @@ fn a_handed_over_entry_point_gets_its_address_and_checksums_from_the_image() {
     );
     assert_eq!(placed(&smbios.image(0x8000).unwrap(), Some(0)).table_address, 0x8040);
 }
+
+#[test]
+fn an_empty_area_is_searched_and_reported_without_panicking() {
+    let memory = SparseMemory::with_bios_area();
+    let empty = BIOS_AREA.start..BIOS_AREA.start;
+    let e = Smbios::from_bios_area(&memory, empty.clone(), &[]).unwrap_err();
+    assert_eq!(e, Error::NotFound { area: empty });
+    assert!(std::string::ToString::to_string(&e).contains("0xf0000"));
+}
