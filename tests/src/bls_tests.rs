@@ -439,13 +439,18 @@ fn smbios_64_bit(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// `smbios-entry-point-type` asks for into the BIOS area; Linux, booted through
 /// the firmware, must find the tables through the EFI configuration table with
 /// that entry point (`/sys/firmware/dmi/tables/smbios_entry_point` starts with
-/// `anchor`) and report the manufacturer and serial number in /sys/class/dmi/id.
+/// `anchor`) and report the manufacturer and serial number in /sys/class/dmi/id;
+/// Debian's dmidecode, run in that Linux, must decode the whole table without a
+/// complaint and report the same.
 fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, anchor: &str) -> Result<(), String> {
-    let entries = vec![(
-        "debian.conf".to_string(),
-        entry(None, "00000000000000000000000000000000", "1", "smbios"),
-    )];
-    let disk = images::bls_disk(&base("bls-smbios", "timeout 0\n", entries)?)?;
+    let entry = "title Debian SMBIOS\nversion 1\nlinux /debian/linux\ninitrd /debian/initrd.img\n\
+                 initrd /debian/dmidecode.img\noptions console=ttyS0 hvfw.marker=smbios\n";
+    let mut disk = base("bls-smbios", "timeout 0\n", vec![("debian.conf".into(), entry.into())])?;
+    disk.files.push((
+        "/debian/dmidecode.img".into(),
+        Source::Host(initramfs::dmidecode_initramfs()?),
+    ));
+    let disk = images::bls_disk(&disk)?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
     config.extra_args = vec![
@@ -468,8 +473,18 @@ fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, 
     expect("dmi-entry-point", anchor)?;
     expect("dmi-sys-vendor", SMBIOS_VENDOR)?;
     expect("dmi-product-serial", SMBIOS_SERIAL)?;
+    // dmidecode reads the same table through /sys/firmware/dmi/tables and decodes
+    // every structure, complaining on stderr about anything malformed.
+    let version = proof_value(qemu, "dmidecode-version").unwrap_or_default();
+    let wanted = if anchor == "_SM3" { "SMBIOS 3." } else { "SMBIOS 2." };
+    if !version.starts_with(wanted) || !version.ends_with("present.") {
+        return Err(format!("dmidecode reports {version:?}, not {wanted}x present."));
+    }
+    expect("dmidecode-manufacturer", SMBIOS_VENDOR)?;
+    expect("dmidecode-serial", SMBIOS_SERIAL)?;
+    expect("dmidecode-complaints", "")?;
     println!(
-        "    Linux found SMBIOS through {anchor}, Linux version after {:.2}s",
+        "    Linux found SMBIOS through {anchor}, dmidecode: {version}; Linux version after {:.2}s",
         linux.as_secs_f64()
     );
     Ok(())
