@@ -225,18 +225,38 @@ fn bls_above_4g(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// it (its `arch/src/x86_64/smbios.rs`), outside the memory map it gives; the
 /// system manufacturer is "Cloud Hypervisor" unless `--platform` names another,
 /// and `--platform system_serial_number=` sets the serial number. Linux, booted
-/// through the firmware, must report both from the table the firmware handed on.
+/// through the firmware, must report both from the table the firmware handed on,
+/// and Debian's dmidecode decode all of it without a complaint.
 fn smbios(ctx: &Context, s: &mut Session) -> Result<(), String> {
     const SERIAL: &str = "ds=nocloud;h=hvfw-ch";
+    // The BLS disk with Debian's dmidecode as a second initrd.
+    let mut disk = images::cloud_kernel_bls("ch-smbios", "console=ttyS0 hvfw.marker=ch-smbios", None)?;
+    let (_, entry) = &mut disk.entries[0];
+    *entry = entry.replace("\noptions ", "\ninitrd /debian/dmidecode.img\noptions ");
+    disk.files.push((
+        "/debian/dmidecode.img".into(),
+        Source::Host(crate::initramfs::dmidecode_initramfs()?),
+    ));
     let mut config = ChConfig::firmware(&ctx.firmware);
-    config.disks.push(bls_disk("ch-bls", "ch-bls")?);
+    config.disks.push(images::bls_disk(&disk)?);
     config.extra_args = vec!["--platform".into(), format!("system_serial_number={SERIAL}")];
     let qemu = ch::boot(s, &config)?;
-    boot_tests::proof_with_memory_share(qemu, 512, 80, "hvfw.marker=ch-bls", LINUX, &["APIC", "FACP", "DSDT"])?;
+    boot_tests::proof_with_memory_share(
+        qemu,
+        512,
+        80,
+        "hvfw.marker=ch-smbios",
+        LINUX,
+        &["APIC", "FACP", "DSDT", "MCFG"],
+    )?;
     for (key, wanted) in [
         ("dmi-entry-point", "_SM3"),
         ("dmi-sys-vendor", "Cloud Hypervisor"),
         ("dmi-product-serial", SERIAL),
+        ("dmidecode-version", "SMBIOS 3.2.0 present."),
+        ("dmidecode-manufacturer", "Cloud Hypervisor"),
+        ("dmidecode-serial", SERIAL),
+        ("dmidecode-complaints", ""),
     ] {
         match proof_value(qemu, key) {
             Some(v) if v == wanted => {}
