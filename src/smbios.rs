@@ -45,6 +45,10 @@ impl fmt::Display for InstallError {
     }
 }
 
+/// The highest address of the copy: a 2.1 entry point's structure table address
+/// has 32 bits (DSP0134 §5.2.1, offset 18h).
+const BELOW_4_GIB: u64 = 0xFFFF_FFFF;
+
 /// Finds the VMM's tables and installs them, saying what was found or why not.
 pub fn install_from_vmm(info: &BootInfo) {
     #[cfg(target_arch = "x86_64")]
@@ -77,7 +81,7 @@ pub fn install(found: &Smbios, source: &str) -> Result<(), InstallError> {
         .lock()
         .memory
         .allocate_pages(
-            AllocateType::MaxAddress(0xFFFF_FFFF),
+            AllocateType::MaxAddress(BELOW_4_GIB),
             MemoryType::RuntimeServicesData,
             pages,
         )

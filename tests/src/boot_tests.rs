@@ -169,11 +169,29 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
     if let Some(line) = report.lines().find(|l| l.contains("HVFW-APP: FAIL")) {
         return Err(format!("the application reports: {line}"));
     }
-    for check in ["memory", "timer", "protocols", "variables", "file-system"] {
+    for check in ["memory", "timer", "protocols", "variables", "smbios", "file-system"] {
         if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
             return Err(format!("check {check} did not pass"));
         }
     }
+    Ok(())
+}
+
+/// The test application's `HVFW-APP: smbios ANCHOR VERSION structures=N
+/// manufacturer=TEXT` line: an EFI program found the table starting with
+/// `entry_point` (anchor and version) and a system manufacturer in it.
+pub fn expect_app_smbios(qemu: &Qemu, entry_point: &str, manufacturer: &str) -> Result<(), String> {
+    let log = qemu.log();
+    let line = log
+        .lines()
+        .find_map(|l| l.split_once("HVFW-APP: smbios ").map(|(_, v)| v.trim()))
+        .ok_or("the test application printed no smbios line")?;
+    if !line.starts_with(entry_point) || !line.ends_with(manufacturer) {
+        return Err(format!(
+            "the test application reports SMBIOS {line:?}, not {entry_point}... {manufacturer}"
+        ));
+    }
+    println!("    EFI application: SMBIOS {line}");
     Ok(())
 }
 
@@ -184,6 +202,9 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let qemu = s.boot(&config)?;
     qemu.wait_for("Boot: starting PciRoot(0x0)/Pci(0x", START)?;
     check_app_report(qemu)?;
+    // QEMU's default SMBIOS tables (system manufacturer "QEMU"), through SeaBIOS's
+    // 32-bit entry point.
+    expect_app_smbios(qemu, "_SM_ 2.", "manufacturer=QEMU")?;
     // It left through Exit(): StartImage must have returned its status.
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
     Ok(())

@@ -308,6 +308,8 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("timer", timer(bs));
         checks.check("protocols", protocols(bs, image));
         checks.check("variables", variables(rt));
+        let smbios = crate::smbios::report(st, &mut checks.out);
+        checks.check("smbios", smbios);
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(

@@ -11,6 +11,8 @@
 mod app;
 #[cfg(target_os = "uefi")]
 mod hostile;
+#[cfg(target_os = "uefi")]
+mod smbios;
 
 #[cfg(not(target_os = "uefi"))]
 fn main() {
