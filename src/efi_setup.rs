@@ -1,6 +1,6 @@
 //! Brings up the EFI runtime: the memory map from the VMM's map and the
 //! firmware's own layout, the tables, the runtime services, the console, the
-//! standard variables and the ACPI and device tree configuration tables.
+//! standard variables and the ACPI, SMBIOS and device tree configuration tables.
 
 use alloc::boxed::Box;
 use core::ffi::c_void;
@@ -375,6 +375,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
         fw_arch::efi_calls::uninstall_multiple_protocol_interfaces,
     );
     install_acpi_and_device_tree(info);
+    crate::smbios::install_from_vmm(info);
     install_firmware_image();
     install_console();
     install_serial_io();

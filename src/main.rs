@@ -24,6 +24,8 @@ mod persistent_variables;
 mod platform;
 #[cfg(all(target_os = "none", target_arch = "x86_64"))]
 mod power;
+#[cfg(target_os = "none")]
+mod smbios;
 #[cfg(all(target_os = "none", feature = "test-hooks"))]
 mod test_hooks;
 

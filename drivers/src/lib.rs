@@ -17,5 +17,6 @@ pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod portio;
 pub mod rtc;
+pub mod smbios;
 pub mod uart;
 pub mod virtio;

@@ -10,6 +10,7 @@ use fw_drivers::acpi::{self, Acpi};
 use fw_drivers::pci::{self, BarWindows, Window};
 use fw_drivers::rtc::calendar::DateTime;
 use fw_drivers::rtc::cmos::{CmosRegisters, CmosRtc};
+use fw_drivers::smbios;
 use fw_drivers::uart::ns16550::{Ns16550, PortRegisters};
 use fw_drivers::virtio::PollLimit;
 use log::{debug, info, warn};
@@ -133,6 +134,25 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
             pci_disks(&config, x86_windows(info), limit, alloc_page)
         }
     }
+}
+
+/// The SMBIOS tables SeaBIOS (QEMU) or Cloud Hypervisor left in the BIOS area
+/// 0xF0000-0xFFFFF. The structure table must lie in that area or in memory the
+/// VMM's map describes (SeaBIOS puts it in a reserved range at the top of low RAM),
+/// and in what the firmware has mapped: everything below 4 GiB and all RAM.
+pub fn smbios_from_bios_area(info: &BootInfo) -> Result<smbios::Smbios, smbios::Error> {
+    // The entry code mapped the first 4 GiB, `firmware::map_high_memory` the rest up to the top of RAM.
+    let memory = IdentityMemory {
+        limit: info.ram_top().max(1 << 32),
+    };
+    let described: Vec<core::ops::Range<u64>> = info
+        .regions()
+        .iter()
+        .filter(|r| r.kind != MemoryKind::Unusable)
+        .map(|r| r.start..r.end())
+        .chain([smbios::BIOS_AREA])
+        .collect();
+    smbios::Smbios::from_bios_area(&memory, smbios::BIOS_AREA, &described)
 }
 
 /// The largest stretch of 32-bit address space above low RAM that no memory-map

@@ -2,8 +2,8 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, assert_device_tree_mode, proof, proof_with_acpi, proof_with_memory_share, BootTest, Context,
-    Session,
+    aarch64_firmware, assert_device_tree_mode, proof, proof_value, proof_with_acpi, proof_with_memory_share, BootTest,
+    Context, Session,
 };
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
@@ -43,6 +43,14 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "linux_boots_through_the_x86_boot_protocol",
             run: bzimage,
+        },
+        BootTest {
+            name: "smbios_linux_finds_qemu_smbios_through_32_bit_entry_point",
+            run: smbios_32_bit,
+        },
+        BootTest {
+            name: "smbios_linux_finds_qemu_smbios_through_64_bit_entry_point",
+            run: smbios_64_bit,
         },
         BootTest {
             name: "aarch64_bls_boots_debian_arm64_kernel_in_acpi_mode",
@@ -442,6 +450,76 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// FADT and DSDT, the MADT (interrupt controller), the generic timer, PCI's
 /// ECAM and the serial console.
 const ARM64_ACPI_TABLES: &[&str] = &["FACP", "DSDT", "APIC", "GTDT", "MCFG", "SPCR"];
+
+/// The system manufacturer and serial number QEMU's `-smbios type=1` sets. A comma
+/// in a QEMU option value is written twice; cloud-init's NoCloud reads its
+/// `ds=nocloud;...` settings from this serial number.
+const SMBIOS_VENDOR: &str = "hvfw-test-vendor";
+const SMBIOS_SERIAL: &str = "ds=nocloud;h=hvfw-smbios,i=1";
+
+fn smbios_32_bit(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    smbios_reaches_linux(ctx, s, "32", "_SM_")
+}
+
+fn smbios_64_bit(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    smbios_reaches_linux(ctx, s, "64", "_SM3")
+}
+
+/// QEMU hands `-smbios` tables to SeaBIOS (which runs before the firmware on
+/// the PVH path) and SeaBIOS writes the entry point of the type QEMU's
+/// `smbios-entry-point-type` asks for into the BIOS area; Linux, booted through
+/// the firmware, must find the tables through the EFI configuration table with
+/// that entry point (`/sys/firmware/dmi/tables/smbios_entry_point` starts with
+/// `anchor`) and report the manufacturer and serial number in /sys/class/dmi/id;
+/// Debian's dmidecode, run in that Linux, must decode the whole table without a
+/// complaint and report the same.
+fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, anchor: &str) -> Result<(), String> {
+    let entry = "title Debian SMBIOS\nversion 1\nlinux /debian/linux\ninitrd /debian/initrd.img\n\
+                 initrd /debian/dmidecode.img\noptions console=ttyS0 hvfw.marker=smbios\n";
+    let mut disk = base("bls-smbios", "timeout 0\n", vec![("debian.conf".into(), entry.into())])?;
+    disk.files.push((
+        "/debian/dmidecode.img".into(),
+        Source::Host(initramfs::dmidecode_initramfs()?),
+    ));
+    let disk = images::bls_disk(&disk)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.extra_args = vec![
+        "-machine".into(),
+        format!("smbios-entry-point-type={entry_point_type}"),
+        "-smbios".into(),
+        format!(
+            "type=1,manufacturer={SMBIOS_VENDOR},serial={}",
+            SMBIOS_SERIAL.replace(',', ",,")
+        ),
+    ];
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=smbios", LINUX)?;
+    let expect = |key: &str, wanted: &str| -> Result<(), String> {
+        match proof_value(qemu, key) {
+            Some(v) if v == wanted => Ok(()),
+            other => Err(format!("Linux reports {key}={other:?}, not {wanted:?}")),
+        }
+    };
+    expect("dmi-entry-point", anchor)?;
+    expect("dmi-sys-vendor", SMBIOS_VENDOR)?;
+    expect("dmi-product-serial", SMBIOS_SERIAL)?;
+    // dmidecode reads the same table through /sys/firmware/dmi/tables and decodes
+    // every structure, complaining on stderr about anything malformed.
+    let version = proof_value(qemu, "dmidecode-version").unwrap_or_default();
+    let wanted = if anchor == "_SM3" { "SMBIOS 3." } else { "SMBIOS 2." };
+    if !version.starts_with(wanted) || !version.ends_with("present.") {
+        return Err(format!("dmidecode reports {version:?}, not {wanted}x present."));
+    }
+    expect("dmidecode-manufacturer", SMBIOS_VENDOR)?;
+    expect("dmidecode-serial", SMBIOS_SERIAL)?;
+    expect("dmidecode-complaints", "")?;
+    println!(
+        "    Linux found SMBIOS through {anchor}, dmidecode: {version}; Linux version after {:.2}s",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
 
 /// Debian's generic arm64 kernel (an uncompressed Image, which is a PE/COFF
 /// EFI application) as a BLS entry for `aa64` on the aarch64 `virt` machine:

@@ -178,6 +178,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "serial-io",
         "partition-info",
         "disk-io2",
+        "smbios",
         "file-system",
     ] {
         if !qemu.log().contains(&format!("HVFW-APP: ok {check}")) {
@@ -194,6 +195,24 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
     Ok(())
 }
 
+/// The test application's `HVFW-APP: smbios ANCHOR VERSION structures=N
+/// manufacturer=TEXT` line: an EFI program found the table starting with
+/// `entry_point` (anchor and version) and a system manufacturer in it.
+pub fn expect_app_smbios(qemu: &Qemu, entry_point: &str, manufacturer: &str) -> Result<(), String> {
+    let log = qemu.log();
+    let line = log
+        .lines()
+        .find_map(|l| l.split_once("HVFW-APP: smbios ").map(|(_, v)| v.trim()))
+        .ok_or("the test application printed no smbios line")?;
+    if !line.starts_with(entry_point) || !line.ends_with(manufacturer) {
+        return Err(format!(
+            "the test application reports SMBIOS {line:?}, not {entry_point}... {manufacturer}"
+        ));
+    }
+    println!("    EFI application: SMBIOS {line}");
+    Ok(())
+}
+
 fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let disk = efi_app_disk("efi-test-app", crate::debian::Arch::Amd64, &[])?;
     let mut config = QemuConfig::new(&ctx.firmware);
@@ -201,6 +220,9 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let qemu = s.boot(&config)?;
     qemu.wait_for("Boot: starting PciRoot(0x0)/Pci(0x", START)?;
     check_app_report(qemu)?;
+    // QEMU's default SMBIOS tables (system manufacturer "QEMU"), through SeaBIOS's
+    // 32-bit entry point.
+    expect_app_smbios(qemu, "_SM_ 2.", "manufacturer=QEMU")?;
     // It left through Exit(): StartImage must have returned its status.
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
     Ok(())
@@ -257,6 +279,14 @@ fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads `HVFW-PROOF: key=value` from the console.
+pub fn proof_value(qemu: &Qemu, key: &str) -> Option<String> {
+    let prefix = format!("HVFW-PROOF: {key}=");
+    qemu.log()
+        .lines()
+        .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
+}
+
 /// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
 pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
     proof_with_acpi(
@@ -268,22 +298,10 @@ pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Du
     )
 }
 
-/// The value of Linux's `HVFW-PROOF: key=` line in the console so far ("" if
-/// there is none).
-pub fn proof_value(qemu: &Qemu, key: &str) -> String {
-    qemu.log()
-        .lines()
-        .find_map(|l| {
-            l.split_once(&format!("HVFW-PROOF: {key}="))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_default()
-}
-
 /// Fails unless Linux ran without ACPI (it lists no tables): it booted from
 /// the device tree.
 pub fn assert_device_tree_mode(qemu: &Qemu) -> Result<(), String> {
-    let tables = proof_value(qemu, "acpi");
+    let tables = proof_value(qemu, "acpi").unwrap_or_default();
     if tables.is_empty() {
         Ok(())
     } else {

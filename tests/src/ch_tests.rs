@@ -4,7 +4,7 @@
 //! compared with CH's own direct kernel boot of the same kernel and initramfs
 //! with the same `--memory`.
 
-use crate::boot_tests::{self, BootTest, Context, Session};
+use crate::boot_tests::{self, proof_value, BootTest, Context, Session};
 use crate::cloud_hypervisor::{self as ch, ChConfig, Payload};
 use crate::debian::Arch;
 use crate::images::{self, BlsDisk, ShimGrub, Source};
@@ -34,6 +34,10 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "cloud_hypervisor_bls_boots_with_4608_mib_part_above_4g",
             run: bls_above_4g,
+        },
+        BootTest {
+            name: "cloud_hypervisor_linux_finds_smbios",
+            run: smbios,
         },
         BootTest {
             name: "cloud_hypervisor_uki_boots",
@@ -76,14 +80,6 @@ pub fn tests() -> Vec<BootTest> {
             run: refused_vm,
         },
     ]
-}
-
-/// Reads `HVFW-PROOF: key=value` from the console.
-fn proof_value(qemu: &Qemu, key: &str) -> Option<String> {
-    let prefix = format!("HVFW-PROOF: {key}=");
-    qemu.log()
-        .lines()
-        .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
 }
 
 /// Waits for CH to end by itself with status 0 (Linux powered off).
@@ -225,6 +221,54 @@ fn bls_above_4g(ctx: &Context, s: &mut Session) -> Result<(), String> {
     expect_clean_exit(qemu)
 }
 
+/// CH writes an SMBIOS 3.0 entry point at 0xF0000 with the structures right after
+/// it (its `arch/src/x86_64/smbios.rs`), outside the memory map it gives; the
+/// system manufacturer is "Cloud Hypervisor" unless `--platform` names another,
+/// and `--platform system_serial_number=` sets the serial number. Linux, booted
+/// through the firmware, must report both from the table the firmware handed on,
+/// and Debian's dmidecode decode all of it without a complaint.
+fn smbios(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    const SERIAL: &str = "ds=nocloud;h=hvfw-ch";
+    // The BLS disk with Debian's dmidecode as a second initrd.
+    let mut disk = images::cloud_kernel_bls("ch-smbios", "console=ttyS0 hvfw.marker=ch-smbios", None)?;
+    let (_, entry) = &mut disk.entries[0];
+    *entry = entry.replace("\noptions ", "\ninitrd /debian/dmidecode.img\noptions ");
+    disk.files.push((
+        "/debian/dmidecode.img".into(),
+        Source::Host(crate::initramfs::dmidecode_initramfs()?),
+    ));
+    let mut config = ChConfig::firmware(&ctx.firmware);
+    config.disks.push(images::bls_disk(&disk)?);
+    config.extra_args = vec!["--platform".into(), format!("system_serial_number={SERIAL}")];
+    let qemu = ch::boot(s, &config)?;
+    boot_tests::proof_with_memory_share(
+        qemu,
+        512,
+        80,
+        "hvfw.marker=ch-smbios",
+        LINUX,
+        &["APIC", "FACP", "DSDT", "MCFG"],
+    )?;
+    for (key, wanted) in [
+        ("dmi-entry-point", "_SM3"),
+        ("dmi-sys-vendor", "Cloud Hypervisor"),
+        ("dmi-product-serial", SERIAL),
+        ("dmidecode-version", "SMBIOS 3.2.0 present."),
+        ("dmidecode-manufacturer", "Cloud Hypervisor"),
+        ("dmidecode-serial", SERIAL),
+        ("dmidecode-complaints", ""),
+    ] {
+        match proof_value(qemu, key) {
+            Some(v) if v == wanted => {}
+            other => return Err(format!("Linux reports {key}={other:?}, not {wanted:?}")),
+        }
+    }
+    if let Some(line) = qemu.log().lines().find(|l| l.starts_with("SMBIOS ")) {
+        println!("    firmware: {line}");
+    }
+    expect_clean_exit(qemu)
+}
+
 fn uki(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let disk = images::bls_disk(&BlsDisk {
         name: "uki".into(),
@@ -306,6 +350,7 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
         .push(boot_tests::efi_app_disk("efi-test-app", Arch::Amd64, &[])?);
     let qemu = ch::boot(s, &config)?;
     boot_tests::check_app_report(qemu)?;
+    boot_tests::expect_app_smbios(qemu, "_SM3_ 3.2 structures=3", "manufacturer=Cloud Hypervisor")?;
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
     Ok(())
 }

@@ -7,11 +7,12 @@
 //! hangs.
 //!
 //! Targets: the partition table (GPT/MBR), FAT (mount, directory walk, reads
-//! and a write), PE (parse and load), ACPI tables, device-path nodes, the
-//! variable store and the EBBR variable file; the Boot Loader Specification
-//! entries, `loader.conf` and the boot menu built from them, the bzImage setup
-//! header, device paths turned into text, and QEMU's fw_cfg file directory and
-//! table-loader script. `src/bin/fuzz.rs` runs them; crashing or hanging inputs go
+//! and a write), PE (parse and load), ACPI tables, SMBIOS entry points and
+//! structures, device-path nodes, the variable store and the EBBR variable
+//! file; the Boot Loader Specification entries, `loader.conf` and the boot menu
+//! built from them, the bzImage setup header, device paths turned into text,
+//! and QEMU's fw_cfg file directory and table-loader script. `src/bin/fuzz.rs`
+//! runs them; crashing or hanging inputs go
 //! to `tests/fuzz-regressions/<target>/<hash>.bin`, which the unit test below
 //! replays in every `cargo test`.
 
@@ -51,6 +52,11 @@ pub fn targets() -> Vec<Target> {
             name: "acpi",
             run: acpi::run,
             seeds: acpi::seeds,
+        },
+        Target {
+            name: "smbios",
+            run: smbios::run,
+            seeds: smbios::seeds,
         },
         Target {
             name: "device_path",
@@ -546,6 +552,118 @@ mod pe {
         put32(&mut f, 0x404, 12);
         put16(&mut f, 0x408, 0xa000 | 0x100);
         f
+    }
+}
+
+mod smbios {
+    use super::*;
+    use fw_drivers::acpi::PhysMemory;
+    use fw_drivers::smbios::{Checksums, EntryPoint, Smbios};
+
+    /// The input as physical memory from address 0.
+    struct Memory<'a>(&'a [u8]);
+
+    impl PhysMemory for Memory<'_> {
+        fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+            let start = usize::try_from(addr).ok()?;
+            self.0.get(start..start.checked_add(len)?)
+        }
+    }
+
+    fn sum(b: &[u8]) -> u8 {
+        b.iter().fold(0u8, |a, &x| a.wrapping_add(x))
+    }
+
+    /// Makes the checksums of every anchor on a 16-byte boundary right, so that
+    /// mutations reach the table behind them.
+    fn fix_checksums(memory: &mut [u8]) {
+        for at in (0..memory.len()).step_by(16) {
+            let ep = &mut memory[at..];
+            if ep.starts_with(b"_SM3_") && ep.len() > 6 {
+                let len = usize::from(ep[6]).min(ep.len());
+                if len > 5 {
+                    ep[5] = 0;
+                    ep[5] = 0u8.wrapping_sub(sum(&ep[..len]));
+                }
+            } else if ep.starts_with(b"_SM_") && ep.len() >= 0x1f {
+                ep[0x15] = 0;
+                ep[0x15] = 0u8.wrapping_sub(sum(&ep[0x10..0x1f]));
+                let len = usize::from(ep[5]).clamp(5, 0x1f);
+                ep[4] = 0;
+                ep[4] = 0u8.wrapping_sub(sum(&ep[..len]));
+            }
+        }
+    }
+
+    /// Whatever is taken must turn into an image whose entry points check out and
+    /// point at the structures.
+    fn check_image(smbios: &Smbios) -> String {
+        let base = 0x7ff0_0000;
+        let image = match smbios.image(base) {
+            Ok(image) => image,
+            Err(e) => return shape(&e.to_string()),
+        };
+        for at in [image.smbios2, image.smbios3].into_iter().flatten() {
+            let ep = EntryPoint::parse(&image.bytes[at..], Checksums::Verify)
+                .unwrap_or_else(|e| panic!("the image's entry point at {at} does not check out: {e}"));
+            assert_eq!(
+                ep.table_address,
+                base + fw_drivers::smbios::IMAGE_OFFSET_STRUCTURES as u64
+            );
+        }
+        format!("ok {}", smbios.summary().count.min(5))
+    }
+
+    pub fn run(input: &[u8]) -> String {
+        let mut memory = input.get(1..).unwrap_or_default().to_vec();
+        if input.first().is_some_and(|b| b % 2 == 0) {
+            fix_checksums(&mut memory);
+        }
+        let all = 0..memory.len() as u64;
+        let found = match Smbios::from_bios_area(&Memory(&memory), all.clone(), std::slice::from_ref(&all)) {
+            Ok(smbios) => check_image(&smbios),
+            Err(e) => shape(&e.to_string()),
+        };
+        // The same bytes as a handed-over anchor followed by its structures.
+        let split = memory.len().min(0x20);
+        let parts = match Smbios::from_parts(&memory[..split], Checksums::Recompute, memory[split..].to_vec()) {
+            Ok(smbios) => check_image(&smbios),
+            Err(e) => shape(&e.to_string()),
+        };
+        format!("{found}|{parts}")
+    }
+
+    pub fn seeds(_: &Path) -> Vec<Vec<u8>> {
+        let structures: &[u8] = b"\x00\x08\x00\x01\x01\x02\x00\x00vendor\x000\x00\x00\
+            \x01\x0c\x01\x01\x01\x02\x00\x03\x00\x00\x00\x00Cloud Hypervisor\x00x\x00serial\x00\x00\
+            \x7f\x04\x02\x01\x00\x00";
+        // A 3.0 entry point at 0 with the structures after it (Cloud Hypervisor).
+        let mut three = vec![0u8; 0x18];
+        three[..5].copy_from_slice(b"_SM3_");
+        three[6] = 0x18;
+        three[7] = 3;
+        three[0x0c..0x10].copy_from_slice(&(structures.len() as u32).to_le_bytes());
+        three[0x10..0x18].copy_from_slice(&0x18u64.to_le_bytes());
+        three.extend_from_slice(structures);
+        // A 2.1 entry point at 0 (address 0x20) with the structures at 0x20 (SeaBIOS).
+        let mut two = vec![0u8; 0x20];
+        two[..4].copy_from_slice(b"_SM_");
+        two[5] = 0x1f;
+        two[6] = 2;
+        two[7] = 8;
+        two[0x10..0x15].copy_from_slice(b"_DMI_");
+        two[0x16..0x18].copy_from_slice(&(structures.len() as u16).to_le_bytes());
+        two[0x18..0x1c].copy_from_slice(&0x20u32.to_le_bytes());
+        two.extend_from_slice(structures);
+        [three, two]
+            .into_iter()
+            .map(|mut m| {
+                fix_checksums(&mut m);
+                let mut input = vec![0u8];
+                input.extend_from_slice(&m);
+                input
+            })
+            .collect()
     }
 }
 
@@ -1634,6 +1752,10 @@ mod tests {
         );
         let path = device_path::run(&device_path::seeds(Path::new("."))[0]);
         assert_eq!(path, "nodes 5");
+        let smbios_seeds = smbios::seeds(Path::new("."));
+        let three = smbios::run(&smbios_seeds[0]);
+        assert!(three.starts_with("ok 3|"), "{three}");
+        assert_eq!(smbios::run(&smbios_seeds[1]), "ok 3|ok 3");
         let entry = bls::run_entry(&bls::entry_seeds(Path::new("."))[0]);
         assert!(entry.starts_with("ok title true linux true"), "{entry}");
         let conf = bls::run_loader_conf(&bls::loader_conf_seeds(Path::new("."))[0]);

@@ -298,6 +298,13 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: efi-boot-current=<BootCurrent in hex, e.g. 0001>
 /// HVFW-PROOF: efi-boot-order=<BootOrder as Boot#### names>
 /// HVFW-PROOF: acpi=<table names under /sys/firmware/acpi/tables>
+/// HVFW-PROOF: dmi-entry-point=<anchor of the SMBIOS entry point Linux used: _SM_ or _SM3>
+/// HVFW-PROOF: dmi-sys-vendor=<SMBIOS system manufacturer, /sys/class/dmi/id/sys_vendor>
+/// HVFW-PROOF: dmi-product-serial=<SMBIOS system serial number>
+/// HVFW-PROOF: dmidecode-version=<dmidecode's "SMBIOS x.y present." line>
+/// HVFW-PROOF: dmidecode-manufacturer=<dmidecode -s system-manufacturer>
+/// HVFW-PROOF: dmidecode-serial=<dmidecode -s system-serial-number>
+/// HVFW-PROOF: dmidecode-complaints=<dmidecode's stderr while decoding every structure>
 /// HVFW-PROOF: cpus=<processors Linux brought up>
 /// HVFW-PROOF: memtotal_kb=<MemTotal>
 /// HVFW-PROOF: initrd-extra=<contents of /extra.txt, from a second initrd>
@@ -307,6 +314,8 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: year=<date +%Y: the system clock, set at boot from rtc0>
 /// HVFW-PROOF: done
 /// ```
+///
+/// The `dmidecode-*` lines come only when [`dmidecode_initramfs`] was loaded too.
 pub fn proof_script() -> String {
     proof_script_for("ttyS0")
 }
@@ -366,6 +375,15 @@ for table in /sys/firmware/acpi/tables/*; do
     if [ -f "$table" ]; then acpi="$acpi ${{table##*/}}"; fi
 done
 proof "acpi=${{acpi# }}"
+proof "dmi-entry-point=$(head -c 4 /sys/firmware/dmi/tables/smbios_entry_point 2>/dev/null)"
+proof "dmi-sys-vendor=$(cat /sys/class/dmi/id/sys_vendor 2>/dev/null)"
+proof "dmi-product-serial=$(cat /sys/class/dmi/id/product_serial 2>/dev/null)"
+if [ -x /usr/sbin/dmidecode ]; then
+    proof "dmidecode-version=$(dmidecode -t 1 2>&1 | grep -m1 '^SMBIOS')"
+    proof "dmidecode-manufacturer=$(dmidecode -s system-manufacturer 2>&1)"
+    proof "dmidecode-serial=$(dmidecode -s system-serial-number 2>&1)"
+    proof "dmidecode-complaints=$(dmidecode 2>&1 >/dev/null | tr '\n' ' ')"
+fi
 proof "cpus=$(grep -c ^processor /proc/cpuinfo)"
 memtotal=""
 while read -r key value unit; do
@@ -504,6 +522,41 @@ pub fn extra_initramfs(text: &str) -> Result<PathBuf, String> {
         "extra.txt",
         text.as_bytes(),
     )
+}
+
+/// The dynamic loader and C library `dmidecode` links against (Debian 12, amd64).
+const DMIDECODE_LIBRARIES: [&str; 2] = [
+    "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+    "lib/x86_64-linux-gnu/libc.so.6",
+];
+
+/// `target/initramfs/dmidecode.cpio.gz`: a second initrd adding Debian's
+/// `/usr/sbin/dmidecode` with the libc6 files it needs (its only dependency), for
+/// the proof script's `dmidecode-*` lines.
+pub fn dmidecode_initramfs() -> Result<PathBuf, String> {
+    let dmidecode = debian::file_in("dmidecode", Arch::Amd64, "usr/sbin/dmidecode")?;
+    let libraries = DMIDECODE_LIBRARIES
+        .iter()
+        .map(|path| debian::file_in("libc6", Arch::Amd64, path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut recipe = format!("dmidecode-newc-gzip-v1 {}\n", file_identity(&dmidecode)?);
+    for library in &libraries {
+        recipe.push_str(&format!("{}\n", file_identity(library)?));
+    }
+    cached_in("initramfs", "dmidecode.cpio.gz", &recipe, |out| {
+        let read = |path: &Path| std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        let mut cpio = Cpio::new();
+        cpio.file("usr/sbin/dmidecode", 0o755, &read(&dmidecode)?);
+        for (path, library) in DMIDECODE_LIBRARIES.iter().zip(&libraries) {
+            cpio.file(path, 0o755, &read(library)?);
+        }
+        // The interpreter path the ELF names (x86_64 psABI).
+        cpio.symlink(
+            "lib64/ld-linux-x86-64.so.2",
+            "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        );
+        std::fs::write(out, gzip(&cpio.finish())?).map_err(|e| e.to_string())
+    })
 }
 
 /// FNV-1a, 64 bits: a short, stable name for cache entries.

@@ -42,12 +42,9 @@ fn writable_copy(disk: &Path, tag: &str) -> Result<PathBuf, String> {
     Ok(copy)
 }
 
+/// Linux's `HVFW-PROOF: key=` value ("" when it printed none).
 fn proof_value(qemu: &Qemu, key: &str) -> String {
-    let prefix = format!("HVFW-PROOF: {key}=");
-    qemu.log()
-        .lines()
-        .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
-        .unwrap_or_default()
+    boot_tests::proof_value(qemu, key).unwrap_or_default()
 }
 
 /// Boots `disk` (written to, not a snapshot) until Linux powered off.

@@ -575,6 +575,8 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("serial-io", serial_io(bs));
         checks.check("partition-info", partition_info(bs, image));
         checks.check("disk-io2", disk_io2(bs, image));
+        let smbios = crate::smbios::report(st, &mut checks.out);
+        checks.check("smbios", smbios);
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(

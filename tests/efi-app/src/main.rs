@@ -13,6 +13,8 @@ mod app;
 mod hostile;
 #[cfg(target_os = "uefi")]
 mod nv;
+#[cfg(target_os = "uefi")]
+mod smbios;
 
 #[cfg(not(target_os = "uefi"))]
 fn main() {
