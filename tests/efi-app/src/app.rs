@@ -364,8 +364,10 @@ unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'stati
         )?;
         let info = core::slice::from_raw_parts(info as *const u8, 16 + 128);
         let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
-        if u32_at(info, 0) != 0x1000 || u32_at(info, 4) != 2 || info[8] != 1 {
-            return Err("expected revision 0x1000, type GPT and the System flag");
+        // Type 1: an MBR record, 2: a GPT entry (both carry the ESP's System flag).
+        let kind = u32_at(info, 4);
+        if u32_at(info, 0) != 0x1000 || !(kind == 1 || kind == 2) || info[8] != 1 {
+            return Err("expected revision 0x1000, type MBR or GPT and the System flag");
         }
         // The disk's path is the partition's up to its HD node.
         let mut path: *mut c_void = core::ptr::null_mut();
@@ -417,6 +419,14 @@ unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'stati
                 "ReadBlocks",
             )
         };
+        if kind == 1 {
+            read(0, &mut block)?;
+            let at = 446 + 16 * (number as usize - 1);
+            if number == 0 || number > 4 || block[at..at + 16] != info[16..32] {
+                return Err("PartitionInfo's record differs from the MBR's");
+            }
+            return Ok(());
+        }
         read(1, &mut block)?;
         if &block[..8] != b"EFI PART" {
             return Err("LBA 1 holds no GPT header");
