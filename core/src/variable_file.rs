@@ -289,6 +289,7 @@ pub fn admissible(v: &FileVariable<'_>) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
 
     const NV_BS_RT: u32 = efi::VARIABLE_NON_VOLATILE | efi::VARIABLE_BOOTSERVICE_ACCESS | efi::VARIABLE_RUNTIME_ACCESS;
 
@@ -347,6 +348,29 @@ mod tests {
         assert_eq!(vars[1].attributes, NV_BS_RT);
         // And writes the same bytes back.
         assert_eq!(serialize(&vars), file);
+    }
+
+    /// Written by U-Boot's own tool, tools/efivar.py (run unmodified for its
+    /// `set` command, not part of this repository): `set -n BootOrder -t u16
+    /// -d 1`, `set -n Timeout -t u16 -d 5`, `set -n HvfwNv -g
+    /// 0f6d4b1a-3c2e-4f5a-8b7c-9d0e1f2a3b4c -t str -d from-u-boot-efivar-py`,
+    /// `set -n PK -t str -d not-a-real-key` (which it marks time-based
+    /// authenticated, with the time of the run).
+    const U_BOOT_FILE: &[u8] = include_bytes!("../testdata/ubootefi-efivar-py.var");
+
+    #[test]
+    fn reads_the_file_u_boots_tool_wrote_and_writes_it_back_identically() {
+        let vars = parse(U_BOOT_FILE).unwrap();
+        let names: Vec<String> = vars.iter().map(|v| String::from_utf16(&v.name).unwrap()).collect();
+        assert_eq!(names, ["BootOrder", "Timeout", "HvfwNv", "PK"]);
+        assert_eq!(vars[0].data, &[1, 0]);
+        assert_eq!(vars[1].data, &[5, 0]);
+        assert_eq!(vars[2].data, b"from-u-boot-efivar-py");
+        assert_eq!(vars[2].attributes, NV_BS_RT);
+        assert_ne!(vars[3].time, 0, "efivar.py stamps time-based authenticated variables");
+        assert_eq!(admissible(&vars[2]), Ok(()));
+        assert_eq!(admissible(&vars[3]), Err(Refusal::Authenticated));
+        assert_eq!(serialize(&vars), U_BOOT_FILE);
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "variables_efibootmgr_boot_next_and_new_entry_survive_a_restart",
             run: efibootmgr_boot_next,
         },
+        BootTest {
+            name: "variables_a_store_written_by_u_boots_tool_is_loaded",
+            run: u_boot_store,
+        },
     ]
 }
 
@@ -648,5 +652,24 @@ fn efibootmgr_boot_next(ctx: &Context, s: &mut Session) -> Result<(), String> {
         return Err(format!("the new entry Boot{created} is gone after two restarts"));
     }
     println!("    efibootmgr made Boot{created}; BootNext took it once");
+    Ok(())
+}
+
+/// A store U-Boot's tools/efivar.py wrote (core/testdata, see the host test
+/// beside the format): the EFI test application finds `HvfwNv` with the
+/// value the tool stored, and the firmware refuses its `PK`.
+fn u_boot_store(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let store = include_bytes!("../../core/testdata/ubootefi-efivar-py.var").to_vec();
+    let disk = nv_disk("u-boot", store)?;
+    let found = nv_boot(ctx, s, &disk, None)?;
+    if found != "from-u-boot-efivar-py" {
+        return Err(format!(
+            "the application found HvfwNv={found}, not the value U-Boot's tool stored"
+        ));
+    }
+    let qemu = s.qemu()?;
+    if !qemu.log().contains("not loaded (first: Authenticated)") {
+        return Err("the firmware did not say it left the file's PK out".into());
+    }
     Ok(())
 }
