@@ -308,6 +308,15 @@ fn install_rng() {
     }
 }
 
+/// EFI_TIMESTAMP_PROTOCOL over the architecture's counter (after the clock's
+/// calibration, which sets its rate).
+fn install_timestamp() {
+    let protocol = fw_protocols::timestamp::create(fw_arch::time::ticks, fw_arch::time::frequency());
+    if let Err(e) = efi::protocol::install(None, fw_protocols::timestamp::PROTOCOL_GUID, protocol.cast()) {
+        warn!("cannot install EFI_TIMESTAMP_PROTOCOL: {e}");
+    }
+}
+
 /// RISCV_EFI_BOOT_PROTOCOL on a handle of its own, with the hart OpenSBI
 /// started the firmware on: Linux's EFI stub needs it to boot.
 #[cfg(target_arch = "riscv64")]
@@ -381,6 +390,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     install_serial_io();
     set_firmware_variables(info);
     install_rng();
+    install_timestamp();
     #[cfg(target_arch = "riscv64")]
     install_riscv_boot();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);

@@ -129,10 +129,13 @@ pub fn requests(efi: &Efi) -> Requests {
 
 /// What the boot manager tells the OS about itself and its entries, before
 /// the menu (volatile variables, like systemd-boot's).
-pub fn publish(efi: &Efi, entry_ids: &[&str], firmware: &FirmwareInfo) {
+pub fn publish(efi: &Efi, entry_ids: &[&str], firmware: &FirmwareInfo, init_usec: Option<u64>) {
     let set = |name: &str, data: &[u8]| {
         let _ = efi.set_variable(name, &LOADER_GUID, BS_RT, data);
     };
+    if let Some(usec) = init_usec {
+        set("LoaderTimeInitUSec", &utf16_string(&alloc::format!("{usec}")));
+    }
     set(
         "LoaderInfo",
         &utf16_string(&alloc::format!("hypervisor-fw {}", env!("CARGO_PKG_VERSION"))),
@@ -160,8 +163,17 @@ pub fn publish(efi: &Efi, entry_ids: &[&str], firmware: &FirmwareInfo) {
     }
 }
 
-/// What is said about the booted entry, just before it starts.
+/// What is said about the booted entry, just before it starts (with the
+/// time: `LoaderTimeExecUSec`).
 pub fn publish_selected(efi: &Efi, entry_id: &str, volume_path: &[u8]) {
+    if let Some(usec) = efi.timestamp_usec() {
+        let _ = efi.set_variable(
+            "LoaderTimeExecUSec",
+            &LOADER_GUID,
+            BS_RT,
+            &utf16_string(&alloc::format!("{usec}")),
+        );
+    }
     let _ = efi.set_variable("LoaderEntrySelected", &LOADER_GUID, BS_RT, &utf16_string(entry_id));
     if let Some(guid) = partition_guid(volume_path) {
         let _ = efi.set_variable(

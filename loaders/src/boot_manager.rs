@@ -96,6 +96,8 @@ impl BootOption {
 pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> Status {
     // SAFETY: the firmware starts us with a valid system table.
     let efi = unsafe { Efi::new(image, st) };
+    // LoaderTimeInitUSec: when the boot manager started.
+    let init_usec = efi.timestamp_usec();
     let volumes = volumes(&efi);
     let mut options = load_options(&efi, &volumes);
     let bls_enabled = efi.get_variable(BLS_VARIABLE, &HVFW_VENDOR).as_deref() != Some(b"off");
@@ -120,7 +122,7 @@ pub unsafe extern "efiapi" fn efi_main(image: Handle, st: *mut SystemTable) -> S
         })
         .collect();
     if !entry_ids.is_empty() {
-        bli::publish(&efi, &entry_ids, &efi.firmware_info());
+        bli::publish(&efi, &entry_ids, &efi.firmware_info(), init_usec);
     }
     options.extend(bls_options);
     // Volumes whose removable-media file cannot even be opened (a damaged file

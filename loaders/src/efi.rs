@@ -61,6 +61,35 @@ impl Efi {
         (status == Status::SUCCESS && !interface.is_null()).then_some(interface)
     }
 
+    /// Microseconds on EFI_TIMESTAMP_PROTOCOL's counter (UEFI 2.10 §37.3),
+    /// which has run since the machine started; `None` without the protocol.
+    pub fn timestamp_usec(&self) -> Option<u64> {
+        /// EFI_TIMESTAMP_PROTOCOL: GetTimestamp, GetProperties.
+        #[repr(C)]
+        struct Timestamp {
+            get_timestamp: unsafe extern "efiapi" fn() -> u64,
+            get_properties: unsafe extern "efiapi" fn(*mut [u64; 2]) -> Status,
+        }
+        const GUID: Guid = uefi_raw::guid!("afbfde41-2e6e-4262-ba65-62b9236e5495");
+        let mut interface: *mut c_void = core::ptr::null_mut();
+        // SAFETY: see the module doc.
+        let status = unsafe { (self.bs().locate_protocol)(&GUID, core::ptr::null(), &mut interface) };
+        if status != Status::SUCCESS || interface.is_null() {
+            return None;
+        }
+        // SAFETY: the firmware's EFI_TIMESTAMP_PROTOCOL; its properties are
+        // two UINT64s (frequency, end value).
+        let (ticks, frequency) = unsafe {
+            let protocol = &*(interface as *const Timestamp);
+            let mut properties = [0u64; 2];
+            if (protocol.get_properties)(&mut properties) != Status::SUCCESS {
+                return None;
+            }
+            ((protocol.get_timestamp)(), properties[0])
+        };
+        (frequency != 0).then(|| (u128::from(ticks) * 1_000_000 / u128::from(frequency)) as u64)
+    }
+
     /// The device path on `handle`, copied.
     pub fn device_path(&self, handle: Handle) -> Option<Vec<u8>> {
         let path = self.protocol(handle, &DevicePathProtocol::GUID)? as *const u8;

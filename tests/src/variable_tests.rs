@@ -353,6 +353,7 @@ echo "HVFW-BLI: selected=$(text $vars/LoaderEntrySelected-{LOADER})"
 echo "HVFW-BLI: part-uuid=$(text $vars/LoaderDevicePartUUID-{LOADER})"
 echo "HVFW-BLI: entries=$(text $vars/LoaderEntries-{LOADER})"
 echo "HVFW-BLI: info=$(text $vars/LoaderInfo-{LOADER})"
+echo "HVFW-BLI: times=$(text $vars/LoaderTimeInitUSec-{LOADER}) $(text $vars/LoaderTimeExecUSec-{LOADER})"
 global=8be4df61-93ca-11d2-aa0d-00e098032b8c
 set -- $(od -An -tx1 $vars/BootCurrent-$global)
 echo "HVFW-BLI: boot-current=$6$5 $(tr -d '\000' < $vars/Boot$6$5-$global | tr -c ' -~' '?')"
@@ -439,6 +440,16 @@ fn loader_entry_one_shot(ctx: &Context, s: &mut Session) -> Result<(), String> {
         }
         if !value("info").starts_with("hypervisor-fw ") {
             return Err(format!("LoaderInfo is {:?}", value("info")));
+        }
+        // systemd-analyze's "firmware" and "loader" times: the boot manager
+        // started, then started the entry, within the first minute.
+        let times: Vec<u64> = value("times")
+            .split_whitespace()
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        match times[..] {
+            [init, exec] if 0 < init && init <= exec && exec < 60_000_000 => {}
+            _ => return Err(format!("LoaderTimeInitUSec/ExecUSec are {:?}", value("times"))),
         }
         let current = value("boot-current");
         if !current.contains("hypervisor-fw Boot Loader Specification entries") {
