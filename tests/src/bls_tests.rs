@@ -2,8 +2,8 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, assert_device_tree_mode, proof, proof_value, proof_with_acpi, proof_with_memory_share, BootTest,
-    Context, Session,
+    aarch64_firmware, assert_device_tree_mode, assert_memory_attributes_table, proof, proof_value, proof_with_acpi,
+    proof_with_memory_share, BootTest, Context, Session,
 };
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
@@ -208,6 +208,7 @@ fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> 
     if !qemu.log().contains("HVFW-PROOF: initrd-extra=second-initrd-ok") {
         return Err("the second initrd did not reach Linux".into());
     }
+    assert_memory_attributes_table(qemu)?;
     println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
     Ok(())
 }
@@ -723,6 +724,7 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
+    assert_memory_attributes_table(qemu)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
         linux.as_secs_f64()
