@@ -21,6 +21,10 @@ pub fn tests() -> Vec<BootTest> {
             run: picks_by_specification,
         },
         BootTest {
+            name: "bls_memtotal_at_5g_matches_qemus_direct_kernel_boot",
+            run: memtotal_at_5g,
+        },
+        BootTest {
             name: "bls_default_glob_picks_its_entry",
             run: default_glob,
         },
@@ -210,6 +214,67 @@ fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> 
     }
     assert_memory_attributes_table(qemu)?;
     println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
+    Ok(())
+}
+
+/// With 5 GiB QEMU q35 splits RAM around the PCI hole (2 GiB below 4 GiB, 3 GiB
+/// above): Linux booted through the firmware must see as much of it as when
+/// QEMU boots the same kernel and initramfs directly, within 3% (the firmware
+/// keeps its runtime image, ACPI NVS and the reserved ranges; Linux frees the
+/// rest of the boot services memory).
+fn memtotal_at_5g(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    const MIB: u64 = 5 * 1024;
+    let kernel = debian::cloud_kernel()?;
+    let initrd = initramfs::proof_initramfs()?;
+    let args: Vec<String> = [
+        "-machine",
+        "q35,accel=tcg",
+        "-cpu",
+        "max",
+        "-m",
+        "5G",
+        "-kernel",
+        &kernel.to_string_lossy(),
+        "-initrd",
+        &initrd.to_string_lossy(),
+        "-append",
+        "console=ttyS0 hvfw.marker=direct-5g",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let direct = images::reference_boot(&args, LINUX)?;
+    let direct_kb: u64 = direct
+        .console
+        .lines()
+        .find_map(|l| {
+            l.split_once("HVFW-PROOF: memtotal_kb=")
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("QEMU's direct boot printed no MemTotal:\n{}", direct.console))?;
+    let disk = images::bls_disk(&base(
+        "bls-5g",
+        "timeout 0\n",
+        vec![(
+            "debian.conf".into(),
+            entry(None, "11111111111111111111111111111111", "6.1.0-10", "bls-5g"),
+        )],
+    )?)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.memory = "5G".into();
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    proof(qemu, MIB, "hvfw.marker=bls-5g", LINUX)?;
+    let ours_kb: u64 = proof_value(qemu, "memtotal_kb")
+        .and_then(|v| v.parse().ok())
+        .ok_or("no MemTotal through the firmware")?;
+    println!("    MemTotal at -m 5G: {ours_kb} kB through the firmware, {direct_kb} kB by direct kernel boot");
+    if ours_kb.abs_diff(direct_kb) * 100 > direct_kb * 3 {
+        return Err(format!(
+            "MemTotal {ours_kb} kB is not within 3% of the direct boot's {direct_kb} kB"
+        ));
+    }
     Ok(())
 }
 
