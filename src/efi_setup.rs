@@ -203,6 +203,15 @@ fn set_firmware_variables(info: &BootInfo) {
     }
 }
 
+/// EFI_MEMORY_ATTRIBUTES_TABLE: the image's code pages (`.text`, `.rodata`,
+/// page aligned by `layout.ld`) read-only, all runtime data non-executable.
+fn install_memory_attributes() {
+    let code = fw_arch::image_layout().code;
+    if let Err(s) = efi::memory_attributes::install(code) {
+        warn!("cannot install the memory attributes table: {s:?}");
+    }
+}
+
 /// The handle applications see as the firmware's own image (their parent).
 pub fn firmware_handle() -> e::Handle {
     FIRMWARE_HANDLE.load(core::sync::atomic::Ordering::Relaxed) as e::Handle
@@ -385,6 +394,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     );
     install_acpi_and_device_tree(info);
     crate::smbios::install_from_vmm(info);
+    install_memory_attributes();
     install_firmware_image();
     install_console();
     install_serial_io();

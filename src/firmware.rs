@@ -124,10 +124,23 @@ fn alloc_page() -> Option<u64> {
     (!page.is_null()).then_some(page as u64)
 }
 
-/// Maps RAM above 4 GiB (the x86_64 entry code mapped the first 4 GiB; the
+/// On x86_64 makes what is not RAM below 4 GiB uncached. Maps RAM above 4 GiB (the x86_64 entry code mapped the first 4 GiB; the
 /// aarch64 one mapped all RAM; riscv64 runs without paging) and checks that the highest RAM page is reachable.
 fn map_high_memory(info: &BootInfo) {
     let top = info.ram_top();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let decide = |page: Range<u64>| fw_core::caching::page_caching(info.regions(), page);
+        match fw_arch::set_low_caching(&decide, &mut alloc_page) {
+            Ok(done) => info!(
+                "below 4 GiB: {} MiB uncached in 2 MiB pages, {} 2 MiB pages split ({} KiB uncached)",
+                done.uncached_large * 2,
+                done.split,
+                done.uncached_small * 4
+            ),
+            Err(e) => error!("cannot map the devices below 4 GiB uncached: {e}"),
+        }
+    }
     if cfg!(target_arch = "x86_64") && top > 1 << 32 {
         if let Err(e) = fw_arch::identity_map(1 << 32, top, Caching::WriteBack, &mut alloc_page) {
             error!("cannot map RAM above 4 GiB: {e}");

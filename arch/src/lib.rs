@@ -40,7 +40,7 @@ pub use image::{image_layout, image_range, ImageLayout};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{efi_calls, random, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{halt, identity_map, paging::Caching, report_failure, Boot};
+pub use x86_64::{halt, identity_map, paging::Caching, report_failure, set_low_caching, Boot};
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use aarch64::{efi_calls, halt, identity_map, mmu::Caching, random, report_failure, time, Boot};

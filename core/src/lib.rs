@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod boot_info;
+pub mod caching;
 pub mod clock;
 pub mod efi;
 pub mod events;

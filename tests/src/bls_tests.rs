@@ -2,8 +2,8 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, assert_device_tree_mode, proof, proof_value, proof_with_acpi, proof_with_memory_share, BootTest,
-    Context, Session,
+    aarch64_firmware, assert_device_tree_mode, assert_memory_attributes_table, proof, proof_value, proof_with_acpi,
+    proof_with_memory_share, BootTest, Context, Session,
 };
 use crate::images::{self, BlsDisk, Source};
 use crate::qemu::QemuConfig;
@@ -19,6 +19,10 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "bls_boots_the_entry_the_specification_picks",
             run: picks_by_specification,
+        },
+        BootTest {
+            name: "bls_memtotal_at_5g_matches_qemus_direct_kernel_boot",
+            run: memtotal_at_5g,
         },
         BootTest {
             name: "bls_default_glob_picks_its_entry",
@@ -208,7 +212,69 @@ fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> 
     if !qemu.log().contains("HVFW-PROOF: initrd-extra=second-initrd-ok") {
         return Err("the second initrd did not reach Linux".into());
     }
+    assert_memory_attributes_table(qemu)?;
     println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
+    Ok(())
+}
+
+/// With 5 GiB QEMU q35 splits RAM around the PCI hole (2 GiB below 4 GiB, 3 GiB
+/// above): Linux booted through the firmware must see as much of it as when
+/// QEMU boots the same kernel and initramfs directly, within 3% (the firmware
+/// keeps its runtime image, ACPI NVS and the reserved ranges; Linux frees the
+/// rest of the boot services memory).
+fn memtotal_at_5g(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    const MIB: u64 = 5 * 1024;
+    let kernel = debian::cloud_kernel()?;
+    let initrd = initramfs::proof_initramfs()?;
+    let args: Vec<String> = [
+        "-machine",
+        "q35,accel=tcg",
+        "-cpu",
+        "max",
+        "-m",
+        "5G",
+        "-kernel",
+        &kernel.to_string_lossy(),
+        "-initrd",
+        &initrd.to_string_lossy(),
+        "-append",
+        "console=ttyS0 hvfw.marker=direct-5g",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let direct = images::reference_boot(&args, LINUX)?;
+    let direct_kb: u64 = direct
+        .console
+        .lines()
+        .find_map(|l| {
+            l.split_once("HVFW-PROOF: memtotal_kb=")
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("QEMU's direct boot printed no MemTotal:\n{}", direct.console))?;
+    let disk = images::bls_disk(&base(
+        "bls-5g",
+        "timeout 0\n",
+        vec![(
+            "debian.conf".into(),
+            entry(None, "11111111111111111111111111111111", "6.1.0-10", "bls-5g"),
+        )],
+    )?)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.memory = "5G".into();
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    proof(qemu, MIB, "hvfw.marker=bls-5g", LINUX)?;
+    let ours_kb: u64 = proof_value(qemu, "memtotal_kb")
+        .and_then(|v| v.parse().ok())
+        .ok_or("no MemTotal through the firmware")?;
+    println!("    MemTotal at -m 5G: {ours_kb} kB through the firmware, {direct_kb} kB by direct kernel boot");
+    if ours_kb.abs_diff(direct_kb) * 100 > direct_kb * 3 {
+        return Err(format!(
+            "MemTotal {ours_kb} kB is not within 3% of the direct boot's {direct_kb} kB"
+        ));
+    }
     Ok(())
 }
 
@@ -723,6 +789,7 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
+    assert_memory_attributes_table(qemu)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
         linux.as_secs_f64()

@@ -287,6 +287,24 @@ pub fn proof_value(qemu: &Qemu, key: &str) -> Option<String> {
         .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
 }
 
+/// Fails unless Linux found the EFI_MEMORY_ATTRIBUTES_TABLE (`MEMATTR=` on its
+/// `efi:` line) and took every entry: it prints an `efi: memattr:` line for
+/// each entry that does not match a runtime region of its memory map.
+pub fn assert_memory_attributes_table(qemu: &Qemu) -> Result<(), String> {
+    let address = proof_value(qemu, "efi-memattr").unwrap_or_default();
+    if !address.starts_with("0x") {
+        return Err(format!(
+            "Linux found no EFI memory attributes table (efi-memattr={address})"
+        ));
+    }
+    let complaints = proof_value(qemu, "efi-memattr-complaints").unwrap_or_default();
+    if !complaints.is_empty() {
+        return Err(format!("Linux rejected memory attributes table entries: {complaints}"));
+    }
+    println!("    Linux took the memory attributes table at {address}");
+    Ok(())
+}
+
 /// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
 pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
     proof_with_acpi(

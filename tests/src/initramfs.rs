@@ -310,6 +310,9 @@ pub fn busybox_initramfs_for(
 /// HVFW-PROOF: initrd-extra=<contents of /extra.txt, from a second initrd>
 /// HVFW-PROOF: efi-rng=yes|no  (Linux's `efi:` line names the RNG seed table,
 ///                              which the EFI stub fills from EFI_RNG_PROTOCOL)
+/// HVFW-PROOF: efi-memattr=<the EFI_MEMORY_ATTRIBUTES_TABLE's address on Linux's `efi:` line>
+/// HVFW-PROOF: efi-memattr-complaints=<Linux's `efi: memattr:` messages: entries it
+///                                     rejected (it prints none for a good table)>
 /// HVFW-PROOF: rtc=<names of Linux's RTC devices, e.g. rtc-efi>
 /// HVFW-PROOF: year=<date +%Y: the system clock, set at boot from rtc0>
 /// HVFW-PROOF: done
@@ -394,6 +397,9 @@ extra=""
 if [ -f /extra.txt ]; then extra=$(cat /extra.txt); fi
 proof "initrd-extra=$extra"
 if dmesg | grep 'efi: ' | grep -q 'RNG='; then proof "efi-rng=yes"; else proof "efi-rng=no"; fi
+memattr=$(dmesg | grep 'efi: ' | grep -o 'MEMATTR=0x[0-9a-f]*' | head -n 1)
+proof "efi-memattr=${{memattr#MEMATTR=}}"
+proof "efi-memattr-complaints=$(dmesg | grep 'efi: memattr:' | tr '\n' ' ')"
 rtc=""
 for name in /sys/class/rtc/rtc*/name; do
     if [ -f "$name" ]; then rtc="$rtc $(cat "$name")"; fi

@@ -1,13 +1,17 @@
 //! Identity paging (Intel SDM vol. 3, §4.5, 4-level paging).
 //!
-//! The entry code maps the first 4 GiB with 2 MiB pages from static tables. Here
-//! the page under the boot stack becomes a guard page, and [`identity_map`] adds
+//! The entry code maps the first 4 GiB write-back with 2 MiB pages from static
+//! tables. Here the page under the boot stack becomes a guard page,
+//! [`set_low_caching`] makes what is not RAM below 4 GiB uncached (PCD|PWT, the
+//! decision is `fw_core::caching`), and [`identity_map`] adds
 //! any other range (RAM above 4 GiB, 64-bit PCI BARs) with 1 GiB pages when the CPU
 //! has them, else 2 MiB pages, taking new tables from a page allocator.
 
 use core::arch::asm;
 use core::arch::x86_64::__cpuid;
+use core::ops::Range;
 use core::ptr::{addr_of, addr_of_mut};
+use fw_core::caching::PageCaching;
 
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
@@ -18,6 +22,9 @@ const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 const GIB: u64 = 1 << 30;
 const TWO_MIB: u64 = 1 << 21;
+const PAGE: u64 = 4096;
+/// PCD | PWT with PAT index 3 (the power-on PAT): UC.
+const UNCACHED: u64 = WRITE_THROUGH | CACHE_DISABLE;
 
 unsafe extern "C" {
     static mut boot_pml4: [u64; 512];
@@ -169,4 +176,70 @@ pub fn identity_map(
     }
     flush_tlb();
     Ok(())
+}
+
+/// What [`set_low_caching`] did, for the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LowCaching {
+    /// 2 MiB pages made uncached as a whole.
+    pub uncached_large: u32,
+    /// 2 MiB pages split into 4 KiB pages (or whose 4 KiB pages were updated).
+    pub split: u32,
+    /// 4 KiB pages made uncached inside those.
+    pub uncached_small: u32,
+}
+
+/// Gives every page of the first 4 GiB the caching `decide` chooses for it:
+/// write-back pages stay as the entry code mapped them, uncached 2 MiB pages get
+/// PCD|PWT, and a [`PageCaching::Mixed`] 2 MiB page is split into 4 KiB pages
+/// (a table from `alloc_page`), each decided again; a 4 KiB page that is still
+/// mixed stays write-back (see `fw_core::caching`). A 2 MiB page already split
+/// (the stack guard's) keeps its table and non-present guard page.
+pub fn set_low_caching(
+    decide: &dyn Fn(Range<u64>) -> PageCaching,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Result<LowCaching, MapError> {
+    let mut done = LowCaching::default();
+    // SAFETY: runs on the only CPU before any application; `boot_pd` is the live
+    // table for the first 4 GiB and every entry written maps the same physical
+    // addresses as before, only with other caching bits, so no live data moves.
+    unsafe {
+        let pd = &mut *addr_of_mut!(boot_pd);
+        for (index, pde) in pd.iter_mut().enumerate() {
+            let base = index as u64 * TWO_MIB;
+            let caching = decide(base..base + TWO_MIB);
+            let split = *pde & HUGE == 0;
+            match (caching, split) {
+                (PageCaching::WriteBack, false) => {}
+                (PageCaching::Uncached, false) => {
+                    *pde |= UNCACHED;
+                    done.uncached_large += 1;
+                }
+                (_, _) => {
+                    let table = if split {
+                        (*pde & ADDRESS_MASK) as *mut u64
+                    } else {
+                        new_table(alloc_page)? as *mut u64
+                    };
+                    for i in 0..512 {
+                        let addr = base + i as u64 * PAGE;
+                        let pte = table.add(i);
+                        let old = if split { *pte } else { addr | PRESENT | WRITABLE };
+                        if old & PRESENT == 0 {
+                            continue;
+                        }
+                        let uncached = decide(addr..addr + PAGE) == PageCaching::Uncached;
+                        *pte = if uncached { old | UNCACHED } else { old & !UNCACHED };
+                        done.uncached_small += u32::from(uncached);
+                    }
+                    if !split {
+                        *pde = table as u64 | PRESENT | WRITABLE;
+                    }
+                    done.split += 1;
+                }
+            }
+        }
+    }
+    flush_tlb();
+    Ok(done)
 }

@@ -666,6 +666,8 @@ pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -
         return efi::Status::INVALID_PARAMETER;
     }
     info!("ExitBootServices: handing the machine to the OS");
+    // The map is final now: the OS checks the table's entries against it.
+    super::memory_attributes::refresh();
     log_memory_use();
     (platform().exit_boot_services)();
     let notifies = BOOT.lock().events.address_change_notifications();

@@ -14,6 +14,7 @@
 pub mod boot;
 pub mod dispatch;
 pub mod image;
+pub mod memory_attributes;
 pub mod protocol;
 pub mod runtime;
 pub mod tables;

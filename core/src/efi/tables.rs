@@ -42,6 +42,10 @@ pub struct Shared<T>(UnsafeCell<T>);
 unsafe impl<T> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
+    pub const fn new(value: T) -> Shared<T> {
+        Shared(UnsafeCell::new(value))
+    }
+
     pub fn get(&self) -> *mut T {
         self.0.get()
     }

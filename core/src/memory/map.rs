@@ -185,7 +185,7 @@ impl Descriptor {
 
     /// Writes the `EFI_MEMORY_DESCRIPTOR` into `slot` (at least `size_of` the struct),
     /// zeroing padding and the rest of the slot.
-    fn write(&self, slot: &mut [u8]) {
+    pub(crate) fn write(&self, slot: &mut [u8]) {
         slot.fill(0);
         put(
             slot,

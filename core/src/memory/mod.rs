@@ -6,6 +6,7 @@
 //! errors into statuses with `status()`.
 #![forbid(unsafe_code)]
 
+pub mod attributes;
 pub mod map;
 pub mod pool;
 pub mod types;
