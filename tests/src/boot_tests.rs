@@ -178,6 +178,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "serial-io",
         "partition-info",
         "disk-io2",
+        "load-image-buffer",
         "smbios",
         "file-system",
     ] {

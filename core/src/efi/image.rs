@@ -373,13 +373,13 @@ fn place(
         &mut *protocol as *mut _ as *mut c_void,
     )
     .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
-    if let Some(path) = &full_path {
-        let _ = install(
-            Some(handle),
-            loaded_image_device_path::PROTOCOL_GUID,
-            path.as_ptr() as *mut c_void,
-        );
-    }
+    // Every image LoadImage loads carries LoadedImageDevicePath; one loaded from
+    // a buffer without a device path carries it with a NULL interface (§9.2).
+    let _ = install(
+        Some(handle),
+        loaded_image_device_path::PROTOCOL_GUID,
+        image_device_path(&full_path),
+    );
     debug!(
         "loaded image at {base:#x} ({size} bytes), entry {:#x}",
         base + u64::from(pe.entry_point())
@@ -398,6 +398,14 @@ fn place(
         file_path,
     });
     Ok(handle)
+}
+
+/// The LoadedImageDevicePath interface for an image's full path: the path, or
+/// NULL when the image was loaded from a buffer without one.
+fn image_device_path(full_path: &Option<Box<[u8]>>) -> *mut c_void {
+    full_path
+        .as_ref()
+        .map_or(core::ptr::null_mut(), |p| p.as_ptr() as *mut c_void)
 }
 
 /// Registers an application compiled into the firmware (the boot manager, the
@@ -557,11 +565,12 @@ fn unload(image: LoadedImage) {
         &loaded_image::PROTOCOL_GUID,
         Interface::from_ptr(&*image.protocol as *const _ as *mut c_void),
     );
-    if let Some(path) = &image.full_path {
+    // Images compiled into the firmware never had one.
+    if image.pages > 0 {
         let _ = boot.handles.uninstall_protocol(
             image.handle,
             &loaded_image_device_path::PROTOCOL_GUID,
-            Interface::from_ptr(path.as_ptr() as *mut c_void),
+            Interface::from_ptr(image_device_path(&image.full_path)),
         );
     }
     boot.handles.close_opens_by_agent(image.handle);

@@ -57,7 +57,7 @@ impl Checks {
     }
 }
 
-fn ok(status: Status, what: &'static str) -> Result<(), &'static str> {
+pub(crate) fn ok(status: Status, what: &'static str) -> Result<(), &'static str> {
     if status == Status::SUCCESS {
         Ok(())
     } else {
@@ -519,7 +519,26 @@ pub(crate) unsafe fn read_own_volume(
     name: &str,
     out: &mut [u8],
 ) -> Result<usize, &'static str> {
+    let mut path = [0u16; 64];
+    for (i, c) in name.encode_utf16().enumerate() {
+        path[i] = c;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { read_own_volume_utf16(bs, image, &path, out) }
+}
+
+/// Reads a whole file, named by a NUL-terminated UTF-16 path, from the volume
+/// the application was loaded from.
+pub(crate) unsafe fn read_own_volume_utf16(
+    bs: &BootServices,
+    image: Handle,
+    path: &[u16],
+    out: &mut [u8],
+) -> Result<usize, &'static str> {
     use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
+    if !path.contains(&0) {
+        return Err("the path is not NUL-terminated");
+    }
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
         let mut loaded: *mut c_void = core::ptr::null_mut();
@@ -536,10 +555,6 @@ pub(crate) unsafe fn read_own_volume(
         let sfs = sfs as *mut SimpleFileSystemProtocol;
         let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
         ok(((*sfs).open_volume)(sfs, &mut root), "OpenVolume")?;
-        let mut path = [0u16; 64];
-        for (i, c) in name.encode_utf16().enumerate() {
-            path[i] = c;
-        }
         let mut file: *mut FileProtocolV1 = core::ptr::null_mut();
         let status = ((*root).open)(root, &mut file, path.as_ptr(), FileMode::READ, FileAttribute::empty());
         let _ = ((*root).close)(root);
@@ -575,6 +590,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("serial-io", serial_io(bs));
         checks.check("partition-info", partition_info(bs, image));
         checks.check("disk-io2", disk_io2(bs, image));
+        checks.check("load-image-buffer", crate::image_buffer::check(bs, image));
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];

@@ -12,6 +12,8 @@ mod app;
 #[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
+mod image_buffer;
+#[cfg(target_os = "uefi")]
 mod nv;
 #[cfg(target_os = "uefi")]
 mod smbios;
