@@ -308,6 +308,15 @@ fn install_rng() {
     }
 }
 
+/// EFI_UNICODE_COLLATION2_PROTOCOL ("en") on a handle of its own, for shells
+/// and drivers that compare file names without regard to case.
+fn install_unicode_collation() {
+    let protocol = fw_protocols::unicode_collation::efi::protocol();
+    if let Err(e) = efi::protocol::install(None, fw_protocols::unicode_collation::PROTOCOL_GUID, protocol.cast()) {
+        warn!("cannot install EFI_UNICODE_COLLATION2_PROTOCOL: {e}");
+    }
+}
+
 /// RISCV_EFI_BOOT_PROTOCOL on a handle of its own, with the hart OpenSBI
 /// started the firmware on: Linux's EFI stub needs it to boot.
 #[cfg(target_arch = "riscv64")]
@@ -381,6 +390,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     install_serial_io();
     set_firmware_variables(info);
     install_rng();
+    install_unicode_collation();
     #[cfg(target_arch = "riscv64")]
     install_riscv_boot();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);

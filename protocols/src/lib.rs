@@ -17,3 +17,4 @@ pub mod partition_info;
 pub mod riscv_boot;
 pub mod rng;
 pub mod serial_io;
+pub mod unicode_collation;

@@ -179,6 +179,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "partition-info",
         "disk-io2",
         "load-image-buffer",
+        "unicode-collation",
         "smbios",
         "file-system",
     ] {

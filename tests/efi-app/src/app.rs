@@ -254,7 +254,7 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
 }
 
 /// The one handle carrying `guid`, and its interface.
-unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Handle, *mut c_void), &'static str> {
+pub(crate) unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Handle, *mut c_void), &'static str> {
     // SAFETY: boot services called as the specification describes.
     unsafe {
         let mut count = 0usize;
@@ -591,6 +591,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("partition-info", partition_info(bs, image));
         checks.check("disk-io2", disk_io2(bs, image));
         checks.check("load-image-buffer", crate::image_buffer::check(bs, image));
+        checks.check("unicode-collation", crate::collation::check(bs));
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];

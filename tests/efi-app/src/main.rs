@@ -10,6 +10,8 @@
 #[cfg(target_os = "uefi")]
 mod app;
 #[cfg(target_os = "uefi")]
+mod collation;
+#[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
 mod image_buffer;
