@@ -317,6 +317,15 @@ fn install_unicode_collation() {
     }
 }
 
+/// EFI_RESET_NOTIFICATION_PROTOCOL on a handle of its own: ResetSystem calls
+/// the functions programs register before it resets.
+fn install_reset_notification() {
+    let protocol = fw_protocols::reset_notification::protocol();
+    if let Err(e) = efi::protocol::install(None, fw_protocols::reset_notification::PROTOCOL_GUID, protocol.cast()) {
+        warn!("cannot install EFI_RESET_NOTIFICATION_PROTOCOL: {e}");
+    }
+}
+
 /// RISCV_EFI_BOOT_PROTOCOL on a handle of its own, with the hart OpenSBI
 /// started the firmware on: Linux's EFI stub needs it to boot.
 #[cfg(target_arch = "riscv64")]
@@ -391,6 +400,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     set_firmware_variables(info);
     install_rng();
     install_unicode_collation();
+    install_reset_notification();
     #[cfg(target_arch = "riscv64")]
     install_riscv_boot();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);

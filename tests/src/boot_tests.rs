@@ -180,6 +180,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "disk-io2",
         "load-image-buffer",
         "unicode-collation",
+        "reset-notification",
         "smbios",
         "file-system",
     ] {
@@ -273,6 +274,9 @@ fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.disks.push(disk);
     let qemu = s.boot(&config)?;
     qemu.wait_for("HVFW-APP: ResetSystem(EfiResetShutdown)", START)?;
+    // The function the application registered through
+    // EFI_RESET_NOTIFICATION_PROTOCOL runs before the reset, with its arguments.
+    qemu.wait_for("HVFW-APP: reset notification EfiResetShutdown SUCCESS", START)?;
     // ACPI S5 makes QEMU exit by itself with status 0.
     let status = qemu.wait_exit(Duration::from_secs(10))?;
     if !status.success() {

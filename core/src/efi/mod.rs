@@ -15,6 +15,7 @@ pub mod boot;
 pub mod dispatch;
 pub mod image;
 pub mod protocol;
+pub mod reset_notify;
 pub mod runtime;
 pub mod tables;
 

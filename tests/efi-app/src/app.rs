@@ -592,6 +592,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("disk-io2", disk_io2(bs, image));
         checks.check("load-image-buffer", crate::image_buffer::check(bs, image));
         checks.check("unicode-collation", crate::collation::check(bs));
+        checks.check("reset-notification", crate::reset_notify::check(bs));
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];
@@ -630,6 +631,10 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         // SAFETY: as above.
         if unsafe { read_own_volume(bs, image, trigger, &mut [0u8; 64]) }.is_ok() {
             let _ = writeln!(checks.out, "HVFW-APP: ResetSystem({name})");
+            // SAFETY: boot services still run.
+            if let Err(why) = unsafe { crate::reset_notify::announce_reset(bs, st.stdout) } {
+                let _ = writeln!(checks.out, "HVFW-APP: FAIL reset-notification: {why}");
+            }
             // SAFETY: runtime services called as the specification describes.
             unsafe { (rt.reset_system)(kind, status, 0, core::ptr::null()) };
         }

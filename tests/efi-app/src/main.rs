@@ -18,6 +18,8 @@ mod image_buffer;
 #[cfg(target_os = "uefi")]
 mod nv;
 #[cfg(target_os = "uefi")]
+mod reset_notify;
+#[cfg(target_os = "uefi")]
 mod smbios;
 
 #[cfg(not(target_os = "uefi"))]
