@@ -181,6 +181,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "load-image-buffer",
         "unicode-collation",
         "reset-notification",
+        "device-path-from-text",
         "smbios",
         "file-system",
     ] {

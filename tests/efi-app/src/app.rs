@@ -593,6 +593,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("load-image-buffer", crate::image_buffer::check(bs, image));
         checks.check("unicode-collation", crate::collation::check(bs));
         checks.check("reset-notification", crate::reset_notify::check(bs));
+        checks.check("device-path-from-text", crate::device_path_text::check(bs, image));
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];

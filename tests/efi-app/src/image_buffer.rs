@@ -13,7 +13,7 @@ use uefi_raw::table::boot::{BootServices, MemoryType};
 use uefi_raw::{guid, Boolean, Guid, Handle, Status};
 
 /// EFI_LOADED_IMAGE_DEVICE_PATH_PROTOCOL_GUID (§9.2).
-const LOADED_IMAGE_DEVICE_PATH: Guid = guid!("bc62157e-3e33-4fec-9920-2d3b36d750df");
+pub(crate) const LOADED_IMAGE_DEVICE_PATH: Guid = guid!("bc62157e-3e33-4fec-9920-2d3b36d750df");
 
 /// Room for the application's own file.
 const MAX_IMAGE: usize = 1 << 20;

@@ -12,6 +12,8 @@ mod app;
 #[cfg(target_os = "uefi")]
 mod collation;
 #[cfg(target_os = "uefi")]
+mod device_path_text;
+#[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
 mod image_buffer;
