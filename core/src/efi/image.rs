@@ -59,6 +59,30 @@ unsafe impl Send for LoadedImage {}
 
 static IMAGES: Mutex<Vec<LoadedImage>> = Mutex::new(Vec::new());
 
+/// The images StartImage entered and that have not returned, innermost last.
+static RUNNING: Mutex<Vec<HandleId>> = Mutex::new(Vec::new());
+
+/// Names the innermost running image for the log: its file path, or its
+/// handle when it has none (images compiled into the firmware).
+pub(crate) fn running_image() -> alloc::string::String {
+    let Some(handle) = RUNNING.lock().last().copied() else {
+        return "no image".into();
+    };
+    let images = IMAGES.lock();
+    let path = images
+        .iter()
+        .find(|i| i.handle == handle)
+        .and_then(|i| i.file_path.as_deref())
+        .and_then(file_path_name);
+    match path {
+        Some(name) => {
+            let name = alloc::string::String::from_utf16_lossy(&name[..name.len() - 1]);
+            alloc::format!("image {name} ({handle})")
+        }
+        None => alloc::format!("the image on {handle} (built in)"),
+    }
+}
+
 /// Why LoadImage failed, for the log.
 fn fail(what: &str, status: efi::Status) -> efi::Status {
     warn!("LoadImage: {what}");
@@ -529,9 +553,16 @@ pub extern "efiapi" fn start_image(
         (platform().prepare_image)(base, len);
     }
     let enter = platform().enter_image;
+    RUNNING.lock().push(id);
     // SAFETY: `entry` is the relocated entry point of an image loaded by
     // LoadImage; the context outlives the call, and Exit jumps back here.
     let status = unsafe { enter(entry, handle, system_table(), &mut *context) };
+    // Exit returns here too, from any depth: what it left on top is this image.
+    let mut running = RUNNING.lock();
+    if let Some(at) = running.iter().rposition(|&h| h == id) {
+        running.truncate(at);
+    }
+    drop(running);
     let record = {
         let mut images = IMAGES.lock();
         let index = images.iter().position(|i| i.handle == id);
@@ -674,6 +705,7 @@ pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -
     if BOOT.lock().memory.map.map_key() != key_after || key_after != map_key {
         return efi::Status::INVALID_PARAMETER;
     }
+    super::watchdog::disarm();
     info!("ExitBootServices: handing the machine to the OS");
     log_memory_use();
     (platform().exit_boot_services)();

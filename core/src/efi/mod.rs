@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod reset_notify;
 pub mod runtime;
 pub mod tables;
+pub mod watchdog;
 
 use crate::events::EventTable;
 use crate::handles::Database;

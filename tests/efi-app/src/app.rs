@@ -594,6 +594,7 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("unicode-collation", crate::collation::check(bs));
         checks.check("reset-notification", crate::reset_notify::check(bs));
         checks.check("device-path-from-text", crate::device_path_text::check(bs, image));
+        checks.check("watchdog", crate::watchdog::check(bs));
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];
@@ -638,6 +639,19 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
             }
             // SAFETY: runtime services called as the specification describes.
             unsafe { (rt.reset_system)(kind, status, 0, core::ptr::null()) };
+        }
+    }
+    // A disk that carries \hvfw-watchdog asks for an expired watchdog.
+    // SAFETY: as above.
+    if unsafe { read_own_volume(bs, image, "\\hvfw-watchdog", &mut [0u8; 64]) }.is_ok() {
+        let _ = writeln!(checks.out, "HVFW-APP: arming the watchdog for 1 s");
+        // SAFETY: boot services still run.
+        unsafe {
+            if let Err(why) = crate::reset_notify::announce_reset(bs, st.stdout) {
+                let _ = writeln!(checks.out, "HVFW-APP: FAIL reset-notification: {why}");
+            }
+            let status = crate::watchdog::expire(bs);
+            let _ = writeln!(checks.out, "HVFW-APP: FAIL watchdog-expiry: still running ({status:?})");
         }
     }
     // Leave through Exit, as loaders do when they give up: the firmware must

@@ -23,6 +23,8 @@ mod nv;
 mod reset_notify;
 #[cfg(target_os = "uefi")]
 mod smbios;
+#[cfg(target_os = "uefi")]
+mod watchdog;
 
 #[cfg(not(target_os = "uefi"))]
 fn main() {
