@@ -326,6 +326,24 @@ fn install_timestamp() {
     }
 }
 
+/// EFI_UNICODE_COLLATION2_PROTOCOL ("en") on a handle of its own, for shells
+/// and drivers that compare file names without regard to case.
+fn install_unicode_collation() {
+    let protocol = fw_protocols::unicode_collation::efi::protocol();
+    if let Err(e) = efi::protocol::install(None, fw_protocols::unicode_collation::PROTOCOL_GUID, protocol.cast()) {
+        warn!("cannot install EFI_UNICODE_COLLATION2_PROTOCOL: {e}");
+    }
+}
+
+/// EFI_RESET_NOTIFICATION_PROTOCOL on a handle of its own: ResetSystem calls
+/// the functions programs register before it resets.
+fn install_reset_notification() {
+    let protocol = fw_protocols::reset_notification::protocol();
+    if let Err(e) = efi::protocol::install(None, fw_protocols::reset_notification::PROTOCOL_GUID, protocol.cast()) {
+        warn!("cannot install EFI_RESET_NOTIFICATION_PROTOCOL: {e}");
+    }
+}
+
 /// RISCV_EFI_BOOT_PROTOCOL on a handle of its own, with the hart OpenSBI
 /// started the firmware on: Linux's EFI stub needs it to boot.
 #[cfg(target_arch = "riscv64")]
@@ -401,6 +419,8 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     set_firmware_variables(info);
     install_rng();
     install_timestamp();
+    install_unicode_collation();
+    install_reset_notification();
     #[cfg(target_arch = "riscv64")]
     install_riscv_boot();
     let paths = fw_protocols::device_path::DevicePathProtocols::create(alloc_pool);

@@ -17,6 +17,7 @@ pub mod logger;
 pub mod memory;
 pub mod variable_file;
 pub mod variables;
+pub mod watchdog;
 
 #[cfg(test)]
 extern crate std;

@@ -576,7 +576,7 @@ fn start_efi(efi: &Efi, path: &[u8], options: &[u16]) -> String {
         // SAFETY: `options` outlives StartImage below.
         let _ = unsafe { efi.set_load_options(image, options) };
     }
-    alloc::format!("returned {}", status_name(efi.start_image(image)))
+    alloc::format!("returned {}", status_name(efi.start_boot_option(image)))
 }
 
 fn ucs2(s: &str) -> Vec<u16> {

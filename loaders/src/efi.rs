@@ -174,7 +174,31 @@ impl Efi {
         // SAFETY: see the module doc.
         unsafe { (self.bs().start_image)(handle, core::ptr::null_mut(), core::ptr::null_mut()) }
     }
+
+    /// StartImage of a boot option under the boot manager's watchdog (UEFI
+    /// 2.10 §3.1.2): armed for five minutes with the firmware's code 0x0000
+    /// before, disarmed when the image returns. A loader that needs longer
+    /// disarms or re-arms it; ExitBootServices disarms it.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
+    pub fn start_boot_option(&self, handle: Handle) -> Status {
+        self.set_watchdog_timer(BOOT_OPTION_WATCHDOG_SECONDS);
+        let status = self.start_image(handle);
+        self.set_watchdog_timer(0);
+        status
+    }
+
+    /// SetWatchdogTimer with the boot manager's code; 0 seconds disarms.
+    fn set_watchdog_timer(&self, seconds: usize) {
+        // SAFETY: see the module doc.
+        let status = unsafe { (self.bs().set_watchdog_timer)(seconds, 0, 0, core::ptr::null()) };
+        if status != Status::SUCCESS {
+            self.print(format_args!("Boot: SetWatchdogTimer({seconds} s) failed: {status:?}\n"));
+        }
+    }
 }
+
+/// The boot manager's watchdog before it starts a boot option (§3.1.2).
+const BOOT_OPTION_WATCHDOG_SECONDS: usize = 5 * 60;
 
 struct ConOut<'a>(&'a Efi);
 

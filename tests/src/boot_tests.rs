@@ -89,6 +89,10 @@ pub fn all() -> Vec<BootTest> {
             run: reset_shutdown,
         },
         BootTest {
+            name: "efi_watchdog_expiry_resets_the_system",
+            run: watchdog_expiry,
+        },
+        BootTest {
             name: "shim_grub_boots_linux_with_efi_acpi_and_all_ram",
             run: shim_grub_linux,
         },
@@ -178,6 +182,11 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "serial-io",
         "partition-info",
         "disk-io2",
+        "load-image-buffer",
+        "unicode-collation",
+        "reset-notification",
+        "device-path-from-text",
+        "watchdog",
         "smbios",
         "file-system",
     ] {
@@ -271,10 +280,39 @@ fn reset_shutdown(ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.disks.push(disk);
     let qemu = s.boot(&config)?;
     qemu.wait_for("HVFW-APP: ResetSystem(EfiResetShutdown)", START)?;
+    // The function the application registered through
+    // EFI_RESET_NOTIFICATION_PROTOCOL runs before the reset, with its arguments.
+    qemu.wait_for("HVFW-APP: reset notification EfiResetShutdown SUCCESS", START)?;
     // ACPI S5 makes QEMU exit by itself with status 0.
     let status = qemu.wait_exit(Duration::from_secs(10))?;
     if !status.success() {
         return Err(format!("QEMU exited with {status} instead of powering off"));
+    }
+    Ok(())
+}
+
+/// An application arms SetWatchdogTimer for one second and stalls: the
+/// firmware names the running image, resets through ResetSystem(EfiResetCold)
+/// (the application's reset notification sees it) and QEMU, run with
+/// `-no-reboot`, exits.
+fn watchdog_expiry(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = efi_app_disk(
+        "efi-test-app-watchdog",
+        crate::debian::Arch::Amd64,
+        &[("hvfw-watchdog", "let the watchdog expire\n")],
+    )?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-APP: arming the watchdog for 1 s", START)?;
+    qemu.wait_for(
+        "watchdog: 1 s expired (code 0x10000, \"hvfw watchdog expiry\") while image \\EFI\\BOOT\\BOOTX64.EFI",
+        START,
+    )?;
+    qemu.wait_for("HVFW-APP: reset notification EfiResetCold TIMEOUT", START)?;
+    qemu.wait_exit(Duration::from_secs(10))?;
+    if qemu.log().contains("HVFW-APP: FAIL watchdog-expiry") {
+        return Err("the application ran on after its watchdog expired".into());
     }
     Ok(())
 }

@@ -261,17 +261,6 @@ pub extern "efiapi" fn stall(microseconds: usize) -> efi::Status {
     efi::Status::SUCCESS
 }
 
-pub extern "efiapi" fn set_watchdog_timer(
-    _timeout: usize,
-    _code: u64,
-    _size: usize,
-    _data: *mut efi::Char16,
-) -> efi::Status {
-    // The firmware has no watchdog: a VM that hangs is the VMM's to handle.
-    // The specification allows UNSUPPORTED when there is no watchdog.
-    efi::Status::SUCCESS
-}
-
 pub extern "efiapi" fn get_next_monotonic_count(count: *mut u64) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let count = match unsafe { out(count) } {

@@ -6,10 +6,11 @@ use super::{now_ns, platform, BOOT};
 use crate::events::EventId;
 use r_efi::efi;
 
-/// Signals the timers that are due.
+/// Signals the timers that are due, and fires the watchdog if it expired.
 pub fn poll_timers() {
     let now = now_ns();
     BOOT.lock().events.poll_timers(now);
+    super::watchdog::poll();
 }
 
 /// Runs every queued notification whose TPL is above the current one, highest

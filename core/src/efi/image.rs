@@ -59,6 +59,30 @@ unsafe impl Send for LoadedImage {}
 
 static IMAGES: Mutex<Vec<LoadedImage>> = Mutex::new(Vec::new());
 
+/// The images StartImage entered and that have not returned, innermost last.
+static RUNNING: Mutex<Vec<HandleId>> = Mutex::new(Vec::new());
+
+/// Names the innermost running image for the log: its file path, or its
+/// handle when it has none (images compiled into the firmware).
+pub(crate) fn running_image() -> alloc::string::String {
+    let Some(handle) = RUNNING.lock().last().copied() else {
+        return "no image".into();
+    };
+    let images = IMAGES.lock();
+    let path = images
+        .iter()
+        .find(|i| i.handle == handle)
+        .and_then(|i| i.file_path.as_deref())
+        .and_then(file_path_name);
+    match path {
+        Some(name) => {
+            let name = alloc::string::String::from_utf16_lossy(&name[..name.len() - 1]);
+            alloc::format!("image {name} ({handle})")
+        }
+        None => alloc::format!("the image on {handle} (built in)"),
+    }
+}
+
 /// Why LoadImage failed, for the log.
 fn fail(what: &str, status: efi::Status) -> efi::Status {
     warn!("LoadImage: {what}");
@@ -373,13 +397,13 @@ fn place(
         &mut *protocol as *mut _ as *mut c_void,
     )
     .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
-    if let Some(path) = &full_path {
-        let _ = install(
-            Some(handle),
-            loaded_image_device_path::PROTOCOL_GUID,
-            path.as_ptr() as *mut c_void,
-        );
-    }
+    // Every image LoadImage loads carries LoadedImageDevicePath; one loaded from
+    // a buffer without a device path carries it with a NULL interface (§9.2).
+    let _ = install(
+        Some(handle),
+        loaded_image_device_path::PROTOCOL_GUID,
+        image_device_path(&full_path),
+    );
     debug!(
         "loaded image at {base:#x} ({size} bytes), entry {:#x}",
         base + u64::from(pe.entry_point())
@@ -398,6 +422,14 @@ fn place(
         file_path,
     });
     Ok(handle)
+}
+
+/// The LoadedImageDevicePath interface for an image's full path: the path, or
+/// NULL when the image was loaded from a buffer without one.
+fn image_device_path(full_path: &Option<Box<[u8]>>) -> *mut c_void {
+    full_path
+        .as_ref()
+        .map_or(core::ptr::null_mut(), |p| p.as_ptr() as *mut c_void)
 }
 
 /// Registers an application compiled into the firmware (the boot manager, the
@@ -521,9 +553,16 @@ pub extern "efiapi" fn start_image(
         (platform().prepare_image)(base, len);
     }
     let enter = platform().enter_image;
+    RUNNING.lock().push(id);
     // SAFETY: `entry` is the relocated entry point of an image loaded by
     // LoadImage; the context outlives the call, and Exit jumps back here.
     let status = unsafe { enter(entry, handle, system_table(), &mut *context) };
+    // Exit returns here too, from any depth: what it left on top is this image.
+    let mut running = RUNNING.lock();
+    if let Some(at) = running.iter().rposition(|&h| h == id) {
+        running.truncate(at);
+    }
+    drop(running);
     let record = {
         let mut images = IMAGES.lock();
         let index = images.iter().position(|i| i.handle == id);
@@ -557,11 +596,12 @@ fn unload(image: LoadedImage) {
         &loaded_image::PROTOCOL_GUID,
         Interface::from_ptr(&*image.protocol as *const _ as *mut c_void),
     );
-    if let Some(path) = &image.full_path {
+    // Images compiled into the firmware never had one.
+    if image.pages > 0 {
         let _ = boot.handles.uninstall_protocol(
             image.handle,
             &loaded_image_device_path::PROTOCOL_GUID,
-            Interface::from_ptr(path.as_ptr() as *mut c_void),
+            Interface::from_ptr(image_device_path(&image.full_path)),
         );
     }
     boot.handles.close_opens_by_agent(image.handle);
@@ -665,6 +705,7 @@ pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -
     if BOOT.lock().memory.map.map_key() != key_after || key_after != map_key {
         return efi::Status::INVALID_PARAMETER;
     }
+    super::watchdog::disarm();
     info!("ExitBootServices: handing the machine to the OS");
     // The map is final now: the OS checks the table's entries against it.
     super::memory_attributes::refresh();

@@ -16,8 +16,10 @@ pub mod dispatch;
 pub mod image;
 pub mod memory_attributes;
 pub mod protocol;
+pub mod reset_notify;
 pub mod runtime;
 pub mod tables;
+pub mod watchdog;
 
 use crate::events::EventTable;
 use crate::handles::Database;

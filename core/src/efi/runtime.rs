@@ -514,7 +514,11 @@ pub extern "efiapi" fn get_next_high_mono_count(count: *mut u32) -> efi::Status 
     }))
 }
 
-pub extern "efiapi" fn reset_system(kind: efi::ResetType, _status: efi::Status, _size: usize, _data: *mut c_void) {
+pub extern "efiapi" fn reset_system(kind: efi::ResetType, status: efi::Status, size: usize, data: *mut c_void) {
+    // Reset notifications (§8.5.1) live in boot-services memory.
+    if with(|rt| Ok(!rt.exited)).unwrap_or(false) {
+        super::reset_notify::notify(kind, status, size, data);
+    }
     if let Ok(reset) = with(|rt| rt.platform.map(|p| p.reset).ok_or(efi::Status::UNSUPPORTED)) {
         reset(kind);
     }

@@ -122,7 +122,7 @@ pub static BOOT_SERVICES: Shared<efi::BootServices> = Shared(UnsafeCell::new(efi
     exit_boot_services: image::exit_boot_services,
     get_next_monotonic_count: boot::get_next_monotonic_count,
     stall: boot::stall,
-    set_watchdog_timer: boot::set_watchdog_timer,
+    set_watchdog_timer: super::watchdog::set_watchdog_timer,
     connect_controller: protocol::connect_controller,
     disconnect_controller: protocol::disconnect_controller,
     open_protocol: protocol::open_protocol,

@@ -181,7 +181,7 @@ pub fn boot_efi_stub<P: InitrdSource>(
             }
         }
     };
-    let status = efi.start_image(image);
+    let status = efi.start_boot_option(image);
     efi_print!(
         efi,
         "Linux: the kernel returned {}\n",

@@ -1,5 +1,6 @@
 //! The EFI ABI edge of device paths: `EFI_DEVICE_PATH_UTILITIES_PROTOCOL`
-//! (UEFI 2.10 §10.5) and `EFI_DEVICE_PATH_TO_TEXT_PROTOCOL` (§10.6).
+//! (UEFI 2.10 §10.5), `EFI_DEVICE_PATH_TO_TEXT_PROTOCOL` (§10.6) and
+//! `EFI_DEVICE_PATH_FROM_TEXT_PROTOCOL` (§10.7).
 //!
 //! Neither protocol passes a `This` pointer, so their structs hold only the
 //! functions. Paths from applications are walked node by node with a bound
@@ -10,6 +11,7 @@
 //! the application frees it with FreePool.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+use super::from_text::{node_from_text, path_from_text};
 use super::node::{self, Node};
 use super::text::{node_to_text, path_to_text};
 use super::{
@@ -21,7 +23,7 @@ use core::ffi::c_void;
 use core::ptr::NonNull;
 use r_efi::efi::{Boolean, Char16, Guid};
 use r_efi::protocols::device_path::Protocol as DevicePath;
-use r_efi::protocols::{device_path_to_text, device_path_utilities};
+use r_efi::protocols::{device_path_from_text, device_path_to_text, device_path_utilities};
 use spin::Mutex;
 
 /// Longest device path read from an application (the same bound as the
@@ -35,9 +37,10 @@ static ALLOC_POOL: Mutex<Option<AllocPool>> = Mutex::new(None);
 
 const END_ENTIRE: [u8; NODE_HEADER_SIZE] = [END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, 4, 0];
 
-/// The two device path protocols, created once.
+/// The device path protocols, created once.
 pub struct DevicePathProtocols {
     to_text: NonNull<device_path_to_text::Protocol>,
+    from_text: NonNull<device_path_from_text::Protocol>,
     utilities: NonNull<device_path_utilities::Protocol>,
 }
 
@@ -56,6 +59,10 @@ impl DevicePathProtocols {
             convert_device_node_to_text,
             convert_device_path_to_text,
         }));
+        let from_text = Box::leak(Box::new(device_path_from_text::Protocol {
+            convert_text_to_device_node,
+            convert_text_to_device_path,
+        }));
         let utilities = Box::leak(Box::new(device_path_utilities::Protocol {
             get_device_path_size,
             duplicate_device_path,
@@ -68,6 +75,7 @@ impl DevicePathProtocols {
         }));
         Box::leak(Box::new(DevicePathProtocols {
             to_text: NonNull::from(to_text),
+            from_text: NonNull::from(from_text),
             utilities: NonNull::from(utilities),
         }))
     }
@@ -77,19 +85,29 @@ impl DevicePathProtocols {
         self.to_text.as_ptr()
     }
 
+    /// The `EFI_DEVICE_PATH_FROM_TEXT_PROTOCOL` to install.
+    pub fn from_text(&self) -> *mut device_path_from_text::Protocol {
+        self.from_text.as_ptr()
+    }
+
     /// The `EFI_DEVICE_PATH_UTILITIES_PROTOCOL` to install.
     pub fn utilities(&self) -> *mut device_path_utilities::Protocol {
         self.utilities.as_ptr()
     }
 
-    /// Installs both protocols on `handle` (a new handle for `None`) with the
-    /// firmware's install function, e.g. `fw_core::efi::protocol::install`.
+    /// Installs the three protocols on `handle` (a new handle for `None`) with
+    /// the firmware's install function, e.g. `fw_core::efi::protocol::install`.
     pub fn install<H, E>(
         &self,
         handle: Option<H>,
         mut install: impl FnMut(Option<H>, Guid, *mut c_void) -> Result<H, E>,
     ) -> Result<H, E> {
         let handle = install(handle, device_path_to_text::PROTOCOL_GUID, self.to_text().cast())?;
+        let handle = install(
+            Some(handle),
+            device_path_from_text::PROTOCOL_GUID,
+            self.from_text().cast(),
+        )?;
         install(
             Some(handle),
             device_path_utilities::PROTOCOL_GUID,
@@ -205,6 +223,63 @@ unsafe extern "efiapi" fn convert_device_path_to_text(
     match path_to_text(bytes) {
         Ok(text) => pool_text(&text),
         Err(_) => core::ptr::null_mut(),
+    }
+}
+
+// ---- EFI_DEVICE_PATH_FROM_TEXT_PROTOCOL ----
+
+/// The longest text read from an application, in UCS-2 units.
+const MAX_TEXT: usize = 16 * 1024;
+
+/// A NUL-terminated UCS-2 text as a string; `None` for NULL, a text longer
+/// than [`MAX_TEXT`] or one with unpaired surrogates.
+///
+/// # Safety
+/// A non-null `text` must be readable up to its NUL (or [`MAX_TEXT`] units).
+unsafe fn text_arg(text: *const Char16) -> Option<alloc::string::String> {
+    if text.is_null() {
+        return None;
+    }
+    let mut units = Vec::new();
+    loop {
+        // SAFETY: the caller's contract: units up to the NUL are readable.
+        let unit = unsafe { text.add(units.len()).read_unaligned() };
+        if unit == 0 {
+            break;
+        }
+        if units.len() == MAX_TEXT {
+            return None;
+        }
+        units.push(unit);
+    }
+    alloc::string::String::from_utf16(&units).ok()
+}
+
+unsafe extern "efiapi" fn convert_text_to_device_node(text: *const Char16) -> *mut DevicePath {
+    // SAFETY: the caller passes a NUL-terminated text or null (§10.7.2).
+    let Some(text) = (unsafe { text_arg(text) }) else {
+        return core::ptr::null_mut();
+    };
+    match node_from_text(&text) {
+        Ok(node) => pool_path(&node),
+        Err(error) => {
+            log::debug!("device path: {error}");
+            core::ptr::null_mut()
+        }
+    }
+}
+
+unsafe extern "efiapi" fn convert_text_to_device_path(text: *const Char16) -> *mut DevicePath {
+    // SAFETY: the caller passes a NUL-terminated text or null (§10.7.3).
+    let Some(text) = (unsafe { text_arg(text) }) else {
+        return core::ptr::null_mut();
+    };
+    match path_from_text(&text) {
+        Ok(path) => pool_path(&path),
+        Err(error) => {
+            log::debug!("device path: {error}");
+            core::ptr::null_mut()
+        }
     }
 }
 

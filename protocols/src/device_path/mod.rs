@@ -24,6 +24,7 @@
 
 pub mod builder;
 pub mod efi;
+pub mod from_text;
 pub mod node;
 pub mod text;
 
@@ -34,6 +35,7 @@ pub use builder::{
     DevicePathBuf, HardDrive, UartNode, LINUX_EFI_INITRD_MEDIA_GUID, PL011_UART_GUID, VIRTIO_MMIO_TRANSPORT_GUID,
 };
 pub use efi::{AllocPool, DevicePathProtocols};
+pub use from_text::{node_from_text, path_from_text};
 pub use node::{file_path, nodes, size, Node, Nodes};
 pub use text::{node_to_text, path_to_text};
 

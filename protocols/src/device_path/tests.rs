@@ -5,7 +5,7 @@ use super::{DevicePathBuf, DevicePathProtocols};
 use core::cell::Cell;
 use r_efi::efi::{Boolean, Char16};
 use r_efi::protocols::device_path::Protocol as DevicePath;
-use r_efi::protocols::{device_path_to_text, device_path_utilities};
+use r_efi::protocols::{device_path_from_text, device_path_to_text, device_path_utilities};
 use std::boxed::Box;
 use std::string::String;
 use std::vec;
@@ -250,7 +250,7 @@ fn device_path_utilities_create_device_node() {
 }
 
 #[test]
-fn device_path_protocols_install_both_on_one_handle() {
+fn device_path_protocols_install_all_three_on_one_handle() {
     let dp = DevicePathProtocols::create(test_pool);
     let mut installed = Vec::new();
     let handle = dp
@@ -264,6 +264,7 @@ fn device_path_protocols_install_both_on_one_handle() {
         installed,
         vec![
             (None, device_path_to_text::PROTOCOL_GUID, dp.to_text() as usize),
+            (Some(7), device_path_from_text::PROTOCOL_GUID, dp.from_text() as usize),
             (Some(7), device_path_utilities::PROTOCOL_GUID, dp.utilities() as usize),
         ]
     );
@@ -299,4 +300,43 @@ fn serial_port_paths_read_as_acpi_and_uart_nodes() {
     );
     // A UART node's body is 15 bytes: 19 with its header.
     assert_eq!(com1.as_bytes().len(), 12 + 19 + 4);
+}
+
+fn ucs2z(text: &str) -> Vec<u16> {
+    text.encode_utf16().chain([0]).collect()
+}
+
+#[test]
+fn device_path_from_text_gives_back_the_path_to_text_read() {
+    let dp = DevicePathProtocols::create(test_pool);
+    // SAFETY: the structs are leaked and never freed.
+    let (to_text, from_text) = unsafe { (&*dp.to_text(), &*dp.from_text()) };
+    let path = DevicePathBuf::new()
+        .pci_root(0)
+        .pci(4, 0)
+        .hard_drive(&HardDrive {
+            partition_number: 1,
+            partition_start: 2048,
+            partition_size: 98304,
+            signature: [0x5a; 16],
+            mbr_type: 2,
+            signature_type: 2,
+        })
+        .file_path("\\EFI\\BOOT\\BOOTX64.EFI")
+        .unwrap();
+    // SAFETY: the functions are called as an application calls them.
+    unsafe {
+        let text =
+            (to_text.convert_device_path_to_text)(ptr(path.as_bytes()).cast_mut(), Boolean::FALSE, Boolean::FALSE);
+        let back = (from_text.convert_text_to_device_path)(text);
+        assert_eq!(returned(back), path.as_bytes());
+        let node = (from_text.convert_text_to_device_node)(ucs2z("Pci(0x4,0x0)").as_ptr());
+        assert!(!node.is_null());
+        assert_eq!(core::slice::from_raw_parts(node.cast::<u8>(), 6), &[1, 1, 6, 0, 0, 4]);
+        assert!((from_text.convert_text_to_device_path)(core::ptr::null()).is_null());
+        assert!((from_text.convert_text_to_device_path)(ucs2z("Pci(0x4").as_ptr()).is_null());
+        assert!((from_text.convert_text_to_device_node)(ucs2z("HD(1,GPT)").as_ptr()).is_null());
+        // An unpaired surrogate is no text.
+        assert!((from_text.convert_text_to_device_path)([0xd800u16, 0].as_ptr()).is_null());
+    }
 }

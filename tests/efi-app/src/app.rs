@@ -57,7 +57,7 @@ impl Checks {
     }
 }
 
-fn ok(status: Status, what: &'static str) -> Result<(), &'static str> {
+pub(crate) fn ok(status: Status, what: &'static str) -> Result<(), &'static str> {
     if status == Status::SUCCESS {
         Ok(())
     } else {
@@ -254,7 +254,7 @@ unsafe fn variables(rt: &RuntimeServices) -> Result<(), &'static str> {
 }
 
 /// The one handle carrying `guid`, and its interface.
-unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Handle, *mut c_void), &'static str> {
+pub(crate) unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Handle, *mut c_void), &'static str> {
     // SAFETY: boot services called as the specification describes.
     unsafe {
         let mut count = 0usize;
@@ -529,7 +529,26 @@ pub(crate) unsafe fn read_own_volume(
     name: &str,
     out: &mut [u8],
 ) -> Result<usize, &'static str> {
+    let mut path = [0u16; 64];
+    for (i, c) in name.encode_utf16().enumerate() {
+        path[i] = c;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { read_own_volume_utf16(bs, image, &path, out) }
+}
+
+/// Reads a whole file, named by a NUL-terminated UTF-16 path, from the volume
+/// the application was loaded from.
+pub(crate) unsafe fn read_own_volume_utf16(
+    bs: &BootServices,
+    image: Handle,
+    path: &[u16],
+    out: &mut [u8],
+) -> Result<usize, &'static str> {
     use uefi_raw::protocol::file_system::{FileAttribute, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
+    if !path.contains(&0) {
+        return Err("the path is not NUL-terminated");
+    }
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
         let mut loaded: *mut c_void = core::ptr::null_mut();
@@ -546,10 +565,6 @@ pub(crate) unsafe fn read_own_volume(
         let sfs = sfs as *mut SimpleFileSystemProtocol;
         let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
         ok(((*sfs).open_volume)(sfs, &mut root), "OpenVolume")?;
-        let mut path = [0u16; 64];
-        for (i, c) in name.encode_utf16().enumerate() {
-            path[i] = c;
-        }
         let mut file: *mut FileProtocolV1 = core::ptr::null_mut();
         let status = ((*root).open)(root, &mut file, path.as_ptr(), FileMode::READ, FileAttribute::empty());
         let _ = ((*root).close)(root);
@@ -585,6 +600,11 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("serial-io", serial_io(bs));
         checks.check("partition-info", partition_info(bs, image));
         checks.check("disk-io2", disk_io2(bs, image));
+        checks.check("load-image-buffer", crate::image_buffer::check(bs, image));
+        checks.check("unicode-collation", crate::collation::check(bs));
+        checks.check("reset-notification", crate::reset_notify::check(bs));
+        checks.check("device-path-from-text", crate::device_path_text::check(bs, image));
+        checks.check("watchdog", crate::watchdog::check(bs));
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];
@@ -623,8 +643,25 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         // SAFETY: as above.
         if unsafe { read_own_volume(bs, image, trigger, &mut [0u8; 64]) }.is_ok() {
             let _ = writeln!(checks.out, "HVFW-APP: ResetSystem({name})");
+            // SAFETY: boot services still run.
+            if let Err(why) = unsafe { crate::reset_notify::announce_reset(bs, st.stdout) } {
+                let _ = writeln!(checks.out, "HVFW-APP: FAIL reset-notification: {why}");
+            }
             // SAFETY: runtime services called as the specification describes.
             unsafe { (rt.reset_system)(kind, status, 0, core::ptr::null()) };
+        }
+    }
+    // A disk that carries \hvfw-watchdog asks for an expired watchdog.
+    // SAFETY: as above.
+    if unsafe { read_own_volume(bs, image, "\\hvfw-watchdog", &mut [0u8; 64]) }.is_ok() {
+        let _ = writeln!(checks.out, "HVFW-APP: arming the watchdog for 1 s");
+        // SAFETY: boot services still run.
+        unsafe {
+            if let Err(why) = crate::reset_notify::announce_reset(bs, st.stdout) {
+                let _ = writeln!(checks.out, "HVFW-APP: FAIL reset-notification: {why}");
+            }
+            let status = crate::watchdog::expire(bs);
+            let _ = writeln!(checks.out, "HVFW-APP: FAIL watchdog-expiry: still running ({status:?})");
         }
     }
     // Leave through Exit, as loaders do when they give up: the firmware must

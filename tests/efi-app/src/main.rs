@@ -10,11 +10,21 @@
 #[cfg(target_os = "uefi")]
 mod app;
 #[cfg(target_os = "uefi")]
+mod collation;
+#[cfg(target_os = "uefi")]
+mod device_path_text;
+#[cfg(target_os = "uefi")]
 mod hostile;
+#[cfg(target_os = "uefi")]
+mod image_buffer;
 #[cfg(target_os = "uefi")]
 mod nv;
 #[cfg(target_os = "uefi")]
+mod reset_notify;
+#[cfg(target_os = "uefi")]
 mod smbios;
+#[cfg(target_os = "uefi")]
+mod watchdog;
 
 #[cfg(not(target_os = "uefi"))]
 fn main() {
