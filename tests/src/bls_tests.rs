@@ -53,6 +53,10 @@ pub fn tests() -> Vec<BootTest> {
             run: smbios_64_bit,
         },
         BootTest {
+            name: "smbios_aarch64_linux_finds_qemu_smbios_through_fw_cfg",
+            run: smbios_aarch64_fw_cfg,
+        },
+        BootTest {
             name: "aarch64_bls_boots_debian_arm64_kernel_in_acpi_mode",
             run: aarch64_debian_arm64,
         },
@@ -484,17 +488,34 @@ fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, 
     let disk = images::bls_disk(&disk)?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
-    config.extra_args = vec![
-        "-machine".into(),
-        format!("smbios-entry-point-type={entry_point_type}"),
+    config.extra_args = vec!["-machine".into(), format!("smbios-entry-point-type={entry_point_type}")];
+    config.extra_args.extend(smbios_type1_args());
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=smbios", LINUX)?;
+    let version = assert_qemu_smbios(qemu, anchor)?;
+    println!(
+        "    Linux found SMBIOS through {anchor}, dmidecode: {version}; Linux version after {:.2}s",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// QEMU's `-smbios type=1` arguments for [`SMBIOS_VENDOR`] and [`SMBIOS_SERIAL`].
+fn smbios_type1_args() -> Vec<String> {
+    vec![
         "-smbios".into(),
         format!(
             "type=1,manufacturer={SMBIOS_VENDOR},serial={}",
             SMBIOS_SERIAL.replace(',', ",,")
         ),
-    ];
-    let qemu = s.boot(&config)?;
-    let linux = proof(qemu, 512, "hvfw.marker=smbios", LINUX)?;
+    ]
+}
+
+/// What Linux and dmidecode (both in the guest) must report of QEMU's
+/// `-smbios type=1` table: the entry point `anchor`, the manufacturer and serial
+/// number in /sys/class/dmi/id, and a dmidecode run over every structure without
+/// a complaint. Returns dmidecode's version line.
+fn assert_qemu_smbios(qemu: &crate::qemu::Qemu, anchor: &str) -> Result<String, String> {
     let expect = |key: &str, wanted: &str| -> Result<(), String> {
         match proof_value(qemu, key) {
             Some(v) if v == wanted => Ok(()),
@@ -514,8 +535,36 @@ fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, 
     expect("dmidecode-manufacturer", SMBIOS_VENDOR)?;
     expect("dmidecode-serial", SMBIOS_SERIAL)?;
     expect("dmidecode-complaints", "")?;
+    Ok(version)
+}
+
+/// On aarch64 `virt` QEMU offers `-smbios` tables only through fw_cfg (an
+/// `_SM3_` anchor without address and checksums, and the structures): the
+/// arm64 kernel, booted from a BLS entry in ACPI mode, must find them through
+/// the EFI configuration table the firmware installed, and Debian's arm64
+/// dmidecode must decode them.
+fn smbios_aarch64_fw_cfg(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let options = "console=ttyAMA0 hvfw.marker=arm64-smbios";
+    let (disk, _) = one_entry_disk(
+        "bls-arm64-smbios",
+        "aa64",
+        debian::arm64_kernel()?,
+        initramfs::arm64_proof_initramfs()?,
+        options,
+        Some((
+            "initrd",
+            "/debian/dmidecode.img",
+            initramfs::dmidecode_initramfs_for(debian::Arch::Arm64)?,
+        )),
+    )?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.disks.push(disk);
+    config.extra_args = smbios_type1_args();
+    let qemu = s.boot(&config)?;
+    let linux = proof_with_acpi(qemu, 512, options, LINUX, ARM64_ACPI_TABLES)?;
+    let version = assert_qemu_smbios(qemu, "_SM3")?;
     println!(
-        "    Linux found SMBIOS through {anchor}, dmidecode: {version}; Linux version after {:.2}s",
+        "    arm64 Linux found SMBIOS through fw_cfg, dmidecode: {version}; Linux version after {:.2}s",
         linux.as_secs_f64()
     );
     Ok(())
