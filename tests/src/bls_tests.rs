@@ -2,11 +2,11 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, assert_device_tree_mode, proof, proof_value, proof_with_acpi, proof_with_memory_share, BootTest,
-    Context, Session,
+    aarch64_firmware, assert_device_tree_mode, assert_efi_rng, proof, proof_value, proof_with_acpi,
+    proof_with_memory_share, BootTest, Context, Session,
 };
 use crate::images::{self, BlsDisk, Source};
-use crate::qemu::QemuConfig;
+use crate::qemu::{QemuConfig, Rng};
 use crate::{debian, initramfs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -212,6 +212,8 @@ fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> 
     if !qemu.log().contains("HVFW-PROOF: initrd-extra=second-initrd-ok") {
         return Err("the second initrd did not reach Linux".into());
     }
+    // `-cpu max` has RDRAND: the stub seeds Linux from it through EFI_RNG_PROTOCOL.
+    assert_efi_rng(qemu)?;
     println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
     Ok(())
 }
@@ -708,6 +710,8 @@ fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     // Debian 13's riscv64 kernel keeps about 14% of 512 MiB for itself: QEMU's
     // own -kernel boot of it, without any firmware, shows MemTotal 449696 kB.
     let linux = proof_with_memory_share(qemu, 512, 85, options, LINUX, &[])?;
+    // riscv64 has no random instruction: the seed came from QEMU's virtio-rng-pci.
+    assert_efi_rng(qemu)?;
     println!(
         "    Linux version after {:.2}s (riscv64, BLS, EFI stub)",
         linux.as_secs_f64()
@@ -752,7 +756,7 @@ pub fn one_entry_disk(
 }
 
 /// Boots the arm64 BLS disk with QEMU arguments `extra`; Linux must list the
-/// ACPI `tables`.
+/// ACPI `tables` and have been seeded through EFI_RNG_PROTOCOL.
 fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables: &[&str]) -> Result<(), String> {
     let (disk, version) = one_entry_disk(
         "bls-arm64",
@@ -765,6 +769,7 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     if mmio {
         config.mmio_disks.push(disk);
+        config.rng = Some(Rng::Mmio);
     } else {
         config.disks.push(disk);
     }
@@ -772,6 +777,9 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
+    // QEMU's Cortex-A57 has no RNDR: the seed came from the virtio-rng device
+    // (on PCI, or on virtio-mmio next to an MMIO disk).
+    assert_efi_rng(qemu)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
         linux.as_secs_f64()
