@@ -21,6 +21,10 @@ pub fn tests() -> Vec<BootTest> {
             run: picks_by_specification,
         },
         BootTest {
+            name: "bls_x86_seeds_linux_from_virtio_rng_without_rdrand",
+            run: x86_virtio_rng,
+        },
+        BootTest {
             name: "bls_default_glob_picks_its_entry",
             run: default_glob,
         },
@@ -215,6 +219,26 @@ fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> 
     // `-cpu max` has RDRAND: the stub seeds Linux from it through EFI_RNG_PROTOCOL.
     assert_efi_rng(qemu)?;
     println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
+    Ok(())
+}
+
+/// An x86_64 CPU without RDRAND (`-cpu max,rdrand=off`) and a `virtio-rng-pci`:
+/// EFI_RNG_PROTOCOL comes from the device, and Linux's EFI stub seeds the kernel
+/// from it (`efi: ... RNG=`).
+fn x86_virtio_rng(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::bls_disk(&base("bls-spec", "timeout 0\n", spec_entries())?)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.cpu = Some("max,rdrand=off".into());
+    config.rng = Some(Rng::Pci);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("RNG: EFI_RNG_PROTOCOL from virtio-rng", START)?;
+    let linux = proof(qemu, 512, "console=ttyS0 hvfw.marker=bls-winner", LINUX)?;
+    assert_efi_rng(qemu)?;
+    println!(
+        "    Linux version after {:.2}s (x86_64 without RDRAND, virtio-rng)",
+        linux.as_secs_f64()
+    );
     Ok(())
 }
 
