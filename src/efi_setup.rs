@@ -305,13 +305,28 @@ fn install_serial_io() {
     }
 }
 
-/// EFI_RNG_PROTOCOL when the CPU has a hardware generator (RDRAND, RNDR).
+/// EFI_RNG_PROTOCOL when the machine has a random source: the CPU's
+/// instruction (RDRAND on x86_64, RNDR on aarch64) when it has one, a virtio
+/// entropy device otherwise. The instruction is preferred because it needs no
+/// device round trip and is what the OS itself trusts; the device also stands in
+/// when the instruction fails (RDRAND can run dry). Without either, no protocol:
+/// the firmware never offers predictable bytes as random.
 fn install_rng() {
-    if !fw_arch::random::available() {
-        log::debug!("no hardware random number generator: no EFI_RNG_PROTOCOL");
-        return;
+    let cpu = fw_arch::random::available();
+    let device = crate::platform::entropy().is_some();
+    match (cpu, device) {
+        (false, false) => {
+            info!("RNG: no CPU instruction and no virtio-rng device: no EFI_RNG_PROTOCOL");
+            return;
+        }
+        (true, false) => info!("RNG: EFI_RNG_PROTOCOL from the CPU ({})", fw_arch::random::NAME),
+        (true, true) => info!(
+            "RNG: EFI_RNG_PROTOCOL from the CPU ({}), virtio-rng if it fails",
+            fw_arch::random::NAME
+        ),
+        (false, true) => info!("RNG: EFI_RNG_PROTOCOL from virtio-rng"),
     }
-    let rng = fw_protocols::rng::RngProtocol::create(fw_arch::random::fill);
+    let rng = fw_protocols::rng::RngProtocol::create(fill_random);
     if let Err(e) = efi::protocol::install(None, r_efi::protocols::rng::PROTOCOL_GUID, rng.protocol().cast()) {
         warn!("cannot install EFI_RNG_PROTOCOL: {e}");
     }
@@ -342,6 +357,18 @@ fn install_reset_notification() {
     if let Err(e) = efi::protocol::install(None, fw_protocols::reset_notification::PROTOCOL_GUID, protocol.cast()) {
         warn!("cannot install EFI_RESET_NOTIFICATION_PROTOCOL: {e}");
     }
+}
+
+/// The source behind EFI_RNG_PROTOCOL, as [`install_rng`] describes.
+fn fill_random(buffer: &mut [u8]) -> bool {
+    if fw_arch::random::fill(buffer) {
+        return true;
+    }
+    let Some(device) = crate::platform::entropy() else {
+        return false;
+    };
+    // The driver said why on the console when it gave up on the device.
+    device.fill(buffer).is_ok()
 }
 
 /// RISCV_EFI_BOOT_PROTOCOL on a handle of its own, with the hart OpenSBI

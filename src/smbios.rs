@@ -9,9 +9,9 @@
 //! the place they came from (Cloud Hypervisor leaves the BIOS area out of its map).
 //!
 //! Sources: on x86_64 the PC BIOS area, where SeaBIOS (QEMU's PVH boot) and Cloud
-//! Hypervisor leave their entry points. aarch64 and riscv64 get SMBIOS from QEMU
-//! through fw_cfg (`etc/smbios/smbios-anchor`, `etc/smbios/smbios-tables`), which
-//! [`fw_drivers::smbios::Smbios::from_parts`] takes and [`install`] installs.
+//! Hypervisor leave their entry points. On aarch64 and riscv64 QEMU's fw_cfg files
+//! `etc/smbios/smbios-anchor` and `etc/smbios/smbios-tables`
+//! ([`fw_drivers::smbios::Smbios::from_fw_cfg`]), as edk2 reads them on `virt`.
 
 use core::ffi::c_void;
 use core::fmt;
@@ -67,13 +67,25 @@ pub fn install_from_vmm(info: &BootInfo) {
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = info;
-        log::debug!("SMBIOS: no source on this architecture yet (QEMU offers it through fw_cfg)");
+        let source = "QEMU's fw_cfg";
+        let Some(fw_cfg) = crate::platform::fw_cfg() else {
+            log::debug!("SMBIOS: no fw_cfg device, no tables");
+            return;
+        };
+        match Smbios::from_fw_cfg(|name| fw_cfg.read_file(name)) {
+            Ok(Some(found)) => {
+                if let Err(e) = install(&found, source) {
+                    log::warn!("SMBIOS tables from {source} not installed: {e}");
+                }
+            }
+            Ok(None) => info!("no SMBIOS tables: {source} offers none"),
+            Err(e) => log::warn!("SMBIOS tables from {source} refused: {e}"),
+        }
     }
 }
 
 /// Copies `found` into runtime services data and installs its entry points as
 /// configuration tables. `source` names where the tables came from, for the log.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub fn install(found: &Smbios, source: &str) -> Result<(), InstallError> {
     let len = found.image_len();
     let pages = (len as u64).div_ceil(EFI_PAGE_SIZE);

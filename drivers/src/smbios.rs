@@ -69,6 +69,11 @@ pub const IMAGE_OFFSET_32: usize = 0;
 pub const IMAGE_OFFSET_64: usize = IMAGE_OFFSET_32 + MAX_ENTRY_POINT;
 pub const IMAGE_OFFSET_STRUCTURES: usize = IMAGE_OFFSET_64 + MAX_ENTRY_POINT;
 
+/// QEMU's fw_cfg file with the entry point (address and checksums left zero).
+pub const FW_CFG_ANCHOR: &str = "etc/smbios/smbios-anchor";
+/// QEMU's fw_cfg file with the structure table.
+pub const FW_CFG_TABLES: &str = "etc/smbios/smbios-tables";
+
 /// Why SMBIOS tables were not taken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -98,6 +103,8 @@ pub enum Error {
     /// The copy would place the structures where a 2.1 entry point cannot point
     /// (its address field has 32 bits).
     AddressTooHigh { address: u64 },
+    /// QEMU's fw_cfg offers one of the two SMBIOS files without the other.
+    MissingFwCfgFile { name: &'static str },
 }
 
 impl fmt::Display for Error {
@@ -135,6 +142,9 @@ impl fmt::Display for Error {
             }
             Error::AddressTooHigh { address } => {
                 write!(f, "structures at {address:#x} are out of reach of a 32-bit entry point")
+            }
+            Error::MissingFwCfgFile { name } => {
+                write!(f, "fw_cfg offers the other SMBIOS file but not {name}")
             }
         }
     }
@@ -460,6 +470,21 @@ impl Smbios {
         match ep.kind {
             Kind::Smbios2 => Smbios::new(Some(ep), None, structures),
             Kind::Smbios3 => Smbios::new(None, Some(ep), structures),
+        }
+    }
+
+    /// The tables QEMU offers through fw_cfg (QEMU `hw/smbios`, read by edk2's
+    /// SmbiosPlatformDxe the same way): [`FW_CFG_ANCHOR`] holds an entry point
+    /// whose table address and checksums the firmware fills in, [`FW_CFG_TABLES`]
+    /// the structures. `read` returns a file's contents. `Ok(None)` when neither
+    /// file exists (`-machine virt,acpi=off` keeps them, other VMMs have no
+    /// fw_cfg); one without the other is an error.
+    pub fn from_fw_cfg(mut read: impl FnMut(&str) -> Option<Vec<u8>>) -> Result<Option<Smbios>, Error> {
+        match (read(FW_CFG_ANCHOR), read(FW_CFG_TABLES)) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(Error::MissingFwCfgFile { name: FW_CFG_TABLES }),
+            (None, Some(_)) => Err(Error::MissingFwCfgFile { name: FW_CFG_ANCHOR }),
+            (Some(anchor), Some(tables)) => Smbios::from_parts(&anchor, Checksums::Recompute, tables).map(Some),
         }
     }
 

@@ -1,16 +1,17 @@
 //! EFI_RNG_PROTOCOL (UEFI 2.10 §37.5) over a hardware random source: Linux's
 //! EFI stub seeds KASLR and its random pool from it.
 //!
-//! Only the RAW algorithm is offered: the bytes come straight from the CPU's
-//! generator (RDRAND on x86_64). The firmware installs the protocol only when
-//! such a generator exists; it never offers predictable bytes as random.
+//! Only the RAW algorithm is offered: the bytes come straight from a hardware
+//! source, which the firmware chooses (the CPU's RDRAND or RNDR, or a virtio
+//! entropy device). The firmware installs the protocol only when such a source
+//! exists; it never offers predictable bytes as random.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use r_efi::efi;
 use r_efi::protocols::rng;
 
 /// Fills a buffer with hardware random bytes; `false` when the hardware
-/// failed (RDRAND can run dry) even after retries.
+/// failed (RDRAND can run dry, a device can stop answering) even after retries.
 pub type FillRandom = fn(&mut [u8]) -> bool;
 
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwRng_");

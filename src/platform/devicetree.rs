@@ -4,7 +4,8 @@
 //! placed in the bridge's `ranges`), the `virtio,mmio` slots, and QEMU's
 //! fw_cfg (`qemu,fw-cfg-mmio`, QEMU `docs/specs/fw_cfg.rst`).
 
-use super::{pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_NS};
+use super::{entropy_limit, keep_entropy, pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_NS};
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -15,7 +16,8 @@ use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, info, warn};
 
 /// The disks `tree` describes: behind its PCI host bridges first, then in its
-/// virtio-mmio slots, in tree order. Requests time out after
+/// virtio-mmio slots, in tree order (the first entropy device met on the way is
+/// kept, see [`super::entropy`]). Requests time out after
 /// [`REQUEST_TIMEOUT_NS`] of the architecture's timer.
 pub fn disks(tree: &Fdt, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
     let limit = PollLimit::Clock {
@@ -120,8 +122,9 @@ fn virtio_mmio_disks(tree: &Fdt, limit: PollLimit) -> Vec<Disk> {
         // SAFETY: the device tree names this virtio-mmio register block; it
         // is mapped as device memory (aarch64) or addressing is physical
         // (riscv64), and nothing else drives it.
-        match unsafe { virtio::mmio_block_device(base, limit) } {
-            Ok(blk) => {
+        match unsafe { virtio::mmio_device(base, limit, entropy_limit(limit)) } {
+            Ok(virtio::MmioDevice::Entropy(rng)) => keep_entropy(Box::new(rng), &format!("MMIO {base:#x}")),
+            Ok(virtio::MmioDevice::Block(blk)) => {
                 let blk = Arc::new(blk);
                 MMIO_DEVICES.lock().push(blk.clone());
                 disks.push(Disk {

@@ -2,7 +2,7 @@
 //! it. Each architecture's file has the same functions (`console_init`,
 //! `console_write`, `console_read`, `console_path`, `rtc_get`, `rtc_set`, `reset`,
 //! `discover`);
-//! what they share (PCI disks, quiescing) is here.
+//! what they share (PCI disks, the entropy device, quiescing) is here.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -20,6 +20,7 @@ pub use riscv64::*;
 #[cfg(target_arch = "x86_64")]
 pub use x86_64::*;
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -29,8 +30,8 @@ use fw_drivers::acpi::PhysMemory;
 use fw_drivers::block::BlockDevice;
 use fw_drivers::fw_cfg::{self, FwCfg};
 use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
-use fw_drivers::virtio::{self, PollLimit};
-use log::{debug, warn};
+use fw_drivers::virtio::{self, EntropySource, PollLimit};
+use log::{debug, info, warn};
 
 /// The line every console UART runs at (drivers/src/uart): 115200 8N1, in
 /// Serial I/O's terms (parity 1 = none, stop bits 1 = one).
@@ -84,6 +85,42 @@ pub struct Disk {
     pub virtio: Option<Arc<PciBlk>>,
 }
 
+/// The virtio entropy device the firmware drives (the first one found), for
+/// EFI_RNG_PROTOCOL.
+static ENTROPY: spin::Once<Box<dyn EntropySource>> = spin::Once::new();
+
+/// The virtio entropy device `discover` found, if any.
+pub fn entropy() -> Option<&'static dyn EntropySource> {
+    ENTROPY.get().map(|source| &**source)
+}
+
+/// Keeps `source` as the machine's entropy device unless one was found before
+/// (then `source` is dropped, which resets it).
+fn keep_entropy(source: Box<dyn EntropySource>, location: &str) {
+    if ENTROPY.get().is_some() {
+        debug!("virtio-rng at {location}: not used, another one was found first");
+        return;
+    }
+    info!("virtio-rng at {location}");
+    ENTROPY.call_once(|| source);
+}
+
+/// How long the entropy device may take to answer: it has nothing to read
+/// from disk, so a short wait; one that does not answer is reset and not used.
+const ENTROPY_TIMEOUT_NS: u64 = 2_000_000_000;
+
+/// `request` (a limit of [`REQUEST_TIMEOUT_NS`]) shortened to [`ENTROPY_TIMEOUT_NS`].
+fn entropy_limit(request: PollLimit) -> PollLimit {
+    let scale = REQUEST_TIMEOUT_NS / ENTROPY_TIMEOUT_NS;
+    match request {
+        PollLimit::Spins(n) => PollLimit::Spins(n / scale),
+        PollLimit::Clock { now, limit } => PollLimit::Clock {
+            now,
+            limit: limit / scale,
+        },
+    }
+}
+
 /// The virtio devices, to reset before the OS takes over.
 static VIRTIO_DEVICES: spin::Mutex<Vec<Arc<PciBlk>>> = spin::Mutex::new(Vec::new());
 #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
@@ -99,13 +136,16 @@ pub fn quiesce() {
     for device in MMIO_DEVICES.lock().iter() {
         device.reset();
     }
+    if let Some(source) = ENTROPY.get() {
+        source.reset();
+    }
 }
 
 /// How long a virtio request may take before the device is declared dead.
 const REQUEST_TIMEOUT_NS: u64 = 30_000_000_000;
 
 /// Enumerates PCI, assigns the BARs the VMM left unassigned from `windows`,
-/// and drives the virtio-blk functions.
+/// and drives the virtio-blk functions and the first virtio entropy function.
 fn pci_disks<C: ConfigAccess>(
     config: &C,
     mut windows: BarWindows,
@@ -134,6 +174,10 @@ fn pci_disks<C: ConfigAccess>(
     // SAFETY: every memory BAR is identity mapped (below 4 GiB by the entry
     // code, above by the loop just before), and only the firmware drives them.
     let blks = unsafe { virtio::pci_block_devices(config, &devices, limit) };
+    // SAFETY: as above.
+    if let Some((rng, address)) = unsafe { virtio::pci_entropy_device(config, &devices, entropy_limit(limit)) } {
+        keep_entropy(Box::new(rng), &format!("PCI {address}"));
+    }
     blks.into_iter()
         .map(|blk| {
             let address = blk.with_transport(|t| t.pci_address());

@@ -2,11 +2,11 @@
 //! loaders (EFI stub and x86 boot protocol), the serial menu and boot counting.
 
 use crate::boot_tests::{
-    aarch64_firmware, assert_device_tree_mode, assert_memory_attributes_table, proof, proof_value, proof_with_acpi,
-    proof_with_memory_share, BootTest, Context, Session,
+    aarch64_firmware, assert_device_tree_mode, assert_efi_rng, assert_memory_attributes_table, proof, proof_value,
+    proof_with_acpi, proof_with_memory_share, BootTest, Context, Session,
 };
 use crate::images::{self, BlsDisk, Source};
-use crate::qemu::QemuConfig;
+use crate::qemu::{QemuConfig, Rng};
 use crate::{debian, initramfs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +23,10 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "bls_memtotal_at_5g_matches_qemus_direct_kernel_boot",
             run: memtotal_at_5g,
+        },
+        BootTest {
+            name: "bls_x86_seeds_linux_from_virtio_rng_without_rdrand",
+            run: x86_virtio_rng,
         },
         BootTest {
             name: "bls_default_glob_picks_its_entry",
@@ -55,6 +59,10 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "smbios_linux_finds_qemu_smbios_through_64_bit_entry_point",
             run: smbios_64_bit,
+        },
+        BootTest {
+            name: "smbios_aarch64_linux_finds_qemu_smbios_through_fw_cfg",
+            run: smbios_aarch64_fw_cfg,
         },
         BootTest {
             name: "aarch64_bls_boots_debian_arm64_kernel_in_acpi_mode",
@@ -213,6 +221,8 @@ fn picks_by_specification(ctx: &Context, s: &mut Session) -> Result<(), String> 
         return Err("the second initrd did not reach Linux".into());
     }
     assert_memory_attributes_table(qemu)?;
+    // `-cpu max` has RDRAND: the stub seeds Linux from it through EFI_RNG_PROTOCOL.
+    assert_efi_rng(qemu)?;
     println!("    Linux version after {:.2}s (BLS, EFI stub)", linux.as_secs_f64());
     Ok(())
 }
@@ -275,6 +285,26 @@ fn memtotal_at_5g(ctx: &Context, s: &mut Session) -> Result<(), String> {
             "MemTotal {ours_kb} kB is not within 3% of the direct boot's {direct_kb} kB"
         ));
     }
+    Ok(())
+}
+
+/// An x86_64 CPU without RDRAND (`-cpu max,rdrand=off`) and a `virtio-rng-pci`:
+/// EFI_RNG_PROTOCOL comes from the device, and Linux's EFI stub seeds the kernel
+/// from it (`efi: ... RNG=`).
+fn x86_virtio_rng(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::bls_disk(&base("bls-spec", "timeout 0\n", spec_entries())?)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.cpu = Some("max,rdrand=off".into());
+    config.rng = Some(Rng::Pci);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("RNG: EFI_RNG_PROTOCOL from virtio-rng", START)?;
+    let linux = proof(qemu, 512, "console=ttyS0 hvfw.marker=bls-winner", LINUX)?;
+    assert_efi_rng(qemu)?;
+    println!(
+        "    Linux version after {:.2}s (x86_64 without RDRAND, virtio-rng)",
+        linux.as_secs_f64()
+    );
     Ok(())
 }
 
@@ -550,17 +580,34 @@ fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, 
     let disk = images::bls_disk(&disk)?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
-    config.extra_args = vec![
-        "-machine".into(),
-        format!("smbios-entry-point-type={entry_point_type}"),
+    config.extra_args = vec!["-machine".into(), format!("smbios-entry-point-type={entry_point_type}")];
+    config.extra_args.extend(smbios_type1_args());
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=smbios", LINUX)?;
+    let version = assert_qemu_smbios(qemu, anchor)?;
+    println!(
+        "    Linux found SMBIOS through {anchor}, dmidecode: {version}; Linux version after {:.2}s",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// QEMU's `-smbios type=1` arguments for [`SMBIOS_VENDOR`] and [`SMBIOS_SERIAL`].
+fn smbios_type1_args() -> Vec<String> {
+    vec![
         "-smbios".into(),
         format!(
             "type=1,manufacturer={SMBIOS_VENDOR},serial={}",
             SMBIOS_SERIAL.replace(',', ",,")
         ),
-    ];
-    let qemu = s.boot(&config)?;
-    let linux = proof(qemu, 512, "hvfw.marker=smbios", LINUX)?;
+    ]
+}
+
+/// What Linux and dmidecode (both in the guest) must report of QEMU's
+/// `-smbios type=1` table: the entry point `anchor`, the manufacturer and serial
+/// number in /sys/class/dmi/id, and a dmidecode run over every structure without
+/// a complaint. Returns dmidecode's version line.
+fn assert_qemu_smbios(qemu: &crate::qemu::Qemu, anchor: &str) -> Result<String, String> {
     let expect = |key: &str, wanted: &str| -> Result<(), String> {
         match proof_value(qemu, key) {
             Some(v) if v == wanted => Ok(()),
@@ -580,8 +627,36 @@ fn smbios_reaches_linux(ctx: &Context, s: &mut Session, entry_point_type: &str, 
     expect("dmidecode-manufacturer", SMBIOS_VENDOR)?;
     expect("dmidecode-serial", SMBIOS_SERIAL)?;
     expect("dmidecode-complaints", "")?;
+    Ok(version)
+}
+
+/// On aarch64 `virt` QEMU offers `-smbios` tables only through fw_cfg (an
+/// `_SM3_` anchor without address and checksums, and the structures): the
+/// arm64 kernel, booted from a BLS entry in ACPI mode, must find them through
+/// the EFI configuration table the firmware installed, and Debian's arm64
+/// dmidecode must decode them.
+fn smbios_aarch64_fw_cfg(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let options = "console=ttyAMA0 hvfw.marker=arm64-smbios";
+    let (disk, _) = one_entry_disk(
+        "bls-arm64-smbios",
+        "aa64",
+        debian::arm64_kernel()?,
+        initramfs::arm64_proof_initramfs()?,
+        options,
+        Some((
+            "initrd",
+            "/debian/dmidecode.img",
+            initramfs::dmidecode_initramfs_for(debian::Arch::Arm64)?,
+        )),
+    )?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    config.disks.push(disk);
+    config.extra_args = smbios_type1_args();
+    let qemu = s.boot(&config)?;
+    let linux = proof_with_acpi(qemu, 512, options, LINUX, ARM64_ACPI_TABLES)?;
+    let version = assert_qemu_smbios(qemu, "_SM3")?;
     println!(
-        "    Linux found SMBIOS through {anchor}, dmidecode: {version}; Linux version after {:.2}s",
+        "    arm64 Linux found SMBIOS through fw_cfg, dmidecode: {version}; Linux version after {:.2}s",
         linux.as_secs_f64()
     );
     Ok(())
@@ -725,6 +800,8 @@ fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     // Debian 13's riscv64 kernel keeps about 14% of 512 MiB for itself: QEMU's
     // own -kernel boot of it, without any firmware, shows MemTotal 449696 kB.
     let linux = proof_with_memory_share(qemu, 512, 85, options, LINUX, &[])?;
+    // riscv64 has no random instruction: the seed came from QEMU's virtio-rng-pci.
+    assert_efi_rng(qemu)?;
     println!(
         "    Linux version after {:.2}s (riscv64, BLS, EFI stub)",
         linux.as_secs_f64()
@@ -769,7 +846,7 @@ pub fn one_entry_disk(
 }
 
 /// Boots the arm64 BLS disk with QEMU arguments `extra`; Linux must list the
-/// ACPI `tables`.
+/// ACPI `tables` and have been seeded through EFI_RNG_PROTOCOL.
 fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables: &[&str]) -> Result<(), String> {
     let (disk, version) = one_entry_disk(
         "bls-arm64",
@@ -782,6 +859,7 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     if mmio {
         config.mmio_disks.push(disk);
+        config.rng = Some(Rng::Mmio);
     } else {
         config.disks.push(disk);
     }
@@ -790,6 +868,9 @@ fn aarch64_debian_arm64_from(s: &mut Session, mmio: bool, extra: &[&str], tables
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
     let linux = proof_with_acpi(qemu, 512, "console=ttyAMA0 hvfw.marker=arm64-bls", LINUX, tables)?;
     assert_memory_attributes_table(qemu)?;
+    // QEMU's Cortex-A57 has no RNDR: the seed came from the virtio-rng device
+    // (on PCI, or on virtio-mmio next to an MMIO disk).
+    assert_efi_rng(qemu)?;
     println!(
         "    Linux version after {:.2}s (aarch64, BLS, EFI stub)",
         linux.as_secs_f64()

@@ -343,6 +343,26 @@ pub fn assert_memory_attributes_table(qemu: &Qemu) -> Result<(), String> {
     Ok(())
 }
 
+/// Fails unless Linux's EFI stub seeded the kernel from EFI_RNG_PROTOCOL: its
+/// `efi:` line names the random seed table (`RNG=`), which the proof script
+/// reports as `efi-rng=yes`.
+pub fn assert_efi_rng(qemu: &Qemu) -> Result<(), String> {
+    match proof_value(qemu, "efi-rng").as_deref() {
+        Some("yes") => Ok(()),
+        other => {
+            let efi = qemu
+                .log()
+                .lines()
+                .find(|l| l.contains("efi: "))
+                .unwrap_or_default()
+                .to_string();
+            Err(format!(
+                "Linux got no seed from EFI_RNG_PROTOCOL (efi-rng={other:?}): {efi:?}"
+            ))
+        }
+    }
+}
+
 /// The proof lines a Linux initramfs built by `initramfs::proof_initramfs` prints.
 pub fn proof(qemu: &mut Qemu, memory_mib: u64, cmdline_marker: &str, timeout: Duration) -> Result<Duration, String> {
     proof_with_acpi(

@@ -530,37 +530,61 @@ pub fn extra_initramfs(text: &str) -> Result<PathBuf, String> {
     )
 }
 
-/// The dynamic loader and C library `dmidecode` links against (Debian 12, amd64).
-const DMIDECODE_LIBRARIES: [&str; 2] = [
-    "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-    "lib/x86_64-linux-gnu/libc.so.6",
-];
+/// The dynamic loader and C library `dmidecode` links against (Debian 12), and
+/// the interpreter path its ELF names (x86_64 and AArch64 psABI).
+fn dmidecode_libraries(arch: Arch) -> Result<([&'static str; 2], &'static str, &'static str), String> {
+    match arch {
+        Arch::Amd64 => Ok((
+            [
+                "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                "lib/x86_64-linux-gnu/libc.so.6",
+            ],
+            "lib64/ld-linux-x86-64.so.2",
+            "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        )),
+        Arch::Arm64 => Ok((
+            [
+                "lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+                "lib/aarch64-linux-gnu/libc.so.6",
+            ],
+            "lib/ld-linux-aarch64.so.1",
+            "/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1",
+        )),
+        Arch::Riscv64 => Err("no dmidecode initrd for riscv64".into()),
+    }
+}
 
-/// `target/initramfs/dmidecode.cpio.gz`: a second initrd adding Debian's
+/// `target/initramfs/dmidecode.cpio.gz`: a second initrd adding Debian's amd64
 /// `/usr/sbin/dmidecode` with the libc6 files it needs (its only dependency), for
 /// the proof script's `dmidecode-*` lines.
 pub fn dmidecode_initramfs() -> Result<PathBuf, String> {
-    let dmidecode = debian::file_in("dmidecode", Arch::Amd64, "usr/sbin/dmidecode")?;
-    let libraries = DMIDECODE_LIBRARIES
+    dmidecode_initramfs_for(Arch::Amd64)
+}
+
+/// [`dmidecode_initramfs`] for `arch` (amd64 or arm64).
+pub fn dmidecode_initramfs_for(arch: Arch) -> Result<PathBuf, String> {
+    let (paths, interpreter, interpreter_target) = dmidecode_libraries(arch)?;
+    let dmidecode = debian::file_in("dmidecode", arch, "usr/sbin/dmidecode")?;
+    let libraries = paths
         .iter()
-        .map(|path| debian::file_in("libc6", Arch::Amd64, path))
+        .map(|path| debian::file_in("libc6", arch, path))
         .collect::<Result<Vec<_>, _>>()?;
     let mut recipe = format!("dmidecode-newc-gzip-v1 {}\n", file_identity(&dmidecode)?);
     for library in &libraries {
         recipe.push_str(&format!("{}\n", file_identity(library)?));
     }
-    cached_in("initramfs", "dmidecode.cpio.gz", &recipe, |out| {
+    let name = match arch {
+        Arch::Amd64 => "dmidecode.cpio.gz".to_string(),
+        other => format!("dmidecode-{}.cpio.gz", other.name()),
+    };
+    cached_in("initramfs", &name, &recipe, |out| {
         let read = |path: &Path| std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
         let mut cpio = Cpio::new();
         cpio.file("usr/sbin/dmidecode", 0o755, &read(&dmidecode)?);
-        for (path, library) in DMIDECODE_LIBRARIES.iter().zip(&libraries) {
+        for (path, library) in paths.iter().zip(&libraries) {
             cpio.file(path, 0o755, &read(library)?);
         }
-        // The interpreter path the ELF names (x86_64 psABI).
-        cpio.symlink(
-            "lib64/ld-linux-x86-64.so.2",
-            "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        );
+        cpio.symlink(interpreter, interpreter_target);
         std::fs::write(out, gzip(&cpio.finish())?).map_err(|e| e.to_string())
     })
 }

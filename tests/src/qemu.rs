@@ -22,6 +22,15 @@ pub enum Loading {
     ExtraArgs,
 }
 
+/// Where the machine's virtio entropy device sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rng {
+    /// `virtio-rng-pci` (transitional, as QEMU makes it on the root bus).
+    Pci,
+    /// `virtio-rng-device` on a virtio-mmio slot (aarch64 and riscv64 `virt`).
+    Mmio,
+}
+
 /// What to boot and how.
 #[derive(Clone, Debug)]
 pub struct QemuConfig {
@@ -43,6 +52,9 @@ pub struct QemuConfig {
     pub cpu: Option<String>,
     /// `-smp`: how many vCPUs.
     pub smp: u32,
+    /// A virtio entropy device: aarch64's Cortex-A57 has no RNDR and riscv64 no
+    /// random instruction, so their machines get one (x86_64's `max` has RDRAND).
+    pub rng: Option<Rng>,
     pub extra_args: Vec<String>,
 }
 
@@ -59,6 +71,7 @@ impl QemuConfig {
             append: None,
             cpu: None,
             smp: 1,
+            rng: None,
             extra_args: Vec::new(),
         }
     }
@@ -68,6 +81,7 @@ impl QemuConfig {
     pub fn aarch64(firmware: &Path) -> QemuConfig {
         QemuConfig {
             arch: Arch::Arm64,
+            rng: Some(Rng::Pci),
             ..QemuConfig::new(firmware)
         }
     }
@@ -77,6 +91,7 @@ impl QemuConfig {
     pub fn riscv64(firmware: &Path) -> QemuConfig {
         QemuConfig {
             arch: Arch::Riscv64,
+            rng: Some(Rng::Pci),
             ..QemuConfig::new(firmware)
         }
     }
@@ -143,7 +158,12 @@ impl QemuConfig {
             args.push("-device".into());
             args.push(format!("virtio-blk-device,drive=mmio{i}"));
         }
-        if !self.mmio_disks.is_empty() {
+        match self.rng {
+            Some(Rng::Pci) => args.extend(["-device".into(), "virtio-rng-pci".into()]),
+            Some(Rng::Mmio) => args.extend(["-device".into(), "virtio-rng-device".into()]),
+            None => {}
+        }
+        if !self.mmio_disks.is_empty() || self.rng == Some(Rng::Mmio) {
             // QEMU's virtio-mmio is the legacy (version 1) interface unless told.
             args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
         }

@@ -3,6 +3,9 @@
 
 use aarch64_cpu::registers::*;
 
+/// The instruction's name, for the log.
+pub const NAME: &str = "RNDR";
+
 /// Retries per 64-bit value: RNDR fails (NZCV.Z set) only transiently.
 const RETRIES: usize = 10;
 

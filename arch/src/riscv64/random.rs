@@ -1,6 +1,10 @@
-//! No random number source: the Zkr extension's `seed` CSR is not offered to
-//! S-mode by default (mseccfg.SSEED), so the firmware installs no
-//! EFI_RNG_PROTOCOL rather than offer predictable bytes.
+//! No random number instruction: the Zkr extension's `seed` CSR is not offered to
+//! S-mode by default (mseccfg.SSEED). EFI_RNG_PROTOCOL comes from a virtio
+//! entropy device when the machine has one; without one there is none rather
+//! than predictable bytes.
+
+/// No instruction; the name appears in no log.
+pub const NAME: &str = "none";
 
 pub fn available() -> bool {
     false

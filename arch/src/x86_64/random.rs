@@ -2,6 +2,9 @@
 
 use core::arch::x86_64::{__cpuid, _rdrand64_step};
 
+/// The instruction's name, for the log.
+pub const NAME: &str = "RDRAND";
+
 /// Retries per 64-bit value: Intel's guidance is that ten failures in a row
 /// mean the generator is broken.
 const RETRIES: usize = 10;

@@ -397,3 +397,35 @@ fn an_empty_area_is_searched_and_reported_without_panicking() {
     assert_eq!(e, Error::NotFound { area: empty });
     assert!(std::string::ToString::to_string(&e).contains("0xf0000"));
 }
+
+#[test]
+fn qemu_fw_cfg_files_become_tables_and_a_missing_half_is_an_error() {
+    let table = structures();
+    let mut anchor = entry_point_64(0, table.len() as u32);
+    anchor[5] = 0;
+    let files = |names: &[&'static str]| {
+        let (anchor, table) = (anchor.clone(), table.clone());
+        let names = names.to_vec();
+        move |name: &str| match name {
+            FW_CFG_ANCHOR if names.contains(&FW_CFG_ANCHOR) => Some(anchor.clone()),
+            FW_CFG_TABLES if names.contains(&FW_CFG_TABLES) => Some(table.clone()),
+            _ => None,
+        }
+    };
+    let smbios = Smbios::from_fw_cfg(files(&[FW_CFG_ANCHOR, FW_CFG_TABLES]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(smbios.structures(), &table[..]);
+    assert!(smbios.smbios3().is_some());
+    assert_eq!(Smbios::from_fw_cfg(files(&[])), Ok(None));
+    assert_eq!(
+        Smbios::from_fw_cfg(files(&[FW_CFG_ANCHOR])),
+        Err(Error::MissingFwCfgFile { name: FW_CFG_TABLES })
+    );
+    assert_eq!(
+        Smbios::from_fw_cfg(files(&[FW_CFG_TABLES])),
+        Err(Error::MissingFwCfgFile { name: FW_CFG_ANCHOR })
+    );
+    let garbage = |name: &str| Some(name.as_bytes().to_vec());
+    assert_eq!(Smbios::from_fw_cfg(garbage), Err(Error::NoAnchor));
+}

@@ -1,6 +1,7 @@
 //! virtio 1.2 (modern devices only, no legacy interface): the device status and
 //! feature negotiation of §3.1, the [`Transport`] abstraction over the PCI (§4.1)
-//! and MMIO (§4.2) transports, split virtqueues (§2.7) and the block device (§5.2).
+//! and MMIO (§4.2) transports, split virtqueues (§2.7), the block device (§5.2) and
+//! the entropy device (§5.4).
 
 pub mod blk;
 pub mod mmio;
@@ -9,12 +10,14 @@ pub(crate) mod model;
 pub mod pci;
 pub mod queue;
 pub mod regs;
+pub mod rng;
 
 pub use blk::VirtioBlk;
 pub use mmio::MmioTransport;
 pub use pci::PciTransport;
 pub use queue::{QueueAreas, SplitQueue};
 pub use regs::{MmioRegion, Registers};
+pub use rng::{EntropySource, VirtioRng};
 
 use core::fmt;
 use log::debug;
@@ -40,6 +43,7 @@ pub const VIRTIO_F_ACCESS_PLATFORM: u64 = 1 << 33;
 // Device types (§5).
 pub const DEVICE_TYPE_NET: u32 = 1;
 pub const DEVICE_TYPE_BLOCK: u32 = 2;
+pub const DEVICE_TYPE_ENTROPY: u32 = 4;
 
 /// Why a virtio operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,16 +291,55 @@ pub unsafe fn pci_block_devices<C: crate::pci::ConfigAccess>(
     found
 }
 
-/// Initialises the virtio-blk device of a virtio-mmio slot at `base`.
+/// Initialises the first virtio entropy function among `devices` (enumerated,
+/// BARs assigned and enabled); the PCI address says where it is. A second one
+/// is left alone; one that fails is logged and the next is tried.
+///
+/// # Safety
+/// The functions' memory BARs must be identity-mapped, and nothing else may
+/// drive these devices.
+pub unsafe fn pci_entropy_device<C: crate::pci::ConfigAccess>(
+    config: &C,
+    devices: &[crate::pci::PciDevice],
+    poll_limit: PollLimit,
+) -> Option<(VirtioRng<PciTransport<MmioRegion>>, crate::pci::PciAddress)> {
+    for device in devices {
+        if pci::virtio_device_type(device) != Some(DEVICE_TYPE_ENTROPY) {
+            continue;
+        }
+        // SAFETY: the caller's guarantee.
+        let transport = unsafe { PciTransport::new_mmio(config, device) };
+        match transport.and_then(|t| VirtioRng::new(t, poll_limit)) {
+            Ok(rng) => return Some((rng, device.address)),
+            Err(e) => log::warn!("virtio-rng at pci {}: {e}", device.address),
+        }
+    }
+    None
+}
+
+/// The virtio device behind a virtio-mmio slot, driven by the driver for its type.
+pub enum MmioDevice {
+    Block(VirtioBlk<MmioTransport<MmioRegion>>),
+    Entropy(VirtioRng<MmioTransport<MmioRegion>>),
+}
+
+/// Initialises the block or entropy device of a virtio-mmio slot at `base`;
+/// [`Error::NoDevice`] for an empty slot, [`Error::WrongDeviceType`] for other
+/// device types.
 ///
 /// # Safety
 /// `base..base + VIRTIO_MMIO_REGION_SIZE` must be an identity-mapped virtio-mmio
 /// register block that nothing else drives.
-pub unsafe fn mmio_block_device(
-    base: u64,
-    poll_limit: PollLimit,
-) -> Result<VirtioBlk<MmioTransport<MmioRegion>>, Error> {
+pub unsafe fn mmio_device(base: u64, poll_limit: PollLimit, entropy_limit: PollLimit) -> Result<MmioDevice, Error> {
     // SAFETY: the caller's guarantee.
     let regs = unsafe { MmioRegion::new(base, VIRTIO_MMIO_REGION_SIZE) };
-    VirtioBlk::new(MmioTransport::new(regs)?, poll_limit)
+    let transport = MmioTransport::new(regs)?;
+    match transport.device_type() {
+        DEVICE_TYPE_BLOCK => VirtioBlk::new(transport, poll_limit).map(MmioDevice::Block),
+        DEVICE_TYPE_ENTROPY => VirtioRng::new(transport, entropy_limit).map(MmioDevice::Entropy),
+        found => Err(Error::WrongDeviceType {
+            expected: DEVICE_TYPE_BLOCK,
+            found,
+        }),
+    }
 }

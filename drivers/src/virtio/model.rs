@@ -1,5 +1,6 @@
-//! A model virtio-blk device for host tests. It implements [`Transport`] over
-//! in-memory state; when notified it walks the real descriptor chains the driver
+//! Model virtio devices for host tests: block ([`ModelBlk`]) and entropy
+//! ([`ModelRng`]). Each implements [`Transport`] over in-memory state; the block
+//! model, when notified, walks the real descriptor chains the driver
 //! built in this process's memory, serves them from a `Vec<u8>` disk, and fills
 //! in the used ring, checking the device limits on the way.
 
@@ -346,5 +347,202 @@ impl Transport for ModelBlk {
             let c = s.config();
             u32::from_le_bytes([c[offset], c[offset + 1], c[offset + 2], c[offset + 3]])
         })
+    }
+}
+
+/// How the model entropy device answers a request.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// Writes the next bytes of a running counter, at most this many per request.
+    Fill { at_most: u32 },
+    /// Never returns the buffer.
+    Never,
+    /// Returns the buffer with no bytes written.
+    Empty,
+    /// Claims one byte more than the buffer holds (writing none).
+    Overlong,
+    /// Returns a descriptor index that is not in flight.
+    WrongHead,
+}
+
+pub struct RngState {
+    pub device_type: u32,
+    pub offered: u64,
+    pub driver_features: u64,
+    pub status: u8,
+    pub queue_max: u16,
+    pub queue_size: u16,
+    pub queue_enabled: bool,
+    pub areas: Option<QueueAreas>,
+    pub answer: Answer,
+    /// Buffer lengths of the requests seen.
+    pub requests: Vec<u32>,
+    pub violations: Vec<String>,
+    pub resets: u32,
+    counter: u8,
+    last_avail: u16,
+}
+
+/// A model virtio entropy device (virtio 1.2 §5.4): it answers each request
+/// when notified, as [`ModelRng::with`]'s [`Answer`] says.
+#[derive(Clone)]
+pub struct ModelRng {
+    pub state: Arc<Mutex<RngState>>,
+}
+
+impl ModelRng {
+    pub fn new(answer: Answer) -> ModelRng {
+        ModelRng {
+            state: Arc::new(Mutex::new(RngState {
+                device_type: super::DEVICE_TYPE_ENTROPY,
+                offered: VIRTIO_F_VERSION_1,
+                driver_features: 0,
+                status: 0,
+                queue_max: 64,
+                queue_size: 0,
+                queue_enabled: false,
+                areas: None,
+                answer,
+                requests: Vec::new(),
+                violations: Vec::new(),
+                resets: 0,
+                counter: 0,
+                last_avail: 0,
+            })),
+        }
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut RngState) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+}
+
+impl RngState {
+    fn serve_queue(&mut self) {
+        let Some(areas) = self.areas.filter(|_| self.queue_enabled) else {
+            self.violations.push("notified without a queue".into());
+            return;
+        };
+        let size = self.queue_size;
+        let avail_idx = read_u16(areas.driver + 2);
+        while self.last_avail != avail_idx {
+            let head = read_u16(areas.driver + 4 + 2 * (self.last_avail % size) as u64);
+            self.last_avail = self.last_avail.wrapping_add(1);
+            let at = areas.descriptors + 16 * head as u64;
+            let (address, len, flags) = (read_u64(at), read_u32(at + 8), read_u16(at + 12));
+            self.requests.push(len);
+            if flags & VIRTQ_DESC_F_WRITE == 0 || flags & VIRTQ_DESC_F_NEXT != 0 {
+                self.violations.push(format!("descriptor flags {flags:#x}"));
+            }
+            let (id, written) = match self.answer {
+                Answer::Never => return,
+                Answer::Empty => (head as u32, 0),
+                Answer::Overlong => (head as u32, len + 1),
+                Answer::WrongHead => (head as u32 + 5, 1),
+                Answer::Fill { at_most } => {
+                    let n = len.min(at_most);
+                    let bytes: Vec<u8> = (0..n)
+                        .map(|_| {
+                            let b = self.counter;
+                            self.counter = self.counter.wrapping_add(1);
+                            b
+                        })
+                        .collect();
+                    copy_to_guest(address, &bytes);
+                    (head as u32, n)
+                }
+            };
+            let used_idx = read_u16(areas.device + 2);
+            let element = areas.device + 4 + 8 * (used_idx % size) as u64;
+            write_u32(element, id);
+            write_u32(element + 4, written);
+            write_u16(areas.device + 2, used_idx.wrapping_add(1));
+        }
+    }
+}
+
+impl Transport for ModelRng {
+    fn device_type(&self) -> u32 {
+        self.with(|s| s.device_type)
+    }
+
+    fn status(&self) -> u8 {
+        self.with(|s| s.status)
+    }
+
+    fn set_status(&mut self, status: u8) {
+        self.with(|s| {
+            if status == 0 {
+                s.resets += 1;
+                s.queue_enabled = false;
+                s.areas = None;
+                s.last_avail = 0;
+                s.driver_features = 0;
+                s.status = 0;
+                return;
+            }
+            let mut status = status;
+            let new_features_ok = status & FEATURES_OK != 0 && s.status & FEATURES_OK == 0;
+            if new_features_ok && s.driver_features & !s.offered != 0 {
+                status &= !FEATURES_OK;
+            }
+            s.status = status;
+        })
+    }
+
+    fn device_features(&mut self) -> u64 {
+        self.with(|s| s.offered)
+    }
+
+    fn set_driver_features(&mut self, features: u64) {
+        self.with(|s| s.driver_features = features)
+    }
+
+    fn select_queue(&mut self, queue: u16) {
+        if queue != 0 {
+            self.with(|s| s.violations.push(format!("selected queue {queue}")));
+        }
+    }
+
+    fn queue_max_size(&self) -> u16 {
+        self.with(|s| s.queue_max)
+    }
+
+    fn set_queue_size(&mut self, size: u16) {
+        self.with(|s| s.queue_size = size)
+    }
+
+    fn set_queue_areas(&mut self, areas: &QueueAreas) {
+        let areas = *areas;
+        self.with(|s| s.areas = Some(areas))
+    }
+
+    fn queue_enabled(&self) -> bool {
+        self.with(|s| s.queue_enabled)
+    }
+
+    fn enable_queue(&mut self) {
+        self.with(|s| s.queue_enabled = true)
+    }
+
+    fn notify(&mut self, _queue: u16) {
+        self.with(|s| s.serve_queue())
+    }
+
+    fn config_generation(&self) -> u32 {
+        0
+    }
+
+    // The entropy device has no configuration (§5.4.4).
+    fn config_read8(&self, _offset: usize) -> u8 {
+        0
+    }
+
+    fn config_read16(&self, _offset: usize) -> u16 {
+        0
+    }
+
+    fn config_read32(&self, _offset: usize) -> u32 {
+        0
     }
 }
