@@ -381,14 +381,37 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         self.insert(name, guid, attributes, FLAG_READ_ONLY, data)
     }
 
-    /// QueryVariableInfo.
-    pub fn info(&self) -> StoreInfo {
+    /// QueryVariableInfo (UEFI 2.10 §8.2.4) for variables with `attributes`.
+    /// Volatile and non-volatile variables share one arena, so both are
+    /// answered with its real capacity and free space. Invalid combinations
+    /// (none of the access bits, runtime access without boot-services access,
+    /// after ExitBootServices anything without runtime access) are refused;
+    /// hardware error records and authenticated variables are not supported.
+    pub fn info(&self, attributes: u32, runtime: bool) -> Result<StoreInfo, VariableError> {
+        let bs = efi::VARIABLE_BOOTSERVICE_ACCESS;
+        let rt = efi::VARIABLE_RUNTIME_ACCESS;
+        if attributes & !KNOWN_ATTRIBUTES != 0
+            || attributes & (efi::VARIABLE_NON_VOLATILE | bs | rt) == 0
+            || (attributes & rt != 0 && attributes & bs == 0)
+            || (runtime && attributes & rt == 0)
+        {
+            return Err(VariableError::BadAttributes { attributes });
+        }
+        if attributes
+            & (efi::VARIABLE_HARDWARE_ERROR_RECORD
+                | efi::VARIABLE_AUTHENTICATED_WRITE_ACCESS
+                | efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS
+                | efi::VARIABLE_ENHANCED_AUTHENTICATED_ACCESS)
+            != 0
+        {
+            return Err(VariableError::AuthenticationUnsupported);
+        }
         let capacity = self.arena.as_ref().len();
-        StoreInfo {
+        Ok(StoreInfo {
             maximum_storage: capacity as u64,
             remaining_storage: (capacity - self.used) as u64,
             maximum_variable_size: MAX_VARIABLE_SIZE as u64,
-        }
+        })
     }
 
     /// The non-volatile variables applications wrote (not the firmware's own
@@ -759,6 +782,31 @@ mod tests {
     }
 
     #[test]
+    fn query_info_refuses_invalid_attribute_combinations() {
+        let s = store();
+        let nv = efi::VARIABLE_NON_VOLATILE;
+        assert!(s.info(nv | BS | RT, false).is_ok());
+        assert!(s.info(nv | BS, false).is_ok());
+        for bad in [0, RT, nv | RT, 0x8000_0000] {
+            assert_eq!(
+                s.info(bad, false),
+                Err(VariableError::BadAttributes { attributes: bad }),
+                "{bad:#x}"
+            );
+        }
+        // After ExitBootServices only runtime-access variables can be asked about.
+        assert_eq!(
+            s.info(nv | BS, true),
+            Err(VariableError::BadAttributes { attributes: nv | BS })
+        );
+        assert!(s.info(nv | BS | RT, true).is_ok());
+        assert_eq!(
+            s.info(nv | BS | RT | efi::VARIABLE_HARDWARE_ERROR_RECORD, false),
+            Err(VariableError::AuthenticationUnsupported)
+        );
+    }
+
+    #[test]
     fn full_store_reports_out_of_resources_and_stays_consistent() {
         let mut s = VariableStore::new(std::vec![0u8; 256]);
         s.set(&w("A"), &VENDOR, BS, &[1; 100], false).unwrap();
@@ -771,9 +819,11 @@ mod tests {
             Err(VariableError::OutOfResources)
         );
         assert_eq!(s.get(&w("A"), &VENDOR, false).unwrap().1, &[1; 100]);
-        let info = s.info();
+        let info = s.info(BS, false).unwrap();
         assert_eq!(info.maximum_storage, 256);
         assert_eq!(info.remaining_storage, 256 - 32 - 2 - 100);
+        // Non-volatile variables share the arena: the same real numbers.
+        assert_eq!(s.info(efi::VARIABLE_NON_VOLATILE | BS | RT, false), Ok(info));
         let mut big = VariableStore::new(std::vec![0u8; 128 * 1024]);
         assert_eq!(
             big.set(&w("Huge"), &VENDOR, BS, &std::vec![0; MAX_VARIABLE_SIZE + 1], false),

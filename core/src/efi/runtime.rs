@@ -474,7 +474,7 @@ pub extern "efiapi" fn set_variable(
 }
 
 pub extern "efiapi" fn query_variable_info(
-    _attributes: u32,
+    attributes: u32,
     maximum_storage: *mut u64,
     remaining_storage: *mut u64,
     maximum_variable_size: *mut u64,
@@ -491,7 +491,13 @@ pub extern "efiapi" fn query_variable_info(
         _ => return efi::Status::INVALID_PARAMETER,
     };
     status(with(|rt| {
-        let info = rt.variables.info();
+        let info = match rt.variables.info(attributes, rt.exited) {
+            Ok(info) => info,
+            // §8.2.4: UNSUPPORTED for attributes the platform does not offer
+            // (hardware error records, authenticated variables).
+            Err(VariableError::AuthenticationUnsupported) => return Err(efi::Status::UNSUPPORTED),
+            Err(e) => return Err(e.status()),
+        };
         *a = info.maximum_storage;
         *b = info.remaining_storage;
         *c = info.maximum_variable_size;

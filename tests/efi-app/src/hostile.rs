@@ -612,6 +612,36 @@ unsafe fn variables(h: &mut Hostile, rt: &RuntimeServices) {
         );
         h.expect("GetVariable-null-size", s, Status::INVALID_PARAMETER);
 
+        // §8.2.4 QueryVariableInfo: the real numbers for valid attributes;
+        // INVALID_PARAMETER for an invalid combination (none of the access
+        // bits, RUNTIME_ACCESS without BOOTSERVICE_ACCESS); UNSUPPORTED for
+        // hardware error records, which this firmware does not keep.
+        let (mut maximum, mut remaining, mut largest) = (0u64, 0u64, 0u64);
+        let nv_bs_rt = VariableAttributes::NON_VOLATILE
+            | VariableAttributes::BOOTSERVICE_ACCESS
+            | VariableAttributes::RUNTIME_ACCESS;
+        let s = (rt.query_variable_info)(nv_bs_rt, &mut maximum, &mut remaining, &mut largest);
+        h.expect("QueryVariableInfo-nv-bs-rt", s, Status::SUCCESS);
+        h.expect_that(
+            "QueryVariableInfo-numbers",
+            maximum > 0 && remaining <= maximum && largest > 0,
+            "storage numbers are not consistent",
+        );
+        for (name, attributes) in [
+            ("QueryVariableInfo-no-access-bits", VariableAttributes::empty()),
+            ("QueryVariableInfo-rt-without-bs", VariableAttributes::RUNTIME_ACCESS),
+        ] {
+            let s = (rt.query_variable_info)(attributes, &mut maximum, &mut remaining, &mut largest);
+            h.expect(name, s, Status::INVALID_PARAMETER);
+        }
+        let s = (rt.query_variable_info)(
+            nv_bs_rt | VariableAttributes::HARDWARE_ERROR_RECORD,
+            &mut maximum,
+            &mut remaining,
+            &mut largest,
+        );
+        h.expect("QueryVariableInfo-hardware-error-record", s, Status::UNSUPPORTED);
+
         // §8.2.3 SetVariable: INVALID_PARAMETER "An invalid combination of
         // attribute bits ... was supplied" (RUNTIME_ACCESS requires
         // BOOTSERVICE_ACCESS); "VariableName is an empty string".
