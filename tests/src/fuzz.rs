@@ -1252,9 +1252,11 @@ mod variables {
                 }
                 _ => {}
             }
-            let info = store.info();
-            if info.remaining_storage > info.maximum_storage {
-                panic!("variables: QueryVariableInfo says {info:?}");
+            let asked = attributes | r_efi::efi::VARIABLE_BOOTSERVICE_ACCESS;
+            if let Ok(info) = store.info(asked, false) {
+                if info.remaining_storage > info.maximum_storage {
+                    panic!("variables: QueryVariableInfo says {info:?}");
+                }
             }
         }
         out.sort();
