@@ -122,7 +122,28 @@ pub const WRITE_BACK: &str = "tail -c +5 /sys/firmware/efi/efivars/VarToFile-b2a
 /// (non-volatile, at runtime: only in the firmware's memory), mounts the ESP
 /// and runs [`WRITE_BACK`]; when present, reports it. Then it powers off.
 fn write_back_script() -> String {
-    format!(
+    let body = format!(
+        r#"var=$vars/HvfwTest-{TEST_GUID}
+if [ -f $var ]; then
+    echo "HVFW-WRITEBACK: found $(tail -c +5 $var)"
+else
+    storage=$(tail -c +5 $vars/RTStorageVolatile-b2ac5fc9-92b7-4acd-aeac-11e818c3130c | tr -d '\000')
+    echo "HVFW-WRITEBACK: RTStorageVolatile=$storage"
+    # Non-volatile, boot-services and runtime access (7), in one write.
+    printf '\007\000\000\000{TEST_VALUE}' > $var
+    write_back
+fi
+"#
+    );
+    init_script("HVFW-WRITEBACK", &body)
+}
+
+/// An init for the variable tests: mounts, the modules of
+/// [`WRITE_BACK_MODULES`] (failures reported with `tag`), efivarfs at
+/// `$vars`, a shell function `write_back` that mounts the ESP and runs
+/// [`WRITE_BACK`]; then `body`, then `<tag>: done` and power-off.
+fn init_script(tag: &str, body: &str) -> String {
+    let mut script = format!(
         r#"#!/bin/sh
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
@@ -130,29 +151,24 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
         fat vfat nls_cp437 nls_ascii nls_utf8 efivarfs; do
-    insmod /lib/modules/$module.ko || echo "HVFW-WRITEBACK: insmod $module failed"
+    insmod /lib/modules/$module.ko || echo "{tag}: insmod $module failed"
 done
 mount -t efivarfs efivarfs /sys/firmware/efi/efivars
-var=/sys/firmware/efi/efivars/HvfwTest-{TEST_GUID}
-if [ -f $var ]; then
-    echo "HVFW-WRITEBACK: found $(tail -c +5 $var)"
-else
-    storage=$(tail -c +5 /sys/firmware/efi/efivars/RTStorageVolatile-b2ac5fc9-92b7-4acd-aeac-11e818c3130c | tr -d '\000')
-    echo "HVFW-WRITEBACK: RTStorageVolatile=$storage"
-    # Non-volatile, boot-services and runtime access (7), in one write.
-    printf '\007\000\000\000{TEST_VALUE}' > $var
-    tries=0
-    while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
+vars=/sys/firmware/efi/efivars
+tries=0
+while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
+write_back() {{
     mkdir -p /boot/efi
-    mount -t vfat /dev/vda1 /boot/efi || echo "HVFW-WRITEBACK: cannot mount the ESP"
+    mount -t vfat /dev/vda1 /boot/efi || echo "{tag}: cannot mount the ESP"
     {WRITE_BACK}
-    echo "HVFW-WRITEBACK: wrote $(wc -c < /boot/efi/ubootefi.var) bytes"
+    echo "{tag}: wrote $(wc -c < /boot/efi/ubootefi.var) bytes"
     umount /boot/efi
-fi
-echo "HVFW-WRITEBACK: done"
-poweroff -f
+}}
 "#
-    )
+    );
+    script.push_str(body);
+    script.push_str(&format!("echo \"{tag}: done\"\npoweroff -f\n"));
+    script
 }
 
 const WRITE_BACK_MODULES: &[&str] = &[
@@ -331,19 +347,8 @@ const LOADER: &str = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
 /// does (`LoaderEntryOneShot`, non-volatile), and writes the store back.
 /// `HvfwStage` counts the starts.
 fn one_shot_script() -> String {
-    format!(
-        r#"#!/bin/sh
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
-        fat vfat nls_cp437 nls_ascii nls_utf8 efivarfs; do
-    insmod /lib/modules/$module.ko || echo "HVFW-BLI: insmod $module failed"
-done
-mount -t efivarfs efivarfs /sys/firmware/efi/efivars
-vars=/sys/firmware/efi/efivars
-# A UTF-16 string (list) variable as text: ASCII units, NULs as spaces.
+    let body = format!(
+        r#"# A UTF-16 string (list) variable as text: ASCII units, NULs as spaces.
 text() {{
     [ -f "$1" ] || return 0
     od -An -v -tu1 "$1" | awk '{{ for (i = 1; i <= NF; i++) {{ n++; if (n > 4 && n % 2 == 1) {{ if ($i == 0) printf " "; else printf "%c", $i }} }} }}' | sed 's/ *$//'
@@ -365,16 +370,10 @@ elif [ "$stage" = 1 ]; then
     rm -f $vars/HvfwStage-{TEST_GUID}
     printf '\007\000\000\0002' > $vars/HvfwStage-{TEST_GUID}
 fi
-tries=0
-while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
-mkdir -p /boot/efi
-mount -t vfat /dev/vda1 /boot/efi || echo "HVFW-BLI: cannot mount the ESP"
-{WRITE_BACK}
-umount /boot/efi
-echo "HVFW-BLI: done"
-poweroff -f
+write_back
 "#
-    )
+    );
+    init_script("HVFW-BLI", &body)
 }
 
 /// `bootctl set-oneshot b.conf` (the variable written the way bootctl
@@ -539,21 +538,8 @@ fn with_efibootmgr(base: &Path) -> Result<PathBuf, String> {
 /// and sets it as BootNext, then writes the store back. Every start reports
 /// what booted and the Boot#### entries.
 fn efibootmgr_script() -> String {
-    format!(
-        r#"#!/bin/sh
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-for module in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk \
-        fat vfat nls_cp437 nls_ascii nls_utf8 efivarfs; do
-    insmod /lib/modules/$module.ko || echo "HVFW-EBM: insmod $module failed"
-done
-mount -t efivarfs efivarfs /sys/firmware/efi/efivars
-vars=/sys/firmware/efi/efivars
-tries=0
-while [ ! -b /dev/vda1 ] && [ $tries -lt 50 ]; do sleep 0.1; tries=$((tries + 1)); done
-echo "HVFW-EBM: cmdline=$(cat /proc/cmdline)"
+    let body = format!(
+        r#"echo "HVFW-EBM: cmdline=$(cat /proc/cmdline)"
 efibootmgr | sed 's/^/HVFW-EBM: listed /'
 stage=$(tail -c +5 $vars/HvfwStage-{TEST_GUID} 2>/dev/null)
 if [ -z "$stage" ]; then
@@ -569,14 +555,10 @@ else
     rm -f $vars/HvfwStage-{TEST_GUID}
     printf '\007\000\000\000%s' $((stage + 1)) > $vars/HvfwStage-{TEST_GUID}
 fi
-mkdir -p /boot/efi
-mount -t vfat /dev/vda1 /boot/efi || echo "HVFW-EBM: cannot mount the ESP"
-{WRITE_BACK}
-umount /boot/efi
-echo "HVFW-EBM: done"
-poweroff -f
+write_back
 "#
-    )
+    );
+    init_script("HVFW-EBM", &body)
 }
 
 /// efibootmgr (Debian's) makes a new entry and sets BootNext from Linux;
