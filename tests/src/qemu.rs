@@ -316,6 +316,24 @@ impl Qemu {
         self.failures.clear();
     }
 
+    /// Whether anything but blank lines arrives after byte `offset` of the
+    /// console within `timeout` (or QEMU ends); does not move the cursor.
+    pub fn output_after(&self, offset: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (lock, ready) = &*self.console;
+        let mut console = lock.lock().unwrap();
+        loop {
+            if console.text.get(offset..).is_some_and(|rest| !rest.trim().is_empty()) || console.closed() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            console = ready.wait_timeout(console, deadline - now).unwrap().0;
+        }
+    }
+
     /// Where the next wait starts searching (a byte offset into [`Qemu::log`]).
     pub fn cursor(&self) -> usize {
         self.cursor
