@@ -15,6 +15,8 @@
 //!   contents readable: the new contents go to `\ubootefi.new` (flushed),
 //!   then `\ubootefi.var` is deleted and the new file renamed over it. A
 //!   start that finds no valid `\ubootefi.var` takes a valid `\ubootefi.new`.
+//!   The first store on a disk, with no `\ubootefi.var` to lose, is written
+//!   in place.
 //! - After ExitBootServices the disk belongs to the OS: changes stay in
 //!   memory and `VarToFile` carries what the OS writes back (see README).
 
@@ -177,24 +179,33 @@ fn reached(step: Step) {
 /// Writes `file` as the new store (see the module documentation for the order).
 fn write(fs: &FileSystem, file: &[u8]) -> Result<(), fat::Error> {
     let root = fs.root();
-    let mut new = match fs.open(&root, NEW_FILE_NAME) {
+    let old = match fs.open(&root, FILE_NAME) {
+        Ok(old) => Some(old),
+        Err(fat::Error::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    // With no store yet there is nothing a cut could lose (a half-written
+    // file fails its CRC and the start falls back to what there was: a
+    // `.new` from an earlier cut, or the defaults), so the first store is
+    // written in place: one file, one flush.
+    let target = if old.is_some() { NEW_FILE_NAME } else { FILE_NAME };
+    let mut new = match fs.open(&root, target) {
         Ok(existing) => existing,
-        Err(fat::Error::NotFound { .. }) => fs.create_file(&root, NEW_FILE_NAME)?,
+        Err(fat::Error::NotFound { .. }) => fs.create_file(&root, target)?,
         Err(e) => return Err(e),
     };
     fs.set_size(&mut new, 0)?;
     let half = file.len() / 2;
     fs.write(&mut new, 0, &file[..half])?;
-    fs.flush()?;
     reached(Step::HalfWritten);
     fs.write(&mut new, half as u64, &file[half..])?;
     fs.flush()?;
     reached(Step::NewComplete);
-    match fs.open(&root, FILE_NAME) {
-        Ok(old) => fs.delete(old)?,
-        Err(fat::Error::NotFound { .. }) => {}
-        Err(e) => return Err(e),
-    }
+    let Some(old) = old else {
+        return Ok(());
+    };
+    // The new copy is on the disk before the old one goes.
+    fs.delete(old)?;
     fs.flush()?;
     reached(Step::OldDeleted);
     fs.rename(&mut new, FILE_NAME)?;
