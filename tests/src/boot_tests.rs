@@ -868,12 +868,12 @@ pub fn run(filter: Option<&str>) -> Result<(usize, usize), String> {
             Ok(()) => {
                 passed += 1;
                 println!("qemu test {} ... ok ({took:.1}s)", test.name);
-                if std::env::var_os("HVFW_SHOW_CONSOLE").is_some() {
+                if let Some(show) = std::env::var_os("HVFW_SHOW_CONSOLE") {
                     if let Some(qemu) = &session.qemu {
+                        let log = if show == "times" { qemu.timed_log() } else { qemu.log() };
                         println!(
-                            "---- serial console of {} ----\n{}\n---- end of console ----",
-                            test.name,
-                            qemu.log()
+                            "---- serial console of {} ----\n{log}\n---- end of console ----",
+                            test.name
                         );
                     }
                 }

@@ -371,6 +371,21 @@ impl Qemu {
         }
     }
 
+    /// The console so far, each line prefixed with when it arrived (seconds
+    /// since QEMU started), for finding where time goes.
+    pub fn timed_log(&self) -> String {
+        let console = self.console.0.lock().unwrap();
+        let mut out = String::new();
+        let mut start = 0;
+        for (end, at) in &console.line_times {
+            let line = console.text.get(start..*end).unwrap_or_default();
+            out.push_str(&format!("[{:8.3}] {line}\n", at.as_secs_f64()));
+            start = end + 1;
+        }
+        out.push_str(console.text.get(start..).unwrap_or_default());
+        out
+    }
+
     /// Everything the console showed so far.
     pub fn log(&self) -> String {
         self.console.0.lock().unwrap().text.clone()
