@@ -132,7 +132,7 @@ fn map_high_memory(info: &BootInfo) {
     {
         let decide = |page: Range<u64>| fw_core::caching::page_caching(info.regions(), page);
         match fw_arch::set_low_caching(&decide, &mut alloc_page) {
-            Ok(done) => info!(
+            Ok(done) => log::debug!(
                 "below 4 GiB: {} MiB uncached in 2 MiB pages, {} 2 MiB pages split ({} KiB uncached)",
                 done.uncached_large * 2,
                 done.split,

@@ -19,7 +19,7 @@ use fw_core::boot_info::BootInfo;
 use fw_core::efi::{tables, BOOT};
 use fw_core::memory::{AllocateType, MemoryError, MemoryType, EFI_PAGE_SIZE};
 use fw_drivers::smbios::{self, Smbios};
-use log::info;
+use log::{debug, info};
 use r_efi::efi;
 
 /// Why tables that were found could not be handed on.
@@ -118,17 +118,15 @@ pub fn install(found: &Smbios, source: &str) -> Result<(), InstallError> {
     }
     let ep = found.entry_point();
     let (bytes, count) = (found.structures().len(), found.summary().count);
+    // One short line for users; where it was and where it went for developers
+    // (each console byte is a VM exit, dear when nested).
+    info!("SMBIOS {}.{}: {count} structures from {source}", ep.major, ep.minor);
     match found.found_at() {
-        Some(at) => info!(
-            "SMBIOS {}.{} entry point at {at:#x} ({source}): {bytes} bytes of structures at {:#x} \
-             ({count} structures), handed on at {base:#x}",
-            ep.major, ep.minor, ep.table_address
+        Some(at) => debug!(
+            "SMBIOS entry point at {at:#x}: {bytes} bytes of structures at {:#x}, handed on at {base:#x}",
+            ep.table_address
         ),
-        None => info!(
-            "SMBIOS {}.{} entry point from {source}: {bytes} bytes of structures ({count} structures), \
-             handed on at {base:#x}",
-            ep.major, ep.minor
-        ),
+        None => debug!("SMBIOS: {bytes} bytes of structures, handed on at {base:#x}"),
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ use fw_drivers::block::BlockDevice;
 use fw_drivers::fw_cfg::{self, FwCfg};
 use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
 use fw_drivers::virtio::{self, EntropySource, PollLimit};
-use log::{debug, info, warn};
+use log::{debug, warn};
 
 /// The line every console UART runs at (drivers/src/uart): 115200 8N1, in
 /// Serial I/O's terms (parity 1 = none, stop bits 1 = one).
@@ -101,7 +101,7 @@ fn keep_entropy(source: Box<dyn EntropySource>, location: &str) {
         debug!("virtio-rng at {location}: not used, another one was found first");
         return;
     }
-    info!("virtio-rng at {location}");
+    debug!("virtio-rng at {location}");
     ENTROPY.call_once(|| source);
 }
 
