@@ -780,12 +780,12 @@ fn aarch64_entry_devicetree(_ctx: &Context, s: &mut Session) -> Result<(), Strin
     Ok(())
 }
 
-/// Debian 13's riscv64 kernel from a BLS entry, through its EFI stub, on QEMU
-/// virt with OpenSBI: the kernel finds EFI, its variables and all its RAM.
-fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let options = "console=ttyS0 hvfw.marker=riscv64-bls";
+/// A disk `name` with one riscv64 BLS entry (Debian 13's kernel, the riscv64
+/// proof initramfs, `options`), its kernel's version, and the riscv64 `virt`
+/// machine with the release firmware, the disk not yet attached.
+fn riscv64_one_entry(name: &str, options: &str) -> Result<(PathBuf, String, QemuConfig), String> {
     let (disk, version) = one_entry_disk(
-        "bls-riscv64",
+        name,
         "riscv64",
         debian::riscv64_kernel()?,
         initramfs::riscv64_proof_initramfs()?,
@@ -793,7 +793,14 @@ fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
         None,
     )?;
     let firmware = crate::firmware::build_for(debian::Arch::Riscv64, crate::firmware::Variant::Release)?;
-    let mut config = QemuConfig::riscv64(&firmware);
+    Ok((disk, version, QemuConfig::riscv64(&firmware)))
+}
+
+/// Debian 13's riscv64 kernel from a BLS entry, through its EFI stub, on QEMU
+/// virt with OpenSBI: the kernel finds EFI, its variables and all its RAM.
+fn riscv64_debian(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let options = "console=ttyS0 hvfw.marker=riscv64-bls";
+    let (disk, version, mut config) = riscv64_one_entry("bls-riscv64", options)?;
     config.disks.push(disk);
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
@@ -978,16 +985,7 @@ fn aarch64_behind_two_bridges(_ctx: &Context, s: &mut Session) -> Result<(), Str
 /// The riscv64 BLS disk behind a `pcie-root-port` on riscv64 `virt`.
 fn riscv64_behind_root_port(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let options = "console=ttyS0 hvfw.marker=riscv64-bridge";
-    let (disk, version) = one_entry_disk(
-        "bls-riscv64-bridge",
-        "riscv64",
-        debian::riscv64_kernel()?,
-        initramfs::riscv64_proof_initramfs()?,
-        options,
-        None,
-    )?;
-    let firmware = crate::firmware::build_for(debian::Arch::Riscv64, crate::firmware::Variant::Release)?;
-    let mut config = QemuConfig::riscv64(&firmware);
+    let (disk, version, mut config) = riscv64_one_entry("bls-riscv64-bridge", options)?;
     behind_bridges(&mut config, &disk, false);
     let qemu = s.boot(&config)?;
     qemu.wait_for(&format!("Boot: starting Debian {version}"), START)?;
