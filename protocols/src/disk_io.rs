@@ -137,6 +137,20 @@ fn split(device: &dyn BlockDevice, offset: u64, len: usize) -> Result<Split, Err
     })
 }
 
+/// MEDIA_CHANGED unless `media_id` is the disk's current media (§13.7.2,
+/// §13.8.3): DiskIo and DiskIo2 refuse a request for other media alike.
+pub(crate) fn check_media(block_io: &BlockIoDevice, media_id: u32) -> Result<(), Error> {
+    let expected = block_io.media_id();
+    if media_id == expected {
+        Ok(())
+    } else {
+        Err(Error::MediaChanged {
+            expected,
+            found: media_id,
+        })
+    }
+}
+
 /// Whether `len` bytes at `offset` lie on `device` (and fit a slice).
 pub(crate) fn check_range(device: &dyn BlockDevice, offset: u64, len: usize) -> Result<(), Error> {
     split(device, offset, len).map(|_| ())
@@ -228,15 +242,7 @@ impl DiskIoDevice {
     }
 
     fn check_media(&self, media_id: u32) -> Result<(), Error> {
-        let expected = self.block_io.media_id();
-        if media_id == expected {
-            Ok(())
-        } else {
-            Err(Error::MediaChanged {
-                expected,
-                found: media_id,
-            })
-        }
+        check_media(self.block_io, media_id)
     }
 }
 

@@ -7,7 +7,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use crate::block_io::BlockIoDevice;
-use crate::disk_io::{check_range, read_disk, write_disk, Error};
+use crate::disk_io::{check_media, check_range, read_disk, write_disk, Error};
 use crate::instances::Instances;
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
@@ -74,15 +74,7 @@ impl DiskIo2Device {
     }
 
     fn check_media(&self, media_id: u32) -> Result<(), Error> {
-        let expected = self.block_io.media_id();
-        if media_id == expected {
-            Ok(())
-        } else {
-            Err(Error::MediaChanged {
-                expected,
-                found: media_id,
-            })
-        }
+        check_media(self.block_io, media_id)
     }
 
     /// Hands the outcome of a request that passed its checks to the caller:
