@@ -28,6 +28,17 @@ fn disk_path(disk: &Disk) -> DevicePathBuf {
     }
 }
 
+/// EFI_DISK_INFO_PROTOCOL on a virtio disk's handle, and the virtio-blk
+/// driver's hold on it.
+fn install_disk_info(disk: &Disk, handle: HandleId) {
+    let info = fw_protocols::disk_info::DiskInfo::create(disk.device.clone());
+    if let Err(e) = install(Some(handle), fw_protocols::disk_info::PROTOCOL_GUID, info.protocol()) {
+        warn!("{}: cannot install DiskInfo: {e}", disk.location);
+    }
+    let bytes = disk.device.block_count() * u64::from(disk.device.block_size());
+    crate::efi_drivers::disk_started(handle, &disk.location, bytes);
+}
+
 /// The time FAT writes into directory entries.
 fn rtc_now() -> fat::DateTime {
     let t = crate::platform::rtc_get().unwrap_or_default();
@@ -60,6 +71,11 @@ fn install_file_system(v: &Volume, handle: HandleId) -> Option<&'static SimpleFi
             return None;
         }
     };
+    let kind = match fs.fat_type() {
+        fat::FatType::Fat12 => "FAT12",
+        fat::FatType::Fat16 => "FAT16",
+        fat::FatType::Fat32 => "FAT32",
+    };
     let sfs = SimpleFileSystem::create(fs);
     if let Err(e) = install(Some(handle), simple_file_system::PROTOCOL_GUID, sfs.protocol().cast()) {
         warn!(
@@ -68,6 +84,7 @@ fn install_file_system(v: &Volume, handle: HandleId) -> Option<&'static SimpleFi
         );
         return None;
     }
+    crate::efi_drivers::file_system_started(handle, kind);
     Some(sfs)
 }
 
@@ -83,11 +100,22 @@ pub struct Esp {
 /// Installs the handles; returns the EFI system partitions with a FAT file
 /// system, in disk and partition order.
 pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Esp> {
-    for (index, disk) in disks.iter().enumerate() {
-        if let Err(e) = install_block_handle(disk.device.clone(), false, disk_path(disk), None, install) {
-            warn!("disk {index}: cannot install its EFI handle: {e}");
-        }
-    }
+    let disk_handles: Vec<Option<HandleId>> = disks
+        .iter()
+        .enumerate()
+        .map(
+            |(index, disk)| match install_block_handle(disk.device.clone(), false, disk_path(disk), None, install) {
+                Ok(handle) => {
+                    install_disk_info(disk, handle);
+                    Some(handle)
+                }
+                Err(e) => {
+                    warn!("disk {index}: cannot install its EFI handle: {e}");
+                    None
+                }
+            },
+        )
+        .collect();
     volumes
         .iter()
         .filter_map(|v| {
@@ -95,6 +123,9 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Esp> {
             match install_block_handle(v.device.clone(), true, path, None, install) {
                 Ok(handle) => {
                     debug!("disk {} partition {}: handle {handle}", v.disk, v.info.number);
+                    if let Some(disk) = disk_handles[v.disk] {
+                        crate::efi_drivers::partition_started(disk, handle, &v.info);
+                    }
                     let info = fw_protocols::partition_info::create(&v.info);
                     if let Err(e) = install(Some(handle), fw_protocols::partition_info::PROTOCOL_GUID, info) {
                         warn!(

@@ -303,6 +303,9 @@ fn install_serial_io() {
             Err(e) => return error!("cannot install EFI_SERIAL_IO_PROTOCOL: {e}"),
         }
     }
+    if let Some(handle) = handle {
+        crate::efi_drivers::serial_started(handle, "Serial console port");
+    }
 }
 
 /// EFI_RNG_PROTOCOL when the machine has a random source: the CPU's

@@ -69,6 +69,11 @@ pub trait BlockDevice: Send + Sync {
     fn flush(&self) -> Result<(), BlockError> {
         Ok(())
     }
+    /// The device's identification string (virtio-blk's GET_ID: the serial
+    /// the VMM was given), for EFI_DISK_INFO_PROTOCOL.
+    fn device_id(&self) -> Result<[u8; 20], BlockError> {
+        Err(BlockError::Unsupported)
+    }
 }
 
 /// Checks a request against a device's geometry; returns the number of blocks.

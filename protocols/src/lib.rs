@@ -7,10 +7,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod block_io;
+pub mod component_name;
 pub mod console;
 pub mod device_path;
+pub mod disk_info;
 pub mod disk_io;
 pub mod disk_io2;
+pub mod driver_binding;
 pub mod file_system;
 mod instances;
 pub mod partition_info;

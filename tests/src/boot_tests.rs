@@ -187,6 +187,8 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "reset-notification",
         "device-path-from-text",
         "watchdog",
+        "component-name",
+        "disk-info",
         "smbios",
         "file-system",
     ] {
@@ -201,6 +203,23 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
     {
         return Err("the line written through Serial I/O did not reach the serial port".into());
     }
+    Ok(())
+}
+
+/// The application's `HVFW-APP: disk-id=ID` line: what DiskInfo's Identify
+/// gave for its disk, which must be the `serial=` the VMM was given.
+pub fn expect_app_disk_id(qemu: &Qemu, serial: &str) -> Result<(), String> {
+    let log = qemu.log();
+    let id = log
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("HVFW-APP: disk-id="))
+        .ok_or("the test application printed no disk-id line")?;
+    if id != serial {
+        return Err(format!(
+            "DiskInfo.Identify gave {id:?}, the VMM was given serial {serial:?}"
+        ));
+    }
+    println!("    EFI application: DiskInfo.Identify {id:?}");
     Ok(())
 }
 
@@ -229,6 +248,7 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let qemu = s.boot(&config)?;
     qemu.wait_for("Boot: starting PciRoot(0x0)/Pci(0x", START)?;
     check_app_report(qemu)?;
+    expect_app_disk_id(qemu, "hvfw-disk0")?;
     // QEMU's default SMBIOS tables (system manufacturer "QEMU"), through SeaBIOS's
     // 32-bit entry point.
     expect_app_smbios(qemu, "_SM_ 2.", "manufacturer=QEMU")?;
@@ -808,6 +828,7 @@ fn aarch64_efi_app(s: &mut Session, mmio: bool) -> Result<(), String> {
         START,
     )?;
     check_app_report(qemu)?;
+    expect_app_disk_id(qemu, if mmio { "hvfw-mmio0" } else { "hvfw-disk0" })?;
     // The console wraps long device paths at 80 columns: join the lines.
     qemu.wait_for("nothing left to boot", START)?;
     if !qemu

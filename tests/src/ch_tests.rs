@@ -350,6 +350,7 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
         .push(boot_tests::efi_app_disk("efi-test-app", Arch::Amd64, &[])?);
     let qemu = ch::boot(s, &config)?;
     boot_tests::check_app_report(qemu)?;
+    boot_tests::expect_app_disk_id(qemu, "hvfw-disk0")?;
     boot_tests::expect_app_smbios(qemu, "_SM3_ 3.2 structures=3", "manufacturer=Cloud Hypervisor")?;
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
     Ok(())

@@ -264,7 +264,11 @@ impl ChConfig {
         }
         for i in 0..self.disks.len() {
             args.push("--disk".into());
-            args.push(format!("path=/dev/{},image_type=raw", level1_disk(i)));
+            // The serial is what virtio-blk's GET_ID (and so DiskInfo) reports.
+            args.push(format!(
+                "path=/dev/{},image_type=raw,serial=hvfw-disk{i}",
+                level1_disk(i)
+            ));
         }
         args.extend([
             "--cpus".into(),
@@ -431,8 +435,8 @@ mod tests {
         let args = config.args().join(" ");
         assert_eq!(
             args,
-            "--kernel /job/payload --cmdline hvfw.bls=off --disk path=/dev/vda,image_type=raw \
-             --disk path=/dev/vdb,image_type=raw --cpus boot=2 --memory size=512M --serial tty --console off"
+            "--kernel /job/payload --cmdline hvfw.bls=off --disk path=/dev/vda,image_type=raw,serial=hvfw-disk0 \
+             --disk path=/dev/vdb,image_type=raw,serial=hvfw-disk1 --cpus boot=2 --memory size=512M --serial tty --console off"
         );
         assert!(ChConfig::firmware(Path::new("/x/fw"))
             .args()

@@ -146,7 +146,10 @@ impl QemuConfig {
                 disk.display()
             ));
             args.push("-device".into());
-            args.push(format!("virtio-blk-pci,drive=disk{i},disable-legacy=on"));
+            // The serial is what virtio-blk's GET_ID (and so DiskInfo) reports.
+            args.push(format!(
+                "virtio-blk-pci,drive=disk{i},disable-legacy=on,serial=hvfw-disk{i}"
+            ));
         }
         for (i, disk) in self.mmio_disks.iter().enumerate() {
             let snapshot = if self.snapshot { ",snapshot=on" } else { "" };
@@ -156,7 +159,7 @@ impl QemuConfig {
                 disk.display()
             ));
             args.push("-device".into());
-            args.push(format!("virtio-blk-device,drive=mmio{i}"));
+            args.push(format!("virtio-blk-device,drive=mmio{i},serial=hvfw-mmio{i}"));
         }
         match self.rng {
             Some(Rng::Pci) => args.extend(["-device".into(), "virtio-rng-pci".into()]),

@@ -68,6 +68,23 @@ pub fn install(handle: Option<HandleId>, guid: efi::Guid, interface: *mut c_void
     Ok(installed.handle)
 }
 
+/// Opens a protocol from firmware code, as a firmware driver does when it
+/// takes a controller (`BY_DRIVER`) or makes a child of it
+/// (`BY_CHILD_CONTROLLER`), so that OpenProtocolInformation shows who manages
+/// what (UEFI 2.10 §7.3.9).
+pub fn open(
+    handle: HandleId,
+    guid: efi::Guid,
+    agent: HandleId,
+    controller: HandleId,
+    attributes: u32,
+) -> Result<(), Error> {
+    BOOT.lock()
+        .handles
+        .open_protocol(handle, &guid, Some(agent), Some(controller), attributes)
+        .map(|_| ())
+}
+
 pub extern "efiapi" fn install_protocol_interface(
     handle_ptr: *mut efi::Handle,
     guid: *mut efi::Guid,

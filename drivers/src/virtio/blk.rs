@@ -43,6 +43,10 @@ const CONFIG_BLK_SIZE: usize = 20;
 pub const VIRTIO_BLK_T_IN: u32 = 0;
 pub const VIRTIO_BLK_T_OUT: u32 = 1;
 pub const VIRTIO_BLK_T_FLUSH: u32 = 4;
+pub const VIRTIO_BLK_T_GET_ID: u32 = 8;
+/// The device ID string GET_ID returns: up to 20 bytes, NUL-padded when shorter
+/// (QEMU and Cloud Hypervisor fill it from the disk's `serial`).
+pub const DEVICE_ID_BYTES: usize = 20;
 pub const VIRTIO_BLK_S_OK: u8 = 0;
 pub const VIRTIO_BLK_S_IOERR: u8 = 1;
 pub const VIRTIO_BLK_S_UNSUPP: u8 = 2;
@@ -282,7 +286,7 @@ impl<T: Transport> VirtioBlk<T> {
             addr_of_mut!((*request).sector).write_volatile(sector.to_le());
             addr_of_mut!((*request).status).write_volatile(STATUS_PENDING);
         }
-        let device_writable = kind == VIRTIO_BLK_T_IN;
+        let device_writable = matches!(kind, VIRTIO_BLK_T_IN | VIRTIO_BLK_T_GET_ID);
         inner.chain.clear();
         inner.chain.push(Buffer {
             address: request as u64,
@@ -339,6 +343,7 @@ impl<T: Transport> VirtioBlk<T> {
                 let what = match kind {
                     VIRTIO_BLK_T_IN => "read",
                     VIRTIO_BLK_T_OUT => "write",
+                    VIRTIO_BLK_T_GET_ID => "device ID request",
                     _ => "request",
                 };
                 let why = match status {
@@ -406,6 +411,16 @@ impl<T: Transport + Send> BlockDevice for VirtioBlk<T> {
         let mut inner = self.inner.lock();
         self.submit(&mut inner, VIRTIO_BLK_T_FLUSH, 0, 0, None)
     }
+
+    /// The device ID string (VIRTIO_BLK_T_GET_ID, §5.2.6): asked on each call,
+    /// into a heap buffer the device writes (memory is identity-mapped).
+    fn device_id(&self) -> Result<[u8; DEVICE_ID_BYTES], BlockError> {
+        let mut id = Box::new([0u8; DEVICE_ID_BYTES]);
+        let data = Some((id.as_mut_ptr() as u64, DEVICE_ID_BYTES as u64));
+        let mut inner = self.inner.lock();
+        self.submit(&mut inner, VIRTIO_BLK_T_GET_ID, 0, 0, data)?;
+        Ok(*id)
+    }
 }
 
 #[cfg(test)]
@@ -435,6 +450,29 @@ mod tests {
 
     fn assert_no_violations(model: &ModelBlk) {
         assert_eq!(model.with(|s| s.violations.clone()), Vec::<std::string::String>::new());
+    }
+
+    #[test]
+    fn device_id_is_the_serial_the_device_reports() {
+        let model = ModelBlk::new(pattern(MIB), QEMU);
+        let blk = device(&model);
+        assert_eq!(
+            blk.device_id(),
+            Err(BlockError::DeviceError {
+                lba: 0,
+                status: VIRTIO_BLK_S_UNSUPP
+            })
+        );
+        model.with(|s| s.device_id = Some(b"hvfw-serial-7".to_vec()));
+        let mut expected = [0u8; DEVICE_ID_BYTES];
+        expected[..13].copy_from_slice(b"hvfw-serial-7");
+        assert_eq!(blk.device_id(), Ok(expected));
+        let last = requests(&model).pop().unwrap();
+        assert_eq!(
+            (last.kind, last.segments),
+            (VIRTIO_BLK_T_GET_ID, vec![DEVICE_ID_BYTES as u32])
+        );
+        assert_no_violations(&model);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::blk::{VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_SIZE_MAX};
 use super::blk::{VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP};
-use super::blk::{VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT};
+use super::blk::{VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT};
 use super::queue::{VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE};
 use super::{QueueAreas, Transport, DEVICE_TYPE_BLOCK, FEATURES_OK, VIRTIO_F_VERSION_1};
 use std::format;
@@ -32,6 +32,8 @@ pub struct ModelState {
     pub seg_max: u32,
     pub size_max: u32,
     pub blk_size: u32,
+    /// What GET_ID answers (`None`: the request is unsupported).
+    pub device_id: Option<Vec<u8>>,
     /// Answer requests at all (false: a device that hangs).
     pub responds: bool,
     /// Status to return instead of the real outcome.
@@ -77,6 +79,7 @@ impl ModelBlk {
                 seg_max: 126,
                 size_max: 0,
                 blk_size: 512,
+                device_id: None,
                 responds: true,
                 forced_status: None,
                 requests: Vec::new(),
@@ -240,6 +243,16 @@ impl ModelState {
                 VIRTIO_BLK_S_OK
             }
             VIRTIO_BLK_T_FLUSH => VIRTIO_BLK_S_OK,
+            VIRTIO_BLK_T_GET_ID => match (&self.device_id, data) {
+                (Some(id), [d]) if d.flags & VIRTQ_DESC_F_WRITE != 0 => {
+                    let mut bytes = id.clone();
+                    bytes.resize(d.len as usize, 0);
+                    copy_to_guest(d.address, &bytes);
+                    written += d.len;
+                    VIRTIO_BLK_S_OK
+                }
+                _ => VIRTIO_BLK_S_UNSUPP,
+            },
             _ => VIRTIO_BLK_S_UNSUPP,
         };
         let outcome = self.forced_status.unwrap_or(outcome);

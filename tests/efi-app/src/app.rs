@@ -348,7 +348,6 @@ const PARTITION_INFO_GUID: Guid = guid!("8cf2f62c-bc9b-4821-808d-ec9ec421a1a0");
 /// System Partition whose entry is, byte for byte, the one the application
 /// reads itself from the GPT through the whole disk's BlockIo.
 unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'static str> {
-    use uefi_raw::protocol::device_path::DevicePathProtocol;
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
         let mut loaded: *mut c_void = core::ptr::null_mut();
@@ -369,38 +368,7 @@ unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'stati
         if u32_at(info, 0) != 0x1000 || !(kind == 1 || kind == 2) || info[8] != 1 {
             return Err("expected revision 0x1000, type MBR or GPT and the System flag");
         }
-        // The disk's path is the partition's up to its HD node.
-        let mut path: *mut c_void = core::ptr::null_mut();
-        ok(
-            (bs.handle_protocol)(partition, &DevicePathProtocol::GUID, &mut path),
-            "HandleProtocol(DevicePath)",
-        )?;
-        let mut disk_path = [0u8; 256];
-        let mut node = path as *const u8;
-        let mut len = 0;
-        while !(*node == 4 && *node.add(1) == 1) {
-            if *node == 0x7f {
-                return Err("the partition's device path has no HD node");
-            }
-            let node_len = usize::from(u16::from_le_bytes([*node.add(2), *node.add(3)]));
-            if len + node_len + 4 > disk_path.len() || node_len < 4 {
-                return Err("the partition's device path is too long");
-            }
-            core::ptr::copy_nonoverlapping(node, disk_path.as_mut_ptr().add(len), node_len);
-            len += node_len;
-            node = node.add(node_len);
-        }
-        let number = u32_at(core::slice::from_raw_parts(node, 8), 4);
-        disk_path[len..len + 4].copy_from_slice(&[0x7f, 0xff, 4, 0]);
-        let mut remaining = disk_path.as_ptr() as *const DevicePathProtocol;
-        let mut disk: Handle = core::ptr::null_mut();
-        ok(
-            (bs.locate_device_path)(&BlockIoProtocol::GUID, &mut remaining, &mut disk),
-            "LocateDevicePath(BlockIo) for the disk",
-        )?;
-        if disk == partition {
-            return Err("LocateDevicePath found the partition, not its disk");
-        }
+        let (disk, number) = own_disk(bs, partition)?;
         let mut block_io: *mut c_void = core::ptr::null_mut();
         ok(
             (bs.handle_protocol)(disk, &BlockIoProtocol::GUID, &mut block_io),
@@ -440,6 +408,62 @@ unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'stati
             return Err("PartitionInfo's entry differs from the GPT's");
         }
         Ok(())
+    }
+}
+
+/// The disk a partition handle lies on, and the partition's number: the disk's
+/// path is the partition's up to its HD node, and LocateDevicePath(BlockIo)
+/// finds the disk's handle from it.
+pub(crate) unsafe fn own_disk(bs: &BootServices, partition: Handle) -> Result<(Handle, u32), &'static str> {
+    use uefi_raw::protocol::device_path::DevicePathProtocol;
+    // SAFETY: boot services called as the specification describes; the
+    // firmware's device paths are well formed up to their end node.
+    unsafe {
+        let mut path: *mut c_void = core::ptr::null_mut();
+        ok(
+            (bs.handle_protocol)(partition, &DevicePathProtocol::GUID, &mut path),
+            "HandleProtocol(DevicePath)",
+        )?;
+        let mut disk_path = [0u8; 256];
+        let mut node = path as *const u8;
+        let mut len = 0;
+        while !(*node == 4 && *node.add(1) == 1) {
+            if *node == 0x7f {
+                return Err("the partition's device path has no HD node");
+            }
+            let node_len = usize::from(u16::from_le_bytes([*node.add(2), *node.add(3)]));
+            if len + node_len + 4 > disk_path.len() || node_len < 4 {
+                return Err("the partition's device path is too long");
+            }
+            core::ptr::copy_nonoverlapping(node, disk_path.as_mut_ptr().add(len), node_len);
+            len += node_len;
+            node = node.add(node_len);
+        }
+        let number = u32::from_le_bytes([*node.add(4), *node.add(5), *node.add(6), *node.add(7)]);
+        disk_path[len..len + 4].copy_from_slice(&[0x7f, 0xff, 4, 0]);
+        let mut remaining = disk_path.as_ptr() as *const DevicePathProtocol;
+        let mut disk: Handle = core::ptr::null_mut();
+        ok(
+            (bs.locate_device_path)(&BlockIoProtocol::GUID, &mut remaining, &mut disk),
+            "LocateDevicePath(BlockIo) for the disk",
+        )?;
+        if disk == partition {
+            return Err("LocateDevicePath found the partition, not its disk");
+        }
+        Ok((disk, number))
+    }
+}
+
+/// The handle of the partition the application was loaded from.
+pub(crate) unsafe fn own_partition(bs: &BootServices, image: Handle) -> Result<Handle, &'static str> {
+    let mut loaded: *mut c_void = core::ptr::null_mut();
+    // SAFETY: boot services called as the specification describes.
+    unsafe {
+        ok(
+            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
+            "HandleProtocol(LoadedImage)",
+        )?;
+        Ok((*(loaded as *const LoadedImageProtocol)).device_handle)
     }
 }
 
@@ -605,6 +629,10 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("reset-notification", crate::reset_notify::check(bs));
         checks.check("device-path-from-text", crate::device_path_text::check(bs, image));
         checks.check("watchdog", crate::watchdog::check(bs));
+        let drivers = crate::drivers::check(bs, image, &mut checks.out);
+        checks.check("component-name", drivers);
+        let disk_info = crate::drivers::disk_info(bs, image, &mut checks.out);
+        checks.check("disk-info", disk_info);
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];

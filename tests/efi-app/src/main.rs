@@ -14,6 +14,8 @@ mod collation;
 #[cfg(target_os = "uefi")]
 mod device_path_text;
 #[cfg(target_os = "uefi")]
+mod drivers;
+#[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
 mod image_buffer;
