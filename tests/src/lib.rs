@@ -16,6 +16,7 @@ pub mod fuzz;
 pub mod images;
 pub mod initramfs;
 pub mod qemu;
+pub mod riscv64_grub;
 pub mod robustness;
 pub mod setup;
 pub mod variable_tests;
