@@ -142,6 +142,11 @@ fn build_memory_map(info: &BootInfo, heap: &Range<u64>) {
             warn!("memory map: cannot keep module at {:#x}: {e}", m.start);
         }
     }
+    // Callers' buffers lie in memory the map describes (or below 4 GiB, where
+    // the MMIO holes are); anything above is a size or pointer that cannot be
+    // real (core/src/caller_buffer.rs).
+    let top = map.descriptors().map(|d| d.end()).max().unwrap_or(0).max(1 << 32);
+    fw_core::caller_buffer::set_address_limit(usize::try_from(top).unwrap_or(usize::MAX));
 }
 
 fn ucs2(s: &str) -> alloc::vec::Vec<u16> {

@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod boot_info;
 pub mod caching;
+pub mod caller_buffer;
 pub mod clock;
 pub mod efi;
 pub mod events;

@@ -28,6 +28,7 @@ use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::fmt;
+use fw_core::caller_buffer::{self, BufferError};
 use fw_drivers::block::{BlockDevice, BlockError};
 use r_efi::efi::{Boolean, Guid, Lba, Status};
 use r_efi::protocols::{block_io, device_path};
@@ -50,6 +51,8 @@ pub enum Error {
     MediaChanged { expected: u32, found: u32 },
     /// The buffer pointer is null.
     NullBuffer,
+    /// The buffer's address and size cannot be real memory.
+    Buffer(BufferError),
     /// The buffer is not a whole number of blocks.
     BadBufferSize { len: usize, block_size: u32 },
     /// The request starts or ends past the last block.
@@ -65,7 +68,7 @@ impl Error {
     pub fn status(&self) -> Status {
         match self {
             Error::MediaChanged { .. } => Status::MEDIA_CHANGED,
-            Error::NullBuffer | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
+            Error::NullBuffer | Error::Buffer(_) | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
             Error::BadBufferSize { .. } => Status::BAD_BUFFER_SIZE,
             Error::WriteProtected => Status::WRITE_PROTECTED,
             Error::Device(_) => Status::DEVICE_ERROR,
@@ -80,6 +83,7 @@ impl fmt::Display for Error {
                 write!(f, "media id {found} given, the media's is {expected}")
             }
             Error::NullBuffer => write!(f, "buffer is null"),
+            Error::Buffer(error) => write!(f, "{error}"),
             Error::BadBufferSize { len, block_size } => {
                 write!(
                     f,
@@ -296,9 +300,10 @@ unsafe extern "efiapi" fn read_blocks(
         .check_transfer(media_id, lba, buffer_size, buffer.is_null(), Access::Read)
         .and_then(|transfer| {
             if transfer {
-                // SAFETY: non-null; the caller provides `buffer_size` writable
-                // bytes (§13.9.3), at most isize::MAX as check_request found.
-                let buffer = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_size) };
+                // SAFETY: the caller provides `buffer_size` writable bytes
+                // (§13.9.3); the claim is checked first.
+                let buffer =
+                    unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
                 device.device.read_blocks(lba, buffer).map_err(Error::Device)
             } else {
                 Ok(())
@@ -321,9 +326,10 @@ unsafe extern "efiapi" fn write_blocks(
         .check_transfer(media_id, lba, buffer_size, buffer.is_null(), Access::Write)
         .and_then(|transfer| {
             if transfer {
-                // SAFETY: non-null; the caller provides `buffer_size` readable
-                // bytes (§13.9.4), at most isize::MAX as check_request found.
-                let buffer = unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), buffer_size) };
+                // SAFETY: the caller provides `buffer_size` readable bytes
+                // (§13.9.4); the claim is checked first.
+                let buffer =
+                    unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
                 device.device.write_blocks(lba, buffer).map_err(Error::Device)
             } else {
                 Ok(())

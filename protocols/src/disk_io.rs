@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::fmt;
+use fw_core::caller_buffer::{self, BufferError};
 use fw_drivers::block::{BlockDevice, BlockError};
 use r_efi::efi::Status;
 use r_efi::protocols::disk_io;
@@ -32,6 +33,8 @@ pub enum Error {
     MediaChanged { expected: u32, found: u32 },
     /// The buffer pointer is null.
     NullBuffer,
+    /// The buffer's address and size cannot be real memory.
+    Buffer(BufferError),
     /// The byte range reaches past the end of the device.
     OutOfRange { offset: u64, len: usize, disk_bytes: u64 },
     /// A write to a read-only device.
@@ -45,7 +48,7 @@ impl Error {
     pub fn status(&self) -> Status {
         match self {
             Error::MediaChanged { .. } => Status::MEDIA_CHANGED,
-            Error::NullBuffer | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
+            Error::NullBuffer | Error::Buffer(_) | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
             Error::WriteProtected => Status::WRITE_PROTECTED,
             Error::Device(_) => Status::DEVICE_ERROR,
         }
@@ -65,6 +68,7 @@ impl fmt::Display for Error {
                 write!(f, "media id {found} given, the media's is {expected}")
             }
             Error::NullBuffer => write!(f, "buffer is null"),
+            Error::Buffer(error) => write!(f, "{error}"),
             Error::OutOfRange {
                 offset,
                 len,
@@ -279,9 +283,9 @@ unsafe extern "efiapi" fn efi_read_disk(
             return Ok(());
         }
         split(device, offset, buffer_size)?;
-        // SAFETY: non-null; the caller provides `buffer_size` writable bytes
-        // (§13.7.2), at most isize::MAX as `split` found.
-        let buffer = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_size) };
+        // SAFETY: the caller provides `buffer_size` writable bytes (§13.7.2);
+        // the claim is checked first.
+        let buffer = unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
         read_disk(device, offset, buffer)
     });
     status(result, "ReadDisk")
@@ -306,9 +310,9 @@ unsafe extern "efiapi" fn efi_write_disk(
             return Ok(());
         }
         split(device, offset, buffer_size)?;
-        // SAFETY: non-null; the caller provides `buffer_size` readable bytes
-        // (§13.7.3), at most isize::MAX as `split` found.
-        let buffer = unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), buffer_size) };
+        // SAFETY: the caller provides `buffer_size` readable bytes (§13.7.3);
+        // the claim is checked first.
+        let buffer = unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
         write_disk(device, offset, buffer)
     });
     status(result, "WriteDisk")

@@ -12,6 +12,7 @@ use crate::instances::Instances;
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
+use fw_core::caller_buffer;
 use r_efi::efi::{Event, Status};
 use r_efi::protocols::disk_io2::{self, Token};
 
@@ -157,13 +158,12 @@ unsafe extern "efiapi" fn read_disk_ex(
     if let Err(error) = checked {
         return refused("ReadDiskEx", error);
     }
-    let result = if buffer_size == 0 {
-        Ok(())
-    } else {
-        // SAFETY: non-null; the caller provides `buffer_size` writable bytes
-        // (§13.8.3), at most isize::MAX as `check_range` found.
-        let buffer = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_size) };
-        read_disk(device, offset, buffer)
+    // SAFETY: the caller provides `buffer_size` writable bytes (§13.8.3); the
+    // claim is checked first.
+    let result = match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) } {
+        Err(e) => return refused("ReadDiskEx", Error::Buffer(e)),
+        Ok([]) => Ok(()),
+        Ok(buffer) => read_disk(device, offset, buffer),
     };
     // SAFETY: the caller's token (§13.8.3).
     unsafe { disk.complete(token, "ReadDiskEx", result) }
@@ -193,13 +193,12 @@ unsafe extern "efiapi" fn write_disk_ex(
     if let Err(error) = checked {
         return refused("WriteDiskEx", error);
     }
-    let result = if buffer_size == 0 {
-        Ok(())
-    } else {
-        // SAFETY: non-null; the caller provides `buffer_size` readable bytes
-        // (§13.8.4), at most isize::MAX as `check_range` found.
-        let buffer = unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), buffer_size) };
-        write_disk(device, offset, buffer)
+    // SAFETY: the caller provides `buffer_size` readable bytes (§13.8.4); the
+    // claim is checked first.
+    let result = match unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) } {
+        Err(e) => return refused("WriteDiskEx", Error::Buffer(e)),
+        Ok([]) => Ok(()),
+        Ok(buffer) => write_disk(device, offset, buffer),
     };
     // SAFETY: the caller's token (§13.8.4).
     unsafe { disk.complete(token, "WriteDiskEx", result) }

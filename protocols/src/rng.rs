@@ -90,8 +90,12 @@ extern "efiapi" fn get_rng(
             return efi::Status::UNSUPPORTED;
         }
     }
-    // SAFETY: the caller gave `length` writable bytes at `value`.
-    let buffer = unsafe { core::slice::from_raw_parts_mut(value, length) };
+    // SAFETY: the caller gave `length` writable bytes at `value`; the claim is
+    // checked first.
+    let buffer = match unsafe { fw_core::caller_buffer::slice_mut(value, length) } {
+        Ok(buffer) => buffer,
+        Err(e) => return e.status(),
+    };
     if (instance.fill)(buffer) {
         efi::Status::SUCCESS
     } else {

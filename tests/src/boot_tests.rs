@@ -284,6 +284,20 @@ fn hostile_calls(ctx: &Context, s: &mut Session) -> Result<(), String> {
     if !report.contains("HVFW-HOSTILE: done, 0 failed") {
         return Err("the hostile checks did not end with `done, 0 failed`".into());
     }
+    // The hostile sizes (tests/efi-app/src/hostile_sizes.rs) ran.
+    for check in [
+        "GetMemoryMap-size-max",
+        "GetVariable-size-2^60",
+        "GetNextVariableName-size-max",
+        "CalculateCrc32-size-2^60",
+        "SetMem-size-max",
+        "ReadDisk-size-max",
+        "FileRead-size-2^60",
+    ] {
+        if !report.contains(&format!("HVFW-HOSTILE: ok {check}")) {
+            return Err(format!("hostile size check {check} did not run"));
+        }
+    }
     // The firmware is still whole: the application's own checks pass after the
     // misuse and it leaves through Exit().
     qemu.wait_for("HVFW-APP: done, 0 failed", START)?;

@@ -9,6 +9,7 @@
 
 use super::dispatch::{idle, poll_timers, run_notifications};
 use super::{now_ns, out, BOOT};
+use crate::caller_buffer;
 use crate::events::{EventError, EventId};
 use crate::memory::{AllocateType, MemoryType, DESCRIPTOR_SIZE, DESCRIPTOR_VERSION};
 use core::ffi::c_void;
@@ -92,8 +93,17 @@ pub extern "efiapi" fn get_memory_map(
     if map.is_null() {
         return efi::Status::INVALID_PARAMETER;
     }
-    // SAFETY: the caller gave `*size` writable bytes at `map`.
-    let buffer = unsafe { core::slice::from_raw_parts_mut(map as *mut u8, *size) };
+    // The caller's claim of `*size` bytes is checked; only what the map needs
+    // becomes a slice.
+    if let Err(e) = caller_buffer::check_elements(map as *const u8, *size) {
+        log::debug!("GetMemoryMap: {e}");
+        return e.status();
+    }
+    // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at `map`.
+    let buffer = match unsafe { caller_buffer::slice_mut(map as *mut u8, needed) } {
+        Ok(buffer) => buffer,
+        Err(e) => return e.status(),
+    };
     match boot.memory.get_memory_map(buffer) {
         Ok((map_key, written)) => {
             *size = written;
@@ -233,8 +243,11 @@ pub extern "efiapi" fn wait_for_event(count: usize, events: *mut efi::Event, ind
     if let Err(e) = BOOT.lock().events.check_wait_allowed() {
         return e.status();
     }
-    // SAFETY: the caller gave `count` events at `events`.
-    let list = unsafe { core::slice::from_raw_parts(events, count) };
+    // SAFETY: the caller gave `count` events at `events` (checked first).
+    let list = match unsafe { caller_buffer::slice(events, count) } {
+        Ok(list) => list,
+        Err(e) => return e.status(),
+    };
     loop {
         for (i, &event) in list.iter().enumerate() {
             match check(event_id(event)) {
@@ -273,14 +286,25 @@ pub extern "efiapi" fn get_next_monotonic_count(count: *mut u64) -> efi::Status 
     efi::Status::SUCCESS
 }
 
+/// CopyMem returns nothing, so a range that cannot be real is left alone (and
+/// said in the debug log) rather than copied.
 pub extern "efiapi" fn copy_mem(destination: *mut c_void, source: *mut c_void, length: usize) {
-    // SAFETY: the caller gives valid ranges; `copy` handles overlap as the
-    // specification requires.
+    let checked = caller_buffer::check_elements(source as *const u8, length)
+        .and_then(|()| caller_buffer::check_elements(destination as *const u8, length));
+    if let Err(e) = checked {
+        return log::debug!("CopyMem: {e}");
+    }
+    // SAFETY: both ranges passed the checks and the caller promised them;
+    // `copy` handles overlap as the specification requires.
     unsafe { core::ptr::copy(source as *const u8, destination as *mut u8, length) }
 }
 
+/// SetMem returns nothing: as CopyMem, an impossible range is left alone.
 pub extern "efiapi" fn set_mem(buffer: *mut c_void, size: usize, value: u8) {
-    // SAFETY: the caller gives a valid range.
+    if let Err(e) = caller_buffer::check_elements(buffer as *const u8, size) {
+        return log::debug!("SetMem: {e}");
+    }
+    // SAFETY: the range passed the checks and the caller promised it.
     unsafe { core::ptr::write_bytes(buffer as *mut u8, value, size) }
 }
 
@@ -288,10 +312,13 @@ pub extern "efiapi" fn calculate_crc32(data: *mut c_void, size: usize, crc: *mut
     if data.is_null() || size == 0 || crc.is_null() {
         return efi::Status::INVALID_PARAMETER;
     }
-    // SAFETY: the caller gives `size` readable bytes at `data` and a valid `crc`.
+    // SAFETY: the caller gives `size` readable bytes at `data` (checked first)
+    // and a valid `crc`.
     unsafe {
-        let bytes = core::slice::from_raw_parts(data as *const u8, size);
-        *crc = fw_drivers::crc32::crc32(bytes);
+        match caller_buffer::slice(data as *const u8, size) {
+            Ok(bytes) => *crc = fw_drivers::crc32::crc32(bytes),
+            Err(e) => return e.status(),
+        }
     }
     efi::Status::SUCCESS
 }

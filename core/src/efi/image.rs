@@ -493,8 +493,11 @@ pub extern "efiapi" fn load_image(
     // SAFETY: a non-null path is the caller's device path.
     let full_path = unsafe { device_path_bytes(path as *const u8) };
     let result = if !source.is_null() {
-        // SAFETY: the caller gave `source_size` readable bytes.
-        let data = unsafe { core::slice::from_raw_parts(source as *const u8, source_size) };
+        // SAFETY: the caller gave `source_size` readable bytes (checked first).
+        let data = match unsafe { crate::caller_buffer::slice(source as *const u8, source_size) } {
+            Ok(data) => data,
+            Err(e) => return e.status(),
+        };
         let device = full_path.and_then(|p| {
             let mut remaining = p.as_ptr() as *mut device_path::Protocol;
             let mut device: efi::Handle = core::ptr::null_mut();
@@ -713,6 +716,8 @@ pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -
     (platform().exit_boot_services)();
     let notifies = BOOT.lock().events.address_change_notifications();
     super::runtime::enter_runtime(&notifies);
+    // The OS calls runtime services with its own mappings from here on.
+    crate::caller_buffer::lift_address_limit();
     BOOT.lock().exited = true;
     clear_boot_services();
     efi::Status::SUCCESS

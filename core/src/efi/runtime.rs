@@ -8,6 +8,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::out;
+use crate::caller_buffer;
 use crate::variable_file::{self, RT_VAR_FILE_GUID};
 use crate::variables::{VariableError, VariableStore};
 use core::ffi::c_void;
@@ -309,24 +310,16 @@ pub extern "efiapi" fn convert_pointer(_debug_disposition: usize, address: *mut 
 
 // ---- Variables (§8.2) ----
 
-/// A NUL-terminated UCS-2 name, at most 1024 characters.
+/// The longest variable name read from a caller, in characters.
+const MAX_VARIABLE_NAME: usize = 1024;
+
+/// A NUL-terminated UCS-2 name, at most [`MAX_VARIABLE_NAME`] characters.
 ///
 /// # Safety
 /// `name` is null or points to a NUL-terminated string.
 unsafe fn name<'a>(name: *const u16) -> Result<&'a [u16], efi::Status> {
-    if name.is_null() {
-        return Err(efi::Status::INVALID_PARAMETER);
-    }
-    let mut len = 0;
-    // SAFETY: the caller's string is NUL-terminated; bounded scan.
-    while unsafe { *name.add(len) } != 0 {
-        len += 1;
-        if len > 1024 {
-            return Err(efi::Status::INVALID_PARAMETER);
-        }
-    }
-    // SAFETY: `len` characters were just read.
-    Ok(unsafe { core::slice::from_raw_parts(name, len) })
+    // SAFETY: the caller's contract.
+    unsafe { caller_buffer::ucs2_string(name, MAX_VARIABLE_NAME) }.map_err(|e| e.status())
 }
 
 pub extern "efiapi" fn get_variable(
@@ -359,8 +352,11 @@ pub extern "efiapi" fn get_variable(
         if data.is_null() {
             return Err(efi::Status::INVALID_PARAMETER);
         }
-        // SAFETY: the caller gave `*size` writable bytes at `data`.
-        unsafe { core::ptr::copy_nonoverlapping(value.as_ptr(), data as *mut u8, value.len()) };
+        caller_buffer::check_elements(data as *const u8, *size).map_err(|e| e.status())?;
+        // SAFETY: the caller gave `*size` (at least the value's length) writable
+        // bytes at `data`; the claim passed the checks.
+        let out = unsafe { caller_buffer::slice_mut(data as *mut u8, value.len()) }.map_err(|e| e.status())?;
+        out.copy_from_slice(&value);
         *size = value.len();
         Ok(())
     }))
@@ -378,8 +374,10 @@ fn var_to_file(rt: &Runtime, size: &mut usize, data: *mut c_void) -> Result<(), 
     if data.is_null() {
         return Err(efi::Status::INVALID_PARAMETER);
     }
-    // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at `data`.
-    let out = unsafe { core::slice::from_raw_parts_mut(data as *mut u8, needed) };
+    caller_buffer::check_elements(data as *const u8, *size).map_err(|e| e.status())?;
+    // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at
+    // `data`; the claim passed the checks.
+    let out = unsafe { caller_buffer::slice_mut(data as *mut u8, needed) }.map_err(|e| e.status())?;
     *size = variable_file::write_file(out, entries).map_err(|_| efi::Status::BUFFER_TOO_SMALL)?;
     Ok(())
 }
@@ -399,8 +397,11 @@ pub extern "efiapi" fn get_next_variable_name(
         return efi::Status::INVALID_PARAMETER;
     }
     // SAFETY: the caller gave `*size` bytes at `variable_name`, holding a
-    // NUL-terminated name within them.
-    let buffer = unsafe { core::slice::from_raw_parts_mut(variable_name, units) };
+    // NUL-terminated name within them; the claim is checked first.
+    let buffer = match unsafe { caller_buffer::slice_mut(variable_name, units) } {
+        Ok(buffer) => buffer,
+        Err(e) => return e.status(),
+    };
     let Some(current_len) = buffer.iter().position(|&c| c == 0) else {
         return efi::Status::INVALID_PARAMETER;
     };
@@ -444,11 +445,10 @@ pub extern "efiapi" fn set_variable(
     if data_size != 0 && data.is_null() {
         return efi::Status::INVALID_PARAMETER;
     }
-    let value: &[u8] = if data_size == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller gave `data_size` readable bytes at `data`.
-        unsafe { core::slice::from_raw_parts(data as *const u8, data_size) }
+    // SAFETY: the caller gave `data_size` readable bytes at `data` (checked first).
+    let value = match unsafe { caller_buffer::slice(data as *const u8, data_size) } {
+        Ok(value) => value,
+        Err(e) => return e.status(),
     };
     let persist = with(|rt| {
         let was_non_volatile = rt.variables.is_non_volatile(name, &vendor);

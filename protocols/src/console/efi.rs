@@ -331,17 +331,8 @@ fn status_of<E: core::fmt::Display>(result: Result<(), E>, service: &str, status
 /// A non-null, aligned `string` must point at a NUL-terminated string that
 /// stays unchanged for `'a`, as the specification requires of callers.
 unsafe fn ucs2_string<'a>(string: *const Char16) -> Option<&'a [u16]> {
-    if string.is_null() || !string.is_aligned() {
-        return None;
-    }
-    let mut len = 0;
-    // SAFETY: the caller guarantees a terminator, so every unit up to and
-    // including it is readable.
-    while unsafe { *string.add(len) } != 0 {
-        len += 1;
-    }
-    // SAFETY: the `len` units before the terminator were just read.
-    Some(unsafe { core::slice::from_raw_parts(string, len) })
+    // SAFETY: the caller's contract.
+    unsafe { fw_core::caller_buffer::ucs2_string(string, fw_core::caller_buffer::MAX_STRING) }.ok()
 }
 
 /// Whether `pointer` can be written as a `T` (non-null, aligned).

@@ -183,14 +183,8 @@ fn writable<T>(pointer: *mut T) -> bool {
 /// A non-null, aligned `string` must point at a NUL-terminated string, as the
 /// specification requires of callers.
 unsafe fn ucs2_string<'a>(string: *const Char16) -> Option<&'a [u16]> {
-    if string.is_null() || !string.is_aligned() {
-        return None;
-    }
-    // SAFETY: the caller guarantees a terminator, so every unit up to and
-    // including it is readable.
-    let len = (0..MAX_PATH_UNITS).find(|&i| unsafe { *string.add(i) } == 0)?;
-    // SAFETY: the `len` units before the terminator were just read.
-    Some(unsafe { core::slice::from_raw_parts(string, len) })
+    // SAFETY: the caller's contract.
+    unsafe { fw_core::caller_buffer::ucs2_string(string, MAX_PATH_UNITS) }.ok()
 }
 
 /// The caller's byte buffer of `size` bytes at `buffer`; empty for size 0.
@@ -199,14 +193,8 @@ unsafe fn ucs2_string<'a>(string: *const Char16) -> Option<&'a [u16]> {
 /// A non-null `buffer` must be valid for `size` bytes for `'a`, as the
 /// specification requires of callers.
 unsafe fn byte_buffer<'a>(buffer: *mut c_void, size: usize) -> Option<&'a mut [u8]> {
-    if size == 0 {
-        return Some(&mut []);
-    }
-    if buffer.is_null() || size > isize::MAX as usize {
-        return None;
-    }
-    // SAFETY: non-null, and the caller provides `size` bytes there.
-    Some(unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), size) })
+    // SAFETY: the caller provides `size` bytes there; the claim is checked first.
+    unsafe { fw_core::caller_buffer::slice_mut(buffer.cast::<u8>(), size) }.ok()
 }
 
 /// Reads the GUID at `guid` (any alignment).

@@ -10,6 +10,7 @@ use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
+use fw_core::caller_buffer;
 use r_efi::efi::{Guid, Status};
 use spin::Mutex;
 
@@ -246,8 +247,12 @@ unsafe extern "efiapi" fn write(this: *mut Protocol, size: *mut usize, buffer: *
         Ok(len) => len,
         Err(status) => return status,
     };
-    // SAFETY: the caller gives `len` readable bytes at `buffer` (§12.8.6).
-    let bytes = unsafe { core::slice::from_raw_parts(buffer as *const u8, len) };
+    // SAFETY: the caller gives `len` readable bytes at `buffer` (§12.8.6); the
+    // claim is checked first.
+    let bytes = match unsafe { caller_buffer::slice(buffer as *const u8, len) } {
+        Ok(bytes) => bytes,
+        Err(e) => return e.status(),
+    };
     let transfer = serial.line.lock().write(bytes);
     finish(size, transfer)
 }
@@ -263,8 +268,12 @@ unsafe extern "efiapi" fn read(this: *mut Protocol, size: *mut usize, buffer: *m
         Err(status) => return status,
     };
     serial.claim();
-    // SAFETY: the caller gives `len` writable bytes at `buffer` (§12.8.7).
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buffer as *mut u8, len) };
+    // SAFETY: the caller gives `len` writable bytes at `buffer` (§12.8.7); the
+    // claim is checked first.
+    let bytes = match unsafe { caller_buffer::slice_mut(buffer as *mut u8, len) } {
+        Ok(bytes) => bytes,
+        Err(e) => return e.status(),
+    };
     let transfer = serial.line.lock().read(bytes);
     finish(size, transfer)
 }

@@ -20,7 +20,7 @@ use uefi_raw::table::runtime::{RuntimeServices, VariableAttributes, VariableVend
 use uefi_raw::{guid, Guid, Handle, Status};
 
 /// Installed by the checks only.
-const HOSTILE_PROTOCOL: Guid = guid!("3c0f59a2-8d0e-4b1e-a8a4-1f2b7c6d9e01");
+pub(crate) const HOSTILE_PROTOCOL: Guid = guid!("3c0f59a2-8d0e-4b1e-a8a4-1f2b7c6d9e01");
 /// Installed nowhere.
 const UNKNOWN_PROTOCOL: Guid = guid!("9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a");
 /// A non-null value that is no handle or event the firmware gave out.
@@ -38,13 +38,13 @@ const BY_DRIVER: u32 = 0x10;
 // EFI_LOCATE_SEARCH_TYPE (§7.3, LocateHandle()).
 const BY_PROTOCOL: i32 = 2;
 
-struct Hostile {
+pub(crate) struct Hostile {
     out: Console,
     failed: usize,
 }
 
 impl Hostile {
-    fn expect(&mut self, name: &str, got: Status, expected: Status) {
+    pub(crate) fn expect(&mut self, name: &str, got: Status, expected: Status) {
         if got == expected {
             let _ = writeln!(self.out, "HVFW-HOSTILE: ok {name}");
         } else {
@@ -57,7 +57,7 @@ impl Hostile {
     }
 
     /// A misuse for which the specification names more than one status.
-    fn expect_one_of(&mut self, name: &str, got: Status, expected: [Status; 2]) {
+    pub(crate) fn expect_one_of(&mut self, name: &str, got: Status, expected: [Status; 2]) {
         if expected.contains(&got) {
             let _ = writeln!(self.out, "HVFW-HOSTILE: ok {name}");
         } else {
@@ -71,7 +71,7 @@ impl Hostile {
     }
 
     /// A check on something other than a status (an output value).
-    fn expect_that(&mut self, name: &str, holds: bool, what: &str) {
+    pub(crate) fn expect_that(&mut self, name: &str, holds: bool, what: &str) {
         if holds {
             let _ = writeln!(self.out, "HVFW-HOSTILE: ok {name}");
         } else {
@@ -85,7 +85,7 @@ fn bogus<T>() -> *mut T {
     BOGUS as *mut T
 }
 
-fn utf16<const N: usize>(s: &str) -> [u16; N] {
+pub(crate) fn utf16<const N: usize>(s: &str) -> [u16; N] {
     let mut out = [0u16; N];
     for (i, c) in s.encode_utf16().take(N - 1).enumerate() {
         out[i] = c;
@@ -788,6 +788,7 @@ pub unsafe fn run(image: Handle, st: &uefi_raw::table::system::SystemTable) -> u
         time(&mut h, rt);
         console(&mut h, st.stdin, st.stdout);
         misc(&mut h, bs);
+        crate::hostile_sizes::run(&mut h, bs, rt, image);
     }
     let _ = writeln!(h.out, "HVFW-HOSTILE: done, {} failed", h.failed);
     h.failed

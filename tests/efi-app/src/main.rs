@@ -18,6 +18,8 @@ mod drivers;
 #[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
+mod hostile_sizes;
+#[cfg(target_os = "uefi")]
 mod image_buffer;
 #[cfg(target_os = "uefi")]
 mod nv;
