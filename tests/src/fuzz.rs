@@ -1140,8 +1140,8 @@ mod device_path_text {
                 let shortcuts = path_to_text(input, TextForm::SHORTCUTS).expect("the same path");
                 assert_eq!(path_from_text(&shortcuts).as_deref(), Ok(path), "{shortcuts}");
                 let _ = path_to_text(input, TextForm::DISPLAY);
-                let nodes = text.matches('/').count() + usize::from(!text.is_empty());
-                let kinds: Vec<&str> = text
+                let nodes = shortcuts.matches('/').count() + usize::from(!shortcuts.is_empty());
+                let kinds: Vec<&str> = shortcuts
                     .split('/')
                     .map(|n| n.split('(').next().unwrap_or(""))
                     .take(8)

@@ -33,6 +33,8 @@ mod messaging;
 mod network;
 
 #[cfg(test)]
+mod property;
+#[cfg(test)]
 mod spec_table;
 #[cfg(test)]
 mod tests;
@@ -82,7 +84,11 @@ impl TextForm {
 /// The text of one node. End Instance is `,`, End Entire is empty.
 pub fn node_to_text(node: &Node<'_>, form: TextForm) -> String {
     let mut text = String::new();
-    write_node(&mut text, node, form);
+    match end_kind(node) {
+        Some(End::Entire) => {}
+        Some(End::Instance) => text.push(','),
+        None => write_node(&mut text, node, form),
+    }
     text
 }
 
@@ -92,29 +98,45 @@ pub fn path_to_text(path: &[u8], form: TextForm) -> Result<String, Error> {
     let mut after_node = false;
     for node in nodes(path) {
         let node = node?;
-        if node.is_end() {
-            if !node.is_end_entire() {
+        match end_kind(&node) {
+            Some(End::Entire) => break,
+            Some(End::Instance) => {
                 text.push(',');
+                after_node = false;
             }
-            after_node = false;
-            continue;
+            None => {
+                if after_node {
+                    text.push('/');
+                }
+                write_node(&mut text, &node, form);
+                after_node = true;
+            }
         }
-        if after_node {
-            text.push('/');
-        }
-        write_node(&mut text, &node, form);
-        after_node = true;
     }
     Ok(text)
 }
 
-fn write_node(text: &mut String, node: &Node<'_>, form: TextForm) {
-    if node.is_end() {
-        if !node.is_end_entire() {
-            text.push(',');
-        }
-        return;
+enum End {
+    Entire,
+    Instance,
+}
+
+/// The two end nodes of §10.3.1 as they are written; an end-type node with
+/// another subtype or with data is written as a node (`Path(127,...)`).
+fn end_kind(node: &Node<'_>) -> Option<End> {
+    if !node.data().is_empty() {
+        return None;
     }
+    if node.is_end_entire() {
+        Some(End::Entire)
+    } else if node.is_end_instance() {
+        Some(End::Instance)
+    } else {
+        None
+    }
+}
+
+fn write_node(text: &mut String, node: &Node<'_>, form: TextForm) {
     let data = node.data();
     let known = match node.kind() {
         HARDWARE_DEVICE_PATH => hardware::hardware(node.sub_type(), data, form),
