@@ -74,7 +74,7 @@ pub(super) fn acpi(sub_type: u8, data: &[u8], form: TextForm) -> Option<String> 
         ACPI_EXTENDED_DP => return acpi_extended(&mut f, form),
         ACPI_ADR_DP => {
             let adrs = f.rest();
-            if adrs.is_empty() || adrs.len() % 4 != 0 {
+            if adrs.is_empty() || !adrs.len().is_multiple_of(4) {
                 return None;
             }
             let adrs: Vec<String> = adrs

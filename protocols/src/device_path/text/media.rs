@@ -95,7 +95,7 @@ fn file_path(data: &[u8]) -> Option<String> {
     let (body, &[0, 0]) = data.split_last_chunk::<2>()? else {
         return None;
     };
-    if body.len() % 2 != 0 {
+    if !body.len().is_multiple_of(2) {
         return None;
     }
     let text: String = body

@@ -235,7 +235,7 @@ fn usb_class(f: &mut Fields<'_>, form: TextForm) -> Option<String> {
 
 /// UCS-2 text that is a plain string argument (no NUL: its length is the node's).
 fn ucs2_plain(bytes: &[u8]) -> Option<String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let text: String = bytes

@@ -212,7 +212,7 @@ fn iscsi(f: &mut Fields<'_>) -> Option<String> {
 fn dns(f: &mut Fields<'_>) -> Option<String> {
     let is_ipv6 = f.u8()?;
     let entries = f.rest();
-    if is_ipv6 > 1 || entries.len() % 16 != 0 || (is_ipv6 == 1 && entries.is_empty()) {
+    if is_ipv6 > 1 || !entries.len().is_multiple_of(16) || (is_ipv6 == 1 && entries.is_empty()) {
         return None;
     }
     let mut addresses = Vec::new();
