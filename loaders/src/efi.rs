@@ -131,7 +131,8 @@ impl Efi {
             let text = ((*to_text).convert_device_path_to_text)(
                 path.as_ptr() as *const DevicePathProtocol,
                 false.into(),
-                false.into(),
+                // Shortcut names (`PciRoot(0x0)`) read better in messages.
+                true.into(),
             );
             if text.is_null() {
                 return String::from("(device path)");

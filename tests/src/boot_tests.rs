@@ -187,6 +187,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "unicode-collation",
         "reset-notification",
         "device-path-from-text",
+        "device-path-to-text",
         "watchdog",
         "component-name",
         "disk-info",

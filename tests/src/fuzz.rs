@@ -1128,13 +1128,20 @@ mod setup_header {
 }
 
 mod device_path_text {
-    use fw_protocols::device_path::path_to_text;
+    use fw_protocols::device_path::{path_from_text, path_to_text, size, TextForm};
 
+    /// Every form of the text is written without a panic, and the full forms
+    /// read back as the same bytes (UEFI 2.10 §10.6.1: binary to text to binary).
     pub fn run(input: &[u8]) -> String {
-        match path_to_text(input) {
+        match path_to_text(input, TextForm::PARSEABLE) {
             Ok(text) => {
-                let nodes = text.matches('/').count() + usize::from(!text.is_empty());
-                let kinds: Vec<&str> = text
+                let path = &input[..size(input).expect("a path that has a text has a size")];
+                assert_eq!(path_from_text(&text).as_deref(), Ok(path), "{text}");
+                let shortcuts = path_to_text(input, TextForm::SHORTCUTS).expect("the same path");
+                assert_eq!(path_from_text(&shortcuts).as_deref(), Ok(path), "{shortcuts}");
+                let _ = path_to_text(input, TextForm::DISPLAY);
+                let nodes = shortcuts.matches('/').count() + usize::from(!shortcuts.is_empty());
+                let kinds: Vec<&str> = shortcuts
                     .split('/')
                     .map(|n| n.split('(').next().unwrap_or(""))
                     .take(8)

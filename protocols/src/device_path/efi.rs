@@ -13,7 +13,7 @@
 
 use super::from_text::{node_from_text, path_from_text};
 use super::node::{self, Node};
-use super::text::{node_to_text, path_to_text};
+use super::text::{node_to_text, path_to_text, TextForm};
 use super::{
     Error, END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, END_INSTANCE_DEVICE_PATH_SUBTYPE, NODE_HEADER_SIZE,
 };
@@ -196,31 +196,41 @@ unsafe fn node_bytes<'a>(node: *const DevicePath) -> Option<&'a [u8]> {
 
 // ---- EFI_DEVICE_PATH_TO_TEXT_PROTOCOL ----
 
+/// The caller's two BOOLEANs (§10.6.3): any non-zero byte is TRUE.
+fn text_form(display_only: Boolean, allow_shortcuts: Boolean) -> TextForm {
+    TextForm {
+        display_only: display_only.into(),
+        allow_shortcuts: allow_shortcuts.into(),
+    }
+}
+
 unsafe extern "efiapi" fn convert_device_node_to_text(
     device_node: *mut DevicePath,
-    _display_only: Boolean,
-    _allow_shortcuts: Boolean,
+    display_only: Boolean,
+    allow_shortcuts: Boolean,
 ) -> *mut Char16 {
+    let form = text_form(display_only, allow_shortcuts);
     // SAFETY: the caller passes a device node or null (§10.6.3).
     let Some(bytes) = (unsafe { node_bytes(device_node) }) else {
         return core::ptr::null_mut();
     };
     match Node::parse(bytes) {
-        Ok(node) => pool_text(&node_to_text(&node)),
+        Ok(node) => pool_text(&node_to_text(&node, form)),
         Err(_) => core::ptr::null_mut(),
     }
 }
 
 unsafe extern "efiapi" fn convert_device_path_to_text(
     device_path: *mut DevicePath,
-    _display_only: Boolean,
-    _allow_shortcuts: Boolean,
+    display_only: Boolean,
+    allow_shortcuts: Boolean,
 ) -> *mut Char16 {
+    let form = text_form(display_only, allow_shortcuts);
     // SAFETY: the caller passes a device path or null (§10.6.4).
     let Some(bytes) = (unsafe { path_bytes(device_path) }) else {
         return core::ptr::null_mut();
     };
-    match path_to_text(bytes) {
+    match path_to_text(bytes, form) {
         Ok(text) => pool_text(&text),
         Err(_) => core::ptr::null_mut(),
     }

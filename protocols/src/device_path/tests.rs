@@ -103,6 +103,18 @@ fn device_path_to_text_converts_paths_and_nodes_into_pool_strings() {
             "PciRoot(0x0)/Pci(0x3,0x0)/HD(1,GPT,C12A7328-F81F-11D2-BA4B-00A0C93EC93B,0x800,0x1f000)/\\EFI\\BOOT\\BOOTX64.EFI"
         );
         assert_eq!(text as usize % 8, 0, "returned from the pool");
+        // DisplayOnly and AllowShortcuts reach the converter.
+        let text =
+            (to_text.convert_device_path_to_text)(ptr(path.as_bytes()).cast_mut(), Boolean::FALSE, Boolean::FALSE);
+        assert!(read_ucs2(text).starts_with("Acpi(PNP0A03,0x0)/Pci(0x3,0x0)/HD("));
+        let text = (to_text.convert_device_path_to_text)(ptr(path.as_bytes()).cast_mut(), Boolean::TRUE, Boolean::TRUE);
+        assert_eq!(
+            read_ucs2(text),
+            "PciRoot(0x0)/Pci(0x3,0x0)/HD(1,GPT,C12A7328-F81F-11D2-BA4B-00A0C93EC93B)/\\EFI\\BOOT\\BOOTX64.EFI"
+        );
+        // Any non-zero byte is TRUE.
+        let text = (to_text.convert_device_node_to_text)(ptr(path.as_bytes()).cast_mut(), 2u8.into(), 7u8.into());
+        assert_eq!(read_ucs2(text), "PciRoot(0x0)");
         let pci = path.as_bytes()[12..].as_ptr() as *mut DevicePath;
         let text = (to_text.convert_device_node_to_text)(pci, Boolean::TRUE, Boolean::FALSE);
         assert_eq!(read_ucs2(text), "Pci(0x3,0x0)");
@@ -281,7 +293,7 @@ fn serial_port_paths_read_as_acpi_and_uart_nodes() {
     };
     let com1 = DevicePathBuf::new().acpi(EISA_PNP0501, 0).uart(&line);
     assert_eq!(
-        super::path_to_text(com1.as_bytes()).unwrap(),
+        super::path_to_text(com1.as_bytes(), super::TextForm::PARSEABLE).unwrap(),
         "Acpi(PNP0501,0x0)/Uart(115200,8,N,1)"
     );
     let odd = UartNode {
@@ -295,7 +307,7 @@ fn serial_port_paths_read_as_acpi_and_uart_nodes() {
         .unwrap()
         .uart(&odd);
     assert_eq!(
-        super::path_to_text(pl011.as_bytes()).unwrap(),
+        super::path_to_text(pl011.as_bytes(), super::TextForm::PARSEABLE).unwrap(),
         "VenHw(962C98C4-4800-490F-965E-9B26054F6458,0000000900000000)/Uart(9600,7,O,1.5)"
     );
     // A UART node's body is 15 bytes: 19 with its header.

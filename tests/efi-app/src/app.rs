@@ -628,6 +628,8 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("unicode-collation", crate::collation::check(bs));
         checks.check("reset-notification", crate::reset_notify::check(bs));
         checks.check("device-path-from-text", crate::device_path_text::check(bs, image));
+        let table = crate::device_path_text::table(bs, &mut checks.out);
+        checks.check("device-path-to-text", table);
         checks.check("watchdog", crate::watchdog::check(bs));
         let drivers = crate::drivers::check(bs, image, &mut checks.out);
         checks.check("component-name", drivers);
