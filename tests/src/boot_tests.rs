@@ -135,6 +135,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::robustness::tests())
     .chain(crate::ch_tests::tests())
     .chain(crate::variable_tests::tests())
+    .chain(crate::small_vm::tests())
     .collect()
 }
 

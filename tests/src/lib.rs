@@ -18,6 +18,7 @@ pub mod initramfs;
 pub mod qemu;
 pub mod robustness;
 pub mod setup;
+pub mod small_vm;
 pub mod variable_tests;
 
 use std::path::PathBuf;
