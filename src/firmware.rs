@@ -5,16 +5,12 @@ use crate::{disks, efi_disks, efi_setup, persistent_variables, platform};
 use core::ops::Range;
 use fw_arch::{Boot, Caching};
 use fw_core::boot_info::{BootInfo, MAX_MODULES};
-use fw_core::heap_region::choose_heap;
+use fw_core::heap_region::{choose_heap, heap_size};
 use linked_list_allocator::LockedHeap;
 use log::{error, info};
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
-
-/// The firmware's own heap. EFI allocations will come from the memory map; this
-/// holds the firmware's data structures.
-const HEAP_SIZE: u64 = 16 << 20;
 
 #[unsafe(no_mangle)]
 fn firmware_main(boot: Boot) -> ! {
@@ -105,7 +101,9 @@ fn init_heap(info: &BootInfo) -> Result<Range<u64>, StartError> {
     for (slot, m) in in_use[1..].iter_mut().zip(info.modules()) {
         *slot = m.start..m.start + m.size;
     }
-    let range = choose_heap(info.regions(), &in_use, HEAP_SIZE).ok_or(StartError::NoHeap { size: HEAP_SIZE })?;
+    // The firmware's own data structures; EFI allocations come from the memory map.
+    let size = heap_size(info.installed_ram());
+    let range = choose_heap(info.regions(), &in_use, size).ok_or(StartError::NoHeap { size })?;
     // SAFETY: the range is RAM from the VMM's map, outside the firmware image and
     // the modules, and nothing else uses it.
     unsafe {

@@ -11,6 +11,20 @@ const LIMIT: u64 = 1 << 32;
 /// Nothing is placed below 1 MiB: the VMM keeps real-mode structures there.
 const LOW_LIMIT: u64 = 1 << 20;
 
+/// The smallest heap: the firmware holds ~64 KiB when it hands over to Linux, and
+/// more while it scans disks.
+pub const MIN_HEAP: u64 = 2 << 20;
+/// The largest heap: enough for many disks and partitions.
+pub const MAX_HEAP: u64 = 16 << 20;
+
+/// The firmware's heap for a VM with `ram` bytes of RAM: 1/32 of it in whole
+/// MiB, between [`MIN_HEAP`] and [`MAX_HEAP`]. A small VM keeps room for what it
+/// boots (Linux's x86 stub wants 52 MiB in one block above 16 MiB, and QEMU's
+/// direct kernel boot of the same kernel runs in 72 MiB).
+pub fn heap_size(ram: u64) -> u64 {
+    ((ram / 32) & !((1 << 20) - 1)).clamp(MIN_HEAP, MAX_HEAP)
+}
+
 /// Picks `size` bytes of RAM for the heap: the highest page-aligned range below
 /// 4 GiB inside one `Ram` region that overlaps none of `in_use` (the firmware
 /// image, the start info, modules). Returns `None` when nothing fits.
@@ -63,6 +77,17 @@ mod tests {
             size: end - start,
             kind: MemoryKind::Ram,
         }
+    }
+
+    #[test]
+    fn heap_shrinks_with_the_machine() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(heap_size(72 * MIB), MIN_HEAP);
+        assert_eq!(heap_size(0), MIN_HEAP);
+        assert_eq!(heap_size(128 * MIB), 4 * MIB);
+        assert_eq!(heap_size(200 * MIB), 6 * MIB);
+        assert_eq!(heap_size(512 * MIB), MAX_HEAP);
+        assert_eq!(heap_size(u64::MAX), MAX_HEAP);
     }
 
     #[test]

@@ -430,6 +430,23 @@ impl Efi {
         unsafe { (self.bs().unload_image)(handle) }
     }
 
+    /// The first `len` bytes (at most the image's size) of what LoadImage placed
+    /// for `image`: its headers.
+    pub fn loaded_image_bytes(&self, image: Handle, len: usize) -> Option<Vec<u8>> {
+        let loaded = self.protocol(image, &uefi_raw::protocol::loaded_image::LoadedImageProtocol::GUID)?
+            as *const uefi_raw::protocol::loaded_image::LoadedImageProtocol;
+        // SAFETY: the firmware's LoadedImage of an image we loaded: ImageBase
+        // holds ImageSize bytes the firmware placed and nobody frees yet.
+        unsafe {
+            let base = (*loaded).image_base as *const u8;
+            let len = len.min(usize::try_from((*loaded).image_size).ok()?);
+            if base.is_null() {
+                return None;
+            }
+            Some(core::slice::from_raw_parts(base, len).to_vec())
+        }
+    }
+
     /// Points the LoadedImage of `image` at `options` (LoadOptions, with
     /// LoadOptionsSize its length in bytes).
     ///

@@ -86,6 +86,8 @@ pub struct Options {
 
 /// The name that selects the firmware read-rate measurement with `--scenario`.
 pub const READ_RATE: &str = "read-rate";
+/// The name that selects the smallest-RAM measurement with `--scenario`.
+pub const SMALLEST_RAM: &str = "smallest-ram";
 
 /// Who boots the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -710,6 +712,9 @@ pub struct Results {
     pub read: Option<(Status, Vec<ReadRun>)>,
     pub elf_file_bytes: u64,
     pub elf_loaded_bytes: u64,
+    /// The smallest RAM in MiB (8 MiB steps) where QEMU's direct kernel boot and
+    /// our BLS boot of the same kernel and initramfs reach userspace.
+    pub smallest_ram: Option<Result<(u64, u64), String>>,
     pub qemu: String,
     pub git: String,
     pub load_start: String,
@@ -750,7 +755,11 @@ fn git_revision() -> String {
 pub fn run(options: &Options) -> Result<Results, String> {
     let started = Instant::now();
     let load_start = load_average();
-    let known: Vec<&str> = scenarios().iter().map(|s| s.name).chain([READ_RATE]).collect();
+    let known: Vec<&str> = scenarios()
+        .iter()
+        .map(|s| s.name)
+        .chain([READ_RATE, SMALLEST_RAM])
+        .collect();
     for name in &options.only {
         if !known.contains(&name.as_str()) {
             return Err(format!("unknown scenario {name:?}; known: {}", known.join(", ")));
@@ -979,12 +988,18 @@ pub fn run(options: &Options) -> Result<Results, String> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
+    let smallest_ram = wanted(SMALLEST_RAM).then(|| {
+        eprintln!("bench: the smallest RAM for direct boot and for ours (bisection)");
+        crate::small_vm::direct_minimum_mib()
+            .and_then(|direct| Ok((direct, crate::small_vm::firmware_minimum_mib(&ours)?)))
+    });
     Ok(Results {
         runs: options.runs,
         pairs,
         read,
         elf_file_bytes: elf.len() as u64,
         elf_loaded_bytes,
+        smallest_ram,
         qemu,
         git: git_revision(),
         load_start,
@@ -1193,6 +1208,19 @@ pub fn markdown(r: &Results) -> String {
         }
     }
 
+    if let Some(smallest) = &r.smallest_ram {
+        let _ = writeln!(
+            w,
+            "\n## Smallest RAM (MiB, {}-MiB steps: the cloud kernel and proof initramfs reach `{PROOF_DONE}`)\n",
+            crate::small_vm::STEP_MIB
+        );
+        let _ = writeln!(w, "| QEMU direct kernel boot | hypervisor-fw, BLS entry |");
+        let _ = writeln!(w, "|---|---|");
+        let _ = match smallest {
+            Ok((direct, ours)) => writeln!(w, "| {direct} | {ours} |"),
+            Err(why) => writeln!(w, "| not measured: {why} | |"),
+        };
+    }
     let _ = writeln!(w, "\n## Size (release ELF)\n");
     let _ = writeln!(w, "| measurement | bytes |");
     let _ = writeln!(w, "|---|---|");
@@ -1352,7 +1380,8 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 ///   "size": { "elf_file_bytes", "elf_loaded_bytes" },
 ///   "memory": [ { "scenario", "status": "ok"|"not-available", "note",
 ///                 "runtime_code", "runtime_data", "acpi_reclaim", "acpi_nvs", "reserved",
-///                 "reserved_for_os", "boot_services_peak" (bytes; "reserved" null when not printed) } ] }
+///                 "reserved_for_os", "boot_services_peak" (bytes; "reserved" null when not printed) } ],
+///   "smallest_ram_mib": { "direct", "ours_bls", "step" } (MiB), or why not measured, or null }
 /// ```
 pub fn write_json(r: &Results) -> Result<PathBuf, String> {
     let boot = r
@@ -1499,6 +1528,18 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
             ]),
         ),
         ("memory", Json::Arr(memory)),
+        (
+            "smallest_ram_mib",
+            match &r.smallest_ram {
+                Some(Ok((direct, ours))) => Json::Obj(vec![
+                    ("direct", Json::Int(*direct)),
+                    ("ours_bls", Json::Int(*ours)),
+                    ("step", Json::Int(crate::small_vm::STEP_MIB)),
+                ]),
+                Some(Err(why)) => Json::Str(why.clone()),
+                None => Json::Null,
+            },
+        ),
     ]);
     let mut text = String::new();
     doc.write(&mut text, 0);

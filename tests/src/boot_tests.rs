@@ -136,6 +136,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::riscv64_grub::tests())
     .chain(crate::ch_tests::tests())
     .chain(crate::variable_tests::tests())
+    .chain(crate::small_vm::tests())
     .collect()
 }
 

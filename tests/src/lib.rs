@@ -19,6 +19,7 @@ pub mod qemu;
 pub mod riscv64_grub;
 pub mod robustness;
 pub mod setup;
+pub mod small_vm;
 pub mod variable_tests;
 
 use std::path::PathBuf;

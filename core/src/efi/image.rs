@@ -24,13 +24,16 @@ use r_efi::efi;
 use r_efi::protocols::{device_path, file, loaded_image, loaded_image_device_path, simple_file_system};
 use spin::Mutex;
 
-/// Images at least this large are aligned to [`LARGE_IMAGE_ALIGN`] and placed
-/// as low as possible from [`LARGE_IMAGE_MIN_ADDRESS`].
+/// Images at least this large go wholly below [`LARGE_IMAGE_MIN_ADDRESS`] when
+/// they fit there, else aligned to [`LARGE_IMAGE_ALIGN`] as low as possible from it.
 const LARGE_IMAGE: u64 = 1 << 20;
 const LARGE_IMAGE_ALIGN: u64 = 2 << 20;
-/// Linux's default LOAD_PHYSICAL_ADDR on x86; memory below it is left to
-/// allocations that need low addresses.
+/// Linux's default LOAD_PHYSICAL_ADDR on x86: its EFI stub decompresses the
+/// kernel into one block of `init_size` bytes (52 MiB for Debian's 6.1 cloud
+/// kernel) at or above it.
 const LARGE_IMAGE_MIN_ADDRESS: u64 = 16 << 20;
+/// Nothing is placed below 1 MiB: the VMM keeps real-mode structures there.
+const LOW_MEMORY_END: u64 = 1 << 20;
 
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
 #[repr(C, align(16))]
@@ -341,22 +344,30 @@ fn place(
     let size = pe.size_of_image() as u64;
     let pages = size.div_ceil(EFI_PAGE_SIZE);
     let code_type = pe.subsystem().code_type();
-    // Large images (kernels) are placed 2 MiB aligned: Linux's x86 EFI stub
-    // copies itself elsewhere unless it runs at a 2 MiB boundary, and that copy
-    // costs tens of milliseconds under emulation. They also go low rather than
-    // just below the firmware heap, where Linux's top-down early allocator
-    // (memblock) starts: measured under QEMU's TCG, Linux then reaches its
-    // console ~12 ms sooner (median of 8 runs, after the TLB readying of
-    // `Platform::prepare_image`; why exactly, emulation-wise, is not known).
-    let align = u64::from(pe.section_alignment())
-        .max(EFI_PAGE_SIZE)
-        .max(if size >= LARGE_IMAGE { LARGE_IMAGE_ALIGN } else { 0 });
+    // Large images (kernels) go low rather than just below the firmware heap,
+    // where Linux's top-down early allocator (memblock) starts: measured under
+    // QEMU's TCG, Linux then reaches its console ~12 ms sooner. Below 16 MiB
+    // first: the x86 stub of Debian's 6.1 kernel decompresses into one
+    // `init_size` block at or above 16 MiB (it does not run the image where it
+    // was loaded), and an image loaded at 16 MiB pushed that block 14 MiB higher,
+    // so a VM needed 112 MiB where QEMU's direct kernel boot needs 72 MiB. A
+    // kernel that does run in place (older x86 stubs want a 2 MiB boundary, or
+    // copy themselves) and does not fit below 16 MiB goes 2 MiB aligned from there.
+    let section_align = u64::from(pe.section_alignment()).max(EFI_PAGE_SIZE);
     let placed = {
         let map = &mut BOOT.lock().memory.map;
         if size >= LARGE_IMAGE {
-            map.allocate_pages_low(code_type, pages, align, LARGE_IMAGE_MIN_ADDRESS)
+            match map.allocate_pages_within(code_type, pages, section_align, LOW_MEMORY_END..LARGE_IMAGE_MIN_ADDRESS) {
+                Some(base) => Ok(base),
+                None => map.allocate_pages_low(
+                    code_type,
+                    pages,
+                    section_align.max(LARGE_IMAGE_ALIGN),
+                    LARGE_IMAGE_MIN_ADDRESS,
+                ),
+            }
         } else {
-            map.allocate_pages_aligned(AllocateType::AnyPages, code_type, pages, align)
+            map.allocate_pages_aligned(AllocateType::AnyPages, code_type, pages, section_align)
         }
     };
     let base = placed.map_err(|e| {

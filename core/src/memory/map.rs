@@ -476,6 +476,18 @@ impl MemoryMap {
         }
     }
 
+    /// Pages for the firmware's own placement of an image: the lowest `align`ed
+    /// start at or above `window.start` whose pages end at or below `window.end`;
+    /// `None` (and nothing allocated) when no free range there is large enough.
+    pub fn allocate_pages_within(&mut self, ty: MemoryType, pages: u64, align: u64, window: Range<u64>) -> Option<u64> {
+        if !align.is_power_of_two() || align < EFI_PAGE_SIZE || window.end <= window.start {
+            return None;
+        }
+        let start = self.find_free_low(pages, align, window.start, window.end - 1)?;
+        self.allocate_as(AllocateType::Address(start), ty, pages, align, Owner::Pages)
+            .ok()
+    }
+
     /// `FreePages`: returns pages that `AllocatePages` handed out, in whole or in part.
     pub fn free_pages(&mut self, address: u64, pages: u64) -> Result<(), MemoryError> {
         self.free_as(address, pages, Owner::Pages)
@@ -970,6 +982,25 @@ mod tests {
             map.allocate_pages_low(LoaderCode, 1, 0x800, min),
             Err(MemoryError::InvalidAlignment { align: 0x800 })
         );
+    }
+
+    #[test]
+    fn allocations_within_a_window_fit_wholly_inside_it_or_take_nothing() {
+        let mut map = vmm_map();
+        let key = map.map_key();
+        // 15 MiB and a page do not fit between 1 MiB and 16 MiB.
+        assert_eq!(
+            map.allocate_pages_within(LoaderCode, 15 * 256 + 1, EFI_PAGE_SIZE, MIB..16 * MIB),
+            None
+        );
+        assert_eq!(map.map_key(), key);
+        map.allocate_pages(AllocateType::Address(MIB), LoaderData, 3).unwrap();
+        let a = map
+            .allocate_pages_within(LoaderCode, 14 * 256, EFI_PAGE_SIZE, MIB..16 * MIB)
+            .unwrap();
+        assert_eq!(a, MIB + 3 * EFI_PAGE_SIZE);
+        assert!(a + 14 * MIB <= 16 * MIB);
+        assert_eq!(map.allocate_pages_within(LoaderCode, 1, 0x800, MIB..16 * MIB), None);
     }
 
     #[test]

@@ -33,9 +33,17 @@ impl Memory {
         }
     }
 
-    /// `AllocatePages`.
+    /// `AllocatePages`. Running out of memory is said on the console, with the
+    /// request: the caller (an OS loader) may fail without a word.
     pub fn allocate_pages(&mut self, kind: AllocateType, ty: MemoryType, pages: u64) -> Result<u64, MemoryError> {
-        self.map.allocate_pages(kind, ty, pages)
+        let result = self.map.allocate_pages(kind, ty, pages);
+        if let Err(MemoryError::OutOfResources { .. }) = result {
+            log::warn!(
+                "out of memory: AllocatePages of {} KiB ({pages} pages) of {ty:?} failed",
+                pages * 4
+            );
+        }
+        result
     }
 
     /// `FreePages`.
@@ -43,9 +51,13 @@ impl Memory {
         self.map.free_pages(address, pages)
     }
 
-    /// `AllocatePool`.
+    /// `AllocatePool`; running out of memory is said, as for pages.
     pub fn allocate_pool(&mut self, ty: MemoryType, size: usize) -> Result<u64, PoolError> {
-        self.pool.allocate(&mut self.map, ty, size)
+        let result = self.pool.allocate(&mut self.map, ty, size);
+        if let Err(PoolError::OutOfResources { .. }) = result {
+            log::warn!("out of memory: AllocatePool of {size} bytes of {ty:?} failed");
+        }
+        result
     }
 
     /// `FreePool`.

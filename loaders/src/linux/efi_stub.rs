@@ -6,7 +6,7 @@
 //! The `initrd=` command-line convention is not used (see the parent module).
 
 use super::initrd::{self, InitrdSource};
-use super::{cmdline, LinuxError};
+use super::{cmdline, e820, stub_memory, LinuxError};
 use crate::efi::Efi;
 use crate::efi_print;
 use alloc::boxed::Box;
@@ -170,6 +170,10 @@ pub fn boot_efi_stub<P: InitrdSource>(
         let _ = efi.unload_image(image);
         return Err(LinuxError::LoadOptions(status));
     }
+    if let Err(e) = check_memory(efi, image) {
+        let _ = efi.unload_image(image);
+        return Err(e);
+    }
     let installed = if initrd::total_len(initrds) == 0 {
         None
     } else {
@@ -191,6 +195,23 @@ pub fn boot_efi_stub<P: InitrdSource>(
         uninstall_initrd(efi, i);
     }
     Ok(status)
+}
+
+/// Refuses an x86 kernel whose stub would not find the block it decompresses
+/// into (see [`stub_memory`]); other kernels pass.
+fn check_memory(efi: &Efi, image: uefi_raw::Handle) -> Result<(), LinuxError> {
+    let Some(init_size) = efi
+        .loaded_image_bytes(image, 0x400)
+        .and_then(|headers| stub_memory::init_size(&headers))
+    else {
+        return Ok(());
+    };
+    let (size, desc_size) = efi.memory_map_size().map_err(LinuxError::MemoryMap)?;
+    // Room for the descriptors the allocation of the buffer itself may add.
+    let mut map = alloc::vec![0u8; size + 4 * desc_size];
+    let info = efi.memory_map(&mut map).map_err(LinuxError::MemoryMap)?;
+    let regions: alloc::vec::Vec<_> = e820::efi_regions(&map[..info.size], info.desc_size).collect();
+    stub_memory::check(&regions, init_size).map_err(LinuxError::NotEnoughMemory)
 }
 
 fn install_initrd<'a, P: InitrdSource>(efi: &Efi, parts: &'a [P]) -> Result<InstalledInitrd<'a, P>, LinuxError> {

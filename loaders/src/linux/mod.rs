@@ -27,6 +27,7 @@ pub mod placement;
 #[cfg(test)]
 mod real_kernel;
 pub mod setup_header;
+pub mod stub_memory;
 
 pub use bzimage::boot_bzimage;
 pub use efi_stub::boot_efi_stub;
@@ -71,6 +72,8 @@ pub enum LinuxError {
     ExitBootServices(Status),
     /// The x86 boot protocol on another architecture.
     UnsupportedArchitecture,
+    /// The kernel's EFI stub will not find the block it decompresses into.
+    NotEnoughMemory(stub_memory::Shortfall),
 }
 
 impl From<setup_header::Error> for LinuxError {
@@ -106,6 +109,14 @@ impl fmt::Display for LinuxError {
             LinuxError::UnsupportedArchitecture => {
                 write!(f, "the x86 boot protocol is only for x86_64 kernels on x86_64")
             }
+            LinuxError::NotEnoughMemory(s) => write!(
+                f,
+                "not enough memory: the kernel needs {} MiB, the VM has {} MiB ({} MiB in one block above 16 MiB; {} MiB free there)",
+                s.needed_mib(),
+                s.ram_mib(),
+                s.block >> 20,
+                s.largest >> 20
+            ),
         }
     }
 }

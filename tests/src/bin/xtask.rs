@@ -29,7 +29,7 @@ const USAGE: &str = "usage:
   cargo xtask images [--verify]                   build the Debian test images (--verify: boot them with QEMU's loader and OVMF)
   cargo xtask bench [--runs N] [--scenario NAME]  benchmark against OVMF and direct kernel boot (default 5 runs; --scenario
                                                   may repeat: shim-grub, systemd-boot, bls, bls-initrd-128m, uki, bzimage,
-                                                  read-rate); table on stdout, JSON in target/bench/results.json
+                                                  read-rate, smallest-ram); table on stdout, JSON in target/bench/results.json
   cargo xtask bench --vmm ch [--runs N]           the same under Cloud Hypervisor (nested in QEMU) against CH's direct
                                                   kernel boot: direct, bls, shim-grub; table on stdout
   cargo xtask fuzz [--seconds N] [--target NAME]  fuzz the parsers, N seconds per target (default 60)";

@@ -1,0 +1,167 @@
+//! Small VMs: the firmware boots the BLS disk in the smallest RAM where QEMU's
+//! direct kernel boot of the same kernel and initramfs works, and a VM below
+//! what the kernel needs gets a message instead of a silent death (issue 17).
+//!
+//! The smallest RAM is found by bisection in [`STEP_MIB`] steps between
+//! [`LOW_MIB`] and [`HIGH_MIB`]; a boot "works" when the proof initramfs prints
+//! `HVFW-PROOF: done`. Linux at the edge can die of memory pressure in
+//! userspace (`System is deadlocked on memory`), which ends a try at once.
+
+use crate::boot_tests::{proof_with_memory_share, BootTest, Context, Session};
+use crate::qemu::{Loading, Qemu, QemuConfig};
+use crate::{debian, images, initramfs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The bisection's bounds and step, in MiB: the cloud kernel's direct boot
+/// needs ~76 MiB (it decompresses into 52 MiB above 16 MiB, then runs).
+pub const LOW_MIB: u64 = 48;
+pub const HIGH_MIB: u64 = 128;
+pub const STEP_MIB: u64 = 8;
+/// One try: a boot that works takes a few seconds under TCG.
+const TRY: Duration = Duration::from_secs(90);
+const START: Duration = Duration::from_secs(20);
+/// The BLS entry's command line (the benchmark's BLS disk).
+const OPTIONS: &str = "console=ttyS0";
+/// At the edge Linux keeps little more than half of the RAM (its image and
+/// the memory it reserves early); the firmware must not take more than that.
+const MIN_MEMTOTAL_PERCENT: u64 = 45;
+
+pub fn tests() -> Vec<BootTest> {
+    vec![
+        BootTest {
+            name: "small_vm_bls_boots_in_the_smallest_ram_direct_kernel_boot_needs",
+            run: boots_at_direct_minimum,
+        },
+        BootTest {
+            name: "small_vm_below_the_kernel_needs_says_not_enough_memory",
+            run: too_small_says_so,
+        },
+    ]
+}
+
+/// The BLS disk with Debian's cloud kernel and the proof initramfs.
+pub fn bls_disk() -> Result<PathBuf, String> {
+    images::bls_disk(&images::cloud_kernel_bls("bench-bls", OPTIONS, None)?)
+}
+
+/// QEMU's own `-kernel`/`-initrd` boot of the same files in `mib` MiB.
+fn direct_config(mib: u64) -> Result<QemuConfig, String> {
+    let kernel = debian::cloud_kernel()?;
+    let initrd = initramfs::proof_initramfs()?;
+    let mut config = QemuConfig::new(&kernel);
+    config.loading = Loading::ExtraArgs;
+    config.memory = format!("{mib}M");
+    config.extra_args = [
+        "-kernel",
+        &kernel.to_string_lossy(),
+        "-initrd",
+        &initrd.to_string_lossy(),
+        "-append",
+        OPTIONS,
+    ]
+    .map(String::from)
+    .to_vec();
+    Ok(config)
+}
+
+/// The firmware booting the BLS disk in `mib` MiB.
+fn firmware_config(firmware: &std::path::Path, disk: PathBuf, mib: u64) -> QemuConfig {
+    let mut config = QemuConfig::new(firmware);
+    config.memory = format!("{mib}M");
+    config.disks.push(disk);
+    config
+}
+
+/// Whether Linux reached the end of the proof initramfs.
+fn works(config: &QemuConfig) -> Result<bool, String> {
+    let mut qemu = Qemu::spawn(config)?;
+    qemu.fail_on("Kernel panic", "Linux panicked");
+    qemu.fail_on("!!!!", "the firmware reported a failure");
+    qemu.fail_on("not enough memory", "the firmware refused");
+    Ok(qemu.wait_for("HVFW-PROOF: done", TRY).is_ok())
+}
+
+/// The smallest RAM (a multiple of [`STEP_MIB`] in [`LOW_MIB`]..=[`HIGH_MIB`])
+/// where `config(mib)` boots; an error if even [`HIGH_MIB`] does not.
+fn smallest(config: &dyn Fn(u64) -> Result<QemuConfig, String>) -> Result<u64, String> {
+    if !works(&config(HIGH_MIB)?)? {
+        return Err(format!("no boot even in {HIGH_MIB} MiB"));
+    }
+    // `low` fails (or is the bound), `high` works.
+    let (mut low, mut high) = (LOW_MIB - STEP_MIB, HIGH_MIB);
+    while high - low > STEP_MIB {
+        let mid = low + (high - low) / STEP_MIB / 2 * STEP_MIB;
+        if works(&config(mid)?)? {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    Ok(high)
+}
+
+/// The smallest RAM for QEMU's direct kernel boot of the cloud kernel.
+pub fn direct_minimum_mib() -> Result<u64, String> {
+    smallest(&direct_config)
+}
+
+/// The smallest RAM for the firmware's BLS boot of the same files.
+pub fn firmware_minimum_mib(firmware: &std::path::Path) -> Result<u64, String> {
+    let disk = bls_disk()?;
+    smallest(&|mib| Ok(firmware_config(firmware, disk.clone(), mib)))
+}
+
+fn boots_at_direct_minimum(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let minimum = direct_minimum_mib()?;
+    println!("    QEMU's direct kernel boot needs {minimum} MiB");
+    let config = firmware_config(&ctx.firmware, bls_disk()?, minimum);
+    let qemu = s.boot(&config)?;
+    qemu.fail_on("!!!!", "the firmware reported a failure");
+    qemu.fail_on("not enough memory", "the firmware refused");
+    qemu.wait_for("Boot: starting Debian", START)?;
+    proof_with_memory_share(
+        qemu,
+        minimum,
+        MIN_MEMTOTAL_PERCENT,
+        OPTIONS,
+        TRY,
+        &["APIC", "FACP", "DSDT", "MCFG"],
+    )?;
+    Ok(())
+}
+
+/// 64 MiB cannot hold the 52 MiB the kernel decompresses into above 16 MiB:
+/// the firmware says so with both sizes, tells what it tried, and stays
+/// halted (no reset: QEMU, run with `-no-reboot`, is still there).
+fn too_small_says_so(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let config = firmware_config(&ctx.firmware, bls_disk()?, 64);
+    let qemu = s.boot(&config)?;
+    qemu.fail_on("!!!!", "the firmware reported a failure");
+    qemu.wait_for("Boot: starting Debian", START)?;
+    qemu.wait_for("not enough memory: the kernel needs ", START)?;
+    qemu.wait_for("\n", START)?;
+    let log = qemu.log().replace('\n', "");
+    let Some((_, message)) = log.split_once("not enough memory: the kernel needs ") else {
+        return Err("no not-enough-memory message".into());
+    };
+    let needed: u64 = message
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("no size in {message:?}"))?;
+    if !message.contains("MiB, the VM has 64 MiB") {
+        return Err(format!("the message does not name the VM's 64 MiB: {message:?}"));
+    }
+    if needed <= 64 || needed > 80 {
+        return Err(format!(
+            "the kernel needs 68..80 MiB (16 MiB + 52 MiB + the firmware's), not {needed}"
+        ));
+    }
+    qemu.wait_for("the machine stays halted (power it off from the VMM)", START)?;
+    // A reset or triple fault would end QEMU (`-no-reboot`).
+    if qemu.output_after(qemu.log().len(), Duration::from_secs(3)) {
+        return Err(format!("more happened after the firmware stopped:\n{}", qemu.log()));
+    }
+    Ok(())
+}
