@@ -19,6 +19,9 @@
 //! because a caller could not tell it from `NULL`; `AllocateAddress` may take it.
 #![forbid(unsafe_code)]
 
+mod invariants;
+pub use invariants::InvariantError;
+
 use super::types::{InvalidMemoryType, MemoryType, TYPE_SLOTS};
 use crate::boot_info::{MemoryKind, MemoryRegion};
 use alloc::vec::Vec;
@@ -521,6 +524,8 @@ impl MemoryMap {
     /// bytes (version [`DESCRIPTOR_VERSION`]) and returns the map key and the bytes
     /// written. A buffer that is too small gets nothing and the size needed.
     pub fn get_memory_map(&self, buffer: &mut [u8]) -> Result<(usize, usize), MemoryError> {
+        // Debug builds check the map's rules each time it is handed out.
+        debug_assert_eq!(self.check_invariants(), Ok(()), "memory map invariant broken");
         let needed = self.map_size();
         if buffer.len() < needed {
             return Err(MemoryError::BufferTooSmall { needed });

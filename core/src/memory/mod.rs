@@ -11,6 +11,9 @@ pub mod map;
 pub mod pool;
 pub mod types;
 
+#[cfg(test)]
+mod ownership_tests;
+
 pub use map::{
     AllocateType, Descriptor, MemoryError, MemoryMap, MemoryStatistics, DESCRIPTOR_SIZE, DESCRIPTOR_VERSION,
     EFI_PAGE_SIZE,
