@@ -45,6 +45,9 @@ pub fn scan(disks: &[Disk]) -> Vec<Volume> {
         if table.used_backup_gpt {
             warn!("disk {index}: primary GPT damaged, using the backup GPT");
         }
+        for damage in &table.damage {
+            warn!("disk {index}: {damage}");
+        }
         for p in table.partitions {
             info!(
                 "  partition {}: {} MiB at LBA {}{}{}",
