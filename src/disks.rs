@@ -27,6 +27,7 @@ pub fn scan(disks: &[Disk]) -> Vec<Volume> {
     }
     for (index, disk) in disks.iter().enumerate() {
         let dev = &disk.device;
+        dev.set_name(&alloc::format!("disk {index} ({})", disk.location));
         info!(
             "disk {index}: {}, {} MiB ({} blocks of {} bytes){}",
             disk.location,

@@ -69,6 +69,9 @@ pub trait BlockDevice: Send + Sync {
     fn flush(&self) -> Result<(), BlockError> {
         Ok(())
     }
+    /// Gives the device the name its own messages use, e.g. "disk 0 (virtio-blk
+    /// at PCI 00:03.0)". Devices that report nothing themselves ignore it.
+    fn set_name(&self, _name: &str) {}
 }
 
 /// Checks a request against a device's geometry; returns the number of blocks.
