@@ -692,16 +692,19 @@ fn gpt_entry_array_crc_bad(ctx: &Context, s: &mut Session) -> Result<(), String>
         Ok(())
     })?;
     let backup = format!("backup: GPT entry array of the header at LBA {last} has CRC32 0x");
+    // The headers are intact and the entries pass their own checks: the firmware
+    // uses them, says why, and the ESP boots.
     boot_broken(
         ctx,
         s,
         &disk,
         &[&[
-            "disk 0: no usable partition table: ",
+            "disk 0: no intact GPT (",
             "primary: GPT entry array of the header at LBA 1 has CRC32 0x",
             &backup,
+            "using the entries of the header at LBA 1 that pass their own checks",
         ]],
-        FirstDisk::Skipped,
+        FirstDisk::Boots,
     )
 }
 
@@ -713,9 +716,8 @@ fn gpt_entry_outside_disk(ctx: &Context, s: &mut Session) -> Result<(), String> 
         gpt_edit_entries(img, |entries, _| put64(entries, ENTRY_ENDING_LBA, end));
         Ok(())
     })?;
-    let line = format!(
-        "disk 0: no usable partition table: partition entry 0 (LBA 2048..={end}) lies outside the usable blocks"
-    );
+    let line =
+        format!("disk 0: partition entry 0 (LBA 2048..={end}) lies outside the usable blocks; partition 1 is left out");
     boot_broken(ctx, s, &disk, &[&[&line]], FirstDisk::Skipped)
 }
 
@@ -734,12 +736,13 @@ fn gpt_overlapping_partitions(ctx: &Context, s: &mut Session) -> Result<(), Stri
         });
         Ok(())
     })?;
+    // The entry that came first in the table (the ESP) is kept and boots.
     boot_broken(
         ctx,
         s,
         &disk,
-        &[&["disk 0: no usable partition table: partition entries 0 and 1 overlap"]],
-        FirstDisk::Skipped,
+        &[&["disk 0: partition entries 0 and 1 overlap; partition 2 is left out"]],
+        FirstDisk::Boots,
     )
 }
 
@@ -1117,7 +1120,8 @@ fn virtio_error_in_boot_file(ctx: &Context, s: &mut Session) -> Result<(), Strin
         s,
         &disk,
         &[&[
-            "virtio-blk: read ",
+            "disk 0 (virtio-blk at PCI ",
+            "): read ",
             &lba,
             " failed: I/O error (VIRTIO_BLK_S_IOERR), status 1",
         ]],
