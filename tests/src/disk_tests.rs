@@ -31,6 +31,10 @@ pub fn tests() -> Vec<BootTest> {
             run: x86_64_4kn,
         },
         BootTest {
+            name: "disk_4kn_x86_64_linux_stub_reads_its_initrd_through_the_file_protocol",
+            run: x86_64_4kn_stub_initrd,
+        },
+        BootTest {
             name: "disk_4kn_aarch64_boots_debian_from_a_bls_entry",
             run: aarch64_4kn,
         },
@@ -104,13 +108,34 @@ fn stuck_disk(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 // ---- 4Kn disks ----
 
+/// How Linux gets its initrd.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Initrd {
+    /// The entry's `initrd` line: the firmware offers it through LoadFile2.
+    EntryLine,
+    /// `initrd=\debian\initrd.img` on the command line: Linux's EFI stub opens
+    /// it with SimpleFileSystem on the volume it was loaded from.
+    StubOption,
+}
+
 /// A 4Kn disk whose ESP holds `kernel`, `initrd` and one BLS entry for EFI
 /// architecture `arch` with `options`.
-fn bls_4kn_disk(name: &str, arch: &str, kernel: PathBuf, initrd: PathBuf, options: &str) -> Result<PathBuf, String> {
+fn bls_4kn_disk(
+    name: &str,
+    arch: &str,
+    kernel: PathBuf,
+    initrd: PathBuf,
+    options: &str,
+    how: Initrd,
+) -> Result<PathBuf, String> {
     let version = debian::kernel_release(&kernel);
+    let (line, option) = match how {
+        Initrd::EntryLine => ("initrd /debian/initrd.img\n", ""),
+        Initrd::StubOption => ("", " initrd=\\debian\\initrd.img"),
+    };
     let entry = format!(
         "title Debian {version} (4Kn)\nversion {version}\narchitecture {arch}\n\
-         linux /debian/linux\ninitrd /debian/initrd.img\noptions {options}\n"
+         linux /debian/linux\n{line}options {options}{option}\n"
     );
     images::esp_4kn_disk(
         name,
@@ -144,6 +169,7 @@ fn x86_64_4kn(ctx: &Context, s: &mut Session) -> Result<(), String> {
         debian::cloud_kernel()?,
         initramfs::proof_initramfs()?,
         "console=ttyS0 hvfw.marker=4kn-x86_64",
+        Initrd::EntryLine,
     )?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config
@@ -156,6 +182,40 @@ fn x86_64_4kn(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// The proof lines come from the initramfs: they prove the stub read it, in
+/// 4 KiB sectors, through the firmware's file protocol.
+fn x86_64_4kn_stub_initrd(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = bls_4kn_disk(
+        "disk-4kn-x86_64-stub-initrd",
+        "x64",
+        debian::cloud_kernel()?,
+        initramfs::proof_initramfs()?,
+        "console=ttyS0 hvfw.marker=4kn-stub-initrd",
+        Initrd::StubOption,
+    )?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config
+        .extra_args
+        .extend(virtio_blk_args("d4k", &disk, "", &blocks_4k()));
+    let qemu = s.boot(&config)?;
+    expect_4k_disk(qemu)?;
+    let linux = proof(
+        qemu,
+        512,
+        "hvfw.marker=4kn-stub-initrd initrd=\\debian\\initrd.img",
+        LINUX,
+    )?;
+    // Linux's own word that its stub, not the firmware's LoadFile2, loaded it.
+    if !qemu.log().contains("EFI stub: Loaded initrd from command line option") {
+        return Err("Linux's EFI stub did not say it loaded the initrd= file".into());
+    }
+    println!(
+        "    Linux version after {:.2}s (4Kn disk, initrd= read by the stub)",
+        linux.as_secs_f64()
+    );
+    Ok(())
+}
+
 fn aarch64_4kn(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let disk = bls_4kn_disk(
         "disk-4kn-aarch64",
@@ -163,6 +223,7 @@ fn aarch64_4kn(_ctx: &Context, s: &mut Session) -> Result<(), String> {
         debian::arm64_kernel()?,
         initramfs::arm64_proof_initramfs()?,
         "console=ttyAMA0 hvfw.marker=4kn-aarch64",
+        Initrd::EntryLine,
     )?;
     let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
     config
