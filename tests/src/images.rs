@@ -1,4 +1,5 @@
-//! Disk images built with the real tools (sgdisk, mkfs.fat, mtools), cached under
+//! Disk images built with the real tools (sgdisk, mkfs.fat, mtools; fdisk for
+//! 4096-byte sectors), cached under
 //! `target/images/` and rebuilt only when their recipe changes.
 
 use crate::cache_dir;

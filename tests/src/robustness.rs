@@ -13,7 +13,8 @@
 //!
 //! Also here: the firmware must not write to a disk by itself (the image's
 //! SHA-256 is unchanged after a boot without `snapshot=on`), and a virtio-blk
-//! device that fails reads (QEMU's blkdebug driver) must be reported and skipped.
+//! device that fails reads (QEMU's blkdebug driver) must be reported and skipped;
+//! and Debian must boot past a bad GPT entry and through the backup GPT.
 
 use crate::boot_tests::{app_text_file, BootTest, Context, Session};
 use crate::images::{self, Partition, Source};
