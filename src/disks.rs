@@ -27,6 +27,7 @@ pub fn scan(disks: &[Disk]) -> Vec<Volume> {
     }
     for (index, disk) in disks.iter().enumerate() {
         let dev = &disk.device;
+        dev.set_name(&alloc::format!("disk {index} ({})", disk.location));
         info!(
             "disk {index}: {}, {} MiB ({} blocks of {} bytes){}",
             disk.location,
@@ -44,6 +45,9 @@ pub fn scan(disks: &[Disk]) -> Vec<Volume> {
         };
         if table.used_backup_gpt {
             warn!("disk {index}: primary GPT damaged, using the backup GPT");
+        }
+        for damage in &table.damage {
+            warn!("disk {index}: {damage}");
         }
         for p in table.partitions {
             info!(

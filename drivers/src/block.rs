@@ -74,6 +74,9 @@ pub trait BlockDevice: Send + Sync {
     fn device_id(&self) -> Result<[u8; 20], BlockError> {
         Err(BlockError::Unsupported)
     }
+    /// Gives the device the name its own messages use, e.g. "disk 0 (virtio-blk
+    /// at PCI 00:03.0)". Devices that report nothing themselves ignore it.
+    fn set_name(&self, _name: &str) {}
 }
 
 /// Checks a request against a device's geometry; returns the number of blocks.

@@ -4,7 +4,7 @@
 //! placed in the bridge's `ranges`), the `virtio,mmio` slots, and QEMU's
 //! fw_cfg (`qemu,fw-cfg-mmio`, QEMU `docs/specs/fw_cfg.rst`).
 
-use super::{entropy_limit, keep_entropy, pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_NS};
+use super::{entropy_limit, keep_entropy, pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_MS};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::sync::Arc;
@@ -18,11 +18,12 @@ use log::{debug, info, warn};
 /// The disks `tree` describes: behind its PCI host bridges first, then in its
 /// virtio-mmio slots, in tree order (the first entropy device met on the way is
 /// kept, see [`super::entropy`]). Requests time out after
-/// [`REQUEST_TIMEOUT_NS`] of the architecture's timer.
+/// [`REQUEST_TIMEOUT_MS`] of the architecture's timer.
 pub fn disks(tree: &Fdt, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
     let limit = PollLimit::Clock {
         now: fw_arch::time::ticks,
-        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, fw_arch::time::frequency()),
+        hz: fw_arch::time::frequency(),
+        ms: REQUEST_TIMEOUT_MS,
     };
     let mut disks = pci_host_disks(tree, limit, alloc_page);
     disks.extend(virtio_mmio_disks(tree, limit));

@@ -107,16 +107,16 @@ fn keep_entropy(source: Box<dyn EntropySource>, location: &str) {
 
 /// How long the entropy device may take to answer: it has nothing to read
 /// from disk, so a short wait; one that does not answer is reset and not used.
-const ENTROPY_TIMEOUT_NS: u64 = 2_000_000_000;
+const ENTROPY_TIMEOUT_MS: u64 = 2_000;
 
-/// `request` (a limit of [`REQUEST_TIMEOUT_NS`]) shortened to [`ENTROPY_TIMEOUT_NS`].
+/// `request` (a limit of [`REQUEST_TIMEOUT_MS`]) shortened to [`ENTROPY_TIMEOUT_MS`].
 fn entropy_limit(request: PollLimit) -> PollLimit {
-    let scale = REQUEST_TIMEOUT_NS / ENTROPY_TIMEOUT_NS;
     match request {
-        PollLimit::Spins(n) => PollLimit::Spins(n / scale),
-        PollLimit::Clock { now, limit } => PollLimit::Clock {
+        PollLimit::Spins(n) => PollLimit::Spins(n / (REQUEST_TIMEOUT_MS / ENTROPY_TIMEOUT_MS)),
+        PollLimit::Clock { now, hz, .. } => PollLimit::Clock {
             now,
-            limit: limit / scale,
+            hz,
+            ms: ENTROPY_TIMEOUT_MS,
         },
     }
 }
@@ -141,8 +141,12 @@ pub fn quiesce() {
     }
 }
 
-/// How long a virtio request may take before the device is declared dead.
-const REQUEST_TIMEOUT_NS: u64 = 30_000_000_000;
+/// How long a small virtio-blk request may take before the device is declared
+/// dead (larger ones get more, see `virtio::blk::SLOW_DISK_BYTES_PER_S`). QEMU and
+/// Cloud Hypervisor answer in microseconds to milliseconds, and a busy or nested
+/// host stalls a guest for a second or two at worst; 5 s is well past that, and is
+/// what a disk that never answers costs a boot before the next disk is tried.
+const REQUEST_TIMEOUT_MS: u64 = 5_000;
 
 /// Enumerates PCI, assigns the BARs the VMM left unassigned from `windows`,
 /// and drives the virtio-blk functions and the first virtio entropy function.

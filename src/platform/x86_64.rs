@@ -3,7 +3,7 @@
 //! TSC rate (CPUID, kvmclock, the PM timer or the HPET: `fw_arch::x86_64::time`),
 //! PCI through ECAM (MCFG) or ports 0xCF8/0xCFC.
 
-use super::{pci_disks, Disk, IdentityMemory, REQUEST_TIMEOUT_NS};
+use super::{pci_disks, Disk, IdentityMemory, REQUEST_TIMEOUT_MS};
 use alloc::vec::Vec;
 use fw_core::boot_info::{BootInfo, MemoryKind};
 use fw_drivers::acpi::{self, Acpi};
@@ -114,7 +114,8 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
     });
     let limit = PollLimit::Clock {
         now: tsc_now,
-        limit: fw_core::clock::ns_to_ticks(REQUEST_TIMEOUT_NS, hz),
+        hz,
+        ms: REQUEST_TIMEOUT_MS,
     };
     match ecam {
         Some(region) => {

@@ -545,7 +545,7 @@ fn bzimage(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// Linux must find when it runs in ACPI mode, as it does under AAVMF: the
 /// FADT and DSDT, the MADT (interrupt controller), the generic timer, PCI's
 /// ECAM and the serial console.
-const ARM64_ACPI_TABLES: &[&str] = &["FACP", "DSDT", "APIC", "GTDT", "MCFG", "SPCR"];
+pub const ARM64_ACPI_TABLES: &[&str] = &["FACP", "DSDT", "APIC", "GTDT", "MCFG", "SPCR"];
 
 /// The system manufacturer and serial number QEMU's `-smbios type=1` sets. A comma
 /// in a QEMU option value is written twice; cloud-init's NoCloud reads its

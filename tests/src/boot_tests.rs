@@ -134,6 +134,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::ch_aarch64_layout::tests())
     .chain(crate::robustness::tests())
     .chain(crate::riscv64_grub::tests())
+    .chain(crate::disk_tests::tests())
     .chain(crate::ch_tests::tests())
     .chain(crate::variable_tests::tests())
     .chain(crate::small_vm::tests())

@@ -1,4 +1,5 @@
-//! Disk images built with the real tools (sgdisk, mkfs.fat, mtools), cached under
+//! Disk images built with the real tools (sgdisk, mkfs.fat, mtools; fdisk for
+//! 4096-byte sectors), cached under
 //! `target/images/` and rebuilt only when their recipe changes.
 
 use crate::cache_dir;
@@ -332,6 +333,112 @@ pub fn gpt_disk(path: &Path, partitions: &[Partition]) -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(scratch);
     Ok(())
+}
+
+/// Logical block size of the "4Kn" disks: what `virtio-blk-pci,logical_block_size=4096`
+/// reports, and what the GPT and FAT on them count in.
+pub const SECTOR_4KN: u64 = 4096;
+/// The ESP of a 4Kn disk: FAT32 with one 4096-byte sector per cluster needs at
+/// least 65525 clusters, so 256 MiB and more (Windows asks 260 MB of a 4Kn ESP).
+const ESP_4KN_MIB: u64 = 300;
+
+/// A disk of 4096-byte logical blocks with one EFI system partition at 1 MiB
+/// holding `files`: the GPT by `fdisk -b 4096` (header at byte 4096, entries
+/// from byte 8192), FAT32 by `mkfs.fat -S 4096`, files copied in by mtools.
+/// Cached as `target/images/<name>.img`.
+pub fn esp_4kn_disk(name: &str, files: &[(String, Source)]) -> Result<PathBuf, String> {
+    let mut recipe = format!("esp-4kn-v2 {ESP_4KN_MIB}\n");
+    for (path, source) in files {
+        recipe.push_str(&format!("  {path} {}\n", source.identity()?));
+    }
+    cached(name, &recipe, |path| {
+        let p = path.to_string_lossy().into_owned();
+        let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+        // 1 MiB before the ESP; after it the backup GPT, and room for fdisk,
+        // which ends partitions on a 1 MiB boundary below the last usable block.
+        file.set_len((ESP_4KN_MIB + 4) << 20).map_err(|e| e.to_string())?;
+        drop(file);
+        let first = FIRST_PARTITION_OFFSET / SECTOR_4KN;
+        // fdisk's commands: new GPT; partition 1 from `first`; type 1 (EFI
+        // System); in expert mode its unique GUID, its name and the disk GUID.
+        let script = format!(
+            "g\nn\n1\n{first}\n+{ESP_4KN_MIB}M\nt\n1\nx\nu\n{ESP_PARTITION_GUID}\nn\nEFI System\n\
+             i\n{DISK_GUID}\nr\nw\n"
+        );
+        run_with_input("fdisk", &["-b", &SECTOR_4KN.to_string(), &p], &script)?;
+        check_4kn_esp_entry(path, first, first + (ESP_4KN_MIB << 20) / SECTOR_4KN - 1)?;
+        let sector = SECTOR_4KN.to_string();
+        let kib = (ESP_4KN_MIB * 1024).to_string();
+        // --offset counts sectors of the -S size.
+        run(
+            "mkfs.fat",
+            &[
+                "-F",
+                "32",
+                "-S",
+                &sector,
+                "-s",
+                "1",
+                "-n",
+                "ESP",
+                "--offset",
+                &first.to_string(),
+                &p,
+                &kib,
+            ],
+        )?;
+        let target = format!("{p}@@{FIRST_PARTITION_OFFSET}");
+        let scratch = tempdir("esp-4kn")?;
+        for (name, source) in files {
+            fat_copy(&target, name.trim_start_matches('/'), source, &scratch)?;
+        }
+        let _ = std::fs::remove_dir_all(scratch);
+        Ok(())
+    })
+}
+
+/// Checks what fdisk wrote: a GPT header at LBA 1 (byte 4096), and the first
+/// entry (at the LBA the header names) spanning `first..=last`.
+fn check_4kn_esp_entry(path: &Path, first: u64, last: u64) -> Result<(), String> {
+    let image = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let u64_at = |at: usize| image.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let header = SECTOR_4KN as usize;
+    if image.get(header..header + 8) != Some(b"EFI PART".as_slice()) {
+        return Err("fdisk wrote no GPT header at byte 4096".into());
+    }
+    // UEFI 2.10 Table 5.5: PartitionEntryLBA at 72; Table 5.6: StartingLBA at 32, EndingLBA at 40.
+    let entry = u64_at(header + 72).unwrap_or(0) as usize * SECTOR_4KN as usize;
+    match (u64_at(entry + 32), u64_at(entry + 40)) {
+        (Some(start), Some(end)) if (start, end) == (first, last) => Ok(()),
+        found => Err(format!("fdisk made the ESP {found:?}, not LBA {first}..={last}")),
+    }
+}
+
+/// Runs a command with `input` on its standard input, as [`run`] does otherwise.
+fn run_with_input(program: &str, args: &[&str], input: &str) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .map_err(|e| format!("cannot write to {program}: {e}"))?;
+    }
+    let output = child.wait_with_output().map_err(|e| format!("{program}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{program} {}` failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Copies `source` to `name` on the FAT file system at `target` (mtools'

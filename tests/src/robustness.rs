@@ -13,7 +13,8 @@
 //!
 //! Also here: the firmware must not write to a disk by itself (the image's
 //! SHA-256 is unchanged after a boot without `snapshot=on`), and a virtio-blk
-//! device that fails reads (QEMU's blkdebug driver) must be reported and skipped.
+//! device that fails reads (QEMU's blkdebug driver) must be reported and skipped;
+//! and Debian must boot past a bad GPT entry and through the backup GPT.
 
 use crate::boot_tests::{app_text_file, BootTest, Context, Session};
 use crate::images::{self, Partition, Source};
@@ -57,6 +58,14 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "robust_gpt_overlapping_partitions",
             run: gpt_overlapping_partitions,
+        },
+        BootTest {
+            name: "robust_gpt_bad_entry_leaves_the_esp_and_debian_boots",
+            run: gpt_bad_entry_debian,
+        },
+        BootTest {
+            name: "robust_gpt_damaged_primary_debian_boots_through_the_backup",
+            run: gpt_damaged_primary_debian,
         },
         BootTest {
             name: "robust_mbr_only_disk_is_tried",
@@ -692,16 +701,19 @@ fn gpt_entry_array_crc_bad(ctx: &Context, s: &mut Session) -> Result<(), String>
         Ok(())
     })?;
     let backup = format!("backup: GPT entry array of the header at LBA {last} has CRC32 0x");
+    // The headers are intact and the entries pass their own checks: the firmware
+    // uses them, says why, and the ESP boots.
     boot_broken(
         ctx,
         s,
         &disk,
         &[&[
-            "disk 0: no usable partition table: ",
+            "disk 0: no intact GPT (",
             "primary: GPT entry array of the header at LBA 1 has CRC32 0x",
             &backup,
+            "using the entries of the header at LBA 1 that pass their own checks",
         ]],
-        FirstDisk::Skipped,
+        FirstDisk::Boots,
     )
 }
 
@@ -713,9 +725,8 @@ fn gpt_entry_outside_disk(ctx: &Context, s: &mut Session) -> Result<(), String> 
         gpt_edit_entries(img, |entries, _| put64(entries, ENTRY_ENDING_LBA, end));
         Ok(())
     })?;
-    let line = format!(
-        "disk 0: no usable partition table: partition entry 0 (LBA 2048..={end}) lies outside the usable blocks"
-    );
+    let line =
+        format!("disk 0: partition entry 0 (LBA 2048..={end}) lies outside the usable blocks; partition 1 is left out");
     boot_broken(ctx, s, &disk, &[&[&line]], FirstDisk::Skipped)
 }
 
@@ -734,12 +745,100 @@ fn gpt_overlapping_partitions(ctx: &Context, s: &mut Session) -> Result<(), Stri
         });
         Ok(())
     })?;
+    // The entry that came first in the table (the ESP) is kept and boots.
     boot_broken(
         ctx,
         s,
         &disk,
-        &[&["disk 0: no usable partition table: partition entries 0 and 1 overlap"]],
-        FirstDisk::Skipped,
+        &[&["disk 0: partition entries 0 and 1 overlap; partition 2 is left out"]],
+        FirstDisk::Boots,
+    )
+}
+
+/// The Linux command-line marker of the two-partition Debian disk.
+const DEBIAN_MARKER: &str = "hvfw.marker=gpt-good-esp";
+
+/// A Debian disk made by sgdisk: a small ext4 data partition first (entry 0),
+/// then the ESP with the cloud kernel's BLS entry (entry 1).
+fn debian_two_partition_disk() -> Result<PathBuf, String> {
+    let spec = images::cloud_kernel_bls("unused", &format!("console=ttyS0 {DEBIAN_MARKER}"), None)?;
+    let mut files: Vec<(String, Source)> = vec![("loader/loader.conf".into(), Source::text(&spec.loader_conf))];
+    for (name, text) in &spec.entries {
+        files.push((format!("loader/entries/{name}"), Source::text(text)));
+    }
+    files.extend(
+        spec.files
+            .iter()
+            .map(|(path, source)| (path.trim_start_matches('/').to_string(), source.clone())),
+    );
+    let data = Partition {
+        size_mib: 8,
+        typecode: "8300",
+        name: "data".into(),
+        guid: "4856464d-0000-4000-8000-0000000000da".into(),
+        content: images::Content::Ext4 {
+            label: "data".into(),
+            uuid: "4856464d-7e57-4d0e-9f00-0000000000da".into(),
+            files: vec![("README".into(), Source::text("a data partition\n"))],
+        },
+    };
+    images::custom_disk("robust-debian-two", &[data, Partition::esp(64, files)])
+}
+
+/// The two-partition Debian disk with `edit` applied, alone in QEMU: each of
+/// `expected` (the parts of one line each) must appear, then Linux must boot
+/// from the ESP's entry.
+fn boot_debian_edited(
+    ctx: &Context,
+    s: &mut Session,
+    tag: &str,
+    edit: impl FnOnce(&mut Vec<u8>),
+    expected: &[&[&str]],
+) -> Result<(), String> {
+    let scratch = Scratch::new(tag)?;
+    let mut img = read_image(&debian_two_partition_disk()?)?;
+    edit(&mut img);
+    let disk = scratch.write("debian.img", &img)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    let qemu = s.boot(&config)?;
+    for parts in expected {
+        let line = expect_line(qemu, parts, START)?;
+        println!("    {}", line.trim());
+    }
+    let linux = crate::boot_tests::proof(qemu, 512, DEBIAN_MARKER, Duration::from_secs(120))?;
+    println!("    Linux version after {:.2}s", linux.as_secs_f64());
+    Ok(())
+}
+
+/// Entry 0 (the data partition) ends before it starts, in both copies with
+/// valid CRCs (as a faulty partitioning tool would write it): it is named and
+/// left out, and the ESP in entry 1 boots.
+fn gpt_bad_entry_debian(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    boot_debian_edited(
+        ctx,
+        s,
+        "robust-gpt-bad-entry-debian",
+        |img| gpt_edit_entries(img, |entries, _| put64(entries, ENTRY_ENDING_LBA, 2047)),
+        &[
+            &["disk 0: partition entry 0 ends (LBA 2047) before it starts (LBA 2048); partition 1 is left out"],
+            &["partition 2: 64 MiB at LBA 18432, EFI system partition"],
+        ],
+    )
+}
+
+/// The primary header is damaged: the backup at the last LBA is used.
+fn gpt_damaged_primary_debian(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    boot_debian_edited(
+        ctx,
+        s,
+        "robust-gpt-primary-debian",
+        |img| gpt_damage_header(img, 1),
+        &[
+            &["disk 0: primary GPT damaged, using the backup GPT"],
+            &["partition 1: 8 MiB at LBA 2048"],
+            &["partition 2: 64 MiB at LBA 18432, EFI system partition"],
+        ],
     )
 }
 
@@ -1117,7 +1216,8 @@ fn virtio_error_in_boot_file(ctx: &Context, s: &mut Session) -> Result<(), Strin
         s,
         &disk,
         &[&[
-            "virtio-blk: read ",
+            "disk 0 (virtio-blk at PCI ",
+            "): read ",
             &lba,
             " failed: I/O error (VIRTIO_BLK_S_IOERR), status 1",
         ]],

@@ -12,6 +12,8 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("mtools", "mcopy"),
     ("dosfstools", "mkfs.fat"),
     ("gdisk", "sgdisk"),
+    // fdisk writes GPTs for 4096-byte sectors (`-b 4096`); sgdisk cannot.
+    ("fdisk", "fdisk"),
     ("e2fsprogs", "mkfs.ext4"),
     ("busybox-static", "busybox"),
     ("cpio", "cpio"),

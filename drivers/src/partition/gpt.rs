@@ -1,15 +1,17 @@
 //! The GUID Partition Table (UEFI 2.10 §5.3): header (Table 5.5), entry array
 //! (Table 5.6), and the validity checks of §5.3.2 with the fall-back to the backup
-//! header at the last LBA.
+//! header at the last LBA. Damage that leaves good partitions readable (one bad
+//! entry, entry arrays that both fail their CRC32) is worked around and reported,
+//! so that one bad entry does not hide the others.
 #![forbid(unsafe_code)]
 
 use super::{
-    check_overlaps, le_u32, le_u64, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable, PartitionType,
-    Signature,
+    le_u32, le_u64, Damage, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable, PartitionType, Signature,
 };
 use crate::block::BlockDevice;
 use crate::crc32::Crc32;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -70,20 +72,57 @@ struct Header {
     entry_array_crc32: u32,
 }
 
-/// Reads the GPT of a disk whose MBR is protective: the primary copy if it is
-/// intact, else the backup at the last LBA.
+/// One copy of the GPT as read: a header that passed its checks and its entry
+/// array, with the array's CRC32 verdict.
+struct Copy {
+    header: Header,
+    entries: Vec<u8>,
+    /// Why the array fails its CRC32 ([`Error::EntriesCrcMismatch`]), if it does.
+    crc_error: Option<Error>,
+}
+
+impl Copy {
+    fn is_intact(&self) -> bool {
+        self.crc_error.is_none()
+    }
+}
+
+/// Why a copy is not intact: its header's error or its array's CRC mismatch.
+fn copy_problem(copy: &Result<Copy, Error>) -> Option<Error> {
+    match copy {
+        Ok(copy) => copy.crc_error.clone(),
+        Err(e) => Some(e.clone()),
+    }
+}
+
+/// Reads the GPT of a disk whose MBR is protective (UEFI 2.10 §5.3.2): the primary
+/// copy if it is intact (header and entry array CRC32), else the backup at the last
+/// LBA if that one is. With neither intact, the entries of the first copy whose
+/// header is valid are used. Entries that fail their own checks are left out (and
+/// named in [`PartitionTable::damage`]); the others are kept.
 pub(super) fn read_gpt(disk: &dyn BlockDevice) -> Result<PartitionTable, Error> {
     let last_lba = disk.block_count().saturating_sub(1);
-    let (header, entries, used_backup) = match read_copy(disk, PRIMARY_HEADER_LBA) {
-        Ok((header, entries)) => {
-            check_backup_header(disk, &header, last_lba);
-            (header, entries, false)
+    let primary = read_copy(disk, PRIMARY_HEADER_LBA);
+    let (copy, used_backup, mut damage) = match primary {
+        Ok(primary) if primary.is_intact() => {
+            check_backup_header(disk, &primary.header, last_lba);
+            (primary, false, Vec::new())
         }
-        Err(primary) => {
-            warn!("partition: primary GPT is damaged ({primary}); trying the backup at LBA {last_lba}");
-            match read_copy(disk, last_lba) {
-                Ok((header, entries)) => (header, entries, true),
-                Err(backup) => {
+        primary => {
+            let primary_problem = copy_problem(&primary).unwrap_or(Error::NoPartitionTable);
+            warn!("partition: primary GPT is damaged ({primary_problem}); trying the backup at LBA {last_lba}");
+            let backup = read_copy(disk, last_lba);
+            let backup_problem = copy_problem(&backup).unwrap_or(Error::NoPartitionTable);
+            let crc_damage = |used_lba| Damage::EntryArrayCrc {
+                primary: Box::new(primary_problem.clone()),
+                backup: Box::new(backup_problem.clone()),
+                used_lba,
+            };
+            match (primary, backup) {
+                (_, Ok(backup)) if backup.is_intact() => (backup, true, Vec::new()),
+                (Ok(primary), _) => (primary, false, vec![crc_damage(PRIMARY_HEADER_LBA)]),
+                (Err(_), Ok(backup)) => (backup, true, vec![crc_damage(last_lba)]),
+                (Err(primary), Err(backup)) => {
                     return Err(Error::BothHeadersBad {
                         primary: Box::new(primary),
                         backup: Box::new(backup),
@@ -92,18 +131,20 @@ pub(super) fn read_gpt(disk: &dyn BlockDevice) -> Result<PartitionTable, Error> 
             }
         }
     };
-    let partitions = parse_entries(&header, &entries)?;
+    let (partitions, left_out) = parse_entries(&copy.header, &copy.entries);
+    damage.extend(left_out);
     debug!(
         "partition: GPT {} with {} partitions (from LBA {})",
-        header.disk_guid,
+        copy.header.disk_guid,
         partitions.len(),
-        header.lba
+        copy.header.lba
     );
     Ok(PartitionTable {
         format: PartitionFormat::Gpt,
-        disk_signature: Signature::Guid(header.disk_guid),
+        disk_signature: Signature::Guid(copy.header.disk_guid),
         partitions,
         used_backup_gpt: used_backup,
+        damage,
     })
 }
 
@@ -121,17 +162,31 @@ fn check_backup_header(disk: &dyn BlockDevice, primary: &Header, last_lba: u64) 
     }
 }
 
-/// Reads one copy of the GPT: a header and its CRC-checked entry array.
-fn read_copy(disk: &dyn BlockDevice, lba: u64) -> Result<(Header, Vec<u8>), Error> {
+/// Reads one copy of the GPT: a header, which must pass its checks, and its entry
+/// array, whose CRC32 is checked but not required.
+fn read_copy(disk: &dyn BlockDevice, lba: u64) -> Result<Copy, Error> {
     let header = read_header(disk, lba)?;
     let entries = read_entry_array(disk, &header)?;
-    Ok((header, entries))
+    let found = crate::crc32::crc32(&entries);
+    let crc_error = (found != header.entry_array_crc32).then_some(Error::EntriesCrcMismatch {
+        lba: header.lba,
+        expected: header.entry_array_crc32,
+        found,
+    });
+    Ok(Copy {
+        header,
+        entries,
+        crc_error,
+    })
 }
 
-/// Checks one copy alone, for tests that look at a single header's error.
+/// Checks one copy alone, for tests that look at a single copy's error.
 #[cfg(test)]
 pub(super) fn tests_read_copy(disk: &dyn BlockDevice, lba: u64) -> Result<(), Error> {
-    read_copy(disk, lba).map(|_| ())
+    match read_copy(disk, lba) {
+        Ok(copy) => copy.crc_error.map_or(Ok(()), Err),
+        Err(e) => Err(e),
+    }
 }
 
 fn read_header(disk: &dyn BlockDevice, lba: u64) -> Result<Header, Error> {
@@ -222,8 +277,8 @@ fn header_crc32(header: &[u8]) -> u32 {
     crc.finish()
 }
 
-/// Reads the entry array of a checked header and verifies its CRC32. Returns
-/// exactly `entry_count * entry_size` bytes.
+/// Reads the entry array of a checked header: exactly `entry_count * entry_size`
+/// bytes.
 fn read_entry_array(disk: &dyn BlockDevice, header: &Header) -> Result<Vec<u8>, Error> {
     let block_size = disk.block_size() as usize;
     // Bounded by MAX_ENTRY_ARRAY_BYTES in `read_header`.
@@ -233,25 +288,22 @@ fn read_entry_array(disk: &dyn BlockDevice, header: &Header) -> Result<Vec<u8>, 
         disk.read_blocks(header.entry_lba, &mut entries)?;
     }
     entries.truncate(array_bytes);
-    let found = crate::crc32::crc32(&entries);
-    if found != header.entry_array_crc32 {
-        return Err(Error::EntriesCrcMismatch {
-            lba: header.lba,
-            expected: header.entry_array_crc32,
-            found,
-        });
-    }
     Ok(entries)
 }
 
-/// Turns the used entries into partitions and checks that each lies inside the usable
-/// blocks and that none overlap.
 /// The size of a GPT partition entry's defined fields (UEFI 2.10 Table 5.6).
 const GPT_ENTRY_SIZE: usize = 128;
 
-fn parse_entries(header: &Header, entries: &[u8]) -> Result<Vec<PartitionInfo>, Error> {
+/// Turns the used entries into partitions. An entry that ends before it starts,
+/// reaches outside the usable blocks, or shares blocks with an entry kept before
+/// it (in table order) is left out and returned as damage; the others are kept.
+fn parse_entries(header: &Header, entries: &[u8]) -> (Vec<PartitionInfo>, Vec<Damage>) {
     let mut partitions = Vec::new();
-    let mut ranges = Vec::new();
+    let mut left_out = Vec::new();
+    // The kept entries' blocks, by first LBA: first -> (last, index). They never
+    // overlap, so the only one that can overlap a new entry is the last one
+    // starting at or before the new entry's end.
+    let mut kept: BTreeMap<u64, (u64, u32)> = BTreeMap::new();
     for (index, entry) in entries.chunks_exact(header.entry_size as usize).enumerate() {
         let index = index as u32;
         let type_guid = guid_at(entry, PARTITION_TYPE_GUID);
@@ -260,21 +312,32 @@ fn parse_entries(header: &Header, entries: &[u8]) -> Result<Vec<PartitionInfo>, 
         }
         let first_lba = le_u64(entry, STARTING_LBA);
         let last_lba = le_u64(entry, ENDING_LBA);
-        if first_lba > last_lba {
-            return Err(Error::EntryEndsBeforeStart {
+        let problem = if first_lba > last_lba {
+            Some(Error::EntryEndsBeforeStart {
                 index,
                 first_lba,
                 last_lba,
-            });
-        }
-        if first_lba < header.first_usable_lba || last_lba > header.last_usable_lba {
-            return Err(Error::EntryOutsideDisk {
+            })
+        } else if first_lba < header.first_usable_lba || last_lba > header.last_usable_lba {
+            Some(Error::EntryOutsideDisk {
                 index,
                 first_lba,
                 last_lba,
-            });
+            })
+        } else {
+            kept.range(..=last_lba)
+                .next_back()
+                .filter(|(_, &(kept_last, _))| kept_last >= first_lba)
+                .map(|(_, &(_, kept_index))| Error::OverlappingEntries {
+                    a: kept_index,
+                    b: index,
+                })
+        };
+        if let Some(why) = problem {
+            left_out.push(Damage::EntryLeftOut { index, why });
+            continue;
         }
-        ranges.push((index, first_lba, last_lba));
+        kept.insert(first_lba, (last_lba, index));
         let attributes = le_u64(entry, ATTRIBUTES);
         partitions.push(PartitionInfo {
             number: index + 1,
@@ -289,8 +352,7 @@ fn parse_entries(header: &Header, entries: &[u8]) -> Result<Vec<PartitionInfo>, 
             entry: entry[..entry.len().min(GPT_ENTRY_SIZE)].to_vec(),
         });
     }
-    check_overlaps(&mut ranges)?;
-    Ok(partitions)
+    (partitions, left_out)
 }
 
 fn guid_at(bytes: &[u8], offset: usize) -> Guid {

@@ -164,6 +164,7 @@ impl Mbr {
             disk_signature: signature,
             partitions,
             used_backup_gpt: false,
+            damage: Vec::new(),
         })
     }
 }

@@ -152,6 +152,42 @@ pub struct PartitionTable {
     pub partitions: Vec<PartitionInfo>,
     /// The primary GPT was damaged and the backup at the last LBA was read.
     pub used_backup_gpt: bool,
+    /// Damage worked around while reading the table, for the caller to report.
+    pub damage: Vec<Damage>,
+}
+
+/// Damage in a GPT that still leaves partitions to use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Damage {
+    /// A used entry (0-based `index`) failed `why`'s check and is left out; the
+    /// other entries are kept.
+    EntryLeftOut { index: u32, why: Error },
+    /// Neither copy is intact: the entries of the header at `used_lba` are used
+    /// although their array fails its CRC32, each entry checked on its own.
+    EntryArrayCrc {
+        primary: Box<Error>,
+        backup: Box<Error>,
+        used_lba: u64,
+    },
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Damage::EntryLeftOut { index, why } => {
+                write!(f, "{why}; partition {} is left out", index + 1)
+            }
+            Damage::EntryArrayCrc {
+                primary,
+                backup,
+                used_lba,
+            } => write!(
+                f,
+                "no intact GPT (primary: {primary}; backup: {backup}); using the entries of the \
+                 header at LBA {used_lba} that pass their own checks"
+            ),
+        }
+    }
 }
 
 /// Why a disk's partitions could not be read.

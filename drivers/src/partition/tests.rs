@@ -392,22 +392,105 @@ fn both_headers_damaged_names_both_reasons() {
     assert!(message.contains("no \"EFI PART\" GPT header at LBA 32767"), "{message}");
 }
 
-#[test]
-fn wrong_entry_array_crc_in_both_headers_is_reported() {
-    let mut image = sgdisk_image();
-    fix_crcs(&mut image, 512);
-    for header in header_offsets(&image, 512) {
-        let crc = field_u32(&image, header + 88);
-        put_u32(&mut image, header + 88, crc ^ 1);
-        put_u32(&mut image, header + 16, 0);
+/// Gives both headers' entry-array CRC a wrong value (header CRCs stay valid).
+fn break_both_entry_array_crcs(image: &mut [u8]) {
+    for header in header_offsets(image, 512) {
+        let crc = field_u32(image, header + 88);
+        put_u32(image, header + 88, crc ^ 1);
+        put_u32(image, header + 16, 0);
         let header_crc = crc32(&image[header..header + 92]);
-        put_u32(&mut image, header + 16, header_crc);
+        put_u32(image, header + 16, header_crc);
     }
-    let Err(Error::BothHeadersBad { primary, backup }) = read(&image, 512) else {
-        panic!("both entry arrays should fail their CRC");
+}
+
+#[test]
+fn both_entry_arrays_failing_their_crc_keep_the_entries_and_say_so() {
+    let mut image = sgdisk_image();
+    break_both_entry_array_crcs(&mut image);
+    let table = read(&image, 512).unwrap();
+    assert_sgdisk_partitions(&table);
+    assert!(!table.used_backup_gpt);
+    let [Damage::EntryArrayCrc {
+        primary,
+        backup,
+        used_lba: 1,
+    }] = &table.damage[..]
+    else {
+        panic!("unexpected damage {:?}", table.damage);
     };
-    assert!(matches!(*primary, Error::EntriesCrcMismatch { lba: 1, .. }));
-    assert!(matches!(*backup, Error::EntriesCrcMismatch { lba: 32767, .. }));
+    assert!(matches!(**primary, Error::EntriesCrcMismatch { lba: 1, .. }));
+    assert!(matches!(**backup, Error::EntriesCrcMismatch { lba: 32767, .. }));
+    let message = table.damage[0].to_string();
+    assert!(
+        message.starts_with("no intact GPT (primary: GPT entry array of the header at LBA 1"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("using the entries of the header at LBA 1 that pass their own checks"),
+        "{message}"
+    );
+}
+
+#[test]
+fn both_arrays_failing_their_crc_with_one_bad_entry_keep_the_good_ones() {
+    let mut image = sgdisk_image();
+    // Entry 1 (partition 2) ends before it starts, in both arrays, CRCs not fixed.
+    for header in header_offsets(&image, 512) {
+        let at = entry_offset(&image, 512, header, 1);
+        put_u64(&mut image, at + 40, 5);
+    }
+    let table = read(&image, 512).unwrap();
+    let numbers: Vec<u32> = table.partitions.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, [1, 3, 5]);
+    assert!(matches!(table.damage[0], Damage::EntryArrayCrc { used_lba: 1, .. }));
+    assert_eq!(
+        table.damage[1..],
+        [Damage::EntryLeftOut {
+            index: 1,
+            why: Error::EntryEndsBeforeStart {
+                index: 1,
+                first_lba: 10240,
+                last_lba: 5
+            }
+        }]
+    );
+    assert_eq!(
+        table.damage[1].to_string(),
+        "partition entry 1 ends (LBA 5) before it starts (LBA 10240); partition 2 is left out"
+    );
+}
+
+#[test]
+fn damaged_primary_header_and_backup_array_crc_use_the_backup_entries() {
+    let mut image = sgdisk_image();
+    image[512..1024].fill(0);
+    let last = image.len() - 512;
+    let crc = field_u32(&image, last + 88);
+    put_u32(&mut image, last + 88, crc ^ 1);
+    put_u32(&mut image, last + 16, 0);
+    let header_crc = crc32(&image[last..last + 92]);
+    put_u32(&mut image, last + 16, header_crc);
+    let table = read(&image, 512).unwrap();
+    assert_sgdisk_partitions(&table);
+    assert!(table.used_backup_gpt);
+    let [Damage::EntryArrayCrc { primary, used_lba, .. }] = &table.damage[..] else {
+        panic!("unexpected damage {:?}", table.damage);
+    };
+    assert_eq!((**primary).clone(), Error::BadSignature { lba: 1 });
+    assert_eq!(*used_lba, SGDISK_BLOCKS - 1);
+}
+
+#[test]
+fn primary_with_a_bad_entry_and_broken_crc_gives_way_to_an_intact_backup() {
+    let mut image = sgdisk_image();
+    // Only the primary's entry 0 is damaged (as a stray write would): its array's
+    // CRC no longer matches, and the backup still holds the good entry.
+    let at = entry_offset(&image, 512, 512, 0);
+    put_u64(&mut image, at + 32, 1);
+    let table = read(&image, 512).unwrap();
+    assert!(table.used_backup_gpt);
+    assert!(table.damage.is_empty(), "{:?}", table.damage);
+    assert_sgdisk_partitions(&table);
 }
 
 #[test]
@@ -423,12 +506,34 @@ fn header_larger_than_a_block_is_refused() {
     assert_eq!(*backup, Error::BadHeaderSize { lba: 32767, size: 513 });
 }
 
+/// The partition numbers a table keeps, and the entries it leaves out with why.
+fn kept_and_left_out(table: &PartitionTable) -> (Vec<u32>, Vec<(u32, Error)>) {
+    let kept = table.partitions.iter().map(|p| p.number).collect();
+    let left_out = table
+        .damage
+        .iter()
+        .map(|d| match d {
+            Damage::EntryLeftOut { index, why } => (*index, why.clone()),
+            other => panic!("unexpected damage {other:?}"),
+        })
+        .collect();
+    (kept, left_out)
+}
+
 #[test]
-fn overlapping_entries_are_reported_with_their_indices() {
+fn overlapping_entry_is_left_out_and_named_with_the_one_it_overlaps() {
     let mut image = sgdisk_image();
     // Entry 4 (partition 5) now starts inside entry 2 (partition 3).
     patch_entry(&mut image, 512, 4, |e| put_u64(e, 32, 20000));
-    assert_eq!(read(&image, 512).unwrap_err(), Error::OverlappingEntries { a: 2, b: 4 });
+    let table = read(&image, 512).unwrap();
+    assert_eq!(
+        kept_and_left_out(&table),
+        (vec![1, 2, 3], vec![(4, Error::OverlappingEntries { a: 2, b: 4 })])
+    );
+    assert_eq!(
+        table.damage[0].to_string(),
+        "partition entries 2 and 4 overlap; partition 5 is left out"
+    );
 }
 
 #[test]
@@ -438,45 +543,89 @@ fn entry_contained_in_another_is_an_overlap() {
         put_u64(e, 32, 3000);
         put_u64(e, 40, 3001);
     });
-    assert_eq!(read(&image, 512).unwrap_err(), Error::OverlappingEntries { a: 0, b: 1 });
-}
-
-#[test]
-fn entry_past_last_usable_lba_is_reported() {
-    let mut image = sgdisk_image();
-    patch_entry(&mut image, 512, 4, |e| put_u64(e, 40, SGDISK_LAST_USABLE + 1));
+    let table = read(&image, 512).unwrap();
     assert_eq!(
-        read(&image, 512).unwrap_err(),
-        Error::EntryOutsideDisk {
-            index: 4,
-            first_lba: 20480,
-            last_lba: SGDISK_LAST_USABLE + 1
-        }
+        kept_and_left_out(&table),
+        (vec![1, 3, 5], vec![(1, Error::OverlappingEntries { a: 0, b: 1 })])
     );
 }
 
 #[test]
-fn entry_over_the_primary_entry_array_is_reported() {
+fn of_two_overlapping_entries_the_later_in_table_order_is_left_out() {
     let mut image = sgdisk_image();
-    patch_entry(&mut image, 512, 0, |e| put_u64(e, 32, 33));
-    assert!(matches!(
-        read(&image, 512).unwrap_err(),
-        Error::EntryOutsideDisk { index: 0, .. }
-    ));
+    // Entry 4 starts inside entry 1 and reaches into entry 2: both came first in
+    // the table and are kept, although entry 4 starts before entry 2 on the disk.
+    // The message names the kept entry nearest to its end.
+    patch_entry(&mut image, 512, 4, |e| {
+        put_u64(e, 32, 11000);
+        put_u64(e, 40, 12300);
+    });
+    let table = read(&image, 512).unwrap();
+    assert_eq!(
+        kept_and_left_out(&table),
+        (vec![1, 2, 3], vec![(4, Error::OverlappingEntries { a: 2, b: 4 })])
+    );
 }
 
 #[test]
-fn entry_ending_before_it_starts_is_reported() {
+fn entry_past_last_usable_lba_is_left_out() {
+    let mut image = sgdisk_image();
+    patch_entry(&mut image, 512, 4, |e| put_u64(e, 40, SGDISK_LAST_USABLE + 1));
+    let table = read(&image, 512).unwrap();
+    assert_eq!(
+        kept_and_left_out(&table),
+        (
+            vec![1, 2, 3],
+            vec![(
+                4,
+                Error::EntryOutsideDisk {
+                    index: 4,
+                    first_lba: 20480,
+                    last_lba: SGDISK_LAST_USABLE + 1
+                }
+            )]
+        )
+    );
+}
+
+#[test]
+fn entry_over_the_primary_entry_array_is_left_out() {
+    let mut image = sgdisk_image();
+    patch_entry(&mut image, 512, 0, |e| put_u64(e, 32, 33));
+    let (kept, left_out) = kept_and_left_out(&read(&image, 512).unwrap());
+    assert_eq!(kept, [2, 3, 5]);
+    assert!(matches!(left_out[..], [(0, Error::EntryOutsideDisk { index: 0, .. })]));
+}
+
+#[test]
+fn entry_ending_before_it_starts_is_left_out() {
     let mut image = sgdisk_image();
     patch_entry(&mut image, 512, 1, |e| put_u64(e, 40, 10000));
     assert_eq!(
-        read(&image, 512).unwrap_err(),
-        Error::EntryEndsBeforeStart {
-            index: 1,
-            first_lba: 10240,
-            last_lba: 10000
-        }
+        kept_and_left_out(&read(&image, 512).unwrap()),
+        (
+            vec![1, 3, 5],
+            vec![(
+                1,
+                Error::EntryEndsBeforeStart {
+                    index: 1,
+                    first_lba: 10240,
+                    last_lba: 10000
+                }
+            )]
+        )
     );
+}
+
+#[test]
+fn a_table_whose_every_entry_is_bad_has_no_partitions() {
+    let mut image = sgdisk_image();
+    for index in [0, 1, 2, 4] {
+        patch_entry(&mut image, 512, index, |e| put_u64(e, 40, 1));
+    }
+    let (kept, left_out) = kept_and_left_out(&read(&image, 512).unwrap());
+    assert!(kept.is_empty());
+    assert_eq!(left_out.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1, 2, 4]);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use super::{ACKNOWLEDGE, DEVICE_TYPE_BLOCK, DRIVER, DRIVER_OK, FAILED, FEATURES_
 use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
 use crate::block::{check_request, BlockDevice, BlockError};
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::ptr::addr_of_mut;
 use log::{debug, warn};
@@ -64,6 +65,12 @@ const MAX_SEGMENT_BYTES: u64 = 0xFFFF_F000;
 const STATUS_PENDING: u8 = 0xFF;
 /// Largest block size accepted from `blk_size`.
 const MAX_BLOCK_SIZE: u32 = 64 * 1024;
+/// A request's time limit is the platform's (for a small request) plus its data
+/// at this rate, that of a slow network volume: a 128 MiB initrd read in one
+/// request gets 16 s more, so a slow disk is not taken for a dead one.
+pub const SLOW_DISK_BYTES_PER_S: u64 = 8 << 20;
+/// What the device is called in messages until [`BlockDevice::set_name`].
+const DEFAULT_NAME: &str = "virtio-blk";
 
 /// struct virtio_blk_req's header and status byte, which the driver owns; the
 /// data in between is the caller's buffer.
@@ -107,6 +114,8 @@ pub struct VirtioBlk<T: Transport> {
     block_count: u64,
     limits: Limits,
     poll_limit: PollLimit,
+    /// How messages name the device, e.g. "disk 0 (virtio-blk at PCI 00:03.0)".
+    name: spin::Once<String>,
     /// Requests sent to the device, for the log and the benchmark.
     requests_sent: core::sync::atomic::AtomicU64,
 }
@@ -170,6 +179,7 @@ impl<T: Transport> VirtioBlk<T> {
             block_count,
             limits,
             poll_limit,
+            name: spin::Once::new(),
             requests_sent: core::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -217,6 +227,11 @@ impl<T: Transport> VirtioBlk<T> {
         })
     }
 
+    /// How messages name the device.
+    fn name(&self) -> &str {
+        self.name.get().map_or(DEFAULT_NAME, String::as_str)
+    }
+
     /// The features both sides agreed on.
     pub fn features(&self) -> u64 {
         self.features
@@ -243,7 +258,7 @@ impl<T: Transport> VirtioBlk<T> {
         let mut inner = self.inner.lock();
         inner.stopped = true;
         if let Err(e) = inner.transport.reset() {
-            warn!("virtio-blk: {e}");
+            warn!("{}: {e}", self.name());
         }
     }
 
@@ -317,13 +332,21 @@ impl<T: Transport> VirtioBlk<T> {
         };
         self.requests_sent.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         inner.transport.notify(REQUEST_QUEUE);
-        let mut deadline = self.poll_limit.start();
+        let bytes = data.map_or(0, |(_, len)| len);
+        let limit = self
+            .poll_limit
+            .extended_by_ms(bytes.saturating_mul(1000) / SLOW_DISK_BYTES_PER_S);
+        let mut deadline = limit.start();
         loop {
             match inner.queue.pop_used() {
                 Ok(Some(used)) if used.head == head => break,
-                Ok(Some(used)) => debug!("virtio-blk: stray used entry {}", used.head),
+                Ok(Some(used)) => debug!("{}: stray used entry {}", self.name(), used.head),
                 Ok(None) if deadline.expired() => {
-                    warn!("virtio-blk: request at LBA {lba} timed out, resetting the device");
+                    warn!(
+                        "{}: {} at LBA {lba} did not complete in {limit}; the device is reset and not used again",
+                        self.name(),
+                        request_name(kind)
+                    );
                     inner.stopped = true;
                     // The reset also stops the device from writing into the
                     // caller's buffer later.
@@ -340,18 +363,13 @@ impl<T: Transport> VirtioBlk<T> {
         match status {
             VIRTIO_BLK_S_OK => Ok(()),
             status => {
-                let what = match kind {
-                    VIRTIO_BLK_T_IN => "read",
-                    VIRTIO_BLK_T_OUT => "write",
-                    VIRTIO_BLK_T_GET_ID => "device ID request",
-                    _ => "request",
-                };
+                let what = request_name(kind);
                 let why = match status {
                     VIRTIO_BLK_S_IOERR => "I/O error (VIRTIO_BLK_S_IOERR)",
                     VIRTIO_BLK_S_UNSUPP => "unsupported (VIRTIO_BLK_S_UNSUPP)",
                     _ => "unknown status",
                 };
-                warn!("virtio-blk: {what} at LBA {lba} failed: {why}, status {status}");
+                warn!("{}: {what} at LBA {lba} failed: {why}, status {status}", self.name());
                 Err(BlockError::DeviceError { lba, status })
             }
         }
@@ -359,13 +377,24 @@ impl<T: Transport> VirtioBlk<T> {
 
     /// A queue error: the device misbehaved, so stop it.
     fn fail(&self, inner: &mut Inner<T>, lba: u64, error: Error) -> BlockError {
-        warn!("virtio-blk: {error}; resetting the device");
+        warn!("{}: {error}; resetting the device", self.name());
         inner.stopped = true;
         let _ = inner.transport.reset();
         BlockError::DeviceError {
             lba,
             status: STATUS_PENDING,
         }
+    }
+}
+
+/// A request type as messages name it.
+fn request_name(kind: u32) -> &'static str {
+    match kind {
+        VIRTIO_BLK_T_IN => "read",
+        VIRTIO_BLK_T_OUT => "write",
+        VIRTIO_BLK_T_FLUSH => "flush",
+        VIRTIO_BLK_T_GET_ID => "device ID request",
+        _ => "request",
     }
 }
 
@@ -390,6 +419,10 @@ impl<T: Transport + Send> BlockDevice for VirtioBlk<T> {
 
     fn read_only(&self) -> bool {
         self.features & VIRTIO_BLK_F_RO != 0
+    }
+
+    fn set_name(&self, name: &str) {
+        self.name.call_once(|| String::from(name));
     }
 
     fn read_blocks(&self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
@@ -603,9 +636,59 @@ mod tests {
             TICKS.fetch_add(1, Ordering::Relaxed)
         }
         let model = ModelBlk::new(vec![0; MIB], QEMU);
-        let blk = VirtioBlk::new(model.clone(), PollLimit::Clock { now, limit: 1000 }).unwrap();
+        let blk = VirtioBlk::new(
+            model.clone(),
+            PollLimit::Clock {
+                now,
+                hz: 1000,
+                ms: 1000,
+            },
+        )
+        .unwrap();
         model.with(|s| s.responds = false);
         assert_eq!(blk.flush(), Err(BlockError::Timeout { lba: 0 }));
+    }
+
+    #[test]
+    fn a_request_gets_more_time_for_more_data() {
+        // One tick per look at the clock, 1000 ticks a second: ticks are ms.
+        static TICKS: AtomicU64 = AtomicU64::new(0);
+        fn now() -> u64 {
+            TICKS.fetch_add(1, Ordering::Relaxed)
+        }
+        let waited = |len: usize| {
+            let model = ModelBlk::new(vec![0; 32 * MIB], QEMU);
+            let limit = PollLimit::Clock { now, hz: 1000, ms: 500 };
+            let blk = VirtioBlk::new(model.clone(), limit).unwrap();
+            model.with(|s| s.responds = false);
+            let mut buf = vec![0u8; len];
+            let before = TICKS.load(Ordering::Relaxed);
+            assert_eq!(blk.read_blocks(0, &mut buf), Err(BlockError::Timeout { lba: 0 }));
+            TICKS.load(Ordering::Relaxed) - before
+        };
+        let small = waited(512);
+        assert!((500..510).contains(&small), "{small} ms for 512 bytes");
+        // 16 MiB at SLOW_DISK_BYTES_PER_S (8 MiB/s): 2 s more.
+        let large = waited(16 * MIB);
+        assert!((2500..2510).contains(&large), "{large} ms for 16 MiB");
+    }
+
+    #[test]
+    fn time_limits_read_as_messages_name_them() {
+        use std::string::ToString;
+        fn now() -> u64 {
+            0
+        }
+        let clock = |ms| PollLimit::Clock { now, hz: 1000, ms }.to_string();
+        assert_eq!(clock(5000), "5 s");
+        assert_eq!(clock(2500), "2.5 s");
+        assert_eq!(
+            PollLimit::Clock { now, hz: 1, ms: 1000 }
+                .extended_by_ms(7000)
+                .to_string(),
+            "8 s"
+        );
+        assert_eq!(PollLimit::Spins(1000).extended_by_ms(5).to_string(), "1000 polls");
     }
 
     #[test]

@@ -222,9 +222,9 @@ pub fn negotiate<T: Transport + ?Sized>(transport: &mut T, wanted: u64) -> Resul
 pub enum PollLimit {
     /// Checks of the used ring before giving up.
     Spins(u64),
-    /// A monotonic clock (`now` in any unit, e.g. TSC ticks or microseconds) and
-    /// the time allowed in that unit.
-    Clock { now: fn() -> u64, limit: u64 },
+    /// A monotonic clock `now` that ticks `hz` times a second (TSC, generic
+    /// timer), and the time allowed in milliseconds.
+    Clock { now: fn() -> u64, hz: u64, ms: u64 },
 }
 
 impl PollLimit {
@@ -232,13 +232,40 @@ impl PollLimit {
     /// depending on the CPU and accelerator. Prefer a [`PollLimit::Clock`].
     pub const DEFAULT: PollLimit = PollLimit::Spins(1 << 28);
 
+    /// This limit with `extra_ms` more time; a spin count stays as it is (it has
+    /// no time to add to).
+    pub fn extended_by_ms(self, extra_ms: u64) -> PollLimit {
+        match self {
+            PollLimit::Spins(n) => PollLimit::Spins(n),
+            PollLimit::Clock { now, hz, ms } => PollLimit::Clock {
+                now,
+                hz,
+                ms: ms.saturating_add(extra_ms),
+            },
+        }
+    }
+
     pub(crate) fn start(self) -> Deadline {
         match self {
             PollLimit::Spins(n) => Deadline::Spins(n),
-            PollLimit::Clock { now, limit } => Deadline::Clock {
-                now,
-                end: now().saturating_add(limit),
-            },
+            PollLimit::Clock { now, hz, ms } => {
+                let ticks = (u128::from(ms) * u128::from(hz) / 1000).min(u128::from(u64::MAX)) as u64;
+                Deadline::Clock {
+                    now,
+                    end: now().saturating_add(ticks),
+                }
+            }
+        }
+    }
+}
+
+/// "5 s", "2.5 s", or "1000 polls": the limit as a message names it.
+impl fmt::Display for PollLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PollLimit::Spins(n) => write!(f, "{n} polls"),
+            PollLimit::Clock { ms, .. } if ms % 1000 == 0 => write!(f, "{} s", ms / 1000),
+            PollLimit::Clock { ms, .. } => write!(f, "{}.{} s", ms / 1000, ms % 1000 / 100),
         }
     }
 }
