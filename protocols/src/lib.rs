@@ -14,6 +14,7 @@ pub mod disk_io2;
 pub mod file_system;
 mod instances;
 pub mod partition_info;
+pub mod pci_io;
 pub mod reset_notification;
 pub mod riscv_boot;
 pub mod rng;
