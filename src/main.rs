@@ -13,6 +13,8 @@ mod disks;
 #[cfg(target_os = "none")]
 mod efi_disks;
 #[cfg(target_os = "none")]
+mod efi_pci;
+#[cfg(target_os = "none")]
 mod efi_setup;
 #[cfg(target_os = "none")]
 mod firmware;
