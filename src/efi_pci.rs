@@ -102,8 +102,13 @@ pub fn install_handles(found: Option<PciFound>) -> PciHandles {
     }));
     let root = RootBridgeIo::create(bridge);
     let root_path = DevicePathBuf::new().pci_root(ROOT_UID);
-    let installed = install(None, device_path::PROTOCOL_GUID, root_path.leak().cast())
-        .and_then(|handle| install(Some(handle), fw_protocols::pci_io::root_bridge::PROTOCOL_GUID, root.protocol().cast()));
+    let installed = install(None, device_path::PROTOCOL_GUID, root_path.leak().cast()).and_then(|handle| {
+        install(
+            Some(handle),
+            fw_protocols::pci_io::root_bridge::PROTOCOL_GUID,
+            root.protocol().cast(),
+        )
+    });
     match installed {
         Ok(handle) => root.set_parent(handle.raw() as efi::Handle),
         Err(e) => warn!("PCI root bridge: cannot install its handle: {e}"),
@@ -113,8 +118,13 @@ pub fn install_handles(found: Option<PciFound>) -> PciHandles {
             let address = bridge.devices[index].address;
             let path = function_device_path(&bridge.devices, index);
             let io = PciFunctionIo::create(bridge, index);
-            let handle = install(None, device_path::PROTOCOL_GUID, path.clone().leak().cast())
-                .and_then(|handle| install(Some(handle), fw_protocols::pci_io::efi::PROTOCOL_GUID, io.protocol().cast()));
+            let handle = install(None, device_path::PROTOCOL_GUID, path.clone().leak().cast()).and_then(|handle| {
+                install(
+                    Some(handle),
+                    fw_protocols::pci_io::efi::PROTOCOL_GUID,
+                    io.protocol().cast(),
+                )
+            });
             let handle = match handle {
                 Ok(handle) => Some(handle),
                 Err(e) => {

@@ -137,7 +137,14 @@ mod tests {
         assert_eq!(enabled.command, Some(command | COMMAND_IO_SPACE));
         let disabled = apply(Operation::Disable, ATTRIBUTE_BUS_MASTER, ALL, command, false).unwrap();
         assert_eq!(disabled.command, Some(COMMAND_MEMORY_SPACE | 0x100));
-        let set = apply(Operation::Set, ATTRIBUTE_MEMORY | ATTRIBUTE_DUAL_ADDRESS_CYCLE, ALL, command, false).unwrap();
+        let set = apply(
+            Operation::Set,
+            ATTRIBUTE_MEMORY | ATTRIBUTE_DUAL_ADDRESS_CYCLE,
+            ALL,
+            command,
+            false,
+        )
+        .unwrap();
         assert_eq!((set.command, set.dac), (Some(COMMAND_MEMORY_SPACE | 0x100), true));
         let same = apply(Operation::Enable, ATTRIBUTE_MEMORY, ALL, command, false).unwrap();
         assert_eq!(same.command, None);

@@ -77,7 +77,13 @@ impl RootBridge {
             .iter()
             .flat_map(|d| d.bars.iter().flatten())
             .filter(|b| b.kind != BarKind::Io && b.is_assigned())
-            .any(|b| Range { base: b.address, size: b.size }.contains(address, len))
+            .any(|b| {
+                Range {
+                    base: b.address,
+                    size: b.size,
+                }
+                .contains(address, len)
+            })
     }
 
     fn io_reachable(&self, address: u64, len: u64) -> bool {
@@ -87,7 +93,13 @@ impl RootBridge {
                 .iter()
                 .flat_map(|d| d.bars.iter().flatten())
                 .filter(|b| b.kind == BarKind::Io && b.is_assigned())
-                .any(|b| Range { base: b.address, size: b.size }.contains(address, len))
+                .any(|b| {
+                    Range {
+                        base: b.address,
+                        size: b.size,
+                    }
+                    .contains(address, len)
+                })
     }
 
     /// Checks a request of `count` accesses of `width` at `address`.
@@ -168,7 +180,14 @@ impl RootBridge {
 
     /// Reads `count` values into `buffer` (little-endian, as the CPU stores
     /// them); `buffer` is [`RootBridge::prepare`]'s length.
-    pub fn read(&self, target: Target, width: Width, address: u64, count: usize, buffer: &mut [u8]) -> Result<(), Error> {
+    pub fn read(
+        &self,
+        target: Target,
+        width: Width,
+        address: u64,
+        count: usize,
+        buffer: &mut [u8],
+    ) -> Result<(), Error> {
         let len = self.prepare(target, width, address, count)?;
         let n = width.bytes() as usize;
         if buffer.len() < len {

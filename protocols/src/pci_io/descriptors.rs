@@ -108,7 +108,10 @@ mod tests {
         };
         let d = root_bridge((0, 0xff), &apertures);
         assert_eq!(d.len(), 3 * QWORD_SIZE + 2);
-        assert_eq!((d[0], u16::from_le_bytes([d[1], d[2]]), d[3]), (0x8A, 0x2B, RESOURCE_BUS));
+        assert_eq!(
+            (d[0], u16::from_le_bytes([d[1], d[2]]), d[3]),
+            (0x8A, 0x2B, RESOURCE_BUS)
+        );
         assert_eq!((field(&d, 14), field(&d, 22), field(&d, 38)), (0, 0xff, 0x100));
         let m = &d[QWORD_SIZE..];
         assert_eq!((m[3], field(m, 6), field(m, 14)), (RESOURCE_MEMORY, 32, 0x1000_0000));

@@ -86,7 +86,13 @@ fn copy(destination: u64, source: u64, bytes: usize) {
 }
 
 /// Map: the device address and a token for Unmap.
-pub fn map(services: &Services, operation: Operation, dac: bool, host: u64, bytes: usize) -> Result<(u64, usize), Error> {
+pub fn map(
+    services: &Services,
+    operation: Operation,
+    dac: bool,
+    host: u64,
+    bytes: usize,
+) -> Result<(u64, usize), Error> {
     let mapping = match plan(operation, dac, host, bytes)? {
         Plan::Identity => Mapping {
             operation,
@@ -201,16 +207,16 @@ mod tests {
         assert_eq!(unmap(&s, token), Ok(()));
         assert_eq!(unmap(&s, token), Err(Error::UnknownMapping { token }));
         assert_eq!(unmap(&s, 0), Err(Error::UnknownMapping { token: 0 }));
-        assert_eq!(
-            map(&s, Operation::Read, false, 1 << 32, 64),
-            Err(Error::OutOfResources)
-        );
+        assert_eq!(map(&s, Operation::Read, false, 1 << 32, 64), Err(Error::OutOfResources));
     }
 
     #[test]
     fn allocate_buffer_checks_type_and_attributes() {
         let mut s = services();
-        assert_eq!(allocate(&s, efi::LOADER_DATA, 1, 0, false), Err(Error::BadMemoryType(efi::LOADER_DATA)));
+        assert_eq!(
+            allocate(&s, efi::LOADER_DATA, 1, 0, false),
+            Err(Error::BadMemoryType(efi::LOADER_DATA))
+        );
         assert_eq!(
             allocate(&s, efi::BOOT_SERVICES_DATA, 1, 0x100, false),
             Err(Error::UnsupportedAttributes(0x100))

@@ -106,7 +106,11 @@ impl PciFunctionIo {
             .ok_or(Error::NoSuchBar { index })?;
         let fits = offset.checked_add(span).is_some_and(|end| end <= bar.size);
         if !fits {
-            return Err(Error::OutsideBar { index, offset, len: span });
+            return Err(Error::OutsideBar {
+                index,
+                offset,
+                len: span,
+            });
         }
         Ok(bar.address + offset)
     }
@@ -116,7 +120,16 @@ fn instance(this: *mut Protocol) -> Option<&'static PciFunctionIo> {
     INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
 }
 
-unsafe fn bar_access(this: *mut Protocol, memory: bool, width: u32, bar: u8, offset: u64, count: usize, buffer: *mut c_void, write: bool) -> Status {
+unsafe fn bar_access(
+    this: *mut Protocol,
+    memory: bool,
+    width: u32,
+    bar: u8,
+    offset: u64,
+    count: usize,
+    buffer: *mut c_void,
+    write: bool,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -133,7 +146,14 @@ unsafe fn bar_access(this: *mut Protocol, memory: bool, width: u32, bar: u8, off
 
 macro_rules! bar_thunk {
     ($name:ident, $memory:expr, $write:expr) => {
-        unsafe extern "efiapi" fn $name(this: *mut Protocol, width: u32, bar: u8, offset: u64, count: usize, buffer: *mut c_void) -> Status {
+        unsafe extern "efiapi" fn $name(
+            this: *mut Protocol,
+            width: u32,
+            bar: u8,
+            offset: u64,
+            count: usize,
+            buffer: *mut c_void,
+        ) -> Status {
             // SAFETY: the caller's contract, checked in `transfer`.
             unsafe { bar_access(this, $memory, width, bar, offset, count, buffer, $write) }
         }
@@ -144,7 +164,14 @@ bar_thunk!(mem_write, true, true);
 bar_thunk!(io_read, false, false);
 bar_thunk!(io_write, false, true);
 
-unsafe fn config(this: *mut Protocol, width: u32, offset: u32, count: usize, buffer: *mut c_void, write: bool) -> Status {
+unsafe fn config(
+    this: *mut Protocol,
+    width: u32,
+    offset: u32,
+    count: usize,
+    buffer: *mut c_void,
+    write: bool,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -154,17 +181,39 @@ unsafe fn config(this: *mut Protocol, width: u32, offset: u32, count: usize, buf
     status(result, "PciIo Pci")
 }
 
-unsafe extern "efiapi" fn pci_read(this: *mut Protocol, width: u32, offset: u32, count: usize, buffer: *mut c_void) -> Status {
+unsafe extern "efiapi" fn pci_read(
+    this: *mut Protocol,
+    width: u32,
+    offset: u32,
+    count: usize,
+    buffer: *mut c_void,
+) -> Status {
     // SAFETY: forwarded.
     unsafe { config(this, width, offset, count, buffer, false) }
 }
 
-unsafe extern "efiapi" fn pci_write(this: *mut Protocol, width: u32, offset: u32, count: usize, buffer: *mut c_void) -> Status {
+unsafe extern "efiapi" fn pci_write(
+    this: *mut Protocol,
+    width: u32,
+    offset: u32,
+    count: usize,
+    buffer: *mut c_void,
+) -> Status {
     // SAFETY: forwarded.
     unsafe { config(this, width, offset, count, buffer, true) }
 }
 
-unsafe fn poll(this: *mut Protocol, memory: bool, width: u32, bar: u8, offset: u64, mask: u64, value: u64, delay: u64, result: *mut u64) -> Status {
+unsafe fn poll(
+    this: *mut Protocol,
+    memory: bool,
+    width: u32,
+    bar: u8,
+    offset: u64,
+    mask: u64,
+    value: u64,
+    delay: u64,
+    result: *mut u64,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -185,12 +234,30 @@ unsafe fn poll(this: *mut Protocol, memory: bool, width: u32, bar: u8, offset: u
     status(outcome, "PciIo Poll")
 }
 
-unsafe extern "efiapi" fn poll_mem(this: *mut Protocol, width: u32, bar: u8, offset: u64, mask: u64, value: u64, delay: u64, result: *mut u64) -> Status {
+unsafe extern "efiapi" fn poll_mem(
+    this: *mut Protocol,
+    width: u32,
+    bar: u8,
+    offset: u64,
+    mask: u64,
+    value: u64,
+    delay: u64,
+    result: *mut u64,
+) -> Status {
     // SAFETY: forwarded.
     unsafe { poll(this, true, width, bar, offset, mask, value, delay, result) }
 }
 
-unsafe extern "efiapi" fn poll_io(this: *mut Protocol, width: u32, bar: u8, offset: u64, mask: u64, value: u64, delay: u64, result: *mut u64) -> Status {
+unsafe extern "efiapi" fn poll_io(
+    this: *mut Protocol,
+    width: u32,
+    bar: u8,
+    offset: u64,
+    mask: u64,
+    value: u64,
+    delay: u64,
+    result: *mut u64,
+) -> Status {
     // SAFETY: forwarded.
     unsafe { poll(this, false, width, bar, offset, mask, value, delay, result) }
 }
@@ -208,7 +275,11 @@ unsafe extern "efiapi" fn copy_mem(
         return Status::INVALID_PARAMETER;
     };
     let result = Width::plain(width)
-        .and_then(|access| (count as u64).checked_mul(access.bytes()).ok_or(Error::TooLong { count }))
+        .and_then(|access| {
+            (count as u64)
+                .checked_mul(access.bytes())
+                .ok_or(Error::TooLong { count })
+        })
         .and_then(|span| {
             let destination = i.bar_address(destination_bar, true, destination_offset, span)?;
             let source = i.bar_address(source_bar, true, source_offset, span)?;
@@ -328,7 +399,12 @@ unsafe extern "efiapi" fn attributes(this: *mut Protocol, operation: u32, reques
     status(outcome, "PciIo Attributes")
 }
 
-unsafe extern "efiapi" fn get_bar_attributes(this: *mut Protocol, bar: u8, supports: *mut u64, resources: *mut *mut c_void) -> Status {
+unsafe extern "efiapi" fn get_bar_attributes(
+    this: *mut Protocol,
+    bar: u8,
+    supports: *mut u64,
+    resources: *mut *mut c_void,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -358,7 +434,13 @@ unsafe extern "efiapi" fn get_bar_attributes(this: *mut Protocol, bar: u8, suppo
     Status::SUCCESS
 }
 
-unsafe extern "efiapi" fn set_bar_attributes(this: *mut Protocol, _attributes: u64, _bar: u8, _offset: *mut u64, _length: *mut u64) -> Status {
+unsafe extern "efiapi" fn set_bar_attributes(
+    this: *mut Protocol,
+    _attributes: u64,
+    _bar: u8,
+    _offset: *mut u64,
+    _length: *mut u64,
+) -> Status {
     match instance(this) {
         Some(_) => Status::UNSUPPORTED,
         None => Status::INVALID_PARAMETER,

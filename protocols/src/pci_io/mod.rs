@@ -33,23 +33,48 @@ pub enum Error {
     BadWidth(u32),
     NullBuffer,
     /// `count` accesses would not fit in the address space.
-    TooLong { count: usize },
-    Unaligned { address: u64, width: u64 },
+    TooLong {
+        count: usize,
+    },
+    Unaligned {
+        address: u64,
+        width: u64,
+    },
     /// Memory or I/O the root bridge does not decode (or the firmware has
     /// not mapped).
-    NotDecoded { address: u64, len: u64 },
-    OutsideConfigSpace { address: PciAddress, offset: u64, len: u64 },
+    NotDecoded {
+        address: u64,
+        len: u64,
+    },
+    OutsideConfigSpace {
+        address: PciAddress,
+        offset: u64,
+        len: u64,
+    },
     /// PCI I/O: no such BAR, or not of the space asked for.
-    NoSuchBar { index: u8 },
-    OutsideBar { index: u8, offset: u64, len: u64 },
+    NoSuchBar {
+        index: u8,
+    },
+    OutsideBar {
+        index: u8,
+        offset: u64,
+        len: u64,
+    },
     Timeout,
     BadOperation(u32),
     EmptyMapping,
-    CommonBufferAbove4G { host: u64 },
-    UnknownMapping { token: usize },
+    CommonBufferAbove4G {
+        host: u64,
+    },
+    UnknownMapping {
+        token: usize,
+    },
     BadMemoryType(u32),
     UnsupportedAttributes(u64),
-    NotAllocated { host: u64, pages: usize },
+    NotAllocated {
+        host: u64,
+        pages: usize,
+    },
     OutOfResources,
 }
 
@@ -80,7 +105,10 @@ impl fmt::Display for Error {
                 write!(f, "{len:#x} bytes at {address:#x} are not decoded by the root bridge")
             }
             Error::OutsideConfigSpace { address, offset, len } => {
-                write!(f, "{len} bytes at {offset:#x} are outside the configuration space of {address}")
+                write!(
+                    f,
+                    "{len} bytes at {offset:#x} are outside the configuration space of {address}"
+                )
             }
             Error::NoSuchBar { index } => write!(f, "BAR {index} does not exist or is of the other space"),
             Error::OutsideBar { index, offset, len } => {

@@ -55,8 +55,14 @@ pub struct Protocol {
         *mut *mut c_void,
     ) -> Status,
     pub unmap: unsafe extern "efiapi" fn(*mut Protocol, *mut c_void) -> Status,
-    pub allocate_buffer:
-        unsafe extern "efiapi" fn(*mut Protocol, efi::AllocateType, efi::MemoryType, usize, *mut *mut c_void, u64) -> Status,
+    pub allocate_buffer: unsafe extern "efiapi" fn(
+        *mut Protocol,
+        efi::AllocateType,
+        efi::MemoryType,
+        usize,
+        *mut *mut c_void,
+        u64,
+    ) -> Status,
     pub free_buffer: unsafe extern "efiapi" fn(*mut Protocol, usize, *mut c_void) -> Status,
     pub flush: unsafe extern "efiapi" fn(*mut Protocol) -> Status,
     pub get_attributes: unsafe extern "efiapi" fn(*mut Protocol, *mut u64, *mut u64) -> Status,
@@ -187,7 +193,15 @@ fn target_of(space: u8, address: u64) -> (Target, u64) {
     }
 }
 
-unsafe fn access(this: *mut Protocol, space: u8, width: u32, address: u64, count: usize, buffer: *mut c_void, write: bool) -> Status {
+unsafe fn access(
+    this: *mut Protocol,
+    space: u8,
+    width: u32,
+    address: u64,
+    count: usize,
+    buffer: *mut c_void,
+    write: bool,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -206,7 +220,13 @@ unsafe fn access(this: *mut Protocol, space: u8, width: u32, address: u64, count
 
 macro_rules! access_thunk {
     ($name:ident, $space:expr, $write:expr) => {
-        unsafe extern "efiapi" fn $name(this: *mut Protocol, width: u32, address: u64, count: usize, buffer: *mut c_void) -> Status {
+        unsafe extern "efiapi" fn $name(
+            this: *mut Protocol,
+            width: u32,
+            address: u64,
+            count: usize,
+            buffer: *mut c_void,
+        ) -> Status {
             // SAFETY: the caller's contract, checked in `transfer`.
             unsafe { access(this, $space, width, address, count, buffer, $write) }
         }
@@ -219,7 +239,16 @@ access_thunk!(io_write, b'i', true);
 access_thunk!(pci_read, b'p', false);
 access_thunk!(pci_write, b'p', true);
 
-unsafe fn poll(this: *mut Protocol, target: Target, width: u32, address: u64, mask: u64, value: u64, delay: u64, result: *mut u64) -> Status {
+unsafe fn poll(
+    this: *mut Protocol,
+    target: Target,
+    width: u32,
+    address: u64,
+    mask: u64,
+    value: u64,
+    delay: u64,
+    result: *mut u64,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -235,17 +264,39 @@ unsafe fn poll(this: *mut Protocol, target: Target, width: u32, address: u64, ma
     status(outcome, "RootBridgeIo Poll")
 }
 
-unsafe extern "efiapi" fn poll_mem(this: *mut Protocol, width: u32, address: u64, mask: u64, value: u64, delay: u64, result: *mut u64) -> Status {
+unsafe extern "efiapi" fn poll_mem(
+    this: *mut Protocol,
+    width: u32,
+    address: u64,
+    mask: u64,
+    value: u64,
+    delay: u64,
+    result: *mut u64,
+) -> Status {
     // SAFETY: forwarded.
     unsafe { poll(this, Target::Memory, width, address, mask, value, delay, result) }
 }
 
-unsafe extern "efiapi" fn poll_io(this: *mut Protocol, width: u32, address: u64, mask: u64, value: u64, delay: u64, result: *mut u64) -> Status {
+unsafe extern "efiapi" fn poll_io(
+    this: *mut Protocol,
+    width: u32,
+    address: u64,
+    mask: u64,
+    value: u64,
+    delay: u64,
+    result: *mut u64,
+) -> Status {
     // SAFETY: forwarded.
     unsafe { poll(this, Target::Io, width, address, mask, value, delay, result) }
 }
 
-unsafe extern "efiapi" fn copy_mem(this: *mut Protocol, width: u32, destination: u64, source: u64, count: usize) -> Status {
+unsafe extern "efiapi" fn copy_mem(
+    this: *mut Protocol,
+    width: u32,
+    destination: u64,
+    source: u64,
+    count: usize,
+) -> Status {
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
@@ -346,7 +397,10 @@ unsafe extern "efiapi" fn free_buffer(this: *mut Protocol, pages: usize, host: *
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
-    status(dma::free(&i.bridge.services, pages, host as u64), "RootBridgeIo FreeBuffer")
+    status(
+        dma::free(&i.bridge.services, pages, host as u64),
+        "RootBridgeIo FreeBuffer",
+    )
 }
 
 unsafe extern "efiapi" fn flush(this: *mut Protocol) -> Status {
@@ -374,11 +428,19 @@ unsafe extern "efiapi" fn get_attributes(this: *mut Protocol, supports: *mut u64
     Status::SUCCESS
 }
 
-unsafe extern "efiapi" fn set_attributes(this: *mut Protocol, attributes: u64, _base: *mut u64, _length: *mut u64) -> Status {
+unsafe extern "efiapi" fn set_attributes(
+    this: *mut Protocol,
+    attributes: u64,
+    _base: *mut u64,
+    _length: *mut u64,
+) -> Status {
     match instance(this) {
         None => Status::INVALID_PARAMETER,
         Some(_) if attributes == 0 => Status::SUCCESS,
-        Some(_) => status(Err(Error::UnsupportedAttributes(attributes)), "RootBridgeIo SetAttributes"),
+        Some(_) => status(
+            Err(Error::UnsupportedAttributes(attributes)),
+            "RootBridgeIo SetAttributes",
+        ),
     }
 }
 

@@ -36,7 +36,9 @@ impl ConfigAccess for Fake {
 impl HostSpaces for Fake {
     fn read(&self, space: Space, address: u64, width: AccessWidth) -> u64 {
         let m = self.memory.lock();
-        (0..width.bytes()).fold(0, |v, i| v | u64::from(*m.get(&(space, address + i)).unwrap_or(&0)) << (8 * i))
+        (0..width.bytes()).fold(0, |v, i| {
+            v | u64::from(*m.get(&(space, address + i)).unwrap_or(&0)) << (8 * i)
+        })
     }
     fn write(&self, space: Space, address: u64, width: AccessWidth, value: u64) {
         let mut m = self.memory.lock();
@@ -93,7 +95,10 @@ fn bridge() -> &'static RootBridge {
                 size: 0x1000_0000,
             }),
             mmio64: None,
-            io: Some(Range { base: 0xc000, size: 0x1000 }),
+            io: Some(Range {
+                base: 0xc000,
+                size: 0x1000,
+            }),
         },
         devices: [device()].into(),
         config: Box::new(fake),
@@ -123,21 +128,45 @@ fn pci_io_reads_config_space_and_checks_bar_bounds() {
         assert_eq!(ids, [0x1af4, 0x1042]);
         let mut v = 0u32;
         assert_eq!(((*p).pci.read)(p, 2, 4096, 1, ptr(&mut v)), Status::UNSUPPORTED);
-        assert_eq!(((*p).pci.read)(p, 2, 2, 1, ptr(&mut v)), Status::INVALID_PARAMETER, "unaligned");
-        assert_eq!(((*p).pci.read)(p, 12, 0, 1, ptr(&mut v)), Status::INVALID_PARAMETER, "bad width");
-        assert_eq!(((*p).pci.read)(p, 2, 0, 1, core::ptr::null_mut()), Status::INVALID_PARAMETER);
+        assert_eq!(
+            ((*p).pci.read)(p, 2, 2, 1, ptr(&mut v)),
+            Status::INVALID_PARAMETER,
+            "unaligned"
+        );
+        assert_eq!(
+            ((*p).pci.read)(p, 12, 0, 1, ptr(&mut v)),
+            Status::INVALID_PARAMETER,
+            "bad width"
+        );
+        assert_eq!(
+            ((*p).pci.read)(p, 2, 0, 1, core::ptr::null_mut()),
+            Status::INVALID_PARAMETER
+        );
 
         let words: [u32; 2] = [0xdead_beef, 0x0bad_f00d];
-        assert_eq!(((*p).mem.write)(p, 2, 4, 0xff8, 2, words.as_ptr() as *mut c_void), Status::SUCCESS);
-        assert_eq!(((*p).mem.write)(p, 2, 4, 0xffc, 2, words.as_ptr() as *mut c_void), Status::UNSUPPORTED);
-        assert_eq!(((*p).mem.read)(p, 2, 0, 0, 1, ptr(&mut v)), Status::UNSUPPORTED, "BAR 0 is I/O");
+        assert_eq!(
+            ((*p).mem.write)(p, 2, 4, 0xff8, 2, words.as_ptr() as *mut c_void),
+            Status::SUCCESS
+        );
+        assert_eq!(
+            ((*p).mem.write)(p, 2, 4, 0xffc, 2, words.as_ptr() as *mut c_void),
+            Status::UNSUPPORTED
+        );
+        assert_eq!(
+            ((*p).mem.read)(p, 2, 0, 0, 1, ptr(&mut v)),
+            Status::UNSUPPORTED,
+            "BAR 0 is I/O"
+        );
         assert_eq!(((*p).mem.read)(p, 2, 6, 0, 1, ptr(&mut v)), Status::UNSUPPORTED);
         let mut back = 0u64;
         assert_eq!(((*p).mem.read)(p, 3, 4, 0xff8, 1, ptr(&mut back)), Status::SUCCESS);
         assert_eq!(back, 0x0bad_f00d_dead_beef);
         // FIFO: four reads of one register; fill: one value over four.
         let mut four = [0u32; 4];
-        assert_eq!(((*p).mem.read)(p, 6, 4, 0xff8, 4, four.as_mut_ptr().cast()), Status::SUCCESS);
+        assert_eq!(
+            ((*p).mem.read)(p, 6, 4, 0xff8, 4, four.as_mut_ptr().cast()),
+            Status::SUCCESS
+        );
         assert_eq!(four, [0xdead_beef; 4]);
         let mut fill = 0x11u8;
         assert_eq!(((*p).io.write)(p, 8, 0, 0, 32, ptr(&mut fill)), Status::SUCCESS);
@@ -146,35 +175,62 @@ fn pci_io_reads_config_space_and_checks_bar_bounds() {
         assert_eq!(io, [0x11; 32]);
 
         let mut result = 0u64;
-        assert_eq!(((*p).poll_mem)(p, 2, 4, 0xff8, 0xffff, 0xbeef, 10, &mut result), Status::SUCCESS);
-        assert_eq!(((*p).poll_mem)(p, 2, 4, 0xff8, 0xffff, 0x1234, 10, &mut result), Status::TIMEOUT);
+        assert_eq!(
+            ((*p).poll_mem)(p, 2, 4, 0xff8, 0xffff, 0xbeef, 10, &mut result),
+            Status::SUCCESS
+        );
+        assert_eq!(
+            ((*p).poll_mem)(p, 2, 4, 0xff8, 0xffff, 0x1234, 10, &mut result),
+            Status::TIMEOUT
+        );
         assert_eq!(result, 0xdead_beef);
-        assert_eq!(((*p).poll_mem)(p, 6, 4, 0xff8, 0, 0, 0, &mut result), Status::INVALID_PARAMETER);
+        assert_eq!(
+            ((*p).poll_mem)(p, 6, 4, 0xff8, 0, 0, 0, &mut result),
+            Status::INVALID_PARAMETER
+        );
 
         assert_eq!(((*p).copy_mem)(p, 2, 4, 0x10, 4, 0xff8, 2), Status::SUCCESS);
         assert_eq!(((*p).mem.read)(p, 3, 4, 0x10, 1, ptr(&mut back)), Status::SUCCESS);
         assert_eq!(back, 0x0bad_f00d_dead_beef);
 
         let (mut s, mut bus, mut dev, mut func) = (9usize, 9usize, 9usize, 9usize);
-        assert_eq!(((*p).get_location)(p, &mut s, &mut bus, &mut dev, &mut func), Status::SUCCESS);
+        assert_eq!(
+            ((*p).get_location)(p, &mut s, &mut bus, &mut dev, &mut func),
+            Status::SUCCESS
+        );
         assert_eq!((s, bus, dev, func), (0, 0, 3, 0));
         let mut attributes = 0u64;
         assert_eq!(((*p).attributes)(p, 0, 0, &mut attributes), Status::SUCCESS);
-        assert_eq!(attributes, super::attributes::ATTRIBUTE_MEMORY | super::attributes::ATTRIBUTE_BUS_MASTER);
-        assert_eq!(((*p).attributes)(p, 0, 0, core::ptr::null_mut()), Status::INVALID_PARAMETER);
+        assert_eq!(
+            attributes,
+            super::attributes::ATTRIBUTE_MEMORY | super::attributes::ATTRIBUTE_BUS_MASTER
+        );
+        assert_eq!(
+            ((*p).attributes)(p, 0, 0, core::ptr::null_mut()),
+            Status::INVALID_PARAMETER
+        );
 
         let mut resources: *mut c_void = core::ptr::null_mut();
         let mut supports = 1u64;
-        assert_eq!(((*p).get_bar_attributes)(p, 4, &mut supports, &mut resources), Status::SUCCESS);
+        assert_eq!(
+            ((*p).get_bar_attributes)(p, 4, &mut supports, &mut resources),
+            Status::SUCCESS
+        );
         let d = core::slice::from_raw_parts(resources.cast::<u8>(), super::descriptors::QWORD_SIZE + 2);
         assert_eq!(u64::from_le_bytes(d[14..22].try_into().unwrap()), BAR_BASE);
         assert_eq!(d[super::descriptors::QWORD_SIZE], super::descriptors::END_TAG);
-        assert_eq!(((*p).get_bar_attributes)(p, 1, &mut supports, &mut resources), Status::UNSUPPORTED);
+        assert_eq!(
+            ((*p).get_bar_attributes)(p, 1, &mut supports, &mut resources),
+            Status::UNSUPPORTED
+        );
         assert_eq!(
             ((*p).get_bar_attributes)(p, 4, core::ptr::null_mut(), core::ptr::null_mut()),
             Status::INVALID_PARAMETER
         );
-        assert_eq!(((*p).set_bar_attributes)(p, 0, 4, &mut back, &mut back), Status::UNSUPPORTED);
+        assert_eq!(
+            ((*p).set_bar_attributes)(p, 0, 4, &mut back, &mut back),
+            Status::UNSUPPORTED
+        );
         assert_eq!((*p).rom_size, 0);
     }
 }
@@ -189,10 +245,16 @@ fn root_bridge_reaches_config_by_pci_address_and_only_mapped_memory() {
         let address = (u64::from(AT.device) << 16) | (u64::from(AT.function) << 8);
         assert_eq!(((*p).pci.read)(p, 1, address, 1, ptr(&mut vendor)), Status::SUCCESS);
         assert_eq!(vendor, 0x1af4);
-        assert_eq!(((*p).pci.read)(p, 1, address | 1 << 24, 1, ptr(&mut vendor)), Status::INVALID_PARAMETER);
+        assert_eq!(
+            ((*p).pci.read)(p, 1, address | 1 << 24, 1, ptr(&mut vendor)),
+            Status::INVALID_PARAMETER
+        );
         let mut v = 0u32;
         assert_eq!(((*p).mem.read)(p, 2, BAR_BASE, 1, ptr(&mut v)), Status::SUCCESS);
-        assert_eq!(((*p).mem.read)(p, 2, BAR_BASE + 0x1000, 1, ptr(&mut v)), Status::INVALID_PARAMETER);
+        assert_eq!(
+            ((*p).mem.read)(p, 2, BAR_BASE + 0x1000, 1, ptr(&mut v)),
+            Status::INVALID_PARAMETER
+        );
         assert_eq!(((*p).mem.read)(p, 2, 0, 1, ptr(&mut v)), Status::INVALID_PARAMETER);
         let mut resources: *mut c_void = core::ptr::null_mut();
         assert_eq!(((*p).configuration)(p, &mut resources), Status::SUCCESS);
@@ -212,10 +274,7 @@ fn root_bridge_reaches_config_by_pci_address_and_only_mapped_memory() {
             Status::INVALID_PARAMETER
         );
         let mut foreign: Vec<u8> = std::vec![0; 256];
-        assert_eq!(
-            ((*p).flush)(foreign.as_mut_ptr().cast()),
-            Status::INVALID_PARAMETER
-        );
+        assert_eq!(((*p).flush)(foreign.as_mut_ptr().cast()), Status::INVALID_PARAMETER);
     }
     let _ = Width::from_raw(0);
 }

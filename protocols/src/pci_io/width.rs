@@ -66,7 +66,9 @@ impl Width {
     pub fn buffer_len(&self, count: usize) -> Result<usize, Error> {
         let len = match self.step {
             Step::Fill => self.bytes(),
-            Step::Normal | Step::Fifo => (count as u64).checked_mul(self.bytes()).ok_or(Error::TooLong { count })?,
+            Step::Normal | Step::Fifo => (count as u64)
+                .checked_mul(self.bytes())
+                .ok_or(Error::TooLong { count })?,
         };
         usize::try_from(len)
             .ok()

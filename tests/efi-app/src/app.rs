@@ -605,6 +605,8 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("reset-notification", crate::reset_notify::check(bs));
         checks.check("device-path-from-text", crate::device_path_text::check(bs, image));
         checks.check("watchdog", crate::watchdog::check(bs));
+        let pci = crate::pci_io::check(bs, image, &mut checks.out);
+        checks.check("pci-io", pci);
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];
