@@ -120,6 +120,8 @@ fn instance(this: *mut Protocol) -> Option<&'static PciFunctionIo> {
     INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
 }
 
+// The EFI function's own arguments, passed on.
+#[allow(clippy::too_many_arguments)]
 unsafe fn bar_access(
     this: *mut Protocol,
     memory: bool,
@@ -203,6 +205,8 @@ unsafe extern "efiapi" fn pci_write(
     unsafe { config(this, width, offset, count, buffer, true) }
 }
 
+// The EFI function's own arguments, passed on.
+#[allow(clippy::too_many_arguments)]
 unsafe fn poll(
     this: *mut Protocol,
     memory: bool,

@@ -239,6 +239,8 @@ access_thunk!(io_write, b'i', true);
 access_thunk!(pci_read, b'p', false);
 access_thunk!(pci_write, b'p', true);
 
+// The EFI function's own arguments, passed on.
+#[allow(clippy::too_many_arguments)]
 unsafe fn poll(
     this: *mut Protocol,
     target: Target,
