@@ -1,9 +1,12 @@
 //! EFI handles for the disks: one per disk and one per partition, each with its
-//! device path (PciRoot/Pci[/HD]), BlockIo and DiskIo; partitions also get
-//! PartitionInfo and, when they hold FAT, SimpleFileSystem. Handles are created in PCI order, then partition order,
-//! which is the order the boot manager tries them in.
+//! device path (PciRoot/Pci/.../Pci[/HD]), BlockIo and DiskIo; partitions also get
+//! PartitionInfo and, when they hold FAT, SimpleFileSystem. A PCI disk's BlockIo
+//! goes on its function's handle (`efi_pci`), which holds its PCI I/O. Handles
+//! are created in PCI order, then partition order, which is the order the boot
+//! manager tries them in.
 
 use crate::disks::Volume;
+use crate::efi_pci::PciHandles;
 use crate::platform::Disk;
 use alloc::vec::Vec;
 use fw_core::efi::protocol::install;
@@ -15,16 +18,15 @@ use fw_protocols::file_system::SimpleFileSystem;
 use log::{debug, warn};
 use r_efi::protocols::simple_file_system;
 
-/// The device path of a disk: the PCI function it is (devices on the root bus;
-/// VMMs put virtio-blk there), or its virtio-mmio register block.
-fn disk_path(disk: &Disk) -> DevicePathBuf {
+/// The device path of a disk: the PCI function it is, with every bridge above
+/// it, or its virtio-mmio register block.
+fn disk_path(disk: &Disk, pci: &PciHandles) -> DevicePathBuf {
     if let Some(base) = disk.mmio {
         return DevicePathBuf::new().virtio_mmio(base);
     }
-    let path = DevicePathBuf::new().pci_root(0);
-    match disk.pci {
-        Some(address) => path.pci(address.device, address.function),
-        None => path,
+    match disk.pci.and_then(|address| pci.find(address)) {
+        Some((path, _)) => path.clone(),
+        None => DevicePathBuf::new().pci_root(0),
     }
 }
 
@@ -99,12 +101,17 @@ pub struct Esp {
 
 /// Installs the handles; returns the EFI system partitions with a FAT file
 /// system, in disk and partition order.
-pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Esp> {
+pub fn install_handles(disks: &[Disk], volumes: &[Volume], pci: &PciHandles) -> Vec<Esp> {
     let disk_handles: Vec<Option<HandleId>> = disks
         .iter()
         .enumerate()
-        .map(
-            |(index, disk)| match install_block_handle(disk.device.clone(), false, disk_path(disk), None, install) {
+        .map(|(index, disk)| {
+            let on_pci = disk.pci.and_then(|address| pci.find(address)).and_then(|(_, h)| h);
+            let (path, handle) = match on_pci {
+                Some(handle) => (None, Some(handle)),
+                None => (Some(disk_path(disk, pci)), None),
+            };
+            match install_block_handle(disk.device.clone(), false, path, handle, install) {
                 Ok(handle) => {
                     install_disk_info(disk, handle);
                     Some(handle)
@@ -113,14 +120,14 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume]) -> Vec<Esp> {
                     warn!("disk {index}: cannot install its EFI handle: {e}");
                     None
                 }
-            },
-        )
+            }
+        })
         .collect();
     volumes
         .iter()
         .filter_map(|v| {
-            let path = disk_path(&disks[v.disk]).hard_drive_partition(&v.info);
-            match install_block_handle(v.device.clone(), true, path, None, install) {
+            let path = disk_path(&disks[v.disk], pci).hard_drive_partition(&v.info);
+            match install_block_handle(v.device.clone(), true, Some(path), None, install) {
                 Ok(handle) => {
                     debug!("disk {} partition {}: handle {handle}", v.disk, v.info.number);
                     if let Some(disk) = disk_handles[v.disk] {

@@ -1,6 +1,6 @@
 //! The firmware proper (bare-metal builds only).
 
-use crate::{disks, efi_disks, efi_setup, persistent_variables, platform};
+use crate::{disks, efi_disks, efi_pci, efi_setup, persistent_variables, platform};
 
 use core::ops::Range;
 use fw_arch::{Boot, Caching};
@@ -49,7 +49,8 @@ fn firmware_main(boot: Boot) -> ! {
             .map(|v| v.requests_sent())
             .sum()
     });
-    let esps = efi_disks::install_handles(&found, &volumes);
+    let pci = efi_pci::install_handles(platform::take_pci());
+    let esps = efi_disks::install_handles(&found, &volumes, &pci);
     persistent_variables::init(&esps);
     efi_setup::run_boot_manager();
     info!("nothing left to boot; the machine stays halted (power it off from the VMM)");

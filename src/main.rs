@@ -15,6 +15,8 @@ mod efi_disks;
 #[cfg(target_os = "none")]
 mod efi_drivers;
 #[cfg(target_os = "none")]
+mod efi_pci;
+#[cfg(target_os = "none")]
 mod efi_setup;
 #[cfg(target_os = "none")]
 mod firmware;

@@ -238,19 +238,24 @@ impl BlockIoDevice {
 /// Installs a block device's device path, BlockIo, DiskIo and DiskIo2 on `handle` (a new
 /// handle for `None`) with the firmware's install function, e.g.
 /// `fw_core::efi::protocol::install`. The path goes first, so that whoever is
-/// notified of the BlockIo finds it. The instances and the path are leaked.
+/// notified of the BlockIo finds it; `None` when `handle` already has its path
+/// (a PCI controller's handle, where BlockIo sits as in UEFI 2.10 §14.4). The
+/// instances and the path are leaked.
 pub fn install_block_handle<H, E>(
     device: Arc<dyn BlockDevice>,
     logical_partition: bool,
-    path: DevicePathBuf,
+    path: Option<DevicePathBuf>,
     handle: Option<H>,
     mut install: impl FnMut(Option<H>, Guid, *mut c_void) -> Result<H, E>,
 ) -> Result<H, E> {
     let block_io = BlockIoDevice::create(device, logical_partition);
     let disk_io = DiskIoDevice::create(block_io);
     let disk_io2 = crate::disk_io2::DiskIo2Device::create(block_io, crate::disk_io2::boot_services_signal);
-    let handle = install(handle, device_path::PROTOCOL_GUID, path.leak().cast())?;
-    let handle = install(Some(handle), block_io::PROTOCOL_GUID, block_io.protocol().cast())?;
+    let handle = match path {
+        Some(path) => Some(install(handle, device_path::PROTOCOL_GUID, path.leak().cast())?),
+        None => handle,
+    };
+    let handle = install(handle, block_io::PROTOCOL_GUID, block_io.protocol().cast())?;
     let handle = install(
         Some(handle),
         r_efi::protocols::disk_io::PROTOCOL_GUID,
@@ -548,7 +553,7 @@ pub(crate) mod tests {
         let path = DevicePathBuf::new().pci_root(0).pci(3, 0);
         let path_bytes = path.as_bytes().to_vec();
         let mut installed = Vec::new();
-        let handle = install_block_handle(disk, false, path, None, |handle: Option<u32>, guid, interface| {
+        let handle = install_block_handle(disk, false, Some(path), None, |handle: Option<u32>, guid, interface| {
             installed.push((handle, guid, interface));
             Ok::<u32, ()>(42)
         })

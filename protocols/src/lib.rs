@@ -17,6 +17,7 @@ pub mod driver_binding;
 pub mod file_system;
 mod instances;
 pub mod partition_info;
+pub mod pci_io;
 pub mod reset_notification;
 pub mod riscv_boot;
 pub mod rng;

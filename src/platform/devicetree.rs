@@ -62,6 +62,13 @@ pub fn probe_fw_cfg(tree: &Fdt) {
     }
 }
 
+/// The CPU address of I/O port 0: where the host bridge's I/O range maps it.
+fn io_base(host: &fw_drivers::fdt::Node) -> Option<u64> {
+    host.pci_ranges()
+        .find(|r| r.space == PciSpace::Io)
+        .and_then(|r| r.cpu_address.checked_sub(r.pci_address))
+}
+
 /// The BAR windows of a host bridge: its `ranges` where PCI and CPU addresses
 /// agree (QEMU and Cloud Hypervisor map memory 1:1).
 fn bar_windows(host: &fw_drivers::fdt::Node) -> BarWindows {
@@ -106,11 +113,12 @@ fn pci_host_disks(tree: &Fdt, limit: PollLimit, alloc_page: &mut dyn FnMut() -> 
     let last = last.min((u16::from(first) + buses - 1).min(255) as u8);
     info!("PCI: ECAM at {base:#x}, buses {first}-{last}");
     let windows = bar_windows(&host);
+    let io_base = io_base(&host);
     // SAFETY: the device tree describes this ECAM window; it is mapped as
     // device memory (aarch64) or addressing is physical (riscv64), and only
     // the firmware drives PCI configuration.
     let config = unsafe { pci::Ecam::new(base, first, last) };
-    pci_disks(&config, windows, limit, alloc_page)
+    pci_disks(config, windows, io_base, limit, alloc_page)
 }
 
 /// A virtio-blk device on virtio-mmio.

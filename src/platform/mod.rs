@@ -141,6 +141,23 @@ pub fn quiesce() {
     }
 }
 
+/// What PCI enumeration found, kept for the EFI protocols (`crate::efi_pci`).
+pub struct PciFound {
+    pub config: Box<dyn ConfigAccess + Send + Sync>,
+    pub spaces: pci::host::MachineSpaces,
+    pub buses: (u8, u8),
+    /// The windows the platform gave for BARs, before any was handed out.
+    pub windows: BarWindows,
+    pub devices: Vec<PciDevice>,
+}
+
+static PCI_FOUND: spin::Mutex<Option<PciFound>> = spin::Mutex::new(None);
+
+/// The PCI root bridge `discover` enumerated (once: the caller keeps it).
+pub fn take_pci() -> Option<PciFound> {
+    PCI_FOUND.lock().take()
+}
+
 /// How long a small virtio-blk request may take before the device is declared
 /// dead (larger ones get more, see `virtio::blk::SLOW_DISK_BYTES_PER_S`). QEMU and
 /// Cloud Hypervisor answer in microseconds to milliseconds, and a busy or nested
@@ -150,12 +167,17 @@ const REQUEST_TIMEOUT_MS: u64 = 5_000;
 
 /// Enumerates PCI, assigns the BARs the VMM left unassigned from `windows`,
 /// and drives the virtio-blk functions and the first virtio entropy function.
-fn pci_disks<C: ConfigAccess>(
-    config: &C,
+/// `io_base` is the CPU address of I/O port 0 where I/O space is memory-mapped.
+fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
+    config: C,
     mut windows: BarWindows,
+    io_base: Option<u64>,
     limit: PollLimit,
     alloc_page: &mut dyn FnMut() -> Option<u64>,
 ) -> Vec<Disk> {
+    let given = windows;
+    let owned = config;
+    let config = &owned;
     let mut devices: Vec<PciDevice> = pci::enumerate(config);
     for d in &devices {
         debug!(
@@ -182,6 +204,19 @@ fn pci_disks<C: ConfigAccess>(
     if let Some((rng, address)) = unsafe { virtio::pci_entropy_device(config, &devices, entropy_limit(limit)) } {
         keep_entropy(Box::new(rng), &format!("PCI {address}"));
     }
+    let buses = (config.root_bus(), config.last_bus());
+    let found = PciFound {
+        config: Box::new(owned),
+        // SAFETY: the EFI protocols reach memory only inside the memory BARs
+        // mapped above and I/O inside the bridge's window (`fw_protocols::pci_io`);
+        // `io_base` is the platform's I/O window for port 0.
+        spaces: unsafe { pci::host::MachineSpaces::new(io_base) },
+        buses,
+        windows: given,
+        devices,
+    };
+    *PCI_FOUND.lock() = Some(found);
+    let blks: Vec<_> = blks.into_iter().collect();
     blks.into_iter()
         .map(|blk| {
             let address = blk.with_transport(|t| t.pci_address());

@@ -126,13 +126,13 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
             // SAFETY: the MCFG describes this ECAM window; it is below 4 GiB and
             // identity mapped, and only the firmware drives PCI configuration.
             let config = unsafe { pci::Ecam::new(region.base_address, region.start_bus, region.end_bus) };
-            pci_disks(&config, x86_windows(info), limit, alloc_page)
+            pci_disks(config, x86_windows(info), None, limit, alloc_page)
         }
         None => {
             info!("PCI: legacy configuration ports 0xcf8/0xcfc");
             // SAFETY: x86 PCs decode 0xcf8/0xcfc as the PCI configuration mechanism.
             let config = unsafe { pci::PortIo::new() };
-            pci_disks(&config, x86_windows(info), limit, alloc_page)
+            pci_disks(config, x86_windows(info), None, limit, alloc_page)
         }
     }
 }

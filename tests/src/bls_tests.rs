@@ -926,7 +926,7 @@ fn aarch64_shim_grub_from(s: &mut Session, mmio: bool) -> Result<(), String> {
 /// libvirt's layout: `disk` as the machine's only disk, a virtio-blk-pci behind
 /// a `pcie-root-port` (and, with `nested`, behind a `pcie-pci-bridge` on that
 /// port, as a transitional device with an I/O BAR), next to an empty root port.
-fn behind_bridges(config: &mut QemuConfig, disk: &std::path::Path, nested: bool) {
+pub(crate) fn behind_bridges(config: &mut QemuConfig, disk: &std::path::Path, nested: bool) {
     let mut args = vec![
         "-drive".to_string(),
         format!("if=none,id=bridged,format=raw,file={},snapshot=on", disk.display()),

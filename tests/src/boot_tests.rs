@@ -81,6 +81,14 @@ pub fn all() -> Vec<BootTest> {
             run: efi_test_app,
         },
         BootTest {
+            name: "efi_test_app_finds_its_disk_behind_a_pcie_root_port_through_pci_io",
+            run: efi_test_app_behind_root_port,
+        },
+        BootTest {
+            name: "aarch64_efi_test_app_finds_its_disk_behind_two_bridges_through_pci_io",
+            run: aarch64_efi_test_app_behind_bridges,
+        },
+        BootTest {
             name: "efi_services_refuse_misuse_with_the_specified_status",
             run: hostile_calls,
         },
@@ -193,6 +201,7 @@ pub fn check_app_report(qemu: &mut Qemu) -> Result<(), String> {
         "watchdog",
         "component-name",
         "disk-info",
+        "pci-io",
         "smbios",
         "file-system",
     ] {
@@ -256,9 +265,59 @@ fn efi_test_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     // QEMU's default SMBIOS tables (system manufacturer "QEMU"), through SeaBIOS's
     // 32-bit entry point.
     expect_app_smbios(qemu, "_SM_ 2.", "manufacturer=QEMU")?;
+    expect_app_pci_path(qemu, 0)?;
     // It left through Exit(): StartImage must have returned its status.
     qemu.wait_for("\\EFI\\BOOT\\BOOTX64.EFI returned SUCCESS", START)?;
     Ok(())
+}
+
+/// The application's `HVFW-APP: pci-io N functions; own disk PATH` line: the
+/// text of the PCI I/O handle its disk controller is, whose path prefixes its
+/// own. Fails unless that path names `bridges` bridges before the disk.
+fn expect_app_pci_path(qemu: &Qemu, bridges: usize) -> Result<(), String> {
+    const PREFIX: &str = "HVFW-APP: pci-io ";
+    let log = qemu.log();
+    let start = log.find(PREFIX).ok_or("the test application printed no pci-io line")? + PREFIX.len();
+    // The console wraps long lines at 80 columns: the line runs to the next report.
+    let rest = &log[start..];
+    let end = rest.find("\nHVFW-APP:").unwrap_or(rest.len());
+    let line: String = rest[..end].chars().filter(|c| *c != '\n' && *c != '\r').collect();
+    let path = line
+        .split_once("own disk ")
+        .map(|(_, p)| p)
+        .ok_or_else(|| format!("the pci-io line names no disk path: {line}"))?;
+    let nodes = path.matches("Pci(").count();
+    if !path.starts_with("PciRoot(0x0)/") || nodes != bridges + 1 {
+        return Err(format!(
+            "the disk controller's path is {path}: expected PciRoot and {} Pci nodes",
+            bridges + 1
+        ));
+    }
+    println!("    EFI application: its disk controller is {path}");
+    Ok(())
+}
+
+/// The EFI test application on a disk behind a `pcie-root-port` on q35: the
+/// PCI I/O handle of its controller has the bridge in its device path, and
+/// PCI I/O reaches the device there.
+fn efi_test_app_behind_root_port(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = efi_app_disk("efi-test-app", crate::debian::Arch::Amd64, &[])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    crate::bls_tests::behind_bridges(&mut config, &disk, false);
+    let qemu = s.boot(&config)?;
+    check_app_report(qemu)?;
+    expect_app_pci_path(qemu, 1)
+}
+
+/// The same on aarch64 `virt` behind a root port and a PCI bridge, which
+/// nothing numbered before the firmware.
+fn aarch64_efi_test_app_behind_bridges(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = efi_app_disk("efi-test-app-aa64", crate::debian::Arch::Arm64, &[])?;
+    let mut config = QemuConfig::aarch64(&aarch64_firmware()?);
+    crate::bls_tests::behind_bridges(&mut config, &disk, true);
+    let qemu = s.boot(&config)?;
+    check_app_report(qemu)?;
+    expect_app_pci_path(qemu, 2)
 }
 
 /// The test application's hostile calls (tests/efi-app/src/hostile.rs): every
@@ -847,6 +906,9 @@ fn aarch64_efi_app(s: &mut Session, mmio: bool) -> Result<(), String> {
     )?;
     check_app_report(qemu)?;
     expect_app_disk_id(qemu, if mmio { "hvfw-mmio0" } else { "hvfw-disk0" })?;
+    if !mmio {
+        expect_app_pci_path(qemu, 0)?;
+    }
     // The console wraps long device paths at 80 columns: join the lines.
     qemu.wait_for("nothing left to boot", START)?;
     if !qemu

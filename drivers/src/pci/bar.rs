@@ -140,6 +140,11 @@ impl Window {
         self.base
     }
 
+    /// One past the last address.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
     /// The first address not yet handed out.
     pub fn next_free(&self) -> u64 {
         self.next

@@ -20,6 +20,12 @@ pub trait ConfigAccess {
         255
     }
 
+    /// Bytes of configuration space reachable per function: 4096 under
+    /// ECAM, 256 through the x86 ports.
+    fn config_size(&self) -> u16 {
+        ECAM_FUNCTION_SIZE as u16
+    }
+
     fn read32(&self, address: PciAddress, offset: u16) -> u32;
     fn write32(&self, address: PciAddress, offset: u16, value: u32);
 
@@ -54,6 +60,9 @@ impl<C: ConfigAccess + ?Sized> ConfigAccess for &C {
     }
     fn last_bus(&self) -> u8 {
         (**self).last_bus()
+    }
+    fn config_size(&self) -> u16 {
+        (**self).config_size()
     }
     fn read32(&self, address: PciAddress, offset: u16) -> u32 {
         (**self).read32(address, offset)
@@ -230,6 +239,10 @@ impl PortIo {
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 impl ConfigAccess for PortIo {
+    fn config_size(&self) -> u16 {
+        PORT_IO_CONFIG_SIZE
+    }
+
     fn read32(&self, address: PciAddress, offset: u16) -> u32 {
         match self.select(address, offset, 4) {
             // SAFETY: `new`'s contract: we own the configuration ports.

@@ -47,6 +47,9 @@ pub struct PciDevice {
     pub secondary_bus: Option<u8>,
     /// For bridges: the highest bus number behind it.
     pub subordinate_bus: Option<u8>,
+    /// The bridge this function sits behind: its index in the list
+    /// [`enumerate`] returns (`None` on the root bus).
+    pub parent: Option<usize>,
 }
 
 impl PciDevice {
@@ -69,7 +72,7 @@ pub fn enumerate<C: ConfigAccess>(config: &C) -> Vec<PciDevice> {
         devices: Vec::new(),
         next_bus: u16::from(root) + 1,
     };
-    walk.scan(root, config.last_bus(), 0);
+    walk.scan(root, config.last_bus(), 0, None);
     walk.devices
 }
 
@@ -82,9 +85,9 @@ struct Walk<'a, C> {
 
 impl<C: ConfigAccess> Walk<'_, C> {
     /// Scans `bus`, whose bridges may use bus numbers up to `limit`, `depth`
-    /// bridges below the root. Returns the highest bus number in use at or below
-    /// `bus`.
-    fn scan(&mut self, bus: u8, limit: u8, depth: usize) -> u8 {
+    /// bridges below the root, behind the bridge `devices[parent]`. Returns the
+    /// highest bus number in use at or below `bus`.
+    fn scan(&mut self, bus: u8, limit: u8, depth: usize, parent: Option<usize>) -> u8 {
         let mut highest = bus;
         for device in 0..MAX_DEVICES {
             let function0 = PciAddress::new(bus, device, 0);
@@ -97,9 +100,10 @@ impl<C: ConfigAccess> Walk<'_, C> {
                 1
             };
             for function in 0..functions {
-                let Some(found) = probe(self.config, PciAddress::new(bus, device, function)) else {
+                let Some(mut found) = probe(self.config, PciAddress::new(bus, device, function)) else {
                     continue;
                 };
+                found.parent = parent;
                 let is_bridge = found.is_bridge();
                 self.devices.push(found);
                 if is_bridge {
@@ -135,7 +139,7 @@ impl<C: ConfigAccess> Walk<'_, C> {
             }
             debug!("pci {address}: keeps buses {secondary}-{subordinate}");
             self.next_bus = u16::from(secondary) + 1;
-            self.scan(secondary, subordinate, depth);
+            self.scan(secondary, subordinate, depth, Some(index));
             self.next_bus = self.next_bus.max(u16::from(subordinate) + 1);
             self.devices[index].secondary_bus = Some(secondary);
             self.devices[index].subordinate_bus = Some(subordinate);
@@ -159,13 +163,33 @@ impl<C: ConfigAccess> Walk<'_, C> {
         self.config.write8(address, PRIMARY_BUS, bus);
         self.config.write8(address, SECONDARY_BUS, new_secondary);
         self.config.write8(address, SUBORDINATE_BUS, limit);
-        let highest = self.scan(new_secondary, limit, depth);
+        let highest = self.scan(new_secondary, limit, depth, Some(index));
         self.config.write8(address, SUBORDINATE_BUS, highest);
         debug!("pci {address}: numbered buses {new_secondary}-{highest}");
         self.devices[index].secondary_bus = Some(new_secondary);
         self.devices[index].subordinate_bus = Some(highest);
         Some(highest)
     }
+}
+
+/// The `(device, function)` of every bridge from the root bus down to
+/// `devices[index]`, then its own: the PCI nodes of its device path (UEFI 2.10
+/// §10.3.2.1). Empty when `index` is out of range; a parent chain that does not
+/// lead upwards (never built by [`enumerate`]) stops the walk.
+pub fn function_path(devices: &[PciDevice], index: usize) -> Vec<(u8, u8)> {
+    let mut path = Vec::new();
+    let mut at = Some(index);
+    while let Some(i) = at {
+        let Some(device) = devices.get(i) else { break };
+        if path.len() > MAX_BRIDGE_DEPTH {
+            break;
+        }
+        path.push((device.address.device, device.address.function));
+        // Bridges are listed before the functions behind them.
+        at = device.parent.filter(|&p| p < i);
+    }
+    path.reverse();
+    path
 }
 
 fn probe<C: ConfigAccess>(config: &C, address: PciAddress) -> Option<PciDevice> {
@@ -192,6 +216,7 @@ fn probe<C: ConfigAccess>(config: &C, address: PciAddress) -> Option<PciDevice> 
         bars: size_bars(config, address, slots),
         secondary_bus,
         subordinate_bus: None,
+        parent: None,
     };
     debug!(
         "pci {address}: {:04x}:{:04x} class {:02x}{:02x} header {}",
@@ -275,6 +300,10 @@ mod tests {
             (devices[0].secondary_bus, devices[0].subordinate_bus),
             (Some(1), Some(2))
         );
+        assert_eq!(function_path(&devices, 2), [(1, 0), (0, 0), (0, 0)]);
+        assert_eq!(function_path(&devices, 4), [(2, 0), (3, 0)]);
+        assert_eq!(function_path(&devices, 0), [(1, 0)]);
+        assert!(function_path(&devices, 9).is_empty());
         // A second enumeration keeps every number it gave.
         let before = model.writes.borrow().len();
         assert_eq!(enumerate(&model), devices);

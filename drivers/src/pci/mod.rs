@@ -13,6 +13,7 @@ pub mod bridge;
 pub mod capability;
 pub mod config;
 pub mod enumerate;
+pub mod host;
 #[cfg(test)]
 pub(crate) mod model;
 
@@ -22,7 +23,8 @@ pub use capability::{capabilities, vendor_capabilities, Capability};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use config::PortIo;
 pub use config::{ConfigAccess, Ecam};
-pub use enumerate::{enumerate, PciDevice};
+pub use enumerate::{enumerate, function_path, PciDevice};
+pub use host::{AccessWidth, HostSpaces, Space};
 
 use core::fmt;
 

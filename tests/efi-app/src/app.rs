@@ -635,6 +635,8 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("component-name", drivers);
         let disk_info = crate::drivers::disk_info(bs, image, &mut checks.out);
         checks.check("disk-info", disk_info);
+        let pci = crate::pci_io::check(bs, image, &mut checks.out);
+        checks.check("pci-io", pci);
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
         let mut text = [0u8; 64];

@@ -24,6 +24,8 @@ mod image_buffer;
 #[cfg(target_os = "uefi")]
 mod nv;
 #[cfg(target_os = "uefi")]
+mod pci_io;
+#[cfg(target_os = "uefi")]
 mod reset_notify;
 #[cfg(target_os = "uefi")]
 mod smbios;

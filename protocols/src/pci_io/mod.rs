@@ -1,0 +1,143 @@
+//! EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL (UEFI 2.10 §14.2) for the root bridge the
+//! firmware enumerated, and EFI_PCI_IO_PROTOCOL (§14.4) for each function
+//! found behind it.
+//!
+//! The logic (argument checks, widths, descriptors, DMA plans) is safe code in
+//! `width`, `bridge`, `descriptors`, `attributes` and `dma`, tested on the
+//! host against a model; `root_bridge` and `efi` are the ABI thunks. Memory
+//! and I/O accesses reach only what the root bridge decodes and the firmware
+//! has mapped: memory BARs of enumerated functions, and the I/O window.
+//! Everything else is refused with INVALID_PARAMETER (root bridge) or
+//! UNSUPPORTED (outside a BAR, PCI I/O), never a fault.
+
+pub mod attributes;
+pub mod bridge;
+pub mod descriptors;
+pub mod dma;
+pub mod efi;
+pub mod root_bridge;
+pub mod width;
+
+#[cfg(test)]
+mod tests;
+
+pub use bridge::{Apertures, Range, RootBridge, Services};
+
+use core::fmt;
+use fw_drivers::pci::PciAddress;
+use r_efi::efi::Status;
+
+/// Why a PCI protocol request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    BadWidth(u32),
+    NullBuffer,
+    /// `count` accesses would not fit in the address space.
+    TooLong {
+        count: usize,
+    },
+    Unaligned {
+        address: u64,
+        width: u64,
+    },
+    /// Memory or I/O the root bridge does not decode (or the firmware has
+    /// not mapped).
+    NotDecoded {
+        address: u64,
+        len: u64,
+    },
+    OutsideConfigSpace {
+        address: PciAddress,
+        offset: u64,
+        len: u64,
+    },
+    /// PCI I/O: no such BAR, or not of the space asked for.
+    NoSuchBar {
+        index: u8,
+    },
+    OutsideBar {
+        index: u8,
+        offset: u64,
+        len: u64,
+    },
+    Timeout,
+    BadOperation(u32),
+    EmptyMapping,
+    CommonBufferAbove4G {
+        host: u64,
+    },
+    UnknownMapping {
+        token: usize,
+    },
+    BadMemoryType(u32),
+    UnsupportedAttributes(u64),
+    NotAllocated {
+        host: u64,
+        pages: usize,
+    },
+    OutOfResources,
+}
+
+impl Error {
+    /// The status the specification gives.
+    pub fn status(&self) -> Status {
+        match self {
+            Error::NoSuchBar { .. }
+            | Error::OutsideBar { .. }
+            | Error::OutsideConfigSpace { .. }
+            | Error::CommonBufferAbove4G { .. }
+            | Error::UnsupportedAttributes(_) => Status::UNSUPPORTED,
+            Error::Timeout => Status::TIMEOUT,
+            Error::OutOfResources => Status::OUT_OF_RESOURCES,
+            _ => Status::INVALID_PARAMETER,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadWidth(w) => write!(f, "width {w} is not valid here"),
+            Error::NullBuffer => write!(f, "buffer is NULL"),
+            Error::TooLong { count } => write!(f, "{count} accesses overflow the address"),
+            Error::Unaligned { address, width } => write!(f, "{address:#x} is not aligned to {width} bytes"),
+            Error::NotDecoded { address, len } => {
+                write!(f, "{len:#x} bytes at {address:#x} are not decoded by the root bridge")
+            }
+            Error::OutsideConfigSpace { address, offset, len } => {
+                write!(
+                    f,
+                    "{len} bytes at {offset:#x} are outside the configuration space of {address}"
+                )
+            }
+            Error::NoSuchBar { index } => write!(f, "BAR {index} does not exist or is of the other space"),
+            Error::OutsideBar { index, offset, len } => {
+                write!(f, "{len:#x} bytes at offset {offset:#x} are outside BAR {index}")
+            }
+            Error::Timeout => write!(f, "the value did not appear in time"),
+            Error::BadOperation(op) => write!(f, "operation {op} is not valid"),
+            Error::EmptyMapping => write!(f, "the mapping is empty or wraps"),
+            Error::CommonBufferAbove4G { host } => {
+                write!(f, "a common buffer at {host:#x} is above 4 GiB for a 32-bit device")
+            }
+            Error::UnknownMapping { token } => write!(f, "mapping {token:#x} is not a live mapping"),
+            Error::BadMemoryType(t) => write!(f, "memory type {t} is not allowed"),
+            Error::UnsupportedAttributes(a) => write!(f, "attributes {a:#x} are not supported"),
+            Error::NotAllocated { host, pages } => {
+                write!(f, "{pages} pages at {host:#x} were not allocated by AllocateBuffer")
+            }
+            Error::OutOfResources => write!(f, "no memory left"),
+        }
+    }
+}
+
+/// The status of `result`, logging a refusal at debug level.
+pub(crate) fn status(result: Result<(), Error>, service: &str) -> Status {
+    match result {
+        Ok(()) => Status::SUCCESS,
+        Err(e) => {
+            log::debug!("pci io: {service}: {e}");
+            e.status()
+        }
+    }
+}
