@@ -10,6 +10,7 @@ pub mod ch_aarch64_layout;
 pub mod ch_tests;
 pub mod cloud_hypervisor;
 pub mod debian;
+pub mod exception_tests;
 pub mod fdt_writer;
 pub mod firmware;
 pub mod fuzz;
