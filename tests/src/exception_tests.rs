@@ -22,12 +22,20 @@ pub fn tests() -> Vec<BootTest> {
             run: x86_stack,
         },
         BootTest {
+            name: "app_exception_corrupt_stack_pointer_is_reported_from_an_exception_stack",
+            run: x86_sp,
+        },
+        BootTest {
             name: "aarch64_app_exception_data_abort_names_the_image_and_returns_to_the_boot_manager",
             run: aarch64_write,
         },
         BootTest {
             name: "aarch64_app_exception_stack_overflow_is_reported_from_an_exception_stack",
             run: aarch64_stack,
+        },
+        BootTest {
+            name: "aarch64_app_exception_corrupt_stack_pointer_is_reported_from_an_exception_stack",
+            run: aarch64_sp,
         },
     ]
 }
@@ -39,6 +47,8 @@ enum Fault {
     Write,
     /// Unbounded recursion (`\hvfw-fault-stack`).
     Stack,
+    /// A store through a stack pointer moved to unmapped memory (`\hvfw-fault-sp`).
+    StackPointer,
 }
 
 impl Fault {
@@ -46,6 +56,7 @@ impl Fault {
         match self {
             Fault::Write => "fault-write",
             Fault::Stack => "fault-stack",
+            Fault::StackPointer => "fault-sp",
         }
     }
 }
@@ -126,9 +137,17 @@ fn run(ctx: &Context, s: &mut Session, arch: Arch, fault: Fault) -> Result<(), S
             START,
         )?;
     }
+    // The application's stack pointer is 0x7e0000001000 before it stores 8
+    // bytes (x86 `push`) or 16 (arm64 `str ..., [sp, #-16]!`) below it.
+    let sp_fault = if arch == Arch::Amd64 {
+        "0x7e0000000ff8"
+    } else {
+        "0x7e0000000ff0"
+    };
     let prefix = match fault {
         Fault::Write => format!("exception: {exception} at 0x7e0000000000 (write) in {file} + 0x"),
         Fault::Stack => format!("exception: {exception} at 0x"),
+        Fault::StackPointer => format!("exception: {exception} at {sp_fault} (write) in {file} + 0x"),
     };
     let summary = line_from(qemu, &prefix)?;
     let place = summary
@@ -192,6 +211,14 @@ fn aarch64_write(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 fn aarch64_stack(ctx: &Context, s: &mut Session) -> Result<(), String> {
     run(ctx, s, Arch::Arm64, Fault::Stack)
+}
+
+fn x86_sp(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    run(ctx, s, Arch::Amd64, Fault::StackPointer)
+}
+
+fn aarch64_sp(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    run(ctx, s, Arch::Arm64, Fault::StackPointer)
 }
 
 #[cfg(test)]

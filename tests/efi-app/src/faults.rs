@@ -1,7 +1,8 @@
 //! Faults on purpose, for the firmware's exception report: with
 //! `\hvfw-fault-write` on the volume the application writes through a pointer
 //! to unmapped memory; with `\hvfw-fault-stack` it recurses until its stack
-//! runs out. Before faulting it says where the faulting function lies in its
+//! runs out; with `\hvfw-fault-sp` it points its stack pointer at unmapped
+//! memory and pushes. Before faulting it says where the faulting function lies in its
 //! image (`HVFW-APP: fault-write: code at image offset 0x...`), so the test
 //! can check that the firmware's report names the same place.
 
@@ -33,19 +34,28 @@ fn recurse(depth: u64) -> u64 {
     recurse(depth + 1).wrapping_add(frame[7])
 }
 
+/// Moves the stack pointer to 4 KiB above [`UNMAPPED`] and stores below it,
+/// as a function prologue on a corrupt stack would.
+#[inline(never)]
+fn push_on_a_corrupt_stack() -> ! {
+    // SAFETY: none: the store is meant to fault, and the firmware ends the
+    // application there (it never returns to this code).
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("mov rsp, {sp}", "push rax", sp = in(reg) UNMAPPED + 0x1000, options(noreturn));
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("mov sp, {sp}", "str xzr, [sp, #-16]!", sp = in(reg) UNMAPPED + 0x1000, options(noreturn));
+    }
+}
+
 /// Runs the fault the volume asks for, if any; returns only if there was none
 /// or it did not fault.
 pub(crate) unsafe fn run(bs: &BootServices, image: Handle, out: &mut Console) {
-    let write = "\\hvfw-fault-write";
-    let stack = "\\hvfw-fault-stack";
-    // SAFETY: boot services called as the specification describes.
-    let (write, stack) = unsafe {
-        (
-            read_own_volume(bs, image, write, &mut [0u8; 64]).is_ok(),
-            read_own_volume(bs, image, stack, &mut [0u8; 64]).is_ok(),
-        )
-    };
-    if !write && !stack {
+    let [write, stack, sp] = ["\\hvfw-fault-write", "\\hvfw-fault-stack", "\\hvfw-fault-sp"].map(|name| {
+        // SAFETY: boot services called as the specification describes.
+        unsafe { read_own_volume(bs, image, name, &mut [0u8; 64]) }.is_ok()
+    });
+    if !write && !stack && !sp {
         return;
     }
     let mut loaded: *mut c_void = core::ptr::null_mut();
@@ -74,5 +84,10 @@ pub(crate) unsafe fn run(bs: &BootServices, image: Handle, out: &mut Console) {
         let _ = writeln!(out, "HVFW-APP: fault-stack: code at image offset {at:#x}");
         let depth = recurse(0);
         let _ = writeln!(out, "HVFW-APP: FAIL fault-stack: the recursion ended ({depth})");
+    }
+    if sp {
+        let at = push_on_a_corrupt_stack as *const () as usize - base;
+        let _ = writeln!(out, "HVFW-APP: fault-sp: code at image offset {at:#x}");
+        push_on_a_corrupt_stack();
     }
 }
