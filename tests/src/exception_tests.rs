@@ -37,6 +37,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "aarch64_app_exception_corrupt_stack_pointer_is_reported_from_an_exception_stack",
             run: aarch64_sp,
         },
+        BootTest {
+            name: "riscv64_trap_in_the_firmware_is_reported_and_stops",
+            run: riscv64_firmware_trap,
+        },
     ]
 }
 
@@ -219,6 +223,26 @@ fn x86_sp(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 fn aarch64_sp(ctx: &Context, s: &mut Session) -> Result<(), String> {
     run(ctx, s, Arch::Arm64, Fault::StackPointer)
+}
+
+/// riscv64 has no EFI test application (Rust has no riscv64 UEFI target): the
+/// firmware's own trap shows the report's line there, naming the firmware.
+fn riscv64_firmware_trap(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let firmware = crate::firmware::build_for(Arch::Riscv64, crate::firmware::Variant::TestHooks)?;
+    let mut config = QemuConfig::riscv64(&firmware);
+    config.append = Some("hvfw.test=page-fault".into());
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("TRAP exception: load access fault", START)?;
+    let summary = line_from(
+        qemu,
+        "exception: load access fault at 0x7e0000000000 (read) in the firmware + 0x",
+    )?;
+    if !summary.ends_with("(no image running)") {
+        return Err(format!("the report names a running image: {summary}"));
+    }
+    qemu.wait_for("firmware stopped", START)?;
+    qemu.wait_exit(Duration::from_secs(10))?;
+    Ok(())
 }
 
 #[cfg(test)]
