@@ -11,6 +11,7 @@ pub mod caller_buffer;
 pub mod clock;
 pub mod efi;
 pub mod events;
+pub mod fault_location;
 pub mod handles;
 pub mod heap_region;
 pub mod image;

@@ -146,6 +146,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::ch_tests::tests())
     .chain(crate::variable_tests::tests())
     .chain(crate::small_vm::tests())
+    .chain(crate::exception_tests::tests())
     .collect()
 }
 
@@ -805,6 +806,12 @@ fn page_fault(ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.wait_for("EXCEPTION 14: page fault (#PF)", START)?;
     qemu.wait_for("CR2 0x00007e0000000000", START)?;
     qemu.wait_for("RAX ", START)?;
+    // The firmware's own fault, before any image ran.
+    qemu.wait_for(
+        "exception: page fault (#PF) at 0x7e0000000000 (read) in the firmware + 0x",
+        START,
+    )?;
+    qemu.wait_for("(no image running)", START)?;
     qemu.wait_for("firmware stopped", START)?;
     expect_failure_exit(qemu)
 }
@@ -813,8 +820,15 @@ fn stack_overflow(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = QemuConfig::new(&ctx.firmware);
     config.append = Some("hvfw.test=stack-overflow".into());
     let qemu = s.boot(&config)?;
-    qemu.wait_for("EXCEPTION 8: double fault (#DF)", START)?;
-    qemu.wait_for("stack overflow: the firmware stack ran into its guard page", START)?;
+    // The page fault's handler runs on a stack of its own (the TSS's interrupt
+    // stack table), so the overflow is reported as what it is, not as a double fault.
+    qemu.wait_for("EXCEPTION 14: page fault (#PF)", START)?;
+    qemu.wait_for(
+        "stack overflow: the stack (the firmware's and its applications') ran into its guard page",
+        START,
+    )?;
+    qemu.wait_for("(write) in the firmware + 0x", START)?;
+    qemu.wait_for("firmware stopped", START)?;
     expect_failure_exit(qemu)
 }
 
@@ -856,6 +870,10 @@ fn aarch64_data_abort(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.wait_for("EXCEPTION synchronous (current EL, SP_EL0): data abort", START)?;
     qemu.wait_for("FAR 0x00007e0000000000", START)?;
     qemu.wait_for("X30 ", START)?;
+    qemu.wait_for(
+        "exception: data abort at 0x7e0000000000 (read) in the firmware + 0x",
+        START,
+    )?;
     qemu.wait_for("firmware stopped", START)?;
     qemu.wait_exit(Duration::from_secs(10))?;
     Ok(())

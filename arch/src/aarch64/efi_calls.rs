@@ -67,6 +67,38 @@ unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
     )
 }
 
+/// `leave` from the exception handler, which runs at EL1 on SP_EL1: resets
+/// SP_EL1 to the top of the exception stack for the next exception, then
+/// returns (ERET) to `leave` at EL1 with SP_EL0 selected (EL1t, where the
+/// firmware and its images run) and interrupts masked (SPSR_EL1.M = 0b0100,
+/// DAIF set; Arm ARM C5.2.18).
+#[unsafe(naked)]
+unsafe extern "C" fn leave_after_exception(context: *mut JumpContext, status: usize) -> ! {
+    naked_asm!(
+        "adrp x9, exception_stack_top",
+        "add x9, x9, :lo12:exception_stack_top",
+        "mov sp, x9",
+        "adrp x9, {leave}",
+        "add x9, x9, :lo12:{leave}",
+        "msr elr_el1, x9",
+        "mov x9, #0x3c4",
+        "msr spsr_el1, x9",
+        "eret",
+        leave = sym leave,
+    )
+}
+
+/// `exit_image` for the exception handler: returns from the `enter_image`
+/// call that saved `context` with `status`.
+///
+/// # Safety
+/// Called from the exception handler only; `context` was filled by an
+/// `enter_image` call that has not returned yet.
+pub unsafe fn exit_image_after_exception(context: *mut JumpContext, status: efi::Status) -> ! {
+    // SAFETY: the caller's contract.
+    unsafe { leave_after_exception(context, status.as_usize()) }
+}
+
 /// `Platform::enter_image` for aarch64.
 ///
 /// # Safety

@@ -1,12 +1,19 @@
 //! CPU exceptions: a vector table whose entries report the exception on the
 //! console (kind, ESR_EL1 with its exception class, ELR_EL1, FAR_EL1, the
-//! registers) and stop the machine. There are no interrupt handlers: the
-//! firmware polls, with interrupts masked.
+//! registers, and which image's code faulted), then either end the EFI
+//! application whose code faulted, so that its StartImage returns, or stop the
+//! machine. The firmware and its applications run on SP_EL0; exceptions on
+//! SP_EL1, a stack of their own, so an exhausted or corrupt application stack
+//! is still reported. There are no interrupt handlers: the firmware polls,
+//! with interrupts masked.
 
 use aarch64_cpu::registers::*;
 use core::arch::global_asm;
 use core::ptr::addr_of;
+use core::sync::atomic::{AtomicBool, Ordering};
+use fw_core::fault_location::Access;
 use fw_core::logger::write_raw;
+use r_efi::efi;
 
 global_asm!(include_str!("exceptions.s"));
 
@@ -71,6 +78,10 @@ fn class_name(ec: u64) -> &'static str {
     }
 }
 
+/// Set while a report is being written: an exception inside the handler
+/// stops at once instead of recursing.
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
 #[unsafe(no_mangle)]
 extern "C" fn aarch64_exception(frame: &Frame) -> ! {
     let esr = ESR_EL1.get();
@@ -78,6 +89,14 @@ extern "C" fn aarch64_exception(frame: &Frame) -> ! {
     let far = FAR_EL1.get();
     let spsr = SPSR_EL1.get();
     let ec = (esr >> 26) & 0x3f;
+    if REPORTING.swap(true, Ordering::Relaxed) {
+        write_raw(format_args!(
+            "\n!!!! EXCEPTION {} at ELR {elr:#x} while reporting an exception\n!!!! firmware stopped\n",
+            class_name(ec)
+        ));
+        super::report_failure();
+        super::halt()
+    }
     write_raw(format_args!(
         "\n!!!! EXCEPTION {} ({}): {} (EC {ec:#04x}) ESR {esr:#010x}\n",
         kind_name(frame.kind),
@@ -86,7 +105,7 @@ extern "C" fn aarch64_exception(frame: &Frame) -> ! {
     ));
     if matches!(ec, 0x24 | 0x25) && super::mmu::is_guard_page(far) {
         write_raw(format_args!(
-            "!!!! stack overflow: the firmware stack ran into its guard page\n"
+            "!!!! stack overflow: the stack (the firmware's and its applications') ran into its guard page\n"
         ));
     }
     write_raw(format_args!(
@@ -100,6 +119,31 @@ extern "C" fn aarch64_exception(frame: &Frame) -> ! {
                 "X{n:<2} {value:#018x}{}",
                 if i == regs.len() - 1 { "\n" } else { " " }
             ));
+        }
+    }
+    // Only a synchronous exception has a faulting instruction at ELR.
+    let synchronous = frame.kind & 3 == 0;
+    let name = if synchronous {
+        class_name(ec)
+    } else {
+        kind_name(frame.kind)
+    };
+    let access = Access::of_arm_abort(esr).filter(|_| synchronous).map(|a| (far, a));
+    fw_core::efi::image::fault_summary(name, access, elr, crate::image_range(), &mut |s| {
+        write_raw(format_args!("!!!! {s}\n"))
+    });
+    // From EL1 with SP_EL0 (the vectors at kind 0-3): code running as the
+    // firmware and its images do.
+    if synchronous && frame.kind >> 2 == 0 {
+        if let Some(context) = fw_core::efi::image::abandon_faulting_image(elr) {
+            write_raw(format_args!(
+                "!!!! the image is ended: its StartImage returns ABORTED to its caller\n"
+            ));
+            REPORTING.store(false, Ordering::Relaxed);
+            // SAFETY: the context StartImage saved for the running image, whose
+            // code faulted; the firmware's stack above it is intact (the
+            // image's frames are below it).
+            unsafe { super::efi_calls::exit_image_after_exception(context, efi::Status::ABORTED) }
         }
     }
     write_raw(format_args!("!!!! firmware stopped\n"));

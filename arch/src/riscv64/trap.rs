@@ -1,6 +1,7 @@
 //! Traps: stvec points at `trap_entry`, which reports the trap on the console
-//! (scause with its name, sepc, stval, sstatus, the registers) and stops the
-//! machine. There are no interrupt handlers: the firmware polls, with
+//! (scause with its name, sepc, stval, sstatus, the registers, and which
+//! image's code trapped) on its own stack (sscratch holds its top) and stops
+//! the machine. There are no interrupt handlers: the firmware polls, with
 //! interrupts disabled (sie = 0, sstatus.SIE = 0).
 
 use core::arch::global_asm;
@@ -120,6 +121,10 @@ extern "C" fn riscv64_trap(frame: &Frame) -> ! {
             ));
         }
     }
+    let access = fw_core::fault_location::Access::of_riscv_cause(scause).map(|a| (stval, a));
+    fw_core::efi::image::fault_summary(name, access, sepc, crate::image_range(), &mut |s| {
+        write_raw(format_args!("!!!! {s}\n"))
+    });
     write_raw(format_args!("!!!! firmware stopped\n"));
     super::report_failure();
     super::halt()

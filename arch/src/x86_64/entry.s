@@ -11,8 +11,23 @@
     .asciz "Xen"
     .long pvh_entry
 
+/* The exception stacks (the TSS's interrupt stack table): every exception
+ * runs on one the interrupted code cannot have used up or corrupted, the
+ * double fault on its own. Each, like the boot stack, has a guard page below. */
 .section .bss.boot_stack, "aw", @nobits
 .balign 4096
+.global exception_stack_guard
+exception_stack_guard:
+    .skip 4096
+    .skip 16 * 1024
+.global exception_stack_top
+exception_stack_top:
+.global double_fault_stack_guard
+double_fault_stack_guard:
+    .skip 4096
+    .skip 16 * 1024
+.global double_fault_stack_top
+double_fault_stack_top:
 .global boot_stack_guard
 boot_stack_guard:
     .skip 4096

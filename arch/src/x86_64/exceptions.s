@@ -18,6 +18,9 @@ exception_stub_\n:
 .endr
 
 exception_common:
+    /* The interrupted code may have left the direction flag set; Rust
+     * assumes it clear. */
+    cld
     push %rax
     push %rbx
     push %rcx

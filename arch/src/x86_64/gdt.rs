@@ -1,6 +1,8 @@
-//! The firmware's GDT and TSS. The TSS exists for its interrupt stack table: the
-//! double-fault handler runs on its own stack so that a stack overflow (a fault on
-//! the guard page) can still be reported.
+//! The firmware's GDT and TSS. The TSS exists for its interrupt stack table
+//! (Intel SDM vol. 3A §6.14.5): every exception runs on a stack of the
+//! firmware's (the double fault on one of its own), so that a stack overflow or
+//! an application's corrupt RSP can still be reported. The stacks and their
+//! guard pages are in `entry.s`.
 
 use core::arch::asm;
 use core::mem::size_of;
@@ -11,6 +13,8 @@ pub const DATA: u16 = 0x10;
 const TSS: u16 = 0x18;
 /// IST slot (1-based, as the IDT encodes it) for the double-fault handler.
 pub const DOUBLE_FAULT_IST: u8 = 1;
+/// IST slot for every other exception.
+pub const EXCEPTION_IST: u8 = 2;
 
 #[repr(C, packed(4))]
 struct TaskStateSegment {
@@ -23,10 +27,10 @@ struct TaskStateSegment {
     iomap_base: u16,
 }
 
-#[repr(C, align(16))]
-struct FaultStack([u8; 16 * 1024]);
-
-static mut DOUBLE_FAULT_STACK: FaultStack = FaultStack([0; 16 * 1024]);
+unsafe extern "C" {
+    static double_fault_stack_top: u8;
+    static exception_stack_top: u8;
+}
 
 static mut TSS_SEGMENT: TaskStateSegment = TaskStateSegment {
     reserved0: 0,
@@ -56,8 +60,8 @@ struct DescriptorPointer {
 pub fn init() {
     // SAFETY: runs once at entry, before anything else reads these statics; one CPU.
     unsafe {
-        let stack_top = addr_of!(DOUBLE_FAULT_STACK) as u64 + size_of::<FaultStack>() as u64;
-        TSS_SEGMENT.ist[(DOUBLE_FAULT_IST - 1) as usize] = stack_top;
+        TSS_SEGMENT.ist[(DOUBLE_FAULT_IST - 1) as usize] = addr_of!(double_fault_stack_top) as u64;
+        TSS_SEGMENT.ist[(EXCEPTION_IST - 1) as usize] = addr_of!(exception_stack_top) as u64;
 
         let base = addr_of!(TSS_SEGMENT) as u64;
         let limit = (size_of::<TaskStateSegment>() - 1) as u64;

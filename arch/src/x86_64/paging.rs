@@ -1,7 +1,7 @@
 //! Identity paging (Intel SDM vol. 3, §4.5, 4-level paging).
 //!
 //! The entry code maps the first 4 GiB write-back with 2 MiB pages from static
-//! tables. Here the page under the boot stack becomes a guard page,
+//! tables. Here the pages under the boot and exception stacks become guard pages,
 //! [`set_low_caching`] makes what is not RAM below 4 GiB uncached (PCD|PWT, the
 //! decision is `fw_core::caching`), and [`identity_map`] adds
 //! any other range (RAM above 4 GiB, 64-bit PCI BARs) with 1 GiB pages when the CPU
@@ -10,7 +10,7 @@
 use core::arch::asm;
 use core::arch::x86_64::__cpuid;
 use core::ops::Range;
-use core::ptr::{addr_of, addr_of_mut};
+use core::ptr::addr_of_mut;
 use fw_core::caching::PageCaching;
 
 const PRESENT: u64 = 1 << 0;
@@ -29,13 +29,13 @@ const UNCACHED: u64 = WRITE_THROUGH | CACHE_DISABLE;
 unsafe extern "C" {
     static mut boot_pml4: [u64; 512];
     static mut boot_pd: [u64; 2048];
-    static boot_stack_guard: u8;
 }
 
 #[repr(C, align(4096))]
 struct PageTable([u64; 512]);
 
-static mut GUARD_TABLE: PageTable = PageTable([0; 512]);
+/// One per guard page at most: the boot stack's and the two exception stacks'.
+static mut GUARD_TABLES: [PageTable; 3] = [const { PageTable([0; 512]) }; 3];
 
 /// How a range is mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,22 +73,34 @@ fn flush_tlb() {
     }
 }
 
-/// Makes the page below the boot stack non-present, so that a stack overflow
-/// faults instead of silently corrupting memory.
-pub fn protect_stack_guard() {
-    // SAFETY: runs once at entry on the only CPU. The static 4 KiB table replaces
-    // the 2 MiB entry covering the guard page with the same identity mapping,
-    // minus the guard page itself.
+/// Makes the page below each stack non-present (`guards`: the boot stack's and
+/// the exception stacks'), so that a stack overflow faults instead of silently
+/// corrupting memory. Each 2 MiB page holding a guard is split into 4 KiB pages
+/// from a static table (the guards may straddle a 2 MiB boundary).
+pub fn protect_guard_pages(guards: &[u64]) {
+    let mut tables = 0;
+    // SAFETY: runs once at entry on the only CPU, before anything lives on the
+    // exception stacks. A static 4 KiB table replaces the 2 MiB entry covering
+    // a guard page with the same identity mapping, then the guard's entry is
+    // cleared; the guards are pages nothing else uses.
     unsafe {
-        let guard = addr_of!(boot_stack_guard) as u64;
-        let large = guard & !(TWO_MIB - 1);
-        let table = &mut *addr_of_mut!(GUARD_TABLE);
-        for (i, entry) in table.0.iter_mut().enumerate() {
-            let page = large + (i as u64) * 4096;
-            *entry = if page == guard { 0 } else { page | PRESENT | WRITABLE };
-        }
         let pd = &mut *addr_of_mut!(boot_pd);
-        pd[(large / TWO_MIB) as usize] = addr_of!(GUARD_TABLE) as u64 | PRESENT | WRITABLE;
+        for &guard in guards {
+            let large = guard & !(TWO_MIB - 1);
+            let pde = &mut pd[(large / TWO_MIB) as usize];
+            if *pde & HUGE != 0 {
+                let Some(table) = (*addr_of_mut!(GUARD_TABLES)).get_mut(tables) else {
+                    continue;
+                };
+                tables += 1;
+                for (i, entry) in table.0.iter_mut().enumerate() {
+                    *entry = (large + (i as u64) * PAGE) | PRESENT | WRITABLE;
+                }
+                *pde = table as *mut PageTable as u64 | PRESENT | WRITABLE;
+            }
+            let table = (*pde & ADDRESS_MASK) as *mut u64;
+            *table.add(((guard - large) / PAGE) as usize) = 0;
+        }
     }
     flush_tlb();
 }

@@ -32,7 +32,7 @@ impl PhysMemory for LowMemory {
 extern "C" fn arch_start(start_info: u64) -> ! {
     gdt::init();
     exceptions::init();
-    paging::protect_stack_guard();
+    paging::protect_guard_pages(&exceptions::guard_pages());
     let boot = pvh::parse(start_info, &LowMemory);
     // SAFETY: `firmware_main` is the binary's entry, with this exact signature.
     unsafe { firmware_main(boot) }

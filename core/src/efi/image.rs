@@ -35,6 +35,9 @@ const LARGE_IMAGE_MIN_ADDRESS: u64 = 16 << 20;
 /// Nothing is placed below 1 MiB: the VMM keeps real-mode structures there.
 const LOW_MEMORY_END: u64 = 1 << 20;
 
+mod fault;
+pub use fault::{abandon_faulting_image, fault_summary};
+
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
 #[repr(C, align(16))]
 pub struct JumpContext(pub [u64; 32]);
@@ -43,10 +46,16 @@ pub struct JumpContext(pub [u64; 32]);
 struct LoadedImage {
     handle: HandleId,
     base: u64,
+    /// SizeOfImage (the firmware's size for built-in applications): kept here,
+    /// as the LoadedImage protocol is the application's to change.
+    size: u64,
     pages: u64,
     entry: u64,
     subsystem: Subsystem,
     started: bool,
+    /// An exception in its code ended it ([`abandon_faulting_image`]): its
+    /// pages stay allocated, as its events or protocols may still point there.
+    faulted: bool,
     /// Set while the image runs: where Exit returns to.
     jump: Option<*mut JumpContext>,
     exit_data: Option<(usize, *mut u16)>,
@@ -423,9 +432,11 @@ fn place(
         handle,
         base,
         pages,
+        size,
         entry: base + u64::from(pe.entry_point()),
         subsystem: pe.subsystem(),
         started: false,
+        faulted: false,
         jump: None,
         exit_data: None,
         protocol,
@@ -476,11 +487,13 @@ pub fn register_builtin(
     IMAGES.lock().push(LoadedImage {
         handle,
         base: image.start,
+        size: image.end - image.start,
         // Nothing to free: the code is part of the firmware.
         pages: 0,
         entry: entry as u64,
         subsystem: Subsystem::EfiApplication,
         started: false,
+        faulted: false,
         jump: None,
         exit_data: None,
         protocol,
@@ -619,7 +632,12 @@ fn unload(image: LoadedImage) {
         );
     }
     boot.handles.close_opens_by_agent(image.handle);
-    if image.pages > 0 {
+    if image.faulted {
+        warn!(
+            "keeping the {} pages at {:#x} of the image that faulted: its events or protocols may still point there",
+            image.pages, image.base
+        );
+    } else if image.pages > 0 {
         let _ = boot.memory.free_pages(image.base, image.pages);
     }
     drop(image.file_path);

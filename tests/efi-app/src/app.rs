@@ -615,6 +615,9 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     let _ = writeln!(checks.out, "HVFW-APP: started");
     // SAFETY: the tables are valid while boot services run.
     let (bs, rt) = unsafe { (&*st.boot_services, &*st.runtime_services) };
+    // A disk that carries \hvfw-fault-write or \hvfw-fault-stack asks for a fault.
+    // SAFETY: as above.
+    unsafe { crate::faults::run(bs, image, &mut checks.out) };
     // SAFETY: each check calls services as the specification describes.
     unsafe {
         checks.check("memory", memory(bs));

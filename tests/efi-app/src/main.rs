@@ -16,6 +16,8 @@ mod device_path_text;
 #[cfg(target_os = "uefi")]
 mod drivers;
 #[cfg(target_os = "uefi")]
+mod faults;
+#[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
 mod hostile_sizes;
