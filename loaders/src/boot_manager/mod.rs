@@ -1,7 +1,7 @@
 //! The boot manager (UEFI 2.10 §3.1, and the Boot Loader Specification), the
-//! EFI side: it reads the boot variables and the volumes ([`gather`]), asks
+//! EFI side: it reads the boot variables and the volumes (`gather.rs`), asks
 //! the planner ([`crate::boot_plan`]) what to try and in which order, shows
-//! the menu ([`menu_screen`]), and starts the candidates in turn ([`start`]),
+//! the menu (`menu_screen.rs`), and starts the candidates in turn (`start.rs`),
 //! moving on when one fails and saying at the end what it tried.
 
 mod gather;

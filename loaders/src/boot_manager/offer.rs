@@ -6,15 +6,13 @@
 //! for them) and are not put in `BootOrder`.
 
 use super::{BS_RT, GLOBAL, HVFW_VENDOR};
+use crate::boot_plan::offered::{Offer, OfferedOptions, OFFERED_NUMBERS};
 use crate::boot_plan::{Candidate, Target};
 use crate::efi::Efi;
 use crate::load_option;
 use alloc::vec;
 use alloc::vec::Vec;
 use uefi_raw::Status;
-
-/// Boot#### numbers searched for options that already stand for a target.
-const OFFERED_NUMBERS: u16 = 0x100;
 
 /// The device path of the option standing for the BLS entries: a vendor
 /// media node (UEFI 2.10 §10.3.5.3) with hypervisor-fw's GUID, then End.
@@ -28,29 +26,28 @@ fn bls_option_path() -> Vec<u8> {
 /// Offers the options, filling in each removable candidate's number, and
 /// returns the BLS option's number.
 pub fn offer_options(efi: &Efi, candidates: &mut [Candidate], has_bls: bool) -> Option<u16> {
-    let mut existing: Vec<(u16, Vec<u8>)> = (0..OFFERED_NUMBERS)
-        .filter_map(|n| {
-            let bytes = efi.get_variable(&load_option::boot_variable_name(n), &GLOBAL)?;
-            Some((n, load_option::parse(&bytes).ok()?.file_path))
-        })
-        .collect();
+    let mut offered = OfferedOptions::new(
+        (0..OFFERED_NUMBERS)
+            .filter_map(|n| {
+                let bytes = efi.get_variable(&load_option::boot_variable_name(n), &GLOBAL)?;
+                Some((n, load_option::parse(&bytes).ok()?.file_path))
+            })
+            .collect(),
+    );
+    let in_use = |n: u16| efi.get_variable(&load_option::boot_variable_name(n), &GLOBAL).is_some();
     let mut offer = |path: &[u8], description: &str| -> Option<u16> {
-        if let Some((n, _)) = existing.iter().find(|(_, p)| p.as_slice() == path) {
-            return Some(*n);
+        match offered.offer(path, in_use)? {
+            Offer::Existing(n) => Some(n),
+            Offer::New(n) => {
+                let bytes = load_option::encode(load_option::LOAD_OPTION_ACTIVE, description, path, &[]);
+                let status = efi.set_variable(&load_option::boot_variable_name(n), &GLOBAL, BS_RT, &bytes);
+                if status != Status::SUCCESS {
+                    return None;
+                }
+                offered.written(n, path);
+                Some(n)
+            }
         }
-        let free = (0..OFFERED_NUMBERS).find(|n| {
-            !existing.iter().any(|(e, _)| e == n)
-                && efi
-                    .get_variable(&load_option::boot_variable_name(*n), &GLOBAL)
-                    .is_none()
-        })?;
-        let bytes = load_option::encode(load_option::LOAD_OPTION_ACTIVE, description, path, &[]);
-        let status = efi.set_variable(&load_option::boot_variable_name(free), &GLOBAL, BS_RT, &bytes);
-        if status != Status::SUCCESS {
-            return None;
-        }
-        existing.push((free, path.to_vec()));
-        Some(free)
     };
     let bls = if has_bls {
         offer(&bls_option_path(), "hypervisor-fw Boot Loader Specification entries")

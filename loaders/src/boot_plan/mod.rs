@@ -21,6 +21,7 @@ pub mod device_match;
 pub mod load_options;
 pub mod menu_choice;
 pub mod notes;
+pub mod offered;
 pub mod outcome;
 pub mod removable;
 #[cfg(test)]
