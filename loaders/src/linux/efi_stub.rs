@@ -189,7 +189,7 @@ pub fn boot_efi_stub<P: InitrdSource>(
     efi_print!(
         efi,
         "Linux: the kernel returned {}\n",
-        crate::boot_manager::status_name(status)
+        crate::status::status_name(status)
     );
     if let Some(i) = installed {
         uninstall_initrd(efi, i);

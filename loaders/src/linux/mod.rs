@@ -33,7 +33,7 @@ pub use bzimage::boot_bzimage;
 pub use efi_stub::boot_efi_stub;
 pub use initrd::InitrdSource;
 
-use crate::boot_manager::status_name;
+use crate::status::status_name;
 use core::fmt;
 use uefi_raw::Status;
 
