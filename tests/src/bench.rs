@@ -32,28 +32,27 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The JSON's `schema` value; bump it when the layout changes.
-pub const SCHEMA: &str = "hvfw-bench-v1";
+pub const SCHEMA: &str = "hvfw-bench-v2";
 
 /// The line the firmware prints at ExitBootServices, in decimal bytes:
 ///
 /// ```text
-/// hvfw-memory: runtime_code=<bytes> runtime_data=<bytes> acpi_reclaim=<bytes> acpi_nvs=<bytes> reserved=<bytes> boot_services_peak=<bytes>
+/// hvfw-memory: runtime_code=<bytes> runtime_data=<bytes> acpi_reclaim=<bytes> acpi_nvs=<bytes> boot_services_peak=<bytes>
 /// ```
 ///
-/// The first five are the totals of those EFI memory types in the map the OS
+/// The first four are the totals of those EFI memory types in the map the OS
 /// gets (what stays reserved for it); `boot_services_peak` is the most memory the
 /// firmware held as boot services code and data at any time during the boot.
 /// It may follow a log prefix on its line; the last such line counts.
-/// `reserved` is optional (the firmware's line of a99112e omits it): when absent
-/// it shows as "-" and counts as 0 in the total.
+/// (EfiReservedMemoryType is not on the line: the firmware allocates none; what the
+/// map has of it comes from the VMM.)
 pub const MEMORY_LINE: &str = "hvfw-memory:";
-/// The keys of [`MEMORY_LINE`], in order; the first five make up "reserved for the OS".
-pub const MEMORY_KEYS: [&str; 6] = [
+/// The keys of [`MEMORY_LINE`], in order; the first four make up "reserved for the OS".
+pub const MEMORY_KEYS: [&str; 5] = [
     "runtime_code",
     "runtime_data",
     "acpi_reclaim",
     "acpi_nvs",
-    "reserved",
     "boot_services_peak",
 ];
 
@@ -562,15 +561,11 @@ impl Status {
 }
 
 /// The memory figures of [`MEMORY_LINE`], in [`MEMORY_KEYS`] order.
-/// `None` for an optional key the line lacks.
-pub type Memory = [Option<u64>; 6];
+pub type Memory = [u64; 5];
 
-/// Keys of [`MEMORY_LINE`] the firmware may leave out.
-const OPTIONAL_MEMORY_KEYS: [&str; 1] = ["reserved"];
-
-/// The memory left reserved for the OS: the sum of the first five figures.
+/// The memory left reserved for the OS: the sum of the first four figures.
 fn reserved_for_os(m: &Memory) -> u64 {
-    m[..5].iter().flatten().sum()
+    m[..4].iter().sum()
 }
 
 /// A scenario/contender pair's results.
@@ -645,15 +640,13 @@ pub fn parse_memory_line(console: &str) -> Result<Memory, String> {
         .rev()
         .find_map(|l| l.find(MEMORY_LINE).map(|at| &l[at + MEMORY_LINE.len()..]))
         .ok_or_else(|| format!("the firmware prints no `{MEMORY_LINE}` line"))?;
-    let mut memory = [None; 6];
+    let mut memory = [0; 5];
     for (slot, key) in memory.iter_mut().zip(MEMORY_KEYS) {
         *slot = line
             .split_whitespace()
             .find_map(|word| word.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
-            .and_then(|value| value.parse().ok());
-        if slot.is_none() && !OPTIONAL_MEMORY_KEYS.contains(&key) {
-            return Err(format!("`{MEMORY_LINE}` line lacks {key}=<bytes>: {}", line.trim()));
-        }
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| format!("`{MEMORY_LINE}` line lacks {key}=<bytes>: {}", line.trim()))?;
     }
     Ok(memory)
 }
@@ -1238,15 +1231,15 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         w,
-        "| scenario | runtime code | runtime data | ACPI reclaim | ACPI NVS | reserved | left reserved for the OS | boot services peak |"
+        "| scenario | runtime code | runtime data | ACPI reclaim | ACPI NVS | left reserved for the OS | boot services peak |"
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
     for p in r.pairs.iter().filter(|p| p.contender == Contender::Ours) {
         match &p.memory {
             Some(Ok(m)) => {
                 let total = reserved_for_os(m);
-                let cells: Vec<String> = m[..5].iter().map(|b| b.map_or("-".into(), |b| b.to_string())).collect();
-                let peak = m[5].unwrap_or_default();
+                let cells: Vec<String> = m[..4].iter().map(|b| b.to_string()).collect();
+                let peak = m[4];
                 let _ = writeln!(
                     w,
                     "| {} | {} | {} ({}) | {} ({}) |",
@@ -1365,7 +1358,7 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 /// seconds since QEMU started, `null` where not measured):
 ///
 /// ```text
-/// { "schema": "hvfw-bench-v1", "runs": N, "qemu", "git", "load_average": {"start","end"},
+/// { "schema": "hvfw-bench-v2", "runs": N, "qemu", "git", "load_average": {"start","end"},
 ///   "total_seconds", "memory_line_format",
 ///   "boot": [ { "scenario", "contender": "hypervisor_fw"|"ovmf"|"direct",
 ///               "status": "ok"|"not-applicable"|"unavailable"|"not-bootable-yet"|"failed", "note",
@@ -1379,8 +1372,8 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 ///                             "mib_s": {"median","min","max"}, "ms": {...} },
 ///   "size": { "elf_file_bytes", "elf_loaded_bytes" },
 ///   "memory": [ { "scenario", "status": "ok"|"not-available", "note",
-///                 "runtime_code", "runtime_data", "acpi_reclaim", "acpi_nvs", "reserved",
-///                 "reserved_for_os", "boot_services_peak" (bytes; "reserved" null when not printed) } ],
+///                 "runtime_code", "runtime_data", "acpi_reclaim", "acpi_nvs",
+///                 "reserved_for_os", "boot_services_peak" (bytes) } ],
 ///   "smallest_ram_mib": { "direct", "ours_bls", "step" } (MiB), or why not measured, or null }
 /// ```
 pub fn write_json(r: &Results) -> Result<PathBuf, String> {
@@ -1477,10 +1470,9 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
                     ("status", Json::str("ok")),
                     ("note", Json::Null),
                 ];
-                let int = |v: &Option<u64>| v.map_or(Json::Null, Json::Int);
-                fields.extend(MEMORY_KEYS[..5].iter().zip(m).map(|(k, v)| (*k, int(v))));
+                fields.extend(MEMORY_KEYS[..4].iter().zip(m).map(|(k, v)| (*k, Json::Int(*v))));
                 fields.push(("reserved_for_os", Json::Int(reserved_for_os(m))));
-                fields.push(("boot_services_peak", int(&m[5])));
+                fields.push(("boot_services_peak", Json::Int(m[4])));
                 Json::Obj(fields)
             }
             other => {
@@ -1568,19 +1560,16 @@ mod tests {
 
     #[test]
     fn memory_line_parses_after_log_prefix() {
-        let console = "x\n[INFO ] hvfw-memory: runtime_code=4096 runtime_data=8192 acpi_reclaim=1 acpi_nvs=2 reserved=3 boot_services_peak=99\nLinux";
-        assert_eq!(
-            parse_memory_line(console),
-            Ok([Some(4096), Some(8192), Some(1), Some(2), Some(3), Some(99)])
-        );
+        let console = "x\n[INFO ] hvfw-memory: runtime_code=4096 runtime_data=8192 acpi_reclaim=1 acpi_nvs=2 boot_services_peak=99\nLinux";
+        assert_eq!(parse_memory_line(console), Ok([4096, 8192, 1, 2, 99]));
         assert!(parse_memory_line("hvfw-memory: runtime_code=1").is_err());
     }
 
     #[test]
-    fn memory_line_without_reserved_is_accepted() {
+    fn memory_line_as_the_firmware_prints_it_sums_what_the_os_keeps() {
         let console = "hvfw-memory: runtime_code=376832 runtime_data=114688 acpi_reclaim=0 acpi_nvs=0 boot_services_peak=17395712";
         let m = parse_memory_line(console).unwrap();
-        assert_eq!(m[4], None);
+        assert_eq!(m[4], 17395712);
         assert_eq!(reserved_for_os(&m), 376832 + 114688);
         assert!(parse_memory_line("nothing").is_err());
     }
