@@ -36,6 +36,7 @@ fn firmware_main(boot: Boot) -> ! {
         }
     };
     map_high_memory(&info);
+    apply_switches(&info);
     run_test_hooks(&info);
 
     let found = platform::discover(&info, &mut alloc_page);
@@ -160,6 +161,21 @@ fn map_high_memory(info: &BootInfo) {
         top - 1,
         if readable { "mapped" } else { "NOT writable" }
     );
+}
+
+/// Switches on the VMM's command line that change how the firmware runs (the
+/// boot manager's own, `hvfw.linux=` and `hvfw.bls=`, become variables in `efi_setup`).
+fn apply_switches(info: &BootInfo) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use fw_arch::x86_64::tlb_warmup;
+        if info.cmdline_has(tlb_warmup::OFF_SWITCH) {
+            tlb_warmup::disable();
+            info!("{}: images start without readying TCG's TLB", tlb_warmup::OFF_SWITCH);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = info;
 }
 
 /// Test-only behaviour, asked for on the command line of a `test-hooks` build.

@@ -136,6 +136,8 @@ pub struct Prepared {
     pub direct: Option<DirectBoot>,
     /// hypervisor-fw's own command line (`-append`), e.g. `hvfw.linux=bzimage`.
     pub firmware_append: Option<&'static str>,
+    /// Why only hypervisor-fw runs (a variant of another scenario's firmware), or `None`.
+    pub ours_only: Option<&'static str>,
 }
 
 /// One boot scenario.
@@ -174,6 +176,16 @@ pub fn scenarios() -> Vec<Scenario> {
             prepare: uki,
         },
         Scenario {
+            name: BLS_NO_TLB_WARMUP,
+            about: "as bls, without readying TCG's TLB before StartImage (hvfw.tlb-warmup=off)",
+            prepare: bls_no_tlb_warmup,
+        },
+        Scenario {
+            name: UKI_NO_TLB_WARMUP,
+            about: "as uki, without readying TCG's TLB before StartImage (hvfw.tlb-warmup=off)",
+            prepare: uki_no_tlb_warmup,
+        },
+        Scenario {
             name: "bzimage",
             about: "the bls disk booted through the x86 boot protocol (hvfw.linux=bzimage)",
             prepare: bzimage,
@@ -204,7 +216,31 @@ fn uki() -> Result<Prepared, String> {
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(initramfs::proof_initramfs()?, UKI_CMDLINE)?,
         firmware_append: None,
+        ours_only: None,
     })
+}
+
+/// The firmware's switch for its TCG TLB readying (`fw_arch::x86_64::tlb_warmup::OFF_SWITCH`).
+const TLB_WARMUP_OFF: &str = "hvfw.tlb-warmup=off";
+const BLS_NO_TLB_WARMUP: &str = "bls-no-tlb-warmup";
+const UKI_NO_TLB_WARMUP: &str = "uki-no-tlb-warmup";
+/// Each scenario beside its twin booted with [`TLB_WARMUP_OFF`].
+const TLB_WARMUP_TWINS: [(&str, &str); 2] = [("bls", BLS_NO_TLB_WARMUP), ("uki", UKI_NO_TLB_WARMUP)];
+
+/// `prepared` with the firmware's TLB readying off; the other contenders are
+/// the same as in the scenario it comes from, so they do not run again.
+fn without_tlb_warmup(mut prepared: Prepared) -> Prepared {
+    prepared.firmware_append = Some(TLB_WARMUP_OFF);
+    prepared.ours_only = Some("only the firmware's TLB readying differs");
+    prepared
+}
+
+fn bls_no_tlb_warmup() -> Result<Prepared, String> {
+    bls().map(without_tlb_warmup)
+}
+
+fn uki_no_tlb_warmup() -> Result<Prepared, String> {
+    uki().map(without_tlb_warmup)
 }
 
 fn bzimage() -> Result<Prepared, String> {
@@ -228,6 +264,7 @@ fn shim_grub() -> Result<Prepared, String> {
         no_ovmf: None,
         direct: direct(initramfs::proof_initramfs()?, &images::ShimGrub::default().cmdline)?,
         firmware_append: None,
+        ours_only: None,
     })
 }
 
@@ -241,6 +278,7 @@ fn systemd_boot() -> Result<Prepared, String> {
         )?,
         // Leave the entry to systemd-boot: the firmware would boot it itself.
         firmware_append: Some("hvfw.bls=off"),
+        ours_only: None,
     })
 }
 
@@ -254,6 +292,7 @@ fn bls() -> Result<Prepared, String> {
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(initramfs::proof_initramfs()?, BLS_OPTIONS)?,
         firmware_append: None,
+        ours_only: None,
     })
 }
 
@@ -272,6 +311,7 @@ fn bls_big_initrd() -> Result<Prepared, String> {
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(big, BLS_OPTIONS)?,
         firmware_append: None,
+        ours_only: None,
     })
 }
 
@@ -799,6 +839,9 @@ pub fn run(options: &Options) -> Result<Results, String> {
         for contender in Contender::ALL {
             let status = match (prep, contender) {
                 (Err(why), _) => Status::Unavailable(why.clone()),
+                (Ok(p), Contender::Ovmf | Contender::Direct) if p.ours_only.is_some() => {
+                    Status::NotApplicable(p.ours_only.unwrap_or_default().into())
+                }
                 (Ok(p), Contender::Ovmf) if p.no_ovmf.is_some() => {
                     Status::NotApplicable(p.no_ovmf.unwrap_or_default().into())
                 }
@@ -1054,6 +1097,66 @@ impl Results {
     }
 }
 
+/// One row of the TLB readying comparison: a scenario's `Linux version`
+/// seconds (median, best) with the readying and without it.
+struct TlbWarmupRow {
+    scenario: &'static str,
+    with: (Option<f64>, Option<f64>),
+    without: (Option<f64>, Option<f64>),
+}
+
+impl Results {
+    /// The [`TLB_WARMUP_TWINS`] that ran, with and without the readying.
+    fn tlb_warmup_rows(&self) -> Vec<TlbWarmupRow> {
+        let linux = METRICS[1].2;
+        let figures = |name: &str| {
+            (
+                self.median(name, Contender::Ours, linux),
+                self.best(name, Contender::Ours, linux),
+            )
+        };
+        TLB_WARMUP_TWINS
+            .iter()
+            .filter(|(_, twin)| self.pair(twin, Contender::Ours).is_some())
+            .map(|&(scenario, twin)| TlbWarmupRow {
+                scenario,
+                with: figures(scenario),
+                without: figures(twin),
+            })
+            .collect()
+    }
+}
+
+/// What the firmware's TCG TLB readying gives: the kernel's EFI stub with and
+/// without it (`arch/src/x86_64/tlb_warmup.rs`).
+fn write_tlb_warmup(w: &mut String, r: &Results) {
+    let rows = r.tlb_warmup_rows();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "\n## TCG TLB readying (`Linux version`, s; without it: `{TLB_WARMUP_OFF}`)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| scenario | median with | median without | best with | best without |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|");
+    let secs = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
+    for row in rows {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} |",
+            row.scenario,
+            secs(row.with.0),
+            secs(row.without.0),
+            secs(row.with.1),
+            secs(row.without.1)
+        );
+    }
+}
+
 fn cell(summary: Option<Summary>) -> String {
     summary.map_or("n/a".into(), |s| format!("{:.2} ({:.2}–{:.2})", s.median, s.min, s.max))
 }
@@ -1157,6 +1260,8 @@ pub fn markdown(r: &Results) -> String {
         .collect();
         let _ = writeln!(w, "| {name} | {} |", cells.join(" | "));
     }
+
+    write_tlb_warmup(w, r);
 
     let _ = writeln!(w, "\n## Disk throughput\n");
     let _ = writeln!(w, "| measurement | result |");
@@ -1366,6 +1471,8 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 ///               "firmware_first_line_s"|"linux_version_s"|"proof_done_s": {"median","min","max"} | null } ],
 ///   "ratios": [ { "scenario", "reference": "ovmf"|"direct",
 ///                 "firmware_first_line", "linux_version", "proof_done": ours/reference of medians | null } ],
+///   "tlb_warmup": [ { "scenario": "bls"|"uki", "linux_version_median_with", "linux_version_median_without",
+///                     "linux_version_best_with", "linux_version_best_without" (s | null) } ],
 ///   "initrd_throughput": { "initrd_mib": 128, "status": "ok"|"not-available", "note",
 ///                          "hypervisor_fw_mib_s", "direct_mib_s", "direct_note", "ours_over_direct_percent" },
 ///   "firmware_read": null | { "status", "note", "runs": [ {"bytes","ms","mib_s","device_requests"} ],
@@ -1420,6 +1527,19 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
             ]));
         }
     }
+    let tlb_warmup = r
+        .tlb_warmup_rows()
+        .into_iter()
+        .map(|row| {
+            Json::Obj(vec![
+                ("scenario", Json::str(row.scenario)),
+                ("linux_version_median_with", Json::opt(row.with.0)),
+                ("linux_version_median_without", Json::opt(row.without.0)),
+                ("linux_version_best_with", Json::opt(row.with.1)),
+                ("linux_version_best_without", Json::opt(row.without.1)),
+            ])
+        })
+        .collect();
     let throughput = {
         let (ours, direct) = r.initrd_rates();
         let note = |rate: &Result<f64, String>| rate.as_ref().err().map_or(Json::Null, |why| Json::str(why));
@@ -1510,6 +1630,7 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
         ),
         ("boot", Json::Arr(boot)),
         ("ratios", Json::Arr(ratios)),
+        ("tlb_warmup", Json::Arr(tlb_warmup)),
         ("initrd_throughput", throughput),
         ("firmware_read", read),
         (
@@ -1572,6 +1693,51 @@ mod tests {
         assert_eq!(m[4], 17395712);
         assert_eq!(reserved_for_os(&m), 376832 + 114688);
         assert!(parse_memory_line("nothing").is_err());
+    }
+
+    fn ours(scenario: &'static str, linux_version: &[f64]) -> Pair {
+        Pair {
+            scenario,
+            contender: Contender::Ours,
+            status: Status::Ok,
+            runs: linux_version
+                .iter()
+                .map(|&linux_version| Run {
+                    firmware_first_line: Some(0.07),
+                    linux_version,
+                    proof_done: linux_version + 1.0,
+                })
+                .collect(),
+            memory: None,
+        }
+    }
+
+    #[test]
+    fn tlb_warmup_report_pairs_each_scenario_with_its_twin() {
+        let r = Results {
+            runs: 3,
+            pairs: vec![
+                ours("bls", &[0.36, 0.40, 0.38]),
+                ours(BLS_NO_TLB_WARMUP, &[0.47, 0.49, 0.50]),
+                ours("uki", &[0.36]),
+            ],
+            read: None,
+            elf_file_bytes: 0,
+            elf_loaded_bytes: 0,
+            smallest_ram: None,
+            qemu: String::new(),
+            git: String::new(),
+            load_start: String::new(),
+            load_end: String::new(),
+            seconds: 0.0,
+        };
+        let rows = r.tlb_warmup_rows();
+        assert_eq!(rows.len(), 1, "uki ran without its twin");
+        assert_eq!(rows[0].scenario, "bls");
+        assert_eq!(rows[0].with, (Some(0.38), Some(0.36)));
+        assert_eq!(rows[0].without, (Some(0.49), Some(0.47)));
+        let report = markdown(&r);
+        assert!(report.contains("| bls | 0.38 | 0.49 | 0.36 | 0.47 |"), "{report}");
     }
 
     #[test]
