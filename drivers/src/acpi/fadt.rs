@@ -1,7 +1,8 @@
 //! FADT fields the firmware reads (ACPI 6.5 §5.2.9, Table 5.9) and the generic
 //! address structure they use (§5.2.3.2).
 
-use super::{le_u32, le_u64, TableSignature};
+use super::TableSignature;
+use crate::bytes::LeFields;
 
 /// The FADT's signature.
 pub const FADT_SIGNATURE: TableSignature = TableSignature(*b"FACP");
@@ -29,18 +30,21 @@ pub(super) const FADT_FLAG_RESET_REG_SUP: u32 = 1 << 10;
 // Address space IDs of a generic address structure.
 pub(super) const GAS_SYSTEM_MEMORY: u8 = 0;
 pub(super) const GAS_SYSTEM_IO: u8 = 1;
+/// Where a generic address structure's 64-bit address is (after the address
+/// space ID, bit width, bit offset and access size bytes).
+pub(super) const GAS_ADDRESS: usize = 4;
 
 /// An I/O port from a generic address structure at `offset`, if it is one.
 pub(super) fn gas_io_port(bytes: &[u8], offset: usize) -> Option<u16> {
-    let gas = bytes.get(offset..offset + 12)?;
-    let address = le_u64(gas, 4);
-    (gas[0] == GAS_SYSTEM_IO && address != 0)
+    let space = bytes.u8_at(offset)?;
+    let address = bytes.u64_le(offset + GAS_ADDRESS)?;
+    (space == GAS_SYSTEM_IO && address != 0)
         .then(|| u16::try_from(address).ok())
         .flatten()
 }
 
 /// A legacy 32-bit port block field, if set.
 pub(super) fn port_field(bytes: &[u8], offset: usize) -> Option<u16> {
-    let value = le_u32(bytes.get(offset..offset + 4)?, 0);
+    let value = bytes.u32_le(offset)?;
     (value != 0).then(|| u16::try_from(value).ok()).flatten()
 }

@@ -1,7 +1,8 @@
 //! The HPET description table (IA-PC HPET Specification 1.0a §3.2.4).
 
-use super::fadt::GAS_SYSTEM_MEMORY;
-use super::{le_u64, Table, TableSignature};
+use super::fadt::{GAS_ADDRESS, GAS_SYSTEM_MEMORY};
+use super::{Table, TableSignature};
+use crate::bytes::LeFields;
 use log::debug;
 
 /// The HPET description table's signature.
@@ -22,8 +23,8 @@ const HPET_BASE_ADDRESS: usize = 40;
 /// The timer block an HPET table describes, if its registers are in memory
 /// space (the specification puts them nowhere else).
 pub fn hpet(table: &Table<'_>) -> Option<Hpet> {
-    let gas = table.bytes.get(HPET_BASE_ADDRESS..HPET_BASE_ADDRESS + 12)?;
-    let (space, address) = (gas[0], le_u64(gas, 4));
+    let space = table.bytes.u8_at(HPET_BASE_ADDRESS)?;
+    let address = table.bytes.u64_le(HPET_BASE_ADDRESS + GAS_ADDRESS)?;
     if address == 0 {
         return None;
     }

@@ -1,7 +1,8 @@
 //! The MCFG table, which places PCI Express ECAM windows (PCI Firmware
 //! Specification 3.3 §4.1.2, Table 4-3).
 
-use super::{byte, le_u16, le_u64, Error, Table, SDT_HEADER_LENGTH};
+use super::{Error, Table, SDT_HEADER_LENGTH};
+use crate::bytes::LeFields;
 use alloc::vec::Vec;
 use log::debug;
 
@@ -62,10 +63,11 @@ pub fn parse_mcfg(table: &Table<'_>) -> Result<Vec<EcamRegion>, Error> {
     let mut regions = Vec::with_capacity(allocations.len() / MCFG_ALLOCATION_LENGTH);
     for (index, entry) in allocations.chunks_exact(MCFG_ALLOCATION_LENGTH).enumerate() {
         let region = EcamRegion {
-            base_address: le_u64(entry, 0),
-            segment: le_u16(entry, 8),
-            start_bus: byte(entry, 10),
-            end_bus: byte(entry, 11),
+            // `chunks_exact` gave all 16 bytes of the allocation structure.
+            base_address: entry.u64_le(0).unwrap_or(0),
+            segment: entry.u16_le(8).unwrap_or(0),
+            start_bus: entry.u8_at(10).unwrap_or(0),
+            end_bus: entry.u8_at(11).unwrap_or(0),
         };
         if region.end_bus < region.start_bus {
             return Err(Error::BadEcamBusRange {

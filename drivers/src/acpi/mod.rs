@@ -25,6 +25,7 @@ pub use mcfg::{parse_mcfg, EcamRegion};
 pub use pm_timer::{pm_timer, PmTimer};
 pub use power::{power_control, PowerControl};
 
+use crate::bytes::LeFields;
 use alloc::vec::Vec;
 use core::fmt;
 use log::{debug, warn};
@@ -190,16 +191,18 @@ pub struct SdtHeader {
 }
 
 impl SdtHeader {
+    /// The header at the start of `bytes`, whose length was checked (a short
+    /// slice would read as zeros).
     fn parse(bytes: &[u8]) -> SdtHeader {
         SdtHeader {
-            signature: TableSignature(array(bytes, 0)),
-            length: le_u32(bytes, 4),
-            revision: byte(bytes, 8),
-            oem_id: array(bytes, 10),
-            oem_table_id: array(bytes, 16),
-            oem_revision: le_u32(bytes, 24),
-            creator_id: le_u32(bytes, 28),
-            creator_revision: le_u32(bytes, 32),
+            signature: TableSignature(bytes.array_at(0).unwrap_or_default()),
+            length: bytes.u32_le(4).unwrap_or(0),
+            revision: bytes.u8_at(8).unwrap_or(0),
+            oem_id: bytes.array_at(10).unwrap_or_default(),
+            oem_table_id: bytes.array_at(16).unwrap_or_default(),
+            oem_revision: bytes.u32_le(24).unwrap_or(0),
+            creator_id: bytes.u32_le(28).unwrap_or(0),
+            creator_revision: bytes.u32_le(32).unwrap_or(0),
         }
     }
 }
@@ -229,17 +232,18 @@ pub fn read_rsdp<M: PhysMemory + ?Sized>(mem: &M, addr: u64) -> Result<Rsdp, Err
     if checksum(v1) != 0 {
         return Err(Error::BadRsdpChecksum { addr });
     }
-    let revision = byte(v1, RSDP_REVISION);
+    // `read` gave exactly RSDP_V1_LENGTH bytes: every field below is there.
+    let revision = v1.u8_at(RSDP_REVISION).unwrap_or(0);
     let mut rsdp = Rsdp {
         address: addr,
         revision,
-        oem_id: array(v1, RSDP_OEMID),
-        rsdt_address: le_u32(v1, RSDP_RSDT_ADDRESS),
+        oem_id: v1.array_at(RSDP_OEMID).unwrap_or_default(),
+        rsdt_address: v1.u32_le(RSDP_RSDT_ADDRESS).unwrap_or(0),
         xsdt_address: None,
     };
     if revision >= RSDP_REVISION_XSDT {
         let v2 = read(mem, addr, RSDP_V2_LENGTH)?;
-        let length = le_u32(v2, RSDP_LENGTH);
+        let length = v2.u32_le(RSDP_LENGTH).unwrap_or(0);
         if (length as usize) < RSDP_V2_LENGTH {
             return Err(Error::BadRsdpLength { addr, length });
         }
@@ -247,7 +251,7 @@ pub fn read_rsdp<M: PhysMemory + ?Sized>(mem: &M, addr: u64) -> Result<Rsdp, Err
         if checksum(whole) != 0 {
             return Err(Error::BadRsdpExtendedChecksum { addr });
         }
-        rsdp.xsdt_address = Some(le_u64(v2, RSDP_XSDT_ADDRESS)).filter(|&a| a != 0);
+        rsdp.xsdt_address = v2.u64_le(RSDP_XSDT_ADDRESS).filter(|&a| a != 0);
     }
     Ok(rsdp)
 }
@@ -331,9 +335,9 @@ impl<'m, M: PhysMemory + ?Sized> Acpi<'m, M> {
         self.root
             .data()
             .chunks_exact(entry_size)
-            .map(move |entry| match entry_size {
-                8 => le_u64(entry, 0),
-                _ => u64::from(le_u32(entry, 0)),
+            .filter_map(move |entry| match entry_size {
+                8 => entry.u64_le(0),
+                _ => entry.u32_le(0).map(u64::from),
             })
     }
 
@@ -367,30 +371,4 @@ fn read<M: PhysMemory + ?Sized>(mem: &M, addr: u64, len: usize) -> Result<&[u8],
 /// The byte sum that must be zero over a checksummed structure.
 fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |sum, &b| sum.wrapping_add(b))
-}
-
-// Readers for fixed offsets inside structures whose length was checked; a short
-// slice reads as zero rather than panicking.
-fn byte(bytes: &[u8], offset: usize) -> u8 {
-    bytes.get(offset).copied().unwrap_or(0)
-}
-
-fn array<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
-    let mut out = [0u8; N];
-    if let Some(src) = bytes.get(offset..offset + N) {
-        out.copy_from_slice(src);
-    }
-    out
-}
-
-fn le_u16(bytes: &[u8], offset: usize) -> u16 {
-    u16::from_le_bytes(array(bytes, offset))
-}
-
-fn le_u32(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes(array(bytes, offset))
-}
-
-fn le_u64(bytes: &[u8], offset: usize) -> u64 {
-    u64::from_le_bytes(array(bytes, offset))
 }

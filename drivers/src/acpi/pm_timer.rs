@@ -1,7 +1,8 @@
 //! The ACPI power-management timer (ACPI 6.5 §4.8.3.3) a FADT names.
 
 use super::fadt::*;
-use super::{le_u32, le_u64, Table};
+use super::Table;
+use crate::bytes::LeFields;
 use log::debug;
 
 /// Where the ACPI power-management timer is (ACPI 6.5 §4.8.3.3, FADT fields
@@ -21,14 +22,16 @@ pub struct PmTimer {
 /// to ignore one that is there.
 pub fn pm_timer(fadt: &Table<'_>) -> Option<PmTimer> {
     let bytes = fadt.bytes;
-    let field = |offset: usize, len: usize| bytes.get(offset..offset + len);
-    let flags = le_u32(field(FADT_FLAGS, 4)?, 0);
+    let flags = bytes.u32_le(FADT_FLAGS)?;
     let wide = flags & FADT_FLAG_TMR_VAL_EXT != 0;
     if flags & FADT_FLAG_HW_REDUCED_ACPI != 0 {
         debug!("acpi: the FADT is hardware-reduced; looking for a PM timer all the same");
     }
-    if let Some(gas) = field(FADT_X_PM_TMR_BLK, 12) {
-        let (space, address) = (gas[0], le_u64(gas, 4));
+    let x_pm_tmr = (
+        bytes.u8_at(FADT_X_PM_TMR_BLK),
+        bytes.u64_le(FADT_X_PM_TMR_BLK + GAS_ADDRESS),
+    );
+    if let (Some(space), Some(address)) = x_pm_tmr {
         if address != 0 {
             match (space, u16::try_from(address)) {
                 (GAS_SYSTEM_IO, Ok(port)) => return Some(PmTimer { port, wide }),
@@ -42,8 +45,8 @@ pub fn pm_timer(fadt: &Table<'_>) -> Option<PmTimer> {
             }
         }
     }
-    let port = le_u32(field(FADT_PM_TMR_BLK, 4)?, 0);
-    let len = *field(FADT_PM_TMR_LEN, 1)?.first()?;
+    let port = bytes.u32_le(FADT_PM_TMR_BLK)?;
+    let len = bytes.u8_at(FADT_PM_TMR_LEN)?;
     if port == 0 || len < 4 {
         return None;
     }

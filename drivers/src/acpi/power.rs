@@ -3,7 +3,8 @@
 
 use super::aml::s5_sleep_type;
 use super::fadt::*;
-use super::{le_u32, le_u64, read_table, PhysMemory, Table};
+use super::{read_table, PhysMemory, Table};
+use crate::bytes::LeFields;
 
 /// How to reset and power off the machine, from the FADT and the DSDT's `\_S5`
 /// object (ACPI 6.5 §4.8.3.6 reset register, §7.4.2 sleep states, §4.8.3.7
@@ -24,20 +25,14 @@ pub struct PowerControl {
 /// The FADT's power registers, with `\_S5` from the DSDT it points to.
 pub fn power_control<M: PhysMemory + ?Sized>(mem: &M, fadt: &Table<'_>) -> PowerControl {
     let bytes = fadt.bytes;
-    let flags = bytes.get(FADT_FLAGS..FADT_FLAGS + 4).map_or(0, |f| le_u32(f, 0));
+    let flags = bytes.u32_le(FADT_FLAGS).unwrap_or(0);
     let reset = (flags & FADT_FLAG_RESET_REG_SUP != 0)
         .then(|| Some((gas_io_port(bytes, FADT_RESET_REG)?, *bytes.get(FADT_RESET_VALUE)?)))
         .flatten();
     let dsdt = bytes
-        .get(FADT_X_DSDT..FADT_X_DSDT + 8)
-        .map(|b| le_u64(b, 0))
+        .u64_le(FADT_X_DSDT)
         .filter(|&a| a != 0)
-        .or_else(|| {
-            bytes
-                .get(FADT_DSDT..FADT_DSDT + 4)
-                .map(|b| u64::from(le_u32(b, 0)))
-                .filter(|&a| a != 0)
-        });
+        .or_else(|| bytes.u32_le(FADT_DSDT).map(u64::from).filter(|&a| a != 0));
     let s5 = dsdt
         .and_then(|addr| read_table(mem, addr).ok())
         .and_then(|t| s5_sleep_type(t.data()));

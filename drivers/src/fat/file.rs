@@ -1,10 +1,11 @@
 //! [`File`]: a handle's copy of one directory entry.
 
 use super::{
-    le16, le32, put16, put32, DateTime, EntryLocation, Run, ATTR_DIRECTORY, DIR_ATTR, DIR_CRT_DATE, DIR_CRT_TIME,
+    put16, put32, DateTime, EntryLocation, Run, ATTR_DIRECTORY, DIR_ATTR, DIR_CRT_DATE, DIR_CRT_TIME,
     DIR_CRT_TIME_TENTH, DIR_ENTRY_SIZE, DIR_FILE_SIZE, DIR_FST_CLUS_HI, DIR_FST_CLUS_LO, DIR_LST_ACC_DATE,
     DIR_WRT_DATE, DIR_WRT_TIME,
 };
+use crate::bytes::LeFields;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -32,7 +33,7 @@ impl File {
         if self.is_directory() {
             0
         } else {
-            u64::from(le32(&self.raw, DIR_FILE_SIZE))
+            u64::from(self.raw.u32_le(DIR_FILE_SIZE).unwrap_or(0))
         }
     }
 
@@ -56,19 +57,23 @@ impl File {
 
     pub fn created(&self) -> DateTime {
         DateTime::from_fat(
-            le16(&self.raw, DIR_CRT_DATE),
-            le16(&self.raw, DIR_CRT_TIME),
+            self.raw.u16_le(DIR_CRT_DATE).unwrap_or(0),
+            self.raw.u16_le(DIR_CRT_TIME).unwrap_or(0),
             self.raw[DIR_CRT_TIME_TENTH],
         )
     }
 
     pub fn modified(&self) -> DateTime {
-        DateTime::from_fat(le16(&self.raw, DIR_WRT_DATE), le16(&self.raw, DIR_WRT_TIME), 0)
+        DateTime::from_fat(
+            self.raw.u16_le(DIR_WRT_DATE).unwrap_or(0),
+            self.raw.u16_le(DIR_WRT_TIME).unwrap_or(0),
+            0,
+        )
     }
 
     /// Last access (FAT keeps the date only).
     pub fn accessed(&self) -> DateTime {
-        DateTime::from_fat(le16(&self.raw, DIR_LST_ACC_DATE), 0, 0)
+        DateTime::from_fat(self.raw.u16_le(DIR_LST_ACC_DATE).unwrap_or(0), 0, 0)
     }
 
     pub(super) fn set_first_cluster(&mut self, cluster: u32) {

@@ -2,18 +2,19 @@
 //! resolving paths (fatgen103 §6, §7).
 
 use super::{
-    dir, is_separator, le16, DirCursor, EntryLocation, Error, FatType, File, FileSystem, Found, Run, Span, State,
+    dir, is_separator, DirCursor, EntryLocation, Error, FatType, File, FileSystem, Found, Run, Span, State,
     ATTR_DIRECTORY, DIR_ATTR, DIR_ENTRY_SIZE, DIR_FST_CLUS_HI, DIR_FST_CLUS_LO, DIR_NAME, DOTDOT_NAME, ENTRY_END,
     ENTRY_FREE, MAX_DIR_BYTES, ROOT,
 };
+use crate::bytes::LeFields;
 use alloc::vec;
 use alloc::vec::Vec;
 
 impl FileSystem {
     pub(super) fn entry_cluster(&self, raw: &[u8]) -> u32 {
-        let lo = u32::from(le16(raw, DIR_FST_CLUS_LO));
+        let lo = u32::from(raw.u16_le(DIR_FST_CLUS_LO).unwrap_or(0));
         if self.geo.fat_type == FatType::Fat32 {
-            lo | u32::from(le16(raw, DIR_FST_CLUS_HI)) << 16
+            lo | u32::from(raw.u16_le(DIR_FST_CLUS_HI).unwrap_or(0)) << 16
         } else {
             lo
         }

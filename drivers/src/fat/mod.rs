@@ -34,12 +34,13 @@ pub use error::Error;
 pub use file::File;
 
 use crate::block::BlockDevice;
+use crate::bytes::LeFields;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use dir::{
-    le16, le32, put16, put32, DIR_ATTR, DIR_CRT_DATE, DIR_CRT_TIME, DIR_CRT_TIME_TENTH, DIR_ENTRY_SIZE, DIR_FILE_SIZE,
+    put16, put32, DIR_ATTR, DIR_CRT_DATE, DIR_CRT_TIME, DIR_CRT_TIME_TENTH, DIR_ENTRY_SIZE, DIR_FILE_SIZE,
     DIR_FST_CLUS_HI, DIR_FST_CLUS_LO, DIR_LST_ACC_DATE, DIR_NAME, DIR_NTRES, DIR_WRT_DATE, DIR_WRT_TIME, DOTDOT_NAME,
     DOT_NAME, ENTRY_END, ENTRY_FREE,
 };
@@ -174,16 +175,16 @@ impl FileSystem {
         if let Some(fsinfo) = geo.fsinfo_sector {
             let mut info = [0u8; bpb::BOOT_SECTOR_BYTES];
             io::read_at(&*dev, u64::from(fsinfo) * u64::from(geo.bytes_per_sector), &mut info)?;
-            if le32(&info, bpb::FSI_LEAD_SIG_OFFSET) == bpb::FSI_LEAD_SIG
-                && le32(&info, bpb::FSI_STRUC_SIG_OFFSET) == bpb::FSI_STRUC_SIG
-                && le32(&info, bpb::FSI_TRAIL_SIG_OFFSET) == bpb::FSI_TRAIL_SIG
+            if info.u32_le(bpb::FSI_LEAD_SIG_OFFSET).unwrap_or(0) == bpb::FSI_LEAD_SIG
+                && info.u32_le(bpb::FSI_STRUC_SIG_OFFSET).unwrap_or(0) == bpb::FSI_STRUC_SIG
+                && info.u32_le(bpb::FSI_TRAIL_SIG_OFFSET).unwrap_or(0) == bpb::FSI_TRAIL_SIG
             {
                 state.fsinfo = Some(fsinfo);
-                let free = le32(&info, bpb::FSI_FREE_COUNT_OFFSET);
+                let free = info.u32_le(bpb::FSI_FREE_COUNT_OFFSET).unwrap_or(0);
                 if free <= geo.cluster_count {
                     state.free_count = Some(free);
                 }
-                let next = le32(&info, bpb::FSI_NXT_FREE_OFFSET);
+                let next = info.u32_le(bpb::FSI_NXT_FREE_OFFSET).unwrap_or(0);
                 if geo.is_data_cluster(next) {
                     state.next_free = next;
                 }
