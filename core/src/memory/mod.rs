@@ -1,5 +1,5 @@
 //! The UEFI memory services (UEFI 2.10 §7.2): the memory map and page allocator
-//! ([`map`]), the pool allocator ([`pool`]), the memory types ([`types`]) and the
+//! ([`map`], its [`error`]s), the pool allocator ([`pool`]), the memory types ([`types`]) and the
 //! map the firmware starts with ([`initial`]).
 //!
 //! The boot service thunks hold one [`Memory`] behind a lock, convert the raw
@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attributes;
+pub mod error;
 pub mod initial;
 pub mod map;
 pub mod pool;
