@@ -8,7 +8,7 @@ use core::ops::Range;
 use fw_core::boot_info::BootInfo;
 use fw_core::efi::{self, runtime, tables, Platform, BOOT};
 use fw_core::handles::HandleId;
-use fw_core::memory::{MemoryType, EFI_PAGE_SIZE};
+use fw_core::memory::{initial, MemoryType};
 use fw_drivers::rtc::calendar::DateTime;
 use fw_protocols::console::{MonotonicClock, SerialConsole, SerialPort};
 use fw_protocols::serial_io::SerialIo;
@@ -101,52 +101,24 @@ fn exit_boot_services() {
     crate::platform::quiesce();
 }
 
-fn pages(range: &Range<u64>) -> u64 {
-    (range.end - range.start).div_ceil(EFI_PAGE_SIZE)
-}
-
-/// Builds the EFI memory map: the VMM's regions, then the firmware image
-/// (runtime code and data, with the boot stack and page tables as boot data)
-/// and the heap (boot data) carved out.
+/// Builds the EFI memory map: the VMM's regions with the firmware's image, heap,
+/// runtime MMIO and the VMM's modules carved out (`fw_core::memory::initial`).
 fn build_memory_map(info: &BootInfo, heap: &Range<u64>) {
-    let mut boot = BOOT.lock();
-    let map = &mut boot.memory.map;
-    for region in info.regions() {
-        if let Err(e) = map.add_boot_region(region) {
-            warn!("memory map: cannot add {:#x}+{:#x}: {e}", region.start, region.size);
-        }
-    }
     let layout = fw_arch::image_layout();
-    let carve = [
-        (&layout.code, MemoryType::RuntimeServicesCode),
-        (&layout.data, MemoryType::RuntimeServicesData),
-        (&layout.boot_data, MemoryType::BootServicesData),
-        (heap, MemoryType::BootServicesData),
-    ];
-    for (range, ty) in carve {
-        if let Err(e) = map.set_type(range.start, pages(range), ty) {
-            error!(
-                "memory map: cannot mark {:#x}-{:#x} as {ty:?}: {e}",
-                range.start, range.end
-            );
-        }
-    }
-    for (base, size) in crate::platform::runtime_mmio() {
-        if let Err(e) = map.set_type(base, size.div_ceil(EFI_PAGE_SIZE), MemoryType::MemoryMappedIO) {
-            warn!("memory map: cannot report runtime MMIO at {base:#x}: {e}");
-        }
-    }
-    for m in info.modules() {
-        let range = m.start..m.start + m.size;
-        if let Err(e) = map.set_type_covering(range, MemoryType::LoaderData) {
-            warn!("memory map: cannot keep module at {:#x}: {e}", m.start);
-        }
-    }
+    let runtime_mmio = crate::platform::runtime_mmio();
+    let footprint = initial::Footprint {
+        code: layout.code,
+        data: layout.data,
+        boot_data: layout.boot_data,
+        heap: heap.clone(),
+        runtime_mmio: &runtime_mmio,
+        modules: info.modules(),
+    };
+    let limit = initial::build(&mut BOOT.lock().memory.map, info.regions(), &footprint);
     // Callers' buffers lie in memory the map describes (or below 4 GiB, where
     // the MMIO holes are); anything above is a size or pointer that cannot be
     // real (core/src/caller_buffer.rs).
-    let top = map.descriptors().map(|d| d.end()).max().unwrap_or(0).max(1 << 32);
-    fw_core::caller_buffer::set_address_limit(usize::try_from(top).unwrap_or(usize::MAX));
+    fw_core::caller_buffer::set_address_limit(usize::try_from(limit).unwrap_or(usize::MAX));
 }
 
 fn ucs2(s: &str) -> alloc::vec::Vec<u16> {

@@ -36,6 +36,7 @@ fn firmware_main(boot: Boot) -> ! {
         }
     };
     map_high_memory(&info);
+    apply_switches(&info);
     run_test_hooks(&info);
 
     let found = platform::discover(&info, &mut alloc_page);
@@ -124,7 +125,7 @@ fn alloc_page() -> Option<u64> {
 }
 
 /// On x86_64 makes what is not RAM below 4 GiB uncached. Maps RAM above 4 GiB (the x86_64 entry code mapped the first 4 GiB; the
-/// aarch64 one mapped all RAM; riscv64 runs without paging) and checks that the highest RAM page is reachable.
+/// aarch64 one mapped all RAM; riscv64 runs without paging).
 fn map_high_memory(info: &BootInfo) {
     let top = info.ram_top();
     #[cfg(target_arch = "x86_64")]
@@ -143,9 +144,15 @@ fn map_high_memory(info: &BootInfo) {
     if cfg!(target_arch = "x86_64") && top > 1 << 32 {
         if let Err(e) = fw_arch::identity_map(1 << 32, top, Caching::WriteBack, &mut alloc_page) {
             error!("cannot map RAM above 4 GiB: {e}");
-            return;
         }
     }
+}
+
+/// Writes and restores the last 8 bytes of RAM, so the boot tests see that the
+/// mapping reaches the top (test builds only: a release build leaves the OS's
+/// memory untouched).
+fn probe_ram_top(info: &BootInfo) {
+    let top = info.ram_top();
     let last = (top - 8) as *mut u64;
     // SAFETY: the last 8 bytes of RAM are identity mapped and unused by anyone
     // else this early; the old value is restored.
@@ -163,11 +170,27 @@ fn map_high_memory(info: &BootInfo) {
     );
 }
 
+/// Switches on the VMM's command line that change how the firmware runs (the
+/// boot manager's own, `hvfw.linux=` and `hvfw.bls=`, become variables in `efi_setup`).
+fn apply_switches(info: &BootInfo) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use fw_arch::x86_64::tlb_warmup;
+        if info.cmdline_has(tlb_warmup::OFF_SWITCH) {
+            tlb_warmup::disable();
+            info!("{}: images start without readying TCG's TLB", tlb_warmup::OFF_SWITCH);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = info;
+}
+
 /// Test-only behaviour, asked for on the command line of a `test-hooks` build.
 fn run_test_hooks(info: &BootInfo) {
     if !cfg!(feature = "test-hooks") {
         return;
     }
+    probe_ram_top(info);
     if info.cmdline_has("hvfw.test=page-fault") {
         info!("test hook: reading an unmapped address");
         // SAFETY: deliberately unsound: the test checks the exception report.

@@ -17,6 +17,7 @@ pub mod heap_region;
 pub mod image;
 pub mod logger;
 pub mod memory;
+pub mod mmio_window;
 pub mod variable_file;
 pub mod variables;
 pub mod watchdog;

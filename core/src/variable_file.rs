@@ -16,6 +16,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
+use fw_drivers::bytes::LeFields;
 use fw_drivers::crc32::crc32;
 use r_efi::efi;
 
@@ -92,18 +93,6 @@ impl fmt::Display for FileError {
     }
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
 /// The entries of a variable file, checked: header, length, CRC32 and every
 /// entry's bounds. Bytes after the header's length are ignored (the format
 /// allows a longer file).
@@ -117,7 +106,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<FileVariable<'_>>, FileError> {
     if bytes[15] != MAGIC_AND_REVISION[7] {
         return Err(FileError::UnknownRevision { revision: bytes[15] });
     }
-    let length = u32_at(bytes, 16);
+    // The file header's HEADER_LEN bytes are there (checked above).
+    let length = bytes.u32_le(16).unwrap_or(0);
     let end = length as usize;
     if end < HEADER_LEN || end > bytes.len() {
         return Err(FileError::BadLength {
@@ -126,7 +116,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<FileVariable<'_>>, FileError> {
         });
     }
     let entries = &bytes[HEADER_LEN..end];
-    let stored = u32_at(bytes, 20);
+    let stored = bytes.u32_le(20).unwrap_or(0);
     let computed = crc32(entries);
     if stored != computed {
         return Err(FileError::CrcMismatch { stored, computed });
@@ -138,9 +128,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<FileVariable<'_>>, FileError> {
         if entries.len() - at < ENTRY_HEADER_LEN {
             return Err(FileError::EntryTruncated { offset });
         }
-        let data_len = u32_at(entries, at) as usize;
-        let attributes = u32_at(entries, at + 4);
-        let time = u64_at(entries, at + 8);
+        // The entry header's ENTRY_HEADER_LEN bytes are there (checked above).
+        let data_len = entries.u32_le(at).unwrap_or(0) as usize;
+        let attributes = entries.u32_le(at + 4).unwrap_or(0);
+        let time = entries.u64_le(at + 8).unwrap_or(0);
         let mut guid = [0u8; 16];
         guid.copy_from_slice(&entries[at + 16..at + 32]);
         let rest = &entries[at + ENTRY_HEADER_LEN..];

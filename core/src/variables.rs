@@ -17,6 +17,7 @@
 
 use crate::variable_file::{self, EntryRef, FileVariable, Refusal};
 use core::fmt;
+use fw_drivers::bytes::LeFields;
 use r_efi::efi;
 
 const HEADER: usize = 32;
@@ -160,14 +161,6 @@ pub struct VariableStore<A> {
     used: usize,
 }
 
-fn u16_at(bytes: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([bytes[at], bytes[at + 1]])
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
 /// A name without its terminating NUL (and anything after one).
 fn trim_name(name: &[u16]) -> &[u16] {
     match name.iter().position(|&c| c == 0) {
@@ -193,10 +186,10 @@ impl Iterator for Records<'_> {
         }
         let record = Record {
             offset,
-            name_units: u16_at(bytes, offset) as usize,
-            flags: u16_at(bytes, offset + 2),
-            attributes: u32_at(bytes, offset + 4),
-            data_len: u32_at(bytes, offset + 24) as usize,
+            name_units: bytes.u16_le(offset)? as usize,
+            flags: bytes.u16_le(offset + 2)?,
+            attributes: bytes.u32_le(offset + 4)?,
+            data_len: bytes.u32_le(offset + 24)? as usize,
         };
         self.offset += record.len();
         Some(record)

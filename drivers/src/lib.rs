@@ -8,6 +8,7 @@ extern crate std;
 
 pub mod acpi;
 pub mod block;
+pub mod bytes;
 pub mod crc32;
 pub mod fat;
 pub mod fdt;

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 use crate::acpi::PhysMemory;
+use crate::bytes::LeFields;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
@@ -199,18 +200,6 @@ fn sum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b))
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    u64::from(le32(b, at)) | u64::from(le32(b, at + 4)) << 32
-}
-
 impl EntryPoint {
     /// Checks the entry point at the start of `bytes` (which may run on past it).
     pub fn parse(bytes: &[u8], checksums: Checksums) -> Result<EntryPoint, Error> {
@@ -266,15 +255,21 @@ impl EntryPoint {
             Kind::Smbios2 => (
                 ep[0x06],
                 ep[0x07],
-                u64::from(le32(ep, TABLE_ADDRESS_32)),
-                u32::from(le16(ep, TABLE_LENGTH_32)),
+                ep.u32_le(TABLE_ADDRESS_32).map(u64::from),
+                ep.u16_le(TABLE_LENGTH_32).map(u32::from),
             ),
             Kind::Smbios3 => (
                 ep[0x07],
                 ep[0x08],
-                le64(ep, TABLE_ADDRESS_64),
-                le32(ep, TABLE_MAX_SIZE_64),
+                ep.u64_le(TABLE_ADDRESS_64),
+                ep.u32_le(TABLE_MAX_SIZE_64),
             ),
+        };
+        let (Some(table_address), Some(table_length)) = (table_address, table_length) else {
+            return Err(Error::BadEntryPointLength {
+                anchor,
+                length: ep.len(),
+            });
         };
         if table_length == 0 {
             return Err(Error::EmptyTable);

@@ -45,11 +45,8 @@ mod tests {
     use super::*;
     use alloc::string::String;
     use alloc::vec::Vec;
+    use fw_drivers::bytes::LeFields;
     use fw_drivers::partition::{Guid, PartitionType, Signature, EFI_SYSTEM_PARTITION};
-
-    fn u32_at(bytes: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
-    }
 
     fn partition(format: PartitionFormat, partition_type: PartitionType, entry: Vec<u8>) -> PartitionInfo {
         PartitionInfo {
@@ -82,8 +79,8 @@ mod tests {
         );
         let bytes = bytes(&esp);
         assert_eq!(
-            (u32_at(&bytes, 0), u32_at(&bytes, 4), bytes[8]),
-            (REVISION, TYPE_GPT, 1)
+            (bytes.u32_le(0), bytes.u32_le(4), bytes[8]),
+            (Some(REVISION), Some(TYPE_GPT), 1)
         );
         assert_eq!(&bytes[9..16], &[0; 7]);
         assert_eq!(&bytes[16..], &entry[..]);
@@ -94,7 +91,7 @@ mod tests {
         let record: Vec<u8> = (0..16).collect();
         let linux = partition(PartitionFormat::Mbr, PartitionType::Mbr(0x83), record.clone());
         let bytes = bytes(&linux);
-        assert_eq!((u32_at(&bytes, 4), bytes[8]), (TYPE_MBR, 0));
+        assert_eq!((bytes.u32_le(4), bytes[8]), (Some(TYPE_MBR), 0));
         assert_eq!(&bytes[16..32], &record[..]);
         assert_eq!(&bytes[32..], &[0; 112]);
         let esp = partition(PartitionFormat::Mbr, PartitionType::Mbr(0xef), record);

@@ -156,39 +156,12 @@ pub fn smbios_from_bios_area(info: &BootInfo) -> Result<smbios::Smbios, smbios::
     smbios::Smbios::from_bios_area(&memory, smbios::BIOS_AREA, &described)
 }
 
-/// The largest stretch of 32-bit address space above low RAM that no memory-map
-/// entry claims, below the local APIC / IOAPIC area at 0xfec00000.
-fn mmio32_window(info: &BootInfo) -> Option<Window> {
-    const TOP: u64 = 0xfec0_0000;
-    let low_ram_top = info
-        .regions()
-        .iter()
-        .filter(|r| r.kind == MemoryKind::Ram && r.start < 1 << 32)
-        .map(|r| r.end().min(1 << 32))
-        .max()?;
-    let mut claimed: Vec<(u64, u64)> = info
-        .regions()
-        .iter()
-        .filter(|r| r.end() > low_ram_top && r.start < TOP)
-        .map(|r| (r.start, r.end()))
-        .collect();
-    claimed.sort_unstable();
-    let mut best: Option<(u64, u64)> = None;
-    let mut cursor = low_ram_top.next_multiple_of(1 << 20);
-    for (start, end) in claimed.into_iter().chain([(TOP, TOP)]) {
-        if start > cursor && best.is_none_or(|(s, e)| start - cursor > e - s) {
-            best = Some((cursor, start.min(TOP)));
-        }
-        cursor = cursor.max(end);
-    }
-    best.map(|(start, end)| Window::new(start, end - start))
-}
-
 /// Where BARs the VMM left unassigned go: the 32-bit hole and the PC's I/O
 /// ports above the legacy devices.
 fn x86_windows(info: &BootInfo) -> BarWindows {
     BarWindows {
-        mmio32: mmio32_window(info),
+        mmio32: fw_core::mmio_window::mmio32_window(info.regions())
+            .map(|window| Window::new(window.start, window.end - window.start)),
         mmio64: None,
         io: Some(Window::new(0xc000, 0x4000)),
     }

@@ -32,28 +32,27 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The JSON's `schema` value; bump it when the layout changes.
-pub const SCHEMA: &str = "hvfw-bench-v1";
+pub const SCHEMA: &str = "hvfw-bench-v2";
 
 /// The line the firmware prints at ExitBootServices, in decimal bytes:
 ///
 /// ```text
-/// hvfw-memory: runtime_code=<bytes> runtime_data=<bytes> acpi_reclaim=<bytes> acpi_nvs=<bytes> reserved=<bytes> boot_services_peak=<bytes>
+/// hvfw-memory: runtime_code=<bytes> runtime_data=<bytes> acpi_reclaim=<bytes> acpi_nvs=<bytes> boot_services_peak=<bytes>
 /// ```
 ///
-/// The first five are the totals of those EFI memory types in the map the OS
+/// The first four are the totals of those EFI memory types in the map the OS
 /// gets (what stays reserved for it); `boot_services_peak` is the most memory the
 /// firmware held as boot services code and data at any time during the boot.
 /// It may follow a log prefix on its line; the last such line counts.
-/// `reserved` is optional (the firmware's line of a99112e omits it): when absent
-/// it shows as "-" and counts as 0 in the total.
+/// (EfiReservedMemoryType is not on the line: the firmware allocates none; what the
+/// map has of it comes from the VMM.)
 pub const MEMORY_LINE: &str = "hvfw-memory:";
-/// The keys of [`MEMORY_LINE`], in order; the first five make up "reserved for the OS".
-pub const MEMORY_KEYS: [&str; 6] = [
+/// The keys of [`MEMORY_LINE`], in order; the first four make up "reserved for the OS".
+pub const MEMORY_KEYS: [&str; 5] = [
     "runtime_code",
     "runtime_data",
     "acpi_reclaim",
     "acpi_nvs",
-    "reserved",
     "boot_services_peak",
 ];
 
@@ -137,6 +136,8 @@ pub struct Prepared {
     pub direct: Option<DirectBoot>,
     /// hypervisor-fw's own command line (`-append`), e.g. `hvfw.linux=bzimage`.
     pub firmware_append: Option<&'static str>,
+    /// Why only hypervisor-fw runs (a variant of another scenario's firmware), or `None`.
+    pub ours_only: Option<&'static str>,
 }
 
 /// One boot scenario.
@@ -175,6 +176,16 @@ pub fn scenarios() -> Vec<Scenario> {
             prepare: uki,
         },
         Scenario {
+            name: BLS_NO_TLB_WARMUP,
+            about: "as bls, without readying TCG's TLB before StartImage (hvfw.tlb-warmup=off)",
+            prepare: bls_no_tlb_warmup,
+        },
+        Scenario {
+            name: UKI_NO_TLB_WARMUP,
+            about: "as uki, without readying TCG's TLB before StartImage (hvfw.tlb-warmup=off)",
+            prepare: uki_no_tlb_warmup,
+        },
+        Scenario {
             name: "bzimage",
             about: "the bls disk booted through the x86 boot protocol (hvfw.linux=bzimage)",
             prepare: bzimage,
@@ -205,7 +216,31 @@ fn uki() -> Result<Prepared, String> {
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(initramfs::proof_initramfs()?, UKI_CMDLINE)?,
         firmware_append: None,
+        ours_only: None,
     })
+}
+
+/// The firmware's switch for its TCG TLB readying (`fw_arch::x86_64::tlb_warmup::OFF_SWITCH`).
+const TLB_WARMUP_OFF: &str = "hvfw.tlb-warmup=off";
+const BLS_NO_TLB_WARMUP: &str = "bls-no-tlb-warmup";
+const UKI_NO_TLB_WARMUP: &str = "uki-no-tlb-warmup";
+/// Each scenario beside its twin booted with [`TLB_WARMUP_OFF`].
+const TLB_WARMUP_TWINS: [(&str, &str); 2] = [("bls", BLS_NO_TLB_WARMUP), ("uki", UKI_NO_TLB_WARMUP)];
+
+/// `prepared` with the firmware's TLB readying off; the other contenders are
+/// the same as in the scenario it comes from, so they do not run again.
+fn without_tlb_warmup(mut prepared: Prepared) -> Prepared {
+    prepared.firmware_append = Some(TLB_WARMUP_OFF);
+    prepared.ours_only = Some("only the firmware's TLB readying differs");
+    prepared
+}
+
+fn bls_no_tlb_warmup() -> Result<Prepared, String> {
+    bls().map(without_tlb_warmup)
+}
+
+fn uki_no_tlb_warmup() -> Result<Prepared, String> {
+    uki().map(without_tlb_warmup)
 }
 
 fn bzimage() -> Result<Prepared, String> {
@@ -229,6 +264,7 @@ fn shim_grub() -> Result<Prepared, String> {
         no_ovmf: None,
         direct: direct(initramfs::proof_initramfs()?, &images::ShimGrub::default().cmdline)?,
         firmware_append: None,
+        ours_only: None,
     })
 }
 
@@ -242,6 +278,7 @@ fn systemd_boot() -> Result<Prepared, String> {
         )?,
         // Leave the entry to systemd-boot: the firmware would boot it itself.
         firmware_append: Some("hvfw.bls=off"),
+        ours_only: None,
     })
 }
 
@@ -255,6 +292,7 @@ fn bls() -> Result<Prepared, String> {
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(initramfs::proof_initramfs()?, BLS_OPTIONS)?,
         firmware_append: None,
+        ours_only: None,
     })
 }
 
@@ -273,6 +311,7 @@ fn bls_big_initrd() -> Result<Prepared, String> {
         no_ovmf: Some(NO_BOOT_LOADER),
         direct: direct(big, BLS_OPTIONS)?,
         firmware_append: None,
+        ours_only: None,
     })
 }
 
@@ -562,15 +601,11 @@ impl Status {
 }
 
 /// The memory figures of [`MEMORY_LINE`], in [`MEMORY_KEYS`] order.
-/// `None` for an optional key the line lacks.
-pub type Memory = [Option<u64>; 6];
+pub type Memory = [u64; 5];
 
-/// Keys of [`MEMORY_LINE`] the firmware may leave out.
-const OPTIONAL_MEMORY_KEYS: [&str; 1] = ["reserved"];
-
-/// The memory left reserved for the OS: the sum of the first five figures.
+/// The memory left reserved for the OS: the sum of the first four figures.
 fn reserved_for_os(m: &Memory) -> u64 {
-    m[..5].iter().flatten().sum()
+    m[..4].iter().sum()
 }
 
 /// A scenario/contender pair's results.
@@ -645,15 +680,13 @@ pub fn parse_memory_line(console: &str) -> Result<Memory, String> {
         .rev()
         .find_map(|l| l.find(MEMORY_LINE).map(|at| &l[at + MEMORY_LINE.len()..]))
         .ok_or_else(|| format!("the firmware prints no `{MEMORY_LINE}` line"))?;
-    let mut memory = [None; 6];
+    let mut memory = [0; 5];
     for (slot, key) in memory.iter_mut().zip(MEMORY_KEYS) {
         *slot = line
             .split_whitespace()
             .find_map(|word| word.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
-            .and_then(|value| value.parse().ok());
-        if slot.is_none() && !OPTIONAL_MEMORY_KEYS.contains(&key) {
-            return Err(format!("`{MEMORY_LINE}` line lacks {key}=<bytes>: {}", line.trim()));
-        }
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| format!("`{MEMORY_LINE}` line lacks {key}=<bytes>: {}", line.trim()))?;
     }
     Ok(memory)
 }
@@ -806,6 +839,9 @@ pub fn run(options: &Options) -> Result<Results, String> {
         for contender in Contender::ALL {
             let status = match (prep, contender) {
                 (Err(why), _) => Status::Unavailable(why.clone()),
+                (Ok(p), Contender::Ovmf | Contender::Direct) if p.ours_only.is_some() => {
+                    Status::NotApplicable(p.ours_only.unwrap_or_default().into())
+                }
                 (Ok(p), Contender::Ovmf) if p.no_ovmf.is_some() => {
                     Status::NotApplicable(p.no_ovmf.unwrap_or_default().into())
                 }
@@ -1061,6 +1097,66 @@ impl Results {
     }
 }
 
+/// One row of the TLB readying comparison: a scenario's `Linux version`
+/// seconds (median, best) with the readying and without it.
+struct TlbWarmupRow {
+    scenario: &'static str,
+    with: (Option<f64>, Option<f64>),
+    without: (Option<f64>, Option<f64>),
+}
+
+impl Results {
+    /// The [`TLB_WARMUP_TWINS`] that ran, with and without the readying.
+    fn tlb_warmup_rows(&self) -> Vec<TlbWarmupRow> {
+        let linux = METRICS[1].2;
+        let figures = |name: &str| {
+            (
+                self.median(name, Contender::Ours, linux),
+                self.best(name, Contender::Ours, linux),
+            )
+        };
+        TLB_WARMUP_TWINS
+            .iter()
+            .filter(|(_, twin)| self.pair(twin, Contender::Ours).is_some())
+            .map(|&(scenario, twin)| TlbWarmupRow {
+                scenario,
+                with: figures(scenario),
+                without: figures(twin),
+            })
+            .collect()
+    }
+}
+
+/// What the firmware's TCG TLB readying gives: the kernel's EFI stub with and
+/// without it (`arch/src/x86_64/tlb_warmup.rs`).
+fn write_tlb_warmup(w: &mut String, r: &Results) {
+    let rows = r.tlb_warmup_rows();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "\n## TCG TLB readying (`Linux version`, s; without it: `{TLB_WARMUP_OFF}`)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| scenario | median with | median without | best with | best without |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|");
+    let secs = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.2}"));
+    for row in rows {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} |",
+            row.scenario,
+            secs(row.with.0),
+            secs(row.without.0),
+            secs(row.with.1),
+            secs(row.without.1)
+        );
+    }
+}
+
 fn cell(summary: Option<Summary>) -> String {
     summary.map_or("n/a".into(), |s| format!("{:.2} ({:.2}–{:.2})", s.median, s.min, s.max))
 }
@@ -1165,6 +1261,8 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(w, "| {name} | {} |", cells.join(" | "));
     }
 
+    write_tlb_warmup(w, r);
+
     let _ = writeln!(w, "\n## Disk throughput\n");
     let _ = writeln!(w, "| measurement | result |");
     let _ = writeln!(w, "|---|---|");
@@ -1238,15 +1336,15 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         w,
-        "| scenario | runtime code | runtime data | ACPI reclaim | ACPI NVS | reserved | left reserved for the OS | boot services peak |"
+        "| scenario | runtime code | runtime data | ACPI reclaim | ACPI NVS | left reserved for the OS | boot services peak |"
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
     for p in r.pairs.iter().filter(|p| p.contender == Contender::Ours) {
         match &p.memory {
             Some(Ok(m)) => {
                 let total = reserved_for_os(m);
-                let cells: Vec<String> = m[..5].iter().map(|b| b.map_or("-".into(), |b| b.to_string())).collect();
-                let peak = m[5].unwrap_or_default();
+                let cells: Vec<String> = m[..4].iter().map(|b| b.to_string()).collect();
+                let peak = m[4];
                 let _ = writeln!(
                     w,
                     "| {} | {} | {} ({}) | {} ({}) |",
@@ -1365,7 +1463,7 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 /// seconds since QEMU started, `null` where not measured):
 ///
 /// ```text
-/// { "schema": "hvfw-bench-v1", "runs": N, "qemu", "git", "load_average": {"start","end"},
+/// { "schema": "hvfw-bench-v2", "runs": N, "qemu", "git", "load_average": {"start","end"},
 ///   "total_seconds", "memory_line_format",
 ///   "boot": [ { "scenario", "contender": "hypervisor_fw"|"ovmf"|"direct",
 ///               "status": "ok"|"not-applicable"|"unavailable"|"not-bootable-yet"|"failed", "note",
@@ -1373,14 +1471,16 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 ///               "firmware_first_line_s"|"linux_version_s"|"proof_done_s": {"median","min","max"} | null } ],
 ///   "ratios": [ { "scenario", "reference": "ovmf"|"direct",
 ///                 "firmware_first_line", "linux_version", "proof_done": ours/reference of medians | null } ],
+///   "tlb_warmup": [ { "scenario": "bls"|"uki", "linux_version_median_with", "linux_version_median_without",
+///                     "linux_version_best_with", "linux_version_best_without" (s | null) } ],
 ///   "initrd_throughput": { "initrd_mib": 128, "status": "ok"|"not-available", "note",
 ///                          "hypervisor_fw_mib_s", "direct_mib_s", "direct_note", "ours_over_direct_percent" },
 ///   "firmware_read": null | { "status", "note", "runs": [ {"bytes","ms","mib_s","device_requests"} ],
 ///                             "mib_s": {"median","min","max"}, "ms": {...} },
 ///   "size": { "elf_file_bytes", "elf_loaded_bytes" },
 ///   "memory": [ { "scenario", "status": "ok"|"not-available", "note",
-///                 "runtime_code", "runtime_data", "acpi_reclaim", "acpi_nvs", "reserved",
-///                 "reserved_for_os", "boot_services_peak" (bytes; "reserved" null when not printed) } ],
+///                 "runtime_code", "runtime_data", "acpi_reclaim", "acpi_nvs",
+///                 "reserved_for_os", "boot_services_peak" (bytes) } ],
 ///   "smallest_ram_mib": { "direct", "ours_bls", "step" } (MiB), or why not measured, or null }
 /// ```
 pub fn write_json(r: &Results) -> Result<PathBuf, String> {
@@ -1427,6 +1527,19 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
             ]));
         }
     }
+    let tlb_warmup = r
+        .tlb_warmup_rows()
+        .into_iter()
+        .map(|row| {
+            Json::Obj(vec![
+                ("scenario", Json::str(row.scenario)),
+                ("linux_version_median_with", Json::opt(row.with.0)),
+                ("linux_version_median_without", Json::opt(row.without.0)),
+                ("linux_version_best_with", Json::opt(row.with.1)),
+                ("linux_version_best_without", Json::opt(row.without.1)),
+            ])
+        })
+        .collect();
     let throughput = {
         let (ours, direct) = r.initrd_rates();
         let note = |rate: &Result<f64, String>| rate.as_ref().err().map_or(Json::Null, |why| Json::str(why));
@@ -1477,10 +1590,9 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
                     ("status", Json::str("ok")),
                     ("note", Json::Null),
                 ];
-                let int = |v: &Option<u64>| v.map_or(Json::Null, Json::Int);
-                fields.extend(MEMORY_KEYS[..5].iter().zip(m).map(|(k, v)| (*k, int(v))));
+                fields.extend(MEMORY_KEYS[..4].iter().zip(m).map(|(k, v)| (*k, Json::Int(*v))));
                 fields.push(("reserved_for_os", Json::Int(reserved_for_os(m))));
-                fields.push(("boot_services_peak", int(&m[5])));
+                fields.push(("boot_services_peak", Json::Int(m[4])));
                 Json::Obj(fields)
             }
             other => {
@@ -1518,6 +1630,7 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
         ),
         ("boot", Json::Arr(boot)),
         ("ratios", Json::Arr(ratios)),
+        ("tlb_warmup", Json::Arr(tlb_warmup)),
         ("initrd_throughput", throughput),
         ("firmware_read", read),
         (
@@ -1568,21 +1681,63 @@ mod tests {
 
     #[test]
     fn memory_line_parses_after_log_prefix() {
-        let console = "x\n[INFO ] hvfw-memory: runtime_code=4096 runtime_data=8192 acpi_reclaim=1 acpi_nvs=2 reserved=3 boot_services_peak=99\nLinux";
-        assert_eq!(
-            parse_memory_line(console),
-            Ok([Some(4096), Some(8192), Some(1), Some(2), Some(3), Some(99)])
-        );
+        let console = "x\n[INFO ] hvfw-memory: runtime_code=4096 runtime_data=8192 acpi_reclaim=1 acpi_nvs=2 boot_services_peak=99\nLinux";
+        assert_eq!(parse_memory_line(console), Ok([4096, 8192, 1, 2, 99]));
         assert!(parse_memory_line("hvfw-memory: runtime_code=1").is_err());
     }
 
     #[test]
-    fn memory_line_without_reserved_is_accepted() {
+    fn memory_line_as_the_firmware_prints_it_sums_what_the_os_keeps() {
         let console = "hvfw-memory: runtime_code=376832 runtime_data=114688 acpi_reclaim=0 acpi_nvs=0 boot_services_peak=17395712";
         let m = parse_memory_line(console).unwrap();
-        assert_eq!(m[4], None);
+        assert_eq!(m[4], 17395712);
         assert_eq!(reserved_for_os(&m), 376832 + 114688);
         assert!(parse_memory_line("nothing").is_err());
+    }
+
+    fn ours(scenario: &'static str, linux_version: &[f64]) -> Pair {
+        Pair {
+            scenario,
+            contender: Contender::Ours,
+            status: Status::Ok,
+            runs: linux_version
+                .iter()
+                .map(|&linux_version| Run {
+                    firmware_first_line: Some(0.07),
+                    linux_version,
+                    proof_done: linux_version + 1.0,
+                })
+                .collect(),
+            memory: None,
+        }
+    }
+
+    #[test]
+    fn tlb_warmup_report_pairs_each_scenario_with_its_twin() {
+        let r = Results {
+            runs: 3,
+            pairs: vec![
+                ours("bls", &[0.36, 0.40, 0.38]),
+                ours(BLS_NO_TLB_WARMUP, &[0.47, 0.49, 0.50]),
+                ours("uki", &[0.36]),
+            ],
+            read: None,
+            elf_file_bytes: 0,
+            elf_loaded_bytes: 0,
+            smallest_ram: None,
+            qemu: String::new(),
+            git: String::new(),
+            load_start: String::new(),
+            load_end: String::new(),
+            seconds: 0.0,
+        };
+        let rows = r.tlb_warmup_rows();
+        assert_eq!(rows.len(), 1, "uki ran without its twin");
+        assert_eq!(rows[0].scenario, "bls");
+        assert_eq!(rows[0].with, (Some(0.38), Some(0.36)));
+        assert_eq!(rows[0].without, (Some(0.49), Some(0.47)));
+        let report = markdown(&r);
+        assert!(report.contains("| bls | 0.38 | 0.49 | 0.36 | 0.47 |"), "{report}");
     }
 
     #[test]

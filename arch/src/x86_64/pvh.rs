@@ -10,6 +10,7 @@
 
 use core::fmt;
 use fw_core::boot_info::{BootInfo, BootInfoError, MemoryKind, MemoryRegion, Module, MAX_CMDLINE};
+use fw_drivers::bytes::LeFields;
 
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 const START_INFO_V1_SIZE: usize = 56;
@@ -73,15 +74,8 @@ impl From<BootInfoError> for PvhError {
     }
 }
 
-fn u32_at(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap())
-}
-
-fn u64_at(bytes: &[u8], offset: usize) -> u64 {
-    u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap())
-}
-
-/// Parses the start info at `addr`.
+/// Parses the start info at `addr`. `PhysMemory::read` gives all the bytes
+/// asked for or none, so the fixed-offset fields below are always there.
 pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
     if addr == 0 {
         return Err(PvhError::NoStartInfo);
@@ -90,11 +84,11 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
         what: "start info",
         addr,
     })?;
-    let magic = u32_at(head, 0);
+    let magic = head.u32_le(0).unwrap_or(0);
     if magic != START_INFO_MAGIC {
         return Err(PvhError::BadMagic { found: magic });
     }
-    let version = u32_at(head, 4);
+    let version = head.u32_le(4).unwrap_or(0);
     if version < 1 {
         return Err(PvhError::NoMemoryMap { version });
     }
@@ -102,12 +96,12 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
         what: "start info",
         addr,
     })?;
-    let nr_modules = u32_at(si, 12) as usize;
-    let modlist = u64_at(si, 16);
-    let cmdline = u64_at(si, 24);
-    let rsdp = u64_at(si, 32);
-    let memmap = u64_at(si, 40);
-    let memmap_entries = u32_at(si, 48) as usize;
+    let nr_modules = si.u32_le(12).unwrap_or(0) as usize;
+    let modlist = si.u64_le(16).unwrap_or(0);
+    let cmdline = si.u64_le(24).unwrap_or(0);
+    let rsdp = si.u64_le(32).unwrap_or(0);
+    let memmap = si.u64_le(40).unwrap_or(0);
+    let memmap_entries = si.u32_le(48).unwrap_or(0) as usize;
 
     let mut info = BootInfo::new();
     info.rsdp = (rsdp != 0).then_some(rsdp);
@@ -127,9 +121,9 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
     })?;
     for entry in table.chunks_exact(MEMMAP_ENTRY_SIZE) {
         info.add_region(MemoryRegion {
-            start: u64_at(entry, 0),
-            size: u64_at(entry, 8),
-            kind: MemoryKind::from_e820(u32_at(entry, 16)),
+            start: entry.u64_le(0).unwrap_or(0),
+            size: entry.u64_le(8).unwrap_or(0),
+            kind: MemoryKind::from_e820(entry.u32_le(16).unwrap_or(0)),
         })?;
     }
 
@@ -144,8 +138,8 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
         })?;
         for entry in list.chunks_exact(MODLIST_ENTRY_SIZE) {
             info.add_module(Module {
-                start: u64_at(entry, 0),
-                size: u64_at(entry, 8),
+                start: entry.u64_le(0).unwrap_or(0),
+                size: entry.u64_le(8).unwrap_or(0),
             })?;
         }
     }

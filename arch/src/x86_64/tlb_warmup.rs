@@ -14,6 +14,12 @@
 //! reads one byte of each page of the image and reloads CR3, in rounds of 256,
 //! 512, 1024, ... pages, until a round covers the image: each flush sees a
 //! well-used TLB and doubles it. On hardware or under KVM nothing is done.
+//!
+//! `hvfw.tlb-warmup=off` on the VMM's command line (`-append`) turns it off, so
+//! `cargo xtask bench` can show what the firmware itself costs and what this
+//! emulator quirk gives.
+
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// CPUID.40000000h's EBX:ECX:EDX under QEMU's TCG.
 #[cfg(target_os = "none")]
@@ -24,6 +30,22 @@ const FIRST_ROUND_PAGES: usize = 256;
 const MAX_ROUND_PAGES: usize = 16 * 1024;
 #[cfg(target_os = "none")]
 const PAGE_SIZE: usize = 4096;
+
+/// The command-line word that turns the readying off.
+pub const OFF_SWITCH: &str = "hvfw.tlb-warmup=off";
+
+/// Cleared by [`disable`].
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Leaves TCG's TLB as it is for every image started from now on.
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
+
+/// Whether StartImage readies the TLB (when running under TCG).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
 
 /// The pages to read before each flush for an image of `pages` pages:
 /// doubling from 256 until a round covers the image (or the cap).
@@ -40,7 +62,7 @@ pub fn rounds(pages: usize) -> impl Iterator<Item = usize> {
 
 #[cfg(target_os = "none")]
 fn running_under_tcg() -> bool {
-    use core::sync::atomic::{AtomicU8, Ordering};
+    use core::sync::atomic::AtomicU8;
     // 0: not asked yet, 1: no, 2: yes.
     static UNDER_TCG: AtomicU8 = AtomicU8::new(0);
     match UNDER_TCG.load(Ordering::Relaxed) {
@@ -57,7 +79,7 @@ fn running_under_tcg() -> bool {
 /// `Platform::prepare_image` for x86_64: see the module documentation.
 #[cfg(target_os = "none")]
 pub fn prepare_image(base: u64, len: usize) {
-    if !running_under_tcg() {
+    if !enabled() || !running_under_tcg() {
         return;
     }
     let pages = len / PAGE_SIZE;
@@ -92,6 +114,14 @@ mod tests {
         assert_eq!(rounds(1024).collect::<Vec<_>>(), [256, 512, 1024]);
         assert_eq!(rounds(100).collect::<Vec<_>>(), [100]);
         assert_eq!(rounds(0).count(), 0);
+    }
+
+    #[test]
+    fn the_off_switch_turns_readying_off() {
+        assert!(enabled());
+        disable();
+        assert!(!enabled());
+        ENABLED.store(true, Ordering::Relaxed);
     }
 
     #[test]

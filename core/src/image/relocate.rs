@@ -6,6 +6,7 @@
 use object::pe;
 
 use super::{ImageError, RelocationDirectory};
+use fw_drivers::bytes::LeFields;
 
 /// `PageRVA` and `BlockSize`, before the entries.
 const BLOCK_HEADER_SIZE: u32 = 8;
@@ -78,13 +79,9 @@ fn target<const N: usize>(image: &mut [u8], rva: u64) -> Result<&mut [u8; N], Im
 }
 
 fn read_u32(image: &[u8], rva: u32) -> Option<u32> {
-    let start = usize::try_from(rva).ok()?;
-    let bytes = image.get(start..start.checked_add(4)?)?;
-    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+    image.u32_le(usize::try_from(rva).ok()?)
 }
 
 fn read_u16(image: &[u8], rva: u32) -> Option<u16> {
-    let start = usize::try_from(rva).ok()?;
-    let bytes = image.get(start..start.checked_add(2)?)?;
-    Some(u16::from_le_bytes(bytes.try_into().ok()?))
+    image.u16_le(usize::try_from(rva).ok()?)
 }

@@ -22,10 +22,10 @@
 mod invariants;
 pub use invariants::InvariantError;
 
-use super::types::{InvalidMemoryType, MemoryType, TYPE_SLOTS};
+pub use super::error::MemoryError;
+use super::types::{MemoryType, TYPE_SLOTS};
 use crate::boot_info::{MemoryKind, MemoryRegion};
 use alloc::vec::Vec;
-use core::fmt;
 use core::mem::{offset_of, size_of};
 use core::ops::Range;
 use log::{debug, trace};
@@ -67,94 +67,6 @@ impl AllocateType {
             efi::ALLOCATE_MAX_ADDRESS => Ok(AllocateType::MaxAddress(memory)),
             efi::ALLOCATE_ADDRESS => Ok(AllocateType::Address(memory)),
             raw => Err(MemoryError::InvalidAllocateType { raw }),
-        }
-    }
-}
-
-/// Why a memory map operation failed. [`MemoryError::status`] gives the EFI status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemoryError {
-    /// A request for no pages. `EFI_INVALID_PARAMETER`.
-    ZeroPages,
-    /// An address not aligned to a page (or to the requested alignment).
-    /// `EFI_INVALID_PARAMETER`.
-    Unaligned { address: u64, align: u64 },
-    /// An alignment that is not a power of two of at least a page. `EFI_INVALID_PARAMETER`.
-    InvalidAlignment { align: u64 },
-    /// `start + pages * 4096` does not fit in 64 bits. `EFI_INVALID_PARAMETER`.
-    RangeOverflow { start: u64, pages: u64 },
-    /// An `EFI_ALLOCATE_TYPE` beyond `AllocateAddress`. `EFI_INVALID_PARAMETER`.
-    InvalidAllocateType { raw: u32 },
-    /// An undefined memory type value. `EFI_INVALID_PARAMETER`.
-    InvalidType(InvalidMemoryType),
-    /// A type nobody may allocate (conventional, persistent, unaccepted).
-    /// `EFI_INVALID_PARAMETER`.
-    NotAllocatable { ty: MemoryType },
-    /// No free range is large enough (below the limit). `EFI_OUT_OF_RESOURCES`.
-    OutOfResources { pages: u64 },
-    /// `AllocateAddress` named pages that are not all free memory. `EFI_NOT_FOUND`.
-    NotFound { address: u64, pages: u64 },
-    /// `FreePages` named pages that `AllocatePages` did not hand out. `EFI_NOT_FOUND`.
-    NotAllocated { address: u64, pages: u64 },
-    /// The `GetMemoryMap` buffer is smaller than `needed` bytes. `EFI_BUFFER_TOO_SMALL`,
-    /// with `*MemoryMapSize = needed`.
-    BufferTooSmall { needed: usize },
-}
-
-impl MemoryError {
-    /// The status the boot service returns for this error (UEFI 2.10 §7.2).
-    pub fn status(&self) -> efi::Status {
-        match self {
-            MemoryError::ZeroPages
-            | MemoryError::Unaligned { .. }
-            | MemoryError::InvalidAlignment { .. }
-            | MemoryError::RangeOverflow { .. }
-            | MemoryError::InvalidAllocateType { .. }
-            | MemoryError::InvalidType(_)
-            | MemoryError::NotAllocatable { .. } => efi::Status::INVALID_PARAMETER,
-            MemoryError::OutOfResources { .. } => efi::Status::OUT_OF_RESOURCES,
-            MemoryError::NotFound { .. } | MemoryError::NotAllocated { .. } => efi::Status::NOT_FOUND,
-            MemoryError::BufferTooSmall { .. } => efi::Status::BUFFER_TOO_SMALL,
-        }
-    }
-}
-
-impl From<InvalidMemoryType> for MemoryError {
-    fn from(e: InvalidMemoryType) -> Self {
-        MemoryError::InvalidType(e)
-    }
-}
-
-impl fmt::Display for MemoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MemoryError::ZeroPages => f.write_str("request for zero pages"),
-            MemoryError::Unaligned { address, align } => {
-                write!(f, "address {address:#x} is not aligned to {align:#x}")
-            }
-            MemoryError::InvalidAlignment { align } => {
-                write!(f, "alignment {align:#x} is not a power of two of at least a page")
-            }
-            MemoryError::RangeOverflow { start, pages } => {
-                write!(f, "{pages} pages at {start:#x} run past the end of the address space")
-            }
-            MemoryError::InvalidAllocateType { raw } => {
-                write!(f, "allocate type {raw} is not defined")
-            }
-            MemoryError::InvalidType(e) => e.fmt(f),
-            MemoryError::NotAllocatable { ty } => {
-                write!(f, "memory of type {ty} cannot be allocated")
-            }
-            MemoryError::OutOfResources { pages } => write!(f, "no free range of {pages} pages"),
-            MemoryError::NotFound { address, pages } => {
-                write!(f, "{pages} pages at {address:#x} are not free memory")
-            }
-            MemoryError::NotAllocated { address, pages } => {
-                write!(f, "{pages} pages at {address:#x} were not allocated with AllocatePages")
-            }
-            MemoryError::BufferTooSmall { needed } => {
-                write!(f, "the memory map needs a buffer of {needed} bytes")
-            }
         }
     }
 }

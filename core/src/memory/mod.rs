@@ -1,5 +1,6 @@
 //! The UEFI memory services (UEFI 2.10 §7.2): the memory map and page allocator
-//! ([`map`]), the pool allocator ([`pool`]) and the memory types ([`types`]).
+//! ([`map`], its [`error`]s), the pool allocator ([`pool`]), the memory types ([`types`]) and the
+//! map the firmware starts with ([`initial`]).
 //!
 //! The boot service thunks hold one [`Memory`] behind a lock, convert the raw
 //! arguments (`MemoryType::from_raw`, `AllocateType::from_raw`), call it, and turn
@@ -7,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod attributes;
+pub mod error;
+pub mod initial;
 pub mod map;
 pub mod pool;
 pub mod types;

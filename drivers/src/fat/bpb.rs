@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::Error;
+use crate::bytes::LeFields;
 
 const BS_JMP_BOOT: usize = 0;
 const BPB_BYTS_PER_SEC: usize = 11;
@@ -83,14 +84,6 @@ pub struct Geometry {
     pub bpb_label: [u8; 11],
 }
 
-fn le16(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([b[off], b[off + 1]])
-}
-
-fn le32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-
 fn bad(field: &'static str, value: u64) -> Error {
     Error::BadBootSector { field, value }
 }
@@ -102,7 +95,8 @@ impl Geometry {
         if sector.len() < BOOT_SECTOR_BYTES {
             return Err(bad("boot sector length", sector.len() as u64));
         }
-        let signature = le16(sector, BOOT_SIGNATURE_OFFSET);
+        // Every field read below lies in these 512 bytes.
+        let signature = sector.u16_le(BOOT_SIGNATURE_OFFSET).unwrap_or(0);
         if signature != BOOT_SIGNATURE {
             return Err(bad("boot signature", signature.into()));
         }
@@ -110,7 +104,7 @@ impl Geometry {
         if jump != 0xEB && jump != 0xE9 {
             return Err(bad("jump instruction", jump.into()));
         }
-        let bytes_per_sector = u32::from(le16(sector, BPB_BYTS_PER_SEC));
+        let bytes_per_sector = u32::from(sector.u16_le(BPB_BYTS_PER_SEC).unwrap_or(0));
         if !bytes_per_sector.is_power_of_two() || !(512..=4096).contains(&bytes_per_sector) {
             return Err(bad("bytes per sector", bytes_per_sector.into()));
         }
@@ -118,7 +112,7 @@ impl Geometry {
         if !sectors_per_cluster.is_power_of_two() {
             return Err(bad("sectors per cluster", sectors_per_cluster.into()));
         }
-        let reserved_sectors = u32::from(le16(sector, BPB_RSVD_SEC_CNT));
+        let reserved_sectors = u32::from(sector.u16_le(BPB_RSVD_SEC_CNT).unwrap_or(0));
         if reserved_sectors == 0 {
             return Err(bad("reserved sectors", 0));
         }
@@ -130,21 +124,21 @@ impl Geometry {
         if media != 0xF0 && media < 0xF8 {
             return Err(bad("media descriptor", media.into()));
         }
-        let root_entry_count = u32::from(le16(sector, BPB_ROOT_ENT_CNT));
-        let fat_sz16 = u32::from(le16(sector, BPB_FAT_SZ16));
+        let root_entry_count = u32::from(sector.u16_le(BPB_ROOT_ENT_CNT).unwrap_or(0));
+        let fat_sz16 = u32::from(sector.u16_le(BPB_FAT_SZ16).unwrap_or(0));
         let fat_sectors = if fat_sz16 != 0 {
             fat_sz16
         } else {
-            le32(sector, BPB_FAT_SZ32)
+            sector.u32_le(BPB_FAT_SZ32).unwrap_or(0)
         };
         if fat_sectors == 0 {
             return Err(bad("FAT size", 0));
         }
-        let tot_sec16 = u32::from(le16(sector, BPB_TOT_SEC16));
+        let tot_sec16 = u32::from(sector.u16_le(BPB_TOT_SEC16).unwrap_or(0));
         let total_sectors = if tot_sec16 != 0 {
             tot_sec16
         } else {
-            le32(sector, BPB_TOT_SEC32)
+            sector.u32_le(BPB_TOT_SEC32).unwrap_or(0)
         };
         if total_sectors == 0 {
             return Err(bad("total sectors", 0));
@@ -204,23 +198,23 @@ impl Geometry {
             if fat_sz16 != 0 {
                 return Err(bad("FAT size", fat_sz16.into()));
             }
-            let version = le16(sector, BPB_FS_VER);
+            let version = sector.u16_le(BPB_FS_VER).unwrap_or(0);
             if version != 0 {
                 return Err(bad("file system version", version.into()));
             }
-            let root = le32(sector, BPB_ROOT_CLUS);
+            let root = sector.u32_le(BPB_ROOT_CLUS).unwrap_or(0);
             if !geo.is_data_cluster(root) {
                 return Err(bad("root cluster", root.into()));
             }
             geo.root_cluster = root;
-            let fsinfo = u32::from(le16(sector, BPB_FS_INFO));
+            let fsinfo = u32::from(sector.u16_le(BPB_FS_INFO).unwrap_or(0));
             if fsinfo != 0 && fsinfo != 0xFFFF {
                 if fsinfo >= reserved_sectors {
                     return Err(bad("FSInfo sector", fsinfo.into()));
                 }
                 geo.fsinfo_sector = Some(fsinfo);
             }
-            let flags = le16(sector, BPB_EXT_FLAGS);
+            let flags = sector.u16_le(BPB_EXT_FLAGS).unwrap_or(0);
             if flags & EXT_FLAGS_NO_MIRRORING != 0 {
                 let active = u32::from(flags & EXT_FLAGS_ACTIVE_FAT);
                 if active >= num_fats {

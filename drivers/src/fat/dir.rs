@@ -4,6 +4,7 @@
 //! the numeric-tail short names generated for them).
 #![forbid(unsafe_code)]
 
+use crate::bytes::LeFields;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -55,14 +56,6 @@ const MAX_LFN_ENTRIES: usize = 20;
 
 pub(super) const DOT_NAME: [u8; 11] = *b".          ";
 pub(super) const DOTDOT_NAME: [u8; 11] = *b"..         ";
-
-pub(super) fn le16(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([b[off], b[off + 1]])
-}
-
-pub(super) fn le32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
 
 pub(super) fn put16(b: &mut [u8], off: usize, v: u16) {
     b[off..off + 2].copy_from_slice(&v.to_le_bytes());
@@ -396,7 +389,7 @@ impl LongNameAssembler {
         self.expect = n;
         let base = usize::from(n - 1) * LFN_CHARS;
         for (k, &off) in LFN_CHAR_OFFSETS.iter().enumerate() {
-            self.units[base + k] = le16(raw, off);
+            self.units[base + k] = raw.u16_le(off).unwrap_or(0);
         }
     }
 

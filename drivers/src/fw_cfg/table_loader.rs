@@ -23,6 +23,7 @@
 //! an error names the command's index and what was wrong with it.
 #![forbid(unsafe_code)]
 
+use crate::bytes::LeFields;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -171,19 +172,20 @@ impl fmt::Display for Error {
     }
 }
 
-/// A command record's fields, read by offset.
+/// A command record's fields, read by offset. Records are whole
+/// [`COMMAND_LENGTH`]-byte chunks and every field lies inside one, so a field
+/// cannot be missing; it would read as zero.
 struct Record<'a> {
     bytes: &'a [u8],
 }
 
 impl Record<'_> {
     fn u8_at(&self, offset: usize) -> u8 {
-        self.bytes[offset]
+        self.bytes.u8_at(offset).unwrap_or(0)
     }
 
     fn u32_at(&self, offset: usize) -> u32 {
-        let b = &self.bytes[offset..offset + 4];
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        self.bytes.u32_le(offset).unwrap_or(0)
     }
 
     fn name_at(&self, offset: usize) -> Result<&str, ErrorKind> {

@@ -13,6 +13,7 @@ use super::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::{offset_of, size_of};
+use fw_drivers::bytes::LeFields;
 use fw_drivers::fat::DateTime;
 use fw_drivers::rtc::calendar;
 use r_efi::protocols::file;
@@ -156,29 +157,20 @@ impl EfiTime {
         out[TIME_DAYLIGHT] = self.daylight;
     }
 
+    /// The EFI_TIME at the start of `b` (inside a structure whose size was checked).
     fn decode(b: &[u8]) -> EfiTime {
         EfiTime {
-            year: u16::from_le_bytes([b[TIME_YEAR], b[TIME_YEAR + 1]]),
+            year: b.u16_le(TIME_YEAR).unwrap_or(0),
             month: b[TIME_MONTH],
             day: b[TIME_DAY],
             hour: b[TIME_HOUR],
             minute: b[TIME_MINUTE],
             second: b[TIME_SECOND],
-            nanosecond: le_u32(b, TIME_NANOSECOND),
-            timezone: i16::from_le_bytes([b[TIME_TIMEZONE], b[TIME_TIMEZONE + 1]]),
+            nanosecond: b.u32_le(TIME_NANOSECOND).unwrap_or(0),
+            timezone: b.array_at(TIME_TIMEZONE).map_or(0, i16::from_le_bytes),
             daylight: b[TIME_DAYLIGHT],
         }
     }
-}
-
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le_u64(b: &[u8], at: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(v)
 }
 
 fn put_u64(b: &mut [u8], at: usize, v: u64) {
@@ -195,7 +187,7 @@ fn sized(bytes: &[u8], fixed: usize, size_at: usize) -> Result<&[u8], Error> {
     if bytes.len() < fixed + 2 {
         return Err(too_small(fixed + 2));
     }
-    let size = le_u64(bytes, size_at);
+    let size = bytes.u64_le(size_at).unwrap_or(0);
     if size < (fixed + 2) as u64 {
         return Err(Error::InvalidInfo {
             reason: "the Size field is smaller than the structure",
@@ -233,12 +225,12 @@ impl FileInfo {
             reason: "FileName is not a terminated UCS-2 string",
         })?;
         Ok(FileInfo {
-            file_size: le_u64(b, INFO_FILE_SIZE),
-            physical_size: le_u64(b, INFO_PHYSICAL_SIZE),
+            file_size: b.u64_le(INFO_FILE_SIZE).unwrap_or(0),
+            physical_size: b.u64_le(INFO_PHYSICAL_SIZE).unwrap_or(0),
             create_time: EfiTime::decode(&b[INFO_CREATE_TIME..]),
             last_access_time: EfiTime::decode(&b[INFO_LAST_ACCESS_TIME..]),
             modification_time: EfiTime::decode(&b[INFO_MODIFICATION_TIME..]),
-            attribute: le_u64(b, INFO_ATTRIBUTE),
+            attribute: b.u64_le(INFO_ATTRIBUTE).unwrap_or(0),
             file_name,
         })
     }
@@ -323,7 +315,7 @@ mod tests {
         let info = sample();
         let bytes = info.encode();
         assert_eq!(bytes.len(), 80 + 12 * 2);
-        assert_eq!(le_u64(&bytes, 0), bytes.len() as u64);
+        assert_eq!(bytes.u64_le(0), Some(bytes.len() as u64));
         assert_eq!(FileInfo::decode(&bytes).unwrap(), info);
         assert_eq!(info.create_time.timezone, r_efi::system::UNSPECIFIED_TIMEZONE);
         assert_eq!(info.create_time.to_fat().unwrap().unwrap().day, 29);
