@@ -140,8 +140,9 @@ fn too_small_says_so(ctx: &Context, s: &mut Session) -> Result<(), String> {
     qemu.fail_on("!!!!", "the firmware reported a failure");
     qemu.wait_for("Boot: starting Debian", START)?;
     qemu.wait_for("not enough memory: the kernel needs ", START)?;
-    qemu.wait_for("\n", START)?;
-    let log = qemu.log().replace('\n', "");
+    // The whole message (the console wraps it) is out once the firmware stops.
+    qemu.wait_for("the machine stays halted (power it off from the VMM)", START)?;
+    let log = qemu.log().replace(['\r', '\n'], "");
     let Some((_, message)) = log.split_once("not enough memory: the kernel needs ") else {
         return Err("no not-enough-memory message".into());
     };
@@ -158,7 +159,6 @@ fn too_small_says_so(ctx: &Context, s: &mut Session) -> Result<(), String> {
             "the kernel needs 68..80 MiB (16 MiB + 52 MiB + the firmware's), not {needed}"
         ));
     }
-    qemu.wait_for("the machine stays halted (power it off from the VMM)", START)?;
     // A reset or triple fault would end QEMU (`-no-reboot`).
     if qemu.output_after(qemu.log().len(), Duration::from_secs(3)) {
         return Err(format!("more happened after the firmware stopped:\n{}", qemu.log()));

@@ -33,7 +33,11 @@ boot_stack_guard:
     .skip 4096
 .global boot_stack_bottom
 boot_stack_bottom:
-    .skip 512 * 1024
+    /* 256 KiB: twice the 128 KiB UEFI 2.10 §2.3.4 promises applications. The
+     * image (and so this stack) sits at 1 MiB, and a small VM's Linux needs the
+     * kernel's PE image below 16 MiB next to it (loaders/src/linux/stub_memory.rs):
+     * every KiB here is one the kernel does not get there. */
+    .skip 256 * 1024
 .global boot_stack_top
 boot_stack_top:
 

@@ -229,10 +229,11 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
         }
         let (_, to_text) = find_protocol(bs, &DevicePathToTextProtocol::GUID)?;
         let to_text = to_text as *const DevicePathToTextProtocol;
+        // With shortcuts, as a UEFI shell asks: the root bridge reads `PciRoot(..)`.
         let text = ((*to_text).convert_device_path_to_text)(
             device_path(bs, handle)? as *const DevicePathProtocol,
             Boolean::FALSE,
-            Boolean::FALSE,
+            Boolean::TRUE,
         );
         if text.is_null() {
             return Err("ConvertDevicePathToText gave NULL");
