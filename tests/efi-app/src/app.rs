@@ -350,12 +350,7 @@ const PARTITION_INFO_GUID: Guid = guid!("8cf2f62c-bc9b-4821-808d-ec9ec421a1a0");
 unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'static str> {
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
-        let mut loaded: *mut c_void = core::ptr::null_mut();
-        ok(
-            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
-            "HandleProtocol(LoadedImage)",
-        )?;
-        let partition = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let partition = own_partition(bs, image)?;
         let mut info: *mut c_void = core::ptr::null_mut();
         ok(
             (bs.handle_protocol)(partition, &PARTITION_INFO_GUID, &mut info),
@@ -474,12 +469,7 @@ unsafe fn disk_io2(bs: &BootServices, image: Handle) -> Result<(), &'static str>
     use uefi_raw::protocol::disk::{DiskIo2Protocol, DiskIo2Token, DiskIoProtocol};
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
-        let mut loaded: *mut c_void = core::ptr::null_mut();
-        ok(
-            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
-            "HandleProtocol(LoadedImage)",
-        )?;
-        let partition = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let partition = own_partition(bs, image)?;
         let (mut io, mut io2, mut block_io) = (core::ptr::null_mut(), core::ptr::null_mut(), core::ptr::null_mut());
         ok(
             (bs.handle_protocol)(partition, &DiskIoProtocol::GUID, &mut io),
@@ -575,12 +565,7 @@ pub(crate) unsafe fn read_own_volume_utf16(
     }
     // SAFETY: boot services and protocols called as the specification describes.
     unsafe {
-        let mut loaded: *mut c_void = core::ptr::null_mut();
-        ok(
-            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
-            "HandleProtocol(LoadedImage)",
-        )?;
-        let device = (*(loaded as *const LoadedImageProtocol)).device_handle;
+        let device = own_partition(bs, image)?;
         let mut sfs: *mut c_void = core::ptr::null_mut();
         ok(
             (bs.handle_protocol)(device, &SimpleFileSystemProtocol::GUID, &mut sfs),

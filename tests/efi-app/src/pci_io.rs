@@ -10,7 +10,6 @@ use crate::app::{find_protocol, ok, Console};
 use core::ffi::c_void;
 use core::fmt::Write;
 use uefi_raw::protocol::device_path::{DevicePathProtocol, DevicePathToTextProtocol};
-use uefi_raw::protocol::loaded_image::LoadedImageProtocol;
 use uefi_raw::protocol::pci::root_bridge::{PciRootBridgeIoProtocol, PciRootBridgeIoProtocolWidth};
 use uefi_raw::table::boot::BootServices;
 use uefi_raw::{guid, Boolean, Guid, Handle, Status};
@@ -114,15 +113,7 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
             return Err("Configuration's descriptors do not end with the End Tag");
         }
 
-        let mut loaded: *mut c_void = core::ptr::null_mut();
-        ok(
-            (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
-            "LoadedImage",
-        )?;
-        let own = path_body(device_path(
-            bs,
-            (*(loaded as *const LoadedImageProtocol)).device_handle,
-        )?);
+        let own = path_body(device_path(bs, crate::app::own_partition(bs, image)?)?);
         let own_on_pci = own.starts_with(&[2, 1]);
 
         let mut count = 0usize;
