@@ -18,6 +18,7 @@ pub mod fuzz;
 pub mod images;
 pub mod initramfs;
 pub mod qemu;
+pub mod qmp;
 pub mod riscv64_grub;
 pub mod robustness;
 pub mod setup;

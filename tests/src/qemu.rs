@@ -56,6 +56,8 @@ pub struct QemuConfig {
     /// random instruction, so their machines get one (x86_64's `max` has RDRAND).
     pub rng: Option<Rng>,
     pub extra_args: Vec<String>,
+    /// Open a QMP socket ([`Qemu::qmp`]) to look at the screen or type keys.
+    pub qmp: bool,
 }
 
 impl QemuConfig {
@@ -73,6 +75,7 @@ impl QemuConfig {
             smp: 1,
             rng: None,
             extra_args: Vec::new(),
+            qmp: false,
         }
     }
 
@@ -202,13 +205,23 @@ pub struct Qemu {
     failures: Vec<(String, String)>,
     /// What is running, named in a timeout's message.
     stuck_label: Option<String>,
+    /// Where QEMU listens for QMP, when the configuration asked for it.
+    qmp_socket: Option<PathBuf>,
 }
 
 impl Qemu {
     pub fn spawn(config: &QemuConfig) -> Result<Qemu, String> {
         let program = config.program();
+        let qmp_socket = config.qmp.then(|| crate::qmp::scratch_path("qmp", "sock"));
+        let mut qmp_args = Vec::new();
+        if let Some(socket) = &qmp_socket {
+            let _ = std::fs::remove_file(socket);
+            qmp_args.push("-qmp".to_string());
+            qmp_args.push(format!("unix:{},server=on,wait=off", socket.display()));
+        }
         let mut child = Command::new(program)
             .args(config.args())
+            .args(qmp_args)
             .args([
                 "-monitor",
                 "none",
@@ -240,7 +253,14 @@ impl Qemu {
             cursor: 0,
             failures: Vec::new(),
             stuck_label: None,
+            qmp_socket,
         })
+    }
+
+    /// A QMP connection to this QEMU; the configuration must have set `qmp`.
+    pub fn qmp(&self) -> Result<crate::qmp::Qmp, String> {
+        let socket = self.qmp_socket.as_ref().ok_or("QEMU was started without QMP")?;
+        crate::qmp::Qmp::connect(socket)
     }
 
     /// Waits until `needle` appears after the previous match; returns the time
@@ -399,6 +419,9 @@ impl Drop for Qemu {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(socket) = &self.qmp_socket {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
 
