@@ -18,7 +18,8 @@ fn firmware_main(boot: Boot) -> ! {
     fw_core::logger::init(platform::console_write);
     info!("hypervisor-fw {} ({})", env!("CARGO_PKG_VERSION"), env!("HVFW_TARGET"));
 
-    let info = match boot {
+    #[cfg_attr(target_arch = "x86_64", allow(unused_mut))]
+    let mut info = match boot {
         Ok(info) => info,
         Err(e) => {
             error!("cannot start: {e}");
@@ -27,6 +28,8 @@ fn firmware_main(boot: Boot) -> ! {
         }
     };
     log_memory_map(&info);
+    #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+    move_device_tree_up(&mut info);
     let heap = match init_heap(&info) {
         Ok(heap) => heap,
         Err(e) => {
@@ -78,6 +81,35 @@ fn log_memory_map(info: &BootInfo) {
     }
     if !info.cmdline().is_empty() {
         info!("command line: {}", info.cmdline());
+    }
+}
+
+/// Moves a device tree the VMM put in the middle of RAM to the top (QEMU's
+/// aarch64 `virt` puts it halfway up a small VM), so the RAM below stays in
+/// one block for the kernel. Nothing has read the tree into memory of its
+/// own yet, and every later reader asks `device_tree()` afresh.
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+fn move_device_tree_up(info: &mut BootInfo) {
+    let Some(tree) = info.fdt else { return };
+    let Some(module) = info.modules().iter().find(|m| m.start == tree).copied() else {
+        return;
+    };
+    let mut in_use: [Range<u64>; 1 + MAX_MODULES] = core::array::from_fn(|_| 0..0);
+    in_use[0] = fw_arch::image_range();
+    for (slot, m) in in_use[1..].iter_mut().zip(info.modules()) {
+        *slot = m.start..m.start + m.size;
+    }
+    let Some(to) = fw_core::heap_region::device_tree_destination(info.regions(), &in_use, module.size) else {
+        return;
+    };
+    if to.start <= tree {
+        return;
+    }
+    // SAFETY: `to` is free RAM from the VMM's map (outside the image and every
+    // module), identity mapped, and the heap that will use RAM is not set up yet.
+    if unsafe { fw_arch::boot_tree::move_to(to.start) }.is_some() {
+        info.move_module(tree, to.start);
+        info!("device tree moved to {:#x} to keep RAM in one block", to.start);
     }
 }
 

@@ -55,3 +55,24 @@ pub unsafe fn read(addr: u64) -> Result<Fdt<'static>, DeviceTreeError> {
     DEVICE_TREE.store(addr, Ordering::Relaxed);
     Ok(tree)
 }
+
+/// Copies the recorded device tree to `to` and records the copy, so that
+/// [`device_tree`] reads it from there and the original's memory can be
+/// reused. Returns the tree's old address, or `None` when there is no tree.
+///
+/// # Safety
+/// `to..to + size` (the tree's size) is RAM, identity mapped and writable,
+/// used by nothing else, and does not overlap the tree; no [`Fdt`] borrowed
+/// from the old copy is used afterwards.
+pub unsafe fn move_to(to: u64) -> Option<u64> {
+    let from = DEVICE_TREE.load(Ordering::Relaxed);
+    let size = DEVICE_TREE_SIZE.load(Ordering::Relaxed);
+    if from == 0 || size == 0 {
+        return None;
+    }
+    // SAFETY: `read` checked the `size` bytes at `from`; the caller vouches
+    // for the destination, which does not overlap them.
+    unsafe { core::ptr::copy_nonoverlapping(from as *const u8, to as *mut u8, size as usize) };
+    DEVICE_TREE.store(to, Ordering::Relaxed);
+    Some(from)
+}

@@ -220,6 +220,20 @@ impl BootInfo {
         Ok(())
     }
 
+    /// Records that the module starting at `from` now starts at `to` (the
+    /// firmware copied it there); the device tree's address follows when the
+    /// module is the tree. Returns whether such a module was found.
+    pub fn move_module(&mut self, from: u64, to: u64) -> bool {
+        let Some(module) = self.modules[..self.module_count].iter_mut().find(|m| m.start == from) else {
+            return false;
+        };
+        module.start = to;
+        if self.fdt == Some(from) {
+            self.fdt = Some(to);
+        }
+        true
+    }
+
     /// Stores the command line. Invalid UTF-8 is kept as bytes; [`BootInfo::cmdline`]
     /// then returns the longest valid prefix.
     pub fn set_cmdline(&mut self, bytes: &[u8]) -> Result<(), BootInfoError> {
@@ -311,6 +325,21 @@ mod tests {
             size,
             kind: MemoryKind::Ram,
         }
+    }
+
+    #[test]
+    fn moving_the_tree_module_moves_the_tree() {
+        let mut info = BootInfo::new();
+        info.add_module(Module {
+            start: 0x4100_0000,
+            size: 0x1000,
+        })
+        .unwrap();
+        info.fdt = Some(0x4100_0000);
+        assert!(info.move_module(0x4100_0000, 0x4300_0000));
+        assert_eq!(info.modules()[0].start, 0x4300_0000);
+        assert_eq!(info.fdt, Some(0x4300_0000));
+        assert!(!info.move_module(0x4100_0000, 0x4400_0000));
     }
 
     #[test]

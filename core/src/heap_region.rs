@@ -46,6 +46,15 @@ pub fn choose_heap(regions: &[MemoryRegion], in_use: &[Range<u64>], size: u64) -
     best
 }
 
+/// Where a device tree the VMM left in the middle of RAM moves to: the top,
+/// by the same rule as the heap (which then goes just below it), so that the
+/// RAM under them stays one block. QEMU's aarch64 `virt` puts the tree halfway
+/// up a small VM's RAM, which split 56 MiB into two halves too small for
+/// Debian's 32 MiB arm64 kernel.
+pub fn device_tree_destination(regions: &[MemoryRegion], in_use: &[Range<u64>], size: u64) -> Option<Range<u64>> {
+    choose_heap(regions, in_use, size)
+}
+
 /// The highest `size`-byte range inside `window` that overlaps nothing in `in_use`.
 fn highest_free(window: Range<u64>, in_use: &[Range<u64>], size: u64) -> Option<Range<u64>> {
     let mut top = window.end;
@@ -88,6 +97,23 @@ mod tests {
         assert_eq!(heap_size(200 * MIB), 6 * MIB);
         assert_eq!(heap_size(512 * MIB), MAX_HEAP);
         assert_eq!(heap_size(u64::MAX), MAX_HEAP);
+    }
+
+    #[test]
+    fn a_tree_halfway_up_ram_moves_to_the_top_and_the_heap_goes_below_it() {
+        const MIB: u64 = 1 << 20;
+        const RAM: u64 = 0x4000_0000;
+        // QEMU virt -m 56M: the firmware at +2 MiB, the tree at +28 MiB.
+        let regions = [ram(RAM, RAM + 56 * MIB)];
+        let image = RAM + 2 * MIB..RAM + 3 * MIB;
+        let tree = RAM + 28 * MIB..RAM + 28 * MIB + 0x1_0000;
+        let to = device_tree_destination(&regions, &[image.clone(), tree.clone()], 0x1_0000).unwrap();
+        assert_eq!(to, RAM + 56 * MIB - 0x1_0000..RAM + 56 * MIB);
+        // The original copy is free again; the heap takes the RAM below the new one.
+        let heap = choose_heap(&regions, &[image.clone(), to.clone()], heap_size(56 * MIB)).unwrap();
+        assert_eq!(heap.end, to.start);
+        // What is left between the image and the heap is one block of ~51 MiB.
+        assert!(heap.start - image.end > 50 * MIB);
     }
 
     #[test]

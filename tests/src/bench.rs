@@ -748,6 +748,8 @@ pub struct Results {
     /// The smallest RAM in MiB (8 MiB steps) where QEMU's direct kernel boot and
     /// our BLS boot of the same kernel and initramfs reach userspace.
     pub smallest_ram: Option<Result<(u64, u64), String>>,
+    /// The same pair on aarch64 `virt` with Debian's arm64 kernel.
+    pub smallest_ram_arm64: Option<Result<(u64, u64), String>>,
     pub qemu: String,
     pub git: String,
     pub load_start: String,
@@ -1029,6 +1031,12 @@ pub fn run(options: &Options) -> Result<Results, String> {
         crate::small_vm::direct_minimum_mib()
             .and_then(|direct| Ok((direct, crate::small_vm::firmware_minimum_mib(&ours)?)))
     });
+    let smallest_ram_arm64 = wanted(SMALLEST_RAM).then(|| {
+        eprintln!("bench: the smallest RAM on aarch64 for direct boot and for ours (bisection)");
+        let ours = crate::firmware::build_for(crate::debian::Arch::Arm64, crate::firmware::Variant::Release)?;
+        crate::small_vm::aarch64_direct_minimum_mib()
+            .and_then(|direct| Ok((direct, crate::small_vm::aarch64_firmware_minimum_mib(&ours)?)))
+    });
     Ok(Results {
         runs: options.runs,
         pairs,
@@ -1036,6 +1044,7 @@ pub fn run(options: &Options) -> Result<Results, String> {
         elf_file_bytes: elf.len() as u64,
         elf_loaded_bytes,
         smallest_ram,
+        smallest_ram_arm64,
         qemu,
         git: git_revision(),
         load_start,
@@ -1309,15 +1318,22 @@ pub fn markdown(r: &Results) -> String {
     if let Some(smallest) = &r.smallest_ram {
         let _ = writeln!(
             w,
-            "\n## Smallest RAM (MiB, {}-MiB steps: the cloud kernel and proof initramfs reach `{PROOF_DONE}`)\n",
+            "\n## Smallest RAM (MiB, {}-MiB steps: Debian's kernel and the proof initramfs reach `{PROOF_DONE}`)\n",
             crate::small_vm::STEP_MIB
         );
-        let _ = writeln!(w, "| QEMU direct kernel boot | hypervisor-fw, BLS entry |");
-        let _ = writeln!(w, "|---|---|");
-        let _ = match smallest {
-            Ok((direct, ours)) => writeln!(w, "| {direct} | {ours} |"),
-            Err(why) => writeln!(w, "| not measured: {why} | |"),
-        };
+        let _ = writeln!(w, "| machine | QEMU direct kernel boot | hypervisor-fw, BLS entry |");
+        let _ = writeln!(w, "|---|---|---|");
+        let rows = [
+            ("x86_64 q35, Debian cloud kernel", Some(smallest)),
+            ("aarch64 virt, Debian arm64 kernel", r.smallest_ram_arm64.as_ref()),
+        ];
+        for (machine, pair) in rows {
+            let _ = match pair {
+                Some(Ok((direct, ours))) => writeln!(w, "| {machine} | {direct} | {ours} |"),
+                Some(Err(why)) => writeln!(w, "| {machine} | not measured: {why} | |"),
+                None => Ok(()),
+            };
+        }
     }
     let _ = writeln!(w, "\n## Size (release ELF)\n");
     let _ = writeln!(w, "| measurement | bytes |");
@@ -1481,8 +1497,21 @@ fn status_fields(status: &Status) -> Vec<(&'static str, Json)> {
 ///   "memory": [ { "scenario", "status": "ok"|"not-available", "note",
 ///                 "runtime_code", "runtime_data", "acpi_reclaim", "acpi_nvs",
 ///                 "reserved_for_os", "boot_services_peak" (bytes) } ],
-///   "smallest_ram_mib": { "direct", "ours_bls", "step" } (MiB), or why not measured, or null }
+///   "smallest_ram_mib": { "direct", "ours_bls", "step" } (MiB), or why not measured, or null,
+///   "smallest_ram_mib_arm64": the same on aarch64 }
 /// ```
+fn smallest_json(pair: &Option<Result<(u64, u64), String>>) -> Json {
+    match pair {
+        Some(Ok((direct, ours))) => Json::Obj(vec![
+            ("direct", Json::Int(*direct)),
+            ("ours_bls", Json::Int(*ours)),
+            ("step", Json::Int(crate::small_vm::STEP_MIB)),
+        ]),
+        Some(Err(why)) => Json::Str(why.clone()),
+        None => Json::Null,
+    }
+}
+
 pub fn write_json(r: &Results) -> Result<PathBuf, String> {
     let boot = r
         .pairs
@@ -1641,18 +1670,8 @@ pub fn write_json(r: &Results) -> Result<PathBuf, String> {
             ]),
         ),
         ("memory", Json::Arr(memory)),
-        (
-            "smallest_ram_mib",
-            match &r.smallest_ram {
-                Some(Ok((direct, ours))) => Json::Obj(vec![
-                    ("direct", Json::Int(*direct)),
-                    ("ours_bls", Json::Int(*ours)),
-                    ("step", Json::Int(crate::small_vm::STEP_MIB)),
-                ]),
-                Some(Err(why)) => Json::Str(why.clone()),
-                None => Json::Null,
-            },
-        ),
+        ("smallest_ram_mib", smallest_json(&r.smallest_ram)),
+        ("smallest_ram_mib_arm64", smallest_json(&r.smallest_ram_arm64)),
     ]);
     let mut text = String::new();
     doc.write(&mut text, 0);
@@ -1725,6 +1744,7 @@ mod tests {
             elf_file_bytes: 0,
             elf_loaded_bytes: 0,
             smallest_ram: None,
+            smallest_ram_arm64: None,
             qemu: String::new(),
             git: String::new(),
             load_start: String::new(),

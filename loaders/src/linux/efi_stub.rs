@@ -6,7 +6,7 @@
 //! The `initrd=` command-line convention is not used (see the parent module).
 
 use super::initrd::{self, InitrdSource};
-use super::{cmdline, e820, stub_memory, LinuxError};
+use super::{arm64_placement, cmdline, e820, stub_memory, LinuxError};
 use crate::efi::Efi;
 use crate::efi_print;
 use alloc::boxed::Box;
@@ -198,20 +198,53 @@ pub fn boot_efi_stub<P: InitrdSource>(
 }
 
 /// Refuses an x86 kernel whose stub would not find the block it decompresses
-/// into (see [`stub_memory`]); other kernels pass.
+/// into (see [`stub_memory`]); tells an arm64 kernel whose stub could not move
+/// it to run where it was loaded (see [`arm64_placement`]); other kernels pass.
 fn check_memory(efi: &Efi, image: uefi_raw::Handle) -> Result<(), LinuxError> {
-    let Some(init_size) = efi
-        .loaded_image_bytes(image, 0x400)
-        .and_then(|headers| stub_memory::init_size(&headers))
-    else {
+    let Some(headers) = efi.loaded_image_bytes(image, 0x400) else {
         return Ok(());
     };
+    if let Some(init_size) = stub_memory::init_size(&headers) {
+        return stub_memory::check(&free_regions(efi)?, init_size).map_err(LinuxError::NotEnoughMemory);
+    }
+    if let Some(size) = arm64_placement::image_size(&headers) {
+        if !arm64_placement::stub_can_move(&free_regions(efi)?, size) {
+            // SAFETY: a null interface: the protocol is only a marker.
+            let fixed = unsafe {
+                efi.install_protocol(
+                    Some(image),
+                    &arm64_placement::LINUX_EFI_LOADED_IMAGE_FIXED_GUID,
+                    core::ptr::null(),
+                )
+            };
+            match fixed {
+                Ok(_) => log_fixed(efi, size),
+                Err(status) => efi_print!(
+                    efi,
+                    "Linux: cannot ask the kernel to stay where it is loaded: {}\n",
+                    crate::status::status_name(status)
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn log_fixed(efi: &Efi, size: u64) {
+    efi_print!(
+        efi,
+        "Linux: no room to move the {} MiB kernel; it runs where it was loaded\n",
+        size.div_ceil(1 << 20)
+    );
+}
+
+/// The memory map as the stub will see it.
+fn free_regions(efi: &Efi) -> Result<alloc::vec::Vec<e820::EfiRegion>, LinuxError> {
     let (size, desc_size) = efi.memory_map_size().map_err(LinuxError::MemoryMap)?;
     // Room for the descriptors the allocation of the buffer itself may add.
     let mut map = alloc::vec![0u8; size + 4 * desc_size];
     let info = efi.memory_map(&mut map).map_err(LinuxError::MemoryMap)?;
-    let regions: alloc::vec::Vec<_> = e820::efi_regions(&map[..info.size], info.desc_size).collect();
-    stub_memory::check(&regions, init_size).map_err(LinuxError::NotEnoughMemory)
+    Ok(e820::efi_regions(&map[..info.size], info.desc_size).collect())
 }
 
 fn install_initrd<'a, P: InitrdSource>(efi: &Efi, parts: &'a [P]) -> Result<InstalledInitrd<'a, P>, LinuxError> {

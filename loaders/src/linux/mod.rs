@@ -17,6 +17,7 @@
 //! ([`setup_header`], [`boot_params`], [`e820`], [`placement`], [`cmdline`]);
 //! only the calls into the firmware and the final jump are unsafe.
 
+pub mod arm64_placement;
 pub mod boot_params;
 pub mod bzimage;
 pub mod cmdline;
