@@ -123,6 +123,11 @@ pub fn install_handles(disks: &[Disk], volumes: &[Volume], pci: &PciHandles) -> 
             }
         })
         .collect();
+    for (index, disk) in disk_handles.iter().enumerate() {
+        if let Some(disk) = disk.filter(|_| volumes.iter().any(|v| v.disk == index)) {
+            crate::efi_drivers::partitions_found(disk);
+        }
+    }
     volumes
         .iter()
         .filter_map(|v| {

@@ -88,23 +88,27 @@ pub fn disk_started(handle: HandleId, location: &str, bytes: u64) {
     );
 }
 
+/// The disk on `disk` had partitions: the partition driver manages it (once
+/// per disk, before its partitions are named).
+pub fn partitions_found(disk: HandleId) {
+    let Some(driver) = &drivers().partition else {
+        return;
+    };
+    match open(
+        disk,
+        disk_io::PROTOCOL_GUID,
+        driver.handle,
+        disk,
+        OPEN_PROTOCOL_BY_DRIVER,
+    ) {
+        Ok(_) => debug!("drivers: partition driver manages {disk}"),
+        Err(e) => debug!("drivers: partition driver cannot open {disk}: {e}"),
+    }
+}
+
 /// A partition handle the partition driver made for the disk on `disk`.
 pub fn partition_started(disk: HandleId, partition: HandleId, info: &PartitionInfo) {
     let partition_driver = &drivers().partition;
-    if let Some(driver) = partition_driver {
-        // The driver manages the disk from its first partition on.
-        if open(
-            disk,
-            disk_io::PROTOCOL_GUID,
-            driver.handle,
-            disk,
-            OPEN_PROTOCOL_BY_DRIVER,
-        )
-        .is_ok()
-        {
-            debug!("drivers: partition driver manages {disk}");
-        }
-    }
     let table = match info.format {
         PartitionFormat::Gpt => "GPT",
         PartitionFormat::Mbr => "MBR",

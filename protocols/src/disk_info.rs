@@ -95,7 +95,7 @@ fn instance(this: *mut Protocol) -> Option<&'static DiskInfo> {
 fn identify_data(device: &dyn BlockDevice, room: u32) -> Result<[u8; IDENTIFY_BYTES as usize], Status> {
     let id = match device.device_id() {
         Ok(id) => id,
-        Err(BlockError::Unsupported) | Err(BlockError::DeviceError { .. }) => return Err(Status::NOT_FOUND),
+        Err(BlockError::Unsupported) => return Err(Status::NOT_FOUND),
         Err(e) => {
             log::debug!("disk info: {e}");
             return Err(Status::DEVICE_ERROR);
@@ -181,7 +181,7 @@ mod tests {
             Ok(())
         }
         fn device_id(&self) -> Result<[u8; 20], BlockError> {
-            let id = self.0.ok_or(BlockError::DeviceError { lba: 0, status: 2 })?;
+            let id = self.0.ok_or(BlockError::Unsupported)?;
             let mut bytes = [0u8; 20];
             bytes[..id.len()].copy_from_slice(id);
             Ok(bytes)
@@ -241,6 +241,37 @@ mod tests {
             let status = unsafe { ((*p).identify)(p, data.as_mut_ptr().cast(), &mut size) };
             assert_eq!(status, Status::NOT_FOUND);
         }
+    }
+
+    /// A device whose GET_ID fails with an I/O error.
+    struct Broken;
+
+    impl BlockDevice for Broken {
+        fn block_size(&self) -> u32 {
+            512
+        }
+        fn block_count(&self) -> u64 {
+            1
+        }
+        fn read_blocks(&self, _lba: u64, _buf: &mut [u8]) -> Result<(), BlockError> {
+            Ok(())
+        }
+        fn write_blocks(&self, _lba: u64, _buf: &[u8]) -> Result<(), BlockError> {
+            Ok(())
+        }
+        fn device_id(&self) -> Result<[u8; 20], BlockError> {
+            Err(BlockError::DeviceError { lba: 0, status: 1 })
+        }
+    }
+
+    #[test]
+    fn a_failing_device_is_a_device_error_not_missing_data() {
+        let p = protocol(Arc::new(Broken));
+        let mut size = 64u32;
+        let mut data = [0u8; 64];
+        // SAFETY: as above.
+        let status = unsafe { ((*p).identify)(p, data.as_mut_ptr().cast(), &mut size) };
+        assert_eq!(status, Status::DEVICE_ERROR);
     }
 
     #[test]

@@ -446,13 +446,21 @@ impl<T: Transport + Send> BlockDevice for VirtioBlk<T> {
     }
 
     /// The device ID string (VIRTIO_BLK_T_GET_ID, §5.2.6): asked on each call,
-    /// into a heap buffer the device writes (memory is identity-mapped).
+    /// into a heap buffer the device writes (memory is identity-mapped). A
+    /// device that answers UNSUPP has none ([`BlockError::Unsupported`]); an
+    /// I/O error stays an error.
     fn device_id(&self) -> Result<[u8; DEVICE_ID_BYTES], BlockError> {
         let mut id = Box::new([0u8; DEVICE_ID_BYTES]);
         let data = Some((id.as_mut_ptr() as u64, DEVICE_ID_BYTES as u64));
         let mut inner = self.inner.lock();
-        self.submit(&mut inner, VIRTIO_BLK_T_GET_ID, 0, 0, data)?;
-        Ok(*id)
+        match self.submit(&mut inner, VIRTIO_BLK_T_GET_ID, 0, 0, data) {
+            Ok(()) => Ok(*id),
+            Err(BlockError::DeviceError {
+                status: VIRTIO_BLK_S_UNSUPP,
+                ..
+            }) => Err(BlockError::Unsupported),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -489,13 +497,7 @@ mod tests {
     fn device_id_is_the_serial_the_device_reports() {
         let model = ModelBlk::new(pattern(MIB), QEMU);
         let blk = device(&model);
-        assert_eq!(
-            blk.device_id(),
-            Err(BlockError::DeviceError {
-                lba: 0,
-                status: VIRTIO_BLK_S_UNSUPP
-            })
-        );
+        assert_eq!(blk.device_id(), Err(BlockError::Unsupported));
         model.with(|s| s.device_id = Some(b"hvfw-serial-7".to_vec()));
         let mut expected = [0u8; DEVICE_ID_BYTES];
         expected[..13].copy_from_slice(b"hvfw-serial-7");
