@@ -2,6 +2,7 @@
 
 use crate::{disks, efi_disks, efi_pci, efi_setup, persistent_variables, platform};
 
+use alloc::boxed::Box;
 use core::ops::Range;
 use fw_arch::{Boot, Caching};
 use fw_core::boot_info::{BootInfo, MAX_MODULES};
@@ -44,9 +45,69 @@ fn firmware_main(boot: Boot) -> ! {
 
     let found = platform::discover(&info, &mut alloc_page);
     efi_setup::init(&info, &heap);
-    let volumes = disks::scan(&found);
+    let started = Box::new(Started { info, found });
+    #[cfg(target_arch = "x86_64")]
+    move_to_big_stack(started);
+    #[cfg(not(target_arch = "x86_64"))]
+    boot_from_disks(started)
+}
+
+/// What the first part of [`firmware_main`] found, handed to [`boot_from_disks`].
+struct Started {
+    /// For the test hooks.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    info: BootInfo,
+    found: alloc::vec::Vec<platform::Disk>,
+}
+
+/// The stack the boot manager and EFI applications run on: twice the 128 KiB
+/// UEFI 2.10 §2.3.4 promises applications, plus the guard page.
+#[cfg(target_arch = "x86_64")]
+const BIG_STACK_BYTES: u64 = 256 * 1024 + 4096;
+
+/// On x86_64 the entry stack is small (it sits below 16 MiB, where a small VM's
+/// kernel needs the room): the rest of the boot runs on a stack from the memory
+/// map, at the top of RAM. If there is no memory for it, the boot goes on where it is.
+#[cfg(target_arch = "x86_64")]
+fn move_to_big_stack(started: Box<Started>) -> ! {
+    use fw_core::memory::{AllocateType, MemoryType};
+    let pages = BIG_STACK_BYTES / 4096;
+    let base = fw_core::efi::BOOT.lock().memory.allocate_pages(
+        AllocateType::MaxAddress(u32::MAX.into()),
+        MemoryType::BootServicesData,
+        pages,
+    );
+    match base {
+        Ok(base) => {
+            log::debug!("stack: moving to {:#x}-{:#x}", base, base + BIG_STACK_BYTES);
+            // SAFETY: the pages were just allocated for good, below 4 GiB and
+            // identity mapped; `boot_on_new_stack` takes the state through the pointer.
+            unsafe {
+                fw_arch::stack::run_on_stack(base, BIG_STACK_BYTES, boot_on_new_stack, Box::into_raw(started).cast())
+            }
+        }
+        Err(e) => {
+            log::warn!(
+                "stack: no memory for a {} KiB stack ({e}); going on with the entry stack",
+                BIG_STACK_BYTES >> 10
+            );
+            boot_from_disks(started)
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+extern "C" fn boot_on_new_stack(started: *mut u8) -> ! {
+    // SAFETY: `move_to_big_stack` passed the pointer of a leaked Box<Started>.
+    boot_from_disks(unsafe { Box::from_raw(started.cast::<Started>()) })
+}
+
+/// The rest of the boot: disks, their EFI handles, variables, the boot manager.
+fn boot_from_disks(started: Box<Started>) -> ! {
+    let found = &started.found;
+    let volumes = disks::scan(found);
     #[cfg(feature = "test-hooks")]
-    crate::test_hooks::run(&info, &volumes, || {
+    crate::test_hooks::run(&started.info, &volumes, || {
         found
             .iter()
             .filter_map(|d| d.virtio.as_ref())
@@ -54,7 +115,7 @@ fn firmware_main(boot: Boot) -> ! {
             .sum()
     });
     let pci = efi_pci::install_handles(platform::take_pci());
-    let esps = efi_disks::install_handles(&found, &volumes, &pci);
+    let esps = efi_disks::install_handles(found, &volumes, &pci);
     persistent_variables::init(&esps);
     efi_setup::run_boot_manager();
     info!("nothing left to boot; the machine stays halted (power it off from the VMM)");

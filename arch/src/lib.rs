@@ -38,7 +38,7 @@ pub use image::{image_layout, image_range, ImageLayout};
 /// The same names on every architecture: the time source, the EFI call
 /// trampolines and the random number generator.
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{efi_calls, random, time};
+pub use x86_64::{efi_calls, random, stack, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{halt, identity_map, paging::Caching, report_failure, set_low_caching, Boot};
 

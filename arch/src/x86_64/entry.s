@@ -33,11 +33,13 @@ boot_stack_guard:
     .skip 4096
 .global boot_stack_bottom
 boot_stack_bottom:
-    /* 256 KiB: twice the 128 KiB UEFI 2.10 §2.3.4 promises applications. The
-     * image (and so this stack) sits at 1 MiB, and a small VM's Linux needs the
-     * kernel's PE image below 16 MiB next to it (loaders/src/linux/stub_memory.rs):
-     * every KiB here is one the kernel does not get there. */
-    .skip 256 * 1024
+    /* 64 KiB: enough to bring the machine up. The image (and so this stack)
+     * sits at 1 MiB, and a small VM's Linux needs the kernel's PE image below
+     * 16 MiB next to it (loaders/src/linux/stub_memory.rs): every KiB here is
+     * one the kernel does not get there. Once the memory map exists the
+     * firmware moves to a 256 KiB stack at the top of RAM (stack.rs), where
+     * the boot manager and the applications run. */
+    .skip 64 * 1024
 .global boot_stack_top
 boot_stack_top:
 

@@ -168,7 +168,8 @@ extern "C" fn exception_handler(frame: &ExceptionFrame) -> ! {
         f.error_code
     ));
     let guards = guard_pages();
-    if (f.vector == 14 || f.vector == 8) && (guards[0]..guards[0] + PAGE).contains(&cr2) {
+    let stack_guards = [Some(guards[0]), super::stack::moved_stack_guard()];
+    if (f.vector == 14 || f.vector == 8) && stack_guards.iter().flatten().any(|g| (*g..g + PAGE).contains(&cr2)) {
         write_raw(format_args!(
             "!!!! stack overflow: the stack (the firmware's and its applications') ran into its guard page\n"
         ));

@@ -22,6 +22,8 @@ pub mod paging;
 #[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]
+pub mod stack;
+#[cfg(target_os = "none")]
 mod start;
 #[cfg(target_os = "none")]
 pub mod time;

@@ -11,6 +11,7 @@ use core::arch::asm;
 use core::arch::x86_64::__cpuid;
 use core::ops::Range;
 use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use fw_core::caching::PageCaching;
 
 const PRESENT: u64 = 1 << 0;
@@ -34,8 +35,11 @@ unsafe extern "C" {
 #[repr(C, align(4096))]
 struct PageTable([u64; 512]);
 
-/// One per guard page at most: the boot stack's and the two exception stacks'.
-static mut GUARD_TABLES: [PageTable; 3] = [const { PageTable([0; 512]) }; 3];
+/// One per guard page at most: the entry stack's, the two exception stacks'
+/// and the stack the firmware moves to (`stack.rs`).
+static mut GUARD_TABLES: [PageTable; 4] = [const { PageTable([0; 512]) }; 4];
+/// How many of [`GUARD_TABLES`] are in use.
+static GUARD_TABLES_USED: AtomicUsize = AtomicUsize::new(0);
 
 /// How a range is mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,11 +82,12 @@ fn flush_tlb() {
 /// corrupting memory. Each 2 MiB page holding a guard is split into 4 KiB pages
 /// from a static table (the guards may straddle a 2 MiB boundary).
 pub fn protect_guard_pages(guards: &[u64]) {
-    let mut tables = 0;
-    // SAFETY: runs once at entry on the only CPU, before anything lives on the
-    // exception stacks. A static 4 KiB table replaces the 2 MiB entry covering
-    // a guard page with the same identity mapping, then the guard's entry is
-    // cleared; the guards are pages nothing else uses.
+    let mut tables = GUARD_TABLES_USED.load(Ordering::Relaxed);
+    // SAFETY: runs on the only CPU with interrupts off: at entry, before
+    // anything lives on the exception stacks, and once more for the stack the
+    // firmware moves to. A static 4 KiB table (one not used before) replaces
+    // the 2 MiB entry covering a guard page with the same identity mapping,
+    // then the guard's entry is cleared; the guards are pages nothing else uses.
     unsafe {
         let pd = &mut *addr_of_mut!(boot_pd);
         for &guard in guards {
@@ -102,6 +107,7 @@ pub fn protect_guard_pages(guards: &[u64]) {
             *table.add(((guard - large) / PAGE) as usize) = 0;
         }
     }
+    GUARD_TABLES_USED.store(tables, Ordering::Relaxed);
     flush_tlb();
 }
 

@@ -24,14 +24,23 @@ fn write_through_bad_pointer() {
 }
 
 /// Uses 512 bytes of stack per call and never ends (the exit is a value the
-/// optimiser cannot know is never reached).
+/// optimiser cannot know is never reached). The frame is filled with volatile
+/// stores, so every write to the stack is in this function: a copy through
+/// `memcpy` would put the faulting store in another function, wherever the
+/// guard page happens to fall.
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = core::hint::black_box([depth; 64]);
+    let mut frame = core::mem::MaybeUninit::<[u64; 64]>::uninit();
+    let slots = frame.as_mut_ptr().cast::<u64>();
+    for i in 0..64 {
+        // SAFETY: slot `i` of this frame's own array.
+        unsafe { core::ptr::write_volatile(slots.add(i), depth) };
+    }
     if core::hint::black_box(depth) == u64::MAX {
         return 0;
     }
-    recurse(depth + 1).wrapping_add(frame[7])
+    // SAFETY: slot 7 was written above.
+    recurse(depth + 1).wrapping_add(unsafe { core::ptr::read_volatile(slots.add(7)) })
 }
 
 /// Moves the stack pointer to 4 KiB above [`UNMAPPED`] and stores below it,
