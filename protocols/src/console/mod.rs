@@ -41,10 +41,13 @@
 pub mod efi;
 pub mod fifo;
 pub mod input;
+pub mod key_source;
+pub mod keyboard;
 pub mod keys;
 pub mod output;
 
 pub use efi::SerialConsole;
+pub use key_source::KeySource;
 pub use keys::Key;
 
 /// The byte transport under the console, implemented by the firmware over its
