@@ -31,6 +31,7 @@ use fw_drivers::block::BlockDevice;
 use fw_drivers::fw_cfg::{self, FwCfg};
 use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
 use fw_drivers::virtio::{self, EntropySource, PollLimit};
+use fw_protocols::console::KeySource;
 use log::{debug, warn};
 
 /// The line every console UART runs at (drivers/src/uart): 115200 8N1, in
@@ -119,6 +120,19 @@ fn entropy_limit(request: PollLimit) -> PollLimit {
             ms: ENTROPY_TIMEOUT_MS,
         },
     }
+}
+
+/// The keyboards `discover` found, for the console (leaked: they live as long
+/// as the firmware).
+static KEY_SOURCES: spin::Mutex<Vec<&'static dyn KeySource>> = spin::Mutex::new(Vec::new());
+
+fn add_key_source(source: Box<dyn KeySource>) {
+    KEY_SOURCES.lock().push(Box::leak(source));
+}
+
+/// The keyboards found, to feed the console beside the serial line.
+pub fn key_sources() -> Vec<&'static dyn KeySource> {
+    KEY_SOURCES.lock().clone()
 }
 
 /// The virtio devices, to reset before the OS takes over.

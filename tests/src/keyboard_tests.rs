@@ -1,0 +1,142 @@
+//! Keyboard input (issue 16): keys pressed with QMP `send-key` reach what
+//! runs on the firmware, beside the serial console. QEMU's i8042 on x86_64
+//! (translating to scan code set 1, as it does by default), virtio-keyboard on
+//! aarch64. Each test asserts on what the consumer saw: the EFI test
+//! application's report of ReadKeyStrokeEx, the entry Linux says it booted.
+
+use crate::boot_tests::{self, BootTest, Context, Session};
+use crate::qemu::{Qemu, QemuConfig};
+use std::time::Duration;
+
+const START: Duration = Duration::from_secs(30);
+/// Between keys: the firmware polls, and QEMU's i8042 holds one byte at a time
+/// (it queues the rest), so a short gap is enough.
+const KEY_GAP: Duration = Duration::from_millis(150);
+
+pub fn tests() -> Vec<BootTest> {
+    vec![
+        BootTest {
+            name: "keyboard_ps2_keys_reach_an_efi_app_through_read_key_stroke_ex",
+            run: ps2_efi_app,
+        },
+    ]
+}
+
+/// One `HVFW-KEY:` line the test application printed.
+#[derive(Debug, PartialEq, Eq)]
+struct SeenKey {
+    scan: u16,
+    char: u16,
+    shift: u32,
+    toggle: u8,
+}
+
+fn field(line: &str, name: &str) -> Result<u64, String> {
+    let value = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(name).and_then(|w| w.strip_prefix('=')))
+        .ok_or_else(|| format!("no {name} in {line:?}"))?;
+    u64::from_str_radix(value.trim_start_matches("0x"), 16).map_err(|e| format!("{line:?}: {e}"))
+}
+
+fn seen_keys(log: &str) -> Result<Vec<SeenKey>, String> {
+    log.lines()
+        .filter_map(|l| l.split_once("HVFW-KEY: ").map(|(_, rest)| rest))
+        .map(|l| {
+            Ok(SeenKey {
+                scan: field(l, "scan")? as u16,
+                char: field(l, "char")? as u16,
+                shift: field(l, "shift")? as u32,
+                toggle: field(l, "toggle")? as u8,
+            })
+        })
+        .collect()
+}
+
+const VALID_SHIFT: u32 = 0x8000_0000;
+const LEFT_SHIFT: u32 = 0x2;
+const LEFT_CONTROL: u32 = 0x8;
+const VALID_TOGGLE: u8 = 0x80;
+const CAPS: u8 = 0x04;
+const NUM: u8 = 0x02;
+
+fn key(scan: u16, char: u16, shift: u32, toggle: u8) -> SeenKey {
+    SeenKey {
+        scan,
+        char,
+        shift,
+        toggle,
+    }
+}
+
+/// Types keys with QMP while the application reads them, plus one byte on the
+/// serial line in the middle, and compares every field of every key.
+fn type_and_check(qemu: &mut Qemu) -> Result<(), String> {
+    qemu.wait_for("HVFW-KEYS: ready", START)?;
+    let mut qmp = qemu.qmp()?;
+    let press = |qmp: &mut crate::qmp::Qmp, keys: &[&str]| -> Result<(), String> {
+        qmp.send_key(keys)?;
+        std::thread::sleep(KEY_GAP);
+        Ok(())
+    };
+    press(&mut qmp, &["a"])?;
+    press(&mut qmp, &["shift", "b"])?;
+    press(&mut qmp, &["ctrl", "c"])?;
+    press(&mut qmp, &["down"])?;
+    press(&mut qmp, &["f1"])?;
+    press(&mut qmp, &["shift", "up"])?;
+    // The serial console keeps working beside the keyboard.
+    qemu.send(b"s")?;
+    std::thread::sleep(KEY_GAP);
+    press(&mut qmp, &["caps_lock"])?;
+    press(&mut qmp, &["d"])?;
+    press(&mut qmp, &["esc"])?;
+    press(&mut qmp, &["ret"])?;
+    qemu.wait_for("HVFW-KEYS: num lock on", START)?;
+    press(&mut qmp, &["kp_8"])?;
+    qemu.wait_for("HVFW-KEYS: done", START)?;
+    let seen = seen_keys(&qemu.log())?;
+    let v = VALID_SHIFT;
+    let t = VALID_TOGGLE;
+    let expected = [
+        key(0, u16::from(b'a'), v, t),
+        // The shifted letter carries no shift bit (UEFI 2.10 §12.2.3).
+        key(0, u16::from(b'B'), v, t),
+        key(0, 3, v | LEFT_CONTROL, t),
+        key(0x02, 0, v, t),
+        key(0x0b, 0, v, t),
+        key(0x01, 0, v | LEFT_SHIFT, t),
+        // From the serial line: a terminal says nothing of shift state.
+        key(0, u16::from(b's'), 0, t),
+        key(0, u16::from(b'D'), v, t | CAPS),
+        key(0x17, 0, v, t | CAPS),
+        key(0, 0x0d, v, t | CAPS),
+        // After SetState(VALID | NUM_LOCK): the keypad types digits.
+        key(0, u16::from(b'8'), v, t | NUM),
+    ];
+    if seen != expected {
+        return Err(format!(
+            "the application read\n{seen:#x?}\nexpected\n{expected:#x?}"
+        ));
+    }
+    println!("    EFI application read {} keys as typed", seen.len());
+    Ok(())
+}
+
+fn ps2_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = boot_tests::efi_app_disk(
+        "efi-test-app-keyboard",
+        crate::debian::Arch::Amd64,
+        &[("hvfw-keyboard", "read keys\n")],
+    )?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.qmp = true;
+    let qemu = s.boot(&config)?;
+    type_and_check(qemu)?;
+    qemu.wait_for("HVFW-APP: done, 0 failed", START)?;
+    if !qemu.log().contains("HVFW-APP: ok keyboard") {
+        return Err("the keyboard check did not pass".into());
+    }
+    Ok(())
+}
