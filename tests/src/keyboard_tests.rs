@@ -8,6 +8,8 @@ use crate::boot_tests::{self, BootTest, Context, Session};
 use crate::qemu::{Qemu, QemuConfig};
 use std::time::Duration;
 
+const LINUX: Duration = Duration::from_secs(120);
+
 const START: Duration = Duration::from_secs(30);
 /// Between keys: the firmware polls, and QEMU's i8042 holds one byte at a time
 /// (it queues the rest), so a short gap is enough.
@@ -18,6 +20,10 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "keyboard_ps2_keys_reach_an_efi_app_through_read_key_stroke_ex",
             run: ps2_efi_app,
+        },
+        BootTest {
+            name: "keyboard_ps2_selects_edits_and_boots_a_boot_menu_entry",
+            run: ps2_menu,
         },
     ]
 }
@@ -139,4 +145,28 @@ fn ps2_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
         return Err("the keyboard check did not pass".into());
     }
     Ok(())
+}
+
+/// The firmware's boot menu driven from the keyboard alone: Down selects the
+/// second entry, `e` opens its command line, typed text is appended and Enter
+/// boots it. Linux's command line proves which entry ran and what was typed.
+fn menu_by_keyboard(qemu: &mut Qemu) -> Result<(), String> {
+    qemu.wait_for("hypervisor-fw boot menu", START)?;
+    qemu.wait_for("Booting entry 1 in", START)?;
+    let mut qmp = qemu.qmp()?;
+    qmp.send_key(&["down"])?;
+    qemu.wait_for("> 2. Debian 1", START)?;
+    qmp.send_key(&["e"])?;
+    qemu.wait_for("Command line (Enter boots, Esc cancels):", START)?;
+    qmp.type_text(" hvfw.typed=on-the-keyboard\n", Duration::from_millis(50))?;
+    boot_tests::proof(qemu, 512, "hvfw.marker=menu-second hvfw.typed=on-the-keyboard", LINUX)?;
+    Ok(())
+}
+
+fn ps2_menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(crate::bls_tests::menu_disk()?);
+    config.qmp = true;
+    let qemu = s.boot(&config)?;
+    menu_by_keyboard(qemu)
 }
