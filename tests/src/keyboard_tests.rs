@@ -5,6 +5,7 @@
 //! application's report of ReadKeyStrokeEx, the entry Linux says it booted.
 
 use crate::boot_tests::{self, BootTest, Context, Session};
+use crate::images::{self, BlsDisk, Source};
 use crate::qemu::{Qemu, QemuConfig};
 use std::time::Duration;
 
@@ -24,6 +25,14 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "keyboard_ps2_selects_edits_and_boots_a_boot_menu_entry",
             run: ps2_menu,
+        },
+        BootTest {
+            name: "keyboard_aarch64_virtio_pci_keys_reach_an_efi_app_through_read_key_stroke_ex",
+            run: aarch64_efi_app,
+        },
+        BootTest {
+            name: "keyboard_aarch64_virtio_mmio_selects_edits_and_boots_a_boot_menu_entry",
+            run: aarch64_menu,
         },
     ]
 }
@@ -137,6 +146,23 @@ fn ps2_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     )?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
+    efi_app_reads_keys(s, config)
+}
+
+/// aarch64 `virt` has no PS/2: a virtio keyboard on PCI.
+fn aarch64_efi_app(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = boot_tests::efi_app_disk(
+        "efi-test-app-keyboard-aa64",
+        crate::debian::Arch::Arm64,
+        &[("hvfw-keyboard", "read keys\n")],
+    )?;
+    let mut config = QemuConfig::aarch64(&boot_tests::aarch64_firmware()?);
+    config.disks.push(disk);
+    config.extra_args.extend(["-device".into(), "virtio-keyboard-pci".into()]);
+    efi_app_reads_keys(s, config)
+}
+
+fn efi_app_reads_keys(s: &mut Session, mut config: QemuConfig) -> Result<(), String> {
     config.qmp = true;
     let qemu = s.boot(&config)?;
     type_and_check(qemu)?;
@@ -169,4 +195,56 @@ fn ps2_menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.qmp = true;
     let qemu = s.boot(&config)?;
     menu_by_keyboard(qemu)
+}
+
+/// Two arm64 entries (markers `kbd-first`, `kbd-second`) and a 30 s menu.
+fn arm64_menu_disk() -> Result<std::path::PathBuf, String> {
+    let kernel = crate::debian::arm64_kernel()?;
+    let initrd = crate::initramfs::arm64_proof_initramfs()?;
+    let entry = |title: &str, sort_key: &str, marker: &str| {
+        format!(
+            "title {title}\nsort-key {sort_key}\narchitecture aa64\nlinux /debian/linux\n\
+             initrd /debian/initrd.img\noptions console=ttyAMA0 hvfw.marker={marker}\n"
+        )
+    };
+    images::bls_disk(&BlsDisk {
+        name: "keyboard-menu-arm64".into(),
+        esp_mib: 96,
+        loader_conf: "timeout 30\n".into(),
+        entries: vec![
+            ("a.conf".into(), entry("Debian 1", "a", "kbd-first")),
+            ("b.conf".into(), entry("Debian 1", "b", "kbd-second")),
+        ],
+        files: vec![
+            ("/debian/linux".into(), Source::Host(kernel)),
+            ("/debian/initrd.img".into(), Source::Host(initrd)),
+        ],
+        boot_loader: None,
+    })
+}
+
+/// The boot menu on aarch64 from a virtio keyboard on virtio-mmio (the
+/// transport the `virt` machine offers without PCI).
+fn aarch64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let mut config = QemuConfig::aarch64(&boot_tests::aarch64_firmware()?);
+    config.disks.push(arm64_menu_disk()?);
+    config.extra_args.extend(["-device".into(), "virtio-keyboard-device".into()]);
+    config.qmp = true;
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("hypervisor-fw boot menu", START)?;
+    qemu.wait_for("Booting entry 1 in", START)?;
+    let mut qmp = qemu.qmp()?;
+    qmp.send_key(&["down"])?;
+    qemu.wait_for("> 2. Debian 1", START)?;
+    qmp.send_key(&["e"])?;
+    qemu.wait_for("Command line (Enter boots, Esc cancels):", START)?;
+    qmp.type_text(" hvfw.typed=on-a-virtio-keyboard\n", Duration::from_millis(50))?;
+    boot_tests::proof_with_acpi(
+        qemu,
+        512,
+        "hvfw.marker=kbd-second hvfw.typed=on-a-virtio-keyboard",
+        LINUX,
+        &[],
+    )?;
+    Ok(())
 }
