@@ -228,7 +228,10 @@ fn arm64_menu_disk() -> Result<std::path::PathBuf, String> {
 fn aarch64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = QemuConfig::aarch64(&boot_tests::aarch64_firmware()?);
     config.disks.push(arm64_menu_disk()?);
-    config.extra_args.extend(["-device".into(), "virtio-keyboard-device".into()]);
+    // QEMU's virtio-mmio is the legacy interface unless told otherwise.
+    config.extra_args.extend(
+        ["-device", "virtio-keyboard-device", "-global", "virtio-mmio.force-legacy=false"].map(String::from),
+    );
     config.qmp = true;
     let qemu = s.boot(&config)?;
     qemu.wait_for("hypervisor-fw boot menu", START)?;
