@@ -34,6 +34,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "keyboard_aarch64_virtio_mmio_selects_edits_and_boots_a_boot_menu_entry",
             run: aarch64_menu,
         },
+        BootTest {
+            name: "keyboard_ps2_drives_grub_through_con_in",
+            run: grub_menu,
+        },
     ]
 }
 
@@ -249,5 +253,30 @@ fn aarch64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
         LINUX,
         &[],
     )?;
+    Ok(())
+}
+
+/// Debian's signed GRUB (behind shim) with `terminal_input console
+/// serial_efi0`: its `console` terminal reads the firmware's ConIn, so the
+/// PS/2 keyboard moves GRUB's menu to the second entry and boots it; Linux's
+/// command line says which entry GRUB started.
+fn grub_menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = images::shim_grub_disk(&images::ShimGrub {
+        name: "debian-shim-grub-menu-keyboard".into(),
+        menu: true,
+        keyboard: true,
+        ..Default::default()
+    })?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.qmp = true;
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Second entry (hypervisor-fw menu test)", Duration::from_secs(60))?;
+    qemu.wait_for("automatically in", Duration::from_secs(10))?;
+    let mut qmp = qemu.qmp()?;
+    qmp.send_key(&["down"])?;
+    std::thread::sleep(Duration::from_millis(500));
+    qmp.send_key(&["ret"])?;
+    boot_tests::proof(qemu, 512, "hvfw.marker=grub-menu-second", LINUX)?;
     Ok(())
 }
