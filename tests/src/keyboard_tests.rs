@@ -134,9 +134,7 @@ fn type_and_check(qemu: &mut Qemu) -> Result<(), String> {
         key(0, u16::from(b'8'), v, t | NUM),
     ];
     if seen != expected {
-        return Err(format!(
-            "the application read\n{seen:#x?}\nexpected\n{expected:#x?}"
-        ));
+        return Err(format!("the application read\n{seen:#x?}\nexpected\n{expected:#x?}"));
     }
     println!("    EFI application read {} keys as typed", seen.len());
     Ok(())
@@ -162,7 +160,9 @@ fn aarch64_efi_app(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     )?;
     let mut config = QemuConfig::aarch64(&boot_tests::aarch64_firmware()?);
     config.disks.push(disk);
-    config.extra_args.extend(["-device".into(), "virtio-keyboard-pci".into()]);
+    config
+        .extra_args
+        .extend(["-device".into(), "virtio-keyboard-pci".into()]);
     efi_app_reads_keys(s, config)
 }
 
@@ -234,7 +234,13 @@ fn aarch64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     config.disks.push(arm64_menu_disk()?);
     // QEMU's virtio-mmio is the legacy interface unless told otherwise.
     config.extra_args.extend(
-        ["-device", "virtio-keyboard-device", "-global", "virtio-mmio.force-legacy=false"].map(String::from),
+        [
+            "-device",
+            "virtio-keyboard-device",
+            "-global",
+            "virtio-mmio.force-legacy=false",
+        ]
+        .map(String::from),
     );
     config.qmp = true;
     let qemu = s.boot(&config)?;

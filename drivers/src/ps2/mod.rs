@@ -100,7 +100,11 @@ impl fmt::Display for Error {
         match self {
             Error::NoController { status } => write!(f, "no i8042 controller (status {status:#04x})"),
             Error::InputBufferStuck { byte } => {
-                write!(f, "the i8042 did not take {byte:#04x} within {} ms", ANSWER_TIMEOUT_NS / 1_000_000)
+                write!(
+                    f,
+                    "the i8042 did not take {byte:#04x} within {} ms",
+                    ANSWER_TIMEOUT_NS / 1_000_000
+                )
             }
             Error::NoAnswer { command } => write!(
                 f,
@@ -383,7 +387,11 @@ mod tests {
             num_lock: true,
             scroll_lock: false,
         });
-        assert_eq!(ports.with(|m| m.keyboard_commands.len()), commands, "no change, no command");
+        assert_eq!(
+            ports.with(|m| m.keyboard_commands.len()),
+            commands,
+            "no change, no command"
+        );
     }
 
     #[test]

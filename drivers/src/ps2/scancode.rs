@@ -108,11 +108,7 @@ impl ScanDecoder {
             KeyAction::Press
         };
         let make = byte & 0x7f;
-        let code = if extended {
-            set1_extended(make)?
-        } else {
-            set1(make)?
-        };
+        let code = if extended { set1_extended(make)? } else { set1(make)? };
         Some(KeyEvent { code, action })
     }
 
@@ -141,16 +137,8 @@ impl ScanDecoder {
         }
         let extended = core::mem::replace(&mut self.extended, false);
         let release = core::mem::replace(&mut self.release, false);
-        let code = if extended {
-            set2_extended(byte)?
-        } else {
-            set2(byte)?
-        };
-        let action = if release {
-            KeyAction::Release
-        } else {
-            KeyAction::Press
-        };
+        let code = if extended { set2_extended(byte)? } else { set2(byte)? };
+        let action = if release { KeyAction::Release } else { KeyAction::Press };
         Some(KeyEvent { code, action })
     }
 }
@@ -418,12 +406,12 @@ mod tests {
     fn both_sets_name_every_letter_and_digit_alike() {
         // The set 2 make codes of a..z and 1..0 against set 1's (= Linux codes).
         let set2_letters = [
-            0x1c, 0x32, 0x21, 0x23, 0x24, 0x2b, 0x34, 0x33, 0x43, 0x3b, 0x42, 0x4b, 0x3a, 0x31, 0x44, 0x4d, 0x15,
-            0x2d, 0x1b, 0x2c, 0x3c, 0x2a, 0x1d, 0x22, 0x35, 0x1a,
+            0x1c, 0x32, 0x21, 0x23, 0x24, 0x2b, 0x34, 0x33, 0x43, 0x3b, 0x42, 0x4b, 0x3a, 0x31, 0x44, 0x4d, 0x15, 0x2d,
+            0x1b, 0x2c, 0x3c, 0x2a, 0x1d, 0x22, 0x35, 0x1a,
         ];
         let set1_letters = [
-            0x1e, 0x30, 0x2e, 0x20, 0x12, 0x21, 0x22, 0x23, 0x17, 0x24, 0x25, 0x26, 0x32, 0x31, 0x18, 0x19, 0x10,
-            0x13, 0x1f, 0x14, 0x16, 0x2f, 0x11, 0x2d, 0x15, 0x2c,
+            0x1e, 0x30, 0x2e, 0x20, 0x12, 0x21, 0x22, 0x23, 0x17, 0x24, 0x25, 0x26, 0x32, 0x31, 0x18, 0x19, 0x10, 0x13,
+            0x1f, 0x14, 0x16, 0x2f, 0x11, 0x2d, 0x15, 0x2c,
         ];
         for (s2, s1) in set2_letters.iter().zip(set1_letters) {
             assert_eq!(set2(*s2), set1(s1), "set 2 {s2:#04x} vs set 1 {s1:#04x}");

@@ -121,11 +121,7 @@ impl<T: Transport> VirtioInput<T> {
                 return None;
             }
         };
-        let Some(slot) = self
-            .slot_of_head
-            .get_mut(usize::from(used.head))
-            .and_then(Option::take)
-        else {
+        let Some(slot) = self.slot_of_head.get_mut(usize::from(used.head)).and_then(Option::take) else {
             self.stop(Error::QueueUnavailable { queue: EVENT_QUEUE });
             return None;
         };

@@ -614,7 +614,9 @@ impl ModelInput {
 
 impl InputState {
     fn collect_available(&mut self) {
-        let Some(areas) = self.areas.filter(|_| self.queue_enabled) else { return };
+        let Some(areas) = self.areas.filter(|_| self.queue_enabled) else {
+            return;
+        };
         let size = self.queue_size;
         let avail_idx = read_u16(areas.driver + 2);
         while self.last_avail != avail_idx {
@@ -631,7 +633,9 @@ impl InputState {
         }
         let Some(areas) = self.areas else { return };
         while !self.pending.is_empty() {
-            let Some((head, address, len)) = self.available.pop_front() else { break };
+            let Some((head, address, len)) = self.available.pop_front() else {
+                break;
+            };
             let event = self.pending.pop_front().unwrap();
             assert!(len >= 8, "event buffer of {len} bytes");
             copy_to_guest(address, &event);

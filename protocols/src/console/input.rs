@@ -507,9 +507,16 @@ mod tests {
             unicode_char: 0,
             shift_state: SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED,
         };
-        typist.keys.lock().unwrap().extend([(partial, 0), (Key::char(3), 0), (partial, 0)]);
+        typist
+            .keys
+            .lock()
+            .unwrap()
+            .extend([(partial, 0), (Key::char(3), 0), (partial, 0)]);
         input.receive(&port, 0);
-        assert_eq!(input.read_key_data().unwrap().key_state.key_shift_state, partial.shift_state);
+        assert_eq!(
+            input.read_key_data().unwrap().key_state.key_shift_state,
+            partial.shift_state
+        );
         assert_eq!(input.read_key().unwrap().unicode_char, 3);
         assert!(input.read_key().is_none(), "the trailing partial key is skipped");
     }

@@ -20,9 +20,9 @@ use super::keys::*;
 use fw_drivers::input::code::*;
 use fw_drivers::input::{KeyAction, KeyEvent, Keyboard, Leds};
 use r_efi::protocols::simple_text_input_ex::{
-    CAPS_LOCK_ACTIVE, KEY_STATE_EXPOSED, LEFT_ALT_PRESSED, LEFT_CONTROL_PRESSED, LEFT_LOGO_PRESSED,
-    LEFT_SHIFT_PRESSED, MENU_KEY_PRESSED, NUM_LOCK_ACTIVE, RIGHT_ALT_PRESSED, RIGHT_CONTROL_PRESSED,
-    RIGHT_LOGO_PRESSED, RIGHT_SHIFT_PRESSED, SCROLL_LOCK_ACTIVE, SHIFT_STATE_VALID, SYS_REQ_PRESSED,
+    CAPS_LOCK_ACTIVE, KEY_STATE_EXPOSED, LEFT_ALT_PRESSED, LEFT_CONTROL_PRESSED, LEFT_LOGO_PRESSED, LEFT_SHIFT_PRESSED,
+    MENU_KEY_PRESSED, NUM_LOCK_ACTIVE, RIGHT_ALT_PRESSED, RIGHT_CONTROL_PRESSED, RIGHT_LOGO_PRESSED,
+    RIGHT_SHIFT_PRESSED, SCROLL_LOCK_ACTIVE, SHIFT_STATE_VALID, SYS_REQ_PRESSED,
 };
 use spin::Mutex;
 
@@ -174,6 +174,15 @@ impl KeyMap {
         self.modifiers = 0;
     }
 
+    /// A key with neither scan code nor character: only the shift state.
+    fn partial_key(&self) -> Key {
+        Key {
+            scan_code: SCAN_NULL,
+            unicode_char: 0,
+            shift_state: SHIFT_STATE_VALID | self.modifiers,
+        }
+    }
+
     /// The EFI key `event` types, if any, given and updating the console's
     /// `toggles`.
     pub fn translate(&mut self, event: KeyEvent, toggles: &mut u8) -> Option<Key> {
@@ -185,11 +194,7 @@ impl KeyMap {
             }
             // A partial key reports a change of shift state only.
             let changed = self.modifiers != before;
-            return (changed && *toggles & KEY_STATE_EXPOSED != 0).then(|| Key {
-                scan_code: SCAN_NULL,
-                unicode_char: 0,
-                shift_state: SHIFT_STATE_VALID | self.modifiers,
-            });
+            return (changed && *toggles & KEY_STATE_EXPOSED != 0).then_some(self.partial_key());
         }
         if event.action == KeyAction::Release {
             return None;
@@ -198,11 +203,7 @@ impl KeyMap {
             if event.action == KeyAction::Press {
                 *toggles ^= bit;
             }
-            return (*toggles & KEY_STATE_EXPOSED != 0).then(|| Key {
-                scan_code: SCAN_NULL,
-                unicode_char: 0,
-                shift_state: SHIFT_STATE_VALID | self.modifiers,
-            });
+            return (*toggles & KEY_STATE_EXPOSED != 0).then_some(self.partial_key());
         }
         let shift = self.modifiers & SHIFT != 0;
         let mut shift_state = SHIFT_STATE_VALID | self.modifiers;
@@ -305,7 +306,9 @@ impl<K: Keyboard + Send> KeySource for KeyboardSource<K> {
     fn poll(&self, toggles: &mut u8, emit: &mut dyn FnMut(Key)) {
         let mut inner = self.inner.lock();
         for _ in 0..MAX_EVENTS_PER_POLL {
-            let Some(event) = inner.keyboard.poll_event() else { break };
+            let Some(event) = inner.keyboard.poll_event() else {
+                break;
+            };
             if let Some(key) = inner.map.translate(event, toggles) {
                 emit(key);
             }
@@ -340,7 +343,9 @@ mod tests {
     }
 
     fn chars(keys: &[Key]) -> std::string::String {
-        keys.iter().map(|k| char::from_u32(u32::from(k.unicode_char)).unwrap()).collect()
+        keys.iter()
+            .map(|k| char::from_u32(u32::from(k.unicode_char)).unwrap())
+            .collect()
     }
 
     #[test]
