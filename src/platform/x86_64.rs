@@ -194,7 +194,7 @@ fn probe_keyboard() {
     let start = fw_arch::time::now_ns();
     match ps2::I8042::probe(I8042Ports) {
         Ok(keyboard) => {
-            info!("keyboard: PS/2 (scan code {:?})", keyboard.scan_code_set());
+            info!("keyboard: PS/2 on the i8042, {}", keyboard.scan_code_set());
             super::add_key_source(alloc::boxed::Box::new(KeyboardSource::new(keyboard)));
         }
         Err(e) => debug!("keyboard: {e}"),

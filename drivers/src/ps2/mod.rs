@@ -168,7 +168,7 @@ impl<P: Ports> I8042<P> {
         ctl.keyboard_command(KBD_ENABLE_SCANNING)?;
         ctl.decoder = ScanDecoder::new(set);
         ctl.held.clear();
-        debug!("i8042: keyboard ready, config {config:#04x} -> {new_config:#04x}, scan code {set:?}");
+        debug!("i8042: keyboard ready, config {config:#04x} -> {new_config:#04x}, {set}");
         Ok(ctl)
     }
 

@@ -39,6 +39,15 @@ pub enum ScanCodeSet {
     Set2,
 }
 
+impl core::fmt::Display for ScanCodeSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ScanCodeSet::Set1 => "scan code set 1",
+            ScanCodeSet::Set2 => "scan code set 2",
+        })
+    }
+}
+
 /// A byte-at-a-time decoder for one scan code set.
 #[derive(Clone, Debug)]
 pub struct ScanDecoder {
