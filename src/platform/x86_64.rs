@@ -192,17 +192,17 @@ impl ps2::Ports for I8042Ports {
 /// key sources. Bounded: see `fw_drivers::ps2::ANSWER_TIMEOUT_NS`.
 fn probe_keyboard() {
     let start = fw_arch::time::now_ns();
-    match ps2::I8042::probe(I8042Ports) {
+    let probe = ps2::I8042::probe(I8042Ports);
+    // Measured before anything is printed: console output is slow under nested VMMs.
+    let took_us = fw_arch::time::now_ns().saturating_sub(start) / 1000;
+    match probe {
         Ok(keyboard) => {
             info!("keyboard: PS/2 on the i8042, {}", keyboard.scan_code_set());
             super::add_key_source(alloc::boxed::Box::new(KeyboardSource::new(keyboard)));
         }
         Err(e) => debug!("keyboard: {e}"),
     }
-    debug!(
-        "keyboard: i8042 probe took {} us",
-        fw_arch::time::now_ns().saturating_sub(start) / 1000
-    );
+    debug!("keyboard: i8042 probe took {took_us} us");
 }
 
 /// Where BARs the VMM left unassigned go: the 32-bit hole and the PC's I/O
