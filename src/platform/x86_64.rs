@@ -106,7 +106,7 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
         crate::power::set(acpi::power_control(&memory, fadt));
     }
     info!("TSC: {} MHz (from {:?})", hz / 1_000_000, source);
-    probe_keyboard();
+    probe_keyboard(info);
 
     let ecam = acpi.as_ref().and_then(|a| match a.ecam_regions() {
         Ok(regions) => regions.into_iter().find(|r| r.segment == 0),
@@ -190,9 +190,16 @@ impl ps2::Ports for I8042Ports {
 /// Finds the PS/2 keyboard (QEMU's q35 and pc always have one; Cloud
 /// Hypervisor's i8042 only resets the machine) and adds it to the console's
 /// key sources. Bounded: see `fw_drivers::ps2::ANSWER_TIMEOUT_NS`.
-fn probe_keyboard() {
+fn probe_keyboard(info: &BootInfo) {
+    // Test builds: `hvfw.test=i8042-untranslated` has the keyboard's own scan
+    // code set 2 decoded (QEMU translates to set 1 otherwise).
+    let translation = if cfg!(feature = "test-hooks") && info.cmdline_has("hvfw.test=i8042-untranslated") {
+        ps2::Translation::Off
+    } else {
+        ps2::Translation::AsFound
+    };
     let start = fw_arch::time::now_ns();
-    let probe = ps2::I8042::probe(I8042Ports);
+    let probe = ps2::I8042::probe_with(I8042Ports, translation);
     // Measured before anything is printed: console output is slow under nested VMMs.
     let took_us = fw_arch::time::now_ns().saturating_sub(start) / 1000;
     match probe {

@@ -23,6 +23,10 @@ pub fn tests() -> Vec<BootTest> {
             run: ps2_efi_app,
         },
         BootTest {
+            name: "keyboard_ps2_scan_code_set_2_keys_reach_an_efi_app",
+            run: ps2_set2_efi_app,
+        },
+        BootTest {
             name: "keyboard_ps2_selects_edits_and_boots_a_boot_menu_entry",
             run: ps2_menu,
         },
@@ -149,6 +153,27 @@ fn ps2_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
     efi_app_reads_keys(s, config)
+}
+
+/// The same with the i8042's translation switched off (a test hook): the
+/// keyboard's own scan code set 2 is decoded, and the application must read
+/// exactly the same keys.
+fn ps2_set2_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = boot_tests::efi_app_disk(
+        "efi-test-app-keyboard",
+        crate::debian::Arch::Amd64,
+        &[("hvfw-keyboard", "read keys\n")],
+    )?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.append = Some("hvfw.test=i8042-untranslated".into());
+    config.qmp = true;
+    let qemu = s.boot(&config)?;
+    // The precondition, not the result: the hook took effect.
+    qemu.wait_for("keyboard: PS/2 on the i8042, scan code set 2", START)?;
+    type_and_check(qemu)?;
+    qemu.wait_for("HVFW-APP: done, 0 failed", START)?;
+    Ok(())
 }
 
 /// aarch64 `virt` has no PS/2: a virtio keyboard on PCI.

@@ -124,6 +124,16 @@ impl fmt::Display for Error {
     }
 }
 
+/// Whether the controller's translation to set 1 is kept as found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Translation {
+    /// As the VMM (or firmware before us) left it: QEMU translates.
+    AsFound,
+    /// Switched off, so the keyboard's own set 2 reaches the firmware (for
+    /// tests of that path on a VMM that translates).
+    Off,
+}
+
 /// A PS/2 keyboard behind an i8042, set up for polling.
 pub struct I8042<P: Ports> {
     ports: P,
@@ -137,7 +147,12 @@ impl<P: Ports> I8042<P> {
     /// Finds the controller and the keyboard and enables it with interrupts
     /// off. The keyboard then sends set 1 codes if the controller translates
     /// (QEMU's default), else it is switched to set 2.
-    pub fn probe(mut ports: P) -> Result<I8042<P>, Error> {
+    pub fn probe(ports: P) -> Result<I8042<P>, Error> {
+        Self::probe_with(ports, Translation::AsFound)
+    }
+
+    /// [`probe`](Self::probe), choosing what becomes of translation.
+    pub fn probe_with(mut ports: P, translation: Translation) -> Result<I8042<P>, Error> {
         let status = ports.read_status();
         if status == 0xff {
             return Err(Error::NoController { status });
@@ -153,12 +168,15 @@ impl<P: Ports> I8042<P> {
         ctl.flush();
         ctl.command(CMD_READ_CONFIG)?;
         let config = ctl.answer(CMD_READ_CONFIG)?;
-        let new_config = (config & !(CONFIG_KEYBOARD_INTERRUPT | CONFIG_AUX_INTERRUPT | CONFIG_KEYBOARD_DISABLED))
+        let mut new_config = (config & !(CONFIG_KEYBOARD_INTERRUPT | CONFIG_AUX_INTERRUPT | CONFIG_KEYBOARD_DISABLED))
             | CONFIG_AUX_DISABLED;
+        if translation == Translation::Off {
+            new_config &= !CONFIG_TRANSLATE;
+        }
         ctl.command(CMD_WRITE_CONFIG)?;
         ctl.write(new_config)?;
         ctl.command(CMD_ENABLE_KEYBOARD)?;
-        let set = if config & CONFIG_TRANSLATE != 0 {
+        let set = if new_config & CONFIG_TRANSLATE != 0 {
             ScanCodeSet::Set1
         } else {
             ctl.keyboard_command(KBD_SCAN_CODE_SET)?;
@@ -358,6 +376,19 @@ mod tests {
             events(&mut kbd),
             [KeyEvent::press(KEY_ENTER), KeyEvent::release(KEY_ENTER)]
         );
+    }
+
+    #[test]
+    fn translation_can_be_switched_off_for_set_2() {
+        let ports = ModelPorts::new(Machine::Qemu { translate: true });
+        let mut kbd = I8042::probe_with(ports.clone(), Translation::Off).unwrap();
+        assert_eq!(kbd.scan_code_set(), ScanCodeSet::Set2);
+        ports.with(|m| {
+            assert_eq!(m.config & CONFIG_TRANSLATE, 0);
+            assert_eq!(m.scan_set, 2);
+        });
+        ports.type_set2(&[0xe0, 0x75]);
+        assert_eq!(events(&mut kbd), [KeyEvent::press(KEY_UP)]);
     }
 
     #[test]
