@@ -39,6 +39,10 @@ pub fn tests() -> Vec<BootTest> {
             run: aarch64_menu,
         },
         BootTest {
+            name: "keyboard_riscv64_virtio_pci_selects_edits_and_boots_a_boot_menu_entry",
+            run: riscv64_menu,
+        },
+        BootTest {
             name: "keyboard_ps2_drives_grub_through_con_in",
             run: grub_menu,
         },
@@ -206,14 +210,7 @@ fn efi_app_reads_keys(s: &mut Session, mut config: QemuConfig) -> Result<(), Str
 /// second entry, `e` opens its command line, typed text is appended and Enter
 /// boots it. Linux's command line proves which entry ran and what was typed.
 fn menu_by_keyboard(qemu: &mut Qemu) -> Result<(), String> {
-    qemu.wait_for("hypervisor-fw boot menu", START)?;
-    qemu.wait_for("Booting entry 1 in", START)?;
-    let mut qmp = qemu.qmp()?;
-    qmp.send_key(&["down"])?;
-    qemu.wait_for("> 2. Debian 1", START)?;
-    qmp.send_key(&["e"])?;
-    qemu.wait_for("Command line (Enter boots, Esc cancels):", START)?;
-    qmp.type_text(" hvfw.typed=on-the-keyboard\n", Duration::from_millis(50))?;
+    pick_second_and_type(qemu, "hvfw.typed=on-the-keyboard")?;
     boot_tests::proof(qemu, 512, "hvfw.marker=menu-second hvfw.typed=on-the-keyboard", LINUX)?;
     Ok(())
 }
@@ -226,23 +223,28 @@ fn ps2_menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
     menu_by_keyboard(qemu)
 }
 
-/// Two arm64 entries (markers `kbd-first`, `kbd-second`) and a 30 s menu.
-fn arm64_menu_disk() -> Result<std::path::PathBuf, String> {
-    let kernel = crate::debian::arm64_kernel()?;
-    let initrd = crate::initramfs::arm64_proof_initramfs()?;
-    let entry = |title: &str, sort_key: &str, marker: &str| {
+/// Two entries (markers `kbd-first`, `kbd-second`) for `kernel` on the EFI
+/// architecture `efi_arch`, with a 30 s menu.
+fn menu_disk_for(
+    name: &str,
+    efi_arch: &str,
+    kernel: std::path::PathBuf,
+    initrd: std::path::PathBuf,
+    console: &str,
+) -> Result<std::path::PathBuf, String> {
+    let entry = |sort_key: &str, marker: &str| {
         format!(
-            "title {title}\nsort-key {sort_key}\narchitecture aa64\nlinux /debian/linux\n\
-             initrd /debian/initrd.img\noptions console=ttyAMA0 hvfw.marker={marker}\n"
+            "title Debian 1\nsort-key {sort_key}\narchitecture {efi_arch}\nlinux /debian/linux\n\
+             initrd /debian/initrd.img\noptions console={console} hvfw.marker={marker}\n"
         )
     };
     images::bls_disk(&BlsDisk {
-        name: "keyboard-menu-arm64".into(),
+        name: name.into(),
         esp_mib: 96,
         loader_conf: "timeout 30\n".into(),
         entries: vec![
-            ("a.conf".into(), entry("Debian 1", "a", "kbd-first")),
-            ("b.conf".into(), entry("Debian 1", "b", "kbd-second")),
+            ("a.conf".into(), entry("a", "kbd-first")),
+            ("b.conf".into(), entry("b", "kbd-second")),
         ],
         files: vec![
             ("/debian/linux".into(), Source::Host(kernel)),
@@ -252,11 +254,30 @@ fn arm64_menu_disk() -> Result<std::path::PathBuf, String> {
     })
 }
 
+/// Down, `e`, typed text and Enter in the firmware's menu, sent with QMP.
+fn pick_second_and_type(qemu: &mut Qemu, typed: &str) -> Result<(), String> {
+    qemu.wait_for("hypervisor-fw boot menu", START)?;
+    qemu.wait_for("Booting entry 1 in", START)?;
+    let mut qmp = qemu.qmp()?;
+    qmp.send_key(&["down"])?;
+    qemu.wait_for("> 2. Debian 1", START)?;
+    qmp.send_key(&["e"])?;
+    qemu.wait_for("Command line (Enter boots, Esc cancels):", START)?;
+    qmp.type_text(&format!(" {typed}\n"), Duration::from_millis(50))
+}
+
 /// The boot menu on aarch64 from a virtio keyboard on virtio-mmio (the
 /// transport the `virt` machine offers without PCI).
 fn aarch64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = menu_disk_for(
+        "keyboard-menu-arm64",
+        "aa64",
+        crate::debian::arm64_kernel()?,
+        crate::initramfs::arm64_proof_initramfs()?,
+        "ttyAMA0",
+    )?;
     let mut config = QemuConfig::aarch64(&boot_tests::aarch64_firmware()?);
-    config.disks.push(arm64_menu_disk()?);
+    config.disks.push(disk);
     // QEMU's virtio-mmio is the legacy interface unless told otherwise.
     config.extra_args.extend(
         [
@@ -269,18 +290,41 @@ fn aarch64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     );
     config.qmp = true;
     let qemu = s.boot(&config)?;
-    qemu.wait_for("hypervisor-fw boot menu", START)?;
-    qemu.wait_for("Booting entry 1 in", START)?;
-    let mut qmp = qemu.qmp()?;
-    qmp.send_key(&["down"])?;
-    qemu.wait_for("> 2. Debian 1", START)?;
-    qmp.send_key(&["e"])?;
-    qemu.wait_for("Command line (Enter boots, Esc cancels):", START)?;
-    qmp.type_text(" hvfw.typed=on-a-virtio-keyboard\n", Duration::from_millis(50))?;
+    pick_second_and_type(qemu, "hvfw.typed=on-a-virtio-keyboard")?;
     boot_tests::proof_with_acpi(
         qemu,
         512,
         "hvfw.marker=kbd-second hvfw.typed=on-a-virtio-keyboard",
+        LINUX,
+        &[],
+    )?;
+    Ok(())
+}
+
+/// The same on riscv64 `virt`, with a virtio keyboard on PCI.
+fn riscv64_menu(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = menu_disk_for(
+        "keyboard-menu-riscv64",
+        "riscv64",
+        crate::debian::riscv64_kernel()?,
+        crate::initramfs::riscv64_proof_initramfs()?,
+        "ttyS0",
+    )?;
+    let firmware = crate::firmware::build_for(crate::debian::Arch::Riscv64, crate::firmware::Variant::Release)?;
+    let mut config = QemuConfig::riscv64(&firmware);
+    config.disks.push(disk);
+    config
+        .extra_args
+        .extend(["-device".into(), "virtio-keyboard-pci".into()]);
+    config.qmp = true;
+    let qemu = s.boot(&config)?;
+    pick_second_and_type(qemu, "hvfw.typed=on-riscv64")?;
+    // Debian's riscv64 kernel keeps about 14% of 512 MiB for itself.
+    boot_tests::proof_with_memory_share(
+        qemu,
+        512,
+        85,
+        "hvfw.marker=kbd-second hvfw.typed=on-riscv64",
         LINUX,
         &[],
     )?;
