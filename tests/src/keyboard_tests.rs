@@ -212,6 +212,11 @@ fn efi_app_reads_keys(s: &mut Session, mut config: QemuConfig) -> Result<(), Str
 fn menu_by_keyboard(qemu: &mut Qemu) -> Result<(), String> {
     pick_second_and_type(qemu, "hvfw.typed=on-the-keyboard")?;
     boot_tests::proof(qemu, 512, "hvfw.marker=menu-second hvfw.typed=on-the-keyboard", LINUX)?;
+    // The firmware left the controller usable: Linux's i8042 and atkbd drivers
+    // (built into Debian's kernel) find the keyboard after ExitBootServices.
+    if !qemu.log().contains("input: AT Translated Set 2 keyboard") {
+        return Err("Linux did not find the PS/2 keyboard after the firmware used it".into());
+    }
     Ok(())
 }
 
