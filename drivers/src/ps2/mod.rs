@@ -179,15 +179,29 @@ impl<P: Ports> I8042<P> {
         let set = if new_config & CONFIG_TRANSLATE != 0 {
             ScanCodeSet::Set1
         } else {
-            ctl.keyboard_command(KBD_SCAN_CODE_SET)?;
-            ctl.keyboard_command(2)?;
             ScanCodeSet::Set2
         };
-        ctl.keyboard_command(KBD_ENABLE_SCANNING)?;
+        if let Err(e) = ctl.start_keyboard(set) {
+            // No keyboard to use: give the controller back its interrupts and
+            // translation as found (the configuration read with both ports
+            // disabled for the probe).
+            let _ = ctl.command(CMD_WRITE_CONFIG).and_then(|()| ctl.write(config));
+            return Err(e);
+        }
         ctl.decoder = ScanDecoder::new(set);
         ctl.held.clear();
         debug!("i8042: keyboard ready, config {config:#04x} -> {new_config:#04x}, {set}");
         Ok(ctl)
+    }
+
+    /// Has the keyboard send `set` (set 2 needs asking: set 1 is the
+    /// controller's translation of it) and start scanning.
+    fn start_keyboard(&mut self, set: ScanCodeSet) -> Result<(), Error> {
+        if set == ScanCodeSet::Set2 {
+            self.keyboard_command(KBD_SCAN_CODE_SET)?;
+            self.keyboard_command(2)?;
+        }
+        self.keyboard_command(KBD_ENABLE_SCANNING)
     }
 
     /// The scan code set the keyboard's bytes are decoded as.
@@ -280,36 +294,26 @@ impl<P: Ports> I8042<P> {
             }
         }
     }
-
-    fn next_byte(&mut self) -> Option<u8> {
-        if let Some(byte) = self.held.pop_front() {
-            return Some(byte);
-        }
-        let status = self.ports.read_status();
-        if status & STATUS_OUTPUT_FULL == 0 || status == 0xff {
-            return None;
-        }
-        let byte = self.ports.read_data();
-        if status & STATUS_AUX_DATA != 0 {
-            // A mouse byte (the port is disabled, but one may have been queued).
-            return self.next_byte_after_aux();
-        }
-        Some(byte)
-    }
-
-    fn next_byte_after_aux(&mut self) -> Option<u8> {
-        let status = self.ports.read_status();
-        if status & STATUS_OUTPUT_FULL == 0 || status & STATUS_AUX_DATA != 0 {
-            return None;
-        }
-        Some(self.ports.read_data())
-    }
 }
 
 impl<P: Ports> Keyboard for I8042<P> {
     fn poll_event(&mut self) -> Option<KeyEvent> {
         for _ in 0..MAX_BYTES_PER_POLL {
-            let byte = self.next_byte()?;
+            let byte = match self.held.pop_front() {
+                Some(byte) => byte,
+                None => {
+                    let status = self.ports.read_status();
+                    if status & STATUS_OUTPUT_FULL == 0 || status == 0xff {
+                        return None;
+                    }
+                    let byte = self.ports.read_data();
+                    if status & STATUS_AUX_DATA != 0 {
+                        // A mouse byte (the port is disabled, but one may have been queued).
+                        continue;
+                    }
+                    byte
+                }
+            };
             if let Some(event) = self.decoder.feed(byte) {
                 return Some(event);
             }
@@ -464,6 +468,7 @@ mod tests {
     #[test]
     fn a_controller_without_keyboard_fails_on_the_missing_ack() {
         let ports = ModelPorts::new(Machine::NoKeyboard);
+        let found = ports.with(|m| m.config);
         assert_eq!(
             I8042::probe(ports.clone()).err(),
             Some(Error::KeyboardNoAck {
@@ -472,5 +477,8 @@ mod tests {
             })
         );
         assert!(ports.with(|m| m.now_ns) <= KEYBOARD_ACK_TIMEOUT_NS + 1_000_000);
+        // Interrupts and translation are left as they were found.
+        let kept = CONFIG_KEYBOARD_INTERRUPT | CONFIG_AUX_INTERRUPT | CONFIG_TRANSLATE;
+        assert_eq!(ports.with(|m| m.config) & kept, found & kept);
     }
 }

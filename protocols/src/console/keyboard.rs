@@ -234,14 +234,17 @@ impl KeyMap {
             KEY_KPMINUS => Some(u16::from(b'-')),
             KEY_KPPLUS => Some(u16::from(b'+')),
             KEY_KPEQUAL => Some(u16::from(b'=')),
-            KEY_102ND => Some(u16::from(if shift { b'>' } else { b'<' })),
             _ => None,
         };
         if let Some(c) = simple {
             return Some(key(SCAN_NULL, c));
         }
-        let index = usize::from(event.code.checked_sub(KEY_1)?);
-        let &(plain, shifted) = MAIN_BLOCK.get(index)?;
+        // The key left of Z on ISO keyboards; the main block otherwise.
+        let (plain, shifted) = if event.code == KEY_102ND {
+            (b'<', b'>')
+        } else {
+            *MAIN_BLOCK.get(usize::from(event.code.checked_sub(KEY_1)?))?
+        };
         if plain == 0 {
             return None;
         }
@@ -386,6 +389,13 @@ mod tests {
             &mut toggles,
         );
         assert_eq!(chars(&keys[..3]), "A!a");
+        let mut toggles = 0;
+        let iso = typed(
+            &[press(KEY_102ND), press(KEY_LEFTSHIFT), press(KEY_102ND)],
+            &mut toggles,
+        );
+        assert_eq!(chars(&iso), "<>");
+        assert!(iso.iter().all(|k| k.shift_state == SHIFT_STATE_VALID));
         assert!(keys[..3].iter().all(|k| k.shift_state == SHIFT_STATE_VALID));
         assert_eq!(keys[3].scan_code, SCAN_UP);
         assert_eq!(keys[3].shift_state, SHIFT_STATE_VALID | RIGHT_SHIFT_PRESSED);
