@@ -76,14 +76,14 @@ fn reset(kind: e::ResetType) {
 
 fn idle() {
     // Bytes for an application that reads the port through Serial I/O stay in
-    // the UART; the console still polls when asked for keys (ReadKeyStroke,
-    // WaitForKey).
+    // the UART (keyboards are still read); the console still polls the UART
+    // when asked for keys (ReadKeyStroke, WaitForKey).
+    let Some(console) = CONSOLE.get() else { return };
     if SERIAL_IO.get().is_some_and(|serial| serial.claimed()) {
+        console.poll_keyboards();
         return;
     }
-    if let Some(console) = CONSOLE.get() {
-        console.poll();
-    }
+    console.poll();
 }
 
 /// The WaitForKey notification (EVT_NOTIFY_WAIT): runs when an application
@@ -225,6 +225,9 @@ fn install_firmware_image() {
 
 fn install_console() {
     let console = *CONSOLE.call_once(|| SerialConsole::create(&CONSOLE_PORT, &CLOCK));
+    for source in crate::platform::key_sources() {
+        console.add_key_source(source);
+    }
     let mut handle: Option<HandleId> = None;
     for (guid, interface) in [
         (

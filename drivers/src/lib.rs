@@ -13,10 +13,12 @@ pub mod crc32;
 pub mod fat;
 pub mod fdt;
 pub mod fw_cfg;
+pub mod input;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod portio;
+pub mod ps2;
 pub mod rtc;
 pub mod smbios;
 pub mod uart;

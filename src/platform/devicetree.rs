@@ -4,7 +4,7 @@
 //! placed in the bridge's `ranges`), the `virtio,mmio` slots, and QEMU's
 //! fw_cfg (`qemu,fw-cfg-mmio`, QEMU `docs/specs/fw_cfg.rst`).
 
-use super::{entropy_limit, keep_entropy, pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_MS};
+use super::{entropy_limit, keep_entropy, keep_virtio_keyboard, pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_MS};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::sync::Arc;
@@ -133,6 +133,7 @@ fn virtio_mmio_disks(tree: &Fdt, limit: PollLimit) -> Vec<Disk> {
         // (riscv64), and nothing else drives it.
         match unsafe { virtio::mmio_device(base, limit, entropy_limit(limit)) } {
             Ok(virtio::MmioDevice::Entropy(rng)) => keep_entropy(Box::new(rng), &format!("MMIO {base:#x}")),
+            Ok(virtio::MmioDevice::Input(input)) => keep_virtio_keyboard(input, &format!("MMIO {base:#x}")),
             Ok(virtio::MmioDevice::Block(blk)) => {
                 let blk = Arc::new(blk);
                 MMIO_DEVICES.lock().push(blk.clone());

@@ -31,7 +31,9 @@ use fw_drivers::block::BlockDevice;
 use fw_drivers::fw_cfg::{self, FwCfg};
 use fw_drivers::pci::{self, BarWindows, ConfigAccess, PciDevice};
 use fw_drivers::virtio::{self, EntropySource, PollLimit};
-use log::{debug, warn};
+use fw_protocols::console::keyboard::KeyboardSource;
+use fw_protocols::console::KeySource;
+use log::{debug, info, warn};
 
 /// The line every console UART runs at (drivers/src/uart): 115200 8N1, in
 /// Serial I/O's terms (parity 1 = none, stop bits 1 = one).
@@ -121,6 +123,42 @@ fn entropy_limit(request: PollLimit) -> PollLimit {
     }
 }
 
+/// The keyboards `discover` found, for the console (leaked: they live as long
+/// as the firmware).
+static KEY_SOURCES: spin::Mutex<Vec<&'static dyn KeySource>> = spin::Mutex::new(Vec::new());
+
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn add_key_source(source: Box<dyn KeySource>) {
+    KEY_SOURCES.lock().push(Box::leak(source));
+}
+
+/// The keyboards found, to feed the console beside the serial line.
+pub fn key_sources() -> Vec<&'static dyn KeySource> {
+    KEY_SOURCES.lock().clone()
+}
+
+/// A keyboard that must be stopped before the OS takes over.
+trait Stop: Send + Sync {
+    fn stop(&self);
+}
+
+impl<T: virtio::Transport + Send> Stop for KeyboardSource<virtio::VirtioInput<T>> {
+    fn stop(&self) {
+        self.with_keyboard(|input| input.reset());
+    }
+}
+
+/// The virtio input devices driven as keyboards, to reset at ExitBootServices.
+static VIRTIO_KEYBOARDS: spin::Mutex<Vec<&'static dyn Stop>> = spin::Mutex::new(Vec::new());
+
+/// Makes a virtio input device one of the console's keyboards.
+fn keep_virtio_keyboard<T: virtio::Transport + Send + 'static>(input: virtio::VirtioInput<T>, location: &str) {
+    let source: &'static KeyboardSource<virtio::VirtioInput<T>> = Box::leak(Box::new(KeyboardSource::new(input)));
+    KEY_SOURCES.lock().push(source);
+    VIRTIO_KEYBOARDS.lock().push(source);
+    info!("keyboard: virtio-input at {location}");
+}
+
 /// The virtio devices, to reset before the OS takes over.
 static VIRTIO_DEVICES: spin::Mutex<Vec<Arc<PciBlk>>> = spin::Mutex::new(Vec::new());
 #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
@@ -138,6 +176,9 @@ pub fn quiesce() {
     }
     if let Some(source) = ENTROPY.get() {
         source.reset();
+    }
+    for keyboard in VIRTIO_KEYBOARDS.lock().iter() {
+        keyboard.stop();
     }
 }
 
@@ -203,6 +244,10 @@ fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
     // SAFETY: as above.
     if let Some((rng, address)) = unsafe { virtio::pci_entropy_device(config, &devices, entropy_limit(limit)) } {
         keep_entropy(Box::new(rng), &format!("PCI {address}"));
+    }
+    // SAFETY: as above.
+    for (input, address) in unsafe { virtio::pci_input_devices(config, &devices) } {
+        keep_virtio_keyboard(input, &format!("PCI {address}"));
     }
     let buses = (config.root_bus(), config.last_bus());
     let found = PciFound {

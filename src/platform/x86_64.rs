@@ -8,11 +8,13 @@ use alloc::vec::Vec;
 use fw_core::boot_info::{BootInfo, MemoryKind};
 use fw_drivers::acpi::{self, Acpi};
 use fw_drivers::pci::{self, BarWindows, Window};
+use fw_drivers::ps2;
 use fw_drivers::rtc::calendar::DateTime;
 use fw_drivers::rtc::cmos::{CmosRegisters, CmosRtc};
 use fw_drivers::smbios;
 use fw_drivers::uart::ns16550::{Ns16550, PortRegisters};
 use fw_drivers::virtio::PollLimit;
+use fw_protocols::console::keyboard::KeyboardSource;
 use log::{debug, info, warn};
 
 pub static COM1: Ns16550<PortRegisters> = Ns16550::new(PortRegisters { base: 0x3f8 });
@@ -104,6 +106,7 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
         crate::power::set(acpi::power_control(&memory, fadt));
     }
     info!("TSC: {} MHz (from {:?})", hz / 1_000_000, source);
+    probe_keyboard(info);
 
     let ecam = acpi.as_ref().and_then(|a| match a.ecam_regions() {
         Ok(regions) => regions.into_iter().find(|r| r.segment == 0),
@@ -154,6 +157,59 @@ pub fn smbios_from_bios_area(info: &BootInfo) -> Result<smbios::Smbios, smbios::
         .chain([smbios::BIOS_AREA])
         .collect();
     smbios::Smbios::from_bios_area(&memory, smbios::BIOS_AREA, &described)
+}
+
+/// The i8042 keyboard controller's ports, with the TSC for its timeouts.
+struct I8042Ports;
+
+impl ps2::Ports for I8042Ports {
+    fn read_status(&mut self) -> u8 {
+        // SAFETY: 0x64 is the PC keyboard controller's status port; reading it
+        // has no side effect, and on a machine without one it reads all ones.
+        unsafe { fw_drivers::portio::inb(ps2::STATUS_PORT) }
+    }
+    fn read_data(&mut self) -> u8 {
+        // SAFETY: 0x60 is the controller's data port; the firmware is the only
+        // user of the keyboard until ExitBootServices.
+        unsafe { fw_drivers::portio::inb(ps2::DATA_PORT) }
+    }
+    fn write_command(&mut self, command: u8) {
+        // SAFETY: 0x64 takes controller commands; the driver sends only the
+        // documented set-up commands (never 0xFE, the reset line).
+        unsafe { fw_drivers::portio::outb(ps2::COMMAND_PORT, command) }
+    }
+    fn write_data(&mut self, data: u8) {
+        // SAFETY: as for `read_data`.
+        unsafe { fw_drivers::portio::outb(ps2::DATA_PORT, data) }
+    }
+    fn now_ns(&self) -> u64 {
+        fw_arch::time::now_ns()
+    }
+}
+
+/// Finds the PS/2 keyboard (QEMU's q35 and pc always have one; Cloud
+/// Hypervisor's i8042 only resets the machine) and adds it to the console's
+/// key sources. Bounded: see `fw_drivers::ps2::ANSWER_TIMEOUT_NS`.
+fn probe_keyboard(info: &BootInfo) {
+    // Test builds: `hvfw.test=i8042-untranslated` has the keyboard's own scan
+    // code set 2 decoded (QEMU translates to set 1 otherwise).
+    let translation = if cfg!(feature = "test-hooks") && info.cmdline_has("hvfw.test=i8042-untranslated") {
+        ps2::Translation::Off
+    } else {
+        ps2::Translation::AsFound
+    };
+    let start = fw_arch::time::now_ns();
+    let probe = ps2::I8042::probe_with(I8042Ports, translation);
+    // Measured before anything is printed: console output is slow under nested VMMs.
+    let took_us = fw_arch::time::now_ns().saturating_sub(start) / 1000;
+    match probe {
+        Ok(keyboard) => {
+            info!("keyboard: PS/2 on the i8042, {}", keyboard.scan_code_set());
+            super::add_key_source(alloc::boxed::Box::new(KeyboardSource::new(keyboard)));
+        }
+        Err(e) => debug!("keyboard: {e}"),
+    }
+    debug!("keyboard: i8042 probe took {took_us} us");
 }
 
 /// Where BARs the VMM left unassigned go: the 32-bit hole and the PC's I/O

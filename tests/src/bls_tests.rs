@@ -375,7 +375,9 @@ fn broken_entries(ctx: &Context, s: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
-fn menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
+/// Two entries (markers `menu-first`, `menu-second`) and a 30 s menu; the
+/// keyboard tests (`keyboard_tests.rs`) drive the same menu.
+pub(crate) fn menu_disk() -> Result<PathBuf, String> {
     let entries = vec![
         (
             "a.conf".to_string(),
@@ -386,7 +388,11 @@ fn menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
             entry(Some("b"), "00000000000000000000000000000000", "1", "menu-second"),
         ),
     ];
-    let disk = images::bls_disk(&base("bls-menu", "timeout 30\n", entries)?)?;
+    images::bls_disk(&base("bls-menu", "timeout 30\n", entries)?)
+}
+
+fn menu(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = menu_disk()?;
     boot_disk(ctx, s, disk, None)?;
     let qemu = s.qemu()?;
     qemu.wait_for("hypervisor-fw boot menu", START)?;

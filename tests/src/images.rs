@@ -488,6 +488,9 @@ pub struct ShimGrub {
     /// GRUB's terminal is then `efi0`, the firmware's EFI_SERIAL_IO_PROTOCOL,
     /// instead of its own 16550 driver on COM1 (which `--unit=0` picks on x86).
     pub menu: bool,
+    /// With `menu`: GRUB also reads the firmware's ConIn (`terminal_input
+    /// console serial_efi0`), where keyboard keys arrive.
+    pub keyboard: bool,
 }
 
 impl Default for ShimGrub {
@@ -498,6 +501,7 @@ impl Default for ShimGrub {
             extra_initrds: Vec::new(),
             fallback_in_boot_dir: false,
             menu: false,
+            keyboard: false,
         }
     }
 }
@@ -594,7 +598,14 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
         grub_cfg = grub_cfg
             .replace("set timeout=0", "set timeout=60")
             .replace("serial --unit=0 --speed=115200", "serial --speed=115200 efi0")
-            .replace("terminal_input serial\n", "terminal_input serial_efi0\n")
+            .replace(
+                "terminal_input serial\n",
+                if spec.keyboard {
+                    "terminal_input console serial_efi0\n"
+                } else {
+                    "terminal_input serial_efi0\n"
+                },
+            )
             .replace("terminal_output serial\n", "terminal_output serial_efi0\n");
         grub_cfg.push_str(&format!(
             "menuentry 'Second entry (hypervisor-fw menu test)' {{\n\

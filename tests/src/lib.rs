@@ -17,6 +17,7 @@ pub mod firmware;
 pub mod fuzz;
 pub mod images;
 pub mod initramfs;
+pub mod keyboard_tests;
 pub mod qemu;
 pub mod qmp;
 pub mod riscv64_grub;

@@ -1,9 +1,10 @@
 //! virtio 1.2 (modern devices only, no legacy interface): the device status and
 //! feature negotiation of §3.1, the [`Transport`] abstraction over the PCI (§4.1)
-//! and MMIO (§4.2) transports, split virtqueues (§2.7), the block device (§5.2) and
-//! the entropy device (§5.4).
+//! and MMIO (§4.2) transports, split virtqueues (§2.7), the block device (§5.2),
+//! the entropy device (§5.4) and the input device (§5.8).
 
 pub mod blk;
+pub mod input;
 pub mod mmio;
 #[cfg(test)]
 pub(crate) mod model;
@@ -13,6 +14,7 @@ pub mod regs;
 pub mod rng;
 
 pub use blk::VirtioBlk;
+pub use input::VirtioInput;
 pub use mmio::MmioTransport;
 pub use pci::PciTransport;
 pub use queue::{QueueAreas, SplitQueue};
@@ -44,6 +46,7 @@ pub const VIRTIO_F_ACCESS_PLATFORM: u64 = 1 << 33;
 pub const DEVICE_TYPE_NET: u32 = 1;
 pub const DEVICE_TYPE_BLOCK: u32 = 2;
 pub const DEVICE_TYPE_ENTROPY: u32 = 4;
+pub const DEVICE_TYPE_INPUT: u32 = 18;
 
 /// Why a virtio operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -344,10 +347,35 @@ pub unsafe fn pci_entropy_device<C: crate::pci::ConfigAccess>(
     None
 }
 
+/// Initialises every virtio input function among `devices` (enumerated, BARs
+/// assigned and enabled), with its PCI address; one that fails is logged.
+///
+/// # Safety
+/// As for [`pci_entropy_device`].
+pub unsafe fn pci_input_devices<C: crate::pci::ConfigAccess>(
+    config: &C,
+    devices: &[crate::pci::PciDevice],
+) -> alloc::vec::Vec<(VirtioInput<PciTransport<MmioRegion>>, crate::pci::PciAddress)> {
+    let mut found = alloc::vec::Vec::new();
+    for device in devices {
+        if pci::virtio_device_type(device) != Some(DEVICE_TYPE_INPUT) {
+            continue;
+        }
+        // SAFETY: the caller's guarantee.
+        let transport = unsafe { PciTransport::new_mmio(config, device) };
+        match transport.and_then(VirtioInput::new) {
+            Ok(input) => found.push((input, device.address)),
+            Err(e) => log::warn!("virtio-input at pci {}: {e}", device.address),
+        }
+    }
+    found
+}
+
 /// The virtio device behind a virtio-mmio slot, driven by the driver for its type.
 pub enum MmioDevice {
     Block(VirtioBlk<MmioTransport<MmioRegion>>),
     Entropy(VirtioRng<MmioTransport<MmioRegion>>),
+    Input(VirtioInput<MmioTransport<MmioRegion>>),
 }
 
 /// Initialises the block or entropy device of a virtio-mmio slot at `base`;
@@ -364,6 +392,7 @@ pub unsafe fn mmio_device(base: u64, poll_limit: PollLimit, entropy_limit: PollL
     match transport.device_type() {
         DEVICE_TYPE_BLOCK => VirtioBlk::new(transport, poll_limit).map(MmioDevice::Block),
         DEVICE_TYPE_ENTROPY => VirtioRng::new(transport, entropy_limit).map(MmioDevice::Entropy),
+        DEVICE_TYPE_INPUT => VirtioInput::new(transport).map(MmioDevice::Input),
         found => Err(Error::WrongDeviceType {
             expected: DEVICE_TYPE_BLOCK,
             found,

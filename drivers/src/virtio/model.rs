@@ -1,5 +1,5 @@
-//! Model virtio devices for host tests: block ([`ModelBlk`]) and entropy
-//! ([`ModelRng`]). Each implements [`Transport`] over in-memory state; the block
+//! Model virtio devices for host tests: block ([`ModelBlk`]), entropy
+//! ([`ModelRng`]) and input ([`ModelInput`]). Each implements [`Transport`] over in-memory state; the block
 //! model, when notified, walks the real descriptor chains the driver
 //! built in this process's memory, serves them from a `Vec<u8>` disk, and fills
 //! in the used ring, checking the device limits on the way.
@@ -547,6 +547,168 @@ impl Transport for ModelRng {
     }
 
     // The entropy device has no configuration (§5.4.4).
+    fn config_read8(&self, _offset: usize) -> u8 {
+        0
+    }
+
+    fn config_read16(&self, _offset: usize) -> u16 {
+        0
+    }
+
+    fn config_read32(&self, _offset: usize) -> u32 {
+        0
+    }
+}
+
+pub struct InputState {
+    pub device_type: u32,
+    pub status: u8,
+    pub queue_size: u16,
+    pub queue_max: u16,
+    pub queue_enabled: bool,
+    pub areas: Option<QueueAreas>,
+    /// Buffers the driver made available and the device has not used:
+    /// (head, address, length).
+    pub available: std::collections::VecDeque<(u16, u64, u32)>,
+    /// Events waiting for a buffer.
+    pub pending: std::collections::VecDeque<[u8; 8]>,
+    last_avail: u16,
+}
+
+/// A model virtio input device (virtio 1.2 §5.8): events sent with
+/// [`ModelInput::send`] go into the buffers the driver offered, as many as
+/// there are; the rest wait for the next notify.
+#[derive(Clone)]
+pub struct ModelInput {
+    pub state: Arc<Mutex<InputState>>,
+}
+
+impl ModelInput {
+    pub fn new(queue_max: u16) -> ModelInput {
+        ModelInput {
+            state: Arc::new(Mutex::new(InputState {
+                device_type: super::DEVICE_TYPE_INPUT,
+                status: 0,
+                queue_size: 0,
+                queue_max,
+                queue_enabled: false,
+                areas: None,
+                available: Default::default(),
+                pending: Default::default(),
+                last_avail: 0,
+            })),
+        }
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut InputState) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn send(&self, events: &[[u8; 8]]) {
+        self.with(|s| {
+            s.pending.extend(events.iter().copied());
+            s.deliver();
+        })
+    }
+}
+
+impl InputState {
+    fn collect_available(&mut self) {
+        let Some(areas) = self.areas.filter(|_| self.queue_enabled) else {
+            return;
+        };
+        let size = self.queue_size;
+        let avail_idx = read_u16(areas.driver + 2);
+        while self.last_avail != avail_idx {
+            let head = read_u16(areas.driver + 4 + 2 * (self.last_avail % size) as u64);
+            self.last_avail = self.last_avail.wrapping_add(1);
+            let at = areas.descriptors + 16 * head as u64;
+            self.available.push_back((head, read_u64(at), read_u32(at + 8)));
+        }
+    }
+
+    fn deliver(&mut self) {
+        if self.status & super::DRIVER_OK == 0 {
+            return;
+        }
+        let Some(areas) = self.areas else { return };
+        while !self.pending.is_empty() {
+            let Some((head, address, len)) = self.available.pop_front() else {
+                break;
+            };
+            let event = self.pending.pop_front().unwrap();
+            assert!(len >= 8, "event buffer of {len} bytes");
+            copy_to_guest(address, &event);
+            let used_idx = read_u16(areas.device + 2);
+            let element = areas.device + 4 + 8 * (used_idx % self.queue_size) as u64;
+            write_u32(element, u32::from(head));
+            write_u32(element + 4, 8);
+            write_u16(areas.device + 2, used_idx.wrapping_add(1));
+        }
+    }
+}
+
+impl Transport for ModelInput {
+    fn device_type(&self) -> u32 {
+        self.with(|s| s.device_type)
+    }
+
+    fn status(&self) -> u8 {
+        self.with(|s| s.status)
+    }
+
+    fn set_status(&mut self, status: u8) {
+        self.with(|s| {
+            s.status = status;
+            if status == 0 {
+                s.queue_enabled = false;
+                s.areas = None;
+                s.available.clear();
+                s.last_avail = 0;
+            }
+        })
+    }
+
+    fn device_features(&mut self) -> u64 {
+        VIRTIO_F_VERSION_1
+    }
+
+    fn set_driver_features(&mut self, _features: u64) {}
+
+    fn select_queue(&mut self, _queue: u16) {}
+
+    fn queue_max_size(&self) -> u16 {
+        self.with(|s| s.queue_max)
+    }
+
+    fn set_queue_size(&mut self, size: u16) {
+        self.with(|s| s.queue_size = size)
+    }
+
+    fn set_queue_areas(&mut self, areas: &QueueAreas) {
+        let areas = *areas;
+        self.with(|s| s.areas = Some(areas))
+    }
+
+    fn queue_enabled(&self) -> bool {
+        self.with(|s| s.queue_enabled)
+    }
+
+    fn enable_queue(&mut self) {
+        self.with(|s| s.queue_enabled = true)
+    }
+
+    fn notify(&mut self, _queue: u16) {
+        self.with(|s| {
+            s.collect_available();
+            s.deliver();
+        })
+    }
+
+    fn config_generation(&self) -> u32 {
+        0
+    }
+
     fn config_read8(&self, _offset: usize) -> u8 {
         0
     }

@@ -62,6 +62,16 @@ impl Console {
     fn poll(&self) {
         let now = self.clock.now_ns();
         let due = self.input.lock().receive(self.port, now);
+        Self::notify(due);
+    }
+
+    /// Polls the keyboards only, leaving the serial line to whoever owns it.
+    fn poll_keyboards(&self) {
+        let due = self.input.lock().receive_keyboards();
+        Self::notify(due);
+    }
+
+    fn notify(due: Vec<super::input::PendingNotify>) {
         for notify in due {
             let mut key_data = notify.key_data;
             // SAFETY: the application registered this function through
@@ -228,6 +238,18 @@ impl SerialConsole {
     /// firmware's idle loop and event checks with no lock held.
     pub fn poll(&self) {
         self.console.poll();
+    }
+
+    /// Like [`poll`](Self::poll) for the keyboards alone, for when an
+    /// application reads the serial line itself (Serial I/O).
+    pub fn poll_keyboards(&self) {
+        self.console.poll_keyboards();
+    }
+
+    /// Adds a keyboard whose keys arrive on this console beside the serial
+    /// line's (see [`super::key_source`]).
+    pub fn add_key_source(&self, source: &'static dyn super::KeySource) {
+        self.console.input.lock().add_source(source);
     }
 
     /// Whether a key is queued: the firmware signals WaitForKey when this holds.

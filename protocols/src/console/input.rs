@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::fifo::KeyFifo;
+use super::key_source::KeySource;
 use super::keys::{Key, KeyDecoder};
 use super::SerialPort;
 use alloc::vec::Vec;
@@ -75,6 +76,8 @@ pub struct InputState {
     toggle_state: u8,
     notifies: Vec<Registration>,
     next_handle: usize,
+    /// Keyboards, polled after the serial line.
+    sources: Vec<&'static dyn KeySource>,
 }
 
 impl Default for InputState {
@@ -91,7 +94,22 @@ impl InputState {
             toggle_state: 0,
             notifies: Vec::new(),
             next_handle: FIRST_NOTIFY_HANDLE,
+            sources: Vec::new(),
         }
+    }
+
+    /// Adds a keyboard. Its lock keys make the toggle state valid from now on
+    /// (a serial line alone has no lock state to report), and it is shown
+    /// the current state.
+    pub fn add_source(&mut self, source: &'static dyn KeySource) {
+        self.toggle_state |= TOGGLE_STATE_VALID;
+        source.show_toggles(self.toggle_state);
+        self.sources.push(source);
+    }
+
+    /// Whether any keyboard feeds this console.
+    pub fn has_sources(&self) -> bool {
+        !self.sources.is_empty()
     }
 
     /// Moves waiting bytes from `port` through the decoder into the queue, then
@@ -104,6 +122,35 @@ impl InputState {
             self.decoder.feed(byte, now_ns, &mut |key| keys.push(key));
         }
         self.decoder.tick(now_ns, &mut |key| keys.push(key));
+        self.poll_sources(&mut keys);
+        self.deliver(keys)
+    }
+
+    /// Like [`receive`](Self::receive) but leaves the serial line alone (an
+    /// application owns it through Serial I/O): keyboards only.
+    pub fn receive_keyboards(&mut self) -> Vec<PendingNotify> {
+        if self.sources.is_empty() {
+            return Vec::new();
+        }
+        let mut keys: Vec<Key> = Vec::new();
+        self.poll_sources(&mut keys);
+        self.deliver(keys)
+    }
+
+    fn poll_sources(&mut self, keys: &mut Vec<Key>) {
+        let before = self.toggle_state;
+        for source in &self.sources {
+            source.poll(&mut self.toggle_state, &mut |key| keys.push(key));
+        }
+        if self.toggle_state != before {
+            for source in &self.sources {
+                source.show_toggles(self.toggle_state);
+            }
+        }
+    }
+
+    /// Queues `keys` and returns the notifications they trigger.
+    fn deliver(&mut self, keys: Vec<Key>) -> Vec<PendingNotify> {
         let mut due = Vec::new();
         for key in keys {
             let key_data = self.key_data(key);
@@ -134,11 +181,18 @@ impl InputState {
     }
 
     /// ReadKeyStroke: the oldest key, as the simple protocol reports it.
+    /// Partial keys (a modifier alone, only with KEY_STATE_EXPOSED) mean
+    /// nothing there and are skipped.
     pub fn read_key(&mut self) -> Option<InputKey> {
-        self.fifo.pop().map(|key| InputKey {
-            scan_code: key.scan_code,
-            unicode_char: key.unicode_char,
-        })
+        while let Some(key) = self.fifo.pop() {
+            if key.scan_code != 0 || key.unicode_char != 0 {
+                return Some(InputKey {
+                    scan_code: key.scan_code,
+                    unicode_char: key.unicode_char,
+                });
+            }
+        }
+        None
     }
 
     /// ReadKeyStrokeEx: the oldest key with its shift and toggle state.
@@ -150,16 +204,27 @@ impl InputState {
     pub fn reset(&mut self) {
         self.fifo.clear();
         self.decoder.reset();
+        for source in &self.sources {
+            source.reset();
+        }
     }
 
-    /// SetState. A terminal has no lock LEDs to set: the state is recorded and
-    /// reported back in KeyData, as other serial consoles do.
+    /// SetState. The state is recorded and reported back in KeyData (a
+    /// terminal has no lock LEDs); keyboards show it on theirs and type by it.
     pub fn set_toggle_state(&mut self, state: u8) -> Result<(), Error> {
         if state & TOGGLE_STATE_VALID == 0 {
             return Err(Error::ToggleStateNotValid { state });
         }
         self.toggle_state = state;
+        for source in &self.sources {
+            source.show_toggles(state);
+        }
         Ok(())
+    }
+
+    /// The toggle state keys are reported with.
+    pub fn toggle_state(&self) -> u8 {
+        self.toggle_state
     }
 
     /// RegisterKeyNotify: the handle for UnregisterKeyNotify. Registering the
@@ -231,6 +296,7 @@ mod tests {
     use super::super::keys::{ESC_TIMEOUT_NS, SCAN_ESC, SCAN_UP};
     use super::*;
     use r_efi::protocols::simple_text_input_ex::{LEFT_CONTROL_PRESSED, SHIFT_STATE_VALID};
+    use std::boxed::Box;
     use std::collections::VecDeque;
     use std::sync::Mutex;
 
@@ -366,6 +432,93 @@ mod tests {
         assert!(notify_matches(&registered, &registered));
         assert!(!notify_matches(&registered, &key_data(0, 3, 0)));
         assert!(notify_matches(&key_data(0, 3, 0), &registered));
+    }
+
+    /// A keyboard that types what the test queued and records what it was shown.
+    #[derive(Default)]
+    struct Typist {
+        keys: Mutex<VecDeque<(Key, u8)>>,
+        shown: Mutex<Vec<u8>>,
+        resets: Mutex<usize>,
+    }
+
+    impl KeySource for Typist {
+        fn poll(&self, toggles: &mut u8, emit: &mut dyn FnMut(Key)) {
+            while let Some((key, flip)) = self.keys.lock().unwrap().pop_front() {
+                *toggles ^= flip;
+                emit(key);
+            }
+        }
+        fn show_toggles(&self, toggles: u8) {
+            self.shown.lock().unwrap().push(toggles);
+        }
+        fn reset(&self) {
+            *self.resets.lock().unwrap() += 1;
+        }
+    }
+
+    #[test]
+    fn keyboard_and_serial_keys_share_one_queue() {
+        let port = Port::default();
+        let typist: &'static Typist = Box::leak(Box::default());
+        let mut input = InputState::new();
+        input.add_source(typist);
+        assert_eq!(*typist.shown.lock().unwrap(), [TOGGLE_STATE_VALID]);
+        port.type_bytes(b"s");
+        typist.keys.lock().unwrap().push_back((Key::scan(SCAN_UP), 0));
+        input.receive(&port, 0);
+        assert_eq!(input.read_key().unwrap().unicode_char, u16::from(b's'));
+        assert_eq!(input.read_key().unwrap().scan_code, SCAN_UP);
+        // With Serial I/O claimed only the keyboard is read.
+        port.type_bytes(b"t");
+        typist.keys.lock().unwrap().push_back((Key::char(u16::from(b'k')), 0));
+        input.receive_keyboards();
+        assert_eq!(input.read_key().unwrap().unicode_char, u16::from(b'k'));
+        assert!(input.read_key().is_none());
+        input.reset();
+        assert_eq!(*typist.resets.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_lock_key_changes_the_console_toggle_state_and_every_keyboard_shows_it() {
+        let port = Port::default();
+        let first: &'static Typist = Box::leak(Box::default());
+        let second: &'static Typist = Box::leak(Box::default());
+        let mut input = InputState::new();
+        input.add_source(first);
+        input.add_source(second);
+        first.keys.lock().unwrap().push_back((Key::char(u16::from(b'A')), 0x04));
+        input.receive(&port, 0);
+        let data = input.read_key_data().unwrap();
+        assert_eq!(data.key_state.key_toggle_state, TOGGLE_STATE_VALID | 0x04);
+        assert_eq!(second.shown.lock().unwrap().last(), Some(&(TOGGLE_STATE_VALID | 0x04)));
+        input.set_toggle_state(TOGGLE_STATE_VALID | 0x02).unwrap();
+        assert_eq!(first.shown.lock().unwrap().last(), Some(&(TOGGLE_STATE_VALID | 0x02)));
+    }
+
+    #[test]
+    fn partial_keys_are_read_by_the_ex_protocol_only() {
+        let port = Port::default();
+        let typist: &'static Typist = Box::leak(Box::default());
+        let mut input = InputState::new();
+        input.add_source(typist);
+        let partial = Key {
+            scan_code: 0,
+            unicode_char: 0,
+            shift_state: SHIFT_STATE_VALID | LEFT_CONTROL_PRESSED,
+        };
+        typist
+            .keys
+            .lock()
+            .unwrap()
+            .extend([(partial, 0), (Key::char(3), 0), (partial, 0)]);
+        input.receive(&port, 0);
+        assert_eq!(
+            input.read_key_data().unwrap().key_state.key_shift_state,
+            partial.shift_state
+        );
+        assert_eq!(input.read_key().unwrap().unicode_char, 3);
+        assert!(input.read_key().is_none(), "the trailing partial key is skipped");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! - [`keys`]: terminal bytes to EFI keys (escape sequences, UTF-8, lone ESC timeout).
 //! - [`fifo`]: the queue of keys waiting to be read.
 //! - [`input`]: key queue, toggle state and key notifications.
+//! - [`key_source`]: keyboards beside the serial line, feeding the same queue.
+//! - [`keyboard`]: Linux key codes (PS/2, virtio-input) to EFI keys, US layout.
 //! - [`efi`]: the ABI edge: protocol structs, `extern "efiapi"` thunks, [`SerialConsole`].
 //!
 //! # Wiring it into the firmware
@@ -23,11 +25,12 @@
 //!    `SIMPLE_TEXT_INPUT_EX_PROTOCOL_GUID`. Put the same handle in the system
 //!    table's ConsoleInHandle/ConsoleOutHandle/StandardErrorHandle, and the
 //!    pointers in ConIn, ConOut and StdErr.
-//! 4. Create the WaitForKey event (EVT_NOTIFY_WAIT is the usual type) and hand
+//! 4. Add the keyboards, if any: `console.add_key_source(source)`.
+//! 5. Create the WaitForKey event (EVT_NOTIFY_WAIT is the usual type) and hand
 //!    its id over: `console.set_wait_for_key_event(id)`. This stores the id in
 //!    both input protocols' `wait_for_key` fields (as the `EFI_EVENT` value
 //!    `id as *mut c_void`); [`SerialConsole::wait_for_key_event`] returns it.
-//! 5. Poll: whenever the firmware idles or checks events (WaitForEvent, CheckEvent,
+//! 6. Poll: whenever the firmware idles or checks events (WaitForEvent, CheckEvent,
 //!    the WaitForKey event's notify function, Stall, the boot manager's loop), call
 //!    `console.poll()` and then, if `console.key_available()`, signal the
 //!    WaitForKey event. `poll` reads the UART, decodes keys, times out a lone ESC
@@ -36,15 +39,20 @@
 //!    run (TPL_CALLBACK or below). ReadKeyStroke(Ex) also poll by themselves, so
 //!    applications that spin on ReadKeyStroke work without the idle loop.
 //!    A lone ESC is reported [`keys::ESC_TIMEOUT_NS`] after it arrived, at the
-//!    first poll after that: keep polling while waiting for a key.
+//!    first poll after that: keep polling while waiting for a key. While an
+//!    application owns the UART through Serial I/O, idle polls call
+//!    `console.poll_keyboards()` instead, which leaves the UART alone.
 
 pub mod efi;
 pub mod fifo;
 pub mod input;
+pub mod key_source;
+pub mod keyboard;
 pub mod keys;
 pub mod output;
 
 pub use efi::SerialConsole;
+pub use key_source::KeySource;
 pub use keys::Key;
 
 /// The byte transport under the console, implemented by the firmware over its

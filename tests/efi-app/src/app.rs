@@ -645,6 +645,13 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         // SAFETY: the system table is valid and boot services run.
         let _ = unsafe { crate::hostile::run(image, st) };
     }
+    // A disk that carries \hvfw-keyboard asks for keys typed by the harness.
+    // SAFETY: as above.
+    if unsafe { read_own_volume(bs, image, "\\hvfw-keyboard", &mut [0u8; 64]) }.is_ok() {
+        // SAFETY: the system table is valid and boot services run.
+        let keys = unsafe { crate::keyboard::check(st, &mut checks.out) };
+        checks.check("keyboard", keys);
+    }
     // SAFETY: as above.
     unsafe { crate::nv::run(bs, rt, image, &mut checks.out) };
     let _ = writeln!(checks.out, "HVFW-APP: done, {} failed", checks.failed);

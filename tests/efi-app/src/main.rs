@@ -24,6 +24,8 @@ mod hostile_sizes;
 #[cfg(target_os = "uefi")]
 mod image_buffer;
 #[cfg(target_os = "uefi")]
+mod keyboard;
+#[cfg(target_os = "uefi")]
 mod nv;
 #[cfg(target_os = "uefi")]
 mod pci_io;
