@@ -87,7 +87,7 @@ pub fn check(address: usize, bytes: usize, align: usize, limit: usize) -> Result
     }
     let end = address
         .checked_add(bytes)
-        .filter(|_| bytes <= isize::MAX as usize)
+        .filter(|_| isize::try_from(bytes).is_ok())
         .ok_or(BufferError::Overflow { address, bytes })?;
     if end > limit {
         return Err(BufferError::BeyondMemory { end, limit });

@@ -330,7 +330,7 @@ impl EventTable {
     /// Signals every timer that is due at `now_ns`; periodic timers are re-armed.
     pub fn poll_timers(&mut self, now_ns: u64) {
         let mut due = Vec::new();
-        for (&id, event) in self.events.iter_mut() {
+        for (&id, event) in &mut self.events {
             match event.timer {
                 Some(Timer::Once { due_ns }) if due_ns <= now_ns => {
                     event.timer = None;
@@ -364,7 +364,7 @@ impl EventTable {
         self.events
             .values()
             .filter_map(|e| match e.timer {
-                Some(Timer::Once { due_ns }) | Some(Timer::Periodic { due_ns, .. }) => Some(due_ns),
+                Some(Timer::Once { due_ns } | Timer::Periodic { due_ns, .. }) => Some(due_ns),
                 None => None,
             })
             .min()

@@ -593,7 +593,7 @@ mod tests {
         assert_eq!(s.get(&w("B"), &VENDOR, false).unwrap().1, b"2");
         let mut out = [0u16; 8];
         assert_eq!(s.next_name(&[], &VENDOR, false, &mut out), Ok(VENDOR));
-        assert_eq!(&out[..2], &[b'A' as u16, 0]);
+        assert_eq!(&out[..2], &[u16::from(b'A'), 0]);
     }
 
     #[test]
@@ -710,7 +710,7 @@ mod tests {
         assert!(s.get(&w("Run"), &VENDOR, true).is_ok());
         let mut out = [0u16; 8];
         s.next_name(&[], &VENDOR, true, &mut out).unwrap();
-        assert_eq!(&out[..4], &[b'R' as u16, b'u' as u16, b'n' as u16, 0]);
+        assert_eq!(&out[..4], &[u16::from(b'R'), u16::from(b'u'), u16::from(b'n'), 0]);
         assert_eq!(
             s.set(&w("New"), &VENDOR, BS, b"x", true).unwrap_err().status(),
             efi::Status::INVALID_PARAMETER

@@ -44,7 +44,7 @@ impl Crc32 {
     pub fn update(&mut self, data: &[u8]) {
         let mut crc = self.state;
         for &byte in data {
-            crc = TABLE[((crc ^ byte as u32) & 0xff) as usize] ^ (crc >> 8);
+            crc = TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
         }
         self.state = crc;
     }

@@ -40,7 +40,7 @@ impl Volume {
     /// # Safety
     /// `sfs` is a SimpleFileSystem protocol from the firmware.
     pub unsafe fn open(sfs: *mut c_void) -> Result<Volume, Status> {
-        let sfs = sfs as *mut SimpleFileSystemProtocol;
+        let sfs = sfs.cast::<SimpleFileSystemProtocol>();
         let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
         // SAFETY: the caller's contract.
         let status = unsafe { ((*sfs).open_volume)(sfs, &mut root) };
@@ -103,11 +103,11 @@ impl Volume {
         for _ in 0..MAX_ENTRIES {
             let mut size = buffer.len() * 8;
             // SAFETY: see the module doc.
-            let mut status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+            let mut status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr().cast::<c_void>()) };
             if status == Status::BUFFER_TOO_SMALL {
                 buffer = vec![0u64; size.div_ceil(8)];
                 // SAFETY: as above, with the size the firmware asked for.
-                status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+                status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr().cast::<c_void>()) };
             }
             if status != Status::SUCCESS {
                 return Err(status);
@@ -139,7 +139,7 @@ impl Volume {
         let mut got = buffer.len() * 8;
         // SAFETY: the buffer is large enough for the current info.
         let status =
-            unsafe { ((*file.0).get_info)(file.0, &FileInfo::ID, &mut got, buffer.as_mut_ptr() as *mut c_void) };
+            unsafe { ((*file.0).get_info)(file.0, &FileInfo::ID, &mut got, buffer.as_mut_ptr().cast::<c_void>()) };
         if status != Status::SUCCESS {
             return Err(status);
         }
@@ -149,7 +149,7 @@ impl Volume {
             bytes[header + 2 * i..header + 2 * i + 2].copy_from_slice(&unit.to_le_bytes());
         }
         // SAFETY: `total` bytes of a FileInfo with the new name.
-        let status = unsafe { ((*file.0).set_info)(file.0, &FileInfo::ID, total, buffer.as_ptr() as *const c_void) };
+        let status = unsafe { ((*file.0).set_info)(file.0, &FileInfo::ID, total, buffer.as_ptr().cast::<c_void>()) };
         if status == Status::SUCCESS {
             Ok(())
         } else {
@@ -175,7 +175,7 @@ impl File {
         while done < buffer.len() {
             let mut size = buffer.len() - done;
             // SAFETY: see the module doc; the buffer has `size` bytes left.
-            let status = unsafe { ((*self.0).read)(self.0, &mut size, buffer[done..].as_mut_ptr() as *mut c_void) };
+            let status = unsafe { ((*self.0).read)(self.0, &mut size, buffer[done..].as_mut_ptr().cast::<c_void>()) };
             if status != Status::SUCCESS {
                 return Err(status);
             }
@@ -193,7 +193,7 @@ impl File {
         let mut size = buffer.len() * 8;
         // SAFETY: see the module doc.
         let status =
-            unsafe { ((*self.0).get_info)(self.0, &FileInfo::ID, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+            unsafe { ((*self.0).get_info)(self.0, &FileInfo::ID, &mut size, buffer.as_mut_ptr().cast::<c_void>()) };
         if status != Status::SUCCESS {
             return Err(status);
         }
@@ -208,7 +208,7 @@ impl File {
 fn bytemuck_u64(buffer: &mut [u64]) -> &mut [u8] {
     let len = buffer.len() * 8;
     // SAFETY: u64 has no padding and any byte pattern is valid for u8.
-    unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr() as *mut u8, len) }
+    unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<u8>(), len) }
 }
 
 /// Attributes and name of an EFI_FILE_INFO of `size` bytes: Size, FileSize,

@@ -128,7 +128,7 @@ pub fn boot_variable_name(n: u16) -> String {
 /// type 4 subtype 1) or a file path (type 4 subtype 4), and must be matched to
 /// a full device path of the machine (UEFI 2.10 §3.1.2).
 pub fn is_short_form(path: &[u8]) -> bool {
-    matches!(path.get(..2), Some([4, 1]) | Some([4, 4]))
+    matches!(path.get(..2), Some([4, 1 | 4]))
 }
 
 #[cfg(test)]

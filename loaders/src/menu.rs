@@ -35,7 +35,7 @@ impl Key {
             (0x06, _) => Key::End,
             (0x08, _) => Key::Delete,
             (0x17, _) => Key::Escape,
-            (0, 0x0d) | (0, 0x0a) => Key::Enter,
+            (0, 0x0d | 0x0a) => Key::Enter,
             (0, 0x08) => Key::Backspace,
             (0, c) if c >= 0x20 => Key::Char(char::from_u32(u32::from(c))?),
             _ => return None,
@@ -96,7 +96,7 @@ impl Menu {
     /// One second passed.
     pub fn tick(&mut self) -> Action {
         match self.countdown {
-            Some(0) | Some(1) => {
+            Some(0 | 1) => {
                 self.countdown = None;
                 Action::Boot {
                     index: self.selected,

@@ -573,9 +573,7 @@ pub(crate) mod tests {
         let leaked = unsafe { core::slice::from_raw_parts(installed[0].2 as *const u8, path_bytes.len()) };
         assert_eq!(leaked, &path_bytes[..]);
         // SAFETY: the installed BlockIo interface is a live protocol struct.
-        assert_eq!(
-            unsafe { (*(installed[1].2 as *mut block_io::Protocol)).revision },
-            block_io::REVISION3
-        );
+        let revision = unsafe { (*installed[1].2.cast::<block_io::Protocol>()).revision };
+        assert_eq!(revision, block_io::REVISION3);
     }
 }

@@ -82,7 +82,7 @@ impl DiskInfo {
 
     /// The interface to install.
     pub fn protocol(&'static self) -> *mut c_void {
-        &self.protocol as *const Protocol as *mut c_void
+        core::ptr::from_ref::<Protocol>(&self.protocol) as *mut c_void
     }
 }
 
@@ -95,7 +95,7 @@ fn instance(this: *mut Protocol) -> Option<&'static DiskInfo> {
 fn identify_data(device: &dyn BlockDevice, room: u32) -> Result<[u8; IDENTIFY_BYTES as usize], Status> {
     let id = match device.device_id() {
         Ok(id) => id,
-        Err(BlockError::Unsupported) | Err(BlockError::DeviceError { .. }) => return Err(Status::NOT_FOUND),
+        Err(BlockError::Unsupported | BlockError::DeviceError { .. }) => return Err(Status::NOT_FOUND),
         Err(e) => {
             log::debug!("disk info: {e}");
             return Err(Status::DEVICE_ERROR);

@@ -32,7 +32,7 @@ static PROTOCOL: Protocol = Protocol {
 /// The one instance, to install. It has no state of its own: `This` is not
 /// read.
 pub fn protocol() -> *mut Protocol {
-    &PROTOCOL as *const Protocol as *mut Protocol
+    core::ptr::from_ref::<Protocol>(&PROTOCOL).cast_mut()
 }
 
 fn status(result: Result<(), reset_notify::Error>) -> Status {

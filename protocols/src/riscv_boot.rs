@@ -46,12 +46,15 @@ impl RiscvBootProtocol {
             },
             hart_id,
         }));
-        INSTANCE.store(instance as *const RiscvBootProtocol as usize, Ordering::Relaxed);
+        INSTANCE.store(
+            core::ptr::from_ref::<RiscvBootProtocol>(instance) as usize,
+            Ordering::Relaxed,
+        );
         instance
     }
 
     pub fn protocol(&self) -> *mut Protocol {
-        &self.protocol as *const Protocol as *mut Protocol
+        core::ptr::from_ref::<Protocol>(&self.protocol).cast_mut()
     }
 }
 

@@ -34,12 +34,12 @@ impl RngProtocol {
             signature: SIGNATURE,
             fill,
         }));
-        INSTANCE.store(instance as *const RngProtocol as usize, Ordering::Relaxed);
+        INSTANCE.store(core::ptr::from_ref::<RngProtocol>(instance) as usize, Ordering::Relaxed);
         instance
     }
 
     pub fn protocol(&self) -> *mut rng::Protocol {
-        &self.protocol as *const rng::Protocol as *mut rng::Protocol
+        core::ptr::from_ref::<rng::Protocol>(&self.protocol).cast_mut()
     }
 }
 

@@ -50,7 +50,7 @@ static PROTOCOL: Protocol = Protocol {
 /// second.
 pub fn create(read: fn() -> u64, frequency: u64) -> *mut Protocol {
     COUNTER.call_once(|| Counter { read, frequency });
-    &PROTOCOL as *const Protocol as *mut Protocol
+    core::ptr::from_ref::<Protocol>(&PROTOCOL).cast_mut()
 }
 
 extern "efiapi" fn get_timestamp() -> u64 {

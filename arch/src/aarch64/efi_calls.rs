@@ -123,56 +123,24 @@ pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
     unsafe { leave(context, status.as_usize()) }
 }
 
-/// InstallMultipleProtocolInterfaces: AAPCS64 passes the handle and the first
-/// seven variadic arguments in x0-x7 and the rest on the stack. Spilling x0-x7
-/// just below the incoming stack pointer makes all of them one array, whose
-/// address goes on.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn install_multiple_protocol_interfaces(
-    _handle: *mut efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "sub sp, sp, #64",
-        "stp x0, x1, [sp, #0]",
-        "stp x2, x3, [sp, #16]",
-        "stp x4, x5, [sp, #32]",
-        "stp x6, x7, [sp, #48]",
-        "mov x0, sp",
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "bl {target}",
-        "ldp x29, x30, [sp], #16",
-        "add sp, sp, #64",
-        "ret",
-        target = sym fw_core::efi::protocol::install_multiple_from_args,
-    )
-}
-
-/// UninstallMultipleProtocolInterfaces, like the above.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
-    _handle: efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "sub sp, sp, #64",
-        "stp x0, x1, [sp, #0]",
-        "stp x2, x3, [sp, #16]",
-        "stp x4, x5, [sp, #32]",
-        "stp x6, x7, [sp, #48]",
-        "mov x0, sp",
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "bl {target}",
-        "ldp x29, x30, [sp], #16",
-        "add sp, sp, #64",
-        "ret",
-        target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
-    )
-}
+// The variadic services (see `crate::variadic`): AAPCS64 passes the handle and the first
+// seven variadic arguments in x0-x7 and the rest on the stack. Spilling x0-x7
+// just below the incoming stack pointer makes all of them one array, whose
+// address goes on.
+variadic_services!(
+    "sub sp, sp, #64",
+    "stp x0, x1, [sp, #0]",
+    "stp x2, x3, [sp, #16]",
+    "stp x4, x5, [sp, #32]",
+    "stp x6, x7, [sp, #48]",
+    "mov x0, sp",
+    "stp x29, x30, [sp, #-16]!",
+    "mov x29, sp",
+    "bl {target}",
+    "ldp x29, x30, [sp], #16",
+    "add sp, sp, #64",
+    "ret",
+);
 
 /// `Platform::prepare_image` for aarch64: nothing yet (the TCG TLB warm-up of
 /// x86_64's `tlb_warmup` would need a way to recognise TCG here).

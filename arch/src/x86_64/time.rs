@@ -77,6 +77,7 @@ pub fn calibrate(pm_timer: Option<PmTimer>, hpet: Option<Hpet>) -> (u64, Source)
 }
 
 fn find_frequency(pm_timer: Option<PmTimer>, hpet: Option<Hpet>) -> (u64, Source) {
+    const NOTHING: &str = "no clock to calibrate against (no CPUID 0x15/0x40000010, kvmclock, PM timer or HPET)";
     if let Some(hz) = crystal_frequency() {
         return (hz, Source::Cpuid15);
     }
@@ -100,7 +101,6 @@ fn find_frequency(pm_timer: Option<PmTimer>, hpet: Option<Hpet>) -> (u64, Source
             Err(e) => warn!("TSC: the HPET at {:#x} is unusable: {e}", block.base_address),
         }
     }
-    const NOTHING: &str = "no clock to calibrate against (no CPUID 0x15/0x40000010, kvmclock, PM timer or HPET)";
     if let Some(hz) = base_frequency() {
         warn!(
             "TSC: {NOTHING}; taking the processor's base frequency, {} MHz (CPUID 0x16), \

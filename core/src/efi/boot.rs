@@ -100,7 +100,7 @@ pub extern "efiapi" fn get_memory_map(
         return e.status();
     }
     // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at `map`.
-    let buffer = match unsafe { caller_buffer::slice_mut(map as *mut u8, needed) } {
+    let buffer = match unsafe { caller_buffer::slice_mut(map.cast::<u8>(), needed) } {
         Ok(buffer) => buffer,
         Err(e) => return e.status(),
     };
@@ -199,7 +199,7 @@ pub extern "efiapi" fn create_event_ex(
 ) -> efi::Status {
     // SAFETY: a non-null group points to a GUID (the caller's contract).
     let group = unsafe { group.as_ref() }.copied();
-    create(kind, tpl, function, context as *mut c_void, group, event)
+    create(kind, tpl, function, context.cast_mut(), group, event)
 }
 
 pub extern "efiapi" fn set_timer(event: efi::Event, kind: efi::TimerDelay, trigger: u64) -> efi::Status {
@@ -296,7 +296,7 @@ pub extern "efiapi" fn copy_mem(destination: *mut c_void, source: *mut c_void, l
     }
     // SAFETY: both ranges passed the checks and the caller promised them;
     // `copy` handles overlap as the specification requires.
-    unsafe { core::ptr::copy(source as *const u8, destination as *mut u8, length) }
+    unsafe { core::ptr::copy(source as *const u8, destination.cast::<u8>(), length) }
 }
 
 /// SetMem returns nothing: as CopyMem, an impossible range is left alone.
@@ -305,7 +305,7 @@ pub extern "efiapi" fn set_mem(buffer: *mut c_void, size: usize, value: u8) {
         return log::debug!("SetMem: {e}");
     }
     // SAFETY: the range passed the checks and the caller promised it.
-    unsafe { core::ptr::write_bytes(buffer as *mut u8, value, size) }
+    unsafe { core::ptr::write_bytes(buffer.cast::<u8>(), value, size) }
 }
 
 pub extern "efiapi" fn calculate_crc32(data: *mut c_void, size: usize, crc: *mut u32) -> efi::Status {

@@ -122,7 +122,7 @@ fn open_file(path: &[u8]) -> Result<(SfsFile, efi::Handle, Vec<u8>), efi::Status
     }
     // SAFETY: the interface is a SimpleFileSystem protocol installed on the
     // device; it is called like an application would, with no lock held.
-    let file = unsafe { SfsFile::open(sfs as *mut simple_file_system::Protocol, &name) }?;
+    let file = unsafe { SfsFile::open(sfs.cast::<simple_file_system::Protocol>(), &name) }?;
     Ok((file, device, file_part))
 }
 
@@ -144,8 +144,8 @@ fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .take_while(|&c| c != 0)
             .collect();
-        if !name.is_empty() && name.last() != Some(&(b'\\' as u16)) && units.first() != Some(&(b'\\' as u16)) {
-            name.push(b'\\' as u16);
+        if !name.is_empty() && name.last() != Some(&u16::from(b'\\')) && units.first() != Some(&u16::from(b'\\')) {
+            name.push(u16::from(b'\\'));
         }
         name.extend(units);
     }
@@ -177,7 +177,7 @@ impl SfsFile {
                 return Err(s);
             }
             let mut f: *mut file::Protocol = core::ptr::null_mut();
-            let s = ((*root).open)(root, &mut f, name.as_ptr() as *mut u16, file::MODE_READ, 0);
+            let s = ((*root).open)(root, &mut f, name.as_ptr().cast_mut(), file::MODE_READ, 0);
             ((*root).close)(root);
             if s.is_error() {
                 return Err(s);
@@ -206,7 +206,7 @@ impl SfsFile {
             let mut done = 0;
             while done < buffer.len() {
                 let mut size = buffer.len() - done;
-                let s = ((*self.file).read)(self.file, &mut size, buffer[done..].as_mut_ptr() as *mut c_void);
+                let s = ((*self.file).read)(self.file, &mut size, buffer[done..].as_mut_ptr().cast::<c_void>());
                 if s.is_error() {
                     return Err(failed(s));
                 }
@@ -350,7 +350,7 @@ fn place(
     full_path: Option<&[u8]>,
     file_path: Option<&[u8]>,
 ) -> Result<HandleId, efi::Status> {
-    let size = pe.size_of_image() as u64;
+    let size = u64::from(pe.size_of_image());
     let pages = size.div_ceil(EFI_PAGE_SIZE);
     let code_type = pe.subsystem().code_type();
     // Large images (kernels) go low rather than just below the firmware heap,
@@ -414,7 +414,7 @@ fn place(
     let handle = install(
         None,
         loaded_image::PROTOCOL_GUID,
-        &mut *protocol as *mut _ as *mut c_void,
+        core::ptr::from_mut(&mut *protocol).cast::<c_void>(),
     )
     .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
     // Every image LoadImage loads carries LoadedImageDevicePath; one loaded from
@@ -481,7 +481,7 @@ pub fn register_builtin(
     let handle = install(
         None,
         loaded_image::PROTOCOL_GUID,
-        &mut *protocol as *mut _ as *mut c_void,
+        core::ptr::from_mut(&mut *protocol).cast::<c_void>(),
     )
     .map_err(|e| e.status())?;
     IMAGES.lock().push(LoadedImage {
@@ -621,7 +621,7 @@ fn unload(image: LoadedImage) {
     let _ = boot.handles.uninstall_protocol(
         image.handle,
         &loaded_image::PROTOCOL_GUID,
-        Interface::from_ptr(&*image.protocol as *const _ as *mut c_void),
+        Interface::from_ptr(core::ptr::from_ref(&*image.protocol) as *mut c_void),
     );
     // Images compiled into the firmware never had one.
     if image.pages > 0 {

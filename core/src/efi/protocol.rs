@@ -45,7 +45,7 @@ pub unsafe fn device_path_bytes<'a>(path: *const u8) -> Option<&'a [u8]> {
     let size = device_path::size_in_memory(MAX_DEVICE_PATH, |offset| {
         // SAFETY: the walker asks only for headers of nodes it has not yet
         // passed the end of; the caller's path is readable up to its end node.
-        Some(unsafe { core::ptr::read_unaligned(path.add(offset) as *const [u8; 4]) })
+        Some(unsafe { core::ptr::read_unaligned(path.add(offset).cast::<[u8; 4]>()) })
     })
     .ok()?;
     // SAFETY: `size` bytes were found to form the path.
@@ -317,7 +317,7 @@ pub extern "efiapi" fn locate_device_path(
         Ok(m) => {
             *device = m.handle.to_efi();
             // SAFETY: `consumed` bytes are inside the caller's path.
-            *path = unsafe { (*path as *mut u8).add(m.consumed) } as *mut r_efi::protocols::device_path::Protocol;
+            *path = unsafe { (*path).cast::<u8>().add(m.consumed) }.cast::<r_efi::protocols::device_path::Protocol>();
             efi::Status::SUCCESS
         }
         Err(e) => e.status(),

@@ -355,8 +355,8 @@ pub extern "efiapi" fn get_variable(
         caller_buffer::check_elements(data as *const u8, *size).map_err(|e| e.status())?;
         // SAFETY: the caller gave `*size` (at least the value's length) writable
         // bytes at `data`; the claim passed the checks.
-        let out = unsafe { caller_buffer::slice_mut(data as *mut u8, value.len()) }.map_err(|e| e.status())?;
-        out.copy_from_slice(&value);
+        let out = unsafe { caller_buffer::slice_mut(data.cast::<u8>(), value.len()) }.map_err(|e| e.status())?;
+        out.copy_from_slice(value);
         *size = value.len();
         Ok(())
     }))
@@ -377,7 +377,7 @@ fn var_to_file(rt: &Runtime, size: &mut usize, data: *mut c_void) -> Result<(), 
     caller_buffer::check_elements(data as *const u8, *size).map_err(|e| e.status())?;
     // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at
     // `data`; the claim passed the checks.
-    let out = unsafe { caller_buffer::slice_mut(data as *mut u8, needed) }.map_err(|e| e.status())?;
+    let out = unsafe { caller_buffer::slice_mut(data.cast::<u8>(), needed) }.map_err(|e| e.status())?;
     *size = variable_file::write_file(out, entries).map_err(|_| efi::Status::BUFFER_TOO_SMALL)?;
     Ok(())
 }
@@ -480,15 +480,14 @@ pub extern "efiapi" fn query_variable_info(
     maximum_variable_size: *mut u64,
 ) -> efi::Status {
     // SAFETY: the caller passes valid pointers or null.
-    let (a, b, c) = match unsafe {
+    let (Some(a), Some(b), Some(c)) = (unsafe {
         (
             maximum_storage.as_mut(),
             remaining_storage.as_mut(),
             maximum_variable_size.as_mut(),
         )
-    } {
-        (Some(a), Some(b), Some(c)) => (a, b, c),
-        _ => return efi::Status::INVALID_PARAMETER,
+    }) else {
+        return efi::Status::INVALID_PARAMETER;
     };
     status(with(|rt| {
         let info = match rt.variables.info(attributes, rt.exited) {

@@ -141,7 +141,7 @@ pub static BOOT_SERVICES: Shared<efi::BootServices> = Shared(UnsafeCell::new(efi
 
 pub static SYSTEM_TABLE: Shared<efi::SystemTable> = Shared(UnsafeCell::new(efi::SystemTable {
     hdr: header(SYSTEM_TABLE_SIGNATURE, size_of::<efi::SystemTable>()),
-    firmware_vendor: VENDOR.as_ptr() as *mut u16,
+    firmware_vendor: VENDOR.as_ptr().cast_mut(),
     firmware_revision: 0x0001_0000,
     console_in_handle: core::ptr::null_mut(),
     con_in: core::ptr::null_mut(),
@@ -152,7 +152,7 @@ pub static SYSTEM_TABLE: Shared<efi::SystemTable> = Shared(UnsafeCell::new(efi::
     runtime_services: RUNTIME_SERVICES.0.get(),
     boot_services: BOOT_SERVICES.0.get(),
     number_of_table_entries: 0,
-    configuration_table: CONFIGURATION_TABLES.0.get() as *mut efi::ConfigurationTable,
+    configuration_table: CONFIGURATION_TABLES.0.get().cast::<efi::ConfigurationTable>(),
 }));
 
 /// The header's CRC32, computed with the CRC field zero (§4.2).
@@ -174,9 +174,9 @@ fn update_crcs() {
     // SAFETY: the three statics start with their headers and are as long as
     // `header_size` says.
     unsafe {
-        update_crc(RUNTIME_SERVICES.get() as *mut efi::TableHeader);
-        update_crc(BOOT_SERVICES.get() as *mut efi::TableHeader);
-        update_crc(SYSTEM_TABLE.get() as *mut efi::TableHeader);
+        update_crc(RUNTIME_SERVICES.get().cast::<efi::TableHeader>());
+        update_crc(BOOT_SERVICES.get().cast::<efi::TableHeader>());
+        update_crc(SYSTEM_TABLE.get().cast::<efi::TableHeader>());
     }
 }
 

@@ -46,7 +46,7 @@ impl Bar {
     }
 
     pub(crate) fn offset(&self) -> u16 {
-        BAR0 + 4 * self.index as u16
+        BAR0 + 4 * u16::from(self.index)
     }
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
     config.write16(address, COMMAND, command & !(COMMAND_IO_SPACE | COMMAND_MEMORY_SPACE));
     let mut index = 0u8;
     while index < slots.min(6) {
-        let offset = BAR0 + 4 * index as u16;
+        let offset = BAR0 + 4 * u16::from(index);
         let original = config.read32(address, offset);
         let mut next = index + 1;
         if original & BAR_IO_SPACE != 0 {
@@ -71,7 +71,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
                     index,
                     kind: BarKind::Io,
                     prefetchable: false,
-                    address: (original & BAR_IO_ADDRESS_MASK) as u64,
+                    address: u64::from(original & BAR_IO_ADDRESS_MASK),
                     size: 1 << mask.trailing_zeros(),
                 });
             }
@@ -87,13 +87,13 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
                 let high = config.read32(address, high_offset);
                 config.write32(address, offset, original);
                 config.write32(address, high_offset, original_high);
-                let mask = (high as u64) << 32 | low as u64;
+                let mask = u64::from(high) << 32 | u64::from(low);
                 if mask != 0 {
                     bars[index as usize] = Some(Bar {
                         index,
                         kind: BarKind::Memory64,
                         prefetchable,
-                        address: (original_high as u64) << 32 | (original & BAR_MEMORY_ADDRESS_MASK) as u64,
+                        address: u64::from(original_high) << 32 | u64::from(original & BAR_MEMORY_ADDRESS_MASK),
                         size: 1 << mask.trailing_zeros(),
                     });
                 }
@@ -109,7 +109,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
                         index,
                         kind: BarKind::Memory32,
                         prefetchable,
-                        address: (original & BAR_MEMORY_ADDRESS_MASK) as u64,
+                        address: u64::from(original & BAR_MEMORY_ADDRESS_MASK),
                         size: 1 << mask.trailing_zeros(),
                     });
                 }

@@ -37,9 +37,9 @@ pub fn capabilities<C: ConfigAccess>(config: &C, address: PciAddress) -> Vec<Cap
             debug!("pci {address}: capability list longer than {MAX_CAPABILITIES}, cut");
             break;
         }
-        let id = config.read8(address, pointer as u16);
+        let id = config.read8(address, u16::from(pointer));
         found.push(Capability { id, offset: pointer });
-        pointer = config.read8(address, pointer as u16 + 1) & !3;
+        pointer = config.read8(address, u16::from(pointer) + 1) & !3;
     }
     found
 }
@@ -76,7 +76,7 @@ mod tests {
         assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), [0x11, 0x09, 0x05, 0x09]);
         let vendor = vendor_capabilities(&model, A);
         assert_eq!(vendor.len(), 2);
-        assert_eq!(model.read8(A, vendor[1].offset as u16 + 3), 2);
+        assert_eq!(model.read8(A, u16::from(vendor[1].offset) + 3), 2);
     }
 
     #[test]

@@ -131,12 +131,12 @@ impl<R: CmosRegisters> CmosRtc<R> {
             }
         }
         let century = match bin(century) {
-            c @ 19..=99 => c as u16,
+            c @ 19..=99 => u16::from(c),
             // No century register: the years 2000-2099 are the sane guess.
             _ => 20,
         };
         let t = DateTime {
-            year: century * 100 + bin(year) as u16,
+            year: century * 100 + u16::from(bin(year)),
             month: bin(month),
             day: bin(day),
             hour,

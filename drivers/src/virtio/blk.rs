@@ -152,12 +152,9 @@ impl<T: Transport> VirtioBlk<T> {
                 return Err(e);
             }
         };
-        let limits = match Self::request_limits(features, &config, queue.size(), block_size) {
-            Some(limits) => limits,
-            None => {
-                transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
-                return Err(Error::QueueUnavailable { queue: REQUEST_QUEUE });
-            }
+        let Some(limits) = Self::request_limits(features, &config, queue.size(), block_size) else {
+            transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
+            return Err(Error::QueueUnavailable { queue: REQUEST_QUEUE });
         };
         transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
         debug!("virtio-blk: {block_count} blocks of {block_size} bytes, features {features:#x}, {limits:?}");
@@ -201,7 +198,7 @@ impl<T: Transport> VirtioBlk<T> {
                 SECTOR_SIZE as u32
             }
         };
-        let block_count = config.capacity / (block_size as u64 / SECTOR_SIZE);
+        let block_count = config.capacity / (u64::from(block_size) / SECTOR_SIZE);
         Ok((block_size, block_count, config))
     }
 
@@ -215,11 +212,11 @@ impl<T: Transport> VirtioBlk<T> {
             _ => queue_room,
         };
         let segment_bytes = match config.size_max {
-            Some(n) if n > 0 => MAX_SEGMENT_BYTES.min(n as u64),
+            Some(n) if n > 0 => MAX_SEGMENT_BYTES.min(u64::from(n)),
             _ => MAX_SEGMENT_BYTES,
         };
         let bytes = (max_segments as u64 * segment_bytes).min(MAX_REQUEST_BYTES);
-        let request_bytes = bytes - bytes % block_size as u64;
+        let request_bytes = bytes - bytes % u64::from(block_size);
         (max_segments > 0 && request_bytes > 0).then_some(Limits {
             max_segments,
             segment_bytes,
@@ -266,12 +263,12 @@ impl<T: Transport> VirtioBlk<T> {
     /// requests as the limits allow.
     fn transfer(&self, kind: u32, lba: u64, address: u64, len: usize) -> Result<(), BlockError> {
         check_request(lba, len, self.block_size, self.block_count)?;
-        let sectors_per_block = self.block_size as u64 / SECTOR_SIZE;
+        let sectors_per_block = u64::from(self.block_size) / SECTOR_SIZE;
         let mut inner = self.inner.lock();
         let mut done = 0u64;
         while done < len as u64 {
             let chunk = (len as u64 - done).min(self.limits.request_bytes);
-            let block = lba + done / self.block_size as u64;
+            let block = lba + done / u64::from(self.block_size);
             let data = Some((address + done, chunk));
             self.submit(&mut inner, kind, block, block * sectors_per_block, data)?;
             done += chunk;

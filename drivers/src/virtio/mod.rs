@@ -175,7 +175,7 @@ pub trait Transport {
 
     /// A 64-bit configuration field, as two 32-bit reads (§4.1.3.1).
     fn config_read64(&self, offset: usize) -> u64 {
-        self.config_read32(offset) as u64 | (self.config_read32(offset + 4) as u64) << 32
+        u64::from(self.config_read32(offset)) | u64::from(self.config_read32(offset + 4)) << 32
     }
 }
 

@@ -627,7 +627,7 @@ mod tests {
         let m = mode(out);
         assert_eq!((m.cursor_column, m.cursor_row, m.max_mode), (0, 1, 3));
 
-        let mut bad = vec![b'a' as u16, 0xd800, 0];
+        let mut bad = vec![u16::from(b'a'), 0xd800, 0];
         // SAFETY: as above.
         let status = unsafe { ((*out).output_string)(out, bad.as_mut_ptr()) };
         assert_eq!(status, Status::WARN_UNKNOWN_GLYPH);
@@ -710,7 +710,7 @@ mod tests {
             assert_eq!((p.test_string)(out, core::ptr::null_mut()), Status::INVALID_PARAMETER);
             // The input protocol's `this` handed to the output protocol.
             assert_eq!(
-                (p.clear_screen)(input as *mut simple_text_output::Protocol),
+                (p.clear_screen)(input.cast::<simple_text_output::Protocol>()),
                 Status::INVALID_PARAMETER
             );
 
@@ -724,7 +724,7 @@ mod tests {
                 Status::INVALID_PARAMETER
             );
             assert_eq!(
-                (i.read_key_stroke)(input_ex as *mut simple_text_input::Protocol, &mut key),
+                (i.read_key_stroke)(input_ex.cast::<simple_text_input::Protocol>(), &mut key),
                 Status::INVALID_PARAMETER
             );
 
@@ -734,7 +734,7 @@ mod tests {
                 Status::INVALID_PARAMETER
             );
             assert_eq!(
-                (x.read_key_stroke_ex)(input as *mut simple_text_input_ex::Protocol, &mut key_data),
+                (x.read_key_stroke_ex)(input.cast::<simple_text_input_ex::Protocol>(), &mut key_data),
                 Status::INVALID_PARAMETER
             );
             assert_eq!(

@@ -179,7 +179,7 @@ fn glyph_of(c: char) -> Glyph {
         0x0a => Glyph::LineFeed,
         0x0d => Glyph::CarriageReturn,
         0x09 => Glyph::Print(' '),
-        u if u == CHAR_BELL as u32 || u == CHAR_NULL as u32 => Glyph::Silent,
+        u if u == u32::from(CHAR_BELL) || u == u32::from(CHAR_NULL) => Glyph::Silent,
         // Other C0 and C1 controls and DEL would act on the terminal (ESC starts
         // sequences) and desynchronise the cursor model; FFFE/FFFF are not
         // characters. Box drawing (U+2500..U+257F), block elements, geometric
@@ -600,7 +600,7 @@ mod tests {
         let mut t = TextOutput::new();
         t.sent_attribute = Some(t.attribute);
         let mut out = Vec::new();
-        let units = [b'a' as u16, 0xd800, b'b' as u16, 0xdc00, 0x1b, 0xffff, 0];
+        let units = [u16::from(b'a'), 0xd800, u16::from(b'b'), 0xdc00, 0x1b, 0xffff, 0];
         let rendered = t.output_string(&units, &mut out);
         assert_eq!(rendered, Rendered::SomeReplaced);
         assert_eq!(rendered.status(), efi::Status::WARN_UNKNOWN_GLYPH);
@@ -622,7 +622,7 @@ mod tests {
         let mut t = TextOutput::new();
         t.sent_attribute = Some(t.attribute);
         let mut out = Vec::new();
-        t.output_string(&[b'a' as u16, 7, 0, b'b' as u16], &mut out);
+        t.output_string(&[u16::from(b'a'), 7, 0, u16::from(b'b')], &mut out);
         assert_eq!(out, b"a");
     }
 
@@ -631,7 +631,7 @@ mod tests {
         let t = TextOutput::new();
         assert_eq!(t.test_string(&ucs2("┌─ ok é\r\n")), Ok(()));
         assert_eq!(
-            t.test_string(&[b'x' as u16, 0xdc01, 0]),
+            t.test_string(&[u16::from(b'x'), 0xdc01, 0]),
             Err(Error::UnrenderableCharacter { unit: 0xdc01 })
         );
         assert!(t.test_string(&[0x1b, 0]).is_err());

@@ -270,7 +270,7 @@ unsafe extern "efiapi" fn read(this: *mut Protocol, size: *mut usize, buffer: *m
     serial.claim();
     // SAFETY: the caller gives `len` writable bytes at `buffer` (§12.8.7); the
     // claim is checked first.
-    let bytes = match unsafe { caller_buffer::slice_mut(buffer as *mut u8, len) } {
+    let bytes = match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), len) } {
         Ok(bytes) => bytes,
         Err(e) => return e.status(),
     };
@@ -358,7 +358,7 @@ mod tests {
             );
             assert_eq!((io.get_control)(p, core::ptr::null_mut()), Status::INVALID_PARAMETER);
             assert_eq!(
-                (io.write)(p, core::ptr::null_mut(), (&mut byte as *mut u8).cast()),
+                (io.write)(p, core::ptr::null_mut(), core::ptr::from_mut::<u8>(&mut byte).cast()),
                 Status::INVALID_PARAMETER
             );
             assert_eq!(

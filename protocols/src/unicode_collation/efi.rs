@@ -53,7 +53,7 @@ static PROTOCOL: Protocol = Protocol {
 
 /// The one instance, to install (applications only read it).
 pub fn protocol() -> *mut Protocol {
-    &PROTOCOL as *const Protocol as *mut Protocol
+    core::ptr::from_ref::<Protocol>(&PROTOCOL).cast_mut()
 }
 
 /// The units of a NUL-terminated string, without the NUL.
