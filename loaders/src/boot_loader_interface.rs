@@ -187,7 +187,9 @@ pub fn publish_selected(efi: &Efi, entry_id: &str, volume_path: &[u8]) {
 
 /// The firmware's identity from the system table.
 pub struct FirmwareInfo {
+    /// The system table's firmware vendor string.
     pub vendor: String,
+    /// The system table's firmware revision.
     pub revision: u32,
     /// The system table's header revision (the UEFI version it implements).
     pub uefi_revision: u32,

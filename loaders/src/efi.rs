@@ -13,6 +13,7 @@ use uefi_raw::{Guid, Handle, Status};
 
 /// The application's view of the firmware.
 pub struct Efi {
+    /// This application's image handle, as the entry point received it.
     pub image: Handle,
     st: *mut SystemTable,
 }
@@ -249,7 +250,9 @@ pub struct MemoryMapInfo {
     pub size: usize,
     /// The key ExitBootServices checks.
     pub map_key: usize,
+    /// The size of one descriptor, which may exceed `EFI_MEMORY_DESCRIPTOR`'s.
     pub desc_size: usize,
+    /// The descriptors' version.
     pub desc_version: u32,
 }
 

@@ -70,6 +70,7 @@ impl Volume {
         Ok(File(file))
     }
 
+    /// Whether `path` names a file or directory that opens for reading.
     pub fn exists(&self, path: &str) -> bool {
         self.open_file(path, FileMode::READ).is_ok()
     }

@@ -14,11 +14,21 @@ pub const LOAD_OPTION_ACTIVE: u32 = 0x0000_0001;
 pub const LOAD_OPTION_CATEGORY_APP: u32 = 0x0000_0100;
 const LOAD_OPTION_CATEGORY_MASK: u32 = 0x0000_1f00;
 
+/// Why a `Boot####` variable is not a usable EFI_LOAD_OPTION (UEFI 2.10 §3.1.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadOptionError {
-    Truncated { needed: usize, found: usize },
+    /// The variable is shorter than its fixed part and stated lengths.
+    Truncated {
+        /// The bytes the fixed part and the lengths it states need.
+        needed: usize,
+        /// The variable's size.
+        found: usize,
+    },
+    /// The description has no terminating NUL within the variable.
     DescriptionUnterminated,
+    /// `FilePathListLength` is zero: nothing to load.
     FilePathListEmpty,
+    /// The file path list does not parse as device path nodes ending in an end node.
     BadDevicePath,
 }
 
@@ -38,7 +48,9 @@ impl fmt::Display for LoadOptionError {
 /// One parsed `Boot####` variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadOption {
+    /// The `LOAD_OPTION_*` bits.
     pub attributes: u32,
+    /// The description, for menus and messages.
     pub description: String,
     /// The first device path of the list (what the boot manager loads).
     pub file_path: Vec<u8>,
@@ -47,6 +59,7 @@ pub struct LoadOption {
 }
 
 impl LoadOption {
+    /// Whether `LOAD_OPTION_ACTIVE` is set: the boot manager may start it.
     pub fn is_active(&self) -> bool {
         self.attributes & LOAD_OPTION_ACTIVE != 0
     }

@@ -11,7 +11,9 @@ pub const HEADER_BYTES: usize = 4096;
 /// A section's name and where its data is in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionData {
+    /// The section's name, NUL-padded.
     pub name: [u8; 8],
+    /// `PointerToRawData`: where the section's data starts in the file.
     pub file_offset: u32,
     /// min(VirtualSize, SizeOfRawData): the section's meaningful bytes.
     pub size: u32,

@@ -50,7 +50,12 @@ pub enum Caching {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
     /// The address is wider than the CPU's physical address bits.
-    BeyondPhysicalAddressWidth { addr: u64, bits: u8 },
+    BeyondPhysicalAddressWidth {
+        /// The first address that does not fit.
+        addr: u64,
+        /// The CPU's physical address width in bits.
+        bits: u8,
+    },
     /// The page allocator gave no page for a new table.
     OutOfMemory,
 }

@@ -57,11 +57,13 @@ pub enum Source {
     Assumed,
 }
 
+/// The time-stamp counter (RDTSC).
 pub fn ticks() -> u64 {
     // SAFETY: RDTSC has no side effects.
     unsafe { _rdtsc() }
 }
 
+/// The TSC's frequency in Hz, as calibrated at start.
 pub fn frequency() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
