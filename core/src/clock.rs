@@ -34,7 +34,12 @@ const MAX_COUNTER_TICKS: u64 = 200_000_000;
 pub enum MeasureError {
     /// The reference advanced only `advanced` of the `wanted` ticks before the
     /// measurement gave up.
-    ReferenceStalled { advanced: u64, wanted: u64 },
+    ReferenceStalled {
+        /// Ticks the reference advanced.
+        advanced: u64,
+        /// Ticks the measurement waited for.
+        wanted: u64,
+    },
     /// The measured counter did not advance.
     CounterStalled,
 }

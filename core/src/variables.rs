@@ -37,21 +37,27 @@ const KNOWN_ATTRIBUTES: u32 = efi::VARIABLE_NON_VOLATILE
 pub const MAX_VARIABLE_SIZE: usize = 32 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a variable service failed; [`VariableError::status`] gives the EFI status.
 pub enum VariableError {
+    /// No variable of that name and GUID.
     NotFound,
     /// The caller's buffer is too small; `needed` bytes are required.
     BufferTooSmall {
+        /// The bytes the data (or name) needs.
         needed: usize,
     },
     /// Empty name, or a name that is not an existing variable (GetNextVariableName).
     InvalidName,
     /// Unknown bits, or RUNTIME_ACCESS without BOOTSERVICE_ACCESS.
     BadAttributes {
+        /// The attributes given.
         attributes: u32,
     },
     /// Rewriting a variable with other attributes.
     AttributeMismatch {
+        /// The attributes the variable has.
         existing: u32,
+        /// The attributes the caller gave.
         requested: u32,
     },
     /// A variable the firmware owns (SecureBoot, SetupMode, ...).
@@ -65,6 +71,7 @@ pub enum VariableError {
 }
 
 impl VariableError {
+    /// The status the specification names for this error.
     pub fn status(&self) -> efi::Status {
         match self {
             VariableError::NotFound | VariableError::NotRuntimeAccessible => efi::Status::NOT_FOUND,
@@ -130,7 +137,9 @@ impl Record {
 /// What [`VariableStore::load`] did with a file's variables.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoadSummary {
+    /// Variables that entered the store.
     pub loaded: usize,
+    /// Variables that did not.
     pub refused: usize,
     /// Why the first refused one was refused.
     pub first_refusal: Option<LoadRefusal>,
@@ -151,11 +160,15 @@ pub enum LoadRefusal {
 /// What QueryVariableInfo reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreInfo {
+    /// Bytes the store holds in all.
     pub maximum_storage: u64,
+    /// Bytes still free.
     pub remaining_storage: u64,
+    /// The largest variable (name and data) accepted.
     pub maximum_variable_size: u64,
 }
 
+/// The variables, packed into an arena of bytes that the runtime services can reach.
 pub struct VariableStore<A> {
     arena: A,
     used: usize,
@@ -197,6 +210,7 @@ impl Iterator for Records<'_> {
 }
 
 impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
+    /// An empty store in `arena`.
     pub fn new(arena: A) -> Self {
         VariableStore { arena, used: 0 }
     }

@@ -503,6 +503,7 @@ pub fn register_builtin(
     Ok(handle)
 }
 
+/// LoadImage: loads a PE image from a buffer or a device path into memory, and gives it a handle with LoadedImage.
 pub extern "efiapi" fn load_image(
     _boot_policy: efi::Boolean,
     parent: efi::Handle,
@@ -553,6 +554,7 @@ pub extern "efiapi" fn load_image(
     }
 }
 
+/// StartImage: calls a loaded image's entry point; returns when it returns or calls Exit.
 pub extern "efiapi" fn start_image(
     handle: efi::Handle,
     exit_data_size: *mut usize,
@@ -643,6 +645,7 @@ fn unload(image: LoadedImage) {
     drop(image.file_path);
 }
 
+/// Exit: ends the running image (or unloads one not yet started), returning to its StartImage.
 pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usize, data: *mut u16) -> efi::Status {
     let Some(id) = HandleId::from_efi(handle) else {
         return efi::Status::INVALID_PARAMETER;
@@ -676,6 +679,7 @@ pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usiz
     }
 }
 
+/// UnloadImage: unloads an image that was never started, or one that asks to be unloaded.
 pub extern "efiapi" fn unload_image(handle: efi::Handle) -> efi::Status {
     let Some(id) = HandleId::from_efi(handle) else {
         return efi::Status::INVALID_PARAMETER;
@@ -713,6 +717,7 @@ fn log_memory_use() {
     );
 }
 
+/// ExitBootServices: ends boot services if `map_key` is the current memory map's key.
 pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -> efi::Status {
     {
         let boot = BOOT.lock();

@@ -74,9 +74,13 @@ impl AllocateType {
 /// One range of the map as the OS sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Descriptor {
+    /// The range's first byte.
     pub start: u64,
+    /// Its length in 4 KiB pages.
     pub pages: u64,
+    /// Its memory type.
     pub ty: MemoryType,
+    /// Its `EFI_MEMORY_*` attribute bits.
     pub attribute: u64,
 }
 
