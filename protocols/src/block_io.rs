@@ -48,15 +48,32 @@ static INSTANCES: Instances<BlockIoDevice> = Instances::new();
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The caller's `MediaId` is not the current media's.
-    MediaChanged { expected: u32, found: u32 },
+    MediaChanged {
+        /// The current media's id.
+        expected: u32,
+        /// The id the caller gave.
+        found: u32,
+    },
     /// The buffer pointer is null.
     NullBuffer,
     /// The buffer's address and size cannot be real memory.
     Buffer(BufferError),
     /// The buffer is not a whole number of blocks.
-    BadBufferSize { len: usize, block_size: u32 },
+    BadBufferSize {
+        /// The buffer's size in bytes.
+        len: usize,
+        /// The device's block size.
+        block_size: u32,
+    },
     /// The request starts or ends past the last block.
-    OutOfRange { lba: u64, len: usize, block_count: u64 },
+    OutOfRange {
+        /// The first block asked for.
+        lba: u64,
+        /// The buffer's size in bytes.
+        len: usize,
+        /// The device's number of blocks.
+        block_count: u64,
+    },
     /// A write to a read-only device.
     WriteProtected,
     /// The device failed the request.

@@ -27,16 +27,29 @@ const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwDskI");
 static INSTANCES: Instances<DiskIoDevice> = Instances::new();
 
 /// Why a DiskIo request was refused or failed.
+/// Why a DiskIo request was refused or failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The caller's `MediaId` is not the current media's.
-    MediaChanged { expected: u32, found: u32 },
+    MediaChanged {
+        /// The current media's id.
+        expected: u32,
+        /// The id the caller gave.
+        found: u32,
+    },
     /// The buffer pointer is null.
     NullBuffer,
     /// The buffer's address and size cannot be real memory.
     Buffer(BufferError),
     /// The byte range reaches past the end of the device.
-    OutOfRange { offset: u64, len: usize, disk_bytes: u64 },
+    OutOfRange {
+        /// The first byte asked for.
+        offset: u64,
+        /// The buffer's size.
+        len: usize,
+        /// The device's size in bytes.
+        disk_bytes: u64,
+    },
     /// A write to a read-only device.
     WriteProtected,
     /// The device failed a request.

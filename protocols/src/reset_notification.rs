@@ -20,7 +20,9 @@ pub const PROTOCOL_GUID: Guid = Guid::from_fields(
 /// EFI_RESET_NOTIFICATION_PROTOCOL. A NULL ResetFunction arrives as `None`.
 #[repr(C)]
 pub struct Protocol {
+    /// RegisterResetNotify: ResetSystem will call the function first.
     pub register_reset_notify: extern "efiapi" fn(*mut Protocol, Option<ResetNotify>) -> Status,
+    /// UnregisterResetNotify: removes a registered function.
     pub unregister_reset_notify: extern "efiapi" fn(*mut Protocol, Option<ResetNotify>) -> Status,
 }
 

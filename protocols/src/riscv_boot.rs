@@ -22,11 +22,14 @@ pub const REVISION: u64 = 0x0001_0000;
 /// The protocol's interface as the specification lays it out.
 #[repr(C)]
 pub struct Protocol {
+    /// The protocol's revision, [`REVISION`].
     pub revision: u64,
+    /// GetBootHartId: the hart the firmware handed over on.
     pub get_boot_hart_id: extern "efiapi" fn(this: *mut Protocol, boot_hart_id: *mut usize) -> efi::Status,
 }
 
 #[repr(C)]
+/// RISCV_EFI_BOOT_PROTOCOL: the table and the boot hart's id.
 pub struct RiscvBootProtocol {
     protocol: Protocol,
     hart_id: usize,
@@ -53,6 +56,7 @@ impl RiscvBootProtocol {
         instance
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut Protocol {
         core::ptr::from_ref::<Protocol>(&self.protocol).cast_mut()
     }

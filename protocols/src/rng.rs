@@ -17,6 +17,7 @@ pub type FillRandom = fn(&mut [u8]) -> bool;
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwRng_");
 
 #[repr(C)]
+/// EFI_RNG_PROTOCOL over the platform's random source.
 pub struct RngProtocol {
     protocol: rng::Protocol,
     signature: u64,
@@ -38,6 +39,7 @@ impl RngProtocol {
         instance
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut rng::Protocol {
         core::ptr::from_ref::<rng::Protocol>(&self.protocol).cast_mut()
     }

@@ -28,8 +28,11 @@ pub struct Properties {
 }
 
 #[repr(C)]
+/// EFI_TIMESTAMP_PROTOCOL.
 pub struct Protocol {
+    /// GetTimestamp: the counter's current value.
     pub get_timestamp: extern "efiapi" fn() -> u64,
+    /// GetProperties: the counter's frequency and last value.
     pub get_properties: extern "efiapi" fn(*mut Properties) -> efi::Status,
 }
 

@@ -21,30 +21,54 @@ use r_efi::efi;
 /// EFI text colours (UEFI 2.10 §12.4.7, SetAttribute). Foreground uses all 16;
 /// background only the first 8.
 pub const EFI_BLACK: usize = 0x00;
+/// Foreground blue.
 pub const EFI_BLUE: usize = 0x01;
+/// Foreground green.
 pub const EFI_GREEN: usize = 0x02;
+/// Foreground cyan.
 pub const EFI_CYAN: usize = 0x03;
+/// Foreground red.
 pub const EFI_RED: usize = 0x04;
+/// Foreground magenta.
 pub const EFI_MAGENTA: usize = 0x05;
+/// Foreground brown.
 pub const EFI_BROWN: usize = 0x06;
+/// Foreground light grey.
 pub const EFI_LIGHTGRAY: usize = 0x07;
+/// The bright bit, added to a colour from 0 to 7.
 pub const EFI_BRIGHT: usize = 0x08;
+/// Foreground dark grey (black made bright).
 pub const EFI_DARKGRAY: usize = 0x08;
+/// Foreground light blue.
 pub const EFI_LIGHTBLUE: usize = 0x09;
+/// Foreground light green.
 pub const EFI_LIGHTGREEN: usize = 0x0a;
+/// Foreground light cyan.
 pub const EFI_LIGHTCYAN: usize = 0x0b;
+/// Foreground light red.
 pub const EFI_LIGHTRED: usize = 0x0c;
+/// Foreground light magenta.
 pub const EFI_LIGHTMAGENTA: usize = 0x0d;
+/// Foreground yellow.
 pub const EFI_YELLOW: usize = 0x0e;
+/// Foreground white.
 pub const EFI_WHITE: usize = 0x0f;
 
+/// Background black.
 pub const EFI_BACKGROUND_BLACK: usize = 0x00;
+/// Background blue.
 pub const EFI_BACKGROUND_BLUE: usize = 0x10;
+/// Background green.
 pub const EFI_BACKGROUND_GREEN: usize = 0x20;
+/// Background cyan.
 pub const EFI_BACKGROUND_CYAN: usize = 0x30;
+/// Background red.
 pub const EFI_BACKGROUND_RED: usize = 0x40;
+/// Background magenta.
 pub const EFI_BACKGROUND_MAGENTA: usize = 0x50;
+/// Background brown.
 pub const EFI_BACKGROUND_BROWN: usize = 0x60;
+/// Background light grey.
 pub const EFI_BACKGROUND_LIGHTGRAY: usize = 0x70;
 
 /// `EFI_TEXT_ATTR(Foreground, Background)`.
@@ -61,9 +85,13 @@ const ATTRIBUTE_MASK: usize = 0x7f;
 
 /// Control characters OutputString must implement (UEFI 2.10 §12.4.3).
 pub const CHAR_NULL: u16 = 0x0000;
+/// Backspace: the cursor moves one column left.
 pub const CHAR_BACKSPACE: u16 = 0x0008;
+/// Tab.
 pub const CHAR_TAB: u16 = 0x0009;
+/// Line feed: the cursor moves one row down.
 pub const CHAR_LINEFEED: u16 = 0x000a;
+/// Carriage return: the cursor moves to column 0.
 pub const CHAR_CARRIAGE_RETURN: u16 = 0x000d;
 const CHAR_BELL: u16 = 0x0007;
 
@@ -80,18 +108,31 @@ const REPLACEMENT: char = '?';
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// QueryMode or SetMode with a mode number that does not exist.
-    InvalidMode { mode: usize },
+    InvalidMode {
+        /// The mode number given.
+        mode: usize,
+    },
     /// SetCursorPosition outside the current mode.
     CursorOutOfRange {
+        /// The column asked for.
         column: usize,
+        /// The row asked for.
         row: usize,
+        /// The mode's columns.
         columns: usize,
+        /// The mode's rows.
         rows: usize,
     },
     /// SetAttribute with bits beyond foreground and background.
-    UnsupportedAttribute { attribute: usize },
+    UnsupportedAttribute {
+        /// The attribute given.
+        attribute: usize,
+    },
     /// TestString found a character the console cannot show.
-    UnrenderableCharacter { unit: u16 },
+    UnrenderableCharacter {
+        /// The UCS-2 code unit.
+        unit: u16,
+    },
 }
 
 impl Error {
@@ -126,12 +167,14 @@ impl fmt::Display for Error {
 /// Whether OutputString could show every character.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rendered {
+    /// Every character was shown.
     All,
     /// Some characters were shown as '?': the status is EFI_WARN_UNKNOWN_GLYPH.
     SomeReplaced,
 }
 
 impl Rendered {
+    /// The status OutputString returns for this.
     pub fn status(&self) -> efi::Status {
         match self {
             Rendered::All => efi::Status::SUCCESS,
@@ -143,11 +186,17 @@ impl Rendered {
 /// The protocol's `Mode` fields, as plain values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModeState {
+    /// `MaxMode`: how many text modes there are.
     pub max_mode: i32,
+    /// `Mode`: the current mode.
     pub mode: i32,
+    /// `Attribute`: the current colours.
     pub attribute: i32,
+    /// `CursorColumn`.
     pub cursor_column: i32,
+    /// `CursorRow`.
     pub cursor_row: i32,
+    /// `CursorVisible`.
     pub cursor_visible: bool,
 }
 
@@ -226,14 +275,17 @@ impl TextOutput {
         MODES[self.mode]
     }
 
+    /// The cursor as (column, row).
     pub fn cursor(&self) -> (usize, usize) {
         (self.column, self.row)
     }
 
+    /// The current attribute (colours).
     pub fn attribute(&self) -> usize {
         self.attribute
     }
 
+    /// The `Mode` fields for the protocol's structure.
     pub fn mode_state(&self) -> ModeState {
         ModeState {
             max_mode: MODES.len() as i32,

@@ -25,6 +25,7 @@ pub use pci_io::PROTOCOL_GUID;
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwPcIo");
 
 #[repr(C)]
+/// The EFI_PCI_IO_PROTOCOL of one PCI function: the table and what its functions need.
 pub struct PciFunctionIo {
     protocol: UnsafeCell<Protocol>,
     signature: u64,
@@ -85,6 +86,7 @@ impl PciFunctionIo {
         instance
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut Protocol {
         self.protocol.get()
     }

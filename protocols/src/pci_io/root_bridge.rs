@@ -18,6 +18,7 @@ use core::ffi::c_void;
 use fw_drivers::pci::PciAddress;
 use r_efi::efi::{self, Guid, Status};
 
+/// EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_GUID.
 pub const PROTOCOL_GUID: Guid = Guid::from_fields(
     0x2f70_7ebb,
     0x4a1a,
@@ -31,21 +32,32 @@ type PollFn = unsafe extern "efiapi" fn(*mut Protocol, u32, u64, u64, u64, u64, 
 type AccessFn = unsafe extern "efiapi" fn(*mut Protocol, u32, u64, usize, *mut c_void) -> Status;
 
 #[repr(C)]
+/// `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_ACCESS`: a read and a write function for one space.
 pub struct Access {
+    /// Reads `count` values of the given width.
     pub read: AccessFn,
+    /// Writes `count` values of the given width.
     pub write: AccessFn,
 }
 
 /// `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL`, field for field.
 #[repr(C)]
 pub struct Protocol {
+    /// The handle of the root bridge's parent (the firmware's own).
     pub parent_handle: efi::Handle,
+    /// PollMem: reads a memory location until it matches or time runs out.
     pub poll_mem: PollFn,
+    /// PollIo: the same in I/O space.
     pub poll_io: PollFn,
+    /// Memory space access.
     pub mem: Access,
+    /// I/O space access.
     pub io: Access,
+    /// Configuration space access (addresses as in `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_PCI_ADDRESS`).
     pub pci: Access,
+    /// CopyMem: copies within memory space.
     pub copy_mem: unsafe extern "efiapi" fn(*mut Protocol, u32, u64, u64, usize) -> Status,
+    /// Map: makes a buffer reachable by bus masters.
     pub map: unsafe extern "efiapi" fn(
         *mut Protocol,
         u32,
@@ -54,7 +66,9 @@ pub struct Protocol {
         *mut efi::PhysicalAddress,
         *mut *mut c_void,
     ) -> Status,
+    /// Unmap: ends a Map, copying a bounce buffer back.
     pub unmap: unsafe extern "efiapi" fn(*mut Protocol, *mut c_void) -> Status,
+    /// AllocateBuffer: pages suitable for a common buffer mapping.
     pub allocate_buffer: unsafe extern "efiapi" fn(
         *mut Protocol,
         efi::AllocateType,
@@ -63,11 +77,17 @@ pub struct Protocol {
         *mut *mut c_void,
         u64,
     ) -> Status,
+    /// FreeBuffer: frees AllocateBuffer's pages.
     pub free_buffer: unsafe extern "efiapi" fn(*mut Protocol, usize, *mut c_void) -> Status,
+    /// Flush: posted writes reach memory (nothing is posted here).
     pub flush: unsafe extern "efiapi" fn(*mut Protocol) -> Status,
+    /// GetAttributes: the bridge's supported and current attributes.
     pub get_attributes: unsafe extern "efiapi" fn(*mut Protocol, *mut u64, *mut u64) -> Status,
+    /// SetAttributes: changes the bridge's attributes.
     pub set_attributes: unsafe extern "efiapi" fn(*mut Protocol, u64, *mut u64, *mut u64) -> Status,
+    /// Configuration: the ACPI resource descriptors of its windows and buses.
     pub configuration: unsafe extern "efiapi" fn(*mut Protocol, *mut *mut c_void) -> Status,
+    /// The PCI segment.
     pub segment_number: u32,
 }
 
@@ -123,6 +143,7 @@ impl RootBridgeIo {
         instance
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut Protocol {
         self.protocol.get()
     }
