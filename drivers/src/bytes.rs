@@ -15,14 +15,17 @@ pub trait LeFields {
         self.array_at::<1>(at).map(|[b]| b)
     }
 
+    /// The little-endian `u16` at `at`.
     fn u16_le(&self, at: usize) -> Option<u16> {
         self.array_at(at).map(u16::from_le_bytes)
     }
 
+    /// The little-endian `u32` at `at`.
     fn u32_le(&self, at: usize) -> Option<u32> {
         self.array_at(at).map(u32::from_le_bytes)
     }
 
+    /// The little-endian `u64` at `at`.
     fn u64_le(&self, at: usize) -> Option<u64> {
         self.array_at(at).map(u64::from_le_bytes)
     }

@@ -58,6 +58,7 @@ impl Guid {
         self.0
     }
 
+    /// Whether all sixteen bytes are zero (an unused GPT entry's type).
     pub fn is_zero(&self) -> bool {
         self.0 == [0; 16]
     }

@@ -7,6 +7,7 @@ use super::{ConfigAccess, PciAddress, CAPABILITIES_POINTER, STATUS, STATUS_CAPAB
 use alloc::vec::Vec;
 use log::debug;
 
+/// The capability ID of a vendor-specific capability (virtio's structures).
 pub const CAPABILITY_ID_VENDOR_SPECIFIC: u8 = 0x09;
 /// A 256-byte space holds at most 48 capabilities after the 64-byte header; a
 /// longer chain is a loop.
@@ -15,7 +16,9 @@ pub const MAX_CAPABILITIES: usize = 48;
 const FIRST_CAPABILITY_OFFSET: u8 = 0x40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One entry of a function's capability list.
 pub struct Capability {
+    /// The capability ID.
     pub id: u8,
     /// Offset of the capability header in configuration space.
     pub offset: u8,

@@ -26,13 +26,17 @@ pub trait ConfigAccess {
         ECAM_FUNCTION_SIZE as u16
     }
 
+    /// The dword at `offset` (a multiple of 4) of `address`'s configuration space.
     fn read32(&self, address: PciAddress, offset: u16) -> u32;
+    /// Writes the dword at `offset` (a multiple of 4).
     fn write32(&self, address: PciAddress, offset: u16, value: u32);
 
+    /// The word at `offset` (even), read through its dword.
     fn read16(&self, address: PciAddress, offset: u16) -> u16 {
         (self.read32(address, offset & !3) >> ((offset & 2) * 8)) as u16
     }
 
+    /// The byte at `offset`, read through its dword.
     fn read8(&self, address: PciAddress, offset: u16) -> u8 {
         (self.read32(address, offset & !3) >> ((offset & 3) * 8)) as u8
     }
@@ -111,6 +115,7 @@ impl Ecam {
         }
     }
 
+    /// The first and last bus the window decodes.
     pub fn bus_range(&self) -> (u8, u8) {
         (self.start_bus, self.end_bus)
     }
@@ -200,8 +205,10 @@ pub struct PortIo {
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+/// The x86 configuration address port (mechanism #1).
 pub const CONFIG_ADDRESS: u16 = 0xCF8;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+/// The x86 configuration data port (mechanism #1).
 pub const CONFIG_DATA: u16 = 0xCFC;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 const CONFIG_ENABLE: u32 = 1 << 31;

@@ -10,7 +10,9 @@ use super::pl031::{from_unix_seconds, to_unix_seconds, Error};
 
 /// 32-bit register access: MMIO on the machine, a model in tests.
 pub trait GoldfishRegisters {
+    /// The register at `offset`.
     fn read(&self, offset: usize) -> u32;
+    /// Writes the register at `offset`.
     fn write(&self, offset: usize, value: u32);
 }
 
@@ -19,11 +21,13 @@ const TIME_HIGH: usize = 0x04;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
+/// The Goldfish RTC (QEMU `virt` on riscv64): nanoseconds since 1970.
 pub struct Goldfish<R: GoldfishRegisters> {
     regs: R,
 }
 
 impl<R: GoldfishRegisters> Goldfish<R> {
+    /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         Goldfish { regs }
     }
@@ -42,6 +46,7 @@ impl<R: GoldfishRegisters> Goldfish<R> {
         from_unix_seconds(u32::try_from(seconds).unwrap_or(u32::MAX))
     }
 
+    /// Sets the clock to `t` (UTC).
     pub fn write(&self, t: &DateTime) -> Result<(), Error> {
         let nanoseconds = to_unix_seconds(t)? * NANOS_PER_SECOND + u64::from(t.nanosecond);
         self.regs.write(TIME_HIGH, (nanoseconds >> 32) as u32);
@@ -54,6 +59,7 @@ impl<R: GoldfishRegisters> Goldfish<R> {
 /// bare physical addressing).
 #[cfg(target_os = "none")]
 pub struct MmioRegisters {
+    /// The registers' physical address.
     pub base: usize,
 }
 

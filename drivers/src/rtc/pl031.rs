@@ -7,7 +7,9 @@ use super::calendar::{days_in_month, DateTime};
 
 /// 32-bit register access: MMIO on the machine, a model in tests.
 pub trait Pl031Registers {
+    /// The register at `offset`.
     fn read(&self, offset: usize) -> u32;
+    /// Writes the register at `offset`.
     fn write(&self, offset: usize, value: u32);
 }
 
@@ -23,8 +25,10 @@ const LAST_YEAR: u16 = 2105;
 pub enum Error {
     /// Before 1970 or past what 32 bits of seconds hold.
     OutOfRange {
+        /// The year asked for.
         year: u16,
     },
+    /// A date that is not one (the 31st of April, ...).
     InvalidTime,
 }
 
@@ -96,19 +100,23 @@ pub fn to_unix_seconds(t: &DateTime) -> Result<u64, Error> {
         + u64::from(t.second))
 }
 
+/// The PL031 RTC (QEMU `virt` on aarch64): seconds since 1970 in 32 bits.
 pub struct Pl031<R: Pl031Registers> {
     regs: R,
 }
 
 impl<R: Pl031Registers> Pl031<R> {
+    /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         Pl031 { regs }
     }
 
+    /// The UTC time, to the second.
     pub fn read(&self) -> DateTime {
         from_unix_seconds(self.regs.read(RTCDR))
     }
 
+    /// Sets the clock to `t` (UTC).
     pub fn write(&self, t: &DateTime) -> Result<(), Error> {
         let seconds = u32::try_from(to_unix_seconds(t)?).map_err(|_| Error::OutOfRange { year: t.year })?;
         self.regs.write(RTCLR, seconds);
@@ -119,6 +127,7 @@ impl<R: Pl031Registers> Pl031<R> {
 /// The registers of a PL031 at a physical address, identity mapped as device memory.
 #[cfg(target_os = "none")]
 pub struct MmioRegisters {
+    /// The registers' physical address.
     pub base: usize,
 }
 

@@ -6,7 +6,9 @@
 
 /// 32-bit register access: MMIO on the machine, a model in tests.
 pub trait Pl011Registers {
+    /// The register at `offset`.
     fn read(&self, offset: usize) -> u32;
+    /// Writes the register at `offset`.
     fn write(&self, offset: usize, value: u32);
 }
 
@@ -30,11 +32,13 @@ const ALL_INTERRUPTS: u32 = 0x7ff;
 /// drains must not hang the firmware.
 const TX_SPINS: u32 = 100_000;
 
+/// An Arm PL011 UART, polled.
 pub struct Pl011<R: Pl011Registers> {
     regs: R,
 }
 
 impl<R: Pl011Registers> Pl011<R> {
+    /// The UART behind `regs`.
     pub const fn new(regs: R) -> Self {
         Pl011 { regs }
     }
@@ -50,6 +54,7 @@ impl<R: Pl011Registers> Pl011<R> {
         self.regs.write(UARTCR, CR_UARTEN | CR_TXE | CR_RXE);
     }
 
+    /// Sends a byte, waiting (a bounded while) for room in the transmit FIFO.
     pub fn write_byte(&self, byte: u8) {
         for _ in 0..TX_SPINS {
             if self.regs.read(UARTFR) & FR_TXFF == 0 {
@@ -60,6 +65,7 @@ impl<R: Pl011Registers> Pl011<R> {
         self.regs.write(UARTDR, u32::from(byte));
     }
 
+    /// Sends every byte of `bytes`.
     pub fn write_bytes(&self, bytes: &[u8]) {
         for &b in bytes {
             self.write_byte(b);
@@ -75,6 +81,7 @@ impl<R: Pl011Registers> Pl011<R> {
 /// The registers of a PL011 at a physical address, identity mapped as device memory.
 #[cfg(target_os = "none")]
 pub struct MmioRegisters {
+    /// The registers' physical address.
     pub base: usize,
 }
 

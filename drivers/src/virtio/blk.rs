@@ -18,11 +18,17 @@ use log::{debug, warn};
 use spin::Mutex;
 
 // Feature bits (§5.2.3).
+/// The device gives the largest segment size (`size_max`).
 pub const VIRTIO_BLK_F_SIZE_MAX: u64 = 1 << 1;
+/// The device gives the most segments per request (`seg_max`).
 pub const VIRTIO_BLK_F_SEG_MAX: u64 = 1 << 2;
+/// The device gives a legacy disk geometry.
 pub const VIRTIO_BLK_F_GEOMETRY: u64 = 1 << 4;
+/// The device is read-only.
 pub const VIRTIO_BLK_F_RO: u64 = 1 << 5;
+/// The device gives its block size (`blk_size`).
 pub const VIRTIO_BLK_F_BLK_SIZE: u64 = 1 << 6;
+/// The device has a write cache that FLUSH empties.
 pub const VIRTIO_BLK_F_FLUSH: u64 = 1 << 9;
 
 /// The features this driver uses; the device's offer is intersected with them.
@@ -41,15 +47,22 @@ const CONFIG_SEG_MAX: usize = 12;
 const CONFIG_BLK_SIZE: usize = 20;
 
 // Request types and status values (§5.2.6).
+/// Read sectors.
 pub const VIRTIO_BLK_T_IN: u32 = 0;
+/// Write sectors.
 pub const VIRTIO_BLK_T_OUT: u32 = 1;
+/// Flush the write cache.
 pub const VIRTIO_BLK_T_FLUSH: u32 = 4;
+/// Get the device ID string.
 pub const VIRTIO_BLK_T_GET_ID: u32 = 8;
 /// The device ID string GET_ID returns: up to 20 bytes, NUL-padded when shorter
 /// (QEMU and Cloud Hypervisor fill it from the disk's `serial`).
 pub const DEVICE_ID_BYTES: usize = 20;
+/// The request succeeded.
 pub const VIRTIO_BLK_S_OK: u8 = 0;
+/// The request failed.
 pub const VIRTIO_BLK_S_IOERR: u8 = 1;
+/// The device does not support the request.
 pub const VIRTIO_BLK_S_UNSUPP: u8 = 2;
 
 /// Request headers address 512-byte sectors whatever the block size.

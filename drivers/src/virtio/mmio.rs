@@ -5,7 +5,9 @@ use super::{Error, QueueAreas, Transport};
 
 /// "virt" in little-endian.
 pub const VIRTIO_MMIO_MAGIC: u32 = 0x7472_6976;
+/// The legacy (pre-1.0) register layout, which this driver refuses.
 pub const VIRTIO_MMIO_VERSION_LEGACY: u32 = 1;
+/// The virtio 1.x register layout.
 pub const VIRTIO_MMIO_VERSION: u32 = 2;
 /// Bytes of the register block before the device configuration.
 pub const VIRTIO_MMIO_CONFIG: usize = 0x100;

@@ -9,20 +9,29 @@ use crate::pci::{COMMAND, COMMAND_BUS_MASTER, COMMAND_MEMORY_SPACE};
 use alloc::vec::Vec;
 use log::debug;
 
+/// Red Hat's vendor ID, which virtio devices carry.
 pub const VIRTIO_PCI_VENDOR_ID: u16 = 0x1AF4;
 /// Modern devices: 0x1040 + device type (§4.1.2.1).
 pub const VIRTIO_PCI_MODERN_DEVICE_ID_BASE: u16 = 0x1040;
+/// The last modern virtio device ID.
 pub const VIRTIO_PCI_MODERN_DEVICE_ID_LAST: u16 = 0x107F;
 /// Transitional devices: 0x1000..=0x103F, device type in the subsystem ID.
 pub const VIRTIO_PCI_TRANSITIONAL_DEVICE_ID_FIRST: u16 = 0x1000;
+/// The last transitional device ID.
 pub const VIRTIO_PCI_TRANSITIONAL_DEVICE_ID_LAST: u16 = 0x103F;
+/// A modern virtio-blk device.
 pub const VIRTIO_PCI_BLOCK_DEVICE_ID: u16 = 0x1042;
+/// A transitional virtio-blk device.
 pub const VIRTIO_PCI_TRANSITIONAL_BLOCK_DEVICE_ID: u16 = 0x1001;
 
 // cfg_type of struct virtio_pci_cap (§4.1.4).
+/// Common configuration: features, status, queues.
 pub const VIRTIO_PCI_CAP_COMMON_CFG: u8 = 1;
+/// Notifications: where queue notifications are written.
 pub const VIRTIO_PCI_CAP_NOTIFY_CFG: u8 = 2;
+/// The ISR status.
 pub const VIRTIO_PCI_CAP_ISR_CFG: u8 = 3;
+/// The device-specific configuration.
 pub const VIRTIO_PCI_CAP_DEVICE_CFG: u8 = 4;
 
 // Fields of struct virtio_pci_cap, from the capability header.
@@ -69,17 +78,24 @@ pub fn virtio_device_type(device: &PciDevice) -> Option<u32> {
 /// Where one virtio structure lives in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Structure {
+    /// Its address, BAR base plus offset.
     pub address: u64,
+    /// Its length in bytes.
     pub length: u32,
 }
 
 /// The structures a modern virtio PCI device exposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Structures {
+    /// The common configuration.
     pub common: Structure,
+    /// The notification area.
     pub notify: Structure,
+    /// The multiplier of each queue's notify offset.
     pub notify_off_multiplier: u32,
+    /// The ISR status.
     pub isr: Structure,
+    /// The device configuration, if the device has one.
     pub device: Option<Structure>,
 }
 
@@ -203,6 +219,7 @@ impl<R: Registers> PciTransport<R> {
         })
     }
 
+    /// The function the device is.
     pub fn pci_address(&self) -> PciAddress {
         self.address
     }

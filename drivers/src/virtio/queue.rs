@@ -13,8 +13,11 @@ use core::ptr::NonNull;
 use core::sync::atomic::{fence, Ordering};
 use log::debug;
 
+/// The chain continues in `next`.
 pub const VIRTQ_DESC_F_NEXT: u16 = 1;
+/// The device writes the buffer (otherwise it reads it).
 pub const VIRTQ_DESC_F_WRITE: u16 = 2;
+/// The driver asks for no interrupts (it polls).
 pub const VIRTQ_AVAIL_F_NO_INTERRUPT: u16 = 1;
 
 /// Largest queue the driver sets up: requests are synchronous, so more
@@ -35,8 +38,11 @@ const USED_ELEMENT_SIZE: usize = 8;
 /// Bus addresses of a queue's three parts, for the transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueAreas {
+    /// The descriptor table.
     pub descriptors: u64,
+    /// The driver (available) ring.
     pub driver: u64,
+    /// The device (used) ring.
     pub device: u64,
 }
 
@@ -45,6 +51,7 @@ pub struct QueueAreas {
 pub struct Buffer {
     /// Physical address (= virtual address under identity mapping).
     pub address: u64,
+    /// Its length in bytes.
     pub len: u32,
     /// The device writes it (otherwise it only reads it).
     pub device_writable: bool,
@@ -53,11 +60,13 @@ pub struct Buffer {
 /// A chain the device has finished with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Used {
+    /// The chain's first descriptor.
     pub head: u16,
     /// Bytes the device wrote into the chain's writable buffers.
     pub len: u32,
 }
 
+/// A split virtqueue (§2.7): descriptors and both rings in one page-aligned allocation.
 pub struct SplitQueue {
     index: u16,
     size: u16,
@@ -127,18 +136,22 @@ impl SplitQueue {
         Ok(queue)
     }
 
+    /// The queue's index on its device.
     pub fn index(&self) -> u16 {
         self.index
     }
 
+    /// The number of descriptors.
     pub fn size(&self) -> u16 {
         self.size
     }
 
+    /// Descriptors not in a chain.
     pub fn free_descriptors(&self) -> usize {
         self.free.len()
     }
 
+    /// The ring addresses to give the device.
     pub fn areas(&self) -> QueueAreas {
         let base = self.memory.as_ptr() as u64;
         QueueAreas {
