@@ -275,43 +275,55 @@ unsafe fn poll(
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
+    // SAFETY: the caller's UINT64, or null (refused).
+    unsafe {
+        poll_edge(result, "RootBridgeIo Poll", || {
+            i.bridge.poll(target, width, address, mask, value, delay)
+        })
+    }
+}
+
+/// Poll's shared edge for both protocols: refuses a NULL `result`, runs
+/// `poll`, and stores the last value it read in `*result` whether or not the
+/// value matched (§14.2.2, §14.4).
+///
+/// # Safety
+/// A non-null `result` must be valid for a write of a `u64`.
+pub(super) unsafe fn poll_edge(
+    result: *mut u64,
+    service: &str,
+    poll: impl FnOnce() -> Result<u64, (Error, u64)>,
+) -> Status {
     if result.is_null() {
         return Status::INVALID_PARAMETER;
     }
-    let (read, outcome) = match i.bridge.poll(target, width, address, mask, value, delay) {
+    let (read, outcome) = match poll() {
         Ok(v) => (v, Ok(())),
         Err((e, v)) => (v, Err(e)),
     };
-    // SAFETY: checked non-null; the caller's UINT64.
+    // SAFETY: checked non-null; the caller's contract for the rest.
     unsafe { *result = read };
-    status(outcome, "RootBridgeIo Poll")
+    status(outcome, service)
 }
 
-unsafe extern "efiapi" fn poll_mem(
-    this: *mut Protocol,
-    width: u32,
-    address: u64,
-    mask: u64,
-    value: u64,
-    delay: u64,
-    result: *mut u64,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { poll(this, Target::Memory, width, address, mask, value, delay, result) }
+macro_rules! poll_thunk {
+    ($name:ident, $target:expr) => {
+        unsafe extern "efiapi" fn $name(
+            this: *mut Protocol,
+            width: u32,
+            address: u64,
+            mask: u64,
+            value: u64,
+            delay: u64,
+            result: *mut u64,
+        ) -> Status {
+            // SAFETY: forwarded.
+            unsafe { poll(this, $target, width, address, mask, value, delay, result) }
+        }
+    };
 }
-
-unsafe extern "efiapi" fn poll_io(
-    this: *mut Protocol,
-    width: u32,
-    address: u64,
-    mask: u64,
-    value: u64,
-    delay: u64,
-    result: *mut u64,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { poll(this, Target::Io, width, address, mask, value, delay, result) }
-}
+poll_thunk!(poll_mem, Target::Memory);
+poll_thunk!(poll_io, Target::Io);
 
 unsafe extern "efiapi" fn copy_mem(
     this: *mut Protocol,
