@@ -99,31 +99,10 @@ pub unsafe fn exit_image_after_exception(context: *mut JumpContext, status: efi:
     unsafe { leave_after_exception(context, status.as_usize()) }
 }
 
-/// `Platform::enter_image` for aarch64.
-///
-/// # Safety
-/// `entry` is the entry point of a loaded image; `context` stays valid until
-/// this returns.
-pub unsafe fn enter_image(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> efi::Status {
-    // SAFETY: the caller's contract.
-    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
-}
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+image_calls!();
 
-/// `Platform::exit_image` for aarch64.
-///
-/// # Safety
-/// `context` was filled by an `enter_image` call that has not returned yet.
-pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
-    // SAFETY: the caller's contract.
-    unsafe { leave(context, status.as_usize()) }
-}
-
-// The variadic services (see `crate::variadic`): AAPCS64 passes the handle and the first
+// The variadic services (see `crate::shared_calls`): AAPCS64 passes the handle and the first
 // seven variadic arguments in x0-x7 and the rest on the stack. Spilling x0-x7
 // just below the incoming stack pointer makes all of them one array, whose
 // address goes on.

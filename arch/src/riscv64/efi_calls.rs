@@ -105,31 +105,10 @@ unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
     )
 }
 
-/// `Platform::enter_image` for riscv64.
-///
-/// # Safety
-/// `entry` is the entry point of a loaded image; `context` stays valid until
-/// this returns.
-pub unsafe fn enter_image(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> efi::Status {
-    // SAFETY: the caller's contract.
-    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
-}
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+image_calls!();
 
-/// `Platform::exit_image` for riscv64.
-///
-/// # Safety
-/// `context` was filled by an `enter_image` call that has not returned yet.
-pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
-    // SAFETY: the caller's contract.
-    unsafe { leave(context, status.as_usize()) }
-}
-
-// The variadic services (see `crate::variadic`): the psABI passes variadic arguments like
+// The variadic services (see `crate::shared_calls`): the psABI passes variadic arguments like
 // named ones, the first eight (the handle and seven more) in a0-a7 and the
 // rest on the stack from the incoming sp up. Spilling a0-a7 into the 64 bytes
 // just below the incoming sp makes all of them one array, whose address goes

@@ -59,31 +59,10 @@ unsafe extern "sysv64" fn leave(context: *mut JumpContext, status: usize) -> ! {
     )
 }
 
-/// `Platform::enter_image` for x86_64.
-///
-/// # Safety
-/// `entry` is the entry point of a loaded image; `context` stays valid until
-/// this returns.
-pub unsafe fn enter_image(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> efi::Status {
-    // SAFETY: the caller's contract.
-    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
-}
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+image_calls!();
 
-/// `Platform::exit_image` for x86_64.
-///
-/// # Safety
-/// `context` was filled by an `enter_image` call that has not returned yet.
-pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
-    // SAFETY: the caller's contract.
-    unsafe { leave(context, status.as_usize()) }
-}
-
-// The variadic services (see `crate::variadic`): spills the four register arguments into
+// The variadic services (see `crate::shared_calls`): spills the four register arguments into
 // their shadow space, which makes all arguments one array on the stack, and
 // passes its address on.
 variadic_services!(

@@ -1,8 +1,44 @@
-//! The two variadic boot services, InstallMultipleProtocolInterfaces and
+//! What the architectures' `efi_calls` modules share, as macros they invoke:
+//! the safe-to-call wrappers around their image entry and exit assembly, and
+//! the two variadic boot services, InstallMultipleProtocolInterfaces and
 //! UninstallMultipleProtocolInterfaces (UEFI 2.10 §7.3), which Rust cannot
-//! define as variadic `efiapi` functions. Each architecture writes only the
-//! assembly that gathers its register and stack arguments into one array; this
-//! macro gives both services the same signature, documentation and target.
+//! define as variadic `efiapi` functions. Each architecture writes only its
+//! assembly; the signatures, documentation and targets are here, once.
+
+/// Defines `enter_image` and `exit_image` (the `Platform` hooks LoadImage's
+/// StartImage and Exit use) over the invoking module's `enter` and `leave`:
+/// `enter(entry, handle, system_table, context)` saves the firmware's
+/// registers in `context` and calls the image; `leave(context, status)`
+/// restores them and returns `status` from `enter`.
+macro_rules! image_calls {
+    () => {
+        /// `Platform::enter_image`: runs the image's entry point until it
+        /// returns or calls Exit, and gives its status.
+        ///
+        /// # Safety
+        /// `entry` is the entry point of a loaded image; `context` stays valid
+        /// until this returns.
+        pub unsafe fn enter_image(
+            entry: u64,
+            handle: r_efi::efi::Handle,
+            system_table: *mut r_efi::efi::SystemTable,
+            context: *mut JumpContext,
+        ) -> r_efi::efi::Status {
+            // SAFETY: the caller's contract.
+            r_efi::efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
+        }
+
+        /// `Platform::exit_image`: returns from the `enter_image` that filled
+        /// `context`, with `status`.
+        ///
+        /// # Safety
+        /// `context` was filled by an `enter_image` call that has not returned yet.
+        pub unsafe fn exit_image(context: *mut JumpContext, status: r_efi::efi::Status) -> ! {
+            // SAFETY: the caller's contract.
+            unsafe { leave(context, status.as_usize()) }
+        }
+    };
+}
 
 /// Defines `install_multiple_protocol_interfaces` and
 /// `uninstall_multiple_protocol_interfaces` as naked functions whose body is
