@@ -27,6 +27,13 @@ impl<T: Sync + 'static> Instances<T> {
         self.addresses.lock().push(core::ptr::from_ref::<T>(instance) as usize);
     }
 
+    /// Leaks `value` (it lives as long as boot services) and records it.
+    pub fn leak(&self, value: T) -> &'static T {
+        let instance: &'static T = alloc::boxed::Box::leak(alloc::boxed::Box::new(value));
+        self.register(instance);
+        instance
+    }
+
     /// The instance at `this`, if it was registered here.
     pub fn find<P>(&self, this: *mut P) -> Option<&'static T> {
         if !self.addresses.lock().contains(&(this as usize)) {

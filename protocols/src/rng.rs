@@ -6,7 +6,7 @@
 //! entropy device). The firmware installs the protocol only when such a source
 //! exists; it never offers predictable bytes as random.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use crate::instances::Instances;
 use r_efi::efi;
 use r_efi::protocols::rng;
 
@@ -24,19 +24,17 @@ pub struct RngProtocol {
     fill: FillRandom,
 }
 
-/// The one instance's address, so `this` can be checked before it is read.
-static INSTANCE: AtomicUsize = AtomicUsize::new(0);
+/// The instances created, so `this` can be checked before it is read.
+static INSTANCES: Instances<RngProtocol> = Instances::new();
 
 impl RngProtocol {
     /// Creates the protocol (leaked: it lives as long as boot services).
     pub fn create(fill: FillRandom) -> &'static RngProtocol {
-        let instance: &'static RngProtocol = alloc::boxed::Box::leak(alloc::boxed::Box::new(RngProtocol {
+        INSTANCES.leak(RngProtocol {
             protocol: rng::Protocol { get_info, get_rng },
             signature: SIGNATURE,
             fill,
-        }));
-        INSTANCE.store(core::ptr::from_ref::<RngProtocol>(instance) as usize, Ordering::Relaxed);
-        instance
+        })
     }
 
     /// The protocol structure to install.
@@ -46,12 +44,7 @@ impl RngProtocol {
 }
 
 fn instance(this: *mut rng::Protocol) -> Option<&'static RngProtocol> {
-    if this.is_null() || this as usize != INSTANCE.load(Ordering::Relaxed) {
-        return None;
-    }
-    // SAFETY: `this` is the address of the leaked instance created above.
-    let instance = unsafe { &*(this as *const RngProtocol) };
-    (instance.signature == SIGNATURE).then_some(instance)
+    INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
 }
 
 extern "efiapi" fn get_info(this: *mut rng::Protocol, size: *mut usize, list: *mut rng::Algorithm) -> efi::Status {
