@@ -13,6 +13,7 @@ pub mod crc32;
 pub mod fat;
 pub mod fdt;
 pub mod fw_cfg;
+pub mod mmio;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]

@@ -8,13 +8,8 @@
 use super::calendar::DateTime;
 use super::pl031::{from_unix_seconds, to_unix_seconds, Error};
 
-/// 32-bit register access: MMIO on the machine, a model in tests.
-pub trait GoldfishRegisters {
-    /// The register at `offset`.
-    fn read(&self, offset: usize) -> u32;
-    /// Writes the register at `offset`.
-    fn write(&self, offset: usize, value: u32);
-}
+/// The Goldfish RTC's register access: MMIO on the machine, a model in tests.
+pub use crate::mmio::Registers32 as GoldfishRegisters;
 
 const TIME_LOW: usize = 0x00;
 const TIME_HIGH: usize = 0x04;
@@ -55,26 +50,9 @@ impl<R: GoldfishRegisters> Goldfish<R> {
     }
 }
 
-/// The registers of a Goldfish RTC at a physical address (riscv64 runs with
-/// bare physical addressing).
+/// The registers of a Goldfish RTC at a physical address.
 #[cfg(target_os = "none")]
-pub struct MmioRegisters {
-    /// The registers' physical address.
-    pub base: usize,
-}
-
-#[cfg(target_os = "none")]
-impl GoldfishRegisters for MmioRegisters {
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the platform hands this driver the RTC's register block, which
-        // the device tree names; registers are 32-bit aligned.
-        unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
-    }
-    fn write(&self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u32, value) }
-    }
-}
+pub use crate::mmio::Mmio32 as MmioRegisters;
 
 #[cfg(test)]
 mod tests {

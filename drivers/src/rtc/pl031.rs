@@ -5,13 +5,8 @@
 
 use super::calendar::{days_in_month, DateTime};
 
-/// 32-bit register access: MMIO on the machine, a model in tests.
-pub trait Pl031Registers {
-    /// The register at `offset`.
-    fn read(&self, offset: usize) -> u32;
-    /// Writes the register at `offset`.
-    fn write(&self, offset: usize, value: u32);
-}
+/// The PL031's register access: MMIO on the machine, a model in tests.
+pub use crate::mmio::Registers32 as Pl031Registers;
 
 const RTCDR: usize = 0x000;
 const RTCLR: usize = 0x008;
@@ -124,25 +119,9 @@ impl<R: Pl031Registers> Pl031<R> {
     }
 }
 
-/// The registers of a PL031 at a physical address, identity mapped as device memory.
+/// The registers of a PL031 at a physical address.
 #[cfg(target_os = "none")]
-pub struct MmioRegisters {
-    /// The registers' physical address.
-    pub base: usize,
-}
-
-#[cfg(target_os = "none")]
-impl Pl031Registers for MmioRegisters {
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the platform hands this driver the RTC's register page, mapped
-        // as device memory; registers are 32-bit aligned.
-        unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
-    }
-    fn write(&self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u32, value) }
-    }
-}
+pub use crate::mmio::Mmio32 as MmioRegisters;
 
 #[cfg(test)]
 mod tests {

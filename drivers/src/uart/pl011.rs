@@ -4,13 +4,8 @@
 //! bit, FIFOs on, interrupts masked, polled. The VMMs ignore the baud rate, so
 //! the divisors are left as they are.
 
-/// 32-bit register access: MMIO on the machine, a model in tests.
-pub trait Pl011Registers {
-    /// The register at `offset`.
-    fn read(&self, offset: usize) -> u32;
-    /// Writes the register at `offset`.
-    fn write(&self, offset: usize, value: u32);
-}
+/// The PL011's register access: MMIO on the machine, a model in tests.
+pub use crate::mmio::Registers32 as Pl011Registers;
 
 const UARTDR: usize = 0x000;
 const UARTFR: usize = 0x018;
@@ -78,25 +73,9 @@ impl<R: Pl011Registers> Pl011<R> {
     }
 }
 
-/// The registers of a PL011 at a physical address, identity mapped as device memory.
+/// The registers of a PL011 at a physical address.
 #[cfg(target_os = "none")]
-pub struct MmioRegisters {
-    /// The registers' physical address.
-    pub base: usize,
-}
-
-#[cfg(target_os = "none")]
-impl Pl011Registers for MmioRegisters {
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the platform hands this driver the UART's register page, mapped
-        // as device memory; registers are 32-bit aligned.
-        unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
-    }
-    fn write(&self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u32, value) }
-    }
-}
+pub use crate::mmio::Mmio32 as MmioRegisters;
 
 #[cfg(test)]
 mod tests {
