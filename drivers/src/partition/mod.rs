@@ -443,29 +443,3 @@ fn check_overlaps(ranges: &mut [(u32, u64, u64)]) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// A little-endian integer at `offset`; callers pass offsets inside their fixed-size
-/// structures, and a short slice reads as zero rather than panicking.
-fn le_u16(bytes: &[u8], offset: usize) -> u16 {
-    let mut b = [0u8; 2];
-    if let Some(src) = bytes.get(offset..offset + 2) {
-        b.copy_from_slice(src);
-    }
-    u16::from_le_bytes(b)
-}
-
-fn le_u32(bytes: &[u8], offset: usize) -> u32 {
-    let mut b = [0u8; 4];
-    if let Some(src) = bytes.get(offset..offset + 4) {
-        b.copy_from_slice(src);
-    }
-    u32::from_le_bytes(b)
-}
-
-fn le_u64(bytes: &[u8], offset: usize) -> u64 {
-    let mut b = [0u8; 8];
-    if let Some(src) = bytes.get(offset..offset + 8) {
-        b.copy_from_slice(src);
-    }
-    u64::from_le_bytes(b)
-}
