@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use fw_bytes::LeFields;
 use uefi_raw::protocol::file_system::{FileAttribute, FileInfo, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
 use uefi_raw::Status;
 
@@ -199,8 +200,8 @@ impl File {
             return Err(status);
         }
         let bytes = bytemuck_u64(&mut buffer);
-        let file_size = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or([0; 8]));
-        let attributes = u64::from_le_bytes(bytes[72..80].try_into().unwrap_or([0; 8]));
+        let file_size = bytes.u64_le(8).unwrap_or(0);
+        let attributes = bytes.u64_le(72).unwrap_or(0);
         Ok((file_size, attributes))
     }
 }
@@ -217,9 +218,7 @@ fn bytemuck_u64(buffer: &mut [u64]) -> &mut [u8] {
 /// then the NUL-terminated name at offset 80.
 fn parse_file_info(buffer: &[u64], size: usize) -> (u64, String) {
     let bytes: Vec<u8> = buffer.iter().flat_map(|w| w.to_le_bytes()).take(size).collect();
-    let attributes = bytes
-        .get(72..80)
-        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let attributes = bytes.u64_le(72).unwrap_or(0);
     let name: Vec<u16> = bytes
         .get(80..)
         .unwrap_or_default()

@@ -7,6 +7,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use fw_bytes::LeFields;
 
 /// LOAD_OPTION_ACTIVE: the boot manager may boot the option.
 pub const LOAD_OPTION_ACTIVE: u32 = 0x0000_0001;
@@ -92,8 +93,8 @@ pub fn parse(bytes: &[u8]) -> Result<LoadOption, LoadOptionError> {
             found: bytes.len(),
         });
     }
-    let attributes = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let path_len = usize::from(u16::from_le_bytes([bytes[4], bytes[5]]));
+    let attributes = bytes.u32_le(0).unwrap_or(0);
+    let path_len = usize::from(bytes.u16_le(4).unwrap_or(0));
     let mut description: Vec<u16> = Vec::new();
     let mut offset = 6;
     loop {

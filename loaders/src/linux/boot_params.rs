@@ -10,6 +10,7 @@ use super::setup_header::{
     CAN_USE_HEAP, OFF_CMD_LINE_PTR, OFF_HEAP_END_PTR, OFF_LOADFLAGS, OFF_RAMDISK_IMAGE, OFF_RAMDISK_SIZE,
     OFF_TYPE_OF_LOADER, SETUP_HEADER_LIMIT, SETUP_HEADER_OFFSET,
 };
+use fw_bytes::LeFields;
 
 /// The zero page is one page.
 pub const BOOT_PARAMS_SIZE: usize = 4096;
@@ -86,11 +87,10 @@ impl BootParams {
         self.bytes[off..off + value.len()].copy_from_slice(value);
     }
 
-    /// A little-endian u32 at `off` (for callers that check the page).
+    /// A little-endian u32 at `off` (for callers that check the page); 0 past
+    /// the page's end.
     pub fn u32_at(&self, off: usize) -> u32 {
-        let mut b = [0; 4];
-        b.copy_from_slice(&self.bytes[off..off + 4]);
-        u32::from_le_bytes(b)
+        self.bytes.u32_le(off).unwrap_or(0)
     }
 
     /// The fields every loader writes: type_of_loader, CAN_USE_HEAP, heap_end_ptr.

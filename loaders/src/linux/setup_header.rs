@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use core::fmt;
+use fw_bytes::LeFields;
 
 /// Where the setup header starts (`setup_sects`), in the file and in `boot_params`.
 pub const SETUP_HEADER_OFFSET: usize = 0x1F1;
@@ -219,34 +220,6 @@ pub struct SetupHeader {
     pub header_end: usize,
 }
 
-fn u8_at(data: &[u8], off: usize) -> u8 {
-    data.get(off).copied().unwrap_or(0)
-}
-
-fn u16_at(data: &[u8], off: usize) -> u16 {
-    let mut b = [0; 2];
-    if let Some(s) = data.get(off..off + 2) {
-        b.copy_from_slice(s);
-    }
-    u16::from_le_bytes(b)
-}
-
-fn u32_at(data: &[u8], off: usize) -> u32 {
-    let mut b = [0; 4];
-    if let Some(s) = data.get(off..off + 4) {
-        b.copy_from_slice(s);
-    }
-    u32::from_le_bytes(b)
-}
-
-fn u64_at(data: &[u8], off: usize) -> u64 {
-    let mut b = [0; 8];
-    if let Some(s) = data.get(off..off + 8) {
-        b.copy_from_slice(s);
-    }
-    u64::from_le_bytes(b)
-}
-
 impl SetupHeader {
     /// Parses and checks the header of the bzImage `kernel`; each failing check
     /// is its own [`Error`], in the order boot.rst introduces the fields.
@@ -255,37 +228,37 @@ impl SetupHeader {
         if kernel.len() < OFF_INIT_SIZE + 4 {
             return Err(Error::TooShort { len: kernel.len() });
         }
-        let boot_flag = u16_at(kernel, OFF_BOOT_FLAG);
+        let boot_flag = kernel.u16_le(OFF_BOOT_FLAG).unwrap_or(0);
         if boot_flag != BOOT_FLAG {
             return Err(Error::NoBootFlag { found: boot_flag });
         }
-        let magic = u32_at(kernel, OFF_HEADER);
+        let magic = kernel.u32_le(OFF_HEADER).unwrap_or(0);
         if magic != HEADER_MAGIC {
             return Err(Error::NoHeaderMagic { found: magic });
         }
-        let version = u16_at(kernel, OFF_VERSION);
+        let version = kernel.u16_le(OFF_VERSION).unwrap_or(0);
         if version < MIN_PROTOCOL_VERSION {
             return Err(Error::ProtocolTooOld { version });
         }
-        let xloadflags = u16_at(kernel, OFF_XLOADFLAGS);
+        let xloadflags = kernel.u16_le(OFF_XLOADFLAGS).unwrap_or(0);
         if xloadflags & XLF_KERNEL_64 == 0 {
             return Err(Error::No64BitEntry { xloadflags });
         }
-        let setup_sects = match u8_at(kernel, OFF_SETUP_SECTS) {
+        let setup_sects = match kernel.u8_at(OFF_SETUP_SECTS).unwrap_or(0) {
             0 => DEFAULT_SETUP_SECTS,
             n => n,
         };
         let setup_len = (usize::from(setup_sects) + 1) * SECTOR_SIZE;
         // The jump at 0x200 is a short jump; its displacement byte marks the
         // end. At most 0x301, so always inside the (at least 1024-byte) setup.
-        let header_end = OFF_HEADER + usize::from(u8_at(kernel, OFF_JUMP + 1));
+        let header_end = OFF_HEADER + usize::from(kernel.u8_at(OFF_JUMP + 1).unwrap_or(0));
         if setup_len >= kernel.len() {
             return Err(Error::SetupPastEnd {
                 setup_len,
                 file_len: kernel.len(),
             });
         }
-        let syssize = u32_at(kernel, OFF_SYSSIZE);
+        let syssize = kernel.u32_le(OFF_SYSSIZE).unwrap_or(0);
         if syssize == 0 {
             return Err(Error::EmptyKernel);
         }
@@ -297,32 +270,32 @@ impl SetupHeader {
                 available,
             });
         }
-        let kernel_alignment = u32_at(kernel, OFF_KERNEL_ALIGNMENT);
+        let kernel_alignment = kernel.u32_le(OFF_KERNEL_ALIGNMENT).unwrap_or(0);
         if !kernel_alignment.is_power_of_two() || kernel_alignment < 4096 {
             return Err(Error::BadAlignment { kernel_alignment });
         }
-        let init_size = u32_at(kernel, OFF_INIT_SIZE);
+        let init_size = kernel.u32_le(OFF_INIT_SIZE).unwrap_or(0);
         if u64::from(init_size) < syssize_bytes {
             return Err(Error::InitSizeTooSmall {
                 init_size,
                 kernel_len: syssize_bytes,
             });
         }
-        let relocatable_kernel = u8_at(kernel, OFF_RELOCATABLE_KERNEL) != 0;
-        let pref_address = u64_at(kernel, OFF_PREF_ADDRESS);
+        let relocatable_kernel = kernel.u8_at(OFF_RELOCATABLE_KERNEL).unwrap_or(0) != 0;
+        let pref_address = kernel.u64_le(OFF_PREF_ADDRESS).unwrap_or(0);
         if !relocatable_kernel && pref_address == 0 {
             return Err(Error::NoLoadAddress);
         }
-        let cmdline_size = u32_at(kernel, OFF_CMDLINE_SIZE);
+        let cmdline_size = kernel.u32_le(OFF_CMDLINE_SIZE).unwrap_or(0);
         if cmdline_size == 0 {
             return Err(Error::NoCommandLineRoom);
         }
         Ok(SetupHeader {
             setup_sects,
             version,
-            loadflags: u8_at(kernel, OFF_LOADFLAGS),
+            loadflags: kernel.u8_at(OFF_LOADFLAGS).unwrap_or(0),
             syssize,
-            initrd_addr_max: u32_at(kernel, OFF_INITRD_ADDR_MAX),
+            initrd_addr_max: kernel.u32_le(OFF_INITRD_ADDR_MAX).unwrap_or(0),
             kernel_alignment,
             relocatable_kernel,
             xloadflags,
