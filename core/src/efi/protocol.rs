@@ -339,10 +339,7 @@ pub extern "efiapi" fn connect_controller(
     _remaining: *mut r_efi::protocols::device_path::Protocol,
     _recursive: efi::Boolean,
 ) -> efi::Status {
-    match handle(controller) {
-        Some(h) if BOOT.lock().handles.is_valid(h) => efi::Status::NOT_FOUND,
-        _ => efi::Status::INVALID_PARAMETER,
-    }
+    if_valid(controller, efi::Status::NOT_FOUND)
 }
 
 /// DisconnectController: nothing to disconnect; SUCCESS for any valid handle.
@@ -351,8 +348,14 @@ pub extern "efiapi" fn disconnect_controller(
     _driver: efi::Handle,
     _child: efi::Handle,
 ) -> efi::Status {
+    if_valid(controller, efi::Status::SUCCESS)
+}
+
+/// `status` when `controller` is a handle in the database, else
+/// INVALID_PARAMETER (Connect/DisconnectController's first check).
+fn if_valid(controller: efi::Handle, status: efi::Status) -> efi::Status {
     match handle(controller) {
-        Some(h) if BOOT.lock().handles.is_valid(h) => efi::Status::SUCCESS,
+        Some(h) if BOOT.lock().handles.is_valid(h) => status,
         _ => efi::Status::INVALID_PARAMETER,
     }
 }
