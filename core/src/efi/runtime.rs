@@ -521,7 +521,7 @@ pub extern "efiapi" fn query_variable_info(
 
 // ---- Miscellaneous (§8.5) ----
 
-/// GetNextHighMonotonicCount: increments the high 32 bits of the monotonic count.
+/// GetNextHighMonotonicCount: increments the high 32 bits of the monotonic count and returns them.
 pub extern "efiapi" fn get_next_high_mono_count(count: *mut u32) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let count = match unsafe { out(count) } {
