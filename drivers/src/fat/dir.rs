@@ -101,6 +101,22 @@ pub struct DateTime {
     pub nanosecond: u32,
 }
 
+/// A wall-clock time as FAT stores it: the calendar fields, no fraction of a
+/// second (FAT keeps 2-second or 10 ms steps), no time zone (FAT has local time).
+impl From<crate::rtc::calendar::DateTime> for DateTime {
+    fn from(t: crate::rtc::calendar::DateTime) -> DateTime {
+        DateTime {
+            year: t.year,
+            month: t.month,
+            day: t.day,
+            hour: t.hour,
+            minute: t.minute,
+            second: t.second,
+            nanosecond: 0,
+        }
+    }
+}
+
 impl DateTime {
     /// 1980-01-01 00:00:00, the earliest FAT time, used when there is no clock.
     pub const FAT_EPOCH: DateTime = DateTime {
