@@ -43,16 +43,7 @@ fn install_disk_info(disk: &Disk, handle: HandleId) {
 
 /// The time FAT writes into directory entries.
 fn rtc_now() -> fat::DateTime {
-    let t = crate::platform::rtc_get().unwrap_or_default();
-    fat::DateTime {
-        year: t.year,
-        month: t.month,
-        day: t.day,
-        hour: t.hour,
-        minute: t.minute,
-        second: t.second,
-        nanosecond: 0,
-    }
+    crate::platform::rtc_get().unwrap_or_default().into()
 }
 
 /// SimpleFileSystem on a partition that holds a FAT file system. Partitions

@@ -216,7 +216,7 @@ fn install_firmware_image() {
     match efi::protocol::install(
         None,
         r_efi::protocols::loaded_image::PROTOCOL_GUID,
-        protocol as *mut _ as *mut c_void,
+        core::ptr::from_mut(protocol).cast::<c_void>(),
     ) {
         Ok(h) => FIRMWARE_HANDLE.store(h.raw(), core::sync::atomic::Ordering::Relaxed),
         Err(e) => error!("cannot install the firmware's LoadedImage: {e}"),
@@ -232,15 +232,15 @@ fn install_console() {
     for (guid, interface) in [
         (
             r_efi::protocols::simple_text_output::PROTOCOL_GUID,
-            console.text_output() as *mut c_void,
+            console.text_output().cast::<c_void>(),
         ),
         (
             r_efi::protocols::simple_text_input::PROTOCOL_GUID,
-            console.text_input() as *mut c_void,
+            console.text_input().cast::<c_void>(),
         ),
         (
             r_efi::protocols::simple_text_input_ex::PROTOCOL_GUID,
-            console.text_input_ex() as *mut c_void,
+            console.text_input_ex().cast::<c_void>(),
         ),
     ] {
         match efi::protocol::install(handle, guid, interface) {
@@ -275,8 +275,14 @@ fn install_serial_io() {
     let path = crate::platform::console_path();
     let mut handle = None;
     for (guid, interface) in [
-        (r_efi::protocols::device_path::PROTOCOL_GUID, path.leak() as *mut c_void),
-        (fw_protocols::serial_io::PROTOCOL_GUID, serial.protocol() as *mut c_void),
+        (
+            r_efi::protocols::device_path::PROTOCOL_GUID,
+            path.leak().cast::<c_void>(),
+        ),
+        (
+            fw_protocols::serial_io::PROTOCOL_GUID,
+            serial.protocol().cast::<c_void>(),
+        ),
     ] {
         match efi::protocol::install(handle, guid, interface) {
             Ok(h) => handle = Some(h),

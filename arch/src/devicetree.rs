@@ -16,11 +16,16 @@ pub enum DeviceTreeError {
     /// The boot register (x0 on aarch64, a1 on riscv64) was zero: the VMM
     /// passed no device tree.
     NoDeviceTree,
+    /// The device tree at `addr` could not be read.
     Invalid {
+        /// Where the boot register pointed.
         addr: u64,
+        /// What the reader found wrong.
         error: fdt::Error,
     },
+    /// The device tree lists no memory the firmware could use.
     NoMemory,
+    /// The memory found did not make a usable boot information.
     BootInfo(BootInfoError),
 }
 

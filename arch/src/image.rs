@@ -25,6 +25,7 @@ pub struct ImageLayout {
     pub boot_data: Range<u64>,
 }
 
+/// The firmware image's sections, from the linker script's symbols.
 pub fn image_layout() -> ImageLayout {
     let start = addr_of!(__image_start) as u64;
     let code_end = addr_of!(__code_end) as u64;

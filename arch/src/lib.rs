@@ -9,6 +9,11 @@
 #[cfg(test)]
 extern crate std;
 
+// First, so that the architectures' `efi_calls` can use its macros.
+#[cfg(target_os = "none")]
+#[macro_use]
+mod shared_calls;
+
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 

@@ -66,12 +66,16 @@ impl fmt::Display for MemoryKind {
 /// One physical memory range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryRegion {
+    /// The first byte.
     pub start: u64,
+    /// The length in bytes.
     pub size: u64,
+    /// What the memory is for.
     pub kind: MemoryKind,
 }
 
 impl MemoryRegion {
+    /// A region of no bytes, to fill unused slots.
     pub const EMPTY: MemoryRegion = MemoryRegion {
         start: 0,
         size: 0,
@@ -87,16 +91,24 @@ impl MemoryRegion {
 /// A module the VMM loaded next to the firmware (PVH `modlist`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Module {
+    /// The module's first byte.
     pub start: u64,
+    /// Its length in bytes.
     pub size: u64,
 }
 
 /// Why a [`BootInfo`] could not take more data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
+    /// More than [`MAX_MEMORY_REGIONS`] memory regions.
     TooManyRegions,
+    /// More than [`MAX_MODULES`] modules.
     TooManyModules,
-    CommandLineTooLong { len: usize },
+    /// A command line longer than [`MAX_CMDLINE`] bytes.
+    CommandLineTooLong {
+        /// Its length.
+        len: usize,
+    },
 }
 
 impl fmt::Display for BootInfoError {
@@ -147,6 +159,7 @@ impl Default for BootInfo {
 }
 
 impl BootInfo {
+    /// An empty boot information: no regions, modules or command line.
     pub const fn new() -> BootInfo {
         BootInfo {
             regions: [MemoryRegion::EMPTY; MAX_MEMORY_REGIONS],
@@ -211,6 +224,7 @@ impl BootInfo {
         Ok(())
     }
 
+    /// Adds a module the VMM loaded.
     pub fn add_module(&mut self, module: Module) -> Result<(), BootInfoError> {
         if self.module_count == MAX_MODULES {
             return Err(BootInfoError::TooManyModules);
@@ -245,14 +259,17 @@ impl BootInfo {
         Ok(())
     }
 
+    /// The memory regions, in the order they were added.
     pub fn regions(&self) -> &[MemoryRegion] {
         &self.regions[..self.region_count]
     }
 
+    /// The modules, in the order they were added.
     pub fn modules(&self) -> &[Module] {
         &self.modules[..self.module_count]
     }
 
+    /// The command line (the longest valid UTF-8 prefix of what was stored).
     pub fn cmdline(&self) -> &str {
         let bytes = &self.cmdline[..self.cmdline_len];
         match core::str::from_utf8(bytes) {

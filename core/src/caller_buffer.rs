@@ -26,13 +26,31 @@ pub enum BufferError {
     /// NULL with a non-zero size.
     Null,
     /// Not aligned for the element type.
-    Misaligned { address: usize, align: usize },
+    Misaligned {
+        /// The address given.
+        address: usize,
+        /// The alignment the element type needs.
+        align: usize,
+    },
     /// `address + bytes` wraps or exceeds `isize::MAX` bytes.
-    Overflow { address: usize, bytes: usize },
+    Overflow {
+        /// The address given.
+        address: usize,
+        /// The size given in bytes.
+        bytes: usize,
+    },
     /// Ends above the memory the firmware maps.
-    BeyondMemory { end: usize, limit: usize },
+    BeyondMemory {
+        /// Where the buffer ends.
+        end: usize,
+        /// The end of the memory the firmware maps.
+        limit: usize,
+    },
     /// A string without its NUL within the limit.
-    Unterminated { limit: usize },
+    Unterminated {
+        /// How many elements were searched.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for BufferError {
@@ -87,7 +105,7 @@ pub fn check(address: usize, bytes: usize, align: usize, limit: usize) -> Result
     }
     let end = address
         .checked_add(bytes)
-        .filter(|_| bytes <= isize::MAX as usize)
+        .filter(|_| isize::try_from(bytes).is_ok())
         .ok_or(BufferError::Overflow { address, bytes })?;
     if end > limit {
         return Err(BufferError::BeyondMemory { end, limit });

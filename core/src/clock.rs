@@ -34,7 +34,12 @@ const MAX_COUNTER_TICKS: u64 = 200_000_000;
 pub enum MeasureError {
     /// The reference advanced only `advanced` of the `wanted` ticks before the
     /// measurement gave up.
-    ReferenceStalled { advanced: u64, wanted: u64 },
+    ReferenceStalled {
+        /// Ticks the reference advanced.
+        advanced: u64,
+        /// Ticks the measurement waited for.
+        wanted: u64,
+    },
     /// The measured counter did not advance.
     CounterStalled,
 }
@@ -65,7 +70,7 @@ pub fn frequency(counter_ticks: u64, reference_ticks: u64, reference_hz: u64) ->
     if reference_ticks == 0 {
         return None;
     }
-    let hz = (counter_ticks as u128 * reference_hz as u128) / reference_ticks as u128;
+    let hz = (u128::from(counter_ticks) * u128::from(reference_hz)) / u128::from(reference_ticks);
     u64::try_from(hz).ok().filter(|&hz| hz > 0)
 }
 
@@ -127,12 +132,12 @@ pub fn ticks_to_ns(ticks: u64, hz: u64) -> u64 {
     if hz == 0 {
         return 0;
     }
-    u64::try_from(ticks as u128 * 1_000_000_000 / hz as u128).unwrap_or(u64::MAX)
+    u64::try_from(u128::from(ticks) * 1_000_000_000 / u128::from(hz)).unwrap_or(u64::MAX)
 }
 
 /// Converts nanoseconds to ticks of a `hz` counter, rounding up.
 pub fn ns_to_ticks(ns: u64, hz: u64) -> u64 {
-    u64::try_from((ns as u128 * hz as u128).div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
+    u64::try_from((u128::from(ns) * u128::from(hz)).div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -17,8 +17,11 @@ use r_efi::efi;
 
 /// Task priority levels the firmware knows.
 pub const TPL_APPLICATION: usize = efi::TPL_APPLICATION;
+/// Callbacks: notifications of most events run here.
 pub const TPL_CALLBACK: usize = efi::TPL_CALLBACK;
+/// Notifications of timers and devices that must run soon.
 pub const TPL_NOTIFY: usize = efi::TPL_NOTIFY;
+/// Interrupts masked: nothing runs above it.
 pub const TPL_HIGH_LEVEL: usize = efi::TPL_HIGH_LEVEL;
 
 /// Type bits CreateEvent accepts.
@@ -47,23 +50,31 @@ pub struct EventId(pub usize);
 /// Why an event service failed, with the status the specification names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventError {
+    /// The event is not in the table (never created, or closed).
     UnknownEvent(EventId),
+    /// Type bits CreateEvent does not know, or a combination it refuses.
     BadType(u32),
+    /// A TPL that is not one of the four levels.
     BadTpl(usize),
+    /// A notify type without a notification function.
     MissingNotifyFunction,
     /// A group together with a type that implies one (EXIT_BOOT_SERVICES,
     /// VIRTUAL_ADDRESS_CHANGE).
     GroupWithImplicitGroupType,
+    /// SetTimer on an event that is not a timer.
     NotATimer(EventId),
+    /// A timer type beyond `TimerRelative`.
     BadTimerType(u32),
     /// CheckEvent on an EVT_NOTIFY_SIGNAL event.
     CheckOnNotifySignal(EventId),
+    /// CheckEvent on an event that is not signalled.
     NotReady,
     /// WaitForEvent above TPL_APPLICATION.
     WaitAtRaisedTpl(usize),
 }
 
 impl EventError {
+    /// The status the specification names for this error.
     pub fn status(&self) -> efi::Status {
         match self {
             EventError::NotReady => efi::Status::NOT_READY,
@@ -99,9 +110,13 @@ impl fmt::Display for EventError {
 /// A notification function to call: `function(event, context)` at `tpl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Notification {
+    /// The event being notified.
     pub event: EventId,
+    /// The notification function's address.
     pub function: usize,
+    /// The context to pass it.
     pub context: usize,
+    /// The TPL to run it at.
     pub tpl: usize,
 }
 
@@ -159,6 +174,7 @@ fn implied_group(kind: u32) -> Option<efi::Guid> {
 }
 
 impl EventTable {
+    /// An empty table at TPL_APPLICATION.
     pub const fn new() -> EventTable {
         EventTable {
             events: BTreeMap::new(),
@@ -221,6 +237,7 @@ impl EventTable {
         Ok(id)
     }
 
+    /// Whether `id` names an open event.
     pub fn exists(&self, id: EventId) -> bool {
         self.events.contains_key(&id)
     }
@@ -330,7 +347,7 @@ impl EventTable {
     /// Signals every timer that is due at `now_ns`; periodic timers are re-armed.
     pub fn poll_timers(&mut self, now_ns: u64) {
         let mut due = Vec::new();
-        for (&id, event) in self.events.iter_mut() {
+        for (&id, event) in &mut self.events {
             match event.timer {
                 Some(Timer::Once { due_ns }) if due_ns <= now_ns => {
                     event.timer = None;
@@ -364,12 +381,13 @@ impl EventTable {
         self.events
             .values()
             .filter_map(|e| match e.timer {
-                Some(Timer::Once { due_ns }) | Some(Timer::Periodic { due_ns, .. }) => Some(due_ns),
+                Some(Timer::Once { due_ns } | Timer::Periodic { due_ns, .. }) => Some(due_ns),
                 None => None,
             })
             .min()
     }
 
+    /// The task priority level now.
     pub fn current_tpl(&self) -> usize {
         self.tpl
     }

@@ -78,9 +78,11 @@ fn write_file_path(f: &mut fmt::Formatter<'_>, path: &[u8]) -> fmt::Result {
 /// One loaded image as the lookup sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImageSpan<'a> {
+    /// Where the image was loaded.
     pub base: u64,
     /// LoadedImage.ImageSize: the PE image's SizeOfImage.
     pub size: u64,
+    /// The image's file name, for the report.
     pub name: ImageName<'a>,
 }
 
@@ -95,12 +97,25 @@ impl ImageSpan<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Location<'a> {
     /// Inside a loaded image, `offset` bytes from its base.
-    Image { image: ImageSpan<'a>, offset: u64 },
+    Image {
+        /// The image.
+        image: ImageSpan<'a>,
+        /// Bytes from its base.
+        offset: u64,
+    },
     /// Inside the firmware's own image (built-in applications included).
-    Firmware { offset: u64 },
+    Firmware {
+        /// Bytes from the firmware image's start.
+        offset: u64,
+    },
     /// Neither; `images_known` is false when the image list could not be read
     /// (the fault interrupted code that was changing it).
-    Unknown { address: u64, images_known: bool },
+    Unknown {
+        /// The address itself.
+        address: u64,
+        /// Whether the image list could be read.
+        images_known: bool,
+    },
 }
 
 /// Looks `address` up among `images` and the firmware's `firmware` range.
@@ -166,6 +181,7 @@ impl fmt::Display for Location<'_> {
 /// Which image StartImage entered last and has not returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Running<'a> {
+    /// That image, by name.
     Image(ImageName<'a>),
     /// No image runs: the firmware itself faulted before or between images.
     Nothing,
@@ -186,8 +202,11 @@ impl fmt::Display for Running<'_> {
 /// How the faulting access touched memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
+    /// A load.
     Read,
+    /// A store.
     Write,
+    /// An instruction fetch.
     Execute,
 }
 
@@ -252,6 +271,7 @@ pub struct Summary<'a> {
     pub access: Option<(u64, Access)>,
     /// Where the faulting instruction is.
     pub location: Location<'a>,
+    /// Which image was running when the fault came.
     pub running: Running<'a>,
 }
 

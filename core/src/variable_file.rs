@@ -47,9 +47,13 @@ pub const RT_VAR_FILE_GUID: efi::Guid = efi::Guid::from_fields(
 pub struct FileVariable<'a> {
     /// Without its NUL.
     pub name: Vec<u16>,
+    /// The vendor GUID.
     pub guid: efi::Guid,
+    /// The `EFI_VARIABLE_*` attributes.
     pub attributes: u32,
+    /// The time stamp in seconds; 0 unless time-authenticated.
     pub time: u64,
+    /// The variable's data.
     pub data: &'a [u8],
 }
 
@@ -57,19 +61,41 @@ pub struct FileVariable<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileError {
     /// Shorter than a header.
-    TooShort { len: usize },
+    TooShort {
+        /// The file's length.
+        len: usize,
+    },
     /// Not the magic (another kind of file).
     NotAVariableFile,
     /// The magic, but another revision of the format.
-    UnknownRevision { revision: u8 },
+    UnknownRevision {
+        /// The revision byte found.
+        revision: u8,
+    },
     /// The header's length is below a header or beyond the file (a cut write).
-    BadLength { length: u32, file_len: usize },
+    BadLength {
+        /// The header's length.
+        length: u32,
+        /// The file's length.
+        file_len: usize,
+    },
     /// The entries are not what was written (a damaged or partly written file).
-    CrcMismatch { stored: u32, computed: u32 },
+    CrcMismatch {
+        /// The CRC in the header.
+        stored: u32,
+        /// The CRC of the entries as read.
+        computed: u32,
+    },
     /// An entry's header, name or data runs past the stated length.
-    EntryTruncated { offset: usize },
+    EntryTruncated {
+        /// Where the entry starts.
+        offset: usize,
+    },
     /// An entry's name has no NUL, or is empty.
-    BadName { offset: usize },
+    BadName {
+        /// Where the entry starts.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for FileError {
@@ -168,10 +194,15 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<FileVariable<'_>>, FileError> {
 /// straight from the store, without allocating (at runtime, for `VarToFile`).
 #[derive(Clone, Copy, Debug)]
 pub struct EntryRef<'a> {
+    /// The name as UTF-16LE bytes, without its NUL.
     pub name_le: &'a [u8],
+    /// The vendor GUID.
     pub guid: efi::Guid,
+    /// The `EFI_VARIABLE_*` attributes.
     pub attributes: u32,
+    /// The time stamp in seconds; 0 unless time-authenticated.
     pub time: u64,
+    /// The variable's data.
     pub data: &'a [u8],
 }
 

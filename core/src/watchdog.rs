@@ -27,7 +27,10 @@ const NS_PER_SECOND: u64 = 1_000_000_000;
 pub enum Error {
     /// Arming with a code in the firmware's reserved range (other than the
     /// boot manager's).
-    ReservedCode { code: u64 },
+    ReservedCode {
+        /// The code given.
+        code: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -44,19 +47,24 @@ impl fmt::Display for Error {
 /// An armed watchdog.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Armed {
+    /// When it fires, on the firmware's nanosecond clock.
     pub deadline_ns: u64,
+    /// The timeout it was armed with.
     pub timeout_seconds: usize,
+    /// The watchdog code, reported when it fires.
     pub code: u64,
     /// The caller's description (WatchdogData's string), possibly empty.
     pub description: String,
 }
 
 #[derive(Debug, Default)]
+/// The watchdog timer of SetWatchdogTimer: armed or not, and when it fires.
 pub struct Watchdog {
     armed: Option<Armed>,
 }
 
 impl Watchdog {
+    /// A disarmed watchdog.
     pub const fn new() -> Watchdog {
         Watchdog { armed: None }
     }
@@ -81,6 +89,7 @@ impl Watchdog {
         Ok(())
     }
 
+    /// The armed watchdog, if any.
     pub fn armed(&self) -> Option<&Armed> {
         self.armed.as_ref()
     }

@@ -11,15 +11,35 @@ use spin::Mutex;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockError {
     /// The request reaches past the last block.
-    OutOfRange { lba: u64, blocks: u64, block_count: u64 },
+    OutOfRange {
+        /// The first block asked for.
+        lba: u64,
+        /// How many blocks.
+        blocks: u64,
+        /// The device's number of blocks.
+        block_count: u64,
+    },
     /// The buffer is not a whole number of blocks.
-    UnalignedBuffer { len: usize, block_size: u32 },
+    UnalignedBuffer {
+        /// The buffer's size in bytes.
+        len: usize,
+        /// The device's block size.
+        block_size: u32,
+    },
     /// The device is read-only.
     ReadOnly,
     /// The device reported an error for the request (virtio-blk status, ...).
-    DeviceError { lba: u64, status: u8 },
+    DeviceError {
+        /// The request's first block.
+        lba: u64,
+        /// The device's status for it.
+        status: u8,
+    },
     /// The device did not complete the request in time.
-    Timeout { lba: u64 },
+    Timeout {
+        /// The request's first block.
+        lba: u64,
+    },
     /// The device does not support the operation.
     Unsupported,
 }
@@ -58,6 +78,7 @@ pub trait BlockDevice: Send + Sync {
     fn block_size(&self) -> u32;
     /// Number of blocks.
     fn block_count(&self) -> u64;
+    /// Whether the device refuses writes.
     fn read_only(&self) -> bool {
         false
     }
@@ -121,6 +142,7 @@ impl MemoryDisk {
         }
     }
 
+    /// The same disk, refusing writes.
     pub fn read_only(mut self) -> MemoryDisk {
         self.read_only = true;
         self

@@ -37,14 +37,16 @@ pub struct Crc32 {
 }
 
 impl Crc32 {
+    /// A checksum of no bytes yet.
     pub const fn new() -> Crc32 {
         Crc32 { state: !0 }
     }
 
+    /// Feeds `data`.
     pub fn update(&mut self, data: &[u8]) {
         let mut crc = self.state;
         for &byte in data {
-            crc = TABLE[((crc ^ byte as u32) & 0xff) as usize] ^ (crc >> 8);
+            crc = TABLE[((crc ^ u32::from(byte)) & 0xff) as usize] ^ (crc >> 8);
         }
         self.state = crc;
     }
@@ -56,6 +58,7 @@ impl Crc32 {
         }
     }
 
+    /// The CRC-32 of everything fed.
     pub const fn finish(self) -> u32 {
         !self.state
     }

@@ -14,6 +14,7 @@ pub mod fat;
 pub mod fdt;
 pub mod fw_cfg;
 pub mod input;
+pub mod mmio;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]

@@ -67,7 +67,9 @@ pub const MAX_TABLE_SIZE: u32 = 1 << 20;
 /// the structures. Entry points are 16-byte aligned, as readers scanning memory
 /// expect.
 pub const IMAGE_OFFSET_32: usize = 0;
+/// Where the 3.0 (`_SM3_`) entry point is in the image.
 pub const IMAGE_OFFSET_64: usize = IMAGE_OFFSET_32 + MAX_ENTRY_POINT;
+/// Where the structure table is in the image.
 pub const IMAGE_OFFSET_STRUCTURES: usize = IMAGE_OFFSET_64 + MAX_ENTRY_POINT;
 
 /// QEMU's fw_cfg file with the entry point (address and checksums left zero).
@@ -79,33 +81,71 @@ pub const FW_CFG_TABLES: &str = "etc/smbios/smbios-tables";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// No anchor string on a 16-byte boundary of the area.
-    NotFound { area: Range<u64> },
+    NotFound {
+        /// The memory searched.
+        area: Range<u64>,
+    },
     /// The bytes do not start with `_SM_` or `_SM3_`.
     NoAnchor,
     /// The entry point is shorter than its fields, or says it is.
-    BadEntryPointLength { anchor: &'static str, length: usize },
+    BadEntryPointLength {
+        /// The entry point's anchor.
+        anchor: &'static str,
+        /// Its length.
+        length: usize,
+    },
     /// The bytes of the entry point (or, for `_DMI_`, of its intermediate part) do not
     /// sum to zero.
-    BadChecksum { anchor: &'static str },
+    BadChecksum {
+        /// The entry point's anchor.
+        anchor: &'static str,
+    },
     /// A 2.1 entry point without `_DMI_` at offset 10h.
     NoIntermediateAnchor,
     /// The entry point describes an empty structure table.
     EmptyTable,
     /// The structure table is larger than [`MAX_TABLE_SIZE`].
-    TableTooLarge { length: u64 },
+    TableTooLarge {
+        /// The table's length.
+        length: u64,
+    },
     /// The structure table does not lie within memory the VMM described.
-    TableOutsideMemory { address: u64, length: u64 },
+    TableOutsideMemory {
+        /// The table's address.
+        address: u64,
+        /// Its length.
+        length: u64,
+    },
     /// Fewer structure bytes were handed over than the entry point announces.
-    TableTruncated { length: u64, available: u64 },
+    TableTruncated {
+        /// The length announced.
+        length: u64,
+        /// The bytes handed over.
+        available: u64,
+    },
     /// A structure's formatted area is shorter than its header (§6.1.2).
-    BadStructureLength { offset: usize, length: u8 },
+    BadStructureLength {
+        /// Where the structure starts in the table.
+        offset: usize,
+        /// Its `Length`.
+        length: u8,
+    },
     /// A structure (formatted area or strings) runs past the end of the table.
-    StructureTruncated { offset: usize },
+    StructureTruncated {
+        /// Where the structure starts in the table.
+        offset: usize,
+    },
     /// The copy would place the structures where a 2.1 entry point cannot point
     /// (its address field has 32 bits).
-    AddressTooHigh { address: u64 },
+    AddressTooHigh {
+        /// Where the structures would go.
+        address: u64,
+    },
     /// QEMU's fw_cfg offers one of the two SMBIOS files without the other.
-    MissingFwCfgFile { name: &'static str },
+    MissingFwCfgFile {
+        /// The file that is missing.
+        name: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -183,8 +223,11 @@ pub enum Checksums {
 /// A checked entry point.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryPoint {
+    /// Which entry point (2.1 or 3.0).
     pub kind: Kind,
+    /// The SMBIOS major version.
     pub major: u8,
+    /// The SMBIOS minor version.
     pub minor: u8,
     /// The structure table's address as the entry point gives it.
     pub table_address: u64,
@@ -370,6 +413,7 @@ pub struct Smbios {
 /// The bytes to place at some address, and where in them the entry points are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Image {
+    /// The entry points and the structures, laid out as [`IMAGE_OFFSET_32`] and the others say.
     pub bytes: Vec<u8>,
     /// Offset of the `_SM_` entry point, when there is one.
     pub smbios2: Option<usize>,
@@ -517,10 +561,12 @@ impl Smbios {
         self.smbios3.as_ref()
     }
 
+    /// The structure table.
     pub fn structures(&self) -> &[u8] {
         &self.structures
     }
 
+    /// What the structure table holds, for the log.
     pub fn summary(&self) -> StructureSummary {
         self.summary
     }

@@ -12,6 +12,7 @@
 use crate::efi::Efi;
 use alloc::string::String;
 use alloc::vec::Vec;
+use fw_bytes::LeFields;
 use uefi_raw::{guid, Guid};
 
 /// The interface's vendor GUID.
@@ -47,9 +48,9 @@ pub fn read_utf16_string(bytes: &[u8]) -> Option<String> {
 /// A partition GUID as the interface writes it: "normal GUID syntax"
 /// (systemd-boot prints it in upper case; readers compare without case).
 pub fn guid_text(bytes: &[u8; 16]) -> String {
-    let d1 = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let d2 = u16::from_le_bytes([bytes[4], bytes[5]]);
-    let d3 = u16::from_le_bytes([bytes[6], bytes[7]]);
+    let d1 = bytes.u32_le(0).unwrap_or(0);
+    let d2 = bytes.u16_le(4).unwrap_or(0);
+    let d3 = bytes.u16_le(6).unwrap_or(0);
     alloc::format!(
         "{d1:08X}-{d2:04X}-{d3:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
         bytes[8],
@@ -187,7 +188,9 @@ pub fn publish_selected(efi: &Efi, entry_id: &str, volume_path: &[u8]) {
 
 /// The firmware's identity from the system table.
 pub struct FirmwareInfo {
+    /// The system table's firmware vendor string.
     pub vendor: String,
+    /// The system table's firmware revision.
     pub revision: u32,
     /// The system table's header revision (the UEFI version it implements).
     pub uefi_revision: u32,

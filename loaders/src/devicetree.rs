@@ -22,13 +22,27 @@ const FDT_LAST_COMPATIBLE_VERSION: u32 = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceTreeError {
     /// Shorter than the header.
-    TooShort { len: usize },
+    TooShort {
+        /// The file's length.
+        len: usize,
+    },
     /// The first four bytes are not 0xd00dfeed.
-    BadMagic { found: u32 },
+    BadMagic {
+        /// The first four bytes, big-endian.
+        found: u32,
+    },
     /// `totalsize` is smaller than the header or larger than the file.
-    BadSize { total_size: u32, file_len: usize },
+    BadSize {
+        /// The header's `totalsize`.
+        total_size: u32,
+        /// The file's length.
+        file_len: usize,
+    },
     /// `last_comp_version` is newer than version 17 readers understand.
-    Incompatible { last_compatible_version: u32 },
+    Incompatible {
+        /// The header's `last_comp_version`.
+        last_compatible_version: u32,
+    },
 }
 
 impl fmt::Display for DeviceTreeError {

@@ -13,6 +13,7 @@ use uefi_raw::{Guid, Handle, Status};
 
 /// The application's view of the firmware.
 pub struct Efi {
+    /// This application's image handle, as the entry point received it.
     pub image: Handle,
     st: *mut SystemTable,
 }
@@ -47,7 +48,7 @@ impl Efi {
         // SAFETY: the firmware returned `count` handles at `buffer`.
         let handles = unsafe { core::slice::from_raw_parts(buffer, count) }.to_vec();
         // SAFETY: the buffer came from the pool.
-        let _ = unsafe { (self.bs().free_pool)(buffer as *mut u8) };
+        let _ = unsafe { (self.bs().free_pool)(buffer.cast::<u8>()) };
         handles
     }
 
@@ -129,7 +130,7 @@ impl Efi {
         // SAFETY: the protocol's contract; the result is pool memory we free.
         unsafe {
             let text = ((*to_text).convert_device_path_to_text)(
-                path.as_ptr() as *const DevicePathProtocol,
+                path.as_ptr().cast::<DevicePathProtocol>(),
                 false.into(),
                 // Shortcut names (`PciRoot(0x0)`) read better in messages.
                 true.into(),
@@ -142,7 +143,7 @@ impl Efi {
                 len += 1;
             }
             let out = String::from_utf16_lossy(core::slice::from_raw_parts(text, len));
-            let _ = (self.bs().free_pool)(text as *mut u8);
+            let _ = (self.bs().free_pool)(text.cast::<u8>());
             out
         }
     }
@@ -155,7 +156,7 @@ impl Efi {
             (self.bs().load_image)(
                 false.into(),
                 self.image,
-                path.as_ptr() as *const DevicePathProtocol,
+                path.as_ptr().cast::<DevicePathProtocol>(),
                 core::ptr::null(),
                 0,
                 &mut handle,
@@ -249,7 +250,9 @@ pub struct MemoryMapInfo {
     pub size: usize,
     /// The key ExitBootServices checks.
     pub map_key: usize,
+    /// The size of one descriptor, which may exceed `EFI_MEMORY_DESCRIPTOR`'s.
     pub desc_size: usize,
+    /// The descriptors' version.
     pub desc_version: u32,
 }
 
@@ -347,11 +350,15 @@ impl Efi {
     pub fn memory_map(&self, buffer: &mut [u8]) -> Result<MemoryMapInfo, Status> {
         let mut size = buffer.len();
         let (mut map_key, mut desc_size, mut desc_version) = (0usize, 0usize, 0u32);
+        #[expect(
+            clippy::cast_ptr_alignment,
+            reason = "the buffer's alignment is the caller's duty, as this function's doc says"
+        )]
         // SAFETY: `buffer` is writable for `size` bytes; the rest are out-parameters.
         let status = unsafe {
             (self.bs().get_memory_map)(
                 &mut size,
-                buffer.as_mut_ptr() as *mut uefi_raw::table::boot::MemoryDescriptor,
+                buffer.as_mut_ptr().cast::<uefi_raw::table::boot::MemoryDescriptor>(),
                 &mut map_key,
                 &mut desc_size,
                 &mut desc_version,
@@ -407,7 +414,7 @@ impl Efi {
     /// the file at `path` itself.
     pub fn load_image_from_buffer(&self, path: Option<&[u8]>, data: &[u8]) -> Result<Handle, Status> {
         let mut handle: Handle = core::ptr::null_mut();
-        let path = path.map_or(core::ptr::null(), |p| p.as_ptr() as *const DevicePathProtocol);
+        let path = path.map_or(core::ptr::null(), |p| p.as_ptr().cast::<DevicePathProtocol>());
         let source = if data.is_empty() {
             core::ptr::null()
         } else {
@@ -438,7 +445,7 @@ impl Efi {
         // SAFETY: the firmware's LoadedImage of an image we loaded: ImageBase
         // holds ImageSize bytes the firmware placed and nobody frees yet.
         unsafe {
-            let base = (*loaded).image_base as *const u8;
+            let base = (*loaded).image_base.cast::<u8>();
             let len = len.min(usize::try_from((*loaded).image_size).ok()?);
             if base.is_null() {
                 return None;
@@ -455,13 +462,14 @@ impl Efi {
     /// them (for an OS loader: until StartImage returns or never does).
     pub unsafe fn set_load_options(&self, image: Handle, options: &[u16]) -> Result<(), Status> {
         let size = u32::try_from(core::mem::size_of_val(options)).map_err(|_| Status::INVALID_PARAMETER)?;
-        let loaded =
-            self.protocol(image, &uefi_raw::protocol::loaded_image::LoadedImageProtocol::GUID)
-                .ok_or(Status::NOT_FOUND)? as *mut uefi_raw::protocol::loaded_image::LoadedImageProtocol;
+        let loaded = self
+            .protocol(image, &uefi_raw::protocol::loaded_image::LoadedImageProtocol::GUID)
+            .ok_or(Status::NOT_FOUND)?
+            .cast::<uefi_raw::protocol::loaded_image::LoadedImageProtocol>();
         // SAFETY: the firmware's LoadedImage of an image we loaded; the caller
         // keeps `options` alive as long as the image may read them.
         unsafe {
-            (*loaded).load_options = options.as_ptr() as *const c_void;
+            (*loaded).load_options = options.as_ptr().cast::<c_void>();
             (*loaded).load_options_size = size;
         }
         Ok(())
@@ -508,7 +516,7 @@ impl Efi {
     /// is the longest prefix of `path`, if that prefix is all of `path` (only
     /// the end node left).
     pub fn locate_device_path_exact(&self, protocol: &Guid, path: &[u8]) -> Option<Handle> {
-        let mut remaining = path.as_ptr() as *const DevicePathProtocol;
+        let mut remaining = path.as_ptr().cast::<DevicePathProtocol>();
         let mut handle: Handle = core::ptr::null_mut();
         // SAFETY: see the module doc; `path` is a complete device path.
         let status = unsafe { (self.bs().locate_device_path)(protocol, &mut remaining, &mut handle) };

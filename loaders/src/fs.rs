@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use fw_bytes::LeFields;
 use uefi_raw::protocol::file_system::{FileAttribute, FileInfo, FileMode, FileProtocolV1, SimpleFileSystemProtocol};
 use uefi_raw::Status;
 
@@ -40,7 +41,7 @@ impl Volume {
     /// # Safety
     /// `sfs` is a SimpleFileSystem protocol from the firmware.
     pub unsafe fn open(sfs: *mut c_void) -> Result<Volume, Status> {
-        let sfs = sfs as *mut SimpleFileSystemProtocol;
+        let sfs = sfs.cast::<SimpleFileSystemProtocol>();
         let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
         // SAFETY: the caller's contract.
         let status = unsafe { ((*sfs).open_volume)(sfs, &mut root) };
@@ -70,6 +71,7 @@ impl Volume {
         Ok(File(file))
     }
 
+    /// Whether `path` names a file or directory that opens for reading.
     pub fn exists(&self, path: &str) -> bool {
         self.open_file(path, FileMode::READ).is_ok()
     }
@@ -103,11 +105,11 @@ impl Volume {
         for _ in 0..MAX_ENTRIES {
             let mut size = buffer.len() * 8;
             // SAFETY: see the module doc.
-            let mut status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+            let mut status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr().cast::<c_void>()) };
             if status == Status::BUFFER_TOO_SMALL {
                 buffer = vec![0u64; size.div_ceil(8)];
                 // SAFETY: as above, with the size the firmware asked for.
-                status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+                status = unsafe { ((*dir.0).read)(dir.0, &mut size, buffer.as_mut_ptr().cast::<c_void>()) };
             }
             if status != Status::SUCCESS {
                 return Err(status);
@@ -139,7 +141,7 @@ impl Volume {
         let mut got = buffer.len() * 8;
         // SAFETY: the buffer is large enough for the current info.
         let status =
-            unsafe { ((*file.0).get_info)(file.0, &FileInfo::ID, &mut got, buffer.as_mut_ptr() as *mut c_void) };
+            unsafe { ((*file.0).get_info)(file.0, &FileInfo::ID, &mut got, buffer.as_mut_ptr().cast::<c_void>()) };
         if status != Status::SUCCESS {
             return Err(status);
         }
@@ -149,7 +151,7 @@ impl Volume {
             bytes[header + 2 * i..header + 2 * i + 2].copy_from_slice(&unit.to_le_bytes());
         }
         // SAFETY: `total` bytes of a FileInfo with the new name.
-        let status = unsafe { ((*file.0).set_info)(file.0, &FileInfo::ID, total, buffer.as_ptr() as *const c_void) };
+        let status = unsafe { ((*file.0).set_info)(file.0, &FileInfo::ID, total, buffer.as_ptr().cast::<c_void>()) };
         if status == Status::SUCCESS {
             Ok(())
         } else {
@@ -175,7 +177,7 @@ impl File {
         while done < buffer.len() {
             let mut size = buffer.len() - done;
             // SAFETY: see the module doc; the buffer has `size` bytes left.
-            let status = unsafe { ((*self.0).read)(self.0, &mut size, buffer[done..].as_mut_ptr() as *mut c_void) };
+            let status = unsafe { ((*self.0).read)(self.0, &mut size, buffer[done..].as_mut_ptr().cast::<c_void>()) };
             if status != Status::SUCCESS {
                 return Err(status);
             }
@@ -193,13 +195,13 @@ impl File {
         let mut size = buffer.len() * 8;
         // SAFETY: see the module doc.
         let status =
-            unsafe { ((*self.0).get_info)(self.0, &FileInfo::ID, &mut size, buffer.as_mut_ptr() as *mut c_void) };
+            unsafe { ((*self.0).get_info)(self.0, &FileInfo::ID, &mut size, buffer.as_mut_ptr().cast::<c_void>()) };
         if status != Status::SUCCESS {
             return Err(status);
         }
         let bytes = bytemuck_u64(&mut buffer);
-        let file_size = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or([0; 8]));
-        let attributes = u64::from_le_bytes(bytes[72..80].try_into().unwrap_or([0; 8]));
+        let file_size = bytes.u64_le(8).unwrap_or(0);
+        let attributes = bytes.u64_le(72).unwrap_or(0);
         Ok((file_size, attributes))
     }
 }
@@ -208,7 +210,7 @@ impl File {
 fn bytemuck_u64(buffer: &mut [u64]) -> &mut [u8] {
     let len = buffer.len() * 8;
     // SAFETY: u64 has no padding and any byte pattern is valid for u8.
-    unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr() as *mut u8, len) }
+    unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<u8>(), len) }
 }
 
 /// Attributes and name of an EFI_FILE_INFO of `size` bytes: Size, FileSize,
@@ -216,9 +218,7 @@ fn bytemuck_u64(buffer: &mut [u64]) -> &mut [u8] {
 /// then the NUL-terminated name at offset 80.
 fn parse_file_info(buffer: &[u64], size: usize) -> (u64, String) {
     let bytes: Vec<u8> = buffer.iter().flat_map(|w| w.to_le_bytes()).take(size).collect();
-    let attributes = bytes
-        .get(72..80)
-        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+    let attributes = bytes.u64_le(72).unwrap_or(0);
     let name: Vec<u16> = bytes
         .get(80..)
         .unwrap_or_default()

@@ -7,6 +7,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use fw_bytes::LeFields;
 
 /// LOAD_OPTION_ACTIVE: the boot manager may boot the option.
 pub const LOAD_OPTION_ACTIVE: u32 = 0x0000_0001;
@@ -14,11 +15,21 @@ pub const LOAD_OPTION_ACTIVE: u32 = 0x0000_0001;
 pub const LOAD_OPTION_CATEGORY_APP: u32 = 0x0000_0100;
 const LOAD_OPTION_CATEGORY_MASK: u32 = 0x0000_1f00;
 
+/// Why a `Boot####` variable is not a usable EFI_LOAD_OPTION (UEFI 2.10 §3.1.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadOptionError {
-    Truncated { needed: usize, found: usize },
+    /// The variable is shorter than its fixed part and stated lengths.
+    Truncated {
+        /// The bytes the fixed part and the lengths it states need.
+        needed: usize,
+        /// The variable's size.
+        found: usize,
+    },
+    /// The description has no terminating NUL within the variable.
     DescriptionUnterminated,
+    /// `FilePathListLength` is zero: nothing to load.
     FilePathListEmpty,
+    /// The file path list does not parse as device path nodes ending in an end node.
     BadDevicePath,
 }
 
@@ -38,7 +49,9 @@ impl fmt::Display for LoadOptionError {
 /// One parsed `Boot####` variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadOption {
+    /// The `LOAD_OPTION_*` bits.
     pub attributes: u32,
+    /// The description, for menus and messages.
     pub description: String,
     /// The first device path of the list (what the boot manager loads).
     pub file_path: Vec<u8>,
@@ -47,6 +60,7 @@ pub struct LoadOption {
 }
 
 impl LoadOption {
+    /// Whether `LOAD_OPTION_ACTIVE` is set: the boot manager may start it.
     pub fn is_active(&self) -> bool {
         self.attributes & LOAD_OPTION_ACTIVE != 0
     }
@@ -79,8 +93,8 @@ pub fn parse(bytes: &[u8]) -> Result<LoadOption, LoadOptionError> {
             found: bytes.len(),
         });
     }
-    let attributes = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let path_len = usize::from(u16::from_le_bytes([bytes[4], bytes[5]]));
+    let attributes = bytes.u32_le(0).unwrap_or(0);
+    let path_len = usize::from(bytes.u16_le(4).unwrap_or(0));
     let mut description: Vec<u16> = Vec::new();
     let mut offset = 6;
     loop {
@@ -128,7 +142,7 @@ pub fn boot_variable_name(n: u16) -> String {
 /// type 4 subtype 1) or a file path (type 4 subtype 4), and must be matched to
 /// a full device path of the machine (UEFI 2.10 §3.1.2).
 pub fn is_short_form(path: &[u8]) -> bool {
-    matches!(path.get(..2), Some([4, 1]) | Some([4, 4]))
+    matches!(path.get(..2), Some([4, 1 | 4]))
 }
 
 #[cfg(test)]

@@ -10,16 +10,27 @@ use alloc::vec::Vec;
 /// A key as the menu understands it (decoded from EFI_INPUT_KEY).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
+    /// Cursor up.
     Up,
+    /// Cursor down.
     Down,
+    /// Cursor left.
     Left,
+    /// Cursor right.
     Right,
+    /// Home: start of the line or list.
     Home,
+    /// End: end of the line or list.
     End,
+    /// Enter (carriage return or line feed).
     Enter,
+    /// Escape.
     Escape,
+    /// Backspace.
     Backspace,
+    /// Delete.
     Delete,
+    /// A printable character.
     Char(char),
 }
 
@@ -35,7 +46,7 @@ impl Key {
             (0x06, _) => Key::End,
             (0x08, _) => Key::Delete,
             (0x17, _) => Key::Escape,
-            (0, 0x0d) | (0, 0x0a) => Key::Enter,
+            (0, 0x0d | 0x0a) => Key::Enter,
             (0, 0x08) => Key::Backspace,
             (0, c) if c >= 0x20 => Key::Char(char::from_u32(u32::from(c))?),
             _ => return None,
@@ -46,11 +57,15 @@ impl Key {
 /// What the boot manager should do after a key or a tick.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Nothing to show or do.
     Nothing,
+    /// The screen needs drawing again.
     Redraw,
     /// Boot entry `index`, with the edited command line if the user edited it.
     Boot {
+        /// Index into the menu's entries.
         index: usize,
+        /// The command line the editor made, if any.
         cmdline: Option<String>,
     },
 }
@@ -58,23 +73,31 @@ pub enum Action {
 /// The line editor for `e`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Editor {
+    /// The command line being edited.
     pub text: Vec<char>,
+    /// The cursor's position in `text`, in characters.
     pub cursor: usize,
 }
 
 #[derive(Clone, Debug)]
+/// The boot menu's state: entries, selection, countdown and editor, changed by keys and ticks.
 pub struct Menu {
+    /// One line per entry.
     pub titles: Vec<String>,
     /// The command line of each entry, `None` where it cannot be edited.
     pub cmdlines: Vec<Option<String>>,
+    /// The entry that is highlighted.
     pub selected: usize,
     /// Seconds left before the selected entry boots; `None` once a key was pressed.
     pub countdown: Option<u32>,
+    /// Whether `e` may open the command line editor.
     pub editor_allowed: bool,
+    /// The editor, while a command line is being edited.
     pub editing: Option<Editor>,
 }
 
 impl Menu {
+    /// A menu over `titles` with `default` selected, booting it after `timeout` seconds (`None`: wait).
     pub fn new(
         titles: Vec<String>,
         cmdlines: Vec<Option<String>>,
@@ -96,7 +119,7 @@ impl Menu {
     /// One second passed.
     pub fn tick(&mut self) -> Action {
         match self.countdown {
-            Some(0) | Some(1) => {
+            Some(0 | 1) => {
                 self.countdown = None;
                 Action::Boot {
                     index: self.selected,
@@ -111,6 +134,7 @@ impl Menu {
         }
     }
 
+    /// Applies a key press and says what the boot manager should do.
     pub fn key(&mut self, key: Key) -> Action {
         self.countdown = None;
         if let Some(editor) = &mut self.editing {

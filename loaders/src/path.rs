@@ -13,14 +13,18 @@ const END_ENTIRE: u8 = 0xff;
 /// One node of a device path: where it starts and its bytes, header included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Node<'a> {
+    /// Where the node starts in the path.
     pub offset: usize,
+    /// The node's bytes, its 4-byte header included.
     pub bytes: &'a [u8],
 }
 
 impl<'a> Node<'a> {
+    /// The node's type (hardware, ACPI, messaging, media, ..., end).
     pub fn kind(&self) -> u8 {
         self.bytes[0]
     }
+    /// The node's sub-type within its type.
     pub fn sub_type(&self) -> u8 {
         self.bytes[1]
     }
@@ -28,9 +32,11 @@ impl<'a> Node<'a> {
     pub fn data(&self) -> &'a [u8] {
         &self.bytes[4..]
     }
+    /// Whether this is the End Entire Device Path node.
     pub fn is_end_entire(&self) -> bool {
         self.kind() == END && self.sub_type() == END_ENTIRE
     }
+    /// Whether this is a media File Path node.
     pub fn is_file_path(&self) -> bool {
         self.kind() == MEDIA && self.sub_type() == FILE_PATH
     }
@@ -39,6 +45,7 @@ impl<'a> Node<'a> {
 /// A node whose length is below its header's or runs past the bytes given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Malformed {
+    /// Where the malformed node starts in the path.
     pub offset: usize,
 }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use alloc::vec::Vec;
+use fw_bytes::LeFields;
 
 /// Bytes to read from the start of a file to see its section table.
 pub const HEADER_BYTES: usize = 4096;
@@ -11,18 +12,12 @@ pub const HEADER_BYTES: usize = 4096;
 /// A section's name and where its data is in the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionData {
+    /// The section's name, NUL-padded.
     pub name: [u8; 8],
+    /// `PointerToRawData`: where the section's data starts in the file.
     pub file_offset: u32,
     /// min(VirtualSize, SizeOfRawData): the section's meaningful bytes.
     pub size: u32,
-}
-
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// The sections listed in `header` (the first bytes of a PE file); `None` if
@@ -31,18 +26,18 @@ pub fn sections(header: &[u8]) -> Option<Vec<SectionData>> {
     if header.get(..2)? != b"MZ" {
         return None;
     }
-    let pe = u32_at(header, 0x3c)? as usize;
+    let pe = header.u32_le(0x3c)? as usize;
     if header.get(pe..pe + 4)? != b"PE\0\0" {
         return None;
     }
-    let count = usize::from(u16_at(header, pe + 6)?);
-    let optional_size = usize::from(u16_at(header, pe + 20)?);
+    let count = usize::from(header.u16_le(pe + 6)?);
+    let optional_size = usize::from(header.u16_le(pe + 20)?);
     let table = pe + 24 + optional_size;
     (0..count)
         .map(|i| {
             let entry = header.get(table + 40 * i..table + 40 * (i + 1))?;
-            let virtual_size = u32_at(entry, 8)?;
-            let raw_size = u32_at(entry, 16)?;
+            let virtual_size = entry.u32_le(8)?;
+            let raw_size = entry.u32_le(16)?;
             let size = if virtual_size == 0 {
                 raw_size
             } else {
@@ -50,7 +45,7 @@ pub fn sections(header: &[u8]) -> Option<Vec<SectionData>> {
             };
             Some(SectionData {
                 name: entry[..8].try_into().ok()?,
-                file_offset: u32_at(entry, 20)?,
+                file_offset: entry.u32_le(20)?,
                 size,
             })
         })

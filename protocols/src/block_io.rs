@@ -48,15 +48,32 @@ static INSTANCES: Instances<BlockIoDevice> = Instances::new();
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The caller's `MediaId` is not the current media's.
-    MediaChanged { expected: u32, found: u32 },
+    MediaChanged {
+        /// The current media's id.
+        expected: u32,
+        /// The id the caller gave.
+        found: u32,
+    },
     /// The buffer pointer is null.
     NullBuffer,
     /// The buffer's address and size cannot be real memory.
     Buffer(BufferError),
     /// The buffer is not a whole number of blocks.
-    BadBufferSize { len: usize, block_size: u32 },
+    BadBufferSize {
+        /// The buffer's size in bytes.
+        len: usize,
+        /// The device's block size.
+        block_size: u32,
+    },
     /// The request starts or ends past the last block.
-    OutOfRange { lba: u64, len: usize, block_count: u64 },
+    OutOfRange {
+        /// The first block asked for.
+        lba: u64,
+        /// The buffer's size in bytes.
+        len: usize,
+        /// The device's number of blocks.
+        block_count: u64,
+    },
     /// A write to a read-only device.
     WriteProtected,
     /// The device failed the request.
@@ -291,6 +308,28 @@ unsafe extern "efiapi" fn reset(this: *mut block_io::Protocol, _extended_verific
     }
 }
 
+/// ReadBlocks' and WriteBlocks' shared part: `This`, then
+/// [`BlockIoDevice::check_transfer`]; `io` moves the blocks when there are any.
+#[allow(clippy::too_many_arguments)] // the EFI function's arguments, passed on
+fn checked_transfer(
+    this: *mut block_io::Protocol,
+    media_id: u32,
+    lba: Lba,
+    buffer_size: usize,
+    buffer: *mut c_void,
+    access: Access,
+    service: &str,
+    io: impl FnOnce(&BlockIoDevice) -> Result<(), Error>,
+) -> Status {
+    let Some(device) = instance(this) else {
+        return Status::INVALID_PARAMETER;
+    };
+    let result = device
+        .check_transfer(media_id, lba, buffer_size, buffer.is_null(), access)
+        .and_then(|transfer| if transfer { io(device) } else { Ok(()) });
+    status(result, service)
+}
+
 unsafe extern "efiapi" fn read_blocks(
     this: *mut block_io::Protocol,
     media_id: u32,
@@ -298,23 +337,22 @@ unsafe extern "efiapi" fn read_blocks(
     buffer_size: usize,
     buffer: *mut c_void,
 ) -> Status {
-    let Some(device) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    let result = device
-        .check_transfer(media_id, lba, buffer_size, buffer.is_null(), Access::Read)
-        .and_then(|transfer| {
-            if transfer {
-                // SAFETY: the caller provides `buffer_size` writable bytes
-                // (§13.9.3); the claim is checked first.
-                let buffer =
-                    unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
-                device.device.read_blocks(lba, buffer).map_err(Error::Device)
-            } else {
-                Ok(())
-            }
-        });
-    status(result, "ReadBlocks")
+    checked_transfer(
+        this,
+        media_id,
+        lba,
+        buffer_size,
+        buffer,
+        Access::Read,
+        "ReadBlocks",
+        |device| {
+            // SAFETY: the caller provides `buffer_size` writable bytes (§13.9.3);
+            // the claim is checked first.
+            let buffer =
+                unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
+            device.device.read_blocks(lba, buffer).map_err(Error::Device)
+        },
+    )
 }
 
 unsafe extern "efiapi" fn write_blocks(
@@ -324,23 +362,21 @@ unsafe extern "efiapi" fn write_blocks(
     buffer_size: usize,
     buffer: *mut c_void,
 ) -> Status {
-    let Some(device) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    let result = device
-        .check_transfer(media_id, lba, buffer_size, buffer.is_null(), Access::Write)
-        .and_then(|transfer| {
-            if transfer {
-                // SAFETY: the caller provides `buffer_size` readable bytes
-                // (§13.9.4); the claim is checked first.
-                let buffer =
-                    unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
-                device.device.write_blocks(lba, buffer).map_err(Error::Device)
-            } else {
-                Ok(())
-            }
-        });
-    status(result, "WriteBlocks")
+    checked_transfer(
+        this,
+        media_id,
+        lba,
+        buffer_size,
+        buffer,
+        Access::Write,
+        "WriteBlocks",
+        |device| {
+            // SAFETY: the caller provides `buffer_size` readable bytes (§13.9.4);
+            // the claim is checked first.
+            let buffer = unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
+            device.device.write_blocks(lba, buffer).map_err(Error::Device)
+        },
+    )
 }
 
 unsafe extern "efiapi" fn flush_blocks(this: *mut block_io::Protocol) -> Status {
@@ -573,9 +609,7 @@ pub(crate) mod tests {
         let leaked = unsafe { core::slice::from_raw_parts(installed[0].2 as *const u8, path_bytes.len()) };
         assert_eq!(leaked, &path_bytes[..]);
         // SAFETY: the installed BlockIo interface is a live protocol struct.
-        assert_eq!(
-            unsafe { (*(installed[1].2 as *mut block_io::Protocol)).revision },
-            block_io::REVISION3
-        );
+        let revision = unsafe { (*installed[1].2.cast::<block_io::Protocol>()).revision };
+        assert_eq!(revision, block_io::REVISION3);
     }
 }

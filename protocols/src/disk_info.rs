@@ -45,10 +45,15 @@ const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwDskI");
 /// EFI_DISK_INFO_PROTOCOL as the PI specification lays it out.
 #[repr(C)]
 pub struct Protocol {
+    /// The interface type GUID (IDE, AHCI, NVMe, SCSI, ...).
     pub interface: Guid,
+    /// Inquiry: the device's inquiry data.
     pub inquiry: extern "efiapi" fn(*mut Protocol, *mut c_void, *mut u32) -> Status,
+    /// Identify: the device's identify data.
     pub identify: extern "efiapi" fn(*mut Protocol, *mut c_void, *mut u32) -> Status,
+    /// SenseData: the device's sense data.
     pub sense_data: extern "efiapi" fn(*mut Protocol, *mut c_void, *mut u32, *mut u8) -> Status,
+    /// WhichIde: the IDE channel and device.
     pub which_ide: extern "efiapi" fn(*mut Protocol, *mut u32, *mut u32) -> Status,
 }
 
@@ -82,7 +87,7 @@ impl DiskInfo {
 
     /// The interface to install.
     pub fn protocol(&'static self) -> *mut c_void {
-        &self.protocol as *const Protocol as *mut c_void
+        core::ptr::from_ref::<Protocol>(&self.protocol) as *mut c_void
     }
 }
 

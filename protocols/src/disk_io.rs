@@ -27,16 +27,29 @@ const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwDskI");
 static INSTANCES: Instances<DiskIoDevice> = Instances::new();
 
 /// Why a DiskIo request was refused or failed.
+/// Why a DiskIo request was refused or failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The caller's `MediaId` is not the current media's.
-    MediaChanged { expected: u32, found: u32 },
+    MediaChanged {
+        /// The current media's id.
+        expected: u32,
+        /// The id the caller gave.
+        found: u32,
+    },
     /// The buffer pointer is null.
     NullBuffer,
     /// The buffer's address and size cannot be real memory.
     Buffer(BufferError),
     /// The byte range reaches past the end of the device.
-    OutOfRange { offset: u64, len: usize, disk_bytes: u64 },
+    OutOfRange {
+        /// The first byte asked for.
+        offset: u64,
+        /// The buffer's size.
+        len: usize,
+        /// The device's size in bytes.
+        disk_bytes: u64,
+    },
     /// A write to a read-only device.
     WriteProtected,
     /// The device failed a request.
@@ -264,12 +277,17 @@ fn status(result: Result<(), Error>, service: &str) -> Status {
     }
 }
 
-unsafe extern "efiapi" fn efi_read_disk(
+/// ReadDisk's and WriteDisk's shared checks, in the specification's order:
+/// `This`, the media, a NULL buffer, nothing to do for zero bytes, the range
+/// on the device; then `io` moves the bytes.
+fn checked_transfer(
     this: *mut disk_io::Protocol,
     media_id: u32,
     offset: u64,
     buffer_size: usize,
     buffer: *mut c_void,
+    service: &str,
+    io: impl FnOnce(&dyn BlockDevice) -> Result<(), Error>,
 ) -> Status {
     let Some(disk) = instance(this) else {
         return Status::INVALID_PARAMETER;
@@ -283,12 +301,24 @@ unsafe extern "efiapi" fn efi_read_disk(
             return Ok(());
         }
         split(device, offset, buffer_size)?;
+        io(device)
+    });
+    status(result, service)
+}
+
+unsafe extern "efiapi" fn efi_read_disk(
+    this: *mut disk_io::Protocol,
+    media_id: u32,
+    offset: u64,
+    buffer_size: usize,
+    buffer: *mut c_void,
+) -> Status {
+    checked_transfer(this, media_id, offset, buffer_size, buffer, "ReadDisk", |device| {
         // SAFETY: the caller provides `buffer_size` writable bytes (§13.7.2);
         // the claim is checked first.
         let buffer = unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
         read_disk(device, offset, buffer)
-    });
-    status(result, "ReadDisk")
+    })
 }
 
 unsafe extern "efiapi" fn efi_write_disk(
@@ -298,24 +328,12 @@ unsafe extern "efiapi" fn efi_write_disk(
     buffer_size: usize,
     buffer: *mut c_void,
 ) -> Status {
-    let Some(disk) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    let device = disk.block_io.device().as_ref();
-    let result = disk.check_media(media_id).and_then(|()| {
-        if buffer.is_null() {
-            return Err(Error::NullBuffer);
-        }
-        if buffer_size == 0 {
-            return Ok(());
-        }
-        split(device, offset, buffer_size)?;
+    checked_transfer(this, media_id, offset, buffer_size, buffer, "WriteDisk", |device| {
         // SAFETY: the caller provides `buffer_size` readable bytes (§13.7.3);
         // the claim is checked first.
         let buffer = unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
         write_disk(device, offset, buffer)
-    });
-    status(result, "WriteDisk")
+    })
 }
 
 #[cfg(test)]

@@ -278,7 +278,7 @@ mod tests {
                     p,
                     MEDIA_ID,
                     1,
-                    (&mut no_event as *mut RawToken).cast(),
+                    core::ptr::from_mut::<RawToken>(&mut no_event).cast(),
                     700,
                     buffer.as_mut_ptr().cast()
                 ),
@@ -294,7 +294,7 @@ mod tests {
                     p,
                     MEDIA_ID,
                     512,
-                    (&mut with_event as *mut RawToken).cast(),
+                    core::ptr::from_mut::<RawToken>(&mut with_event).cast(),
                     700,
                     buffer.as_mut_ptr().cast()
                 ),
@@ -306,7 +306,7 @@ mod tests {
 
             let mut flush = token(0xf1);
             assert_eq!(
-                (io.flush_disk_ex)(p, (&mut flush as *mut RawToken).cast()),
+                (io.flush_disk_ex)(p, core::ptr::from_mut::<RawToken>(&mut flush).cast()),
                 Status::SUCCESS
             );
             assert_eq!(take_signalled(), 0xf1);
@@ -319,7 +319,7 @@ mod tests {
         let (p, _) = setup(true);
         let mut buffer = vec![0u8; 16];
         let mut t = token(0xbad);
-        let tp: *mut Token = (&mut t as *mut RawToken).cast();
+        let tp: *mut Token = core::ptr::from_mut::<RawToken>(&mut t).cast();
         // SAFETY: calling the protocol as an application would; bad arguments
         // must be refused before they are used.
         unsafe {

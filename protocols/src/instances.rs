@@ -24,7 +24,14 @@ impl<T: Sync + 'static> Instances<T> {
 
     /// Records a leaked instance.
     pub fn register(&self, instance: &'static T) {
-        self.addresses.lock().push(instance as *const T as usize);
+        self.addresses.lock().push(core::ptr::from_ref::<T>(instance) as usize);
+    }
+
+    /// Leaks `value` (it lives as long as boot services) and records it.
+    pub fn leak(&self, value: T) -> &'static T {
+        let instance: &'static T = alloc::boxed::Box::leak(alloc::boxed::Box::new(value));
+        self.register(instance);
+        instance
     }
 
     /// The instance at `this`, if it was registered here.
@@ -48,9 +55,9 @@ mod tests {
         static REGISTRY: Instances<u64> = Instances::new();
         let mine: &'static u64 = Box::leak(Box::new(7));
         REGISTRY.register(mine);
-        assert_eq!(REGISTRY.find(mine as *const u64 as *mut u8), Some(&7));
+        assert_eq!(REGISTRY.find(core::ptr::from_ref::<u64>(mine) as *mut u8), Some(&7));
         let other: &'static u64 = Box::leak(Box::new(7));
-        assert!(REGISTRY.find(other as *const u64 as *mut u8).is_none());
+        assert!(REGISTRY.find(core::ptr::from_ref::<u64>(other) as *mut u8).is_none());
         assert!(REGISTRY.find(core::ptr::null_mut::<u8>()).is_none());
     }
 }

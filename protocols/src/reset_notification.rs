@@ -20,7 +20,9 @@ pub const PROTOCOL_GUID: Guid = Guid::from_fields(
 /// EFI_RESET_NOTIFICATION_PROTOCOL. A NULL ResetFunction arrives as `None`.
 #[repr(C)]
 pub struct Protocol {
+    /// RegisterResetNotify: ResetSystem will call the function first.
     pub register_reset_notify: extern "efiapi" fn(*mut Protocol, Option<ResetNotify>) -> Status,
+    /// UnregisterResetNotify: removes a registered function.
     pub unregister_reset_notify: extern "efiapi" fn(*mut Protocol, Option<ResetNotify>) -> Status,
 }
 
@@ -32,7 +34,7 @@ static PROTOCOL: Protocol = Protocol {
 /// The one instance, to install. It has no state of its own: `This` is not
 /// read.
 pub fn protocol() -> *mut Protocol {
-    &PROTOCOL as *const Protocol as *mut Protocol
+    core::ptr::from_ref::<Protocol>(&PROTOCOL).cast_mut()
 }
 
 fn status(result: Result<(), reset_notify::Error>) -> Status {

@@ -3,7 +3,7 @@
 //! Linux's riscv EFI stub asks for it (the device tree's `/chosen` has no boot
 //! hart under UEFI) and stops without it.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use crate::instances::Instances;
 use r_efi::efi;
 
 /// RISCV_EFI_BOOT_PROTOCOL_GUID.
@@ -22,48 +22,47 @@ pub const REVISION: u64 = 0x0001_0000;
 /// The protocol's interface as the specification lays it out.
 #[repr(C)]
 pub struct Protocol {
+    /// The protocol's revision, [`REVISION`].
     pub revision: u64,
+    /// GetBootHartId: the hart the firmware handed over on.
     pub get_boot_hart_id: extern "efiapi" fn(this: *mut Protocol, boot_hart_id: *mut usize) -> efi::Status,
 }
 
 #[repr(C)]
+/// RISCV_EFI_BOOT_PROTOCOL: the table and the boot hart's id.
 pub struct RiscvBootProtocol {
     protocol: Protocol,
     hart_id: usize,
 }
 
-/// The one instance's address, so `this` can be checked before it is read.
-static INSTANCE: AtomicUsize = AtomicUsize::new(0);
+/// The instances created, so `this` can be checked before it is read.
+static INSTANCES: Instances<RiscvBootProtocol> = Instances::new();
 
 impl RiscvBootProtocol {
     /// Creates the protocol for the hart the firmware was started on (leaked:
     /// it lives as long as boot services).
     pub fn create(hart_id: usize) -> &'static RiscvBootProtocol {
-        let instance: &'static RiscvBootProtocol = alloc::boxed::Box::leak(alloc::boxed::Box::new(RiscvBootProtocol {
+        INSTANCES.leak(RiscvBootProtocol {
             protocol: Protocol {
                 revision: REVISION,
                 get_boot_hart_id,
             },
             hart_id,
-        }));
-        INSTANCE.store(instance as *const RiscvBootProtocol as usize, Ordering::Relaxed);
-        instance
+        })
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut Protocol {
-        &self.protocol as *const Protocol as *mut Protocol
+        core::ptr::from_ref::<Protocol>(&self.protocol).cast_mut()
     }
 }
 
 /// GetBootHartId: INVALID_PARAMETER when `this` is not the instance or
 /// `boot_hart_id` is null.
 extern "efiapi" fn get_boot_hart_id(this: *mut Protocol, boot_hart_id: *mut usize) -> efi::Status {
-    if this.is_null() || this as usize != INSTANCE.load(Ordering::Relaxed) || boot_hart_id.is_null() {
+    let Some(instance) = INSTANCES.find(this).filter(|_| !boot_hart_id.is_null()) else {
         return efi::Status::INVALID_PARAMETER;
-    }
-    // SAFETY: `this` is the leaked instance created above (the protocol is its
-    // first field).
-    let instance = unsafe { &*(this as *const RiscvBootProtocol) };
+    };
     // SAFETY: checked non-null; the caller's pointer to a UINTN.
     unsafe { boot_hart_id.write(instance.hart_id) };
     efi::Status::SUCCESS

@@ -6,7 +6,7 @@
 //! entropy device). The firmware installs the protocol only when such a source
 //! exists; it never offers predictable bytes as random.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use crate::instances::Instances;
 use r_efi::efi;
 use r_efi::protocols::rng;
 
@@ -17,39 +17,34 @@ pub type FillRandom = fn(&mut [u8]) -> bool;
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwRng_");
 
 #[repr(C)]
+/// EFI_RNG_PROTOCOL over the platform's random source.
 pub struct RngProtocol {
     protocol: rng::Protocol,
     signature: u64,
     fill: FillRandom,
 }
 
-/// The one instance's address, so `this` can be checked before it is read.
-static INSTANCE: AtomicUsize = AtomicUsize::new(0);
+/// The instances created, so `this` can be checked before it is read.
+static INSTANCES: Instances<RngProtocol> = Instances::new();
 
 impl RngProtocol {
     /// Creates the protocol (leaked: it lives as long as boot services).
     pub fn create(fill: FillRandom) -> &'static RngProtocol {
-        let instance: &'static RngProtocol = alloc::boxed::Box::leak(alloc::boxed::Box::new(RngProtocol {
+        INSTANCES.leak(RngProtocol {
             protocol: rng::Protocol { get_info, get_rng },
             signature: SIGNATURE,
             fill,
-        }));
-        INSTANCE.store(instance as *const RngProtocol as usize, Ordering::Relaxed);
-        instance
+        })
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut rng::Protocol {
-        &self.protocol as *const rng::Protocol as *mut rng::Protocol
+        core::ptr::from_ref::<rng::Protocol>(&self.protocol).cast_mut()
     }
 }
 
 fn instance(this: *mut rng::Protocol) -> Option<&'static RngProtocol> {
-    if this.is_null() || this as usize != INSTANCE.load(Ordering::Relaxed) {
-        return None;
-    }
-    // SAFETY: `this` is the address of the leaked instance created above.
-    let instance = unsafe { &*(this as *const RngProtocol) };
-    (instance.signature == SIGNATURE).then_some(instance)
+    INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
 }
 
 extern "efiapi" fn get_info(this: *mut rng::Protocol, size: *mut usize, list: *mut rng::Algorithm) -> efi::Status {

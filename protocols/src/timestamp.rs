@@ -28,8 +28,11 @@ pub struct Properties {
 }
 
 #[repr(C)]
+/// EFI_TIMESTAMP_PROTOCOL.
 pub struct Protocol {
+    /// GetTimestamp: the counter's current value.
     pub get_timestamp: extern "efiapi" fn() -> u64,
+    /// GetProperties: the counter's frequency and last value.
     pub get_properties: extern "efiapi" fn(*mut Properties) -> efi::Status,
 }
 
@@ -50,7 +53,7 @@ static PROTOCOL: Protocol = Protocol {
 /// second.
 pub fn create(read: fn() -> u64, frequency: u64) -> *mut Protocol {
     COUNTER.call_once(|| Counter { read, frequency });
-    &PROTOCOL as *const Protocol as *mut Protocol
+    core::ptr::from_ref::<Protocol>(&PROTOCOL).cast_mut()
 }
 
 extern "efiapi" fn get_timestamp() -> u64 {

@@ -428,9 +428,8 @@ fn refused_vm(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let mut config = ChConfig::firmware(&ctx.firmware);
     config.extra_args = vec!["--disk".into(), "path=/nonexistent.img,image_type=raw".into()];
     let qemu = ch::boot(s, &config)?;
-    let error = match qemu.wait_for("hypervisor-fw ", START) {
-        Ok(_) => return Err("the firmware started although CH should have refused the VM".into()),
-        Err(e) => e,
+    let Err(error) = qemu.wait_for("hypervisor-fw ", START) else {
+        return Err("the firmware started although CH should have refused the VM".into());
     };
     if !(error.contains("cloud-hypervisor exited") && error.contains("nonexistent.img")) {
         return Err(format!(

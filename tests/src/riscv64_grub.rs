@@ -110,7 +110,7 @@ fn grub_date(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let qemu = s.boot(&config)?;
     qemu.wait_for("HVFW-GRUB-DATE: end", START)?;
     let after = now();
-    let log = qemu.log().to_string();
+    let log = qemu.log().clone();
     let block = log.split("HVFW-GRUB-DATE: begin").nth(1).unwrap_or_default();
     let printed = find_date(block).ok_or("GRUB printed no date")?;
     // GRUB's date is taken between `before` and `after`, to the second; allow

@@ -477,8 +477,8 @@ impl PeLayout {
         }
     }
 
-    fn section_name(image: &[u8], header: &usize) -> String {
-        String::from_utf8_lossy(&image[*header..*header + 8])
+    fn section_name(image: &[u8], header: usize) -> String {
+        String::from_utf8_lossy(&image[header..header + 8])
             .trim_end_matches('\0')
             .to_string()
     }
@@ -1084,7 +1084,7 @@ fn pe_section_outside_file(ctx: &Context, s: &mut Session) -> Result<(), String>
     let mut image = app_bytes()?;
     let layout = PeLayout::of(&image);
     let header = *layout.sections.last().ok_or("no sections")?;
-    let name = PeLayout::section_name(&image, &header);
+    let name = PeLayout::section_name(&image, header);
     put32(&mut image, header + SECTION_POINTER_TO_RAW_DATA, 0x0010_0000);
     let what = format!("LoadImage: section {name:?} data at file offset 0x100000+");
     pe_case(

@@ -34,6 +34,9 @@ pub const TARGETS: &[&str] = &[
     "aarch64-unknown-uefi",
 ];
 
+/// Rustup components `cargo xtask lint` runs (rust-toolchain.toml lists them too).
+pub const COMPONENTS: &[&str] = &["clippy", "rustfmt"];
+
 /// Whether `name` is a program on the PATH (or in /usr/sbin, /sbin), or, when
 /// it is an absolute path, whether that file exists.
 pub fn have_program(name: &str) -> bool {
@@ -61,30 +64,43 @@ pub fn ensure_all() -> Result<(), String> {
     ensure_packages()
 }
 
+/// Makes sure the rustup targets of [`TARGETS`] and the components of
+/// [`COMPONENTS`] are installed for the pinned toolchain.
 pub fn ensure_targets() -> Result<(), String> {
+    ensure_rustup("target", TARGETS)?;
+    ensure_rustup("component", COMPONENTS)
+}
+
+/// `rustup KIND add` of those of `wanted` that `rustup KIND list --installed`
+/// does not list (a component is listed with its host triple appended).
+fn ensure_rustup(kind: &str, wanted: &[&str]) -> Result<(), String> {
     let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
+        .args([kind, "list", "--installed"])
         .current_dir(crate::workspace_root())
         .output()
         .map_err(|e| format!("cannot run rustup: {e}"))?;
     let installed = String::from_utf8_lossy(&installed.stdout).into_owned();
-    let missing: Vec<&str> = TARGETS
+    let missing: Vec<&str> = wanted
         .iter()
         .copied()
-        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .filter(|w| {
+            !installed.lines().map(str::trim).any(|l| {
+                l == *w || (kind == "component" && l.strip_prefix(*w).is_some_and(|rest| rest.starts_with('-')))
+            })
+        })
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("setup: rustup target add {}", missing.join(" "));
+    eprintln!("setup: rustup {kind} add {}", missing.join(" "));
     let status = Command::new("rustup")
-        .args(["target", "add"])
+        .args([kind, "add"])
         .args(&missing)
         .current_dir(crate::workspace_root())
         .status()
         .map_err(|e| format!("cannot run rustup: {e}"))?;
     if !status.success() {
-        return Err(format!("`rustup target add {}` failed", missing.join(" ")));
+        return Err(format!("`rustup {kind} add {}` failed", missing.join(" ")));
     }
     Ok(())
 }

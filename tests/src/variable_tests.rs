@@ -199,7 +199,7 @@ fn linux_write_back(ctx: &Context, s: &mut Session) -> Result<(), String> {
         WRITE_BACK_MODULES,
     )?;
     let mut spec = images::cloud_kernel_bls("variables-write-back", "console=ttyS0", None)?;
-    for (path, source) in spec.files.iter_mut() {
+    for (path, source) in &mut spec.files {
         if path.ends_with("initrd.img") {
             *source = images::Source::Host(initrd.clone());
         }

@@ -99,80 +99,27 @@ pub unsafe fn exit_image_after_exception(context: *mut JumpContext, status: efi:
     unsafe { leave_after_exception(context, status.as_usize()) }
 }
 
-/// `Platform::enter_image` for aarch64.
-///
-/// # Safety
-/// `entry` is the entry point of a loaded image; `context` stays valid until
-/// this returns.
-pub unsafe fn enter_image(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> efi::Status {
-    // SAFETY: the caller's contract.
-    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
-}
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+image_calls!();
 
-/// `Platform::exit_image` for aarch64.
-///
-/// # Safety
-/// `context` was filled by an `enter_image` call that has not returned yet.
-pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
-    // SAFETY: the caller's contract.
-    unsafe { leave(context, status.as_usize()) }
-}
-
-/// InstallMultipleProtocolInterfaces: AAPCS64 passes the handle and the first
-/// seven variadic arguments in x0-x7 and the rest on the stack. Spilling x0-x7
-/// just below the incoming stack pointer makes all of them one array, whose
-/// address goes on.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn install_multiple_protocol_interfaces(
-    _handle: *mut efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "sub sp, sp, #64",
-        "stp x0, x1, [sp, #0]",
-        "stp x2, x3, [sp, #16]",
-        "stp x4, x5, [sp, #32]",
-        "stp x6, x7, [sp, #48]",
-        "mov x0, sp",
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "bl {target}",
-        "ldp x29, x30, [sp], #16",
-        "add sp, sp, #64",
-        "ret",
-        target = sym fw_core::efi::protocol::install_multiple_from_args,
-    )
-}
-
-/// UninstallMultipleProtocolInterfaces, like the above.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
-    _handle: efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "sub sp, sp, #64",
-        "stp x0, x1, [sp, #0]",
-        "stp x2, x3, [sp, #16]",
-        "stp x4, x5, [sp, #32]",
-        "stp x6, x7, [sp, #48]",
-        "mov x0, sp",
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "bl {target}",
-        "ldp x29, x30, [sp], #16",
-        "add sp, sp, #64",
-        "ret",
-        target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
-    )
-}
+// The variadic services (see `crate::shared_calls`): AAPCS64 passes the handle and the first
+// seven variadic arguments in x0-x7 and the rest on the stack. Spilling x0-x7
+// just below the incoming stack pointer makes all of them one array, whose
+// address goes on.
+variadic_services!(
+    "sub sp, sp, #64",
+    "stp x0, x1, [sp, #0]",
+    "stp x2, x3, [sp, #16]",
+    "stp x4, x5, [sp, #32]",
+    "stp x6, x7, [sp, #48]",
+    "mov x0, sp",
+    "stp x29, x30, [sp, #-16]!",
+    "mov x29, sp",
+    "bl {target}",
+    "ldp x29, x30, [sp], #16",
+    "add sp, sp, #64",
+    "ret",
+);
 
 /// `Platform::prepare_image` for aarch64: nothing yet (the TCG TLB warm-up of
 /// x86_64's `tlb_warmup` would need a way to recognise TCG here).

@@ -45,7 +45,12 @@ pub enum Caching {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
     /// The address is wider than the CPU's physical address range.
-    BeyondPhysicalAddressWidth { addr: u64, bits: u8 },
+    BeyondPhysicalAddressWidth {
+        /// The first address that does not fit.
+        addr: u64,
+        /// The CPU's physical address width in bits.
+        bits: u8,
+    },
     /// The page allocator gave no page for a new table.
     OutOfMemory,
 }
@@ -78,7 +83,7 @@ unsafe extern "C" {
 
 fn root() -> *mut u64 {
     // SAFETY: only the address is taken; the first pool table is the root.
-    unsafe { addr_of_mut!(BOOT_TABLE_POOL[0]) as *mut u64 }
+    unsafe { addr_of_mut!(BOOT_TABLE_POOL[0]).cast::<u64>() }
 }
 
 /// A table from the static pool (before the heap exists).
@@ -162,7 +167,7 @@ pub fn identity_map(
                 addr = (addr & !(GIB - 1)) + GIB;
                 continue;
             }
-            if *l1e & DESC_VALID == 0 && addr % GIB == 0 && end - addr >= GIB {
+            if *l1e & DESC_VALID == 0 && addr.is_multiple_of(GIB) && end - addr >= GIB {
                 *l1e = addr | flags | DESC_VALID;
                 addr += GIB;
                 continue;
@@ -228,7 +233,7 @@ pub unsafe fn enable(
             + MAIR_EL1::Attr0_Normal_Inner::WriteBack_NonTransient_ReadWriteAlloc
             + MAIR_EL1::Attr1_Device::nonGathering_nonReordering_EarlyWriteAck,
     );
-    let ips = u64::from(ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange).min(5));
+    let ips = ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange).min(5);
     TCR_EL1.write(
         TCR_EL1::T0SZ.val(u64::from(64 - VA_BITS))
             + TCR_EL1::TG0::KiB_4

@@ -10,7 +10,9 @@ const PSCI_SYSTEM_RESET: u64 = 0x8400_0009;
 /// How PSCI is reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conduit {
+    /// The hypervisor call instruction (HVC), what a VMM's PSCI answers to.
     Hvc,
+    /// The secure monitor call instruction (SMC), for firmware-provided PSCI.
     Smc,
 }
 
@@ -30,6 +32,7 @@ pub fn set_conduit(conduit: Option<Conduit>) {
     CONDUIT.store(value, Ordering::Relaxed);
 }
 
+/// How the device tree's `/psci` node says to reach PSCI, if it has one.
 pub fn conduit() -> Option<Conduit> {
     match CONDUIT.load(Ordering::Relaxed) {
         HVC => Some(Conduit::Hvc),

@@ -9,6 +9,7 @@ pub const NAME: &str = "RNDR";
 /// Retries per 64-bit value: RNDR fails (NZCV.Z set) only transiently.
 const RETRIES: usize = 10;
 
+/// Whether the CPU has the RNDR instruction (FEAT_RNG).
 pub fn available() -> bool {
     ID_AA64ISAR0_EL1.get() >> 60 & 0xf != 0
 }

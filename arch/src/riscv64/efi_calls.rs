@@ -105,94 +105,31 @@ unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
     )
 }
 
-/// `Platform::enter_image` for riscv64.
-///
-/// # Safety
-/// `entry` is the entry point of a loaded image; `context` stays valid until
-/// this returns.
-pub unsafe fn enter_image(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> efi::Status {
-    // SAFETY: the caller's contract.
-    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
-}
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+image_calls!();
 
-/// `Platform::exit_image` for riscv64.
-///
-/// # Safety
-/// `context` was filled by an `enter_image` call that has not returned yet.
-pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
-    // SAFETY: the caller's contract.
-    unsafe { leave(context, status.as_usize()) }
-}
-
-/// InstallMultipleProtocolInterfaces: the psABI passes variadic arguments like
-/// named ones, the first eight (the handle and seven more) in a0-a7 and the
-/// rest on the stack from the incoming sp up. Spilling a0-a7 into the 64 bytes
-/// just below the incoming sp makes all of them one array, whose address goes
-/// on. The frame stays 16-byte aligned: 64 bytes of spill, ra and padding.
-///
-/// # Safety
-/// Called by EFI applications through the boot services table, with a handle
-/// pointer and NULL-terminated GUID/interface pairs.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn install_multiple_protocol_interfaces(
-    _handle: *mut efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "addi sp, sp, -80",
-        "sd ra, 8(sp)",
-        "sd a0, 16(sp)",
-        "sd a1, 24(sp)",
-        "sd a2, 32(sp)",
-        "sd a3, 40(sp)",
-        "sd a4, 48(sp)",
-        "sd a5, 56(sp)",
-        "sd a6, 64(sp)",
-        "sd a7, 72(sp)",
-        "addi a0, sp, 16",
-        "call {target}",
-        "ld ra, 8(sp)",
-        "addi sp, sp, 80",
-        "ret",
-        target = sym fw_core::efi::protocol::install_multiple_from_args,
-    )
-}
-
-/// UninstallMultipleProtocolInterfaces, like the above.
-///
-/// # Safety
-/// As for [`install_multiple_protocol_interfaces`].
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
-    _handle: efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "addi sp, sp, -80",
-        "sd ra, 8(sp)",
-        "sd a0, 16(sp)",
-        "sd a1, 24(sp)",
-        "sd a2, 32(sp)",
-        "sd a3, 40(sp)",
-        "sd a4, 48(sp)",
-        "sd a5, 56(sp)",
-        "sd a6, 64(sp)",
-        "sd a7, 72(sp)",
-        "addi a0, sp, 16",
-        "call {target}",
-        "ld ra, 8(sp)",
-        "addi sp, sp, 80",
-        "ret",
-        target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
-    )
-}
+// The variadic services (see `crate::shared_calls`): the psABI passes variadic arguments like
+// named ones, the first eight (the handle and seven more) in a0-a7 and the
+// rest on the stack from the incoming sp up. Spilling a0-a7 into the 64 bytes
+// just below the incoming sp makes all of them one array, whose address goes
+// on. The frame stays 16-byte aligned: 64 bytes of spill, ra and padding.
+variadic_services!(
+    "addi sp, sp, -80",
+    "sd ra, 8(sp)",
+    "sd a0, 16(sp)",
+    "sd a1, 24(sp)",
+    "sd a2, 32(sp)",
+    "sd a3, 40(sp)",
+    "sd a4, 48(sp)",
+    "sd a5, 56(sp)",
+    "sd a6, 64(sp)",
+    "sd a7, 72(sp)",
+    "addi a0, sp, 16",
+    "call {target}",
+    "ld ra, 8(sp)",
+    "addi sp, sp, 80",
+    "ret",
+);
 
 /// `Platform::prepare_image` for riscv64: nothing to ready.
 pub fn prepare_image(_base: u64, _len: usize) {}

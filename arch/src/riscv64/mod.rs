@@ -28,7 +28,9 @@ pub use start::{boot_hart_id, halt, report_failure, Boot};
 /// device ranges I/O, whatever the firmware asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caching {
+    /// Normal cacheable memory.
     WriteBack,
+    /// Device memory: uncached.
     Uncached,
 }
 

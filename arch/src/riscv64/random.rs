@@ -6,6 +6,7 @@
 /// No instruction; the name appears in no log.
 pub const NAME: &str = "none";
 
+/// Whether the CPU has the Zkr extension's seed CSR.
 pub fn available() -> bool {
     false
 }

@@ -17,6 +17,7 @@ pub fn set_frequency(hz: u64) {
     }
 }
 
+/// The `time` CSR's counter.
 pub fn ticks() -> u64 {
     let value: u64;
     // SAFETY: reading the time CSR has no side effects; OpenSBI lets S-mode
@@ -25,6 +26,7 @@ pub fn ticks() -> u64 {
     value
 }
 
+/// The counter's frequency in Hz (the device tree's `timebase-frequency`).
 pub fn frequency() -> u64 {
     FREQUENCY.load(Ordering::Relaxed)
 }

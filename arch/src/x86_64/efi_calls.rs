@@ -59,73 +59,23 @@ unsafe extern "sysv64" fn leave(context: *mut JumpContext, status: usize) -> ! {
     )
 }
 
-/// `Platform::enter_image` for x86_64.
-///
-/// # Safety
-/// `entry` is the entry point of a loaded image; `context` stays valid until
-/// this returns.
-pub unsafe fn enter_image(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> efi::Status {
-    // SAFETY: the caller's contract.
-    efi::Status::from_usize(unsafe { enter(entry, handle, system_table, context) })
-}
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+image_calls!();
 
-/// `Platform::exit_image` for x86_64.
-///
-/// # Safety
-/// `context` was filled by an `enter_image` call that has not returned yet.
-pub unsafe fn exit_image(context: *mut JumpContext, status: efi::Status) -> ! {
-    // SAFETY: the caller's contract.
-    unsafe { leave(context, status.as_usize()) }
-}
-
-/// InstallMultipleProtocolInterfaces: spills the four register arguments into
-/// their shadow space, which makes all arguments one array on the stack, and
-/// passes its address on.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn install_multiple_protocol_interfaces(
-    _handle: *mut efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "mov [rsp + 8], rcx",
-        "mov [rsp + 16], rdx",
-        "mov [rsp + 24], r8",
-        "mov [rsp + 32], r9",
-        "lea rcx, [rsp + 8]",
-        "sub rsp, 40",
-        "call {target}",
-        "add rsp, 40",
-        "ret",
-        target = sym fw_core::efi::protocol::install_multiple_from_args,
-    )
-}
-
-/// UninstallMultipleProtocolInterfaces, like the above.
-#[unsafe(naked)]
-pub unsafe extern "efiapi" fn uninstall_multiple_protocol_interfaces(
-    _handle: efi::Handle,
-    _first: *mut core::ffi::c_void,
-    _second: *mut core::ffi::c_void,
-) -> efi::Status {
-    naked_asm!(
-        "mov [rsp + 8], rcx",
-        "mov [rsp + 16], rdx",
-        "mov [rsp + 24], r8",
-        "mov [rsp + 32], r9",
-        "lea rcx, [rsp + 8]",
-        "sub rsp, 40",
-        "call {target}",
-        "add rsp, 40",
-        "ret",
-        target = sym fw_core::efi::protocol::uninstall_multiple_from_args,
-    )
-}
+// The variadic services (see `crate::shared_calls`): spills the four register arguments into
+// their shadow space, which makes all arguments one array on the stack, and
+// passes its address on.
+variadic_services!(
+    "mov [rsp + 8], rcx",
+    "mov [rsp + 16], rdx",
+    "mov [rsp + 24], r8",
+    "mov [rsp + 32], r9",
+    "lea rcx, [rsp + 8]",
+    "sub rsp, 40",
+    "call {target}",
+    "add rsp, 40",
+    "ret",
+);
 
 /// `Platform::sync_code` for x86_64: instruction fetch sees stores to memory
 /// without help (Intel SDM Vol. 3 §11.6, self-modifying code), so nothing to do.

@@ -90,10 +90,10 @@ pub fn init() {
             "mov ss, {data:x}",
             "ltr {tss:x}",
             ptr = in(reg) &pointer,
-            code = in(reg) CODE64 as u64,
+            code = in(reg) u64::from(CODE64),
             tmp = lateout(reg) _,
-            data = in(reg) DATA as u64,
-            tss = in(reg) TSS as u64,
+            data = in(reg) u64::from(DATA),
+            tss = in(reg) u64::from(TSS),
         );
     }
 }

@@ -25,12 +25,15 @@ pub enum Error {
     /// The registers are not in the identity-mapped first 4 GiB, or not
     /// aligned for 32-bit accesses.
     Unreachable {
+        /// The HPET's register base address.
         base: u64,
     },
     /// COUNTER_CLK_PERIOD is not one the specification allows.
     BadPeriod {
+        /// The period of one tick in femtoseconds.
         period_fs: u32,
     },
+    /// Counting ticks against the TSC failed.
     Measure(MeasureError),
 }
 

@@ -43,11 +43,19 @@ pub enum Error {
     /// Not running under KVM (no hypervisor, or another signature).
     NotKvm,
     /// KVM without either clock source feature.
-    NoClockSource { features: u32 },
+    NoClockSource {
+        /// KVM's feature bits (CPUID 0x40000001 EAX).
+        features: u32,
+    },
     /// The structure never showed a finished update (even, non-zero version).
     NotWritten,
     /// KVM wrote a scale that gives no rate.
-    BadScale { mul: u32, shift: i8 },
+    BadScale {
+        /// `tsc_to_system_mul`.
+        mul: u32,
+        /// `tsc_shift`.
+        shift: i8,
+    },
 }
 
 impl core::fmt::Display for Error {

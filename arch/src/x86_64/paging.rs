@@ -54,7 +54,12 @@ pub enum Caching {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
     /// The address is wider than the CPU's physical address bits.
-    BeyondPhysicalAddressWidth { addr: u64, bits: u8 },
+    BeyondPhysicalAddressWidth {
+        /// The first address that does not fit.
+        addr: u64,
+        /// The CPU's physical address width in bits.
+        bits: u8,
+    },
     /// The page allocator gave no page for a new table.
     OutOfMemory,
 }
@@ -101,7 +106,7 @@ pub fn protect_guard_pages(guards: &[u64]) {
                 for (i, entry) in table.0.iter_mut().enumerate() {
                     *entry = (large + (i as u64) * PAGE) | PRESENT | WRITABLE;
                 }
-                *pde = table as *mut PageTable as u64 | PRESENT | WRITABLE;
+                *pde = core::ptr::from_mut::<PageTable>(table) as u64 | PRESENT | WRITABLE;
             }
             let table = (*pde & ADDRESS_MASK) as *mut u64;
             *table.add(((guard - large) / PAGE) as usize) = 0;
@@ -171,7 +176,7 @@ pub fn identity_map(
     // SAFETY: the boot PML4 is the live top-level table; entries are only added
     // for addresses that were not mapped, so no live mapping changes.
     unsafe {
-        let pml4 = &mut *addr_of_mut!(boot_pml4) as *mut [u64; 512] as *mut u64;
+        let pml4 = addr_of_mut!(boot_pml4).cast::<u64>();
         while addr < end {
             let pdpt = next_table(pml4.add(((addr >> 39) & 511) as usize), alloc_page)?;
             let pdpte = pdpt.add(((addr >> 30) & 511) as usize);
@@ -179,7 +184,7 @@ pub fn identity_map(
                 addr = (addr & !(GIB - 1)) + GIB;
                 continue;
             }
-            if gib_pages && *pdpte & PRESENT == 0 && addr % GIB == 0 && end - addr >= GIB {
+            if gib_pages && *pdpte & PRESENT == 0 && addr.is_multiple_of(GIB) && end - addr >= GIB {
                 *pdpte = addr | flags | HUGE;
                 addr += GIB;
                 continue;

@@ -12,6 +12,7 @@ use core::fmt;
 use fw_core::boot_info::{BootInfo, BootInfoError, MemoryKind, MemoryRegion, Module, MAX_CMDLINE};
 use fw_drivers::bytes::LeFields;
 
+/// `hvm_start_info.magic` of a valid PVH start info ("xEn3" with bit 7 of the 'E' set).
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 const START_INFO_V1_SIZE: usize = 56;
 const MEMMAP_ENTRY_SIZE: usize = 24;
@@ -29,20 +30,29 @@ pub trait PhysMemory {
 pub enum PvhError {
     /// `%ebx` was zero: the VMM did not boot us through PVH.
     NoStartInfo,
+    /// A structure of the start info lies outside the identity-mapped memory.
     Unreadable {
+        /// Which structure (start info, memory map, command line, module list).
         what: &'static str,
+        /// Its address.
         addr: u64,
     },
+    /// The start info's magic is not [`START_INFO_MAGIC`].
     BadMagic {
+        /// The magic found.
         found: u32,
     },
     /// Version 0 carries no memory map, and the firmware has no other source.
     NoMemoryMap {
+        /// The start info's version.
         version: u32,
     },
+    /// The command line has no NUL within the longest one read.
     CommandLineUnterminated {
+        /// The command line's address.
         addr: u64,
     },
+    /// The memory map did not make a usable boot information.
     BootInfo(BootInfoError),
 }
 

@@ -57,11 +57,13 @@ pub enum Source {
     Assumed,
 }
 
+/// The time-stamp counter (RDTSC).
 pub fn ticks() -> u64 {
     // SAFETY: RDTSC has no side effects.
     unsafe { _rdtsc() }
 }
 
+/// The TSC's frequency in Hz, as calibrated at start.
 pub fn frequency() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
@@ -77,6 +79,7 @@ pub fn calibrate(pm_timer: Option<PmTimer>, hpet: Option<Hpet>) -> (u64, Source)
 }
 
 fn find_frequency(pm_timer: Option<PmTimer>, hpet: Option<Hpet>) -> (u64, Source) {
+    const NOTHING: &str = "no clock to calibrate against (no CPUID 0x15/0x40000010, kvmclock, PM timer or HPET)";
     if let Some(hz) = crystal_frequency() {
         return (hz, Source::Cpuid15);
     }
@@ -100,7 +103,6 @@ fn find_frequency(pm_timer: Option<PmTimer>, hpet: Option<Hpet>) -> (u64, Source
             Err(e) => warn!("TSC: the HPET at {:#x} is unusable: {e}", block.base_address),
         }
     }
-    const NOTHING: &str = "no clock to calibrate against (no CPUID 0x15/0x40000010, kvmclock, PM timer or HPET)";
     if let Some(hz) = base_frequency() {
         warn!(
             "TSC: {NOTHING}; taking the processor's base frequency, {} MHz (CPUID 0x16), \

@@ -17,10 +17,12 @@ use r_efi::efi;
 
 // ---- Task priority (§7.1) ----
 
+/// RaiseTPL: sets the task priority level to `new`, returning the old one.
 pub extern "efiapi" fn raise_tpl(new: efi::Tpl) -> efi::Tpl {
     BOOT.lock().events.raise_tpl(new)
 }
 
+/// RestoreTPL: lowers the task priority level back to `old`, running the notifications that became due.
 pub extern "efiapi" fn restore_tpl(old: efi::Tpl) {
     BOOT.lock().events.restore_tpl(old);
     if old < crate::events::TPL_HIGH_LEVEL {
@@ -31,6 +33,7 @@ pub extern "efiapi" fn restore_tpl(old: efi::Tpl) {
 
 // ---- Memory (§7.2) ----
 
+/// AllocatePages: pages of `memory_type`, anywhere, below a limit or at an address.
 pub extern "efiapi" fn allocate_pages(
     kind: efi::AllocateType,
     memory_type: efi::MemoryType,
@@ -57,6 +60,7 @@ pub extern "efiapi" fn allocate_pages(
     }
 }
 
+/// FreePages: returns pages AllocatePages handed out.
 pub extern "efiapi" fn free_pages(address: efi::PhysicalAddress, pages: usize) -> efi::Status {
     match BOOT.lock().memory.free_pages(address, pages as u64) {
         Ok(()) => efi::Status::SUCCESS,
@@ -64,6 +68,7 @@ pub extern "efiapi" fn free_pages(address: efi::PhysicalAddress, pages: usize) -
     }
 }
 
+/// GetMemoryMap: the memory map, its key, and the descriptors' size and version.
 pub extern "efiapi" fn get_memory_map(
     size: *mut usize,
     map: *mut efi::MemoryDescriptor,
@@ -100,7 +105,7 @@ pub extern "efiapi" fn get_memory_map(
         return e.status();
     }
     // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at `map`.
-    let buffer = match unsafe { caller_buffer::slice_mut(map as *mut u8, needed) } {
+    let buffer = match unsafe { caller_buffer::slice_mut(map.cast::<u8>(), needed) } {
         Ok(buffer) => buffer,
         Err(e) => return e.status(),
     };
@@ -118,6 +123,7 @@ pub extern "efiapi" fn get_memory_map(
     }
 }
 
+/// AllocatePool: `size` bytes of `pool_type`, 8-byte aligned.
 pub extern "efiapi" fn allocate_pool(
     memory_type: efi::MemoryType,
     size: usize,
@@ -140,6 +146,7 @@ pub extern "efiapi" fn allocate_pool(
     }
 }
 
+/// FreePool: returns a buffer AllocatePool handed out.
 pub extern "efiapi" fn free_pool(buffer: *mut c_void) -> efi::Status {
     if buffer.is_null() {
         return efi::Status::INVALID_PARAMETER;
@@ -179,6 +186,7 @@ fn create(
     }
 }
 
+/// CreateEvent: an event, with an optional notification function.
 pub extern "efiapi" fn create_event(
     kind: u32,
     tpl: efi::Tpl,
@@ -189,6 +197,7 @@ pub extern "efiapi" fn create_event(
     create(kind, tpl, function, context, None, event)
 }
 
+/// CreateEventEx: CreateEvent, optionally in an event group.
 pub extern "efiapi" fn create_event_ex(
     kind: u32,
     tpl: efi::Tpl,
@@ -199,15 +208,17 @@ pub extern "efiapi" fn create_event_ex(
 ) -> efi::Status {
     // SAFETY: a non-null group points to a GUID (the caller's contract).
     let group = unsafe { group.as_ref() }.copied();
-    create(kind, tpl, function, context as *mut c_void, group, event)
+    create(kind, tpl, function, context.cast_mut(), group, event)
 }
 
+/// SetTimer: arms or cancels a timer event.
 pub extern "efiapi" fn set_timer(event: efi::Event, kind: efi::TimerDelay, trigger: u64) -> efi::Status {
     let now = now_ns();
     let result = BOOT.lock().events.set_timer(event_id(event), kind, trigger, now);
     super::status_of(result, EventError::status)
 }
 
+/// SignalEvent: signals an event (and every event of its group).
 pub extern "efiapi" fn signal_event(event: efi::Event) -> efi::Status {
     let result = BOOT.lock().events.signal(event_id(event));
     if result.is_ok() {
@@ -216,6 +227,7 @@ pub extern "efiapi" fn signal_event(event: efi::Event) -> efi::Status {
     super::status_of(result, EventError::status)
 }
 
+/// CloseEvent: closes an event, cancelling its timer.
 pub extern "efiapi" fn close_event(event: efi::Event) -> efi::Status {
     let result = BOOT.lock().events.close(event_id(event));
     super::status_of(result, EventError::status)
@@ -231,11 +243,13 @@ fn check(id: EventId) -> Result<(), EventError> {
     BOOT.lock().events.consume_signal(id)
 }
 
+/// CheckEvent: whether a wait event is signalled, clearing it if so.
 pub extern "efiapi" fn check_event(event: efi::Event) -> efi::Status {
     poll_timers();
     super::status_of(check(event_id(event)), EventError::status)
 }
 
+/// WaitForEvent: waits until one of `events` is signalled; its index goes to `index`.
 pub extern "efiapi" fn wait_for_event(count: usize, events: *mut efi::Event, index: *mut usize) -> efi::Status {
     if count == 0 || events.is_null() || index.is_null() {
         return efi::Status::INVALID_PARAMETER;
@@ -266,6 +280,7 @@ pub extern "efiapi" fn wait_for_event(count: usize, events: *mut efi::Event, ind
 
 // ---- Miscellaneous (§7.5) ----
 
+/// Stall: busy-waits at least `microseconds`.
 pub extern "efiapi" fn stall(microseconds: usize) -> efi::Status {
     let end = now_ns().saturating_add((microseconds as u64).saturating_mul(1000));
     while now_ns() < end {
@@ -274,6 +289,7 @@ pub extern "efiapi" fn stall(microseconds: usize) -> efi::Status {
     efi::Status::SUCCESS
 }
 
+/// GetNextMonotonicCount: the next value of the boot-time counter.
 pub extern "efiapi" fn get_next_monotonic_count(count: *mut u64) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let count = match unsafe { out(count) } {
@@ -296,7 +312,7 @@ pub extern "efiapi" fn copy_mem(destination: *mut c_void, source: *mut c_void, l
     }
     // SAFETY: both ranges passed the checks and the caller promised them;
     // `copy` handles overlap as the specification requires.
-    unsafe { core::ptr::copy(source as *const u8, destination as *mut u8, length) }
+    unsafe { core::ptr::copy(source as *const u8, destination.cast::<u8>(), length) }
 }
 
 /// SetMem returns nothing: as CopyMem, an impossible range is left alone.
@@ -305,9 +321,10 @@ pub extern "efiapi" fn set_mem(buffer: *mut c_void, size: usize, value: u8) {
         return log::debug!("SetMem: {e}");
     }
     // SAFETY: the range passed the checks and the caller promised it.
-    unsafe { core::ptr::write_bytes(buffer as *mut u8, value, size) }
+    unsafe { core::ptr::write_bytes(buffer.cast::<u8>(), value, size) }
 }
 
+/// CalculateCrc32: the CRC-32 of `size` bytes at `data`.
 pub extern "efiapi" fn calculate_crc32(data: *mut c_void, size: usize, crc: *mut u32) -> efi::Status {
     if data.is_null() || size == 0 || crc.is_null() {
         return efi::Status::INVALID_PARAMETER;
@@ -323,6 +340,7 @@ pub extern "efiapi" fn calculate_crc32(data: *mut c_void, size: usize, crc: *mut
     efi::Status::SUCCESS
 }
 
+/// InstallConfigurationTable: adds, replaces or (with a NULL table) removes a configuration table.
 pub extern "efiapi" fn install_configuration_table(guid: *mut efi::Guid, table: *mut c_void) -> efi::Status {
     // SAFETY: the caller passes a valid GUID or null.
     let Some(guid) = (unsafe { guid.as_ref() }).copied() else {

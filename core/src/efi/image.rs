@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use log::{debug, info, warn};
 use r_efi::efi;
-use r_efi::protocols::{device_path, file, loaded_image, loaded_image_device_path, simple_file_system};
+use r_efi::protocols::{device_path, loaded_image, loaded_image_device_path};
 use spin::Mutex;
 
 /// Images at least this large go wholly below [`LARGE_IMAGE_MIN_ADDRESS`] when
@@ -36,7 +36,10 @@ const LARGE_IMAGE_MIN_ADDRESS: u64 = 16 << 20;
 const LOW_MEMORY_END: u64 = 1 << 20;
 
 mod fault;
+mod from_file;
+
 pub use fault::{abandon_faulting_image, fault_summary};
+use from_file::{file_path_name, load_from_file, open_file};
 
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
 #[repr(C, align(16))]
@@ -101,223 +104,6 @@ fn fail(what: &str, status: efi::Status) -> efi::Status {
     status
 }
 
-/// Opens the file a device path names through the SimpleFileSystem on the
-/// device the path leads to. Returns the open file, the device handle and the
-/// remaining (file) part of the path.
-fn open_file(path: &[u8]) -> Result<(SfsFile, efi::Handle, Vec<u8>), efi::Status> {
-    let mut remaining = path.as_ptr() as *mut device_path::Protocol;
-    let mut device: efi::Handle = core::ptr::null_mut();
-    let mut guid = simple_file_system::PROTOCOL_GUID;
-    let status = super::protocol::locate_device_path(&mut guid, &mut remaining, &mut device);
-    if status.is_error() {
-        return Err(efi::Status::NOT_FOUND);
-    }
-    let consumed = remaining as usize - path.as_ptr() as usize;
-    let file_part = path[consumed..].to_vec();
-    let name = file_path_name(&file_part).ok_or(efi::Status::NOT_FOUND)?;
-    let mut sfs: *mut c_void = core::ptr::null_mut();
-    let status = super::protocol::handle_protocol(device, &mut guid, &mut sfs);
-    if status.is_error() || sfs.is_null() {
-        return Err(efi::Status::NOT_FOUND);
-    }
-    // SAFETY: the interface is a SimpleFileSystem protocol installed on the
-    // device; it is called like an application would, with no lock held.
-    let file = unsafe { SfsFile::open(sfs as *mut simple_file_system::Protocol, &name) }?;
-    Ok((file, device, file_part))
-}
-
-/// The path name of a run of FILE_PATH media nodes (type 4, subtype 4),
-/// joined with backslashes, NUL-terminated.
-fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
-    let mut name: Vec<u16> = Vec::new();
-    for node in crate::handles::device_path::nodes(path) {
-        let node = node.ok()?;
-        if node.is_end() {
-            break;
-        }
-        if node.kind() != 4 || node.sub_type() != 4 {
-            return None;
-        }
-        let units: Vec<u16> = node
-            .data()
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&c| c != 0)
-            .collect();
-        if !name.is_empty() && name.last() != Some(&(b'\\' as u16)) && units.first() != Some(&(b'\\' as u16)) {
-            name.push(b'\\' as u16);
-        }
-        name.extend(units);
-    }
-    if name.is_empty() {
-        return None;
-    }
-    name.push(0);
-    Some(name)
-}
-
-/// A file opened read-only through a SimpleFileSystem protocol, for LoadImage
-/// to read an image's headers and then each section straight into place.
-/// Closed on drop.
-struct SfsFile {
-    file: *mut file::Protocol,
-    len: u64,
-}
-
-impl SfsFile {
-    /// # Safety
-    /// `sfs` is a live SimpleFileSystem protocol.
-    unsafe fn open(sfs: *mut simple_file_system::Protocol, name: &[u16]) -> Result<SfsFile, efi::Status> {
-        // SAFETY: the caller's contract; the protocol functions are called with
-        // valid pointers, as the specification requires.
-        unsafe {
-            let mut root: *mut file::Protocol = core::ptr::null_mut();
-            let s = ((*sfs).open_volume)(sfs, &mut root);
-            if s.is_error() {
-                return Err(s);
-            }
-            let mut f: *mut file::Protocol = core::ptr::null_mut();
-            let s = ((*root).open)(root, &mut f, name.as_ptr() as *mut u16, file::MODE_READ, 0);
-            ((*root).close)(root);
-            if s.is_error() {
-                return Err(s);
-            }
-            let mut file = SfsFile { file: f, len: 0 };
-            // The size: seek to the end (§13.5 SetPosition with all ones).
-            let s = ((*f).set_position)(f, u64::MAX);
-            if s.is_error() || ((*f).get_position)(f, &mut file.len).is_error() {
-                return Err(efi::Status::LOAD_ERROR);
-            }
-            Ok(file)
-        }
-    }
-
-    /// Fills `buffer` from `offset`; a short read is an error.
-    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), image::ImageError> {
-        let len = buffer.len();
-        let failed = |status| image::ImageError::Read { offset, len, status };
-        // SAFETY: `file` is open (closed only on drop); the buffer is writable
-        // for its length.
-        unsafe {
-            let s = ((*self.file).set_position)(self.file, offset);
-            if s.is_error() {
-                return Err(failed(s));
-            }
-            let mut done = 0;
-            while done < buffer.len() {
-                let mut size = buffer.len() - done;
-                let s = ((*self.file).read)(self.file, &mut size, buffer[done..].as_mut_ptr() as *mut c_void);
-                if s.is_error() {
-                    return Err(failed(s));
-                }
-                if size == 0 {
-                    return Err(failed(efi::Status::END_OF_FILE));
-                }
-                done += size;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for SfsFile {
-    fn drop(&mut self) {
-        // SAFETY: the file was opened by `open` and is closed once.
-        unsafe { ((*self.file).close)(self.file) };
-    }
-}
-
-/// Bytes read from the start of a file before its headers are measured.
-const HEADER_PREFIX: u64 = 4096;
-
-/// LoadImage from a file: the headers are read and checked, then every
-/// section is read from the file straight into the image's pages (one device
-/// request per contiguous run), so a kernel is neither buffered nor copied.
-fn load_from_file(
-    parent: efi::Handle,
-    file: &mut SfsFile,
-    device: efi::Handle,
-    full_path: &[u8],
-    file_path: &[u8],
-) -> Result<HandleId, efi::Status> {
-    let bad = |e: image::ImageError| fail(&alloc::format!("{e}"), e.status());
-    let mut prefix = alloc::vec![0u8; file.len.min(HEADER_PREFIX) as usize];
-    file.read_at(0, &mut prefix).map_err(bad)?;
-    let wanted = image::headers_len(&prefix).map_err(bad)?.min(file.len);
-    // Headers beyond the first 4 KiB are unusual but legal: read them into pages.
-    let larger;
-    let headers: &[u8] = if wanted as usize <= prefix.len() {
-        &prefix
-    } else {
-        let mut buffer = FileBuffer::new(wanted)?;
-        // SAFETY: the pages were allocated for `wanted` bytes and are identity mapped.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
-        file.read_at(0, bytes).map_err(bad)?;
-        larger = buffer;
-        &larger
-    };
-    let pe = image::parse_headers(headers, file.len, Machine::NATIVE).map_err(bad)?;
-    place(
-        parent,
-        &pe,
-        headers,
-        &mut |offset, target| file.read_at(offset, target),
-        device,
-        Some(full_path),
-        Some(file_path),
-    )
-}
-
-/// Bytes for LoadImage in pages of their own (headers too large for the
-/// firmware's heap). Freed on drop.
-struct FileBuffer {
-    address: u64,
-    pages: u64,
-    len: usize,
-}
-
-impl FileBuffer {
-    fn new(len: u64) -> Result<FileBuffer, efi::Status> {
-        let pages = len.div_ceil(EFI_PAGE_SIZE).max(1);
-        let address = BOOT
-            .lock()
-            .memory
-            .allocate_pages(
-                AllocateType::AnyPages,
-                crate::memory::MemoryType::BootServicesData,
-                pages,
-            )
-            .map_err(|_| efi::Status::OUT_OF_RESOURCES)?;
-        Ok(FileBuffer {
-            address,
-            pages,
-            len: len as usize,
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.address as *mut u8
-    }
-}
-
-impl core::ops::Deref for FileBuffer {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
-        unsafe { core::slice::from_raw_parts(self.address as *const u8, self.len) }
-    }
-}
-
-impl Drop for FileBuffer {
-    fn drop(&mut self) {
-        let _ = BOOT.lock().memory.free_pages(self.address, self.pages);
-    }
-}
-
 /// Loads a PE image from memory (LoadImage with a SourceBuffer).
 pub fn load_from_buffer(
     parent: efi::Handle,
@@ -350,7 +136,7 @@ fn place(
     full_path: Option<&[u8]>,
     file_path: Option<&[u8]>,
 ) -> Result<HandleId, efi::Status> {
-    let size = pe.size_of_image() as u64;
+    let size = u64::from(pe.size_of_image());
     let pages = size.div_ceil(EFI_PAGE_SIZE);
     let code_type = pe.subsystem().code_type();
     // Large images (kernels) go low rather than just below the firmware heap,
@@ -414,7 +200,7 @@ fn place(
     let handle = install(
         None,
         loaded_image::PROTOCOL_GUID,
-        &mut *protocol as *mut _ as *mut c_void,
+        core::ptr::from_mut(&mut *protocol).cast::<c_void>(),
     )
     .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
     // Every image LoadImage loads carries LoadedImageDevicePath; one loaded from
@@ -481,7 +267,7 @@ pub fn register_builtin(
     let handle = install(
         None,
         loaded_image::PROTOCOL_GUID,
-        &mut *protocol as *mut _ as *mut c_void,
+        core::ptr::from_mut(&mut *protocol).cast::<c_void>(),
     )
     .map_err(|e| e.status())?;
     IMAGES.lock().push(LoadedImage {
@@ -503,6 +289,7 @@ pub fn register_builtin(
     Ok(handle)
 }
 
+/// LoadImage: loads a PE image from a buffer or a device path into memory, and gives it a handle with LoadedImage.
 pub extern "efiapi" fn load_image(
     _boot_policy: efi::Boolean,
     parent: efi::Handle,
@@ -553,6 +340,7 @@ pub extern "efiapi" fn load_image(
     }
 }
 
+/// StartImage: calls a loaded image's entry point; returns when it returns or calls Exit.
 pub extern "efiapi" fn start_image(
     handle: efi::Handle,
     exit_data_size: *mut usize,
@@ -621,7 +409,7 @@ fn unload(image: LoadedImage) {
     let _ = boot.handles.uninstall_protocol(
         image.handle,
         &loaded_image::PROTOCOL_GUID,
-        Interface::from_ptr(&*image.protocol as *const _ as *mut c_void),
+        Interface::from_ptr(core::ptr::from_ref(&*image.protocol) as *mut c_void),
     );
     // Images compiled into the firmware never had one.
     if image.pages > 0 {
@@ -643,6 +431,7 @@ fn unload(image: LoadedImage) {
     drop(image.file_path);
 }
 
+/// Exit: ends the running image (or unloads one not yet started), returning to its StartImage.
 pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usize, data: *mut u16) -> efi::Status {
     let Some(id) = HandleId::from_efi(handle) else {
         return efi::Status::INVALID_PARAMETER;
@@ -676,6 +465,7 @@ pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usiz
     }
 }
 
+/// UnloadImage: unloads an image that was never started, or one that asks to be unloaded.
 pub extern "efiapi" fn unload_image(handle: efi::Handle) -> efi::Status {
     let Some(id) = HandleId::from_efi(handle) else {
         return efi::Status::INVALID_PARAMETER;
@@ -713,6 +503,7 @@ fn log_memory_use() {
     );
 }
 
+/// ExitBootServices: ends boot services if `map_key` is the current memory map's key.
 pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -> efi::Status {
     {
         let boot = BOOT.lock();

@@ -54,16 +54,22 @@ pub struct Platform {
 
 /// Boot-services state.
 pub struct Boot {
+    /// The memory map and the pool.
     pub memory: Memory,
+    /// Events and timers, and the current TPL.
     pub events: EventTable,
+    /// Handles, protocols and their opens.
     pub handles: Database,
+    /// The count GetNextMonotonicCount returned last.
     pub monotonic_count: u64,
     /// The EXIT_BOOT_SERVICES group was signalled (only once, even if the
     /// first ExitBootServices call fails on a stale map key).
     pub exited_notified: bool,
+    /// ExitBootServices succeeded: boot services are gone.
     pub exited: bool,
 }
 
+/// The boot-services state, behind the lock every boot service takes.
 pub static BOOT: Mutex<Boot> = Mutex::new(Boot {
     memory: Memory::new(),
     events: EventTable::new(),

@@ -45,7 +45,7 @@ pub unsafe fn device_path_bytes<'a>(path: *const u8) -> Option<&'a [u8]> {
     let size = device_path::size_in_memory(MAX_DEVICE_PATH, |offset| {
         // SAFETY: the walker asks only for headers of nodes it has not yet
         // passed the end of; the caller's path is readable up to its end node.
-        Some(unsafe { core::ptr::read_unaligned(path.add(offset) as *const [u8; 4]) })
+        Some(unsafe { core::ptr::read_unaligned(path.add(offset).cast::<[u8; 4]>()) })
     })
     .ok()?;
     // SAFETY: `size` bytes were found to form the path.
@@ -85,6 +85,7 @@ pub fn open(
         .map(|_| ())
 }
 
+/// InstallProtocolInterface: adds a protocol to a handle, making a handle if none is given.
 pub extern "efiapi" fn install_protocol_interface(
     handle_ptr: *mut efi::Handle,
     guid: *mut efi::Guid,
@@ -113,6 +114,7 @@ pub extern "efiapi" fn install_protocol_interface(
     }
 }
 
+/// ReinstallProtocolInterface: replaces a protocol's interface on a handle.
 pub extern "efiapi" fn reinstall_protocol_interface(
     h: efi::Handle,
     guid: *mut efi::Guid,
@@ -135,6 +137,7 @@ pub extern "efiapi" fn reinstall_protocol_interface(
     }
 }
 
+/// UninstallProtocolInterface: removes a protocol from a handle (the handle goes with its last protocol).
 pub extern "efiapi" fn uninstall_protocol_interface(
     h: efi::Handle,
     guid: *mut efi::Guid,
@@ -153,6 +156,7 @@ pub extern "efiapi" fn uninstall_protocol_interface(
     }
 }
 
+/// HandleProtocol: the interface of a protocol on a handle.
 pub extern "efiapi" fn handle_protocol(
     h: efi::Handle,
     guid: *mut efi::Guid,
@@ -178,6 +182,7 @@ pub extern "efiapi" fn handle_protocol(
     }
 }
 
+/// RegisterProtocolNotify: signals an event whenever the protocol is installed.
 pub extern "efiapi" fn register_protocol_notify(
     guid: *mut efi::Guid,
     event: efi::Event,
@@ -214,6 +219,7 @@ fn search(kind: efi::LocateSearchType, guid: *mut efi::Guid, key: *mut c_void) -
     }
 }
 
+/// LocateHandle: handles with a protocol, all handles, or those newly registered.
 pub extern "efiapi" fn locate_handle(
     kind: efi::LocateSearchType,
     guid: *mut efi::Guid,
@@ -259,6 +265,7 @@ pub extern "efiapi" fn locate_handle(
     efi::Status::SUCCESS
 }
 
+/// LocateHandleBuffer: LocateHandle into a pool buffer.
 pub extern "efiapi" fn locate_handle_buffer(
     kind: efi::LocateSearchType,
     guid: *mut efi::Guid,
@@ -294,6 +301,7 @@ pub extern "efiapi" fn locate_handle_buffer(
     efi::Status::SUCCESS
 }
 
+/// LocateDevicePath: the handle with the protocol whose device path is the longest prefix of the given one.
 pub extern "efiapi" fn locate_device_path(
     guid: *mut efi::Guid,
     path: *mut *mut r_efi::protocols::device_path::Protocol,
@@ -317,36 +325,42 @@ pub extern "efiapi" fn locate_device_path(
         Ok(m) => {
             *device = m.handle.to_efi();
             // SAFETY: `consumed` bytes are inside the caller's path.
-            *path = unsafe { (*path as *mut u8).add(m.consumed) } as *mut r_efi::protocols::device_path::Protocol;
+            *path = unsafe { (*path).cast::<u8>().add(m.consumed) }.cast::<r_efi::protocols::device_path::Protocol>();
             efi::Status::SUCCESS
         }
         Err(e) => e.status(),
     }
 }
 
+/// ConnectController: the firmware's drivers connect at start, so nothing more connects (NOT_FOUND).
 pub extern "efiapi" fn connect_controller(
     controller: efi::Handle,
     _drivers: *mut efi::Handle,
     _remaining: *mut r_efi::protocols::device_path::Protocol,
     _recursive: efi::Boolean,
 ) -> efi::Status {
-    match handle(controller) {
-        Some(h) if BOOT.lock().handles.is_valid(h) => efi::Status::NOT_FOUND,
-        _ => efi::Status::INVALID_PARAMETER,
-    }
+    if_valid(controller, efi::Status::NOT_FOUND)
 }
 
+/// DisconnectController: nothing to disconnect; SUCCESS for any valid handle.
 pub extern "efiapi" fn disconnect_controller(
     controller: efi::Handle,
     _driver: efi::Handle,
     _child: efi::Handle,
 ) -> efi::Status {
+    if_valid(controller, efi::Status::SUCCESS)
+}
+
+/// `status` when `controller` is a handle in the database, else
+/// INVALID_PARAMETER (Connect/DisconnectController's first check).
+fn if_valid(controller: efi::Handle, status: efi::Status) -> efi::Status {
     match handle(controller) {
-        Some(h) if BOOT.lock().handles.is_valid(h) => efi::Status::SUCCESS,
+        Some(h) if BOOT.lock().handles.is_valid(h) => status,
         _ => efi::Status::INVALID_PARAMETER,
     }
 }
 
+/// OpenProtocol: opens a protocol on a handle for an agent, with the specification's rules.
 pub extern "efiapi" fn open_protocol(
     h: efi::Handle,
     guid: *mut efi::Guid,
@@ -377,6 +391,7 @@ pub extern "efiapi" fn open_protocol(
     status
 }
 
+/// CloseProtocol: closes what OpenProtocol opened.
 pub extern "efiapi" fn close_protocol(
     h: efi::Handle,
     guid: *mut efi::Guid,
@@ -396,6 +411,7 @@ pub extern "efiapi" fn close_protocol(
     }
 }
 
+/// OpenProtocolInformation: who has a protocol on a handle open, and how.
 pub extern "efiapi" fn open_protocol_information(
     h: efi::Handle,
     guid: *mut efi::Guid,
@@ -437,6 +453,7 @@ pub extern "efiapi" fn open_protocol_information(
     efi::Status::SUCCESS
 }
 
+/// ProtocolsPerHandle: the GUIDs of the protocols on a handle.
 pub extern "efiapi" fn protocols_per_handle(
     h: efi::Handle,
     buffer: *mut *mut *mut efi::Guid,
@@ -479,6 +496,7 @@ pub extern "efiapi" fn protocols_per_handle(
     efi::Status::SUCCESS
 }
 
+/// LocateProtocol: the first interface of a protocol.
 pub extern "efiapi" fn locate_protocol(
     guid: *mut efi::Guid,
     registration: *mut c_void,
@@ -591,6 +609,7 @@ pub extern "efiapi" fn install_multiple_protocol_interfaces(
     efi::Status::UNSUPPORTED
 }
 
+/// Placeholder for UninstallMultipleProtocolInterfaces, like the one above.
 pub extern "efiapi" fn uninstall_multiple_protocol_interfaces(
     _h: efi::Handle,
     _a: *mut c_void,

@@ -18,9 +18,15 @@ pub type ResetNotify = extern "efiapi" fn(efi::ResetType, efi::Status, usize, *m
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
     /// RegisterResetNotify with a function already registered.
-    AlreadyRegistered { function: usize },
+    AlreadyRegistered {
+        /// The function's address.
+        function: usize,
+    },
     /// UnregisterResetNotify with a function not registered.
-    NotRegistered { function: usize },
+    NotRegistered {
+        /// The function's address.
+        function: usize,
+    },
 }
 
 impl Error {
@@ -49,6 +55,7 @@ pub struct ResetNotifications {
 }
 
 impl ResetNotifications {
+    /// No functions registered.
     pub const fn new() -> ResetNotifications {
         ResetNotifications { functions: Vec::new() }
     }
@@ -57,6 +64,7 @@ impl ResetNotifications {
         self.functions.iter().position(|&f| f as usize == function as usize)
     }
 
+    /// RegisterResetNotify: adds `function`, unless it is there already.
     pub fn register(&mut self, function: ResetNotify) -> Result<(), Error> {
         if self.position(function).is_some() {
             return Err(Error::AlreadyRegistered {
@@ -67,6 +75,7 @@ impl ResetNotifications {
         Ok(())
     }
 
+    /// UnregisterResetNotify: removes `function`, if it is there.
     pub fn unregister(&mut self, function: ResetNotify) -> Result<(), Error> {
         let index = self.position(function).ok_or(Error::NotRegistered {
             function: function as usize,

@@ -25,7 +25,9 @@ const MAX_ADDRESS_CHANGE_NOTIFIES: usize = 16;
 /// What the platform provides at runtime: functions in the firmware image.
 #[derive(Clone, Copy)]
 pub struct RuntimePlatform {
+    /// Reads the real-time clock.
     pub get_time: fn() -> Result<DateTime, efi::Status>,
+    /// Sets the real-time clock.
     pub set_time: fn(&DateTime) -> Result<(), efi::Status>,
     /// Resets or powers off; returns only if it could not.
     pub reset: fn(efi::ResetType),
@@ -63,7 +65,9 @@ pub const fn runtime_services_supported(virtual_address_map: bool) -> u32 {
 /// before ExitBootServices, with no lock held.
 pub type PersistVariables = fn(&[u8]);
 
+/// The runtime services' state: the variables and what changes at ExitBootServices and SetVirtualAddressMap.
 pub struct Runtime {
+    /// The variables, in an arena of runtime services data.
     pub variables: VariableStore<&'static mut [u8]>,
     /// Set once the platform found where to keep non-volatile variables.
     persist: Option<PersistVariables>,
@@ -76,6 +80,7 @@ pub struct Runtime {
     address_change_count: usize,
 }
 
+/// The runtime state, `None` until the platform sets it up.
 pub static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
 
 /// Sets up the runtime state with the arena the firmware placed in runtime
@@ -205,6 +210,7 @@ fn from_efi_time(t: &efi::Time) -> DateTime {
     }
 }
 
+/// GetTime: the real-time clock's date and time, and its capabilities.
 pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::TimeCapabilities) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let time = match unsafe { out(time) } {
@@ -233,6 +239,7 @@ pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::Ti
     }
 }
 
+/// SetTime: sets the real-time clock.
 pub extern "efiapi" fn set_time(time: *mut efi::Time) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let Some(time) = (unsafe { time.as_ref() }) else {
@@ -249,6 +256,7 @@ pub extern "efiapi" fn set_time(time: *mut efi::Time) -> efi::Status {
     status(set(&t))
 }
 
+/// GetWakeupTime: no wake-up alarm (UNSUPPORTED).
 pub extern "efiapi" fn get_wakeup_time(
     _enabled: *mut efi::Boolean,
     _pending: *mut efi::Boolean,
@@ -258,12 +266,14 @@ pub extern "efiapi" fn get_wakeup_time(
     efi::Status::UNSUPPORTED
 }
 
+/// SetWakeupTime: no wake-up alarm (UNSUPPORTED).
 pub extern "efiapi" fn set_wakeup_time(_enable: efi::Boolean, _time: *mut efi::Time) -> efi::Status {
     efi::Status::UNSUPPORTED
 }
 
 // ---- Virtual memory (§8.4) ----
 
+/// SetVirtualAddressMap: the firmware stays identity-mapped; runs the address-change notifications once.
 pub extern "efiapi" fn set_virtual_address_map(
     _map_size: usize,
     _descriptor_size: usize,
@@ -294,6 +304,7 @@ pub extern "efiapi" fn set_virtual_address_map(
     efi::Status::SUCCESS
 }
 
+/// ConvertPointer: addresses stay as they are (identity mapping).
 pub extern "efiapi" fn convert_pointer(_debug_disposition: usize, address: *mut *mut c_void) -> efi::Status {
     if address.is_null() {
         return efi::Status::INVALID_PARAMETER;
@@ -322,6 +333,7 @@ unsafe fn name<'a>(name: *const u16) -> Result<&'a [u16], efi::Status> {
     unsafe { caller_buffer::ucs2_string(name, MAX_VARIABLE_NAME) }.map_err(|e| e.status())
 }
 
+/// GetVariable: a variable's attributes and data.
 pub extern "efiapi" fn get_variable(
     variable_name: *mut efi::Char16,
     vendor: *mut efi::Guid,
@@ -355,8 +367,8 @@ pub extern "efiapi" fn get_variable(
         caller_buffer::check_elements(data as *const u8, *size).map_err(|e| e.status())?;
         // SAFETY: the caller gave `*size` (at least the value's length) writable
         // bytes at `data`; the claim passed the checks.
-        let out = unsafe { caller_buffer::slice_mut(data as *mut u8, value.len()) }.map_err(|e| e.status())?;
-        out.copy_from_slice(&value);
+        let out = unsafe { caller_buffer::slice_mut(data.cast::<u8>(), value.len()) }.map_err(|e| e.status())?;
+        out.copy_from_slice(value);
         *size = value.len();
         Ok(())
     }))
@@ -377,11 +389,12 @@ fn var_to_file(rt: &Runtime, size: &mut usize, data: *mut c_void) -> Result<(), 
     caller_buffer::check_elements(data as *const u8, *size).map_err(|e| e.status())?;
     // SAFETY: the caller gave `*size` (at least `needed`) writable bytes at
     // `data`; the claim passed the checks.
-    let out = unsafe { caller_buffer::slice_mut(data as *mut u8, needed) }.map_err(|e| e.status())?;
+    let out = unsafe { caller_buffer::slice_mut(data.cast::<u8>(), needed) }.map_err(|e| e.status())?;
     *size = variable_file::write_file(out, entries).map_err(|_| efi::Status::BUFFER_TOO_SMALL)?;
     Ok(())
 }
 
+/// GetNextVariableName: the name and GUID of the variable after the given one.
 pub extern "efiapi" fn get_next_variable_name(
     name_size: *mut usize,
     variable_name: *mut efi::Char16,
@@ -430,6 +443,7 @@ pub extern "efiapi" fn get_next_variable_name(
     }))
 }
 
+/// SetVariable: creates, replaces, appends to or deletes a variable.
 pub extern "efiapi" fn set_variable(
     variable_name: *mut efi::Char16,
     vendor: *mut efi::Guid,
@@ -473,6 +487,7 @@ pub extern "efiapi" fn set_variable(
     }
 }
 
+/// QueryVariableInfo: the storage the variables of `attributes` have and may take.
 pub extern "efiapi" fn query_variable_info(
     attributes: u32,
     maximum_storage: *mut u64,
@@ -480,15 +495,14 @@ pub extern "efiapi" fn query_variable_info(
     maximum_variable_size: *mut u64,
 ) -> efi::Status {
     // SAFETY: the caller passes valid pointers or null.
-    let (a, b, c) = match unsafe {
+    let (Some(a), Some(b), Some(c)) = (unsafe {
         (
             maximum_storage.as_mut(),
             remaining_storage.as_mut(),
             maximum_variable_size.as_mut(),
         )
-    } {
-        (Some(a), Some(b), Some(c)) => (a, b, c),
-        _ => return efi::Status::INVALID_PARAMETER,
+    }) else {
+        return efi::Status::INVALID_PARAMETER;
     };
     status(with(|rt| {
         let info = match rt.variables.info(attributes, rt.exited) {
@@ -507,6 +521,7 @@ pub extern "efiapi" fn query_variable_info(
 
 // ---- Miscellaneous (§8.5) ----
 
+/// GetNextHighMonotonicCount: increments the high 32 bits of the monotonic count and returns them.
 pub extern "efiapi" fn get_next_high_mono_count(count: *mut u32) -> efi::Status {
     // SAFETY: the caller passes a valid pointer or null.
     let count = match unsafe { out(count) } {
@@ -520,6 +535,7 @@ pub extern "efiapi" fn get_next_high_mono_count(count: *mut u32) -> efi::Status 
     }))
 }
 
+/// ResetSystem: runs the reset notifications (before ExitBootServices), then resets or powers off.
 pub extern "efiapi" fn reset_system(kind: efi::ResetType, status: efi::Status, size: usize, data: *mut c_void) {
     // Reset notifications (§8.5.1) live in boot-services memory.
     if with(|rt| Ok(!rt.exited)).unwrap_or(false) {
@@ -534,6 +550,7 @@ pub extern "efiapi" fn reset_system(kind: efi::ResetType, status: efi::Status, s
     }
 }
 
+/// UpdateCapsule: no capsules (UNSUPPORTED).
 pub extern "efiapi" fn update_capsule(
     _capsules: *mut *mut efi::CapsuleHeader,
     _count: usize,
@@ -542,6 +559,7 @@ pub extern "efiapi" fn update_capsule(
     efi::Status::UNSUPPORTED
 }
 
+/// QueryCapsuleCapabilities: no capsules (UNSUPPORTED).
 pub extern "efiapi" fn query_capsule_capabilities(
     _capsules: *mut *mut efi::CapsuleHeader,
     _count: usize,

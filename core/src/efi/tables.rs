@@ -42,10 +42,12 @@ pub struct Shared<T>(UnsafeCell<T>);
 unsafe impl<T> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
+    /// Wraps `value` for a static.
     pub const fn new(value: T) -> Shared<T> {
         Shared(UnsafeCell::new(value))
     }
 
+    /// A pointer to the value, for the EFI tables and for changes under the update lock.
     pub fn get(&self) -> *mut T {
         self.0.get()
     }
@@ -64,6 +66,7 @@ const fn header(signature: u64, size: usize) -> efi::TableHeader {
     }
 }
 
+/// The configuration table array the system table points to.
 pub static CONFIGURATION_TABLES: Shared<[efi::ConfigurationTable; MAX_CONFIGURATION_TABLES]> = Shared(UnsafeCell::new(
     [const {
         efi::ConfigurationTable {
@@ -73,6 +76,7 @@ pub static CONFIGURATION_TABLES: Shared<[efi::ConfigurationTable; MAX_CONFIGURAT
     }; MAX_CONFIGURATION_TABLES],
 ));
 
+/// The runtime services table.
 pub static RUNTIME_SERVICES: Shared<efi::RuntimeServices> = Shared(UnsafeCell::new(efi::RuntimeServices {
     hdr: header(RUNTIME_SERVICES_SIGNATURE, size_of::<efi::RuntimeServices>()),
     get_time: runtime::get_time,
@@ -91,6 +95,7 @@ pub static RUNTIME_SERVICES: Shared<efi::RuntimeServices> = Shared(UnsafeCell::n
     query_variable_info: runtime::query_variable_info,
 }));
 
+/// The boot services table.
 pub static BOOT_SERVICES: Shared<efi::BootServices> = Shared(UnsafeCell::new(efi::BootServices {
     hdr: header(BOOT_SERVICES_SIGNATURE, size_of::<efi::BootServices>()),
     raise_tpl: boot::raise_tpl,
@@ -139,9 +144,10 @@ pub static BOOT_SERVICES: Shared<efi::BootServices> = Shared(UnsafeCell::new(efi
     create_event_ex: boot::create_event_ex,
 }));
 
+/// The system table handed to every image.
 pub static SYSTEM_TABLE: Shared<efi::SystemTable> = Shared(UnsafeCell::new(efi::SystemTable {
     hdr: header(SYSTEM_TABLE_SIGNATURE, size_of::<efi::SystemTable>()),
-    firmware_vendor: VENDOR.as_ptr() as *mut u16,
+    firmware_vendor: VENDOR.as_ptr().cast_mut(),
     firmware_revision: 0x0001_0000,
     console_in_handle: core::ptr::null_mut(),
     con_in: core::ptr::null_mut(),
@@ -152,7 +158,7 @@ pub static SYSTEM_TABLE: Shared<efi::SystemTable> = Shared(UnsafeCell::new(efi::
     runtime_services: RUNTIME_SERVICES.0.get(),
     boot_services: BOOT_SERVICES.0.get(),
     number_of_table_entries: 0,
-    configuration_table: CONFIGURATION_TABLES.0.get() as *mut efi::ConfigurationTable,
+    configuration_table: CONFIGURATION_TABLES.0.get().cast::<efi::ConfigurationTable>(),
 }));
 
 /// The header's CRC32, computed with the CRC field zero (§4.2).
@@ -174,9 +180,9 @@ fn update_crcs() {
     // SAFETY: the three statics start with their headers and are as long as
     // `header_size` says.
     unsafe {
-        update_crc(RUNTIME_SERVICES.get() as *mut efi::TableHeader);
-        update_crc(BOOT_SERVICES.get() as *mut efi::TableHeader);
-        update_crc(SYSTEM_TABLE.get() as *mut efi::TableHeader);
+        update_crc(RUNTIME_SERVICES.get().cast::<efi::TableHeader>());
+        update_crc(BOOT_SERVICES.get().cast::<efi::TableHeader>());
+        update_crc(SYSTEM_TABLE.get().cast::<efi::TableHeader>());
     }
 }
 
@@ -194,12 +200,17 @@ pub fn init() {
 /// Where the console protocols are.
 #[derive(Clone, Copy)]
 pub struct Consoles {
+    /// The handle with the console input protocol.
     pub input_handle: efi::Handle,
+    /// The console input protocol (SimpleTextIn).
     pub input: *mut r_efi::protocols::simple_text_input::Protocol,
+    /// The handle with the console output protocol.
     pub output_handle: efi::Handle,
+    /// The console output protocol (SimpleTextOut); also the standard error.
     pub output: *mut r_efi::protocols::simple_text_output::Protocol,
 }
 
+/// Points the system table's console fields at `c` and updates its CRC.
 pub fn set_consoles(c: Consoles) {
     let _guard = UPDATE.lock();
     // SAFETY: under `UPDATE`; applications only read these fields.

@@ -42,6 +42,7 @@ unsafe fn description(size: usize, data: *const efi::Char16) -> String {
     String::from_utf16_lossy(&text)
 }
 
+/// SetWatchdogTimer: arms, re-arms or (with a zero timeout) disarms the watchdog.
 pub extern "efiapi" fn set_watchdog_timer(
     timeout: usize,
     code: u64,

@@ -20,9 +20,13 @@ use super::{
 /// (`EFI_OPEN_PROTOCOL_INFORMATION_ENTRY`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpenInfo {
+    /// The handle that opened it (an image or a driver).
     pub agent: HandleId,
+    /// The controller it was opened for, by a driver or for a child.
     pub controller: Option<HandleId>,
+    /// The `EFI_OPEN_PROTOCOL_*` attributes.
     pub attributes: u32,
+    /// How many times this agent, controller and attributes opened it.
     pub open_count: u32,
 }
 
@@ -30,7 +34,9 @@ pub struct OpenInfo {
 /// once the lock is released.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Installed {
+    /// The handle the protocols are on, new or given.
     pub handle: HandleId,
+    /// The RegisterProtocolNotify events to signal.
     pub events: Vec<EventId>,
 }
 

@@ -24,11 +24,24 @@ pub const NODE_HEADER_SIZE: usize = 4;
 pub enum PathError {
     /// A node header or body at `offset` runs past the `len` bytes available
     /// (also: the path has no End Entire node within them).
-    Truncated { offset: usize, len: usize },
+    Truncated {
+        /// Where the node starts.
+        offset: usize,
+        /// The bytes available.
+        len: usize,
+    },
     /// The node at `offset` declares a length shorter than its own header.
-    NodeTooShort { offset: usize, length: u16 },
+    NodeTooShort {
+        /// Where the node starts.
+        offset: usize,
+        /// Its declared length.
+        length: u16,
+    },
     /// The header at `offset` could not be read from memory.
-    Unreadable { offset: usize },
+    Unreadable {
+        /// Where the node starts.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for PathError {
@@ -89,6 +102,7 @@ impl<'a> Node<'a> {
         self.bytes.first().copied().unwrap_or(0)
     }
 
+    /// The node's sub-type (0 if the node is too short to say).
     pub fn sub_type(&self) -> u8 {
         self.bytes.get(1).copied().unwrap_or(0)
     }

@@ -13,84 +13,161 @@ use super::{GuidText, HandleId, Interface, RegistrationId};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The handle is not in the database (never existed, or freed).
-    InvalidHandle { handle: HandleId },
+    InvalidHandle {
+        /// The handle the caller named.
+        handle: HandleId,
+    },
     /// `InstallProtocolInterface` on a handle that already has the protocol.
-    AlreadyInstalled { handle: HandleId, guid: Guid },
+    AlreadyInstalled {
+        /// The handle.
+        handle: HandleId,
+        /// The protocol already on it.
+        guid: Guid,
+    },
     /// `InstallMultipleProtocolInterfaces` named the same protocol twice.
-    DuplicateProtocol { guid: Guid },
+    DuplicateProtocol {
+        /// The protocol named twice.
+        guid: Guid,
+    },
     /// `InstallMultipleProtocolInterfaces` with an empty list.
     NoProtocols,
     /// `InstallMultipleProtocolInterfaces` of a device path that `handle` already has.
-    DevicePathExists { handle: HandleId },
+    DevicePathExists {
+        /// The handle that has a device path already.
+        handle: HandleId,
+    },
     /// A device path interface could not be read (NULL, or not a bounded path).
-    UnreadableDevicePath { interface: Interface },
+    UnreadableDevicePath {
+        /// The interface given as a device path.
+        interface: Interface,
+    },
     /// A device path given by the caller is malformed.
     MalformedDevicePath(PathError),
     /// The protocol is not on the handle (uninstall, reinstall, open information).
-    NotInstalled { handle: HandleId, guid: Guid },
+    NotInstalled {
+        /// The handle.
+        handle: HandleId,
+        /// The protocol it does not have.
+        guid: Guid,
+    },
     /// The protocol is on the handle, but with another interface than the caller named.
     InterfaceMismatch {
+        /// The handle.
         handle: HandleId,
+        /// The protocol.
         guid: Guid,
+        /// The interface installed for it.
         installed: Interface,
+        /// The interface the caller named.
         given: Interface,
     },
     /// `UninstallMultipleProtocolInterfaces`: one pair was not installed.
-    NotAllInstalled { handle: HandleId, guid: Guid },
+    NotAllInstalled {
+        /// The handle.
+        handle: HandleId,
+        /// The protocol that was not installed with the interface named.
+        guid: Guid,
+    },
     /// The interface is open by drivers or exclusively; `drivers` are the agents that
     /// have it open `BY_DRIVER` and may release it when `DisconnectController` stops them.
     InUse {
+        /// The handle.
         handle: HandleId,
+        /// The protocol.
         guid: Guid,
+        /// The agents that have it open `BY_DRIVER`.
         drivers: Vec<HandleId>,
     },
     /// `OpenProtocol`/`HandleProtocol` of a protocol the handle does not support.
-    Unsupported { handle: HandleId, guid: Guid },
+    Unsupported {
+        /// The handle.
+        handle: HandleId,
+        /// The protocol it does not support.
+        guid: Guid,
+    },
     /// `OpenProtocol` attributes that are not one of the legal combinations.
-    InvalidAttributes { attributes: u32 },
+    InvalidAttributes {
+        /// The attributes given.
+        attributes: u32,
+    },
     /// The attributes need an agent handle and none was given.
-    MissingAgent { attributes: u32 },
+    MissingAgent {
+        /// The attributes given.
+        attributes: u32,
+    },
     /// The agent handle is not in the database.
-    InvalidAgent { agent: HandleId },
+    InvalidAgent {
+        /// The agent handle given.
+        agent: HandleId,
+    },
     /// The attributes need a controller handle and none was given.
-    MissingController { attributes: u32 },
+    MissingController {
+        /// The attributes given.
+        attributes: u32,
+    },
     /// The controller handle is not in the database.
-    InvalidController { controller: HandleId },
+    InvalidController {
+        /// The controller handle given.
+        controller: HandleId,
+    },
     /// `BY_CHILD_CONTROLLER` with the controller equal to the handle.
-    ControllerIsHandle { handle: HandleId },
+    ControllerIsHandle {
+        /// The handle, also given as the controller.
+        handle: HandleId,
+    },
     /// The same agent already has the interface open `BY_DRIVER` for this controller;
     /// the interface is still returned to the caller (bus drivers rely on it).
     AlreadyOpen {
+        /// The handle.
         handle: HandleId,
+        /// The protocol.
         guid: Guid,
+        /// The agent that has it open.
         agent: HandleId,
+        /// The interface, returned all the same.
         interface: Interface,
     },
     /// Another driver has the interface open `BY_DRIVER`.
     OpenByOtherDriver {
+        /// The handle.
         handle: HandleId,
+        /// The protocol.
         guid: Guid,
+        /// The driver that has it open.
         driver: HandleId,
     },
     /// Someone has the interface open `EXCLUSIVE`.
     OpenExclusively {
+        /// The handle.
         handle: HandleId,
+        /// The protocol.
         guid: Guid,
+        /// The agent that has it open exclusively.
         agent: HandleId,
     },
     /// `CloseProtocol` for an agent and controller that have no open.
     NotOpened {
+        /// The handle.
         handle: HandleId,
+        /// The protocol.
         guid: Guid,
+        /// The agent given.
         agent: HandleId,
+        /// The controller given.
         controller: Option<HandleId>,
     },
     /// `LocateHandle`/`LocateProtocol` found nothing.
     NothingFound,
     /// The registration is not in the database.
-    UnknownRegistration { registration: RegistrationId },
+    UnknownRegistration {
+        /// The registration key given.
+        registration: RegistrationId,
+    },
     /// `LocateDevicePath` found no handle whose device path is a prefix.
-    NoDevicePathMatch { guid: Guid },
+    NoDevicePathMatch {
+        /// The protocol whose handles were searched.
+        guid: Guid,
+    },
     /// The id range is exhausted.
     OutOfIds,
 }

@@ -15,8 +15,11 @@ use super::{Database, Error, EventId, HandleId, Interface, RegistrationId};
 /// The `SearchType` of `LocateHandle` with its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Search {
+    /// `AllHandles`: every handle.
     AllHandles,
+    /// `ByProtocol`: the handles with this protocol.
     ByProtocol(Guid),
+    /// `ByRegisterNotify`: the next handle this registration was notified of.
     ByRegisterNotify(RegistrationId),
 }
 

@@ -127,6 +127,7 @@ impl fmt::Display for RegistrationId {
 pub struct Interface(pub usize);
 
 impl Interface {
+    /// The NULL interface.
     pub const NULL: Interface = Interface(0);
 
     /// Converts an interface pointer from an application.

@@ -13,63 +13,156 @@ use super::Machine;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageError {
     /// The file ends inside a structure the loader must read.
-    Truncated { what: &'static str },
+    Truncated {
+        /// The structure (DOS header, section table, ...).
+        what: &'static str,
+    },
     /// The first two bytes are not "MZ".
-    BadDosSignature { found: u16 },
+    BadDosSignature {
+        /// The first two bytes.
+        found: u16,
+    },
     /// The bytes at `e_lfanew` are not "PE\0\0".
-    BadPeSignature { offset: u32, found: u32 },
+    BadPeSignature {
+        /// `e_lfanew`.
+        offset: u32,
+        /// The four bytes there.
+        found: u32,
+    },
     /// The image is for another processor.
-    UnsupportedMachine { found: u16, expected: Machine },
+    UnsupportedMachine {
+        /// The image's `Machine`.
+        found: u16,
+        /// This firmware's machine.
+        expected: Machine,
+    },
     /// The optional header is not PE32+ (0x20b): a 32-bit PE32 (0x10b) or garbage.
-    NotPe32Plus { magic: u16 },
+    NotPe32Plus {
+        /// The optional header's magic.
+        magic: u16,
+    },
     /// The subsystem is not an EFI application, boot service driver or runtime driver.
     UnsupportedSubsystem(u16),
     /// The `object` crate rejected the NT headers, data directories or section table.
     MalformedHeaders(object::read::Error),
     /// `SectionAlignment` is not a power of two of at least 512.
-    BadSectionAlignment { alignment: u32 },
+    BadSectionAlignment {
+        /// `SectionAlignment`.
+        alignment: u32,
+    },
     /// `SizeOfImage` is zero or smaller than `SizeOfHeaders`.
-    BadImageSize { size_of_image: u32, size_of_headers: u32 },
+    BadImageSize {
+        /// `SizeOfImage`.
+        size_of_image: u32,
+        /// `SizeOfHeaders`.
+        size_of_headers: u32,
+    },
     /// `SizeOfHeaders` reaches past the end of the file.
-    HeadersPastFileEnd { size_of_headers: u32, file_len: u64 },
+    HeadersPastFileEnd {
+        /// `SizeOfHeaders`.
+        size_of_headers: u32,
+        /// The file's length.
+        file_len: u64,
+    },
     /// `AddressOfEntryPoint` is not inside `SizeOfImage`.
-    EntryPointOutsideImage { rva: u32, size_of_image: u32 },
+    EntryPointOutsideImage {
+        /// `AddressOfEntryPoint`.
+        rva: u32,
+        /// `SizeOfImage`.
+        size_of_image: u32,
+    },
     /// A section's virtual range reaches past `SizeOfImage`.
     SectionOutsideImage {
+        /// The section's name.
         name: String,
+        /// Its `VirtualAddress`.
         virtual_address: u32,
+        /// Its `VirtualSize`.
         virtual_size: u32,
+        /// The image's `SizeOfImage`.
         size_of_image: u32,
     },
     /// The raw data the loader copies for a section reaches past the end of the file.
     SectionPastFileEnd {
+        /// The section's name.
         name: String,
+        /// Its `PointerToRawData`.
         raw_offset: u32,
+        /// The bytes the loader copies (`SizeOfRawData`, at most `VirtualSize`).
         raw_size: u32,
+        /// The file's length.
         file_len: u64,
     },
     /// Two sections share virtual addresses.
-    SectionsOverlap { first: String, second: String },
+    SectionsOverlap {
+        /// One section's name.
+        first: String,
+        /// The other's.
+        second: String,
+    },
     /// The base relocation data directory reaches past `SizeOfImage`.
-    RelocationDirectoryOutsideImage { rva: u32, size: u32, size_of_image: u32 },
+    RelocationDirectoryOutsideImage {
+        /// The directory's address.
+        rva: u32,
+        /// Its size.
+        size: u32,
+        /// `SizeOfImage`.
+        size_of_image: u32,
+    },
     /// The image must be loaded at its preferred base: its relocations were stripped.
-    RelocationsStripped { preferred_base: u64, load_address: u64 },
+    RelocationsStripped {
+        /// `ImageBase`.
+        preferred_base: u64,
+        /// Where the image was placed instead.
+        load_address: u64,
+    },
     /// Fewer than 8 bytes of the directory are left for the block header at `rva`.
-    RelocationBlockTruncated { rva: u32 },
+    RelocationBlockTruncated {
+        /// Where in the image the block would start.
+        rva: u32,
+    },
     /// A block whose `SizeOfBlock` does not reach past its 8-byte header.
-    BadRelocationBlock { rva: u32, size: u32 },
+    BadRelocationBlock {
+        /// Where the block starts.
+        rva: u32,
+        /// Its `SizeOfBlock`.
+        size: u32,
+    },
     /// A block whose `SizeOfBlock` runs past the end of the relocation directory.
-    RelocationBlockPastDirectory { rva: u32, size: u32, directory_end: u32 },
+    RelocationBlockPastDirectory {
+        /// Where the block starts.
+        rva: u32,
+        /// Its `SizeOfBlock`.
+        size: u32,
+        /// Where the directory ends.
+        directory_end: u32,
+    },
     /// A fixup whose target bytes are not all inside the image.
-    RelocationOutOfRange { rva: u64 },
+    RelocationOutOfRange {
+        /// The fixup's target address.
+        rva: u64,
+    },
     /// A relocation type this loader does not apply.
-    UnsupportedRelocation { kind: u16, rva: u64 },
+    UnsupportedRelocation {
+        /// The relocation type.
+        kind: u16,
+        /// The fixup's target address.
+        rva: u64,
+    },
     /// The caller's buffer is smaller than `SizeOfImage` (a firmware bug, not the image's).
-    DestinationTooSmall { needed: u32, found: usize },
+    DestinationTooSmall {
+        /// `SizeOfImage`.
+        needed: u32,
+        /// The buffer's size.
+        found: usize,
+    },
     /// Reading `len` bytes at `offset` of the image file failed (LoadImage from a file).
     Read {
+        /// Where the read started.
         offset: u64,
+        /// How many bytes were asked for.
         len: usize,
+        /// The status the file's Read returned.
         status: efi::Status,
     },
 }

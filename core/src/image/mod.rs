@@ -39,8 +39,11 @@ pub const UKI_SECTIONS: [&str; 7] = [".linux", ".initrd", ".cmdline", ".osrel", 
 /// A processor a PE image can be built for (PE Format §3.3.1 "Machine Types").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Machine {
+    /// x86_64 (`IMAGE_FILE_MACHINE_AMD64`).
     X86_64,
+    /// AArch64 (`IMAGE_FILE_MACHINE_ARM64`).
     Aarch64,
+    /// RISC-V 64-bit (`IMAGE_FILE_MACHINE_RISCV64`).
     Riscv64,
 }
 
@@ -49,8 +52,10 @@ impl Machine {
     #[cfg(target_arch = "x86_64")]
     pub const NATIVE: Machine = Machine::X86_64;
     #[cfg(target_arch = "aarch64")]
+    /// The machine this firmware is compiled for.
     pub const NATIVE: Machine = Machine::Aarch64;
     #[cfg(target_arch = "riscv64")]
+    /// The machine this firmware is compiled for.
     pub const NATIVE: Machine = Machine::Riscv64;
 
     /// The COFF header's `Machine` value.
@@ -62,6 +67,7 @@ impl Machine {
         }
     }
 
+    /// The machine of a COFF header's `Machine` value, if it is one of these.
     pub const fn from_pe(value: u16) -> Option<Machine> {
         match pe::Machine(value) {
             pe::IMAGE_FILE_MACHINE_AMD64 => Some(Machine::X86_64),
@@ -87,8 +93,11 @@ impl fmt::Display for Machine {
 /// their pages get and in whether they survive ExitBootServices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Subsystem {
+    /// An application: loader code and data, unloaded when it exits.
     EfiApplication,
+    /// A boot service driver: boot services code and data.
     EfiBootServiceDriver,
+    /// A runtime driver: runtime services code and data, kept after ExitBootServices.
     EfiRuntimeDriver,
 }
 
@@ -102,6 +111,7 @@ impl Subsystem {
         }
     }
 
+    /// The subsystem of an optional header's `Subsystem` value, if it is one of these.
     pub const fn from_pe(value: u16) -> Option<Subsystem> {
         match pe::Subsystem(value) {
             pe::IMAGE_SUBSYSTEM_EFI_APPLICATION => Some(Subsystem::EfiApplication),

@@ -34,6 +34,7 @@ impl Section {
         &self.name
     }
 
+    /// The section's address relative to the image base.
     pub fn virtual_address(&self) -> u32 {
         self.virtual_address
     }
@@ -73,7 +74,9 @@ impl Section {
 /// The base relocation table's data directory entry (PE Format §6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RelocationDirectory {
+    /// The directory's address relative to the image base.
     pub rva: u32,
+    /// Its size in bytes.
     pub size: u32,
 }
 
@@ -93,10 +96,12 @@ pub struct PeImage {
 }
 
 impl PeImage {
+    /// The machine the image is built for.
     pub fn machine(&self) -> Machine {
         self.machine
     }
 
+    /// What kind of image it is.
     pub fn subsystem(&self) -> Subsystem {
         self.subsystem
     }
@@ -126,6 +131,7 @@ impl PeImage {
         self.section_alignment
     }
 
+    /// The section table, in file order.
     pub fn sections(&self) -> &[Section] {
         &self.sections
     }

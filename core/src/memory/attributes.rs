@@ -32,7 +32,12 @@ pub const TABLE_HEADER_SIZE: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableError {
     /// The buffer holds fewer entries than there are runtime regions.
-    TooManyEntries { entries: usize, capacity: usize },
+    TooManyEntries {
+        /// The entries the table needs.
+        entries: usize,
+        /// The entries it has room for.
+        capacity: usize,
+    },
 }
 
 impl fmt::Display for TableError {

@@ -12,27 +12,62 @@ pub enum MemoryError {
     ZeroPages,
     /// An address not aligned to a page (or to the requested alignment).
     /// `EFI_INVALID_PARAMETER`.
-    Unaligned { address: u64, align: u64 },
+    Unaligned {
+        /// The address given.
+        address: u64,
+        /// The alignment it lacks.
+        align: u64,
+    },
     /// An alignment that is not a power of two of at least a page. `EFI_INVALID_PARAMETER`.
-    InvalidAlignment { align: u64 },
+    InvalidAlignment {
+        /// The alignment given.
+        align: u64,
+    },
     /// `start + pages * 4096` does not fit in 64 bits. `EFI_INVALID_PARAMETER`.
-    RangeOverflow { start: u64, pages: u64 },
+    RangeOverflow {
+        /// The first address.
+        start: u64,
+        /// The page count.
+        pages: u64,
+    },
     /// An `EFI_ALLOCATE_TYPE` beyond `AllocateAddress`. `EFI_INVALID_PARAMETER`.
-    InvalidAllocateType { raw: u32 },
+    InvalidAllocateType {
+        /// The value given.
+        raw: u32,
+    },
     /// An undefined memory type value. `EFI_INVALID_PARAMETER`.
     InvalidType(InvalidMemoryType),
     /// A type nobody may allocate (conventional, persistent, unaccepted).
     /// `EFI_INVALID_PARAMETER`.
-    NotAllocatable { ty: MemoryType },
+    NotAllocatable {
+        /// The type given.
+        ty: MemoryType,
+    },
     /// No free range is large enough (below the limit). `EFI_OUT_OF_RESOURCES`.
-    OutOfResources { pages: u64 },
+    OutOfResources {
+        /// The pages asked for.
+        pages: u64,
+    },
     /// `AllocateAddress` named pages that are not all free memory. `EFI_NOT_FOUND`.
-    NotFound { address: u64, pages: u64 },
+    NotFound {
+        /// The address given.
+        address: u64,
+        /// The page count.
+        pages: u64,
+    },
     /// `FreePages` named pages that `AllocatePages` did not hand out. `EFI_NOT_FOUND`.
-    NotAllocated { address: u64, pages: u64 },
+    NotAllocated {
+        /// The address given.
+        address: u64,
+        /// The page count.
+        pages: u64,
+    },
     /// The `GetMemoryMap` buffer is smaller than `needed` bytes. `EFI_BUFFER_TOO_SMALL`,
     /// with `*MemoryMapSize = needed`.
-    BufferTooSmall { needed: usize },
+    BufferTooSmall {
+        /// The bytes the map needs.
+        needed: usize,
+    },
 }
 
 impl MemoryError {

@@ -27,11 +27,14 @@ pub use types::{InvalidMemoryType, MemoryType};
 /// The memory map and the pool that draws on it, as the boot services use them.
 #[derive(Debug, Default)]
 pub struct Memory {
+    /// The memory map: every page's type and owner.
     pub map: MemoryMap,
+    /// The pool: AllocatePool's buffers, carved from map pages.
     pub pool: Pool,
 }
 
 impl Memory {
+    /// An empty map and pool.
     pub const fn new() -> Memory {
         Memory {
             map: MemoryMap::new(),

@@ -42,12 +42,21 @@ const RUNTIME_GRANULE: u64 = 64 * 1024;
 pub enum PoolError {
     /// A type nobody may allocate (conventional, persistent, unaccepted).
     /// `EFI_INVALID_PARAMETER`.
-    NotAllocatable { ty: MemoryType },
+    NotAllocatable {
+        /// The type asked for.
+        ty: MemoryType,
+    },
     /// No memory for `size` bytes. `EFI_OUT_OF_RESOURCES`.
-    OutOfResources { size: usize },
+    OutOfResources {
+        /// The bytes asked for.
+        size: usize,
+    },
     /// `FreePool` of an address the pool did not hand out, or already took back.
     /// `EFI_INVALID_PARAMETER`.
-    UnknownBuffer { address: u64 },
+    UnknownBuffer {
+        /// The address given.
+        address: u64,
+    },
 }
 
 impl PoolError {
@@ -167,6 +176,7 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// An empty pool.
     pub const fn new() -> Pool {
         Pool {
             chunks: BTreeMap::new(),
@@ -248,6 +258,7 @@ impl Pool {
         self.live.get(&address).map(|a| a.ty)
     }
 
+    /// The pool's counters: live allocations, bytes in use now and at the peak, chunks held.
     pub fn statistics(&self) -> PoolStatistics {
         PoolStatistics {
             allocations: self.live.len(),

@@ -19,21 +19,37 @@ pub const RAM_ATTRIBUTES: u64 = efi::MEMORY_UC | efi::MEMORY_WC | efi::MEMORY_WT
 /// An EFI memory type (`EFI_MEMORY_TYPE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MemoryType {
+    /// 0: not usable.
     ReservedMemoryType,
+    /// 1: an OS loader's code.
     LoaderCode,
+    /// 2: an OS loader's data, and the default for applications' pool.
     LoaderData,
+    /// 3: a boot service driver's code.
     BootServicesCode,
+    /// 4: a boot service driver's data, and the firmware's boot-time allocations.
     BootServicesData,
+    /// 5: a runtime driver's code, kept after ExitBootServices.
     RuntimeServicesCode,
+    /// 6: a runtime driver's data, kept after ExitBootServices.
     RuntimeServicesData,
+    /// 7: free memory.
     ConventionalMemory,
+    /// 8: memory with errors.
     UnusableMemory,
+    /// 9: ACPI tables, free once the OS has read them.
     ACPIReclaimMemory,
+    /// 10: ACPI non-volatile storage.
     ACPIMemoryNVS,
+    /// 11: memory-mapped I/O the runtime services use.
     MemoryMappedIO,
+    /// 12: memory-mapped I/O port space.
     MemoryMappedIOPortSpace,
+    /// 13: Itanium PAL code.
     PalCode,
+    /// 14: persistent memory.
     PersistentMemory,
+    /// 15: memory that must be accepted before use (confidential VMs).
     Unaccepted,
     /// A value in `0x70000000..=0x7FFFFFFF`, reserved for OEM use.
     Oem(u32),

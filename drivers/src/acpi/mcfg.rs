@@ -20,8 +20,11 @@ pub struct EcamRegion {
     /// The address of bus 0 of the segment: bus `b` starts at `base_address + (b << 20)`,
     /// even when `start_bus` is not 0 (as Linux and FreeBSD read it).
     pub base_address: u64,
+    /// The PCI segment group.
     pub segment: u16,
+    /// The first bus the window decodes.
     pub start_bus: u8,
+    /// The last bus the window decodes.
     pub end_bus: u8,
 }
 

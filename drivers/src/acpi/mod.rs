@@ -39,8 +39,11 @@ pub trait PhysMemory {
 
 /// "RSD PTR " (with the trailing space).
 pub const RSDP_SIGNATURE: [u8; 8] = *b"RSD PTR ";
+/// The Root System Description Table: 32-bit table addresses.
 pub const RSDT_SIGNATURE: TableSignature = TableSignature(*b"RSDT");
+/// The Extended System Description Table: 64-bit table addresses.
 pub const XSDT_SIGNATURE: TableSignature = TableSignature(*b"XSDT");
+/// The PCI Express memory-mapped configuration table.
 pub const MCFG_SIGNATURE: TableSignature = TableSignature(*b"MCFG");
 
 /// The ACPI 1.0 RSDP: up to and including `RsdtAddress`, covered by `Checksum`.
@@ -86,37 +89,83 @@ impl fmt::Debug for TableSignature {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The RSDP address does not hold "RSD PTR ".
-    BadRsdpSignature { addr: u64 },
+    BadRsdpSignature {
+        /// The RSDP's address.
+        addr: u64,
+    },
     /// The first 20 bytes of the RSDP do not sum to zero.
-    BadRsdpChecksum { addr: u64 },
+    BadRsdpChecksum {
+        /// The RSDP's address.
+        addr: u64,
+    },
     /// The whole (ACPI 2.0+) RSDP does not sum to zero.
-    BadRsdpExtendedChecksum { addr: u64 },
+    BadRsdpExtendedChecksum {
+        /// The RSDP's address.
+        addr: u64,
+    },
     /// An ACPI 2.0+ RSDP whose `Length` is too short for its fields.
-    BadRsdpLength { addr: u64, length: u32 },
+    BadRsdpLength {
+        /// The RSDP's address.
+        addr: u64,
+        /// Its `Length`.
+        length: u32,
+    },
     /// The RSDP gives no RSDT or XSDT address.
-    NoRootTable { addr: u64 },
+    NoRootTable {
+        /// The RSDP's address.
+        addr: u64,
+    },
     /// Memory a table claims to occupy is not readable.
-    Truncated { addr: u64, len: usize },
+    Truncated {
+        /// Where the memory starts.
+        addr: u64,
+        /// The bytes the table claims.
+        len: usize,
+    },
     /// A table's `Length` is shorter than its header (or than the table type needs).
     TableTooShort {
+        /// The table's signature.
         signature: TableSignature,
+        /// Its address.
         addr: u64,
+        /// Its `Length`.
         length: u32,
     },
     /// The RSDT or XSDT address holds a table of another kind.
     WrongRootSignature {
+        /// The root table's address.
         addr: u64,
+        /// The signature expected there.
         expected: TableSignature,
+        /// The one found.
         found: TableSignature,
     },
     /// A table's bytes do not sum to zero.
-    TableChecksum { signature: TableSignature, addr: u64 },
+    TableChecksum {
+        /// The table's signature.
+        signature: TableSignature,
+        /// Its address.
+        addr: u64,
+    },
     /// The RSDT/XSDT lists no table with this signature.
-    TableNotFound { signature: TableSignature },
+    TableNotFound {
+        /// The signature looked for.
+        signature: TableSignature,
+    },
     /// The MCFG's length leaves a partial allocation structure.
-    BadMcfgLength { length: u32 },
+    BadMcfgLength {
+        /// The MCFG's `Length`.
+        length: u32,
+    },
     /// An MCFG allocation's end bus is below its start bus.
-    BadEcamBusRange { index: usize, start_bus: u8, end_bus: u8 },
+    BadEcamBusRange {
+        /// The allocation's index.
+        index: usize,
+        /// Its start bus.
+        start_bus: u8,
+        /// Its end bus.
+        end_bus: u8,
+    },
 }
 
 impl fmt::Display for Error {
@@ -168,9 +217,13 @@ impl fmt::Display for Error {
 /// The Root System Description Pointer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rsdp {
+    /// Where the RSDP is.
     pub address: u64,
+    /// 0 for ACPI 1.0, 2 for 2.0 and later.
     pub revision: u8,
+    /// The OEM's id.
     pub oem_id: [u8; 6],
+    /// The RSDT's address.
     pub rsdt_address: u32,
     /// Present in revision 2 and later, when not zero.
     pub xsdt_address: Option<u64>,
@@ -179,14 +232,21 @@ pub struct Rsdp {
 /// The common header of a system description table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SdtHeader {
+    /// The table's four-letter signature.
     pub signature: TableSignature,
     /// Of the whole table, header included.
     pub length: u32,
+    /// The table's revision.
     pub revision: u8,
+    /// The OEM's id.
     pub oem_id: [u8; 6],
+    /// The OEM's id for this table.
     pub oem_table_id: [u8; 8],
+    /// The OEM's revision of this table.
     pub oem_revision: u32,
+    /// The id of the tool that made the table.
     pub creator_id: u32,
+    /// The revision of that tool.
     pub creator_revision: u32,
 }
 
@@ -210,7 +270,9 @@ impl SdtHeader {
 /// A table whose length and checksum were checked.
 #[derive(Clone, Copy, Debug)]
 pub struct Table<'m> {
+    /// Where the table is.
     pub address: u64,
+    /// Its header.
     pub header: SdtHeader,
     /// The whole table, header included (`header.length` bytes).
     pub bytes: &'m [u8],
@@ -320,6 +382,7 @@ impl<'m, M: PhysMemory + ?Sized> Acpi<'m, M> {
         })
     }
 
+    /// The RSDP this reader started from.
     pub fn rsdp(&self) -> &Rsdp {
         &self.rsdp
     }

@@ -15,6 +15,7 @@ pub struct PowerControl {
     pub reset: Option<(u16, u8)>,
     /// PM1a and PM1b control blocks (I/O ports).
     pub pm1a_control: Option<u16>,
+    /// (PM1b: the second block, when there is one.)
     pub pm1b_control: Option<u16>,
     /// SLEEP_CONTROL_REG (hardware-reduced ACPI), I/O port.
     pub sleep_control: Option<u16>,

@@ -167,8 +167,8 @@ fn an_hpet_outside_memory_space_or_at_zero_is_not_used() {
 
 #[test]
 fn finds_the_hpet_table_through_the_xsdt() {
-    let mut mem = memory();
     const HPET_AT: u64 = BASE + 0x500;
+    let mut mem = memory();
     let t = hpet_table(GAS_SYSTEM_MEMORY, 0xfed0_0000);
     mem.at(HPET_AT)[..t.len()].copy_from_slice(&t);
     let xsdt: Vec<u8> = [FACP_AT, MCFG_AT, HPET_AT]

@@ -52,8 +52,11 @@ pub const FSI_UNKNOWN: u32 = 0xFFFF_FFFF;
 /// Which FAT variant a volume is, decided by its cluster count alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FatType {
+    /// Fewer than 4085 clusters: 12-bit FAT entries.
     Fat12,
+    /// Fewer than 65525 clusters: 16-bit FAT entries.
     Fat16,
+    /// More: 32-bit FAT entries (28 bits used).
     Fat32,
 }
 
@@ -61,16 +64,23 @@ pub enum FatType {
 /// device the file system was opened on.
 #[derive(Clone, Debug)]
 pub struct Geometry {
+    /// The FAT variant.
     pub fat_type: FatType,
+    /// Bytes per sector (512 to 4096).
     pub bytes_per_sector: u32,
+    /// Sectors per cluster (a power of two).
     pub sectors_per_cluster: u32,
+    /// Bytes per cluster.
     pub bytes_per_cluster: u32,
+    /// Sectors before the first FAT.
     pub reserved_sectors: u32,
+    /// Copies of the FAT.
     pub num_fats: u32,
     /// Sectors of one FAT copy.
     pub fat_sectors: u32,
     /// Entries of the fixed FAT12/16 root directory (0 on FAT32).
     pub root_entry_count: u32,
+    /// Sectors of the volume.
     pub total_sectors: u32,
     /// Data clusters: valid cluster numbers are 2..=cluster_count+1.
     pub cluster_count: u32,

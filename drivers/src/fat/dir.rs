@@ -8,11 +8,17 @@ use crate::bytes::LeFields;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// Writes are refused.
 pub const ATTR_READ_ONLY: u8 = 0x01;
+/// Hidden from ordinary listings.
 pub const ATTR_HIDDEN: u8 = 0x02;
+/// Belongs to the operating system.
 pub const ATTR_SYSTEM: u8 = 0x04;
+/// The volume label's entry.
 pub const ATTR_VOLUME_ID: u8 = 0x08;
+/// A directory.
 pub const ATTR_DIRECTORY: u8 = 0x10;
+/// Changed since the last backup.
 pub const ATTR_ARCHIVE: u8 = 0x20;
 pub(super) const ATTR_LONG_NAME: u8 = ATTR_READ_ONLY | ATTR_HIDDEN | ATTR_SYSTEM | ATTR_VOLUME_ID;
 pub(super) const ATTR_LONG_NAME_MASK: u8 = ATTR_LONG_NAME | ATTR_DIRECTORY | ATTR_ARCHIVE;
@@ -79,13 +85,36 @@ pub(super) fn is_volume_label(raw: &[u8]) -> bool {
 /// for modification times, 10 ms for creation times, dates only for access.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DateTime {
+    /// 1980-2107.
     pub year: u16,
+    /// 1-12.
     pub month: u8,
+    /// 1-31.
     pub day: u8,
+    /// 0-23.
     pub hour: u8,
+    /// 0-59.
     pub minute: u8,
+    /// 0-59 (even, for modification times).
     pub second: u8,
+    /// Below a second, to 10 ms.
     pub nanosecond: u32,
+}
+
+/// A wall-clock time as FAT stores it: the calendar fields, no fraction of a
+/// second (FAT keeps 2-second or 10 ms steps), no time zone (FAT has local time).
+impl From<crate::rtc::calendar::DateTime> for DateTime {
+    fn from(t: crate::rtc::calendar::DateTime) -> DateTime {
+        DateTime {
+            year: t.year,
+            month: t.month,
+            day: t.day,
+            hour: t.hour,
+            minute: t.minute,
+            second: t.second,
+            nanosecond: 0,
+        }
+    }
 }
 
 impl DateTime {

@@ -42,10 +42,12 @@ impl File {
         self.raw[DIR_ATTR]
     }
 
+    /// Whether the entry is a directory.
     pub fn is_directory(&self) -> bool {
         self.raw[DIR_ATTR] & ATTR_DIRECTORY != 0
     }
 
+    /// Whether this is the root directory (which has no entry of its own).
     pub fn is_root(&self) -> bool {
         self.location.is_none()
     }
@@ -55,6 +57,7 @@ impl File {
         self.first_cluster
     }
 
+    /// When the file was created.
     pub fn created(&self) -> DateTime {
         DateTime::from_fat(
             self.raw.u16_le(DIR_CRT_DATE).unwrap_or(0),
@@ -63,6 +66,7 @@ impl File {
         )
     }
 
+    /// When the file was last written.
     pub fn modified(&self) -> DateTime {
         DateTime::from_fat(
             self.raw.u16_le(DIR_WRT_DATE).unwrap_or(0),

@@ -86,11 +86,15 @@ struct EntryLocation {
 pub struct VolumeInfo {
     /// The root directory's volume label, else the boot sector's ("" for none).
     pub label: String,
+    /// The FAT variant.
     pub fat_type: FatType,
+    /// Bytes per cluster.
     pub bytes_per_cluster: u32,
     /// Bytes in data clusters.
     pub total_bytes: u64,
+    /// Bytes in free data clusters.
     pub free_bytes: u64,
+    /// Whether the device refuses writes.
     pub read_only: bool,
 }
 
@@ -213,10 +217,12 @@ impl FileSystem {
         self
     }
 
+    /// The volume's FAT variant.
     pub fn fat_type(&self) -> FatType {
         self.geo.fat_type
     }
 
+    /// The volume's checked layout.
     pub fn geometry(&self) -> &Geometry {
         &self.geo
     }

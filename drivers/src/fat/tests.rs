@@ -159,6 +159,34 @@ fn timestamps_round_trip() {
 }
 
 #[test]
+fn a_clock_reading_becomes_a_fat_time_without_fraction_or_zone() {
+    let clock = crate::rtc::calendar::DateTime {
+        year: 2024,
+        month: 2,
+        day: 29,
+        hour: 13,
+        minute: 5,
+        second: 7,
+        nanosecond: 123_456_789,
+        timezone: 60,
+        daylight: 1,
+    };
+    let fat = DateTime::from(clock);
+    assert_eq!(
+        fat,
+        DateTime {
+            year: 2024,
+            month: 2,
+            day: 29,
+            hour: 13,
+            minute: 5,
+            second: 7,
+            nanosecond: 0,
+        }
+    );
+}
+
+#[test]
 fn unaligned_byte_io_reads_and_patches_whole_blocks() {
     let disk = MemoryDisk::new((0..8192u32).map(|i| i as u8).collect(), 512);
     let mut buf = vec![0u8; 700];

@@ -38,34 +38,55 @@ const DEFAULT_SIZE_CELLS: u32 = 1;
 /// Why a blob is not a usable device tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
+    /// The blob is shorter than its header or `totalsize` says.
     Truncated {
+        /// The bytes needed.
         need: usize,
+        /// The bytes there are.
         have: usize,
     },
+    /// The header's magic is not 0xd00dfeed.
     BadMagic {
+        /// The magic found.
         found: u32,
     },
+    /// `last_comp_version` is newer than the version 17 this reader knows.
     UnsupportedVersion {
+        /// The header's `last_comp_version`.
         last_compatible: u32,
     },
+    /// A block the header locates lies outside the blob.
     BlockOutOfBounds {
+        /// Which block (structure, strings, memory reservations).
         block: &'static str,
+        /// Its offset.
         offset: usize,
+        /// Its size.
         size: usize,
     },
+    /// A structure token that is not one of the five.
     BadToken {
+        /// The token.
         token: u32,
+        /// Where it is.
         offset: usize,
     },
+    /// A node or property name with no NUL within its block.
     UnterminatedName {
+        /// Where it starts.
         offset: usize,
     },
+    /// A property whose value or name offset lies outside its block.
     PropertyOutOfBounds {
+        /// Where the property starts.
         offset: usize,
     },
+    /// Nodes nested deeper than this reader follows.
     TooDeep {
+        /// Where the too-deep node starts.
         offset: usize,
     },
+    /// Nodes are not closed as they were opened.
     Unbalanced,
 }
 
@@ -136,7 +157,9 @@ pub fn total_size(header: &[u8]) -> Result<usize, Error> {
 /// One `/memreserve/` entry (§5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reservation {
+    /// The reserved range's first byte.
     pub address: u64,
+    /// Its length in bytes.
     pub size: u64,
 }
 
@@ -425,12 +448,14 @@ impl<'a> Node<'a> {
         })
     }
 
+    /// The value of the property `name`, if the node has it.
     pub fn property(&self, name: &str) -> Option<&'a [u8]> {
         self.properties()
             .find(|(n, _)| *n == name.as_bytes())
             .map(|(_, value)| value)
     }
 
+    /// Whether the node has the property `name`.
     pub fn has_property(&self, name: &str) -> bool {
         self.property(name).is_some()
     }
@@ -442,6 +467,7 @@ impl<'a> Node<'a> {
         core::str::from_utf8(value).ok()
     }
 
+    /// A one-cell (big-endian `u32`) property.
     pub fn u32_property(&self, name: &str) -> Option<u32> {
         let value = self.property(name)?;
         (value.len() == 4).then(|| be32(value, 0)).flatten()
@@ -538,9 +564,13 @@ const PCI_PREFETCHABLE: u64 = 0x4000_0000;
 /// The address space of a PCI window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PciSpace {
+    /// Configuration space.
     Config,
+    /// I/O space.
     Io,
+    /// 32-bit memory space.
     Memory32,
+    /// 64-bit memory space.
     Memory64,
 }
 
@@ -548,10 +578,15 @@ pub enum PciSpace {
 /// appear at `cpu_address` in the CPU's physical address space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PciRange {
+    /// The window's address space.
     pub space: PciSpace,
+    /// Whether the memory is prefetchable.
     pub prefetchable: bool,
+    /// The first bus address.
     pub pci_address: u64,
+    /// Where that address appears to the CPU.
     pub cpu_address: u64,
+    /// The window's size in bytes.
     pub size: u64,
 }
 

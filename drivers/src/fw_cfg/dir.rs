@@ -21,7 +21,9 @@ pub const MAX_FILES: u32 = 0x4000 - 0x20;
 /// One entry of the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
+    /// The file's name (`etc/acpi/tables`, ...).
     pub name: String,
+    /// Its size in bytes.
     pub size: u32,
     /// The item key that reads the file.
     pub select: u16,
@@ -31,13 +33,27 @@ pub struct File {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// Fewer bytes than the count in front of them promises.
-    Truncated { files: u32, length: usize },
+    Truncated {
+        /// The count.
+        files: u32,
+        /// The bytes there are.
+        length: usize,
+    },
     /// A count no device can have.
-    TooManyFiles { files: u32 },
+    TooManyFiles {
+        /// The count.
+        files: u32,
+    },
     /// Entry `index` has no NUL within its 56-byte name.
-    NameNotTerminated { index: usize },
+    NameNotTerminated {
+        /// The entry's index.
+        index: usize,
+    },
     /// Entry `index`'s name is empty or not UTF-8.
-    BadName { index: usize },
+    BadName {
+        /// The entry's index.
+        index: usize,
+    },
 }
 
 impl fmt::Display for Error {

@@ -26,7 +26,9 @@ use log::{debug, warn};
 
 /// Item keys (fw_cfg.rst, "Firmware Configuration Items").
 pub const FW_CFG_SIGNATURE: u16 = 0x0000;
+/// The interface's feature bits.
 pub const FW_CFG_ID: u16 = 0x0001;
+/// The file directory.
 pub const FW_CFG_FILE_DIR: u16 = 0x0019;
 
 /// What `FW_CFG_SIGNATURE` reads as.
@@ -34,13 +36,18 @@ pub const SIGNATURE: [u8; 4] = *b"QEMU";
 
 /// `FW_CFG_ID` feature bits: the traditional data register, and DMA.
 pub const FW_CFG_FEATURE_TRADITIONAL: u32 = 1 << 0;
+/// The DMA interface exists.
 pub const FW_CFG_FEATURE_DMA: u32 = 1 << 1;
 
 /// `FWCfgDmaAccess.control` bits (fw_cfg.rst, "DMA interface").
 pub const FW_CFG_DMA_CTL_ERROR: u32 = 0x01;
+/// Read: transfer the item's bytes to memory.
 pub const FW_CFG_DMA_CTL_READ: u32 = 0x02;
+/// Skip: move on in the item without transfer.
 pub const FW_CFG_DMA_CTL_SKIP: u32 = 0x04;
+/// Select: select the item in the upper 16 bits first.
 pub const FW_CFG_DMA_CTL_SELECT: u32 = 0x08;
+/// Write: transfer memory to the item.
 pub const FW_CFG_DMA_CTL_WRITE: u32 = 0x10;
 
 /// The largest file the driver reads: sizes come from the device, and the
@@ -67,15 +74,31 @@ pub trait Transport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// `FW_CFG_SIGNATURE` did not read "QEMU".
-    NoSignature { found: [u8; 4] },
+    NoSignature {
+        /// The bytes read.
+        found: [u8; 4],
+    },
     /// The file directory is malformed.
     Dir(dir::Error),
     /// The device set the error bit of a DMA request for item `key`.
-    DmaError { key: u16 },
+    DmaError {
+        /// The item.
+        key: u16,
+    },
     /// A DMA request for item `key` had not finished (`control` was left).
-    DmaTimeout { key: u16, control: u32 },
+    DmaTimeout {
+        /// The item.
+        key: u16,
+        /// The control word left.
+        control: u32,
+    },
     /// Item `key` is larger than [`MAX_FILE_SIZE`] or than the free heap.
-    TooLarge { key: u16, size: usize },
+    TooLarge {
+        /// The item.
+        key: u16,
+        /// Its size.
+        size: usize,
+    },
 }
 
 impl fmt::Display for Error {

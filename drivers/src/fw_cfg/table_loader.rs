@@ -34,9 +34,13 @@ pub const COMMAND_LENGTH: usize = 128;
 /// `BIOS_LINKER_LOADER_FILESZ` (= `FW_CFG_MAX_FILE_PATH`).
 pub const FILE_NAME_LENGTH: usize = 56;
 
+/// ALLOCATE: place a file in memory.
 pub const COMMAND_ALLOCATE: u32 = 1;
+/// ADD_POINTER: add a file's address to a pointer in another file.
 pub const COMMAND_ADD_POINTER: u32 = 2;
+/// ADD_CHECKSUM: set a checksum byte so a range sums to zero.
 pub const COMMAND_ADD_CHECKSUM: u32 = 3;
+/// WRITE_POINTER: write a file's address back to the device.
 pub const COMMAND_WRITE_POINTER: u32 = 4;
 
 /// `BIOS_LINKER_LOADER_ALLOC_ZONE_HIGH`: anywhere in 32-bit memory.
@@ -47,7 +51,9 @@ pub const ZONE_FSEG: u8 = 2;
 /// Where ALLOCATE wants a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Zone {
+    /// Anywhere in 32-bit memory.
     High,
+    /// The F segment (0xF0000-0xFFFFF).
     Fseg,
 }
 
@@ -55,8 +61,11 @@ pub enum Zone {
 /// address they are to be copied to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
+    /// The fw_cfg file's name.
     pub name: String,
+    /// Where its bytes go.
     pub address: u64,
+    /// Its bytes.
     pub data: Vec<u8>,
 }
 
@@ -73,47 +82,102 @@ pub trait Environment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The script ends inside this command.
-    Truncated { length: usize },
+    Truncated {
+        /// The script's length.
+        length: usize,
+    },
     /// A file name field without a NUL in its 56 bytes.
     NameNotTerminated,
     /// An empty or non-UTF-8 file name.
     BadName,
     /// ALLOCATE of a file the device does not have.
-    NoSuchFile { name: String },
+    NoSuchFile {
+        /// The file.
+        name: String,
+    },
     /// ALLOCATE of an empty file.
-    EmptyFile { name: String },
+    EmptyFile {
+        /// The file.
+        name: String,
+    },
     /// A second ALLOCATE of the same file.
-    AlreadyAllocated { name: String },
+    AlreadyAllocated {
+        /// The file.
+        name: String,
+    },
     /// A command naming a file no ALLOCATE placed.
-    NotAllocated { name: String },
+    NotAllocated {
+        /// The file.
+        name: String,
+    },
     /// An alignment that is not a power of two.
-    BadAlignment { align: u32 },
+    BadAlignment {
+        /// The alignment given.
+        align: u32,
+    },
     /// A zone other than "high" and "F segment".
-    BadZone { zone: u8 },
+    BadZone {
+        /// The zone given.
+        zone: u8,
+    },
     /// The firmware found no memory for the file.
-    OutOfMemory { name: String, size: usize },
+    OutOfMemory {
+        /// The file.
+        name: String,
+        /// Its size.
+        size: usize,
+    },
     /// The firmware's memory for the file is not aligned as asked.
-    Misplaced { name: String, address: u64, align: u64 },
+    Misplaced {
+        /// The file.
+        name: String,
+        /// Where the memory is.
+        address: u64,
+        /// The alignment asked for.
+        align: u64,
+    },
     /// A pointer size other than 1, 2, 4 and 8.
-    BadPointerSize { size: u8 },
+    BadPointerSize {
+        /// The size given.
+        size: u8,
+    },
     /// `offset..offset + length` is not inside the file.
     OutOfFile {
+        /// The file.
         name: String,
+        /// The range's start.
         offset: u32,
+        /// The range's length.
         length: u64,
+        /// The file's size.
         size: usize,
     },
     /// A pointer's value is no offset into its source file.
-    PointerPastSource { value: u64, source: String, size: usize },
+    PointerPastSource {
+        /// The pointer's value.
+        value: u64,
+        /// The file it points into.
+        source: String,
+        /// That file's size.
+        size: usize,
+    },
     /// The patched pointer does not fit in its field.
-    PointerTooWide { value: u64, size: u8 },
+    PointerTooWide {
+        /// The patched value.
+        value: u64,
+        /// The field's size in bytes.
+        size: u8,
+    },
 }
 
 /// Command `index` (counted from 0) of the script cannot be run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// The command's index.
     pub index: usize,
+    /// The command's type (`COMMAND_*`).
     pub command: u32,
+    /// What is wrong with it.
     pub kind: ErrorKind,
 }
 

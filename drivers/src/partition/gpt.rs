@@ -5,10 +5,9 @@
 //! so that one bad entry does not hide the others.
 #![forbid(unsafe_code)]
 
-use super::{
-    le_u32, le_u64, Damage, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable, PartitionType, Signature,
-};
+use super::{Damage, Error, Guid, PartitionFormat, PartitionInfo, PartitionTable, PartitionType, Signature};
 use crate::block::BlockDevice;
+use crate::bytes::LeFields;
 use crate::crc32::Crc32;
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -195,37 +194,37 @@ fn read_header(disk: &dyn BlockDevice, lba: u64) -> Result<Header, Error> {
     let mut block = vec![0u8; block_size as usize];
     disk.read_blocks(lba, &mut block)?;
 
-    if le_u64(&block, SIGNATURE) != GPT_HEADER_SIGNATURE {
+    if block.u64_le(SIGNATURE).unwrap_or(0) != GPT_HEADER_SIGNATURE {
         return Err(Error::BadSignature { lba });
     }
-    let size = le_u32(&block, HEADER_SIZE);
+    let size = block.u32_le(HEADER_SIZE).unwrap_or(0);
     let Some(header_bytes) = block.get(..size as usize).filter(|_| size >= HEADER_MIN_SIZE) else {
         return Err(Error::BadHeaderSize { lba, size });
     };
-    let expected = le_u32(header_bytes, HEADER_CRC32);
+    let expected = header_bytes.u32_le(HEADER_CRC32).unwrap_or(0);
     let found = header_crc32(header_bytes);
     if found != expected {
         return Err(Error::HeaderCrcMismatch { lba, expected, found });
     }
-    let revision = le_u32(header_bytes, REVISION);
+    let revision = header_bytes.u32_le(REVISION).unwrap_or(0);
     if revision >> 16 != GPT_HEADER_REVISION >> 16 {
         return Err(Error::UnsupportedRevision { lba, revision });
     }
-    let my_lba = le_u64(header_bytes, MY_LBA);
+    let my_lba = header_bytes.u64_le(MY_LBA).unwrap_or(0);
     if my_lba != lba {
         return Err(Error::WrongMyLba { lba, my_lba });
     }
 
     let header = Header {
         lba,
-        alternate_lba: le_u64(header_bytes, ALTERNATE_LBA),
-        first_usable_lba: le_u64(header_bytes, FIRST_USABLE_LBA),
-        last_usable_lba: le_u64(header_bytes, LAST_USABLE_LBA),
+        alternate_lba: header_bytes.u64_le(ALTERNATE_LBA).unwrap_or(0),
+        first_usable_lba: header_bytes.u64_le(FIRST_USABLE_LBA).unwrap_or(0),
+        last_usable_lba: header_bytes.u64_le(LAST_USABLE_LBA).unwrap_or(0),
         disk_guid: guid_at(header_bytes, DISK_GUID),
-        entry_lba: le_u64(header_bytes, PARTITION_ENTRY_LBA),
-        entry_count: le_u32(header_bytes, NUMBER_OF_PARTITION_ENTRIES),
-        entry_size: le_u32(header_bytes, SIZE_OF_PARTITION_ENTRY),
-        entry_array_crc32: le_u32(header_bytes, PARTITION_ENTRY_ARRAY_CRC32),
+        entry_lba: header_bytes.u64_le(PARTITION_ENTRY_LBA).unwrap_or(0),
+        entry_count: header_bytes.u32_le(NUMBER_OF_PARTITION_ENTRIES).unwrap_or(0),
+        entry_size: header_bytes.u32_le(SIZE_OF_PARTITION_ENTRY).unwrap_or(0),
+        entry_array_crc32: header_bytes.u32_le(PARTITION_ENTRY_ARRAY_CRC32).unwrap_or(0),
     };
 
     let (first, last) = (header.first_usable_lba, header.last_usable_lba);
@@ -310,8 +309,8 @@ fn parse_entries(header: &Header, entries: &[u8]) -> (Vec<PartitionInfo>, Vec<Da
         if type_guid.is_zero() {
             continue;
         }
-        let first_lba = le_u64(entry, STARTING_LBA);
-        let last_lba = le_u64(entry, ENDING_LBA);
+        let first_lba = entry.u64_le(STARTING_LBA).unwrap_or(0);
+        let last_lba = entry.u64_le(ENDING_LBA).unwrap_or(0);
         let problem = if first_lba > last_lba {
             Some(Error::EntryEndsBeforeStart {
                 index,
@@ -338,7 +337,7 @@ fn parse_entries(header: &Header, entries: &[u8]) -> (Vec<PartitionInfo>, Vec<Da
             continue;
         }
         kept.insert(first_lba, (last_lba, index));
-        let attributes = le_u64(entry, ATTRIBUTES);
+        let attributes = entry.u64_le(ATTRIBUTES).unwrap_or(0);
         partitions.push(PartitionInfo {
             number: index + 1,
             start_lba: first_lba,

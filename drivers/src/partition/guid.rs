@@ -58,6 +58,7 @@ impl Guid {
         self.0
     }
 
+    /// Whether all sixteen bytes are zero (an unused GPT entry's type).
     pub fn is_zero(&self) -> bool {
         self.0 == [0; 16]
     }
@@ -71,7 +72,7 @@ impl Guid {
         // The text form holds the bytes in display order: data1..data3 big-endian.
         let mut display = [0u8; 16];
         let mut digits = text.iter().enumerate().filter(|&(i, _)| !is_dash_position(i));
-        for byte in display.iter_mut() {
+        for byte in &mut display {
             let (_, &hi) = digits.next()?;
             let (_, &lo) = digits.next()?;
             *byte = hex_value(hi)? << 4 | hex_value(lo)?;

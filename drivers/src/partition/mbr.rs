@@ -3,9 +3,8 @@
 //! read; extended partitions (logical drives) are skipped.
 #![forbid(unsafe_code)]
 
-use super::{
-    check_overlaps, le_u16, le_u32, Error, PartitionFormat, PartitionInfo, PartitionTable, PartitionType, Signature,
-};
+use super::{check_overlaps, Error, PartitionFormat, PartitionInfo, PartitionTable, PartitionType, Signature};
+use crate::bytes::LeFields;
 use alloc::string::String;
 use alloc::vec::Vec;
 use log::debug;
@@ -56,7 +55,7 @@ impl Mbr {
     /// Reads the MBR from the first block, or `None` without the 0xAA55 signature.
     pub(super) fn parse(block: &[u8]) -> Option<Mbr> {
         let mbr = block.get(..MBR_SIZE)?;
-        if le_u16(mbr, SIGNATURE_OFFSET) != MBR_SIGNATURE {
+        if mbr.u16_le(SIGNATURE_OFFSET).unwrap_or(0) != MBR_SIGNATURE {
             return None;
         }
         let record = |slot: usize| {
@@ -64,8 +63,8 @@ impl Mbr {
             Record {
                 boot_indicator: mbr.get(at + BOOT_INDICATOR).copied().unwrap_or(0),
                 os_type: mbr.get(at + OS_TYPE).copied().unwrap_or(0),
-                starting_lba: le_u32(mbr, at + STARTING_LBA),
-                size_in_lba: le_u32(mbr, at + SIZE_IN_LBA),
+                starting_lba: mbr.u32_le(at + STARTING_LBA).unwrap_or(0),
+                size_in_lba: mbr.u32_le(at + SIZE_IN_LBA).unwrap_or(0),
                 raw: mbr
                     .get(at..at + PARTITION_RECORD_SIZE)
                     .and_then(|r| r.try_into().ok())
@@ -73,7 +72,7 @@ impl Mbr {
             }
         };
         Some(Mbr {
-            disk_signature: le_u32(mbr, UNIQUE_MBR_DISK_SIGNATURE),
+            disk_signature: mbr.u32_le(UNIQUE_MBR_DISK_SIGNATURE).unwrap_or(0),
             records: [record(0), record(1), record(2), record(3)],
         })
     }

@@ -39,7 +39,9 @@ const MIN_BLOCK_SIZE: u32 = 512;
 /// Which kind of table a partition came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartitionFormat {
+    /// A master boot record's four slots.
     Mbr,
+    /// A GUID partition table.
     Gpt,
 }
 
@@ -88,7 +90,9 @@ impl Signature {
 /// A partition's type: a GPT partition type GUID or an MBR `OSType` byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartitionType {
+    /// A GPT partition type GUID.
     Gpt(Guid),
+    /// An MBR `OSType` byte.
     Mbr(u8),
 }
 
@@ -109,11 +113,15 @@ pub const MBR_TYPE_EFI_SYSTEM_PARTITION: u8 = 0xEF;
 pub struct PartitionInfo {
     /// 1-based: the GPT entry index + 1, or the MBR slot (1..=4).
     pub number: u32,
+    /// The first block.
     pub start_lba: u64,
     /// Size in blocks of the disk.
     pub size_lbas: u64,
+    /// What an `HD()` node matches the partition by.
     pub signature: Signature,
+    /// The kind of table it came from.
     pub format: PartitionFormat,
+    /// Its type.
     pub partition_type: PartitionType,
     /// The GPT partition name; empty for MBR partitions.
     pub name: String,
@@ -145,6 +153,7 @@ impl PartitionInfo {
 /// The partitions of a disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionTable {
+    /// The kind of table.
     pub format: PartitionFormat,
     /// The GPT disk GUID, or the MBR disk signature.
     pub disk_signature: Signature,
@@ -161,12 +170,20 @@ pub struct PartitionTable {
 pub enum Damage {
     /// A used entry (0-based `index`) failed `why`'s check and is left out; the
     /// other entries are kept.
-    EntryLeftOut { index: u32, why: Error },
+    EntryLeftOut {
+        /// The entry's index (0-based).
+        index: u32,
+        /// The check it failed.
+        why: Error,
+    },
     /// Neither copy is intact: the entries of the header at `used_lba` are used
     /// although their array fails its CRC32, each entry checked on its own.
     EntryArrayCrc {
+        /// Why the primary GPT is unusable.
         primary: Box<Error>,
+        /// Why the backup GPT is unusable.
         backup: Box<Error>,
+        /// The header whose entries were used.
         used_lba: u64,
     },
 }
@@ -196,36 +213,121 @@ pub enum Error {
     /// LBA 0 holds no MBR signature (0xAA55), or an MBR with no partition.
     NoPartitionTable,
     /// The block size is too small to hold an MBR or a GPT header.
-    UnsupportedBlockSize { block_size: u32 },
+    UnsupportedBlockSize {
+        /// The device's block size.
+        block_size: u32,
+    },
     /// The block holds no "EFI PART" GPT header.
-    BadSignature { lba: u64 },
+    BadSignature {
+        /// The block read.
+        lba: u64,
+    },
     /// The GPT header's revision is not 1.x.
-    UnsupportedRevision { lba: u64, revision: u32 },
+    UnsupportedRevision {
+        /// The header's block.
+        lba: u64,
+        /// Its `Revision`.
+        revision: u32,
+    },
     /// `HeaderSize` is below 92 bytes or larger than a block.
-    BadHeaderSize { lba: u64, size: u32 },
+    BadHeaderSize {
+        /// The header's block.
+        lba: u64,
+        /// Its `HeaderSize`.
+        size: u32,
+    },
     /// `HeaderCRC32` does not match the header (`expected` is the stored value).
-    HeaderCrcMismatch { lba: u64, expected: u32, found: u32 },
+    HeaderCrcMismatch {
+        /// The header's block.
+        lba: u64,
+        /// The stored CRC.
+        expected: u32,
+        /// The CRC computed.
+        found: u32,
+    },
     /// `MyLBA` does not name the block the header was read from.
-    WrongMyLba { lba: u64, my_lba: u64 },
+    WrongMyLba {
+        /// The block read.
+        lba: u64,
+        /// The header's `MyLBA`.
+        my_lba: u64,
+    },
     /// `FirstUsableLBA`..`LastUsableLBA` is empty, off the disk or covers the header.
-    BadUsableRange { lba: u64, first: u64, last: u64 },
+    BadUsableRange {
+        /// The header's block.
+        lba: u64,
+        /// `FirstUsableLBA`.
+        first: u64,
+        /// `LastUsableLBA`.
+        last: u64,
+    },
     /// `SizeOfPartitionEntry` is not 128 × 2^n.
-    BadEntrySize { lba: u64, size: u32 },
+    BadEntrySize {
+        /// The header's block.
+        lba: u64,
+        /// `SizeOfPartitionEntry`.
+        size: u32,
+    },
     /// The entry array is larger than this firmware reads.
-    EntryArrayTooLarge { lba: u64, count: u32, size: u32 },
+    EntryArrayTooLarge {
+        /// The header's block.
+        lba: u64,
+        /// `NumberOfPartitionEntries`.
+        count: u32,
+        /// `SizeOfPartitionEntry`.
+        size: u32,
+    },
     /// The entry array lies off the disk or over the header or the usable blocks.
-    BadEntryArrayLocation { lba: u64, entry_lba: u64, blocks: u64 },
+    BadEntryArrayLocation {
+        /// The header's block.
+        lba: u64,
+        /// `PartitionEntryLBA`.
+        entry_lba: u64,
+        /// The array's size in blocks.
+        blocks: u64,
+    },
     /// `PartitionEntryArrayCRC32` does not match the entries.
-    EntriesCrcMismatch { lba: u64, expected: u32, found: u32 },
+    EntriesCrcMismatch {
+        /// The header's block.
+        lba: u64,
+        /// The stored CRC.
+        expected: u32,
+        /// The CRC computed.
+        found: u32,
+    },
     /// Neither the primary nor the backup GPT is usable.
-    BothHeadersBad { primary: Box<Error>, backup: Box<Error> },
+    BothHeadersBad {
+        /// Why the primary is unusable.
+        primary: Box<Error>,
+        /// Why the backup is unusable.
+        backup: Box<Error>,
+    },
     /// A partition reaches outside the usable blocks (GPT) or the disk (MBR).
     /// `index` is 0-based: the GPT entry index or the MBR slot.
-    EntryOutsideDisk { index: u32, first_lba: u64, last_lba: u64 },
+    EntryOutsideDisk {
+        /// The entry's index.
+        index: u32,
+        /// Its first block.
+        first_lba: u64,
+        /// Its last block.
+        last_lba: u64,
+    },
     /// A partition ends before it starts.
-    EntryEndsBeforeStart { index: u32, first_lba: u64, last_lba: u64 },
+    EntryEndsBeforeStart {
+        /// The entry's index.
+        index: u32,
+        /// Its first block.
+        first_lba: u64,
+        /// Its last block.
+        last_lba: u64,
+    },
     /// Entries `a` and `b` (0-based, `a` < `b`) share blocks.
-    OverlappingEntries { a: u32, b: u32 },
+    OverlappingEntries {
+        /// One entry's index.
+        a: u32,
+        /// The other's.
+        b: u32,
+    },
     /// Reading the disk failed.
     Block(BlockError),
 }
@@ -340,30 +442,4 @@ fn check_overlaps(ranges: &mut [(u32, u64, u64)]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// A little-endian integer at `offset`; callers pass offsets inside their fixed-size
-/// structures, and a short slice reads as zero rather than panicking.
-fn le_u16(bytes: &[u8], offset: usize) -> u16 {
-    let mut b = [0u8; 2];
-    if let Some(src) = bytes.get(offset..offset + 2) {
-        b.copy_from_slice(src);
-    }
-    u16::from_le_bytes(b)
-}
-
-fn le_u32(bytes: &[u8], offset: usize) -> u32 {
-    let mut b = [0u8; 4];
-    if let Some(src) = bytes.get(offset..offset + 4) {
-        b.copy_from_slice(src);
-    }
-    u32::from_le_bytes(b)
-}
-
-fn le_u64(bytes: &[u8], offset: usize) -> u64 {
-    let mut b = [0u8; 8];
-    if let Some(src) = bytes.get(offset..offset + 8) {
-        b.copy_from_slice(src);
-    }
-    u64::from_le_bytes(b)
 }

@@ -227,7 +227,7 @@ fn build_gpt(block_size: usize, blocks: u64, partitions: &[TestPartition]) -> Ve
     image[record + 4] = 0xEE;
     image[record + 5..record + 8].copy_from_slice(&[0xFF, 0xFF, 0xFF]);
     put_u32(&mut image, record + 8, 1);
-    put_u32(&mut image, record + 12, (blocks - 1).min(u32::MAX as u64) as u32);
+    put_u32(&mut image, record + 12, (blocks - 1).min(u64::from(u32::MAX)) as u32);
     image[510..512].copy_from_slice(&[0x55, 0xAA]);
 
     let mut entries = vec![0u8; BUILT_ENTRIES * BUILT_ENTRY_SIZE];

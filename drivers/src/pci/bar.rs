@@ -10,16 +10,23 @@ use log::debug;
 pub const BAR_IO_SPACE: u32 = 1 << 0;
 /// Bits 2:1 of a memory BAR: its type.
 pub const BAR_MEMORY_TYPE_MASK: u32 = 0b11 << 1;
+/// Memory type 10b: a 64-bit BAR.
 pub const BAR_MEMORY_TYPE_64: u32 = 0b10 << 1;
+/// Bit 3 of a memory BAR: prefetchable.
 pub const BAR_PREFETCHABLE: u32 = 1 << 3;
+/// A memory BAR's address bits.
 pub const BAR_MEMORY_ADDRESS_MASK: u32 = !0xF;
+/// An I/O BAR's address bits.
 pub const BAR_IO_ADDRESS_MASK: u32 = !0x3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a BAR decodes.
 pub enum BarKind {
+    /// 32-bit memory space.
     Memory32,
     /// Takes two BAR slots, `index` and `index + 1`.
     Memory64,
+    /// I/O space.
     Io,
 }
 
@@ -28,7 +35,9 @@ pub enum BarKind {
 pub struct Bar {
     /// Slot number (0..6; 0..2 for bridges).
     pub index: u8,
+    /// What it decodes.
     pub kind: BarKind,
+    /// Whether the memory is prefetchable.
     pub prefetchable: bool,
     /// Physical (bus) address; 0 when unassigned.
     pub address: u64,
@@ -37,16 +46,18 @@ pub struct Bar {
 }
 
 impl Bar {
+    /// Whether firmware or VMM gave it an address.
     pub fn is_assigned(&self) -> bool {
         self.address != 0
     }
 
+    /// Whether it decodes memory space.
     pub fn is_memory(&self) -> bool {
         self.kind != BarKind::Io
     }
 
     pub(crate) fn offset(&self) -> u16 {
-        BAR0 + 4 * self.index as u16
+        BAR0 + 4 * u16::from(self.index)
     }
 }
 
@@ -59,7 +70,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
     config.write16(address, COMMAND, command & !(COMMAND_IO_SPACE | COMMAND_MEMORY_SPACE));
     let mut index = 0u8;
     while index < slots.min(6) {
-        let offset = BAR0 + 4 * index as u16;
+        let offset = BAR0 + 4 * u16::from(index);
         let original = config.read32(address, offset);
         let mut next = index + 1;
         if original & BAR_IO_SPACE != 0 {
@@ -71,7 +82,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
                     index,
                     kind: BarKind::Io,
                     prefetchable: false,
-                    address: (original & BAR_IO_ADDRESS_MASK) as u64,
+                    address: u64::from(original & BAR_IO_ADDRESS_MASK),
                     size: 1 << mask.trailing_zeros(),
                 });
             }
@@ -87,13 +98,13 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
                 let high = config.read32(address, high_offset);
                 config.write32(address, offset, original);
                 config.write32(address, high_offset, original_high);
-                let mask = (high as u64) << 32 | low as u64;
+                let mask = u64::from(high) << 32 | u64::from(low);
                 if mask != 0 {
                     bars[index as usize] = Some(Bar {
                         index,
                         kind: BarKind::Memory64,
                         prefetchable,
-                        address: (original_high as u64) << 32 | (original & BAR_MEMORY_ADDRESS_MASK) as u64,
+                        address: u64::from(original_high) << 32 | u64::from(original & BAR_MEMORY_ADDRESS_MASK),
                         size: 1 << mask.trailing_zeros(),
                     });
                 }
@@ -109,7 +120,7 @@ pub(crate) fn size_bars<C: ConfigAccess>(config: &C, address: PciAddress, slots:
                         index,
                         kind: BarKind::Memory32,
                         prefetchable,
-                        address: (original & BAR_MEMORY_ADDRESS_MASK) as u64,
+                        address: u64::from(original & BAR_MEMORY_ADDRESS_MASK),
                         size: 1 << mask.trailing_zeros(),
                     });
                 }
@@ -131,11 +142,13 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window of `size` bytes at `base`, nothing placed yet.
     pub fn new(base: u64, size: u64) -> Window {
         let end = base.saturating_add(size);
         Window { base, end, next: base }
     }
 
+    /// The window's first address.
     pub fn base(&self) -> u64 {
         self.base
     }
@@ -183,8 +196,11 @@ pub(crate) fn align_up(value: u64, align: u64) -> Option<u64> {
 /// is one (and room), else to `mmio32`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BarWindows {
+    /// Memory below 4 GiB.
     pub mmio32: Option<Window>,
+    /// Memory above 4 GiB.
     pub mmio64: Option<Window>,
+    /// I/O ports.
     pub io: Option<Window>,
 }
 

@@ -24,18 +24,24 @@ const ADDRESSING_WIDE: u16 = 0x1;
 /// The three windows, and the address spaces BARs are placed in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Space {
+    /// The I/O window.
     Io,
+    /// The non-prefetchable memory window (32-bit).
     Memory,
+    /// The prefetchable memory window (32- or 64-bit).
     Prefetchable,
 }
 
 impl Space {
+    /// The three spaces, in [`Space::index`] order.
     pub const ALL: [Space; 3] = [Space::Io, Space::Memory, Space::Prefetchable];
 
+    /// The space's index into per-space arrays.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The alignment and size unit of the space's window (4 KiB for I/O, 1 MiB for memory).
     pub fn granularity(self) -> u64 {
         match self {
             Space::Io => IO_WINDOW_GRANULARITY,
@@ -51,8 +57,11 @@ pub struct BridgeWindows {
     /// address 0 is a bridge's reset state (all registers zero), not a placement,
     /// and counts as closed.
     pub open: [Option<(u64, u64)>; 3],
+    /// Whether the I/O window takes 32-bit addresses.
     pub io_32: bool,
+    /// Whether the bridge has a prefetchable window.
     pub prefetchable_implemented: bool,
+    /// Whether the prefetchable window takes 64-bit addresses.
     pub prefetchable_64: bool,
 }
 

@@ -7,6 +7,7 @@ use super::{ConfigAccess, PciAddress, CAPABILITIES_POINTER, STATUS, STATUS_CAPAB
 use alloc::vec::Vec;
 use log::debug;
 
+/// The capability ID of a vendor-specific capability (virtio's structures).
 pub const CAPABILITY_ID_VENDOR_SPECIFIC: u8 = 0x09;
 /// A 256-byte space holds at most 48 capabilities after the 64-byte header; a
 /// longer chain is a loop.
@@ -15,7 +16,9 @@ pub const MAX_CAPABILITIES: usize = 48;
 const FIRST_CAPABILITY_OFFSET: u8 = 0x40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One entry of a function's capability list.
 pub struct Capability {
+    /// The capability ID.
     pub id: u8,
     /// Offset of the capability header in configuration space.
     pub offset: u8,
@@ -37,9 +40,9 @@ pub fn capabilities<C: ConfigAccess>(config: &C, address: PciAddress) -> Vec<Cap
             debug!("pci {address}: capability list longer than {MAX_CAPABILITIES}, cut");
             break;
         }
-        let id = config.read8(address, pointer as u16);
+        let id = config.read8(address, u16::from(pointer));
         found.push(Capability { id, offset: pointer });
-        pointer = config.read8(address, pointer as u16 + 1) & !3;
+        pointer = config.read8(address, u16::from(pointer) + 1) & !3;
     }
     found
 }
@@ -76,7 +79,7 @@ mod tests {
         assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), [0x11, 0x09, 0x05, 0x09]);
         let vendor = vendor_capabilities(&model, A);
         assert_eq!(vendor.len(), 2);
-        assert_eq!(model.read8(A, vendor[1].offset as u16 + 3), 2);
+        assert_eq!(model.read8(A, u16::from(vendor[1].offset) + 3), 2);
     }
 
     #[test]

@@ -26,13 +26,17 @@ pub trait ConfigAccess {
         ECAM_FUNCTION_SIZE as u16
     }
 
+    /// The dword at `offset` (a multiple of 4) of `address`'s configuration space.
     fn read32(&self, address: PciAddress, offset: u16) -> u32;
+    /// Writes the dword at `offset` (a multiple of 4).
     fn write32(&self, address: PciAddress, offset: u16, value: u32);
 
+    /// The word at `offset` (even), read through its dword.
     fn read16(&self, address: PciAddress, offset: u16) -> u16 {
         (self.read32(address, offset & !3) >> ((offset & 2) * 8)) as u16
     }
 
+    /// The byte at `offset`, read through its dword.
     fn read8(&self, address: PciAddress, offset: u16) -> u8 {
         (self.read32(address, offset & !3) >> ((offset & 3) * 8)) as u8
     }
@@ -43,14 +47,14 @@ pub trait ConfigAccess {
     fn write16(&self, address: PciAddress, offset: u16, value: u16) {
         let shift = (offset & 2) * 8;
         let old = self.read32(address, offset & !3) & !(0xFFFF << shift);
-        self.write32(address, offset & !3, old | (value as u32) << shift);
+        self.write32(address, offset & !3, old | u32::from(value) << shift);
     }
 
     /// See [`ConfigAccess::write16`].
     fn write8(&self, address: PciAddress, offset: u16, value: u8) {
         let shift = (offset & 3) * 8;
         let old = self.read32(address, offset & !3) & !(0xFF << shift);
-        self.write32(address, offset & !3, old | (value as u32) << shift);
+        self.write32(address, offset & !3, old | u32::from(value) << shift);
     }
 }
 
@@ -111,6 +115,7 @@ impl Ecam {
         }
     }
 
+    /// The first and last bus the window decodes.
     pub fn bus_range(&self) -> (u8, u8) {
         (self.start_bus, self.end_bus)
     }
@@ -122,7 +127,7 @@ impl Ecam {
             || address.bus > self.end_bus
             || address.device >= super::MAX_DEVICES
             || address.function >= super::MAX_FUNCTIONS
-            || offset as u64 + width as u64 > ECAM_FUNCTION_SIZE
+            || u64::from(offset) + u64::from(width) > ECAM_FUNCTION_SIZE
             || !offset.is_multiple_of(width)
         {
             return None;
@@ -200,8 +205,10 @@ pub struct PortIo {
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+/// The x86 configuration address port (mechanism #1).
 pub const CONFIG_ADDRESS: u16 = 0xCF8;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+/// The x86 configuration data port (mechanism #1).
 pub const CONFIG_DATA: u16 = 0xCFC;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 const CONFIG_ENABLE: u32 = 1 << 31;
@@ -221,16 +228,16 @@ impl PortIo {
     fn select(&self, address: PciAddress, offset: u16, width: u16) -> Option<u16> {
         if address.device >= super::MAX_DEVICES
             || address.function >= super::MAX_FUNCTIONS
-            || offset as u32 + width as u32 > PORT_IO_CONFIG_SIZE as u32
+            || u32::from(offset) + u32::from(width) > u32::from(PORT_IO_CONFIG_SIZE)
             || !offset.is_multiple_of(width)
         {
             return None;
         }
         let value = CONFIG_ENABLE
-            | (address.bus as u32) << 16
-            | (address.device as u32) << 11
-            | (address.function as u32) << 8
-            | (offset & 0xFC) as u32;
+            | u32::from(address.bus) << 16
+            | u32::from(address.device) << 11
+            | u32::from(address.function) << 8
+            | u32::from(offset & 0xFC);
         // SAFETY: `new`'s contract: we own the configuration ports.
         unsafe { crate::portio::outl(CONFIG_ADDRESS, value) };
         Some(CONFIG_DATA + (offset & 3))

@@ -29,15 +29,22 @@ pub const MAX_BRIDGE_DEPTH: usize = 16;
 /// What enumeration learnt about one function.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PciDevice {
+    /// Where the function is.
     pub address: PciAddress,
+    /// The vendor ID.
     pub vendor_id: u16,
+    /// The device ID.
     pub device_id: u16,
     /// Subsystem ID (type 0 headers; 0 otherwise). Transitional virtio devices
     /// carry their device type here.
     pub subsystem_id: u16,
+    /// The base class code.
     pub class: u8,
+    /// The sub-class code.
     pub subclass: u8,
+    /// The programming interface.
     pub prog_if: u8,
+    /// The revision ID.
     pub revision: u8,
     /// Header layout, without the multi-function bit.
     pub header_type: u8,
@@ -53,10 +60,12 @@ pub struct PciDevice {
 }
 
 impl PciDevice {
+    /// Whether the function is a PCI-to-PCI bridge (header type 1).
     pub fn is_bridge(&self) -> bool {
         self.header_type == HEADER_TYPE_BRIDGE
     }
 
+    /// The BAR in slot `index`, if implemented.
     pub fn bar(&self, index: u8) -> Option<Bar> {
         self.bars.get(index as usize).copied().flatten()
     }

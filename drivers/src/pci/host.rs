@@ -9,20 +9,27 @@
 /// The two address spaces a root bridge forwards besides configuration space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Space {
+    /// Memory space.
     Memory,
+    /// I/O space.
     Io,
 }
 
 /// One access: 1, 2, 4 or 8 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccessWidth {
+    /// One byte.
     U8,
+    /// Two bytes.
     U16,
+    /// Four bytes.
     U32,
+    /// Eight bytes.
     U64,
 }
 
 impl AccessWidth {
+    /// The width in bytes.
     pub fn bytes(self) -> u64 {
         match self {
             AccessWidth::U8 => 1,
@@ -37,7 +44,9 @@ impl AccessWidth {
 /// address lies in what the root bridge decodes and is aligned to the width;
 /// values are zero-extended (reads) or truncated (writes) to the width.
 pub trait HostSpaces: Send + Sync {
+    /// Reads one value.
     fn read(&self, space: Space, address: u64, width: AccessWidth) -> u64;
+    /// Writes one value.
     fn write(&self, space: Space, address: u64, width: AccessWidth, value: u64);
 }
 

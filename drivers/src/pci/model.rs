@@ -42,13 +42,13 @@ impl ModelConfig {
     pub fn set16(&mut self, address: PciAddress, offset: u16, value: u16) {
         let shift = (offset & 2) * 8;
         let old = self.get32(address, offset & !3) & !(0xFFFF << shift);
-        self.set32(address, offset & !3, old | (value as u32) << shift);
+        self.set32(address, offset & !3, old | u32::from(value) << shift);
     }
 
     pub fn set8(&mut self, address: PciAddress, offset: u16, value: u8) {
         let shift = (offset & 3) * 8;
         let old = self.get32(address, offset & !3) & !(0xFF << shift);
-        self.set32(address, offset & !3, old | (value as u32) << shift);
+        self.set32(address, offset & !3, old | u32::from(value) << shift);
     }
 
     fn get32(&self, address: PciAddress, offset: u16) -> u32 {
@@ -57,7 +57,7 @@ impl ModelConfig {
 
     /// Adds a function with a type 0 header.
     pub fn add_function(&mut self, address: PciAddress, vendor: u16, device: u16, class: u32) {
-        self.set32(address, 0, (device as u32) << 16 | vendor as u32);
+        self.set32(address, 0, u32::from(device) << 16 | u32::from(vendor));
         self.set32(address, 8, class << 8);
     }
 
@@ -120,7 +120,7 @@ impl ModelConfig {
 
     /// Puts a BAR at `index` with address `placed` (0 = unassigned).
     pub fn add_bar(&mut self, address: PciAddress, index: u8, bar: ModelBar, placed: u64) {
-        let offset = BAR0 + 4 * index as u16;
+        let offset = BAR0 + 4 * u16::from(index);
         match bar {
             ModelBar::Memory32 { size, prefetchable } => {
                 let flags = if prefetchable { 8 } else { 0 };

@@ -8,22 +8,32 @@ pub const UNSPECIFIED_TIMEZONE: i16 = 0x07ff;
 /// A wall-clock time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct DateTime {
+    /// The year (1900-9999).
     pub year: u16,
+    /// 1-12.
     pub month: u8,
+    /// 1-31.
     pub day: u8,
+    /// 0-23.
     pub hour: u8,
+    /// 0-59.
     pub minute: u8,
+    /// 0-59.
     pub second: u8,
+    /// 0-999,999,999.
     pub nanosecond: u32,
     /// Minutes from UTC, or [`UNSPECIFIED_TIMEZONE`].
     pub timezone: i16,
+    /// The `EFI_TIME_*` daylight bits.
     pub daylight: u8,
 }
 
+/// Whether `year` has a 29th of February (Gregorian rules).
 pub fn is_leap_year(year: u16) -> bool {
     (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
+/// The days of `month` (1-12) in `year`; 0 for a month that is not one.
 pub fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,

@@ -8,7 +8,9 @@ use core::fmt;
 
 /// Register access (index/data ports on x86, a model in tests).
 pub trait CmosRegisters {
+    /// The register at `index`.
     fn read(&self, index: u8) -> u8;
+    /// Writes the register at `index`.
     fn write(&self, index: u8, value: u8);
 }
 
@@ -33,16 +35,23 @@ const HOUR_PM: u8 = 0x80;
 const MAX_POLLS: u32 = 1_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why the CMOS clock could not be read or set.
 pub enum RtcError {
     /// The clock stayed in its update cycle.
     NeverSettles,
     /// The clock holds a date that is not one.
     InvalidReading {
+        /// The year read.
         year: u16,
+        /// The month read.
         month: u8,
+        /// The day read.
         day: u8,
+        /// The hour read.
         hour: u8,
+        /// The minute read.
         minute: u8,
+        /// The second read.
         second: u8,
     },
     /// The requested time is outside what the RTC and EFI_TIME allow.
@@ -77,6 +86,7 @@ fn to_bcd(v: u8) -> u8 {
     ((v / 10) << 4) | (v % 10)
 }
 
+/// The MC146818-compatible CMOS real-time clock of a PC.
 pub struct CmosRtc<R: CmosRegisters> {
     regs: R,
 }
@@ -85,6 +95,7 @@ pub struct CmosRtc<R: CmosRegisters> {
 struct Raw([u8; 7]);
 
 impl<R: CmosRegisters> CmosRtc<R> {
+    /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         CmosRtc { regs }
     }
@@ -131,12 +142,12 @@ impl<R: CmosRegisters> CmosRtc<R> {
             }
         }
         let century = match bin(century) {
-            c @ 19..=99 => c as u16,
+            c @ 19..=99 => u16::from(c),
             // No century register: the years 2000-2099 are the sane guess.
             _ => 20,
         };
         let t = DateTime {
-            year: century * 100 + bin(year) as u16,
+            year: century * 100 + u16::from(bin(year)),
             month: bin(month),
             day: bin(day),
             hour,

@@ -8,22 +8,21 @@
 use super::calendar::DateTime;
 use super::pl031::{from_unix_seconds, to_unix_seconds, Error};
 
-/// 32-bit register access: MMIO on the machine, a model in tests.
-pub trait GoldfishRegisters {
-    fn read(&self, offset: usize) -> u32;
-    fn write(&self, offset: usize, value: u32);
-}
+/// The Goldfish RTC's register access: MMIO on the machine, a model in tests.
+pub use crate::mmio::Registers32 as GoldfishRegisters;
 
 const TIME_LOW: usize = 0x00;
 const TIME_HIGH: usize = 0x04;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
+/// The Goldfish RTC (QEMU `virt` on riscv64): nanoseconds since 1970.
 pub struct Goldfish<R: GoldfishRegisters> {
     regs: R,
 }
 
 impl<R: GoldfishRegisters> Goldfish<R> {
+    /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         Goldfish { regs }
     }
@@ -42,6 +41,7 @@ impl<R: GoldfishRegisters> Goldfish<R> {
         from_unix_seconds(u32::try_from(seconds).unwrap_or(u32::MAX))
     }
 
+    /// Sets the clock to `t` (UTC).
     pub fn write(&self, t: &DateTime) -> Result<(), Error> {
         let nanoseconds = to_unix_seconds(t)? * NANOS_PER_SECOND + u64::from(t.nanosecond);
         self.regs.write(TIME_HIGH, (nanoseconds >> 32) as u32);
@@ -50,25 +50,9 @@ impl<R: GoldfishRegisters> Goldfish<R> {
     }
 }
 
-/// The registers of a Goldfish RTC at a physical address (riscv64 runs with
-/// bare physical addressing).
+/// The registers of a Goldfish RTC at a physical address.
 #[cfg(target_os = "none")]
-pub struct MmioRegisters {
-    pub base: usize,
-}
-
-#[cfg(target_os = "none")]
-impl GoldfishRegisters for MmioRegisters {
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the platform hands this driver the RTC's register block, which
-        // the device tree names; registers are 32-bit aligned.
-        unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
-    }
-    fn write(&self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u32, value) }
-    }
-}
+pub use crate::mmio::Mmio32 as MmioRegisters;
 
 #[cfg(test)]
 mod tests {

@@ -5,11 +5,8 @@
 
 use super::calendar::{days_in_month, DateTime};
 
-/// 32-bit register access: MMIO on the machine, a model in tests.
-pub trait Pl031Registers {
-    fn read(&self, offset: usize) -> u32;
-    fn write(&self, offset: usize, value: u32);
-}
+/// The PL031's register access: MMIO on the machine, a model in tests.
+pub use crate::mmio::Registers32 as Pl031Registers;
 
 const RTCDR: usize = 0x000;
 const RTCLR: usize = 0x008;
@@ -23,8 +20,10 @@ const LAST_YEAR: u16 = 2105;
 pub enum Error {
     /// Before 1970 or past what 32 bits of seconds hold.
     OutOfRange {
+        /// The year asked for.
         year: u16,
     },
+    /// A date that is not one (the 31st of April, ...).
     InvalidTime,
 }
 
@@ -96,19 +95,23 @@ pub fn to_unix_seconds(t: &DateTime) -> Result<u64, Error> {
         + u64::from(t.second))
 }
 
+/// The PL031 RTC (QEMU `virt` on aarch64): seconds since 1970 in 32 bits.
 pub struct Pl031<R: Pl031Registers> {
     regs: R,
 }
 
 impl<R: Pl031Registers> Pl031<R> {
+    /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         Pl031 { regs }
     }
 
+    /// The UTC time, to the second.
     pub fn read(&self) -> DateTime {
         from_unix_seconds(self.regs.read(RTCDR))
     }
 
+    /// Sets the clock to `t` (UTC).
     pub fn write(&self, t: &DateTime) -> Result<(), Error> {
         let seconds = u32::try_from(to_unix_seconds(t)?).map_err(|_| Error::OutOfRange { year: t.year })?;
         self.regs.write(RTCLR, seconds);
@@ -116,24 +119,9 @@ impl<R: Pl031Registers> Pl031<R> {
     }
 }
 
-/// The registers of a PL031 at a physical address, identity mapped as device memory.
+/// The registers of a PL031 at a physical address.
 #[cfg(target_os = "none")]
-pub struct MmioRegisters {
-    pub base: usize,
-}
-
-#[cfg(target_os = "none")]
-impl Pl031Registers for MmioRegisters {
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the platform hands this driver the RTC's register page, mapped
-        // as device memory; registers are 32-bit aligned.
-        unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
-    }
-    fn write(&self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u32, value) }
-    }
-}
+pub use crate::mmio::Mmio32 as MmioRegisters;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,9 @@
 
 /// Register access: port I/O on x86, MMIO elsewhere, a model in tests.
 pub trait UartRegisters {
+    /// The register at index `register` (0-7).
     fn read(&self, register: u8) -> u8;
+    /// Writes the register at index `register`.
     fn write(&self, register: u8, value: u8);
 }
 
@@ -27,11 +29,13 @@ const DIVISOR_115200: u16 = 1;
 /// (no UART at all) must not hang the firmware.
 const TX_SPINS: u32 = 100_000;
 
+/// A 16550-compatible UART, polled.
 pub struct Ns16550<R: UartRegisters> {
     regs: R,
 }
 
 impl<R: UartRegisters> Ns16550<R> {
+    /// The UART behind `regs`.
     pub const fn new(regs: R) -> Self {
         Ns16550 { regs }
     }
@@ -47,6 +51,7 @@ impl<R: UartRegisters> Ns16550<R> {
         self.regs.write(MODEM_CONTROL, MCR_DTR_RTS_OUT2);
     }
 
+    /// Sends a byte, waiting (a bounded while) for room in the transmitter.
     pub fn write_byte(&self, byte: u8) {
         for _ in 0..TX_SPINS {
             if self.regs.read(LINE_STATUS) & LSR_THR_EMPTY != 0 {
@@ -57,6 +62,7 @@ impl<R: UartRegisters> Ns16550<R> {
         self.regs.write(DATA, byte);
     }
 
+    /// Sends every byte of `bytes`.
     pub fn write_bytes(&self, bytes: &[u8]) {
         for &b in bytes {
             self.write_byte(b);
@@ -72,6 +78,7 @@ impl<R: UartRegisters> Ns16550<R> {
 /// The registers of a 16550 at an x86 I/O port base.
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub struct PortRegisters {
+    /// The first port (0x3F8 for COM1).
     pub base: u16,
 }
 
@@ -79,18 +86,20 @@ pub struct PortRegisters {
 impl UartRegisters for PortRegisters {
     fn read(&self, register: u8) -> u8 {
         // SAFETY: the platform hands this driver the UART's port range.
-        unsafe { crate::portio::inb(self.base + register as u16) }
+        unsafe { crate::portio::inb(self.base + u16::from(register)) }
     }
     fn write(&self, register: u8, value: u8) {
         // SAFETY: as above.
-        unsafe { crate::portio::outb(self.base + register as u16, value) }
+        unsafe { crate::portio::outb(self.base + u16::from(register), value) }
     }
 }
 
 /// The registers of a memory-mapped 16550 with byte-wide registers, each
 /// `1 << shift` bytes apart (the device tree's `reg-shift`, 0 on QEMU `virt`).
 pub struct MmioRegisters {
+    /// The registers' physical address.
     pub base: usize,
+    /// Register spacing as a power of two.
     pub shift: u8,
 }
 

@@ -4,11 +4,8 @@
 //! bit, FIFOs on, interrupts masked, polled. The VMMs ignore the baud rate, so
 //! the divisors are left as they are.
 
-/// 32-bit register access: MMIO on the machine, a model in tests.
-pub trait Pl011Registers {
-    fn read(&self, offset: usize) -> u32;
-    fn write(&self, offset: usize, value: u32);
-}
+/// The PL011's register access: MMIO on the machine, a model in tests.
+pub use crate::mmio::Registers32 as Pl011Registers;
 
 const UARTDR: usize = 0x000;
 const UARTFR: usize = 0x018;
@@ -30,11 +27,13 @@ const ALL_INTERRUPTS: u32 = 0x7ff;
 /// drains must not hang the firmware.
 const TX_SPINS: u32 = 100_000;
 
+/// An Arm PL011 UART, polled.
 pub struct Pl011<R: Pl011Registers> {
     regs: R,
 }
 
 impl<R: Pl011Registers> Pl011<R> {
+    /// The UART behind `regs`.
     pub const fn new(regs: R) -> Self {
         Pl011 { regs }
     }
@@ -50,6 +49,7 @@ impl<R: Pl011Registers> Pl011<R> {
         self.regs.write(UARTCR, CR_UARTEN | CR_TXE | CR_RXE);
     }
 
+    /// Sends a byte, waiting (a bounded while) for room in the transmit FIFO.
     pub fn write_byte(&self, byte: u8) {
         for _ in 0..TX_SPINS {
             if self.regs.read(UARTFR) & FR_TXFF == 0 {
@@ -60,6 +60,7 @@ impl<R: Pl011Registers> Pl011<R> {
         self.regs.write(UARTDR, u32::from(byte));
     }
 
+    /// Sends every byte of `bytes`.
     pub fn write_bytes(&self, bytes: &[u8]) {
         for &b in bytes {
             self.write_byte(b);
@@ -72,24 +73,9 @@ impl<R: Pl011Registers> Pl011<R> {
     }
 }
 
-/// The registers of a PL011 at a physical address, identity mapped as device memory.
+/// The registers of a PL011 at a physical address.
 #[cfg(target_os = "none")]
-pub struct MmioRegisters {
-    pub base: usize,
-}
-
-#[cfg(target_os = "none")]
-impl Pl011Registers for MmioRegisters {
-    fn read(&self, offset: usize) -> u32 {
-        // SAFETY: the platform hands this driver the UART's register page, mapped
-        // as device memory; registers are 32-bit aligned.
-        unsafe { core::ptr::read_volatile((self.base + offset) as *const u32) }
-    }
-    fn write(&self, offset: usize, value: u32) {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u32, value) }
-    }
-}
+pub use crate::mmio::Mmio32 as MmioRegisters;
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,9 @@ use super::{Error, QueueAreas, Transport};
 
 /// "virt" in little-endian.
 pub const VIRTIO_MMIO_MAGIC: u32 = 0x7472_6976;
+/// The legacy (pre-1.0) register layout, which this driver refuses.
 pub const VIRTIO_MMIO_VERSION_LEGACY: u32 = 1;
+/// The virtio 1.x register layout.
 pub const VIRTIO_MMIO_VERSION: u32 = 2;
 /// Bytes of the register block before the device configuration.
 pub const VIRTIO_MMIO_CONFIG: usize = 0x100;
@@ -72,7 +74,7 @@ impl<R: Registers> Transport for MmioTransport<R> {
     }
 
     fn set_status(&mut self, status: u8) {
-        self.regs.write32(STATUS, status as u32);
+        self.regs.write32(STATUS, u32::from(status));
     }
 
     fn device_features(&mut self) -> u64 {
@@ -80,7 +82,7 @@ impl<R: Registers> Transport for MmioTransport<R> {
         let low = self.regs.read32(DEVICE_FEATURES);
         self.regs.write32(DEVICE_FEATURES_SEL, 1);
         let high = self.regs.read32(DEVICE_FEATURES);
-        (high as u64) << 32 | low as u64
+        u64::from(high) << 32 | u64::from(low)
     }
 
     fn set_driver_features(&mut self, features: u64) {
@@ -91,15 +93,15 @@ impl<R: Registers> Transport for MmioTransport<R> {
     }
 
     fn select_queue(&mut self, queue: u16) {
-        self.regs.write32(QUEUE_SEL, queue as u32);
+        self.regs.write32(QUEUE_SEL, u32::from(queue));
     }
 
     fn queue_max_size(&self) -> u16 {
-        self.regs.read32(QUEUE_NUM_MAX).min(u16::MAX as u32) as u16
+        self.regs.read32(QUEUE_NUM_MAX).min(u32::from(u16::MAX)) as u16
     }
 
     fn set_queue_size(&mut self, size: u16) {
-        self.regs.write32(QUEUE_NUM, size as u32);
+        self.regs.write32(QUEUE_NUM, u32::from(size));
     }
 
     fn set_queue_areas(&mut self, areas: &QueueAreas) {
@@ -117,7 +119,7 @@ impl<R: Registers> Transport for MmioTransport<R> {
     }
 
     fn notify(&mut self, queue: u16) {
-        self.regs.write32(QUEUE_NOTIFY, queue as u32);
+        self.regs.write32(QUEUE_NOTIFY, u32::from(queue));
     }
 
     fn config_generation(&self) -> u32 {

@@ -25,16 +25,25 @@ use core::fmt;
 use log::debug;
 
 // Device status bits (§2.1).
+/// The guest noticed the device.
 pub const ACKNOWLEDGE: u8 = 1;
+/// The guest has a driver for it.
 pub const DRIVER: u8 = 2;
+/// The driver is ready.
 pub const DRIVER_OK: u8 = 4;
+/// The driver accepted the features.
 pub const FEATURES_OK: u8 = 8;
+/// The device needs a reset.
 pub const DEVICE_NEEDS_RESET: u8 = 64;
+/// The guest gave up on the device.
 pub const FAILED: u8 = 128;
 
 // Device-independent feature bits (§6).
+/// Descriptors may point to tables of descriptors.
 pub const VIRTIO_F_INDIRECT_DESC: u64 = 1 << 28;
+/// Used and available ring event indices.
 pub const VIRTIO_F_EVENT_IDX: u64 = 1 << 29;
+/// A virtio 1.x device (not legacy).
 pub const VIRTIO_F_VERSION_1: u64 = 1 << 32;
 /// The device's DMA goes through the platform's address translation. Accepted
 /// when offered: the firmware programs no IOMMU, so the addresses it hands out are
@@ -43,8 +52,11 @@ pub const VIRTIO_F_VERSION_1: u64 = 1 << 32;
 pub const VIRTIO_F_ACCESS_PLATFORM: u64 = 1 << 33;
 
 // Device types (§5).
+/// Network card.
 pub const DEVICE_TYPE_NET: u32 = 1;
+/// Block device.
 pub const DEVICE_TYPE_BLOCK: u32 = 2;
+/// Entropy source.
 pub const DEVICE_TYPE_ENTROPY: u32 = 4;
 pub const DEVICE_TYPE_INPUT: u32 = 18;
 
@@ -52,26 +64,56 @@ pub const DEVICE_TYPE_INPUT: u32 = 18;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The MMIO region does not start with "virt".
-    BadMagic { value: u32 },
+    BadMagic {
+        /// The first register's value.
+        value: u32,
+    },
     /// A virtio-mmio version other than 2 (1 is the legacy interface).
-    UnsupportedMmioVersion { version: u32 },
+    UnsupportedMmioVersion {
+        /// The version register's value.
+        version: u32,
+    },
     /// A virtio-mmio slot with device ID 0: no device behind it.
     NoDevice,
     /// The PCI function is not a virtio device this driver handles.
-    NotVirtio { vendor_id: u16, device_id: u16 },
+    NotVirtio {
+        /// The function's vendor ID.
+        vendor_id: u16,
+        /// Its device ID.
+        device_id: u16,
+    },
     /// The device is a different virtio device type.
-    WrongDeviceType { expected: u32, found: u32 },
+    WrongDeviceType {
+        /// The type the driver handles.
+        expected: u32,
+        /// The device's type.
+        found: u32,
+    },
     /// A required virtio PCI capability (common, notify, ISR) is missing.
-    MissingCapability { cfg_type: u8 },
+    MissingCapability {
+        /// The capability's `cfg_type`.
+        cfg_type: u8,
+    },
     /// A virtio PCI capability points at a BAR that is absent, unassigned, I/O
     /// space, or too small for the structure.
-    BadCapabilityBar { cfg_type: u8, bar: u8 },
+    BadCapabilityBar {
+        /// The capability's `cfg_type`.
+        cfg_type: u8,
+        /// The BAR it names.
+        bar: u8,
+    },
     /// The device does not offer VIRTIO_F_VERSION_1 (legacy-only).
     LegacyOnly,
     /// The device cleared FEATURES_OK: it does not accept our feature subset.
-    FeaturesRejected { features: u64 },
+    FeaturesRejected {
+        /// The features offered.
+        features: u64,
+    },
     /// The queue does not exist (maximum size 0) or is already enabled.
-    QueueUnavailable { queue: u16 },
+    QueueUnavailable {
+        /// The queue's index.
+        queue: u16,
+    },
     /// The device's configuration kept changing while being read.
     ConfigUnstable,
     /// The device did not finish a reset.
@@ -79,12 +121,23 @@ pub enum Error {
     /// The allocator could not provide ring memory.
     OutOfMemory,
     /// A descriptor chain longer than the queue's free descriptors.
-    QueueFull { needed: usize, free: usize },
+    QueueFull {
+        /// The descriptors the chain needs.
+        needed: usize,
+        /// The free ones.
+        free: usize,
+    },
     /// The device put a descriptor index into the used ring that is not the head
     /// of a chain in flight.
-    BadUsedEntry { id: u32 },
+    BadUsedEntry {
+        /// The index found.
+        id: u32,
+    },
     /// The device reports DEVICE_NEEDS_RESET or FAILED.
-    DeviceFailed { status: u8 },
+    DeviceFailed {
+        /// The device status read.
+        status: u8,
+    },
 }
 
 impl fmt::Display for Error {
@@ -142,18 +195,26 @@ pub const CONFIG_READ_ATTEMPTS: u32 = 64;
 pub trait Transport {
     /// The virtio device type (§5): 2 for block.
     fn device_type(&self) -> u32;
+    /// The device status register.
     fn status(&self) -> u8;
+    /// Writes the device status register (`ACKNOWLEDGE`, ...; 0 resets).
     fn set_status(&mut self, status: u8);
     /// All 64 feature bits the device offers.
     fn device_features(&mut self) -> u64;
+    /// Writes the features the driver accepts.
     fn set_driver_features(&mut self, features: u64);
+    /// Selects the queue the queue methods act on.
     fn select_queue(&mut self, queue: u16);
     /// The largest size the device supports for the selected queue; 0 if the
     /// queue does not exist.
     fn queue_max_size(&self) -> u16;
+    /// Sets the selected queue's size.
     fn set_queue_size(&mut self, size: u16);
+    /// Gives the device the selected queue's ring addresses.
     fn set_queue_areas(&mut self, areas: &QueueAreas);
+    /// Whether the selected queue is enabled.
     fn queue_enabled(&self) -> bool;
+    /// Enables the selected queue.
     fn enable_queue(&mut self);
     /// Tells the device that `queue` has new buffers.
     fn notify(&mut self, queue: u16);
@@ -161,7 +222,9 @@ pub trait Transport {
     fn config_generation(&self) -> u32;
     /// Device configuration reads, each of its field's natural width (§4.1.3.1).
     fn config_read8(&self, offset: usize) -> u8;
+    /// A 16-bit device configuration field.
     fn config_read16(&self, offset: usize) -> u16;
+    /// A 32-bit device configuration field.
     fn config_read32(&self, offset: usize) -> u32;
 
     /// Resets the device and waits until it reads back status 0 (§2.4).
@@ -178,7 +241,7 @@ pub trait Transport {
 
     /// A 64-bit configuration field, as two 32-bit reads (§4.1.3.1).
     fn config_read64(&self, offset: usize) -> u64 {
-        self.config_read32(offset) as u64 | (self.config_read32(offset + 4) as u64) << 32
+        u64::from(self.config_read32(offset)) | u64::from(self.config_read32(offset + 4)) << 32
     }
 }
 
@@ -227,7 +290,14 @@ pub enum PollLimit {
     Spins(u64),
     /// A monotonic clock `now` that ticks `hz` times a second (TSC, generic
     /// timer), and the time allowed in milliseconds.
-    Clock { now: fn() -> u64, hz: u64, ms: u64 },
+    Clock {
+        /// Reads the clock.
+        now: fn() -> u64,
+        /// Its ticks per second.
+        hz: u64,
+        /// The time allowed.
+        ms: u64,
+    },
 }
 
 impl PollLimit {
@@ -373,7 +443,9 @@ pub unsafe fn pci_input_devices<C: crate::pci::ConfigAccess>(
 
 /// The virtio device behind a virtio-mmio slot, driven by the driver for its type.
 pub enum MmioDevice {
+    /// A block device.
     Block(VirtioBlk<MmioTransport<MmioRegion>>),
+    /// An entropy source.
     Entropy(VirtioRng<MmioTransport<MmioRegion>>),
     Input(VirtioInput<MmioTransport<MmioRegion>>),
 }

@@ -156,7 +156,7 @@ impl ModelState {
         let size = self.queue_size;
         let avail_idx = read_u16(areas.driver + 2);
         while self.last_avail != avail_idx {
-            let head = read_u16(areas.driver + 4 + 2 * (self.last_avail % size) as u64);
+            let head = read_u16(areas.driver + 4 + 2 * u64::from(self.last_avail % size));
             self.last_avail = self.last_avail.wrapping_add(1);
             let mut chain = Vec::new();
             let mut index = head;
@@ -165,7 +165,7 @@ impl ModelState {
                     self.violations.push(format!("bad chain from head {head}"));
                     return;
                 }
-                let at = areas.descriptors + 16 * index as u64;
+                let at = areas.descriptors + 16 * u64::from(index);
                 let desc = Desc {
                     address: read_u64(at),
                     len: read_u32(at + 8),
@@ -179,8 +179,8 @@ impl ModelState {
             }
             let written = self.serve_request(&chain);
             let used_idx = read_u16(areas.device + 2);
-            let element = areas.device + 4 + 8 * (used_idx % size) as u64;
-            write_u32(element, head as u32);
+            let element = areas.device + 4 + 8 * u64::from(used_idx % size);
+            write_u32(element, u32::from(head));
             write_u32(element + 4, written);
             write_u16(areas.device + 2, used_idx.wrapping_add(1));
         }
@@ -215,7 +215,7 @@ impl ModelState {
             self.violations
                 .push(format!("segment larger than size_max {}", self.size_max));
         }
-        let total: u64 = data.iter().map(|d| d.len as u64).sum();
+        let total: u64 = data.iter().map(|d| u64::from(d.len)).sum();
         let start = sector * 512;
         let in_range = start + total <= self.disk.len() as u64;
         let mut written = 1;
@@ -439,9 +439,9 @@ impl RngState {
         let size = self.queue_size;
         let avail_idx = read_u16(areas.driver + 2);
         while self.last_avail != avail_idx {
-            let head = read_u16(areas.driver + 4 + 2 * (self.last_avail % size) as u64);
+            let head = read_u16(areas.driver + 4 + 2 * u64::from(self.last_avail % size));
             self.last_avail = self.last_avail.wrapping_add(1);
-            let at = areas.descriptors + 16 * head as u64;
+            let at = areas.descriptors + 16 * u64::from(head);
             let (address, len, flags) = (read_u64(at), read_u32(at + 8), read_u16(at + 12));
             self.requests.push(len);
             if flags & VIRTQ_DESC_F_WRITE == 0 || flags & VIRTQ_DESC_F_NEXT != 0 {
@@ -449,9 +449,9 @@ impl RngState {
             }
             let (id, written) = match self.answer {
                 Answer::Never => return,
-                Answer::Empty => (head as u32, 0),
-                Answer::Overlong => (head as u32, len + 1),
-                Answer::WrongHead => (head as u32 + 5, 1),
+                Answer::Empty => (u32::from(head), 0),
+                Answer::Overlong => (u32::from(head), len + 1),
+                Answer::WrongHead => (u32::from(head) + 5, 1),
                 Answer::Fill { at_most } => {
                     let n = len.min(at_most);
                     let bytes: Vec<u8> = (0..n)
@@ -462,11 +462,11 @@ impl RngState {
                         })
                         .collect();
                     copy_to_guest(address, &bytes);
-                    (head as u32, n)
+                    (u32::from(head), n)
                 }
             };
             let used_idx = read_u16(areas.device + 2);
-            let element = areas.device + 4 + 8 * (used_idx % size) as u64;
+            let element = areas.device + 4 + 8 * u64::from(used_idx % size);
             write_u32(element, id);
             write_u32(element + 4, written);
             write_u16(areas.device + 2, used_idx.wrapping_add(1));

@@ -9,20 +9,29 @@ use crate::pci::{COMMAND, COMMAND_BUS_MASTER, COMMAND_MEMORY_SPACE};
 use alloc::vec::Vec;
 use log::debug;
 
+/// Red Hat's vendor ID, which virtio devices carry.
 pub const VIRTIO_PCI_VENDOR_ID: u16 = 0x1AF4;
 /// Modern devices: 0x1040 + device type (§4.1.2.1).
 pub const VIRTIO_PCI_MODERN_DEVICE_ID_BASE: u16 = 0x1040;
+/// The last modern virtio device ID.
 pub const VIRTIO_PCI_MODERN_DEVICE_ID_LAST: u16 = 0x107F;
 /// Transitional devices: 0x1000..=0x103F, device type in the subsystem ID.
 pub const VIRTIO_PCI_TRANSITIONAL_DEVICE_ID_FIRST: u16 = 0x1000;
+/// The last transitional device ID.
 pub const VIRTIO_PCI_TRANSITIONAL_DEVICE_ID_LAST: u16 = 0x103F;
+/// A modern virtio-blk device.
 pub const VIRTIO_PCI_BLOCK_DEVICE_ID: u16 = 0x1042;
+/// A transitional virtio-blk device.
 pub const VIRTIO_PCI_TRANSITIONAL_BLOCK_DEVICE_ID: u16 = 0x1001;
 
 // cfg_type of struct virtio_pci_cap (§4.1.4).
+/// Common configuration: features, status, queues.
 pub const VIRTIO_PCI_CAP_COMMON_CFG: u8 = 1;
+/// Notifications: where queue notifications are written.
 pub const VIRTIO_PCI_CAP_NOTIFY_CFG: u8 = 2;
+/// The ISR status.
 pub const VIRTIO_PCI_CAP_ISR_CFG: u8 = 3;
+/// The device-specific configuration.
 pub const VIRTIO_PCI_CAP_DEVICE_CFG: u8 = 4;
 
 // Fields of struct virtio_pci_cap, from the capability header.
@@ -57,10 +66,10 @@ pub fn virtio_device_type(device: &PciDevice) -> Option<u32> {
     }
     match device.device_id {
         id @ VIRTIO_PCI_MODERN_DEVICE_ID_BASE..=VIRTIO_PCI_MODERN_DEVICE_ID_LAST => {
-            Some((id - VIRTIO_PCI_MODERN_DEVICE_ID_BASE) as u32)
+            Some(u32::from(id - VIRTIO_PCI_MODERN_DEVICE_ID_BASE))
         }
         VIRTIO_PCI_TRANSITIONAL_DEVICE_ID_FIRST..=VIRTIO_PCI_TRANSITIONAL_DEVICE_ID_LAST => {
-            Some(device.subsystem_id as u32)
+            Some(u32::from(device.subsystem_id))
         }
         _ => None,
     }
@@ -69,17 +78,24 @@ pub fn virtio_device_type(device: &PciDevice) -> Option<u32> {
 /// Where one virtio structure lives in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Structure {
+    /// Its address, BAR base plus offset.
     pub address: u64,
+    /// Its length in bytes.
     pub length: u32,
 }
 
 /// The structures a modern virtio PCI device exposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Structures {
+    /// The common configuration.
     pub common: Structure,
+    /// The notification area.
     pub notify: Structure,
+    /// The multiplier of each queue's notify offset.
     pub notify_off_multiplier: u32,
+    /// The ISR status.
     pub isr: Structure,
+    /// The device configuration, if the device has one.
     pub device: Option<Structure>,
 }
 
@@ -91,7 +107,7 @@ pub fn find_structures<C: ConfigAccess>(config: &C, device: &PciDevice) -> Resul
     let mut multiplier = 0;
     let mut unusable = None;
     for cap in vendor_capabilities(config, address) {
-        let at = cap.offset as u16;
+        let at = u16::from(cap.offset);
         let cfg_type = config.read8(address, at + CAP_CFG_TYPE);
         let slot = match cfg_type {
             VIRTIO_PCI_CAP_COMMON_CFG => &mut common,
@@ -112,7 +128,7 @@ pub fn find_structures<C: ConfigAccess>(config: &C, device: &PciDevice) -> Resul
         }
         let usable = device
             .bar(bar)
-            .filter(|b| b.is_memory() && b.is_assigned() && offset as u64 + length as u64 <= b.size);
+            .filter(|b| b.is_memory() && b.is_assigned() && u64::from(offset) + u64::from(length) <= b.size);
         let Some(bar_info) = usable else {
             // A later capability of the same type may still be usable.
             unusable.get_or_insert(Error::BadCapabilityBar { cfg_type, bar });
@@ -122,7 +138,7 @@ pub fn find_structures<C: ConfigAccess>(config: &C, device: &PciDevice) -> Resul
             multiplier = config.read32(address, at + NOTIFY_OFF_MULTIPLIER);
         }
         *slot = Some(Structure {
-            address: bar_info.address + offset as u64,
+            address: bar_info.address + u64::from(offset),
             length,
         });
     }
@@ -203,6 +219,7 @@ impl<R: Registers> PciTransport<R> {
         })
     }
 
+    /// The function the device is.
     pub fn pci_address(&self) -> PciAddress {
         self.address
     }
@@ -249,7 +266,7 @@ impl<R: Registers> Transport for PciTransport<R> {
         let low = self.common.read32(DEVICE_FEATURE);
         self.common.write32(DEVICE_FEATURE_SELECT, 1);
         let high = self.common.read32(DEVICE_FEATURE);
-        (high as u64) << 32 | low as u64
+        u64::from(high) << 32 | u64::from(low)
     }
 
     fn set_driver_features(&mut self, features: u64) {
@@ -299,8 +316,8 @@ impl<R: Registers> Transport for PciTransport<R> {
             debug!("virtio-pci {}: notify of queue {queue}, not enabled", self.address);
             return;
         };
-        let offset = notify_off as u64 * self.notify_off_multiplier as u64;
-        if offset + 2 > self.notify_len as u64 {
+        let offset = u64::from(notify_off) * u64::from(self.notify_off_multiplier);
+        if offset + 2 > u64::from(self.notify_len) {
             debug!(
                 "virtio-pci {}: notify offset {offset:#x} outside the structure",
                 self.address
@@ -312,7 +329,7 @@ impl<R: Registers> Transport for PciTransport<R> {
     }
 
     fn config_generation(&self) -> u32 {
-        self.common.read8(CONFIG_GENERATION) as u32
+        u32::from(self.common.read8(CONFIG_GENERATION))
     }
 
     fn config_read8(&self, offset: usize) -> u8 {
@@ -376,10 +393,10 @@ mod tests {
             self.read(offset)
         }
         fn write8(&self, offset: usize, value: u8) {
-            self.write(offset, value as u32)
+            self.write(offset, u32::from(value))
         }
         fn write16(&self, offset: usize, value: u16) {
-            self.write(offset, value as u32)
+            self.write(offset, u32::from(value))
         }
         fn write32(&self, offset: usize, value: u32) {
             self.write(offset, value)

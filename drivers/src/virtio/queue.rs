@@ -13,8 +13,11 @@ use core::ptr::NonNull;
 use core::sync::atomic::{fence, Ordering};
 use log::debug;
 
+/// The chain continues in `next`.
 pub const VIRTQ_DESC_F_NEXT: u16 = 1;
+/// The device writes the buffer (otherwise it reads it).
 pub const VIRTQ_DESC_F_WRITE: u16 = 2;
+/// The driver asks for no interrupts (it polls).
 pub const VIRTQ_AVAIL_F_NO_INTERRUPT: u16 = 1;
 
 /// Largest queue the driver sets up: requests are synchronous, so more
@@ -35,8 +38,11 @@ const USED_ELEMENT_SIZE: usize = 8;
 /// Bus addresses of a queue's three parts, for the transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueAreas {
+    /// The descriptor table.
     pub descriptors: u64,
+    /// The driver (available) ring.
     pub driver: u64,
+    /// The device (used) ring.
     pub device: u64,
 }
 
@@ -45,6 +51,7 @@ pub struct QueueAreas {
 pub struct Buffer {
     /// Physical address (= virtual address under identity mapping).
     pub address: u64,
+    /// Its length in bytes.
     pub len: u32,
     /// The device writes it (otherwise it only reads it).
     pub device_writable: bool,
@@ -53,11 +60,13 @@ pub struct Buffer {
 /// A chain the device has finished with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Used {
+    /// The chain's first descriptor.
     pub head: u16,
     /// Bytes the device wrote into the chain's writable buffers.
     pub len: u32,
 }
 
+/// A split virtqueue (§2.7): descriptors and both rings in one page-aligned allocation.
 pub struct SplitQueue {
     index: u16,
     size: u16,
@@ -127,18 +136,22 @@ impl SplitQueue {
         Ok(queue)
     }
 
+    /// The queue's index on its device.
     pub fn index(&self) -> u16 {
         self.index
     }
 
+    /// The number of descriptors.
     pub fn size(&self) -> u16 {
         self.size
     }
 
+    /// Descriptors not in a chain.
     pub fn free_descriptors(&self) -> usize {
         self.free.len()
     }
 
+    /// The ring addresses to give the device.
     pub fn areas(&self) -> QueueAreas {
         let base = self.memory.as_ptr() as u64;
         QueueAreas {
@@ -224,29 +237,37 @@ impl SplitQueue {
         unsafe { self.memory.as_ptr().add(offset) }
     }
 
+    /// The `T` at `offset`: virtqueue fields sit at offsets that are multiples
+    /// of their size (virtio 1.2 §2.7), in an allocation aligned to 4 KiB.
+    fn field<T>(&self, offset: usize) -> *mut T {
+        let field = self.ptr(offset).cast::<T>();
+        debug_assert!(field.is_aligned());
+        field
+    }
+
     fn read16(&self, offset: usize) -> u16 {
         // SAFETY: in bounds of our allocation, 2-aligned (ring fields are).
-        unsafe { (self.ptr(offset) as *const u16).read_volatile() }
+        unsafe { self.field::<u16>(offset).read_volatile() }
     }
 
     fn read32(&self, offset: usize) -> u32 {
         // SAFETY: in bounds, 4-aligned (used ring elements are).
-        unsafe { (self.ptr(offset) as *const u32).read_volatile() }
+        unsafe { self.field::<u32>(offset).read_volatile() }
     }
 
     fn write16(&self, offset: usize, value: u16) {
         // SAFETY: in bounds, 2-aligned; the device only reads these fields.
-        unsafe { (self.ptr(offset) as *mut u16).write_volatile(value) }
+        unsafe { self.field::<u16>(offset).write_volatile(value) }
     }
 
     fn write32(&self, offset: usize, value: u32) {
         // SAFETY: in bounds, 4-aligned.
-        unsafe { (self.ptr(offset) as *mut u32).write_volatile(value) }
+        unsafe { self.field::<u32>(offset).write_volatile(value) }
     }
 
     fn write64(&self, offset: usize, value: u64) {
         // SAFETY: in bounds, 8-aligned (descriptor addresses are).
-        unsafe { (self.ptr(offset) as *mut u64).write_volatile(value) }
+        unsafe { self.field::<u64>(offset).write_volatile(value) }
     }
 }
 
@@ -278,7 +299,7 @@ mod tests {
         loop {
             let at = DESCRIPTOR_SIZE * d;
             let flags = queue.read16(at + 12);
-            let addr = queue.read32(at) as u64 | (queue.read32(at + 4) as u64) << 32;
+            let addr = u64::from(queue.read32(at)) | u64::from(queue.read32(at + 4)) << 32;
             out.push((addr, queue.read32(at + 8), flags));
             if flags & VIRTQ_DESC_F_NEXT == 0 {
                 return out;
@@ -290,7 +311,7 @@ mod tests {
     fn complete(queue: &SplitQueue, head: u16, len: u32) {
         let idx = queue.read16(queue.used_offset + RING_IDX);
         let at = queue.used_offset + RING_ENTRIES + USED_ELEMENT_SIZE * (idx % queue.size) as usize;
-        queue.write32(at, head as u32);
+        queue.write32(at, u32::from(head));
         queue.write32(at + 4, len);
         queue.write16(queue.used_offset + RING_IDX, idx.wrapping_add(1));
     }
@@ -303,7 +324,7 @@ mod tests {
             assert_eq!(areas.descriptors % 16, 0);
             assert_eq!(areas.driver % 2, 0);
             assert_eq!(areas.device % 4, 0);
-            assert_eq!(areas.driver - areas.descriptors, 16 * size as u64);
+            assert_eq!(areas.driver - areas.descriptors, 16 * u64::from(size));
         }
         assert!(SplitQueue::new(0, 100).is_err());
     }
@@ -342,8 +363,8 @@ mod tests {
     fn indices_wrap_around_the_ring_and_16_bits() {
         let mut q = SplitQueue::new(0, 2).unwrap();
         for n in 0..70_000u32 {
-            let head = q.add(&[buffer(n as u64, 8, true)]).unwrap();
-            assert_eq!(chain_at(&q, n as u16), [(n as u64, 8, VIRTQ_DESC_F_WRITE)]);
+            let head = q.add(&[buffer(u64::from(n), 8, true)]).unwrap();
+            assert_eq!(chain_at(&q, n as u16), [(u64::from(n), 8, VIRTQ_DESC_F_WRITE)]);
             complete(&q, head, 8);
             assert_eq!(q.pop_used().unwrap().map(|u| u.head), Some(head));
         }

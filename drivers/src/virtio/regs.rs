@@ -4,11 +4,17 @@
 
 /// A block of little-endian device registers. Accesses are naturally aligned.
 pub trait Registers {
+    /// The byte at `offset`.
     fn read8(&self, offset: usize) -> u8;
+    /// The 16-bit register at `offset`.
     fn read16(&self, offset: usize) -> u16;
+    /// The 32-bit register at `offset`.
     fn read32(&self, offset: usize) -> u32;
+    /// Writes the byte at `offset`.
     fn write8(&self, offset: usize, value: u8);
+    /// Writes the 16-bit register at `offset`.
     fn write16(&self, offset: usize, value: u16);
+    /// Writes the 32-bit register at `offset`.
     fn write32(&self, offset: usize, value: u32);
 }
 
@@ -33,14 +39,17 @@ impl MmioRegion {
         }
     }
 
+    /// The region's physical address.
     pub fn base(&self) -> u64 {
         self.base as u64
     }
 
+    /// The region's length in bytes.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the region is empty.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -34,13 +34,24 @@ pub enum Error {
     Queue(VirtioError),
     /// The device did not answer a request for `requested` bytes in time; it
     /// was reset.
-    Timeout { requested: usize },
+    Timeout {
+        /// The bytes asked for.
+        requested: usize,
+    },
     /// The device was reset (after a failure, or before the OS took over).
     Stopped,
     /// The device answered `answers` times in a row without any bytes.
-    NoBytes { answers: u32 },
+    NoBytes {
+        /// How many answers came.
+        answers: u32,
+    },
     /// The device claims to have written more than the buffer holds.
-    Overlong { written: u32, requested: u32 },
+    Overlong {
+        /// The bytes it claims.
+        written: u32,
+        /// The buffer's size.
+        requested: u32,
+    },
 }
 
 impl fmt::Display for Error {

@@ -22,17 +22,23 @@ pub const TYPE2_DIR: &str = "\\EFI\\Linux";
 pub enum EntryKind {
     /// A Type #1 entry: a Linux kernel with initrds, or an EFI program.
     Type1 {
+        /// The `linux` path: the kernel to start.
         linux: Option<String>,
+        /// The `initrd` paths, in order.
         initrds: Vec<String>,
         /// The kernel command line (all `options` lines joined), without the
         /// `initrd=` arguments a loader may add.
         options: Option<String>,
+        /// The `devicetree` path, installed before the kernel starts.
         devicetree: Option<String>,
+        /// The `devicetree-overlay` paths, in order.
         devicetree_overlays: Vec<String>,
+        /// The `efi` path: an EFI program to start instead of a kernel.
         efi: Option<String>,
     },
     /// A Type #2 unified kernel image, started as an EFI program.
     Type2 {
+        /// The image's path in the Type #2 directory.
         path: String,
         /// The image's `.cmdline`, for display only: the image uses its own.
         cmdline: Option<String>,
@@ -47,9 +53,13 @@ pub struct BootEntry {
     pub id: String,
     /// For the menu: `title`/`PRETTY_NAME`, else the id.
     pub title: String,
+    /// The entry's `version` (Type #2: `.uname`, else `IMAGE_VERSION`, `VERSION_ID` or `BUILD_ID`), for sorting.
     pub version: Option<String>,
+    /// The entry's `sort-key` (Type #2: `IMAGE_ID` or `ID`), the first sorting key.
     pub sort_key: Option<String>,
+    /// The entry's `machine-id`, a sorting key after `sort-key`.
     pub machine_id: Option<String>,
+    /// What the entry starts.
     pub kind: EntryKind,
     /// The boot counter, if the file name carries one.
     pub counter: Option<BootCounter>,
@@ -175,6 +185,7 @@ fn entry_name<'a>(file_name: &'a str, suffix: &str) -> Result<CountedName<'a>, S
 pub struct Skipped {
     /// The file name in its directory.
     pub file: String,
+    /// Why it was left out.
     pub reason: SkipReason,
 }
 
@@ -183,11 +194,19 @@ pub struct Skipped {
 pub enum SkipReason {
     /// The name does not end with the directory's suffix, or is hidden or
     /// reserved.
-    NotAnEntryName { suffix: String },
+    NotAnEntryName {
+        /// The suffix the directory's entries must have.
+        suffix: String,
+    },
     /// A Type #1 file that is not a valid entry.
     Invalid(entry::Error),
     /// A Type #1 entry for another architecture (hidden, as the spec says).
-    OtherArchitecture { entry: String, local: String },
+    OtherArchitecture {
+        /// The architecture the entry names (`architecture`).
+        entry: String,
+        /// The firmware's own architecture, as the specification spells it.
+        local: String,
+    },
     /// A unified kernel image whose sections are missing or unreadable.
     Uki(uki::Error),
 }

@@ -11,16 +11,23 @@ use core::fmt;
 /// The keys of a Type #1 entry, as written in the file (paths unconverted).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Type1Entry {
+    /// `title`: the menu's line.
     pub title: Option<String>,
+    /// `version`: a sorting key, and shown with the title.
     pub version: Option<String>,
+    /// `machine-id`: the installation the entry belongs to.
     pub machine_id: Option<String>,
+    /// `sort-key`: the first sorting key.
     pub sort_key: Option<String>,
+    /// `linux`: the kernel's path.
     pub linux: Option<String>,
     /// Every `initrd` line, in order.
     pub initrds: Vec<String>,
+    /// `efi`: the path of an EFI program to start.
     pub efi: Option<String>,
     /// Every `options` line, joined with single spaces.
     pub options: Option<String>,
+    /// `devicetree`: the path of a flattened device tree for the kernel.
     pub devicetree: Option<String>,
     /// The `devicetree-overlay` paths (space-separated in the file), in order.
     pub devicetree_overlays: Vec<String>,

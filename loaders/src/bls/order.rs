@@ -14,14 +14,18 @@ use core::cmp::Ordering;
 /// A file from [`super::TYPE1_DIR`].
 #[derive(Debug, Clone, Copy)]
 pub struct Type1File<'a> {
+    /// The file's name in the directory.
     pub file_name: &'a str,
+    /// The file's bytes.
     pub contents: &'a [u8],
 }
 
 /// A unified kernel image from [`super::TYPE2_DIR`] with its sections.
 #[derive(Debug, Clone, Copy)]
 pub struct UkiFile<'a> {
+    /// The image's name in the directory.
     pub file_name: &'a str,
+    /// What was read from its sections.
     pub sections: UkiSections<'a>,
 }
 
@@ -29,9 +33,11 @@ pub struct UkiFile<'a> {
 /// out and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Menu {
+    /// The entries that made it into the menu, in display order.
     pub entries: Vec<BootEntry>,
     /// Index into `entries`; `None` only when there are no entries.
     pub default: Option<usize>,
+    /// Files that did not become entries, and why.
     pub skipped: Vec<Skipped>,
 }
 

@@ -8,12 +8,19 @@ use alloc::string::String;
 /// The os-release fields the boot menu uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OsRelease {
+    /// `NAME`: the operating system's name.
     pub name: Option<String>,
+    /// `ID`: its lower-case identifier; the sort key when `IMAGE_ID` is absent.
     pub id: Option<String>,
+    /// `PRETTY_NAME`: the name for menus.
     pub pretty_name: Option<String>,
+    /// `VERSION_ID`: its version; the entry's version when `.uname` and `IMAGE_VERSION` are absent.
     pub version_id: Option<String>,
+    /// `BUILD_ID`: the build of a rolling release; the last choice for the entry's version.
     pub build_id: Option<String>,
+    /// `IMAGE_ID`: the image's identifier; the preferred sort key.
     pub image_id: Option<String>,
+    /// `IMAGE_VERSION`: the image's version; the entry's version when `.uname` is absent.
     pub image_version: Option<String>,
 }
 

@@ -14,11 +14,24 @@ pub const MAX_TEXT_SIZE: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The file is larger than [`MAX_TEXT_SIZE`].
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// The file's size.
+        size: usize,
+        /// The largest size read.
+        max: usize,
+    },
     /// The bytes are not UTF-8; `offset` is the first bad byte.
-    NotUtf8 { offset: usize },
+    NotUtf8 {
+        /// Where the first invalid byte is.
+        offset: usize,
+    },
     /// A control character (e.g. NUL) that text never holds: binary data.
-    ControlCharacter { line: usize, byte: u8 },
+    ControlCharacter {
+        /// The line it is on, from 1.
+        line: usize,
+        /// The character.
+        byte: u8,
+    },
 }
 
 impl fmt::Display for Error {

@@ -13,8 +13,11 @@ use core::fmt;
 /// padding is allowed).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UkiSections<'a> {
+    /// `.osrel`: the os-release text.
     pub osrel: Option<&'a [u8]>,
+    /// `.cmdline`: the command line built into the image.
     pub cmdline: Option<&'a [u8]>,
+    /// `.uname`: the kernel version.
     pub uname: Option<&'a [u8]>,
 }
 
@@ -24,7 +27,12 @@ pub enum Error {
     /// No `.osrel` section: the specification requires it.
     NoOsRelease,
     /// A section is not text.
-    Section { name: &'static str, error: text::Error },
+    Section {
+        /// The section's name (`.osrel`, ...).
+        name: &'static str,
+        /// Why its contents are not text.
+        error: text::Error,
+    },
 }
 
 impl fmt::Display for Error {
@@ -39,6 +47,7 @@ impl fmt::Display for Error {
 /// The decoded sections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UkiInfo {
+    /// What `.osrel` says.
     pub os_release: OsRelease,
     /// `.cmdline`, trimmed; `None` if absent or empty.
     pub cmdline: Option<String>,

@@ -18,7 +18,9 @@ use core::fmt;
 /// the menu's editor changed it, the command line to boot with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attempt {
+    /// Index into [`Plan::candidates`].
     pub index: usize,
+    /// The command line the menu's editor made, replacing the candidate's own.
     pub cmdline: Option<String>,
 }
 
@@ -28,7 +30,12 @@ pub enum Tried {
     /// A removable-media file that could not even be opened.
     Unreadable(Unreadable),
     /// A candidate that was started and came back.
-    Attempt { title: String, outcome: Outcome },
+    Attempt {
+        /// The candidate's title.
+        title: String,
+        /// Why it did not take over the machine.
+        outcome: Outcome,
+    },
 }
 
 impl fmt::Display for Tried {
@@ -86,6 +93,7 @@ impl BootRun {
 /// `no bootable device found. Tried:` and a line per attempt.
 #[derive(Clone, Copy, Debug)]
 pub struct Summary<'a> {
+    /// The attempts, in the order they were made.
     pub tried: &'a [Tried],
 }
 
@@ -102,7 +110,9 @@ impl fmt::Display for Summary<'_> {
 /// The message when the plan has no candidate at all.
 #[derive(Clone, Copy, Debug)]
 pub struct NothingToBoot<'a> {
+    /// How many volumes were looked at.
     pub volumes_searched: usize,
+    /// Removable-media files that exist but could not be opened.
     pub unreadable: &'a [Unreadable],
 }
 

@@ -28,7 +28,9 @@ pub struct BlsFiles {
 /// A Type #1 entry file: its name and contents, or why it could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryFile {
+    /// The file's name in the Type #1 directory.
     pub name: String,
+    /// Its bytes, or the status reading it failed with.
     pub contents: Result<Vec<u8>, Status>,
 }
 
@@ -36,9 +38,13 @@ pub struct EntryFile {
 /// `None` when missing or unreadable).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UkiImage {
+    /// The image's name in the Type #2 directory.
     pub name: String,
+    /// Its `.osrel` section.
     pub osrel: Option<Vec<u8>>,
+    /// Its `.cmdline` section.
     pub cmdline: Option<Vec<u8>>,
+    /// Its `.uname` section.
     pub uname: Option<Vec<u8>>,
 }
 

@@ -11,18 +11,37 @@ use alloc::vec::Vec;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// A `Boot####` option: a full device path and its optional data.
-    LoadOption { number: u16, path: Vec<u8>, data: Vec<u8> },
+    LoadOption {
+        /// The option's number (`Boot####`).
+        number: u16,
+        /// Its file path list: where the program is.
+        path: Vec<u8>,
+        /// Its optional data: the program's load options.
+        data: Vec<u8>,
+    },
     /// A BLS entry on volume `volume` (index into the planner's volumes).
-    Bls { volume: usize, entry: Box<BootEntry> },
+    Bls {
+        /// Index into the planner's volumes.
+        volume: usize,
+        /// The entry, as the BLS reader made it.
+        entry: Box<BootEntry>,
+    },
     /// `\EFI\BOOT\BOOTX64.EFI` on a volume, and the `Boot####` that stands
     /// for it once the boot manager has offered one.
-    Removable { path: Vec<u8>, number: Option<u16> },
+    Removable {
+        /// The file's full device path.
+        path: Vec<u8>,
+        /// The `Boot####` offered for it, once there is one.
+        number: Option<u16>,
+    },
 }
 
 /// One thing to try, in the order of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
+    /// The menu's line for it.
     pub title: String,
+    /// What starting it means.
     pub target: Target,
 }
 

@@ -11,7 +11,12 @@ pub enum MenuDecision {
     BootAtOnce,
     /// Show the menu; boot the first entry after `countdown` seconds
     /// (`None`: wait for a choice). `editor`: `e` may edit a command line.
-    Show { countdown: Option<u32>, editor: bool },
+    Show {
+        /// Seconds until the first entry boots; `None`: wait for a choice.
+        countdown: Option<u32>,
+        /// Whether `e` may edit a command line.
+        editor: bool,
+    },
 }
 
 /// The menu shows when the OS asked for a timeout, or `loader.conf` sets one

@@ -65,7 +65,9 @@ pub struct VolumeFacts {
 /// Everything the boot manager read before deciding.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inputs {
+    /// `BootNext`, `BootOrder` and the `Boot####` options they name.
     pub load_options: LoadOptionVariables,
+    /// The volumes, in the order the firmware found them, with what is on each.
     pub volumes: Vec<VolumeFacts>,
     /// What the OS asked for through the Boot Loader Interface (empty when
     /// the built-in BLS loader is off).
@@ -75,6 +77,7 @@ pub struct Inputs {
 /// The candidates in order, and what was left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// What to start, in order.
     pub candidates: Vec<Candidate>,
     /// Printed as `Boot: <note>`, in this order.
     pub notes: Vec<Note>,
@@ -84,6 +87,7 @@ pub struct Plan {
     pub loader_conf: Option<LoaderConf>,
     /// Delete `BootNext` before anything starts.
     pub consume_boot_next: bool,
+    /// How many volumes were looked at, for the message when nothing boots.
     pub volumes_searched: usize,
 }
 

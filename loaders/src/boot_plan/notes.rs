@@ -12,7 +12,9 @@ use uefi_raw::Status;
 /// Which variable named a `Boot####` option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// The one-shot `BootNext` variable.
     BootNext,
+    /// The `BootOrder` list.
     BootOrder,
 }
 
@@ -31,6 +33,7 @@ impl fmt::Display for Source {
 pub struct Unreadable {
     /// The file's full device path as text.
     pub path_text: String,
+    /// The status opening it failed with.
     pub status: Status,
 }
 
@@ -44,15 +47,38 @@ impl fmt::Display for Unreadable {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     /// `BootNext` or `BootOrder` names a `Boot####` that does not exist.
-    OptionMissing { number: u16, source: Source },
+    OptionMissing {
+        /// The option's number.
+        number: u16,
+        /// The variable that named it.
+        source: Source,
+    },
     /// The `Boot####` variable is not a well-formed EFI_LOAD_OPTION.
-    OptionUnusable { number: u16, error: LoadOptionError },
+    OptionUnusable {
+        /// The option's number.
+        number: u16,
+        /// What is wrong with it.
+        error: LoadOptionError,
+    },
     /// The option's short-form device path matches no volume.
-    NoDiskMatches { number: u16, description: String },
+    NoDiskMatches {
+        /// The option's number.
+        number: u16,
+        /// The option's description, to name it in the note.
+        description: String,
+    },
     /// A volume's `loader.conf` is not text; its settings are ignored.
-    LoaderConfUnusable { error: bls::text::Error },
+    LoaderConfUnusable {
+        /// Why its contents are not text.
+        error: bls::text::Error,
+    },
     /// A Type #1 entry file could not be read.
-    EntryUnreadable { file: String, status: Status },
+    EntryUnreadable {
+        /// The entry's file name.
+        file: String,
+        /// The status reading it failed with.
+        status: Status,
+    },
     /// A BLS file that did not become an entry.
     EntrySkipped(Skipped),
     /// A removable-media file that cannot be opened.

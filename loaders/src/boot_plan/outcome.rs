@@ -17,7 +17,10 @@ pub enum Outcome {
     /// LoadImage refused the image.
     CannotLoad(Status),
     /// No device path could be made for the entry's file on its volume.
-    NoDevicePath { file: String },
+    NoDevicePath {
+        /// The file the entry names.
+        file: String,
+    },
     /// A Type #1 entry with neither `linux` nor `efi`.
     NoKernelOrProgram,
     /// The entry's `devicetree` could not be installed.
@@ -53,21 +56,63 @@ impl fmt::Display for Outcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileError {
     /// Open or GetInfo failed (NOT_FOUND: the file is not there).
-    Open { file: String, status: Status },
+    Open {
+        /// The file's path.
+        file: String,
+        /// The status Open or GetInfo returned.
+        status: Status,
+    },
     /// Larger than the loaders read ([`crate::fs::MAX_FILE`]).
-    TooLarge { file: String, size: u64 },
+    TooLarge {
+        /// The file's path.
+        file: String,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// AllocatePages failed for its bytes.
-    NoMemory { file: String, size: u64, status: Status },
+    NoMemory {
+        /// The file's path.
+        file: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The status AllocatePages returned.
+        status: Status,
+    },
     /// Reading failed.
-    Read { file: String, status: Status },
+    Read {
+        /// The file's path.
+        file: String,
+        /// The status Read returned.
+        status: Status,
+    },
     /// The file ended early: it changed since it was opened.
-    ShortRead { file: String, read: usize, size: u64 },
+    ShortRead {
+        /// The file's path.
+        file: String,
+        /// The bytes read before it ended.
+        read: usize,
+        /// The size GetInfo gave.
+        size: u64,
+    },
     /// No device path could be made for it.
-    NoDevicePath { file: String },
+    NoDevicePath {
+        /// The file's path.
+        file: String,
+    },
     /// A `devicetree` that is not a usable flattened device tree.
-    NotADeviceTree { file: String, error: DeviceTreeError },
+    NotADeviceTree {
+        /// The file's path.
+        file: String,
+        /// What the device tree reader found wrong.
+        error: DeviceTreeError,
+    },
     /// InstallConfigurationTable refused the device tree.
-    InstallTable { file: String, status: Status },
+    InstallTable {
+        /// The file's path.
+        file: String,
+        /// The status InstallConfigurationTable returned.
+        status: Status,
+    },
 }
 
 impl fmt::Display for FileError {

@@ -13,8 +13,10 @@ use uefi_raw::Status;
 #[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
 pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTX64.EFI";
 #[cfg(target_arch = "aarch64")]
+/// The removable-media boot program's path on aarch64 (UEFI 2.10 §3.5.1.1).
 pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTAA64.EFI";
 #[cfg(target_arch = "riscv64")]
+/// The removable-media boot program's path on riscv64 (UEFI 2.10 §3.5.1.1).
 pub const REMOVABLE_MEDIA_FILE: &str = "\\EFI\\BOOT\\BOOTRISCV64.EFI";
 
 /// A candidate for each volume whose removable-media file opens; a note and

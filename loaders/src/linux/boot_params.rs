@@ -10,18 +10,26 @@ use super::setup_header::{
     CAN_USE_HEAP, OFF_CMD_LINE_PTR, OFF_HEAP_END_PTR, OFF_LOADFLAGS, OFF_RAMDISK_IMAGE, OFF_RAMDISK_SIZE,
     OFF_TYPE_OF_LOADER, SETUP_HEADER_LIMIT, SETUP_HEADER_OFFSET,
 };
+use fw_bytes::LeFields;
 
 /// The zero page is one page.
 pub const BOOT_PARAMS_SIZE: usize = 4096;
 
 /// zero-page.rst offsets.
 pub const OFF_ACPI_RSDP_ADDR: usize = 0x070;
+/// `ext_ramdisk_image`: the initrd address's high 32 bits.
 pub const OFF_EXT_RAMDISK_IMAGE: usize = 0x0C0;
+/// `ext_ramdisk_size`: the initrd size's high 32 bits.
 pub const OFF_EXT_RAMDISK_SIZE: usize = 0x0C4;
+/// `ext_cmd_line_ptr`: the command line address's high 32 bits.
 pub const OFF_EXT_CMD_LINE_PTR: usize = 0x0C8;
+/// `efi_info`: where the kernel finds the system table and memory map.
 pub const OFF_EFI_INFO: usize = 0x1C0;
+/// `e820_entries`: how many entries `e820_table` holds.
 pub const OFF_E820_ENTRIES: usize = 0x1E8;
+/// `sentinel`: the kernel clears `boot_params` if a loader left this non-zero.
 pub const OFF_SENTINEL: usize = 0x1EF;
+/// `e820_table`: the memory map, up to 128 entries.
 pub const OFF_E820_TABLE: usize = 0x2D0;
 /// One `struct boot_e820_entry`.
 pub const E820_ENTRY_SIZE: usize = 20;
@@ -29,12 +37,19 @@ pub const E820_ENTRY_SIZE: usize = 20;
 /// `struct efi_info` fields, relative to [`OFF_EFI_INFO`]
 /// (`arch/x86/include/uapi/asm/bootparam.h`).
 pub const EFI_INFO_LOADER_SIGNATURE: usize = 0x00;
+/// `efi_systab`: the system table's address, low 32 bits.
 pub const EFI_INFO_SYSTAB: usize = 0x04;
+/// `efi_memdesc_size`: one memory descriptor's size.
 pub const EFI_INFO_MEMDESC_SIZE: usize = 0x08;
+/// `efi_memdesc_version`: the descriptors' version.
 pub const EFI_INFO_MEMDESC_VERSION: usize = 0x0C;
+/// `efi_memmap`: the memory map's address, low 32 bits.
 pub const EFI_INFO_MEMMAP: usize = 0x10;
+/// `efi_memmap_size`: the memory map's size in bytes.
 pub const EFI_INFO_MEMMAP_SIZE: usize = 0x14;
+/// `efi_systab_hi`: the system table address's high 32 bits.
 pub const EFI_INFO_SYSTAB_HI: usize = 0x18;
+/// `efi_memmap_hi`: the memory map address's high 32 bits.
 pub const EFI_INFO_MEMMAP_HI: usize = 0x1C;
 
 /// `efi_loader_signature` of a 64-bit EFI loader (EFI64_LOADER_SIGNATURE).
@@ -72,11 +87,10 @@ impl BootParams {
         self.bytes[off..off + value.len()].copy_from_slice(value);
     }
 
-    /// A little-endian u32 at `off` (for callers that check the page).
+    /// A little-endian u32 at `off` (for callers that check the page); 0 past
+    /// the page's end.
     pub fn u32_at(&self, off: usize) -> u32 {
-        let mut b = [0; 4];
-        b.copy_from_slice(&self.bytes[off..off + 4]);
-        u32::from_le_bytes(b)
+        self.bytes.u32_le(off).unwrap_or(0)
     }
 
     /// The fields every loader writes: type_of_loader, CAN_USE_HEAP, heap_end_ptr.

@@ -268,7 +268,7 @@ static BOOT_GDT: BootGdt = BootGdt([0, 0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_000
 /// the current page tables identity-map them.
 #[cfg(target_arch = "x86_64")]
 unsafe fn jump_to_kernel(entry: u64, boot_params: u64) -> ! {
-    let base = &BOOT_GDT as *const BootGdt as u64;
+    let base = core::ptr::from_ref::<BootGdt>(&BOOT_GDT) as u64;
     let limit = (core::mem::size_of::<BootGdt>() - 1) as u16;
     // The 10-byte pseudo-descriptor LGDT reads: limit, then base.
     let gdtr: [u16; 5] = [

@@ -12,10 +12,15 @@ use uefi_raw::table::boot::MemoryType;
 
 /// e820 types (`arch/x86/include/asm/e820/types.h`).
 pub const E820_TYPE_RAM: u32 = 1;
+/// Reserved: not for the kernel's use.
 pub const E820_TYPE_RESERVED: u32 = 2;
+/// ACPI tables, reclaimable once read.
 pub const E820_TYPE_ACPI: u32 = 3;
+/// ACPI non-volatile storage, kept across sleep.
 pub const E820_TYPE_NVS: u32 = 4;
+/// Memory with errors.
 pub const E820_TYPE_UNUSABLE: u32 = 5;
+/// Persistent memory.
 pub const E820_TYPE_PMEM: u32 = 7;
 
 /// Entries `boot_params.e820_table` holds (E820_MAX_ENTRIES_ZEROPAGE).
@@ -30,8 +35,11 @@ pub const EFI_PAGE_SIZE: u64 = 4096;
 /// One e820 entry: `struct boot_e820_entry` (packed: addr u64, size u64, type u32).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct E820Entry {
+    /// The region's first byte.
     pub addr: u64,
+    /// The region's length in bytes.
     pub size: u64,
+    /// Its type, one of the `E820_TYPE_*` values.
     pub kind: u32,
 }
 
@@ -53,8 +61,11 @@ impl E820Entry {
 /// One EFI memory descriptor's type and physical range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EfiRegion {
+    /// The descriptor's memory type.
     pub ty: MemoryType,
+    /// The region's first byte.
     pub start: u64,
+    /// The region's length in 4 KiB pages.
     pub pages: u64,
 }
 

@@ -75,7 +75,7 @@ impl<'a, P: InitrdSource> InitrdLoadFile2<'a, P> {
 
     /// The interface pointer to install (and later uninstall).
     pub fn interface(&self) -> *const c_void {
-        &self.protocol as *const LoadFile2Protocol as *const c_void
+        core::ptr::from_ref::<LoadFile2Protocol>(&self.protocol).cast::<c_void>()
     }
 
     /// LoadFile2 semantics on safe values: `buffer` is `None` for a NULL
@@ -122,7 +122,7 @@ unsafe extern "efiapi" fn load_file2<P: InitrdSource>(
         None
     } else {
         // SAFETY: the caller promises `*size` writable bytes at `buffer`.
-        Some(unsafe { core::slice::from_raw_parts_mut(buffer as *mut u8, *size) })
+        Some(unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), *size) })
     };
     me.load(boot_policy.is_true(), size, out)
 }
@@ -255,7 +255,7 @@ fn install_initrd<'a, P: InitrdSource>(efi: &Efi, parts: &'a [P]) -> Result<Inst
         return Err(LinuxError::InitrdProviderExists);
     }
     let protocol = Box::new(InitrdLoadFile2::new(parts));
-    let path = INITRD_DEVICE_PATH.as_ptr() as *const c_void;
+    let path = INITRD_DEVICE_PATH.as_ptr().cast::<c_void>();
     // SAFETY: a complete device path in a static.
     let handle =
         unsafe { efi.install_protocol(None, &DevicePathProtocol::GUID, path) }.map_err(LinuxError::InstallInitrd)?;
@@ -269,7 +269,7 @@ fn install_initrd<'a, P: InitrdSource>(efi: &Efi, parts: &'a [P]) -> Result<Inst
 }
 
 fn uninstall_initrd<P: InitrdSource>(efi: &Efi, installed: InstalledInitrd<'_, P>) {
-    let path = INITRD_DEVICE_PATH.as_ptr() as *const c_void;
+    let path = INITRD_DEVICE_PATH.as_ptr().cast::<c_void>();
     let _ = efi.uninstall_protocol(
         installed.handle,
         &LoadFile2Protocol::GUID,
@@ -290,10 +290,12 @@ mod tests {
         unsafe {
             ((*this).load_file)(
                 this,
-                INITRD_DEVICE_PATH[VENDOR_NODE_LEN..].as_ptr() as *const DevicePathProtocol,
+                INITRD_DEVICE_PATH[VENDOR_NODE_LEN..]
+                    .as_ptr()
+                    .cast::<DevicePathProtocol>(),
                 Boolean(u8::from(boot_policy)),
                 size,
-                buffer as *mut c_void,
+                buffer.cast::<c_void>(),
             )
         }
     }

@@ -12,6 +12,7 @@ pub trait InitrdSource {
     /// Its length in bytes.
     fn len(&self) -> usize;
 
+    /// Whether there are no bytes.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

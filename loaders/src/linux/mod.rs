@@ -44,7 +44,12 @@ pub enum LinuxError {
     /// The bzImage setup header is unusable.
     Header(setup_header::Error),
     /// The command line is longer than the kernel's `cmdline_size`.
-    CommandLineTooLong { len: usize, max: u32 },
+    CommandLineTooLong {
+        /// The command line's length.
+        len: usize,
+        /// The kernel's `cmdline_size`.
+        max: u32,
+    },
     /// The command line contains a NUL byte.
     CommandLineHasNul,
     /// Neither kernel bytes nor a device path to load them from.
@@ -61,14 +66,20 @@ pub enum LinuxError {
     ReadInitrd(Status),
     /// AllocatePages failed for `what`.
     Allocate {
+        /// What the pages were for.
         what: &'static str,
+        /// How many pages were asked for.
         pages: u64,
+        /// The status AllocatePages returned.
         status: Status,
     },
     /// GetMemoryMap failed.
     MemoryMap(Status),
     /// The memory map needs more than the 128 e820 entries of `boot_params`.
-    TooManyE820Entries { dropped: usize },
+    TooManyE820Entries {
+        /// How many regions did not fit.
+        dropped: usize,
+    },
     /// ExitBootServices failed twice.
     ExitBootServices(Status),
     /// The x86 boot protocol on another architecture.

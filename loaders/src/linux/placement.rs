@@ -29,6 +29,7 @@ pub struct Trim {
     pub head_pages: u64,
     /// The block's pages after the aligned part, to free (at `tail_start`).
     pub tail_pages: u64,
+    /// Where the pages after the aligned part start.
     pub tail_start: u64,
 }
 

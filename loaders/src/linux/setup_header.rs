@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use core::fmt;
+use fw_bytes::LeFields;
 
 /// Where the setup header starts (`setup_sects`), in the file and in `boot_params`.
 pub const SETUP_HEADER_OFFSET: usize = 0x1F1;
@@ -24,37 +25,63 @@ pub const MIN_PROTOCOL_VERSION: u16 = 0x020C;
 
 /// `loadflags` bits.
 pub const LOADED_HIGH: u8 = 1 << 0;
+/// `KASLR_FLAG`: the kernel randomised its own address (set by the kernel).
 pub const KASLR_FLAG: u8 = 1 << 1;
+/// `QUIET_FLAG`: the kernel prints less early.
 pub const QUIET_FLAG: u8 = 1 << 5;
+/// `KEEP_SEGMENTS`: obsolete; the 32-bit entry does not reload segments.
 pub const KEEP_SEGMENTS: u8 = 1 << 6;
+/// `CAN_USE_HEAP`: `heap_end_ptr` is valid.
 pub const CAN_USE_HEAP: u8 = 1 << 7;
 
 /// `xloadflags` bits.
 pub const XLF_KERNEL_64: u16 = 1 << 0;
+/// `XLF_CAN_BE_LOADED_ABOVE_4G`: the kernel may sit above 4 GiB.
 pub const XLF_CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
+/// `XLF_EFI_HANDOVER_32`: a 32-bit EFI handover entry exists.
 pub const XLF_EFI_HANDOVER_32: u16 = 1 << 2;
+/// `XLF_EFI_HANDOVER_64`: a 64-bit EFI handover entry exists.
 pub const XLF_EFI_HANDOVER_64: u16 = 1 << 3;
+/// `XLF_EFI_KEXEC`: the kernel can be kexec'ed with EFI runtime support.
 pub const XLF_EFI_KEXEC: u16 = 1 << 4;
 
 /// Field offsets (boot.rst, "The real-mode kernel header" table).
 pub const OFF_SETUP_SECTS: usize = 0x1F1;
+/// `syssize`: the protected-mode code's size in 16-byte paragraphs.
 pub const OFF_SYSSIZE: usize = 0x1F4;
+/// `boot_flag`: 0xAA55.
 pub const OFF_BOOT_FLAG: usize = 0x1FE;
+/// `jump`: the real-mode entry's jump instruction.
 pub const OFF_JUMP: usize = 0x200;
+/// `header`: the magic "HdrS".
 pub const OFF_HEADER: usize = 0x202;
+/// `version`: the boot protocol version.
 pub const OFF_VERSION: usize = 0x206;
+/// `type_of_loader`: the boot loader's identifier.
 pub const OFF_TYPE_OF_LOADER: usize = 0x210;
+/// `loadflags`: the `*_FLAG` bits above.
 pub const OFF_LOADFLAGS: usize = 0x211;
+/// `ramdisk_image`: the initrd address's low 32 bits.
 pub const OFF_RAMDISK_IMAGE: usize = 0x218;
+/// `ramdisk_size`: the initrd size's low 32 bits.
 pub const OFF_RAMDISK_SIZE: usize = 0x21C;
+/// `heap_end_ptr`: the end of the real-mode heap.
 pub const OFF_HEAP_END_PTR: usize = 0x224;
+/// `cmd_line_ptr`: the command line address's low 32 bits.
 pub const OFF_CMD_LINE_PTR: usize = 0x228;
+/// `initrd_addr_max`: the highest address the initrd may occupy.
 pub const OFF_INITRD_ADDR_MAX: usize = 0x22C;
+/// `kernel_alignment`: the alignment a relocatable kernel needs.
 pub const OFF_KERNEL_ALIGNMENT: usize = 0x230;
+/// `relocatable_kernel`: whether the kernel may be loaded anywhere aligned.
 pub const OFF_RELOCATABLE_KERNEL: usize = 0x234;
+/// `xloadflags`: the `XLF_*` bits above.
 pub const OFF_XLOADFLAGS: usize = 0x236;
+/// `cmdline_size`: the longest command line.
 pub const OFF_CMDLINE_SIZE: usize = 0x238;
+/// `pref_address`: where a non-relocatable kernel must be loaded.
 pub const OFF_PREF_ADDRESS: usize = 0x258;
+/// `init_size`: the memory the kernel needs from its load address on.
 pub const OFF_INIT_SIZE: usize = 0x260;
 
 /// The 64-bit entry point is this far into the protected-mode kernel
@@ -65,25 +92,58 @@ pub const ENTRY_64_OFFSET: u64 = 0x200;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The file ends before the setup header does.
-    TooShort { len: usize },
+    TooShort {
+        /// The file's length.
+        len: usize,
+    },
     /// No 0xAA55 at 0x1FE.
-    NoBootFlag { found: u16 },
+    NoBootFlag {
+        /// The two bytes at 0x1FE.
+        found: u16,
+    },
     /// No "HdrS" at 0x202: a pre-2.00 kernel or not a kernel.
-    NoHeaderMagic { found: u32 },
+    NoHeaderMagic {
+        /// The four bytes at 0x202.
+        found: u32,
+    },
     /// Older than 2.12: no `xloadflags`, so no 64-bit entry can be assumed.
-    ProtocolTooOld { version: u16 },
+    ProtocolTooOld {
+        /// The header's protocol version.
+        version: u16,
+    },
     /// `xloadflags` lacks XLF_KERNEL_64.
-    No64BitEntry { xloadflags: u16 },
+    No64BitEntry {
+        /// The header's `xloadflags`.
+        xloadflags: u16,
+    },
     /// The setup sectors run past the end of the file.
-    SetupPastEnd { setup_len: usize, file_len: usize },
+    SetupPastEnd {
+        /// The setup's length in bytes.
+        setup_len: usize,
+        /// The file's length.
+        file_len: usize,
+    },
     /// `syssize` is zero.
     EmptyKernel,
     /// `syssize` names more bytes than the file holds after the setup.
-    KernelTruncated { syssize_bytes: u64, available: usize },
+    KernelTruncated {
+        /// `syssize` in bytes.
+        syssize_bytes: u64,
+        /// The bytes after the setup.
+        available: usize,
+    },
     /// `kernel_alignment` is not a power of two of at least a page.
-    BadAlignment { kernel_alignment: u32 },
+    BadAlignment {
+        /// The header's `kernel_alignment`.
+        kernel_alignment: u32,
+    },
     /// `init_size` is smaller than the kernel it must hold.
-    InitSizeTooSmall { init_size: u32, kernel_len: u64 },
+    InitSizeTooSmall {
+        /// The header's `init_size`.
+        init_size: u32,
+        /// The protected-mode kernel's length.
+        kernel_len: u64,
+    },
     /// Not relocatable and no `pref_address` to load it at.
     NoLoadAddress,
     /// `cmdline_size` is zero: no room even for the terminating NUL.
@@ -138,49 +198,26 @@ pub struct SetupHeader {
     pub setup_sects: u8,
     /// Boot protocol version, major in the high byte.
     pub version: u16,
+    /// The `loadflags` bits (`LOADED_HIGH`, ...).
     pub loadflags: u8,
     /// Protected-mode code size in 16-byte paragraphs.
     pub syssize: u32,
     /// Highest address the initrd may occupy (inclusive).
     pub initrd_addr_max: u32,
+    /// The alignment a relocatable kernel needs.
     pub kernel_alignment: u32,
+    /// Whether the kernel may be loaded at any suitably aligned address.
     pub relocatable_kernel: bool,
+    /// The `XLF_*` bits.
     pub xloadflags: u16,
     /// Longest command line, without the terminating NUL.
     pub cmdline_size: u32,
+    /// Where a non-relocatable kernel must be loaded.
     pub pref_address: u64,
     /// Memory the kernel needs from its load address on, for decompression.
     pub init_size: u32,
     /// File offset just past the header (0x202 + the byte at 0x201).
     pub header_end: usize,
-}
-
-fn u8_at(data: &[u8], off: usize) -> u8 {
-    data.get(off).copied().unwrap_or(0)
-}
-
-fn u16_at(data: &[u8], off: usize) -> u16 {
-    let mut b = [0; 2];
-    if let Some(s) = data.get(off..off + 2) {
-        b.copy_from_slice(s);
-    }
-    u16::from_le_bytes(b)
-}
-
-fn u32_at(data: &[u8], off: usize) -> u32 {
-    let mut b = [0; 4];
-    if let Some(s) = data.get(off..off + 4) {
-        b.copy_from_slice(s);
-    }
-    u32::from_le_bytes(b)
-}
-
-fn u64_at(data: &[u8], off: usize) -> u64 {
-    let mut b = [0; 8];
-    if let Some(s) = data.get(off..off + 8) {
-        b.copy_from_slice(s);
-    }
-    u64::from_le_bytes(b)
 }
 
 impl SetupHeader {
@@ -191,37 +228,37 @@ impl SetupHeader {
         if kernel.len() < OFF_INIT_SIZE + 4 {
             return Err(Error::TooShort { len: kernel.len() });
         }
-        let boot_flag = u16_at(kernel, OFF_BOOT_FLAG);
+        let boot_flag = kernel.u16_le(OFF_BOOT_FLAG).unwrap_or(0);
         if boot_flag != BOOT_FLAG {
             return Err(Error::NoBootFlag { found: boot_flag });
         }
-        let magic = u32_at(kernel, OFF_HEADER);
+        let magic = kernel.u32_le(OFF_HEADER).unwrap_or(0);
         if magic != HEADER_MAGIC {
             return Err(Error::NoHeaderMagic { found: magic });
         }
-        let version = u16_at(kernel, OFF_VERSION);
+        let version = kernel.u16_le(OFF_VERSION).unwrap_or(0);
         if version < MIN_PROTOCOL_VERSION {
             return Err(Error::ProtocolTooOld { version });
         }
-        let xloadflags = u16_at(kernel, OFF_XLOADFLAGS);
+        let xloadflags = kernel.u16_le(OFF_XLOADFLAGS).unwrap_or(0);
         if xloadflags & XLF_KERNEL_64 == 0 {
             return Err(Error::No64BitEntry { xloadflags });
         }
-        let setup_sects = match u8_at(kernel, OFF_SETUP_SECTS) {
+        let setup_sects = match kernel.u8_at(OFF_SETUP_SECTS).unwrap_or(0) {
             0 => DEFAULT_SETUP_SECTS,
             n => n,
         };
         let setup_len = (usize::from(setup_sects) + 1) * SECTOR_SIZE;
         // The jump at 0x200 is a short jump; its displacement byte marks the
         // end. At most 0x301, so always inside the (at least 1024-byte) setup.
-        let header_end = OFF_HEADER + usize::from(u8_at(kernel, OFF_JUMP + 1));
+        let header_end = OFF_HEADER + usize::from(kernel.u8_at(OFF_JUMP + 1).unwrap_or(0));
         if setup_len >= kernel.len() {
             return Err(Error::SetupPastEnd {
                 setup_len,
                 file_len: kernel.len(),
             });
         }
-        let syssize = u32_at(kernel, OFF_SYSSIZE);
+        let syssize = kernel.u32_le(OFF_SYSSIZE).unwrap_or(0);
         if syssize == 0 {
             return Err(Error::EmptyKernel);
         }
@@ -233,32 +270,32 @@ impl SetupHeader {
                 available,
             });
         }
-        let kernel_alignment = u32_at(kernel, OFF_KERNEL_ALIGNMENT);
+        let kernel_alignment = kernel.u32_le(OFF_KERNEL_ALIGNMENT).unwrap_or(0);
         if !kernel_alignment.is_power_of_two() || kernel_alignment < 4096 {
             return Err(Error::BadAlignment { kernel_alignment });
         }
-        let init_size = u32_at(kernel, OFF_INIT_SIZE);
+        let init_size = kernel.u32_le(OFF_INIT_SIZE).unwrap_or(0);
         if u64::from(init_size) < syssize_bytes {
             return Err(Error::InitSizeTooSmall {
                 init_size,
                 kernel_len: syssize_bytes,
             });
         }
-        let relocatable_kernel = u8_at(kernel, OFF_RELOCATABLE_KERNEL) != 0;
-        let pref_address = u64_at(kernel, OFF_PREF_ADDRESS);
+        let relocatable_kernel = kernel.u8_at(OFF_RELOCATABLE_KERNEL).unwrap_or(0) != 0;
+        let pref_address = kernel.u64_le(OFF_PREF_ADDRESS).unwrap_or(0);
         if !relocatable_kernel && pref_address == 0 {
             return Err(Error::NoLoadAddress);
         }
-        let cmdline_size = u32_at(kernel, OFF_CMDLINE_SIZE);
+        let cmdline_size = kernel.u32_le(OFF_CMDLINE_SIZE).unwrap_or(0);
         if cmdline_size == 0 {
             return Err(Error::NoCommandLineRoom);
         }
         Ok(SetupHeader {
             setup_sects,
             version,
-            loadflags: u8_at(kernel, OFF_LOADFLAGS),
+            loadflags: kernel.u8_at(OFF_LOADFLAGS).unwrap_or(0),
             syssize,
-            initrd_addr_max: u32_at(kernel, OFF_INITRD_ADDR_MAX),
+            initrd_addr_max: kernel.u32_le(OFF_INITRD_ADDR_MAX).unwrap_or(0),
             kernel_alignment,
             relocatable_kernel,
             xloadflags,

@@ -66,7 +66,7 @@ impl ComponentName2 {
 
     /// The interface to install.
     pub fn protocol(&'static self) -> *mut Protocol {
-        &self.protocol as *const Protocol as *mut Protocol
+        core::ptr::from_ref::<Protocol>(&self.protocol).cast_mut()
     }
 
     /// Names a controller this driver manages (`child` `None`), or a child
@@ -181,19 +181,22 @@ mod tests {
         driver.name_controller(disk, None, "Disk");
         driver.name_controller(disk, Some(partition), "Partition 1");
         let mut name: *const u16 = core::ptr::null();
-        assert_eq!(get_driver_name(p, b"en\0".as_ptr(), &mut name), Status::SUCCESS);
+        assert_eq!(get_driver_name(p, c"en".as_ptr().cast(), &mut name), Status::SUCCESS);
         assert_eq!(text(name), ucs2("Test driver"));
-        assert_eq!(get_driver_name(p, b"fr\0".as_ptr(), &mut name), Status::UNSUPPORTED);
+        assert_eq!(
+            get_driver_name(p, c"fr".as_ptr().cast(), &mut name),
+            Status::UNSUPPORTED
+        );
         assert_eq!(
             get_driver_name(p, core::ptr::null(), &mut name),
             Status::INVALID_PARAMETER
         );
         assert_eq!(
-            get_driver_name(p, b"en\0".as_ptr(), core::ptr::null_mut()),
+            get_driver_name(p, c"en".as_ptr().cast(), core::ptr::null_mut()),
             Status::INVALID_PARAMETER
         );
         let null = core::ptr::null_mut();
-        let en = b"en-US\0".as_ptr();
+        let en = c"en-US".as_ptr().cast();
         assert_eq!(get_controller_name(p, disk, null, en, &mut name), Status::SUCCESS);
         assert_eq!(text(name), ucs2("Disk"));
         assert_eq!(get_controller_name(p, disk, partition, en, &mut name), Status::SUCCESS);
@@ -203,7 +206,7 @@ mod tests {
             Status::UNSUPPORTED
         );
         assert_eq!(
-            get_controller_name(p, disk, null, b"de\0".as_ptr(), &mut name),
+            get_controller_name(p, disk, null, c"de".as_ptr().cast(), &mut name),
             Status::UNSUPPORTED
         );
         assert_eq!(
@@ -216,7 +219,7 @@ mod tests {
             supported_languages: LANGUAGES.as_ptr(),
         };
         assert_eq!(
-            get_driver_name(&mut foreign, b"en\0".as_ptr(), &mut name),
+            get_driver_name(&mut foreign, c"en".as_ptr().cast(), &mut name),
             Status::INVALID_PARAMETER
         );
     }

@@ -22,6 +22,7 @@ impl Default for KeyFifo {
 }
 
 impl KeyFifo {
+    /// An empty queue.
     pub const fn new() -> Self {
         KeyFifo {
             keys: [Key {
@@ -55,14 +56,17 @@ impl KeyFifo {
         Some(key)
     }
 
+    /// Whether no key is waiting.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// How many keys are waiting.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Drops every waiting key.
     pub fn clear(&mut self) {
         self.head = 0;
         self.len = 0;

@@ -27,12 +27,19 @@ const FIRST_NOTIFY_HANDLE: usize = 0x6b65_7900_0001;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// SetState without TOGGLE_STATE_VALID.
-    ToggleStateNotValid { state: u8 },
+    ToggleStateNotValid {
+        /// The state given.
+        state: u8,
+    },
     /// UnregisterKeyNotify with a handle RegisterKeyNotify did not return.
-    UnknownNotifyHandle { handle: usize },
+    UnknownNotifyHandle {
+        /// The handle given.
+        handle: usize,
+    },
 }
 
 impl Error {
+    /// The status the specification names for this error.
     pub fn status(&self) -> efi::Status {
         match self {
             Error::ToggleStateNotValid { .. } => efi::Status::UNSUPPORTED,
@@ -57,7 +64,9 @@ impl fmt::Display for Error {
 /// A key notification due: call `function` with (a copy of) `key_data`.
 #[derive(Clone, Copy)]
 pub struct PendingNotify {
+    /// The function RegisterKeyNotify registered.
     pub function: KeyNotifyFunction,
+    /// The key that matched, as the function receives it.
     pub key_data: KeyData,
 }
 
@@ -87,6 +96,7 @@ impl Default for InputState {
 }
 
 impl InputState {
+    /// No keys, no notifications, no toggle state.
     pub const fn new() -> Self {
         InputState {
             decoder: KeyDecoder::new(),

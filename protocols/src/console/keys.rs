@@ -17,33 +17,58 @@ use r_efi::protocols::simple_text_input_ex::{
 
 /// EFI scan codes (UEFI 2.10 Table 12-4).
 pub const SCAN_NULL: u16 = 0x00;
+/// Cursor up.
 pub const SCAN_UP: u16 = 0x01;
+/// Cursor down.
 pub const SCAN_DOWN: u16 = 0x02;
+/// Cursor right.
 pub const SCAN_RIGHT: u16 = 0x03;
+/// Cursor left.
 pub const SCAN_LEFT: u16 = 0x04;
+/// Home.
 pub const SCAN_HOME: u16 = 0x05;
+/// End.
 pub const SCAN_END: u16 = 0x06;
+/// Insert.
 pub const SCAN_INSERT: u16 = 0x07;
+/// Delete.
 pub const SCAN_DELETE: u16 = 0x08;
+/// Page up.
 pub const SCAN_PAGE_UP: u16 = 0x09;
+/// Page down.
 pub const SCAN_PAGE_DOWN: u16 = 0x0a;
+/// F1.
 pub const SCAN_F1: u16 = 0x0b;
+/// F2.
 pub const SCAN_F2: u16 = 0x0c;
+/// F3.
 pub const SCAN_F3: u16 = 0x0d;
+/// F4.
 pub const SCAN_F4: u16 = 0x0e;
+/// F5.
 pub const SCAN_F5: u16 = 0x0f;
+/// F6.
 pub const SCAN_F6: u16 = 0x10;
+/// F7.
 pub const SCAN_F7: u16 = 0x11;
+/// F8.
 pub const SCAN_F8: u16 = 0x12;
+/// F9.
 pub const SCAN_F9: u16 = 0x13;
+/// F10.
 pub const SCAN_F10: u16 = 0x14;
+/// F11.
 pub const SCAN_F11: u16 = 0x15;
+/// F12.
 pub const SCAN_F12: u16 = 0x16;
+/// Escape.
 pub const SCAN_ESC: u16 = 0x17;
 
 /// Unicode control characters EFI keys carry.
 pub const CHAR_BACKSPACE: u16 = 0x08;
+/// Horizontal tab.
 pub const CHAR_TAB: u16 = 0x09;
+/// Carriage return (Enter).
 pub const CHAR_CARRIAGE_RETURN: u16 = 0x0d;
 
 /// How long after ESC the next byte must arrive to be part of a sequence.
@@ -61,12 +86,16 @@ const DEL: u8 = 0x7f;
 /// terminal did not say, else SHIFT_STATE_VALID plus the modifier bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Key {
+    /// The EFI scan code; [`SCAN_NULL`] for a character key.
     pub scan_code: u16,
+    /// The character (UCS-2); 0 for a scan-code key.
     pub unicode_char: u16,
+    /// The KeyShiftState (0 when unknown).
     pub shift_state: u32,
 }
 
 impl Key {
+    /// A key with a scan code and no character.
     pub const fn scan(scan_code: u16) -> Key {
         Key {
             scan_code,
@@ -75,6 +104,7 @@ impl Key {
         }
     }
 
+    /// A character key.
     pub const fn char(unicode_char: u16) -> Key {
         Key {
             scan_code: SCAN_NULL,
@@ -138,6 +168,7 @@ impl Default for KeyDecoder {
 }
 
 impl KeyDecoder {
+    /// A decoder with nothing pending.
     pub const fn new() -> Self {
         KeyDecoder {
             state: State::Ground,

@@ -67,5 +67,6 @@ pub trait SerialPort: Send + Sync {
 /// A monotonic clock in nanoseconds, used to tell a lone ESC key from the start
 /// of an escape sequence.
 pub trait MonotonicClock: Send + Sync {
+    /// Nanoseconds since some fixed point, never going back.
     fn now_ns(&self) -> u64;
 }

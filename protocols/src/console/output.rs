@@ -21,30 +21,54 @@ use r_efi::efi;
 /// EFI text colours (UEFI 2.10 §12.4.7, SetAttribute). Foreground uses all 16;
 /// background only the first 8.
 pub const EFI_BLACK: usize = 0x00;
+/// Foreground blue.
 pub const EFI_BLUE: usize = 0x01;
+/// Foreground green.
 pub const EFI_GREEN: usize = 0x02;
+/// Foreground cyan.
 pub const EFI_CYAN: usize = 0x03;
+/// Foreground red.
 pub const EFI_RED: usize = 0x04;
+/// Foreground magenta.
 pub const EFI_MAGENTA: usize = 0x05;
+/// Foreground brown.
 pub const EFI_BROWN: usize = 0x06;
+/// Foreground light grey.
 pub const EFI_LIGHTGRAY: usize = 0x07;
+/// The bright bit, added to a colour from 0 to 7.
 pub const EFI_BRIGHT: usize = 0x08;
+/// Foreground dark grey (black made bright).
 pub const EFI_DARKGRAY: usize = 0x08;
+/// Foreground light blue.
 pub const EFI_LIGHTBLUE: usize = 0x09;
+/// Foreground light green.
 pub const EFI_LIGHTGREEN: usize = 0x0a;
+/// Foreground light cyan.
 pub const EFI_LIGHTCYAN: usize = 0x0b;
+/// Foreground light red.
 pub const EFI_LIGHTRED: usize = 0x0c;
+/// Foreground light magenta.
 pub const EFI_LIGHTMAGENTA: usize = 0x0d;
+/// Foreground yellow.
 pub const EFI_YELLOW: usize = 0x0e;
+/// Foreground white.
 pub const EFI_WHITE: usize = 0x0f;
 
+/// Background black.
 pub const EFI_BACKGROUND_BLACK: usize = 0x00;
+/// Background blue.
 pub const EFI_BACKGROUND_BLUE: usize = 0x10;
+/// Background green.
 pub const EFI_BACKGROUND_GREEN: usize = 0x20;
+/// Background cyan.
 pub const EFI_BACKGROUND_CYAN: usize = 0x30;
+/// Background red.
 pub const EFI_BACKGROUND_RED: usize = 0x40;
+/// Background magenta.
 pub const EFI_BACKGROUND_MAGENTA: usize = 0x50;
+/// Background brown.
 pub const EFI_BACKGROUND_BROWN: usize = 0x60;
+/// Background light grey.
 pub const EFI_BACKGROUND_LIGHTGRAY: usize = 0x70;
 
 /// `EFI_TEXT_ATTR(Foreground, Background)`.
@@ -61,9 +85,13 @@ const ATTRIBUTE_MASK: usize = 0x7f;
 
 /// Control characters OutputString must implement (UEFI 2.10 §12.4.3).
 pub const CHAR_NULL: u16 = 0x0000;
+/// Backspace: the cursor moves one column left.
 pub const CHAR_BACKSPACE: u16 = 0x0008;
+/// Tab.
 pub const CHAR_TAB: u16 = 0x0009;
+/// Line feed: the cursor moves one row down.
 pub const CHAR_LINEFEED: u16 = 0x000a;
+/// Carriage return: the cursor moves to column 0.
 pub const CHAR_CARRIAGE_RETURN: u16 = 0x000d;
 const CHAR_BELL: u16 = 0x0007;
 
@@ -80,18 +108,31 @@ const REPLACEMENT: char = '?';
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// QueryMode or SetMode with a mode number that does not exist.
-    InvalidMode { mode: usize },
+    InvalidMode {
+        /// The mode number given.
+        mode: usize,
+    },
     /// SetCursorPosition outside the current mode.
     CursorOutOfRange {
+        /// The column asked for.
         column: usize,
+        /// The row asked for.
         row: usize,
+        /// The mode's columns.
         columns: usize,
+        /// The mode's rows.
         rows: usize,
     },
     /// SetAttribute with bits beyond foreground and background.
-    UnsupportedAttribute { attribute: usize },
+    UnsupportedAttribute {
+        /// The attribute given.
+        attribute: usize,
+    },
     /// TestString found a character the console cannot show.
-    UnrenderableCharacter { unit: u16 },
+    UnrenderableCharacter {
+        /// The UCS-2 code unit.
+        unit: u16,
+    },
 }
 
 impl Error {
@@ -126,12 +167,14 @@ impl fmt::Display for Error {
 /// Whether OutputString could show every character.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rendered {
+    /// Every character was shown.
     All,
     /// Some characters were shown as '?': the status is EFI_WARN_UNKNOWN_GLYPH.
     SomeReplaced,
 }
 
 impl Rendered {
+    /// The status OutputString returns for this.
     pub fn status(&self) -> efi::Status {
         match self {
             Rendered::All => efi::Status::SUCCESS,
@@ -143,11 +186,17 @@ impl Rendered {
 /// The protocol's `Mode` fields, as plain values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModeState {
+    /// `MaxMode`: how many text modes there are.
     pub max_mode: i32,
+    /// `Mode`: the current mode.
     pub mode: i32,
+    /// `Attribute`: the current colours.
     pub attribute: i32,
+    /// `CursorColumn`.
     pub cursor_column: i32,
+    /// `CursorRow`.
     pub cursor_row: i32,
+    /// `CursorVisible`.
     pub cursor_visible: bool,
 }
 
@@ -179,7 +228,7 @@ fn glyph_of(c: char) -> Glyph {
         0x0a => Glyph::LineFeed,
         0x0d => Glyph::CarriageReturn,
         0x09 => Glyph::Print(' '),
-        u if u == CHAR_BELL as u32 || u == CHAR_NULL as u32 => Glyph::Silent,
+        u if u == u32::from(CHAR_BELL) || u == u32::from(CHAR_NULL) => Glyph::Silent,
         // Other C0 and C1 controls and DEL would act on the terminal (ESC starts
         // sequences) and desynchronise the cursor model; FFFE/FFFF are not
         // characters. Box drawing (U+2500..U+257F), block elements, geometric
@@ -226,14 +275,17 @@ impl TextOutput {
         MODES[self.mode]
     }
 
+    /// The cursor as (column, row).
     pub fn cursor(&self) -> (usize, usize) {
         (self.column, self.row)
     }
 
+    /// The current attribute (colours).
     pub fn attribute(&self) -> usize {
         self.attribute
     }
 
+    /// The `Mode` fields for the protocol's structure.
     pub fn mode_state(&self) -> ModeState {
         ModeState {
             max_mode: MODES.len() as i32,
@@ -412,247 +464,4 @@ fn push_fmt(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::string::String;
-
-    fn ucs2(s: &str) -> Vec<u16> {
-        s.encode_utf16().chain([0]).collect()
-    }
-
-    fn text(bytes: &[u8]) -> String {
-        String::from_utf8(bytes.to_vec()).unwrap()
-    }
-
-    #[test]
-    fn sgr_for_grub_menu_colours() {
-        // GRUB's normal text and highlighted entry.
-        assert_eq!(text(&sgr(EFI_LIGHTGRAY | EFI_BACKGROUND_BLACK)), "\x1b[0;37;40m");
-        assert_eq!(text(&sgr(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY)), "\x1b[0;30;47m");
-        assert_eq!(text(&sgr(EFI_WHITE | EFI_BACKGROUND_BLACK)), "\x1b[0;97;40m");
-        assert_eq!(text(&sgr(EFI_YELLOW | EFI_BACKGROUND_BLUE)), "\x1b[0;93;44m");
-        assert_eq!(text(&sgr(EFI_DARKGRAY | EFI_BACKGROUND_BLACK)), "\x1b[0;90;40m");
-    }
-
-    #[test]
-    fn sgr_maps_every_efi_colour_to_its_ansi_colour() {
-        let expected_fg = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
-        let expected_bg = [40, 44, 42, 46, 41, 45, 43, 47];
-        for (fg, fg_code) in expected_fg.iter().enumerate() {
-            for (bg, bg_code) in expected_bg.iter().enumerate() {
-                let attribute = efi_text_attr(fg, bg);
-                assert_eq!(
-                    text(&sgr(attribute)),
-                    std::format!("\x1b[0;{fg_code};{bg_code}m"),
-                    "attribute {attribute:#x}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn set_attribute_rejects_unknown_bits_and_sends_sgr_once() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        assert_eq!(
-            t.set_attribute(0x80, &mut out),
-            Err(Error::UnsupportedAttribute { attribute: 0x80 })
-        );
-        assert!(out.is_empty());
-        t.set_attribute(EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY, &mut out).unwrap();
-        assert_eq!(text(&out), "\x1b[0;30;47m");
-        out.clear();
-        t.output_string(&ucs2("x"), &mut out);
-        assert_eq!(text(&out), "x", "the attribute is already in effect");
-        assert_eq!(t.mode_state().attribute, 0x70);
-    }
-
-    #[test]
-    fn first_output_sends_the_attribute() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.output_string(&ucs2("hi"), &mut out);
-        assert_eq!(text(&out), "\x1b[0;37;40mhi");
-    }
-
-    #[test]
-    fn cursor_tracks_text_and_wraps_at_the_last_column() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.output_string(&ucs2("abc"), &mut out);
-        assert_eq!(t.cursor(), (3, 0));
-        let line: String = core::iter::repeat_n('x', 79).collect();
-        out.clear();
-        t.output_string(&ucs2(&line), &mut out);
-        assert_eq!(t.cursor(), (2, 1));
-        assert!(text(&out).contains("x\r\nxx"), "wrap is an explicit CR LF");
-        t.output_string(&ucs2("\r"), &mut out);
-        assert_eq!(t.cursor(), (0, 1));
-        t.output_string(&ucs2("ab\n"), &mut out);
-        assert_eq!(t.cursor(), (2, 2));
-    }
-
-    #[test]
-    fn full_line_then_crlf_moves_down_two_rows_like_the_spec_model() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        let line: String = core::iter::repeat_n('-', 80).chain("\r\n".chars()).collect();
-        t.output_string(&ucs2(&line), &mut out);
-        assert_eq!(t.cursor(), (0, 2));
-    }
-
-    #[test]
-    fn line_feed_at_bottom_row_scrolls() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.set_cursor_position(5, 24, &mut out).unwrap();
-        out.clear();
-        t.output_string(&ucs2("\n"), &mut out);
-        assert_eq!(t.cursor(), (5, 24));
-        assert_eq!(out, b"\x1b[0;37;40m\n");
-        t.set_cursor_position(79, 24, &mut out).unwrap();
-        t.output_string(&ucs2("z"), &mut out);
-        assert_eq!(t.cursor(), (0, 24));
-    }
-
-    #[test]
-    fn backspace_moves_left_but_not_past_column_zero() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.output_string(&ucs2("ab\u{8}"), &mut out);
-        assert_eq!(t.cursor(), (1, 0));
-        t.output_string(&ucs2("\u{8}\u{8}\u{8}"), &mut out);
-        assert_eq!(t.cursor(), (0, 0));
-        assert_eq!(out.iter().filter(|&&b| b == 0x08).count(), 2);
-    }
-
-    #[test]
-    fn clear_screen_homes_the_cursor() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.output_string(&ucs2("hello\nworld"), &mut out);
-        out.clear();
-        t.clear_screen(&mut out);
-        assert_eq!(t.cursor(), (0, 0));
-        assert_eq!(out, b"\x1b[2J\x1b[H");
-    }
-
-    #[test]
-    fn set_cursor_position_is_bounds_checked() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.set_cursor_position(79, 24, &mut out).unwrap();
-        assert_eq!(out, b"\x1b[25;80H");
-        assert_eq!(t.cursor(), (79, 24));
-        out.clear();
-        let err = t.set_cursor_position(80, 0, &mut out).unwrap_err();
-        assert_eq!(err.status(), efi::Status::UNSUPPORTED);
-        assert!(t.set_cursor_position(0, 25, &mut out).is_err());
-        assert!(out.is_empty());
-        assert_eq!(t.cursor(), (79, 24));
-        t.set_mode(1, &mut out).unwrap();
-        t.set_cursor_position(0, 49, &mut out).unwrap();
-    }
-
-    #[test]
-    fn query_and_set_mode() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        assert_eq!(t.query_mode(0), Ok((80, 25)));
-        assert_eq!(t.query_mode(1), Ok((80, 50)));
-        assert_eq!(t.query_mode(2), Ok((100, 31)));
-        assert_eq!(t.query_mode(3), Err(Error::InvalidMode { mode: 3 }));
-        assert!(t.set_mode(3, &mut out).is_err());
-        t.output_string(&ucs2("abc"), &mut out);
-        t.set_mode(2, &mut out).unwrap();
-        assert_eq!(t.cursor(), (0, 0));
-        assert_eq!(t.mode_state().mode, 2);
-        assert_eq!(t.mode_state().max_mode, 3);
-    }
-
-    #[test]
-    fn enable_cursor_sends_dectcem() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.enable_cursor(false, &mut out);
-        assert_eq!(out, b"\x1b[?25l");
-        assert!(!t.mode_state().cursor_visible);
-        out.clear();
-        t.enable_cursor(true, &mut out);
-        assert_eq!(out, b"\x1b[?25h");
-    }
-
-    #[test]
-    fn box_drawing_passes_through_as_utf8() {
-        let mut t = TextOutput::new();
-        t.sent_attribute = Some(t.attribute);
-        let mut out = Vec::new();
-        // BOXDRAW_DOWN_RIGHT, BOXDRAW_HORIZONTAL, BOXDRAW_DOWN_LEFT, ARROW_UP,
-        // BLOCKELEMENT_FULL_BLOCK, GEOMETRICSHAPE_RIGHT_TRIANGLE.
-        let units = [0x250c, 0x2500, 0x2510, 0x2191, 0x2588, 0x25ba, 0];
-        assert_eq!(t.output_string(&units, &mut out), Rendered::All);
-        assert_eq!(text(&out), "┌─┐↑█►");
-        assert_eq!(t.cursor(), (6, 0));
-    }
-
-    #[test]
-    fn invalid_units_become_question_marks_with_a_warning() {
-        let mut t = TextOutput::new();
-        t.sent_attribute = Some(t.attribute);
-        let mut out = Vec::new();
-        let units = [b'a' as u16, 0xd800, b'b' as u16, 0xdc00, 0x1b, 0xffff, 0];
-        let rendered = t.output_string(&units, &mut out);
-        assert_eq!(rendered, Rendered::SomeReplaced);
-        assert_eq!(rendered.status(), efi::Status::WARN_UNKNOWN_GLYPH);
-        assert_eq!(text(&out), "a?b???");
-        assert_eq!(t.cursor(), (6, 0));
-    }
-
-    #[test]
-    fn surrogate_pairs_and_latin_are_encoded_as_utf8() {
-        let mut t = TextOutput::new();
-        t.sent_attribute = Some(t.attribute);
-        let mut out = Vec::new();
-        t.output_string(&ucs2("é😀"), &mut out);
-        assert_eq!(text(&out), "é😀");
-    }
-
-    #[test]
-    fn output_stops_at_nul_and_ignores_bell() {
-        let mut t = TextOutput::new();
-        t.sent_attribute = Some(t.attribute);
-        let mut out = Vec::new();
-        t.output_string(&[b'a' as u16, 7, 0, b'b' as u16], &mut out);
-        assert_eq!(out, b"a");
-    }
-
-    #[test]
-    fn test_string_reports_unrenderable_characters() {
-        let t = TextOutput::new();
-        assert_eq!(t.test_string(&ucs2("┌─ ok é\r\n")), Ok(()));
-        assert_eq!(
-            t.test_string(&[b'x' as u16, 0xdc01, 0]),
-            Err(Error::UnrenderableCharacter { unit: 0xdc01 })
-        );
-        assert!(t.test_string(&[0x1b, 0]).is_err());
-    }
-
-    #[test]
-    fn reset_restores_defaults_and_clears() {
-        let mut t = TextOutput::new();
-        let mut out = Vec::new();
-        t.set_mode(1, &mut out).unwrap();
-        t.set_attribute(0x1f, &mut out).unwrap();
-        t.enable_cursor(false, &mut out);
-        t.output_string(&ucs2("abc"), &mut out);
-        out.clear();
-        t.reset(&mut out);
-        assert_eq!(text(&out), "\x1b[0;37;40m\x1b[2J\x1b[H\x1b[?25h");
-        let state = t.mode_state();
-        assert_eq!(
-            (state.mode, state.attribute, state.cursor_column, state.cursor_row),
-            (0, 7, 0, 0)
-        );
-        assert!(state.cursor_visible);
-    }
-}
+mod tests;

@@ -57,9 +57,13 @@ const END_ENTIRE: [u8; NODE_HEADER_SIZE] = [END_DEVICE_PATH_TYPE, END_ENTIRE_DEV
 /// field means the device's default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UartNode {
+    /// Bits per second (0: the device's default).
     pub baud_rate: u64,
+    /// Data bits per character (0: default).
     pub data_bits: u8,
+    /// Parity, in the codes above (0: default).
     pub parity: u8,
+    /// Stop bits, in the codes above (0: default).
     pub stop_bits: u8,
 }
 

@@ -52,13 +52,29 @@ pub const NODE_HEADER_SIZE: usize = 4;
 pub enum Error {
     /// A node header or body at `offset` runs past the `len` bytes available
     /// (also: the path has no End Entire node within them).
-    Truncated { offset: usize, len: usize },
+    Truncated {
+        /// Where the node starts.
+        offset: usize,
+        /// The bytes available.
+        len: usize,
+    },
     /// The node at `offset` declares a length shorter than its own header.
-    NodeTooShort { offset: usize, length: u16 },
+    NodeTooShort {
+        /// Where the node starts.
+        offset: usize,
+        /// Its declared length.
+        length: u16,
+    },
     /// A node to build would not fit the 16-bit length field.
-    NodeTooLong { len: usize },
+    NodeTooLong {
+        /// The data's length.
+        len: usize,
+    },
     /// A file path holds a character outside UCS-2 (or a NUL).
-    NotUcs2 { character: char },
+    NotUcs2 {
+        /// The character.
+        character: char,
+    },
 }
 
 impl From<fw_core::handles::device_path::PathError> for Error {

@@ -23,58 +23,105 @@ pub const END_INSTANCE_DEVICE_PATH_SUBTYPE: u8 = 0x01;
 pub const END_ENTIRE_DEVICE_PATH_SUBTYPE: u8 = 0xFF;
 
 // Hardware subtypes (§10.3.2).
+/// PCI: function and device number (§10.3.2.1).
 pub const HW_PCI_DP: u8 = 0x01;
+/// PCCARD: function number.
 pub const HW_PCCARD_DP: u8 = 0x02;
+/// Memory mapped: a memory range.
 pub const HW_MEMMAP_DP: u8 = 0x03;
+/// Vendor-defined hardware.
 pub const HW_VENDOR_DP: u8 = 0x04;
+/// Controller: a controller number.
 pub const HW_CONTROLLER_DP: u8 = 0x05;
+/// BMC: a baseboard management controller's interface.
 pub const HW_BMC_DP: u8 = 0x06;
 
 // ACPI subtypes (§10.3.3).
+/// ACPI: `_HID` and `_UID` (§10.3.3).
 pub const ACPI_DP: u8 = 0x01;
+/// Expanded ACPI: `_HID`, `_UID`, `_CID` and their strings.
 pub const ACPI_EXTENDED_DP: u8 = 0x02;
+/// ACPI `_ADR`: display outputs.
 pub const ACPI_ADR_DP: u8 = 0x03;
 
 // Messaging subtypes (§10.3.4).
+/// ATAPI.
 pub const MSG_ATAPI_DP: u8 = 1;
+/// SCSI.
 pub const MSG_SCSI_DP: u8 = 2;
+/// Fibre Channel.
 pub const MSG_FIBRECHANNEL_DP: u8 = 3;
+/// IEEE 1394.
 pub const MSG_1394_DP: u8 = 4;
+/// USB: parent port and interface.
 pub const MSG_USB_DP: u8 = 5;
+/// I2O random block storage.
 pub const MSG_I2O_DP: u8 = 6;
+/// InfiniBand.
 pub const MSG_INFINIBAND_DP: u8 = 9;
+/// Vendor-defined messaging (terminal types, UART flow control, SAS).
 pub const MSG_VENDOR_DP: u8 = 10;
+/// MAC address.
 pub const MSG_MAC_ADDR_DP: u8 = 11;
+/// IPv4.
 pub const MSG_IPV4_DP: u8 = 12;
+/// IPv6.
 pub const MSG_IPV6_DP: u8 = 13;
+/// UART: baud rate, data bits, parity, stop bits.
 pub const MSG_UART_DP: u8 = 14;
+/// USB class.
 pub const MSG_USB_CLASS_DP: u8 = 15;
+/// USB WWID.
 pub const MSG_USB_WWID_DP: u8 = 16;
+/// Device logical unit.
 pub const MSG_DEVICE_LOGICAL_UNIT_DP: u8 = 17;
+/// SATA.
 pub const MSG_SATA_DP: u8 = 18;
+/// iSCSI.
 pub const MSG_ISCSI_DP: u8 = 19;
+/// VLAN.
 pub const MSG_VLAN_DP: u8 = 20;
+/// Fibre Channel Ex.
 pub const MSG_FIBRECHANNELEX_DP: u8 = 21;
+/// SAS Ex.
 pub const MSG_SASEX_DP: u8 = 22;
+/// NVM Express namespace.
 pub const MSG_NVME_NAMESPACE_DP: u8 = 23;
+/// URI.
 pub const MSG_URI_DP: u8 = 24;
+/// UFS.
 pub const MSG_UFS_DP: u8 = 25;
+/// SD.
 pub const MSG_SD_DP: u8 = 26;
+/// Bluetooth.
 pub const MSG_BLUETOOTH_DP: u8 = 27;
+/// Wi-Fi.
 pub const MSG_WIFI_DP: u8 = 28;
+/// eMMC.
 pub const MSG_EMMC_DP: u8 = 29;
+/// Bluetooth LE.
 pub const MSG_BLUETOOTH_LE_DP: u8 = 30;
+/// DNS.
 pub const MSG_DNS_DP: u8 = 31;
 
 // Media subtypes (§10.3.5).
+/// Hard drive: a partition (§10.3.5).
 pub const MEDIA_HARDDRIVE_DP: u8 = 0x01;
+/// CD-ROM: an El Torito boot entry.
 pub const MEDIA_CDROM_DP: u8 = 0x02;
+/// Vendor-defined media.
 pub const MEDIA_VENDOR_DP: u8 = 0x03;
+/// File path.
 pub const MEDIA_FILEPATH_DP: u8 = 0x04;
+/// Media protocol.
 pub const MEDIA_PROTOCOL_DP: u8 = 0x05;
+/// PIWG firmware file.
 pub const MEDIA_PIWG_FW_FILE_DP: u8 = 0x06;
+/// PIWG firmware volume.
 pub const MEDIA_PIWG_FW_VOL_DP: u8 = 0x07;
+/// Relative offset range.
 pub const MEDIA_RELATIVE_OFFSET_RANGE_DP: u8 = 0x08;
+/// RAM disk.
 pub const MEDIA_RAM_DISK_DP: u8 = 0x09;
 
 /// BBS subtype: BIOS Boot Specification 1.01 (§10.3.6).
@@ -104,6 +151,7 @@ pub const EFI_PC_ANSI_GUID: Guid = Guid::from_fields(
     0x0c,
     &[0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d],
 );
+/// VT-100 terminal.
 pub const EFI_VT_100_GUID: Guid = Guid::from_fields(
     0xdfa66065,
     0xb419,
@@ -112,6 +160,7 @@ pub const EFI_VT_100_GUID: Guid = Guid::from_fields(
     0x2d,
     &[0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d],
 );
+/// VT-100+ terminal.
 pub const EFI_VT_100_PLUS_GUID: Guid = Guid::from_fields(
     0x7baec70b,
     0x57e0,
@@ -120,6 +169,7 @@ pub const EFI_VT_100_PLUS_GUID: Guid = Guid::from_fields(
     0x87,
     &[0x2f, 0x9e, 0x28, 0x08, 0x83, 0x43],
 );
+/// VT-UTF8 terminal.
 pub const EFI_VT_UTF8_GUID: Guid = Guid::from_fields(
     0xad15a0d6,
     0x8bec,
@@ -165,6 +215,7 @@ pub const EFI_VIRTUAL_DISK_GUID: Guid = Guid::from_fields(
     0x60,
     &[0xf7, 0xb2, 0x81, 0xd1, 0xf9, 0x6e],
 );
+/// Virtual CD (a RAM disk with an ISO image).
 pub const EFI_VIRTUAL_CD_GUID: Guid = Guid::from_fields(
     0x3d5abd30,
     0x4175,
@@ -173,6 +224,7 @@ pub const EFI_VIRTUAL_CD_GUID: Guid = Guid::from_fields(
     0x64,
     &[0xd2, 0xad, 0xe5, 0x23, 0xc4, 0xbb],
 );
+/// Persistent virtual disk.
 pub const EFI_PERSISTENT_VIRTUAL_DISK_GUID: Guid = Guid::from_fields(
     0x5cea02c9,
     0x4d07,
@@ -181,6 +233,7 @@ pub const EFI_PERSISTENT_VIRTUAL_DISK_GUID: Guid = Guid::from_fields(
     0x9f,
     &[0x44, 0x96, 0xfb, 0xe0, 0x96, 0xf9],
 );
+/// Persistent virtual CD.
 pub const EFI_PERSISTENT_VIRTUAL_CD_GUID: Guid = Guid::from_fields(
     0x08018188,
     0x42cd,
@@ -225,6 +278,7 @@ pub const USB_CLASS_SHORTCUTS: [(&str, u8); 12] = [
 
 /// Class 254 (application specific) shortcuts by subclass, taking (VID,PID,Protocol).
 pub const USB_APPLICATION_CLASS: u8 = 254;
+/// Their text names by subclass.
 pub const USB_APPLICATION_SHORTCUTS: [(&str, u8); 3] = [
     ("UsbDeviceFirmwareUpdate", 1),
     ("UsbIrdaBridge", 2),

@@ -165,7 +165,7 @@ fn device_path_utilities_size_and_duplicate() {
         assert_eq!((util.get_device_path_size)(core::ptr::null()), 0);
         assert_eq!((util.get_device_path_size)(ptr(&zero_length)), 0);
         let copy = (util.duplicate_device_path)(ptr(path.as_bytes()));
-        assert_ne!(copy as *const DevicePath, ptr(path.as_bytes()));
+        assert_ne!(copy.cast_const(), ptr(path.as_bytes()));
         assert_eq!(returned(copy), path.as_bytes());
         assert!((util.duplicate_device_path)(core::ptr::null()).is_null());
         assert!((util.duplicate_device_path)(ptr(&zero_length)).is_null());

@@ -65,7 +65,9 @@ impl SimpleFileSystem {
             signature: VOLUME_SIGNATURE,
             volume: Volume::new(fs),
         }));
-        VOLUMES.lock().push(instance as *const SimpleFileSystem as usize);
+        VOLUMES
+            .lock()
+            .push(core::ptr::from_ref::<SimpleFileSystem>(instance) as usize);
         instance
     }
 

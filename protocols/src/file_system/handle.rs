@@ -22,11 +22,13 @@ const SETTABLE_ATTRIBUTES: u8 = ATTR_READ_ONLY | ATTR_HIDDEN | ATTR_SYSTEM | ATT
 
 /// One mounted volume shared by all its handles.
 pub struct Volume {
+    /// The FAT file system.
     pub fs: FileSystem,
     read_only: Once<bool>,
 }
 
 impl Volume {
+    /// A volume over `fs`.
     pub fn new(fs: FileSystem) -> Volume {
         Volume {
             fs,
@@ -72,12 +74,16 @@ impl Volume {
 /// The open modes §13.5.2 allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
+    /// EFI_FILE_MODE_READ.
     Read,
+    /// EFI_FILE_MODE_READ and WRITE.
     ReadWrite,
+    /// EFI_FILE_MODE_READ, WRITE and CREATE.
     Create,
 }
 
 impl OpenMode {
+    /// The open mode of Open's `OpenMode` bits.
     pub fn from_efi(mode: u64) -> Result<OpenMode, Error> {
         const READ_WRITE: u64 = file::MODE_READ | file::MODE_WRITE;
         const CREATE: u64 = READ_WRITE | file::MODE_CREATE;
@@ -120,10 +126,12 @@ impl Handle {
         }
     }
 
+    /// Whether the handle is a directory's.
     pub fn is_directory(&self) -> bool {
         self.file.is_directory()
     }
 
+    /// Whether the handle was opened for writing.
     pub fn writable(&self) -> bool {
         self.writable
     }

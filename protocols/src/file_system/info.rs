@@ -52,36 +52,57 @@ const TIME_BYTES: usize = size_of::<Time>();
 /// EFI_FILE_INFO without its Size field (which follows from the name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileInfo {
+    /// The file's size in bytes.
     pub file_size: u64,
+    /// The bytes it takes on the volume (whole clusters).
     pub physical_size: u64,
+    /// When it was created.
     pub create_time: EfiTime,
+    /// When it was last accessed (the date only, on FAT).
     pub last_access_time: EfiTime,
+    /// When it was last written.
     pub modification_time: EfiTime,
+    /// The `EFI_FILE_*` attribute bits.
     pub attribute: u64,
+    /// The file's name.
     pub file_name: String,
 }
 
 /// EFI_FILE_SYSTEM_INFO without its Size field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSystemInfo {
+    /// Whether the volume is read-only.
     pub read_only: bool,
+    /// The volume's size in bytes.
     pub volume_size: u64,
+    /// Its free bytes.
     pub free_space: u64,
+    /// The volume's block size: on FAT, its cluster size.
     pub block_size: u32,
+    /// The volume label.
     pub volume_label: String,
 }
 
 /// The fields of an EFI_TIME (its padding left out, so it compares).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EfiTime {
+    /// 1900-9999.
     pub year: u16,
+    /// 1-12.
     pub month: u8,
+    /// 1-31.
     pub day: u8,
+    /// 0-23.
     pub hour: u8,
+    /// 0-59.
     pub minute: u8,
+    /// 0-59.
     pub second: u8,
+    /// 0-999,999,999.
     pub nanosecond: u32,
+    /// Minutes from UTC, or EFI_UNSPECIFIED_TIMEZONE (0x07FF).
     pub timezone: i16,
+    /// The `EFI_TIME_*` daylight bits.
     pub daylight: u8,
 }
 
@@ -205,6 +226,7 @@ impl FileInfo {
         SIZE_OF_EFI_FILE_INFO + name::ucs2_size(&self.file_name)
     }
 
+    /// The EFI_FILE_INFO bytes, Size field and name included.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = alloc::vec![0u8; SIZE_OF_EFI_FILE_INFO];
         put_u64(&mut out, INFO_SIZE, self.size() as u64);
@@ -237,10 +259,12 @@ impl FileInfo {
 }
 
 impl FileSystemInfo {
+    /// The EFI_FILE_SYSTEM_INFO's size, label included.
     pub fn size(&self) -> usize {
         SIZE_OF_EFI_FILE_SYSTEM_INFO + name::ucs2_size(&self.volume_label)
     }
 
+    /// The EFI_FILE_SYSTEM_INFO bytes, Size field and label included.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = alloc::vec![0u8; SIZE_OF_EFI_FILE_SYSTEM_INFO];
         put_u64(&mut out, FS_SIZE, self.size() as u64);
@@ -269,6 +293,7 @@ pub fn encode_volume_label(label: &str) -> Vec<u8> {
     out
 }
 
+/// The label of an EFI_FILE_SYSTEM_VOLUME_LABEL's bytes (a NUL-terminated UCS-2 string).
 pub fn decode_volume_label(bytes: &[u8]) -> Result<String, Error> {
     name::from_ucs2_bytes(bytes).ok_or(Error::BadBufferSize {
         size: bytes.len(),

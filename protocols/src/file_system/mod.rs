@@ -48,35 +48,75 @@ pub enum Error {
     /// The FAT driver refused or failed.
     Fat(fat::Error),
     /// OpenMode is none of READ, READ|WRITE, READ|WRITE|CREATE.
-    InvalidMode { mode: u64 },
+    InvalidMode {
+        /// The mode given.
+        mode: u64,
+    },
     /// Attributes outside EFI_FILE_VALID_ATTR.
-    InvalidAttributes { attributes: u64 },
+    InvalidAttributes {
+        /// The attributes given.
+        attributes: u64,
+    },
     /// A name is not valid UCS-2 (an unpaired surrogate) or not terminated.
     InvalidName,
     /// The volume's device is read-only.
     WriteProtected,
     /// The service needs a handle opened with EFI_FILE_MODE_WRITE.
-    OpenedReadOnly { service: &'static str },
+    OpenedReadOnly {
+        /// The service called.
+        service: &'static str,
+    },
     /// The file has EFI_FILE_READ_ONLY and was opened for writing.
-    FileReadOnly { name: alloc::string::String },
+    FileReadOnly {
+        /// The file's name.
+        name: alloc::string::String,
+    },
     /// The service does not apply to directories.
-    NotOnDirectory { service: &'static str },
+    NotOnDirectory {
+        /// The service called.
+        service: &'static str,
+    },
     /// Directories only accept position 0.
-    DirectoryPosition { position: u64 },
+    DirectoryPosition {
+        /// The position given.
+        position: u64,
+    },
     /// Read with the position beyond the end of the file (§13.5.7).
-    PastEnd { position: u64, size: u64 },
+    PastEnd {
+        /// The position.
+        position: u64,
+        /// The file's size.
+        size: u64,
+    },
     /// The caller's buffer is too small; `needed` bytes would do.
-    BufferTooSmall { needed: usize },
+    BufferTooSmall {
+        /// The bytes that would do.
+        needed: usize,
+    },
     /// The information buffer is smaller than its type or its own Size field.
-    BadBufferSize { size: usize, needed: usize },
+    BadBufferSize {
+        /// The buffer's size.
+        size: usize,
+        /// The size its type or Size field needs.
+        needed: usize,
+    },
     /// GetInfo/SetInfo with a GUID this driver does not know.
     UnknownInfoType,
     /// A field of an information structure is invalid.
-    InvalidInfo { reason: &'static str },
+    InvalidInfo {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// SetInfo tries a change the specification denies.
-    ChangeDenied { what: &'static str },
+    ChangeDenied {
+        /// The change.
+        what: &'static str,
+    },
     /// A change this driver does not implement.
-    Unsupported { what: &'static str },
+    Unsupported {
+        /// The change.
+        what: &'static str,
+    },
 }
 
 impl From<fat::Error> for Error {

@@ -575,11 +575,9 @@ fn file_system_errors_follow_the_spec_statuses() {
         assert_eq!(p.revision, file::REVISION);
     }
     close(f);
-    // SAFETY: a closed handle is no longer accepted.
-    assert_eq!(
-        unsafe { ((*root).read)(f, &mut n, buf.as_mut_ptr().cast()) },
-        Status::INVALID_PARAMETER
-    );
+    // SAFETY: `root` is open; a closed handle `f` is no longer accepted.
+    let status = unsafe { ((*root).read)(f, &mut n, buf.as_mut_ptr().cast()) };
+    assert_eq!(status, Status::INVALID_PARAMETER);
     close(root);
 }
 

@@ -8,22 +8,32 @@
 use super::Error;
 use fw_drivers::pci::{PciDevice, COMMAND_BUS_MASTER, COMMAND_IO_SPACE, COMMAND_MEMORY_SPACE};
 
+/// EFI_PCI_IO_ATTRIBUTE_IO: the function's I/O space decodes.
 pub const ATTRIBUTE_IO: u64 = 0x0100;
+/// EFI_PCI_IO_ATTRIBUTE_MEMORY: the function's memory space decodes.
 pub const ATTRIBUTE_MEMORY: u64 = 0x0200;
+/// EFI_PCI_IO_ATTRIBUTE_BUS_MASTER: the function may master the bus (DMA).
 pub const ATTRIBUTE_BUS_MASTER: u64 = 0x0400;
+/// EFI_PCI_IO_ATTRIBUTE_DUAL_ADDRESS_CYCLE: the function reaches 64-bit addresses.
 pub const ATTRIBUTE_DUAL_ADDRESS_CYCLE: u64 = 0x8000;
 
 /// `EFI_PCI_IO_PROTOCOL_ATTRIBUTE_OPERATION`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
+    /// Get: the current attributes.
     Get,
+    /// Set: exactly these attributes.
     Set,
+    /// Enable: these attributes as well.
     Enable,
+    /// Disable: these attributes no longer.
     Disable,
+    /// Supported: the attributes the function can have.
     Supported,
 }
 
 impl Operation {
+    /// The operation of its raw value.
     pub fn from_raw(raw: u32) -> Result<Operation, Error> {
         [
             Operation::Get,
@@ -75,6 +85,7 @@ pub fn current(command: u16, dac: bool) -> u64 {
 pub struct Outcome {
     /// The command register to write (`None`: leave it).
     pub command: Option<u16>,
+    /// Whether the function now reaches 64-bit addresses (dual address cycle).
     pub dac: bool,
     /// What goes to `Result` (Get and Supported).
     pub result: u64,

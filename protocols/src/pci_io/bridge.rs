@@ -17,6 +17,7 @@ pub struct Services {
     /// Pages of `memory_type` wholly below `max_address + 1`, as
     /// AllocatePages(AllocateMaxAddress) does; the address or its status.
     pub allocate_pages: fn(max_address: u64, memory_type: u32, pages: usize) -> Result<u64, r_efi::efi::Status>,
+    /// Frees pages `allocate_pages` gave.
     pub free_pages: fn(address: u64, pages: usize) -> r_efi::efi::Status,
     /// Pool memory (EfiBootServicesData) the caller frees with FreePool.
     pub allocate_pool: fn(usize) -> Option<*mut u8>,
@@ -27,11 +28,14 @@ pub struct Services {
 /// A range of addresses `[base, base + size)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Range {
+    /// The first address.
     pub base: u64,
+    /// The number of addresses.
     pub size: u64,
 }
 
 impl Range {
+    /// Whether `[address, address + len)` lies wholly inside.
     pub fn contains(&self, address: u64, len: u64) -> bool {
         address >= self.base
             && address
@@ -43,27 +47,38 @@ impl Range {
 /// The address windows a root bridge decodes (what Configuration reports).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Apertures {
+    /// The memory window below 4 GiB.
     pub mmio32: Option<Range>,
+    /// The memory window above 4 GiB.
     pub mmio64: Option<Range>,
+    /// The I/O port window.
     pub io: Option<Range>,
 }
 
 /// One PCI root bridge: a segment's bus range and what was found on it.
 pub struct RootBridge {
+    /// The PCI segment.
     pub segment: u32,
+    /// The first and last bus numbers.
     pub buses: (u8, u8),
+    /// The address windows it decodes.
     pub apertures: Apertures,
     /// Every function found, bridges before what is behind them.
     pub devices: Vec<PciDevice>,
+    /// Configuration space access for its buses.
     pub config: Box<dyn ConfigAccess + Send + Sync>,
+    /// Memory and I/O space access.
     pub spaces: Box<dyn HostSpaces>,
+    /// Allocation and time, for DMA and polling.
     pub services: Services,
 }
 
 /// The spaces an access goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// Memory space.
     Memory,
+    /// I/O space.
     Io,
     /// One function's configuration space; addresses are register offsets.
     Config(PciAddress),

@@ -8,14 +8,20 @@ use super::bridge::{Apertures, Range};
 use alloc::vec::Vec;
 use fw_drivers::pci::{Bar, BarKind};
 
+/// ACPI QWord Address Space Descriptor's tag (ACPI 6.5 §6.4.3.5.1).
 pub const QWORD_ADDRESS_SPACE: u8 = 0x8A;
 /// Bytes after the length field.
 const QWORD_LENGTH: u16 = 0x2B;
+/// A QWord descriptor's whole size.
 pub const QWORD_SIZE: usize = 3 + QWORD_LENGTH as usize;
+/// The End Tag that closes the list (ACPI 6.5 §6.4.2.9).
 pub const END_TAG: u8 = 0x79;
 
+/// Resource type: memory range.
 pub const RESOURCE_MEMORY: u8 = 0;
+/// Resource type: I/O range.
 pub const RESOURCE_IO: u8 = 1;
+/// Resource type: bus number range.
 pub const RESOURCE_BUS: u8 = 2;
 /// Type-specific flags of a memory range: cacheable and prefetchable.
 pub const MEMORY_PREFETCHABLE: u8 = 0x06;

@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use r_efi::efi;
 use spin::Mutex;
 
+/// DMA buffers are whole 4 KiB pages.
 pub const PAGE_SIZE: u64 = 4096;
 /// The highest address a 32-bit bus master reaches.
 pub const MAX_32_BIT: u64 = 0xFFFF_FFFF;
@@ -28,8 +29,13 @@ pub enum Operation {
 /// Where a mapping's device address comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plan {
+    /// The device uses the host address itself.
     Identity,
-    Bounce { pages: usize },
+    /// The device uses a bounce buffer below 4 GiB.
+    Bounce {
+        /// The bounce buffer's size in pages.
+        pages: usize,
+    },
 }
 
 /// Decides how to map `bytes` at `host` (safe logic, host-tested).
@@ -50,10 +56,15 @@ pub fn plan(operation: Operation, dac: bool, host: u64, bytes: usize) -> Result<
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One Map's record, kept until Unmap.
 pub struct Mapping {
+    /// What the device does with it.
     pub operation: Operation,
+    /// The caller's buffer.
     pub host: u64,
+    /// The address the device uses.
     pub device: u64,
+    /// The mapping's size in bytes.
     pub bytes: usize,
     /// Pages of the bounce buffer at `device` (0: identity).
     pub bounce_pages: usize,
@@ -134,7 +145,7 @@ pub fn unmap(services: &Services, token: usize) -> Result<(), Error> {
 /// Attributes AllocateBuffer accepts (§14.4): write combining, cached, and
 /// dual address cycle (any address).
 pub const ALLOCATE_ATTRIBUTES: u64 = 0x0080 | 0x0800 | 0x8000;
-pub const ATTRIBUTE_DUAL_ADDRESS_CYCLE: u64 = 0x8000;
+pub use super::attributes::ATTRIBUTE_DUAL_ADDRESS_CYCLE;
 
 /// AllocateBuffer: pages for a common buffer, below 4 GiB unless the device
 /// addresses 64 bits. The allocation type argument is ignored, as §14.4 says.
@@ -225,7 +236,7 @@ mod tests {
         assert_eq!(allocate(&s, efi::BOOT_SERVICES_DATA, 1, 0, false), Ok(0xFFFF_F000));
         assert_eq!(
             allocate(&s, efi::RUNTIME_SERVICES_DATA, 1, ATTRIBUTE_DUAL_ADDRESS_CYCLE, false),
-            Ok(u64::MAX & !0xFFF)
+            Ok(!0xFFF)
         );
         s.free_pages = free_fails;
         assert_eq!(free(&s, 1, 0x5000), Err(Error::NotAllocated { host: 0x5000, pages: 1 }));

@@ -8,7 +8,7 @@
 use super::attributes::{self, Operation as AttributeOperation};
 use super::bridge::{RootBridge, Target};
 use super::dma::{self, Operation};
-use super::root_bridge::{allocate_edge, map_edge, transfer};
+use super::root_bridge::{allocate_edge, map_edge, poll_edge, transfer};
 use super::width::Width;
 use super::{descriptors, status, Error};
 use crate::instances::Instances;
@@ -25,6 +25,7 @@ pub use pci_io::PROTOCOL_GUID;
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwPcIo");
 
 #[repr(C)]
+/// The EFI_PCI_IO_PROTOCOL of one PCI function: the table and what its functions need.
 pub struct PciFunctionIo {
     protocol: UnsafeCell<Protocol>,
     signature: u64,
@@ -85,6 +86,7 @@ impl PciFunctionIo {
         instance
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut Protocol {
         self.protocol.get()
     }
@@ -183,27 +185,22 @@ unsafe fn config(
     status(result, "PciIo Pci")
 }
 
-unsafe extern "efiapi" fn pci_read(
-    this: *mut Protocol,
-    width: u32,
-    offset: u32,
-    count: usize,
-    buffer: *mut c_void,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { config(this, width, offset, count, buffer, false) }
+macro_rules! config_thunk {
+    ($name:ident, $write:expr) => {
+        unsafe extern "efiapi" fn $name(
+            this: *mut Protocol,
+            width: u32,
+            offset: u32,
+            count: usize,
+            buffer: *mut c_void,
+        ) -> Status {
+            // SAFETY: forwarded.
+            unsafe { config(this, width, offset, count, buffer, $write) }
+        }
+    };
 }
-
-unsafe extern "efiapi" fn pci_write(
-    this: *mut Protocol,
-    width: u32,
-    offset: u32,
-    count: usize,
-    buffer: *mut c_void,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { config(this, width, offset, count, buffer, true) }
-}
+config_thunk!(pci_read, false);
+config_thunk!(pci_write, true);
 
 // The EFI function's own arguments, passed on.
 #[allow(clippy::too_many_arguments)]
@@ -221,50 +218,36 @@ unsafe fn poll(
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
-    if result.is_null() {
-        return Status::INVALID_PARAMETER;
-    }
     let target = if memory { Target::Memory } else { Target::Io };
-    let outcome = Width::plain(width)
-        .and_then(|w| i.bar_address(bar, memory, offset, w.bytes()))
-        .map_err(|e| (e, 0))
-        .and_then(|address| i.bridge.poll(target, width, address, mask, value, delay));
-    let (read, outcome) = match outcome {
-        Ok(v) => (v, Ok(())),
-        Err((e, v)) => (v, Err(e)),
+    let poll = || {
+        Width::plain(width)
+            .and_then(|w| i.bar_address(bar, memory, offset, w.bytes()))
+            .map_err(|e| (e, 0))
+            .and_then(|address| i.bridge.poll(target, width, address, mask, value, delay))
     };
-    // SAFETY: checked non-null; the caller's UINT64.
-    unsafe { *result = read };
-    status(outcome, "PciIo Poll")
+    // SAFETY: the caller's UINT64, or null (refused).
+    unsafe { poll_edge(result, "PciIo Poll", poll) }
 }
 
-unsafe extern "efiapi" fn poll_mem(
-    this: *mut Protocol,
-    width: u32,
-    bar: u8,
-    offset: u64,
-    mask: u64,
-    value: u64,
-    delay: u64,
-    result: *mut u64,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { poll(this, true, width, bar, offset, mask, value, delay, result) }
+macro_rules! poll_thunk {
+    ($name:ident, $memory:expr) => {
+        unsafe extern "efiapi" fn $name(
+            this: *mut Protocol,
+            width: u32,
+            bar: u8,
+            offset: u64,
+            mask: u64,
+            value: u64,
+            delay: u64,
+            result: *mut u64,
+        ) -> Status {
+            // SAFETY: forwarded.
+            unsafe { poll(this, $memory, width, bar, offset, mask, value, delay, result) }
+        }
+    };
 }
-
-unsafe extern "efiapi" fn poll_io(
-    this: *mut Protocol,
-    width: u32,
-    bar: u8,
-    offset: u64,
-    mask: u64,
-    value: u64,
-    delay: u64,
-    result: *mut u64,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { poll(this, false, width, bar, offset, mask, value, delay, result) }
-}
+poll_thunk!(poll_mem, true);
+poll_thunk!(poll_io, false);
 
 unsafe extern "efiapi" fn copy_mem(
     this: *mut Protocol,

@@ -30,51 +30,81 @@ use r_efi::efi::Status;
 /// Why a PCI protocol request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
+    /// A width that is not one of the protocol's.
     BadWidth(u32),
+    /// A NULL buffer.
     NullBuffer,
     /// `count` accesses would not fit in the address space.
     TooLong {
+        /// How many accesses were asked for.
         count: usize,
     },
+    /// An address not aligned to the access width.
     Unaligned {
+        /// The address.
         address: u64,
+        /// The width in bytes.
         width: u64,
     },
     /// Memory or I/O the root bridge does not decode (or the firmware has
     /// not mapped).
     NotDecoded {
+        /// The first address.
         address: u64,
+        /// The bytes the access spans.
         len: u64,
     },
+    /// Beyond the function's configuration space.
     OutsideConfigSpace {
+        /// The function.
         address: PciAddress,
+        /// The register offset.
         offset: u64,
+        /// The bytes the access spans.
         len: u64,
     },
     /// PCI I/O: no such BAR, or not of the space asked for.
     NoSuchBar {
+        /// The BAR index given.
         index: u8,
     },
+    /// Outside the BAR's size.
     OutsideBar {
+        /// The BAR index.
         index: u8,
+        /// The offset into the BAR.
         offset: u64,
+        /// The bytes the access spans.
         len: u64,
     },
+    /// PollMem/PollIo ran out of time before the value matched.
     Timeout,
+    /// An operation that is not one of Map's.
     BadOperation(u32),
+    /// Map of zero bytes, or of a range that wraps.
     EmptyMapping,
+    /// A common buffer above 4 GiB for a function that cannot reach it: no bounce buffer can serve both directions at once.
     CommonBufferAbove4G {
+        /// The buffer's host address.
         host: u64,
     },
+    /// Unmap of a mapping Map did not return.
     UnknownMapping {
+        /// The mapping token given.
         token: usize,
     },
+    /// AllocateBuffer of a memory type other than boot or runtime services data.
     BadMemoryType(u32),
+    /// Attributes AllocateBuffer does not accept.
     UnsupportedAttributes(u64),
+    /// FreeBuffer of pages AllocateBuffer did not hand out.
     NotAllocated {
+        /// The address given.
         host: u64,
+        /// The page count given.
         pages: usize,
     },
+    /// No memory for the request.
     OutOfResources,
 }
 

@@ -18,6 +18,7 @@ use core::ffi::c_void;
 use fw_drivers::pci::PciAddress;
 use r_efi::efi::{self, Guid, Status};
 
+/// EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_GUID.
 pub const PROTOCOL_GUID: Guid = Guid::from_fields(
     0x2f70_7ebb,
     0x4a1a,
@@ -31,21 +32,32 @@ type PollFn = unsafe extern "efiapi" fn(*mut Protocol, u32, u64, u64, u64, u64, 
 type AccessFn = unsafe extern "efiapi" fn(*mut Protocol, u32, u64, usize, *mut c_void) -> Status;
 
 #[repr(C)]
+/// `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_ACCESS`: a read and a write function for one space.
 pub struct Access {
+    /// Reads `count` values of the given width.
     pub read: AccessFn,
+    /// Writes `count` values of the given width.
     pub write: AccessFn,
 }
 
 /// `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL`, field for field.
 #[repr(C)]
 pub struct Protocol {
+    /// The handle of the root bridge's parent (the firmware's own).
     pub parent_handle: efi::Handle,
+    /// PollMem: reads a memory location until it matches or time runs out.
     pub poll_mem: PollFn,
+    /// PollIo: the same in I/O space.
     pub poll_io: PollFn,
+    /// Memory space access.
     pub mem: Access,
+    /// I/O space access.
     pub io: Access,
+    /// Configuration space access (addresses as in `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_PCI_ADDRESS`).
     pub pci: Access,
+    /// CopyMem: copies within memory space.
     pub copy_mem: unsafe extern "efiapi" fn(*mut Protocol, u32, u64, u64, usize) -> Status,
+    /// Map: makes a buffer reachable by bus masters.
     pub map: unsafe extern "efiapi" fn(
         *mut Protocol,
         u32,
@@ -54,7 +66,9 @@ pub struct Protocol {
         *mut efi::PhysicalAddress,
         *mut *mut c_void,
     ) -> Status,
+    /// Unmap: ends a Map, copying a bounce buffer back.
     pub unmap: unsafe extern "efiapi" fn(*mut Protocol, *mut c_void) -> Status,
+    /// AllocateBuffer: pages suitable for a common buffer mapping.
     pub allocate_buffer: unsafe extern "efiapi" fn(
         *mut Protocol,
         efi::AllocateType,
@@ -63,11 +77,17 @@ pub struct Protocol {
         *mut *mut c_void,
         u64,
     ) -> Status,
+    /// FreeBuffer: frees AllocateBuffer's pages.
     pub free_buffer: unsafe extern "efiapi" fn(*mut Protocol, usize, *mut c_void) -> Status,
+    /// Flush: posted writes reach memory (nothing is posted here).
     pub flush: unsafe extern "efiapi" fn(*mut Protocol) -> Status,
+    /// GetAttributes: the bridge's supported and current attributes.
     pub get_attributes: unsafe extern "efiapi" fn(*mut Protocol, *mut u64, *mut u64) -> Status,
+    /// SetAttributes: changes the bridge's attributes.
     pub set_attributes: unsafe extern "efiapi" fn(*mut Protocol, u64, *mut u64, *mut u64) -> Status,
+    /// Configuration: the ACPI resource descriptors of its windows and buses.
     pub configuration: unsafe extern "efiapi" fn(*mut Protocol, *mut *mut c_void) -> Status,
+    /// The PCI segment.
     pub segment_number: u32,
 }
 
@@ -123,6 +143,7 @@ impl RootBridgeIo {
         instance
     }
 
+    /// The protocol structure to install.
     pub fn protocol(&self) -> *mut Protocol {
         self.protocol.get()
     }
@@ -254,43 +275,55 @@ unsafe fn poll(
     let Some(i) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
+    // SAFETY: the caller's UINT64, or null (refused).
+    unsafe {
+        poll_edge(result, "RootBridgeIo Poll", || {
+            i.bridge.poll(target, width, address, mask, value, delay)
+        })
+    }
+}
+
+/// Poll's shared edge for both protocols: refuses a NULL `result`, runs
+/// `poll`, and stores the last value it read in `*result` whether or not the
+/// value matched (§14.2.2, §14.4).
+///
+/// # Safety
+/// A non-null `result` must be valid for a write of a `u64`.
+pub(super) unsafe fn poll_edge(
+    result: *mut u64,
+    service: &str,
+    poll: impl FnOnce() -> Result<u64, (Error, u64)>,
+) -> Status {
     if result.is_null() {
         return Status::INVALID_PARAMETER;
     }
-    let (read, outcome) = match i.bridge.poll(target, width, address, mask, value, delay) {
+    let (read, outcome) = match poll() {
         Ok(v) => (v, Ok(())),
         Err((e, v)) => (v, Err(e)),
     };
-    // SAFETY: checked non-null; the caller's UINT64.
+    // SAFETY: checked non-null; the caller's contract for the rest.
     unsafe { *result = read };
-    status(outcome, "RootBridgeIo Poll")
+    status(outcome, service)
 }
 
-unsafe extern "efiapi" fn poll_mem(
-    this: *mut Protocol,
-    width: u32,
-    address: u64,
-    mask: u64,
-    value: u64,
-    delay: u64,
-    result: *mut u64,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { poll(this, Target::Memory, width, address, mask, value, delay, result) }
+macro_rules! poll_thunk {
+    ($name:ident, $target:expr) => {
+        unsafe extern "efiapi" fn $name(
+            this: *mut Protocol,
+            width: u32,
+            address: u64,
+            mask: u64,
+            value: u64,
+            delay: u64,
+            result: *mut u64,
+        ) -> Status {
+            // SAFETY: forwarded.
+            unsafe { poll(this, $target, width, address, mask, value, delay, result) }
+        }
+    };
 }
-
-unsafe extern "efiapi" fn poll_io(
-    this: *mut Protocol,
-    width: u32,
-    address: u64,
-    mask: u64,
-    value: u64,
-    delay: u64,
-    result: *mut u64,
-) -> Status {
-    // SAFETY: forwarded.
-    unsafe { poll(this, Target::Io, width, address, mask, value, delay, result) }
-}
+poll_thunk!(poll_mem, Target::Memory);
+poll_thunk!(poll_io, Target::Io);
 
 unsafe extern "efiapi" fn copy_mem(
     this: *mut Protocol,

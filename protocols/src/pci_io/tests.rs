@@ -114,7 +114,7 @@ fn bridge() -> &'static RootBridge {
 }
 
 fn ptr<T>(v: &mut T) -> *mut c_void {
-    v as *mut T as *mut c_void
+    core::ptr::from_mut::<T>(v).cast::<c_void>()
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn root_bridge_reaches_config_by_pci_address_and_only_mapped_memory() {
             ((*p).map)(p, 5, ptr(&mut host), &mut bytes, &mut device, &mut mapping),
             Status::SUCCESS
         );
-        assert_eq!(device, &mut host as *mut u64 as u64);
+        assert_eq!(device, core::ptr::from_mut::<u64>(&mut host) as u64);
         assert_eq!(((*p).unmap)(p, mapping), Status::SUCCESS);
         assert_eq!(((*p).unmap)(p, mapping), Status::INVALID_PARAMETER);
         assert_eq!(

@@ -19,8 +19,11 @@ pub enum Step {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A decoded `EFI_PCI_IO_PROTOCOL_WIDTH`: the size of each access and how the address moves.
 pub struct Width {
+    /// The size of each access.
     pub access: AccessWidth,
+    /// How the address moves between accesses.
     pub step: Step,
 }
 
@@ -50,6 +53,7 @@ impl Width {
         }
     }
 
+    /// The bytes of each access.
     pub fn bytes(&self) -> u64 {
         self.access.bytes()
     }

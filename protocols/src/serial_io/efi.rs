@@ -41,26 +41,42 @@ pub const REVISION_1_1: u32 = 0x0001_0001;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mode {
+    /// `ControlMask`: the control bits GetControl can report.
     pub control_mask: u32,
+    /// `Timeout`: microseconds to wait for a character.
     pub timeout: u32,
+    /// `BaudRate`.
     pub baud_rate: u64,
+    /// `ReceiveFifoDepth`: characters the receive FIFO holds.
     pub receive_fifo_depth: u32,
+    /// `DataBits`.
     pub data_bits: u32,
+    /// `Parity`, as `EFI_PARITY_TYPE`.
     pub parity: u32,
+    /// `StopBits`, as `EFI_STOP_BITS_TYPE`.
     pub stop_bits: u32,
 }
 
 /// EFI_SERIAL_IO_PROTOCOL.
 #[repr(C)]
 pub struct Protocol {
+    /// The protocol's revision.
     pub revision: u32,
+    /// Reset: resets the device.
     pub reset: unsafe extern "efiapi" fn(*mut Protocol) -> Status,
+    /// SetAttributes: baud rate, FIFO depth, timeout, parity, data bits and stop bits.
     pub set_attributes: unsafe extern "efiapi" fn(*mut Protocol, u64, u32, u32, u32, u8, u32) -> Status,
+    /// SetControl: the control bits (RTS, DTR, loopback, flow control).
     pub set_control: unsafe extern "efiapi" fn(*mut Protocol, u32) -> Status,
+    /// GetControl: the control and status bits.
     pub get_control: unsafe extern "efiapi" fn(*mut Protocol, *mut u32) -> Status,
+    /// Write: writes bytes.
     pub write: unsafe extern "efiapi" fn(*mut Protocol, *mut usize, *mut c_void) -> Status,
+    /// Read: reads the bytes that arrive within the timeout.
     pub read: unsafe extern "efiapi" fn(*mut Protocol, *mut usize, *mut c_void) -> Status,
+    /// The current settings.
     pub mode: *mut Mode,
+    /// The device type GUID (a terminal, for revision 1.1).
     pub device_type_guid: *const Guid,
 }
 
@@ -270,7 +286,7 @@ unsafe extern "efiapi" fn read(this: *mut Protocol, size: *mut usize, buffer: *m
     serial.claim();
     // SAFETY: the caller gives `len` writable bytes at `buffer` (§12.8.7); the
     // claim is checked first.
-    let bytes = match unsafe { caller_buffer::slice_mut(buffer as *mut u8, len) } {
+    let bytes = match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), len) } {
         Ok(bytes) => bytes,
         Err(e) => return e.status(),
     };
@@ -358,7 +374,7 @@ mod tests {
             );
             assert_eq!((io.get_control)(p, core::ptr::null_mut()), Status::INVALID_PARAMETER);
             assert_eq!(
-                (io.write)(p, core::ptr::null_mut(), (&mut byte as *mut u8).cast()),
+                (io.write)(p, core::ptr::null_mut(), core::ptr::from_mut::<u8>(&mut byte).cast()),
                 Status::INVALID_PARAMETER
             );
             assert_eq!(

@@ -15,15 +15,25 @@ use core::fmt;
 
 /// `EFI_SERIAL_DATA_TERMINAL_READY` and the other control bits (§12.8.5).
 pub const DATA_TERMINAL_READY: u32 = 0x0001;
+/// `EFI_SERIAL_REQUEST_TO_SEND`.
 pub const REQUEST_TO_SEND: u32 = 0x0002;
+/// `EFI_SERIAL_CLEAR_TO_SEND`.
 pub const CLEAR_TO_SEND: u32 = 0x0010;
+/// `EFI_SERIAL_DATA_SET_READY`.
 pub const DATA_SET_READY: u32 = 0x0020;
+/// `EFI_SERIAL_RING_INDICATE`.
 pub const RING_INDICATE: u32 = 0x0040;
+/// `EFI_SERIAL_CARRIER_DETECT`.
 pub const CARRIER_DETECT: u32 = 0x0080;
+/// `EFI_SERIAL_INPUT_BUFFER_EMPTY`: no byte is waiting.
 pub const INPUT_BUFFER_EMPTY: u32 = 0x0100;
+/// `EFI_SERIAL_OUTPUT_BUFFER_EMPTY`: everything written has gone.
 pub const OUTPUT_BUFFER_EMPTY: u32 = 0x0200;
+/// `EFI_SERIAL_HARDWARE_LOOPBACK_ENABLE`.
 pub const HARDWARE_LOOPBACK_ENABLE: u32 = 0x1000;
+/// `EFI_SERIAL_SOFTWARE_LOOPBACK_ENABLE`: writes come back as reads.
 pub const SOFTWARE_LOOPBACK_ENABLE: u32 = 0x2000;
+/// `EFI_SERIAL_HARDWARE_FLOW_CONTROL_ENABLE`.
 pub const HARDWARE_FLOW_CONTROL_ENABLE: u32 = 0x4000;
 
 /// The bits SetControl may change here; the spec also lets hardware loopback
@@ -36,14 +46,20 @@ pub const CONTROL_MASK: u32 = SETTABLE | LINE_READY | INPUT_BUFFER_EMPTY | OUTPU
 
 /// EFI_PARITY_TYPE and EFI_STOP_BITS_TYPE values (§12.8.1).
 pub const DEFAULT_PARITY: u32 = 0;
+/// `NoParity`.
 pub const NO_PARITY: u32 = 1;
+/// `SpaceParity`.
 pub const SPACE_PARITY: u32 = 5;
+/// `DefaultStopBits`.
 pub const DEFAULT_STOP_BITS: u32 = 0;
+/// `OneStopBit`.
 pub const ONE_STOP_BIT: u32 = 1;
+/// `TwoStopBits`.
 pub const TWO_STOP_BITS: u32 = 3;
 
 /// The line the console's UART runs at (drivers/src/uart).
 pub const BAUD_RATE: u64 = 115_200;
+/// Data bits per character on that line.
 pub const DATA_BITS: u32 = 8;
 /// Mode.Timeout's default, in microseconds per character (§12.8.1 table).
 pub const DEFAULT_TIMEOUT_US: u32 = 1_000_000;
@@ -55,15 +71,22 @@ pub const LOOPBACK_CAPACITY: usize = 4096;
 /// What EFI_SERIAL_IO_MODE reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
+    /// `Timeout`: microseconds to wait for a character.
     pub timeout_us: u32,
+    /// `BaudRate`.
     pub baud_rate: u64,
+    /// `ReceiveFifoDepth`.
     pub receive_fifo_depth: u32,
+    /// `DataBits`.
     pub data_bits: u32,
+    /// `Parity`, as `EFI_PARITY_TYPE`.
     pub parity: u32,
+    /// `StopBits`, as `EFI_STOP_BITS_TYPE`.
     pub stop_bits: u32,
 }
 
 impl Settings {
+    /// The settings at reset: the console UART's own line.
     pub const DEFAULT: Settings = Settings {
         timeout_us: DEFAULT_TIMEOUT_US,
         baud_rate: BAUD_RATE,
@@ -79,9 +102,17 @@ impl Settings {
 pub enum Error {
     /// SetAttributes asked for a value outside the spec's range or other than
     /// the shared line's (EFI_INVALID_PARAMETER).
-    UnsupportedAttribute { field: &'static str, value: u64 },
+    UnsupportedAttribute {
+        /// The attribute's name.
+        field: &'static str,
+        /// The value asked for.
+        value: u64,
+    },
     /// SetControl asked for bits this port cannot set (EFI_UNSUPPORTED).
-    UnsupportedControl { bits: u32 },
+    UnsupportedControl {
+        /// The bits asked for.
+        bits: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -136,6 +167,7 @@ fn choose<T: Copy + PartialEq + Into<u64> + Default>(
 }
 
 impl Line {
+    /// The line over `port`, timed by `clock`, at its reset settings.
     pub fn new(port: &'static dyn SerialPort, clock: &'static dyn MonotonicClock) -> Line {
         Line {
             port,
@@ -147,6 +179,7 @@ impl Line {
         }
     }
 
+    /// The settings SetAttributes left.
     pub fn settings(&self) -> Settings {
         self.settings
     }

@@ -29,12 +29,19 @@ const MAX_STRING: usize = 1 << 20;
 /// EFI_UNICODE_COLLATION_PROTOCOL.
 #[repr(C)]
 pub struct Protocol {
+    /// StriColl: compares two strings without regard to case.
     pub stri_coll: extern "efiapi" fn(*mut Protocol, *const u16, *const u16) -> isize,
+    /// MetaiMatch: matches a string against a pattern with `*`, `?` and `[...]`, without regard to case.
     pub metai_match: extern "efiapi" fn(*mut Protocol, *const u16, *const u16) -> Boolean,
+    /// StrLwr: lower-cases a string in place.
     pub str_lwr: extern "efiapi" fn(*mut Protocol, *mut u16),
+    /// StrUpr: upper-cases a string in place.
     pub str_upr: extern "efiapi" fn(*mut Protocol, *mut u16),
+    /// FatToStr: an OEM (FAT 8.3) name as a string.
     pub fat_to_str: extern "efiapi" fn(*mut Protocol, usize, *const u8, *mut u16),
+    /// StrToFat: a string as an OEM (FAT 8.3) name; whether characters were replaced.
     pub str_to_fat: extern "efiapi" fn(*mut Protocol, *const u16, usize, *mut u8) -> Boolean,
+    /// The languages supported, as an RFC 4646 list (`en`).
     pub supported_languages: *const u8,
 }
 
@@ -53,7 +60,7 @@ static PROTOCOL: Protocol = Protocol {
 
 /// The one instance, to install (applications only read it).
 pub fn protocol() -> *mut Protocol {
-    &PROTOCOL as *const Protocol as *mut Protocol
+    core::ptr::from_ref::<Protocol>(&PROTOCOL).cast_mut()
 }
 
 /// The units of a NUL-terminated string, without the NUL.

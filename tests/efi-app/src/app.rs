@@ -7,7 +7,7 @@ use uefi_raw::protocol::block::BlockIoProtocol;
 use uefi_raw::protocol::console::SimpleTextOutputProtocol;
 use uefi_raw::protocol::loaded_image::LoadedImageProtocol;
 use uefi_raw::table::boot::{BootServices, EventType, MemoryDescriptor, MemoryType, TimerDelay, Tpl};
-use uefi_raw::table::runtime::{RuntimeServices, VariableAttributes, VariableVendor};
+use uefi_raw::table::runtime::{ResetType, RuntimeServices, VariableAttributes, VariableVendor};
 use uefi_raw::table::system::SystemTable;
 use uefi_raw::{guid, Guid, Handle, Status};
 
@@ -100,14 +100,13 @@ unsafe fn memory(bs: &BootServices) -> Result<(), &'static str> {
             (bs.allocate_pool)(MemoryType::LOADER_DATA, size, &mut map),
             "AllocatePool for the map",
         )?;
+        #[expect(
+            clippy::cast_ptr_alignment,
+            reason = "AllocatePool's memory is 8-byte aligned (UEFI 2.10 §7.2.4)"
+        )]
+        let descriptors = map.cast::<MemoryDescriptor>();
         ok(
-            (bs.get_memory_map)(
-                &mut size,
-                map as *mut MemoryDescriptor,
-                &mut key,
-                &mut dsize,
-                &mut version,
-            ),
+            (bs.get_memory_map)(&mut size, descriptors, &mut key, &mut dsize, &mut version),
             "GetMemoryMap",
         )?;
         if dsize < core::mem::size_of::<MemoryDescriptor>() || version != 1 || size % dsize != 0 {
@@ -154,7 +153,7 @@ unsafe fn protocols(bs: &BootServices, image: Handle) -> Result<(), &'static str
         if count < 2 {
             return Err("expected a disk and a partition with BlockIo");
         }
-        ok((bs.free_pool)(handles as *mut u8), "FreePool")?;
+        ok((bs.free_pool)(handles.cast::<u8>()), "FreePool")?;
         let mut loaded: *mut c_void = core::ptr::null_mut();
         ok(
             (bs.handle_protocol)(image, &LoadedImageProtocol::GUID, &mut loaded),
@@ -170,7 +169,7 @@ unsafe fn protocols(bs: &BootServices, image: Handle) -> Result<(), &'static str
             (bs.install_multiple_protocol_interfaces)(
                 &mut handle,
                 &TEST_PROTOCOL,
-                &mut marker as *mut u64 as *mut c_void,
+                core::ptr::from_mut::<u64>(&mut marker).cast::<c_void>(),
                 core::ptr::null::<Guid>(),
             ),
             "InstallMultipleProtocolInterfaces",
@@ -180,14 +179,14 @@ unsafe fn protocols(bs: &BootServices, image: Handle) -> Result<(), &'static str
             (bs.locate_protocol)(&TEST_PROTOCOL, core::ptr::null(), &mut found),
             "LocateProtocol",
         )?;
-        if found != &mut marker as *mut u64 as *mut c_void {
+        if found != core::ptr::from_mut::<u64>(&mut marker).cast::<c_void>() {
             return Err("LocateProtocol found another interface");
         }
         ok(
             (bs.uninstall_multiple_protocol_interfaces)(
                 handle,
                 &TEST_PROTOCOL,
-                &mut marker as *mut u64 as *mut c_void,
+                core::ptr::from_mut::<u64>(&mut marker).cast::<c_void>(),
                 core::ptr::null::<Guid>(),
             ),
             "UninstallMultipleProtocolInterfaces",
@@ -264,7 +263,7 @@ pub(crate) unsafe fn find_protocol(bs: &BootServices, guid: &Guid) -> Result<(Ha
             "LocateHandleBuffer",
         )?;
         let handle = *handles;
-        ok((bs.free_pool)(handles as *mut u8), "FreePool")?;
+        ok((bs.free_pool)(handles.cast::<u8>()), "FreePool")?;
         if count != 1 {
             return Err("expected exactly one handle");
         }
@@ -286,7 +285,7 @@ unsafe fn serial_io(bs: &BootServices) -> Result<(), &'static str> {
     // SAFETY: boot services and the protocol called as the specification describes.
     unsafe {
         let (handle, io) = find_protocol(bs, &SerialIoProtocol::GUID)?;
-        let io = io as *mut SerialIoProtocol;
+        let io = io.cast::<SerialIoProtocol>();
         let mut path: *mut c_void = core::ptr::null_mut();
         ok(
             (bs.handle_protocol)(handle, &DevicePathProtocol::GUID, &mut path),
@@ -369,7 +368,7 @@ unsafe fn partition_info(bs: &BootServices, image: Handle) -> Result<(), &'stati
             (bs.handle_protocol)(disk, &BlockIoProtocol::GUID, &mut block_io),
             "HandleProtocol(BlockIo)",
         )?;
-        let block_io = block_io as *mut BlockIoProtocol;
+        let block_io = block_io.cast::<BlockIoProtocol>();
         let media = &*(*block_io).media;
         let block_size = media.block_size as usize;
         let mut block = [0u8; 4096];
@@ -436,7 +435,7 @@ pub(crate) unsafe fn own_disk(bs: &BootServices, partition: Handle) -> Result<(H
         }
         let number = u32::from_le_bytes([*node.add(4), *node.add(5), *node.add(6), *node.add(7)]);
         disk_path[len..len + 4].copy_from_slice(&[0x7f, 0xff, 4, 0]);
-        let mut remaining = disk_path.as_ptr() as *const DevicePathProtocol;
+        let mut remaining = disk_path.as_ptr().cast::<DevicePathProtocol>();
         let mut disk: Handle = core::ptr::null_mut();
         ok(
             (bs.locate_device_path)(&BlockIoProtocol::GUID, &mut remaining, &mut disk),
@@ -483,7 +482,7 @@ unsafe fn disk_io2(bs: &BootServices, image: Handle) -> Result<(), &'static str>
             (bs.handle_protocol)(partition, &BlockIoProtocol::GUID, &mut block_io),
             "HandleProtocol(BlockIo)",
         )?;
-        let (io, io2) = (io as *mut DiskIoProtocol, io2 as *mut DiskIo2Protocol);
+        let (io, io2) = (io.cast::<DiskIoProtocol>(), io2.cast::<DiskIo2Protocol>());
         let media_id = (*(*(block_io as *const BlockIoProtocol)).media).media_id;
         // An unaligned range across block boundaries: the boot sector and more.
         let (offset, len) = (300u64, 1500usize);
@@ -571,7 +570,7 @@ pub(crate) unsafe fn read_own_volume_utf16(
             (bs.handle_protocol)(device, &SimpleFileSystemProtocol::GUID, &mut sfs),
             "HandleProtocol(SimpleFileSystem)",
         )?;
-        let sfs = sfs as *mut SimpleFileSystemProtocol;
+        let sfs = sfs.cast::<SimpleFileSystemProtocol>();
         let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
         ok(((*sfs).open_volume)(sfs, &mut root), "OpenVolume")?;
         let mut file: *mut FileProtocolV1 = core::ptr::null_mut();
@@ -582,7 +581,7 @@ pub(crate) unsafe fn read_own_volume_utf16(
         }
         ok(status, "Open")?;
         let mut size = out.len();
-        let status = ((*file).read)(file, &mut size, out.as_mut_ptr() as *mut c_void);
+        let status = ((*file).read)(file, &mut size, out.as_mut_ptr().cast::<c_void>());
         let _ = ((*file).close)(file);
         ok(status, "Read")?;
         Ok(size)
@@ -662,7 +661,6 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     };
     // A disk that carries \hvfw-shutdown (\hvfw-reboot) asks for a power-off
     // (a cold reset) through ResetSystem.
-    use uefi_raw::table::runtime::ResetType;
     for (trigger, kind, name) in [
         ("\\hvfw-shutdown", ResetType::SHUTDOWN, "EfiResetShutdown"),
         ("\\hvfw-reboot", ResetType::COLD, "EfiResetCold"),

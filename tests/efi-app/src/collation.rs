@@ -26,7 +26,7 @@ pub(crate) unsafe fn check(bs: &BootServices) -> Result<(), &'static str> {
             (bs.protocols_per_handle)(handle, &mut guids, &mut count),
             "ProtocolsPerHandle",
         )?;
-        let _ = (bs.free_pool)(guids as *mut u8);
+        let _ = (bs.free_pool)(guids.cast::<u8>());
         if count != 1 {
             return Err("Unicode Collation 2 does not sit on a handle of its own");
         }

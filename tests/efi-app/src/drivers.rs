@@ -142,7 +142,7 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut impl Writ
                 result = Err("GetDriverName(\"en\") gave no name");
             }
             let mut french: *const u16 = core::ptr::null();
-            if ((*names).get_driver_name)(names, b"fr\0".as_ptr(), &mut french) != Status::UNSUPPORTED {
+            if ((*names).get_driver_name)(names, c"fr".as_ptr().cast(), &mut french) != Status::UNSUPPORTED {
                 result = Err("GetDriverName(\"fr\") is not UNSUPPORTED");
             }
         }

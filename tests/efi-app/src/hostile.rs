@@ -297,8 +297,8 @@ unsafe fn protocols(h: &mut Hostile, bs: &BootServices, image: Handle) {
     unsafe {
         static MARKER: u64 = 0x4856_4657;
         static OTHER: u64 = 0;
-        let marker = &MARKER as *const u64 as *const c_void;
-        let other = &OTHER as *const u64 as *const c_void;
+        let marker = core::ptr::from_ref::<u64>(&MARKER).cast::<c_void>();
+        let other = core::ptr::from_ref::<u64>(&OTHER).cast::<c_void>();
         let null = core::ptr::null_mut();
         let mut found: *mut c_void = null;
 
@@ -750,9 +750,9 @@ unsafe fn misc(h: &mut Hostile, bs: &BootServices) {
         // §7.5 CalculateCrc32(): INVALID_PARAMETER "DataSize is 0", "Data is NULL", "Crc32 is NULL".
         let data = [1u8; 8];
         let mut crc = 0u32;
-        let s = (bs.calculate_crc32)(data.as_ptr() as *const c_void, 0, &mut crc);
+        let s = (bs.calculate_crc32)(data.as_ptr().cast::<c_void>(), 0, &mut crc);
         h.expect("CalculateCrc32-size-0", s, Status::INVALID_PARAMETER);
-        let s = (bs.calculate_crc32)(data.as_ptr() as *const c_void, 8, core::ptr::null_mut());
+        let s = (bs.calculate_crc32)(data.as_ptr().cast::<c_void>(), 8, core::ptr::null_mut());
         h.expect("CalculateCrc32-null-crc", s, Status::INVALID_PARAMETER);
         // §7.5 GetNextMonotonicCount(): INVALID_PARAMETER "Count is NULL".
         let s = (bs.get_next_monotonic_count)(core::ptr::null_mut());

@@ -123,17 +123,17 @@ unsafe fn memory(h: &mut Hostile, bs: &BootServices) {
 unsafe fn variables(h: &mut Hostile, rt: &RuntimeServices) {
     let global = &VariableVendor::GLOBAL_VARIABLE.0;
     let boot_current: [u16; 12] = [
-        b'B' as u16,
-        b'o' as u16,
-        b'o' as u16,
-        b't' as u16,
-        b'C' as u16,
-        b'u' as u16,
-        b'r' as u16,
-        b'r' as u16,
-        b'e' as u16,
-        b'n' as u16,
-        b't' as u16,
+        u16::from(b'B'),
+        u16::from(b'o'),
+        u16::from(b'o'),
+        u16::from(b't'),
+        u16::from(b'C'),
+        u16::from(b'u'),
+        u16::from(b'r'),
+        u16::from(b'r'),
+        u16::from(b'e'),
+        u16::from(b'n'),
+        u16::from(b't'),
         0,
     ];
     // SAFETY: runtime services called with real buffers (see `run`).
@@ -166,12 +166,12 @@ unsafe fn variables(h: &mut Hostile, rt: &RuntimeServices) {
         h.expect_that("GetVariable-size-1-needed", claimed == 2, "BootCurrent's size is not 2");
         // §8.2 SetVariable(): a DataSize no buffer has.
         let name: [u16; 8] = [
-            b'H' as u16,
-            b'v' as u16,
-            b'f' as u16,
-            b'w' as u16,
-            b'S' as u16,
-            b'z' as u16,
+            u16::from(b'H'),
+            u16::from(b'v'),
+            u16::from(b'f'),
+            u16::from(b'w'),
+            u16::from(b'S'),
+            u16::from(b'z'),
             0,
             0,
         ];
@@ -201,7 +201,7 @@ unsafe fn variables(h: &mut Hostile, rt: &RuntimeServices) {
         h.expect("GetNextVariableName-size-3", s, Status::BUFFER_TOO_SMALL);
         h.expect_that(
             "GetNextVariableName-size-3-needed",
-            claimed > 3 && claimed % 2 == 0 && buffer[1..].iter().all(|&c| c == 0),
+            claimed > 3 && claimed.is_multiple_of(2) && buffer[1..].iter().all(|&c| c == 0),
             "an odd or small needed size, or the buffer was written",
         );
     }
@@ -280,7 +280,7 @@ unsafe fn disk_and_files(h: &mut Hostile, bs: &BootServices, image: Handle) {
         // EFI_RNG_PROTOCOL.GetRNG() with a length no buffer has.
         let mut rng: *mut c_void = core::ptr::null_mut();
         if (bs.locate_protocol)(&RngProtocol::GUID, core::ptr::null_mut(), &mut rng) == Status::SUCCESS {
-            let rng = rng as *mut RngProtocol;
+            let rng = rng.cast::<RngProtocol>();
             let s = ((*rng).get_rng)(rng, core::ptr::null_mut(), HUGE, buffer.bytes.as_mut_ptr());
             h.expect("GetRNG-length-2^60", s, Status::INVALID_PARAMETER);
             h.expect_that("GetRNG-length-2^60", buffer.intact_from(0), "GetRNG wrote anyway");
@@ -289,7 +289,7 @@ unsafe fn disk_and_files(h: &mut Hostile, bs: &BootServices, image: Handle) {
         // 2^60-byte buffer.
         let mut sfs: *mut c_void = core::ptr::null_mut();
         let _ = (bs.handle_protocol)(partition, &SimpleFileSystemProtocol::GUID, &mut sfs);
-        let sfs = sfs as *mut SimpleFileSystemProtocol;
+        let sfs = sfs.cast::<SimpleFileSystemProtocol>();
         let mut root: *mut FileProtocolV1 = core::ptr::null_mut();
         if sfs.is_null() || ((*sfs).open_volume)(sfs, &mut root) != Status::SUCCESS {
             return h.expect_that("own-volume", false, "cannot open the volume");

@@ -104,7 +104,7 @@ unsafe fn load_and_unload(
             ),
             "LoadImage from a buffer without a device path",
         )?;
-        let mut interface: *mut c_void = 0x1 as *mut c_void;
+        let mut interface: *mut c_void = core::ptr::dangling_mut::<c_void>();
         let status = (bs.handle_protocol)(child, &LOADED_IMAGE_DEVICE_PATH, &mut interface);
         let unloaded = (bs.unload_image)(child);
         ok(status, "HandleProtocol(LoadedImageDevicePath) on the image")?;

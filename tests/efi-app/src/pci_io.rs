@@ -62,10 +62,8 @@ unsafe fn path_body<'a>(path: *const u8) -> &'a [u8] {
 unsafe fn device_path(bs: &BootServices, handle: Handle) -> Result<*const u8, &'static str> {
     let mut path: *mut c_void = core::ptr::null_mut();
     // SAFETY: boot services called as the specification describes.
-    ok(
-        unsafe { (bs.handle_protocol)(handle, &DevicePathProtocol::GUID, &mut path) },
-        "a PCI I/O handle without a device path",
-    )?;
+    let status = unsafe { (bs.handle_protocol)(handle, &DevicePathProtocol::GUID, &mut path) };
+    ok(status, "a PCI I/O handle without a device path")?;
     Ok(path as *const u8)
 }
 
@@ -74,7 +72,7 @@ unsafe fn virtio_common_config(io: *mut PciIo) -> Option<(u8, u32)> {
     let mut at = 0u8;
     // SAFETY: PCI I/O called as §14.4 describes.
     unsafe {
-        if ((*io).pci_read)(io, UINT8, 0x34, 1, (&mut at as *mut u8).cast()) != Status::SUCCESS {
+        if ((*io).pci_read)(io, UINT8, 0x34, 1, core::ptr::from_mut::<u8>(&mut at).cast()) != Status::SUCCESS {
             return None;
         }
         for _ in 0..48 {
@@ -99,17 +97,17 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
     // SAFETY: boot services and the protocols called as the specification describes.
     unsafe {
         let (_, root) = find_protocol(bs, &PciRootBridgeIoProtocol::GUID)?;
-        let root = root as *mut PciRootBridgeIoProtocol;
+        let root = root.cast::<PciRootBridgeIoProtocol>();
         let mut resources: *const c_void = core::ptr::null();
         ok(((*root).configuration)(root, &mut resources), "Configuration")?;
-        let mut d = resources as *const u8;
+        let mut d = resources.cast::<u8>();
         for _ in 0..16 {
             if *d != 0x8A {
                 break;
             }
             d = d.add(3 + usize::from(u16::from_le_bytes([*d.add(1), *d.add(2)])));
         }
-        if *d != 0x79 || d == resources as *const u8 {
+        if *d != 0x79 || d == resources.cast::<u8>() {
             return Err("Configuration's descriptors do not end with the End Tag");
         }
 
@@ -127,10 +125,10 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
         for &handle in handles {
             let mut io: *mut c_void = core::ptr::null_mut();
             ok((bs.handle_protocol)(handle, &PCI_IO, &mut io), "HandleProtocol(PciIo)")?;
-            let io = io as *mut PciIo;
+            let io = io.cast::<PciIo>();
             let mut ids = 0u32;
             ok(
-                ((*io).pci_read)(io, UINT32, 0, 1, (&mut ids as *mut u32).cast()),
+                ((*io).pci_read)(io, UINT32, 0, 1, core::ptr::from_mut::<u32>(&mut ids).cast()),
                 "PciIo.Pci.Read",
             )?;
             let (mut seg, mut bus, mut dev, mut func) = (0usize, 0usize, 0usize, 0usize);
@@ -149,7 +147,7 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
                     PciRootBridgeIoProtocolWidth::UINT32,
                     address,
                     1,
-                    (&mut through_root as *mut u32).cast(),
+                    core::ptr::from_mut::<u32>(&mut through_root).cast(),
                 ),
                 "RootBridgeIo.Pci.Read",
             )?;
@@ -197,7 +195,14 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
         let register = u64::from(offset) + 0x12;
         let (mut via_bar, mut via_root) = (0u16, 0xFFFFu16);
         ok(
-            ((*io).mem_read)(io, UINT16, bar, register, 1, (&mut via_bar as *mut u16).cast()),
+            ((*io).mem_read)(
+                io,
+                UINT16,
+                bar,
+                register,
+                1,
+                core::ptr::from_mut::<u16>(&mut via_bar).cast(),
+            ),
             "PciIo.Mem.Read",
         )?;
         ok(
@@ -206,7 +211,7 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
                 PciRootBridgeIoProtocolWidth::UINT16,
                 base + register,
                 1,
-                (&mut via_root as *mut u16).cast(),
+                core::ptr::from_mut::<u16>(&mut via_root).cast(),
             ),
             "RootBridgeIo.Mem.Read",
         )?;
@@ -214,7 +219,14 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
             return Err("num_queues differs between PciIo.Mem and RootBridgeIo.Mem");
         }
         // A read past the BAR is refused, not performed.
-        if ((*io).mem_read)(io, UINT16, bar, u64::MAX - 1, 1, (&mut via_bar as *mut u16).cast()) != Status::UNSUPPORTED
+        if ((*io).mem_read)(
+            io,
+            UINT16,
+            bar,
+            u64::MAX - 1,
+            1,
+            core::ptr::from_mut::<u16>(&mut via_bar).cast(),
+        ) != Status::UNSUPPORTED
         {
             return Err("PciIo.Mem.Read past the BAR is not UNSUPPORTED");
         }
@@ -222,7 +234,7 @@ pub(crate) unsafe fn check(bs: &BootServices, image: Handle, out: &mut Console) 
         let to_text = to_text as *const DevicePathToTextProtocol;
         // With shortcuts, as a UEFI shell asks: the root bridge reads `PciRoot(..)`.
         let text = ((*to_text).convert_device_path_to_text)(
-            device_path(bs, handle)? as *const DevicePathProtocol,
+            device_path(bs, handle)?.cast::<DevicePathProtocol>(),
             Boolean::FALSE,
             Boolean::TRUE,
         );

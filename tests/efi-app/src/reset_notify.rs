@@ -36,7 +36,7 @@ pub(crate) unsafe fn check(bs: &BootServices) -> Result<(), &'static str> {
     // SAFETY: boot services and the protocol called as the specification describes.
     unsafe {
         let (_, interface) = find_protocol(bs, &ResetNotificationProtocol::GUID)?;
-        let rn = interface as *mut ResetNotificationProtocol;
+        let rn = interface.cast::<ResetNotificationProtocol>();
         let f: ResetSystemFn = unused;
         ok(((*rn).register_reset_notify)(rn, f), "RegisterResetNotify")?;
         if ((*rn).register_reset_notify)(rn, f) != Status::ALREADY_STARTED {
@@ -60,7 +60,7 @@ pub(crate) unsafe fn announce_reset(
     // SAFETY: as in `check`.
     unsafe {
         let (_, interface) = find_protocol(bs, &ResetNotificationProtocol::GUID)?;
-        let rn = interface as *mut ResetNotificationProtocol;
+        let rn = interface.cast::<ResetNotificationProtocol>();
         ok(((*rn).register_reset_notify)(rn, announce), "RegisterResetNotify")
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! - `cargo xtask run [--disk PATH] [--memory SIZE]`: build the firmware and boot a
 //!   disk in QEMU with the serial console on this terminal (Ctrl-A X quits).
-//! - `cargo xtask test [FILTER]`: host unit tests, then the QEMU boot tests.
+//! - `cargo xtask test [FILTER]`: the lints (`cargo xtask lint`), host unit tests,
+//!   then the QEMU boot tests; with FILTER only the QEMU tests whose name contains it.
+//! - `cargo xtask lint`: `cargo fmt --check` and clippy with `-D warnings` for the
+//!   host and every firmware target (see [`LINT_RUNS`]).
 //! - `cargo xtask build`: just build the firmware.
 //! - `cargo xtask images [--verify]`: build the test images from Debian packages
 //!   and print their paths; `--verify` boots them without our firmware (QEMU's
@@ -24,7 +27,8 @@ use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage:
   cargo xtask run [--disk PATH] [--memory SIZE]   boot a disk in QEMU (default: a generated empty ESP)
-  cargo xtask test [FILTER]                       run every test (FILTER: only QEMU tests whose name contains it)
+  cargo xtask test [FILTER]                       lints, host unit tests, QEMU tests (FILTER: only QEMU tests whose name contains it)
+  cargo xtask lint                                cargo fmt --check, and clippy -D warnings for the host and every target
   cargo xtask build                               build target/x86_64-unknown-none/release/hypervisor-fw
   cargo xtask images [--verify]                   build the Debian test images (--verify: boot them with QEMU's loader and OVMF)
   cargo xtask bench [--runs N] [--scenario NAME]  benchmark against OVMF and direct kernel boot (default 5 runs; --scenario
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("lint") => setup::ensure_targets().and_then(|()| lint()),
         Some("build") => setup::ensure_targets()
             .and_then(|_| firmware::build(Variant::Release))
             .map(|path| {
@@ -100,12 +105,13 @@ fn test(args: &[String]) -> Result<(), String> {
     let filter = args.first().map(String::as_str);
     setup::ensure_all()?;
     if filter.is_none() {
+        lint()?;
         println!("== host unit tests: cargo test --workspace");
-        cargo_test(&["test", "--workspace"], None)?;
+        run_cargo(&["test", "--workspace"], None)?;
         // The PE loader's tests on Debian's real binaries need them on disk.
         let binaries = fw_tests::debian::efi_binaries_dir()?;
         println!("== PE loader on Debian's EFI binaries");
-        cargo_test(
+        run_cargo(
             &[
                 "test",
                 "-p",
@@ -232,8 +238,59 @@ fn bench(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// What `cargo xtask lint` runs after `cargo fmt --check`: clippy over the host
+/// build with its tests, then over each bare-metal build as `cargo xtask test`
+/// makes it (the firmware with `test-hooks` on every architecture and without
+/// on x86_64, the EFI test application for both UEFI targets). The lints
+/// themselves are `[workspace.lints]` in the root Cargo.toml.
+const LINT_RUNS: &[&[&str]] = &[
+    &["--workspace", "--all-targets"],
+    &["--package", "hypervisor-fw", "--target", "x86_64-unknown-none"],
+    &[
+        "--package",
+        "hypervisor-fw",
+        "--target",
+        "x86_64-unknown-none",
+        "--features",
+        "test-hooks",
+    ],
+    &[
+        "--package",
+        "hypervisor-fw",
+        "--target",
+        "aarch64-unknown-none",
+        "--features",
+        "test-hooks",
+    ],
+    &[
+        "--package",
+        "hypervisor-fw",
+        "--target",
+        "riscv64gc-unknown-none-elf",
+        "--features",
+        "test-hooks",
+    ],
+    &["--package", "fw-efi-test-app", "--target", "x86_64-unknown-uefi"],
+    &["--package", "fw-efi-test-app", "--target", "aarch64-unknown-uefi"],
+];
+
+/// `cargo fmt --check`, then clippy with warnings as errors for every entry of
+/// [`LINT_RUNS`]; the first failure ends it.
+fn lint() -> Result<(), String> {
+    println!("== lints: cargo fmt --all --check");
+    run_cargo(&["fmt", "--all", "--check"], None)?;
+    for run in LINT_RUNS {
+        let mut args = vec!["clippy", "--quiet"];
+        args.extend_from_slice(run);
+        args.extend_from_slice(&["--", "-D", "warnings"]);
+        println!("== lints: cargo {}", args.join(" "));
+        run_cargo(&args, None)?;
+    }
+    Ok(())
+}
+
 /// Runs `cargo` with `args`, with `HVFW_EFI_BINARIES` set when given.
-fn cargo_test(args: &[&str], efi_binaries: Option<&std::path::Path>) -> Result<(), String> {
+fn run_cargo(args: &[&str], efi_binaries: Option<&std::path::Path>) -> Result<(), String> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(workspace_root()).args(args);
     if let Some(dir) = efi_binaries {

@@ -13,12 +13,46 @@ use core::fmt;
 /// A broken rule, with the entry (by start address) that breaks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InvariantError {
-    Empty { start: u64 },
-    Overlap { start: u64, previous_end: u64 },
-    FreeNotConventional { start: u64, ty: MemoryType },
-    ConventionalNotFree { start: u64 },
-    AllocationNotAllocatable { start: u64, ty: MemoryType },
-    CountMismatch { ty: MemoryType, counted: u64, entries: u64 },
+    /// An entry of no pages.
+    Empty {
+        /// Where the entry starts.
+        start: u64,
+    },
+    /// An entry that starts before the previous one ends.
+    Overlap {
+        /// Where the entry starts.
+        start: u64,
+        /// Where the previous entry ends.
+        previous_end: u64,
+    },
+    /// A free entry whose type is not conventional memory.
+    FreeNotConventional {
+        /// Where the entry starts.
+        start: u64,
+        /// Its type.
+        ty: MemoryType,
+    },
+    /// Conventional memory that is not free.
+    ConventionalNotFree {
+        /// Where the entry starts.
+        start: u64,
+    },
+    /// An allocation of a type nobody may allocate.
+    AllocationNotAllocatable {
+        /// Where the entry starts.
+        start: u64,
+        /// Its type.
+        ty: MemoryType,
+    },
+    /// The pages counted for a type differ from its entries' sum.
+    CountMismatch {
+        /// The type.
+        ty: MemoryType,
+        /// The pages the statistics hold.
+        counted: u64,
+        /// The pages its entries add up to.
+        entries: u64,
+    },
 }
 
 impl fmt::Display for InvariantError {

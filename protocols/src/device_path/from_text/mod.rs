@@ -38,13 +38,25 @@ use core::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The text is empty where a node was expected (`a//b`, a trailing `/`).
-    EmptyNode { at: usize },
+    EmptyNode {
+        /// Where in the text.
+        at: usize,
+    },
     /// A parenthesis opened at `at` is not closed, or one closes that never opened.
-    Unbalanced { at: usize },
+    Unbalanced {
+        /// Where in the text.
+        at: usize,
+    },
     /// A node's arguments do not fit its kind.
-    BadArguments { node: String },
+    BadArguments {
+        /// The node's text.
+        node: String,
+    },
     /// A node's data does not fit the 16-bit length field.
-    TooLong { node: String },
+    TooLong {
+        /// The node's text.
+        node: String,
+    },
 }
 
 impl fmt::Display for Error {

@@ -1,0 +1,76 @@
+//! Little-endian fields at fixed offsets of the structures the parsers read
+//! (partition tables, FAT boot sectors and directory entries, ACPI and SMBIOS
+//! tables, fw_cfg files, the PVH start info, variable stores, PE headers, the
+//! Linux boot protocol's setup header). Every read is checked: a field that
+//! does not lie wholly inside the bytes gives `None`, never a panic, and the
+//! parser decides what a short structure means.
+//!
+//! A crate of its own so that the firmware's parsers (`fw-drivers`, `fw-core`)
+//! and the built-in EFI applications (`fw-loaders`, which see the firmware only
+//! through the system table) read fields the same way.
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// Checked little-endian reads out of a byte slice; `at` is the field's offset.
+pub trait LeFields {
+    /// The `N` bytes at `at`.
+    fn array_at<const N: usize>(&self, at: usize) -> Option<[u8; N]>;
+
+    /// The byte at `at`.
+    fn u8_at(&self, at: usize) -> Option<u8> {
+        self.array_at::<1>(at).map(|[b]| b)
+    }
+
+    /// The little-endian `u16` at `at`.
+    fn u16_le(&self, at: usize) -> Option<u16> {
+        self.array_at(at).map(u16::from_le_bytes)
+    }
+
+    /// The little-endian `u32` at `at`.
+    fn u32_le(&self, at: usize) -> Option<u32> {
+        self.array_at(at).map(u32::from_le_bytes)
+    }
+
+    /// The little-endian `u64` at `at`.
+    fn u64_le(&self, at: usize) -> Option<u64> {
+        self.array_at(at).map(u64::from_le_bytes)
+    }
+}
+
+impl LeFields for [u8] {
+    fn array_at<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        let end = at.checked_add(N)?;
+        self.get(at..end)?.try_into().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BYTES: [u8; 10] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a];
+
+    #[test]
+    fn fields_read_little_endian_at_their_offset() {
+        assert_eq!(BYTES.u8_at(9), Some(0x0a));
+        assert_eq!(BYTES.u16_le(0), Some(0x0201));
+        assert_eq!(BYTES.u32_le(1), Some(0x0504_0302));
+        assert_eq!(BYTES.u64_le(2), Some(0x0a09_0807_0605_0403));
+        assert_eq!(BYTES.array_at::<3>(7), Some([0x08, 0x09, 0x0a]));
+    }
+
+    #[test]
+    fn a_field_past_the_end_is_none() {
+        assert_eq!(BYTES.u8_at(10), None);
+        assert_eq!(BYTES.u16_le(9), None);
+        assert_eq!(BYTES.u32_le(7), None);
+        assert_eq!(BYTES.u64_le(3), None);
+        assert_eq!(BYTES[..0].u16_le(0), None);
+    }
+
+    #[test]
+    fn an_offset_near_usize_max_is_none_not_an_overflow() {
+        assert_eq!(BYTES.u64_le(usize::MAX - 3), None);
+        assert_eq!(BYTES.u8_at(usize::MAX), None);
+    }
+}
