@@ -14,6 +14,7 @@ pub mod disk_tests;
 pub mod exception_tests;
 pub mod fdt_writer;
 pub mod firmware;
+pub mod font;
 pub mod fuzz;
 pub mod images;
 pub mod initramfs;

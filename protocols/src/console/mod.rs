@@ -43,6 +43,7 @@ pub mod fifo;
 pub mod input;
 pub mod keys;
 pub mod output;
+pub mod screen;
 
 pub use efi::SerialConsole;
 pub use keys::Key;
