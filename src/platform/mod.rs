@@ -139,6 +139,8 @@ pub fn quiesce() {
     if let Some(source) = ENTROPY.get() {
         source.reset();
     }
+    // The framebuffer is the OS's from here on; the mode stays as GOP left it.
+    fw_protocols::console::screen::detach();
 }
 
 /// What PCI enumeration found, kept for the EFI protocols (`crate::efi_pci`).
@@ -197,6 +199,7 @@ fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
             }
         }
     }
+    crate::display::probe_pci(&devices);
     // SAFETY: every memory BAR is identity mapped (below 4 GiB by the entry
     // code, above by the loop just before), and only the firmware drives them.
     let blks = unsafe { virtio::pci_block_devices(config, &devices, limit) };
