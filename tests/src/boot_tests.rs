@@ -147,6 +147,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::variable_tests::tests())
     .chain(crate::small_vm::tests())
     .chain(crate::exception_tests::tests())
+    .chain(crate::display_tests::tests())
     .collect()
 }
 

@@ -11,6 +11,7 @@ pub mod ch_tests;
 pub mod cloud_hypervisor;
 pub mod debian;
 pub mod disk_tests;
+pub mod display_tests;
 pub mod exception_tests;
 pub mod fdt_writer;
 pub mod firmware;

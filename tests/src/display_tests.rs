@@ -1,0 +1,273 @@
+//! The screen (issue 16): GOP on QEMU's display devices, the console on the
+//! framebuffer, and the OS taking the framebuffer over. Each test looks at
+//! QEMU's `screendump` as a user would look at the window, and reads the text
+//! on it back with the firmware's own font ([`read_text`]).
+
+use crate::boot_tests::{check_app_report, efi_app_disk, proof, BootTest, Context, Session};
+use crate::images::{self, BlsDisk, Source};
+use crate::qemu::{Qemu, QemuConfig};
+use crate::qmp::{scratch_path, Screen};
+use crate::{debian, initramfs};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const START: Duration = Duration::from_secs(20);
+const LINUX: Duration = Duration::from_secs(120);
+const CELL_WIDTH: usize = 8;
+const CELL_HEIGHT: usize = 16;
+
+pub fn tests() -> Vec<BootTest> {
+    vec![
+        BootTest {
+            name: "display_std_vga_shows_the_boot_menu_then_linux_efifb_console",
+            run: std_vga_menu_and_linux,
+        },
+        BootTest {
+            name: "display_bochs_display_gop_blt_matches_the_framebuffer_and_screen",
+            run: bochs_display_efi_app,
+        },
+        BootTest {
+            name: "display_std_vga_without_mmio_bar_gop_through_io_ports",
+            run: vga_ports_efi_app,
+        },
+    ]
+}
+
+/// Glyph rows -> character, from the committed font (lowest code point first,
+/// so a space reads as ' ' rather than NBSP).
+fn glyph_table() -> HashMap<[u8; 16], char> {
+    let data = std::fs::read(crate::workspace_root().join("protocols/src/display/font8x16.bin"))
+        .expect("the font file is committed");
+    let mut table = HashMap::new();
+    for record in data.chunks_exact(18) {
+        let code = u32::from(u16::from_le_bytes([record[0], record[1]]));
+        let rows: [u8; 16] = record[2..].try_into().unwrap();
+        if let Some(c) = char::from_u32(code) {
+            table.entry(rows).or_insert(c);
+        }
+    }
+    table
+}
+
+/// The text a grid of `columns` x `rows` cells at `origin` shows: each cell's
+/// pixels split into the colour of its top-left pixel and the rest, matched
+/// against every glyph either way round. Unknown cells read as '\u{1}', a
+/// cell of one colour (a space, or a full block) as a space.
+pub fn read_text(screen: &Screen, origin: (usize, usize), columns: usize, rows: usize) -> Vec<String> {
+    let table = glyph_table();
+    (0..rows)
+        .map(|row| {
+            (0..columns)
+                .map(|column| {
+                    let (x0, y0) = (origin.0 + column * CELL_WIDTH, origin.1 + row * CELL_HEIGHT);
+                    let first = screen.pixel(x0, y0);
+                    let mut bits = [0u8; 16];
+                    for (y, byte) in bits.iter_mut().enumerate() {
+                        for x in 0..CELL_WIDTH {
+                            if screen.pixel(x0 + x, y0 + y) != first {
+                                *byte |= 0x80 >> x;
+                            }
+                        }
+                    }
+                    let inverted = bits.map(|b| !b);
+                    table
+                        .get(&bits)
+                        .or_else(|| table.get(&inverted))
+                        .copied()
+                        .unwrap_or('\u{1}')
+                })
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Where the firmware centres its 80x25 text grid on a `width` x `height` screen.
+fn grid_origin(screen: &Screen) -> (usize, usize) {
+    ((screen.width - 80 * CELL_WIDTH) / 2, (screen.height - 25 * CELL_HEIGHT) / 2)
+}
+
+fn dump(qemu: &Qemu, name: &str) -> Result<Screen, String> {
+    let path = scratch_path(name, "ppm");
+    let screen = qemu.qmp()?.screendump(&path)?;
+    println!("    screendump {}x{} in {}", screen.width, screen.height, path.display());
+    Ok(screen)
+}
+
+fn expect_lines(lines: &[String], wanted: &[&str]) -> Result<(), String> {
+    for want in wanted {
+        if !lines.iter().any(|l| l == want) {
+            return Err(format!(
+                "the screen does not show the line {want:?}; it reads:\n{}",
+                lines.join("\n")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The proof initramfs, but Linux stays up (so its console can be looked at)
+/// and also prints on the framebuffer console.
+fn staying_initramfs() -> Result<std::path::PathBuf, String> {
+    let script = initramfs::proof_script().replace(
+        "poweroff -f\n",
+        "echo 'HVFW on the Linux console' > /dev/tty1\nsleep 600\n",
+    );
+    initramfs::proof_initramfs_with_script("proof-stays", &script)
+}
+
+/// `-vga std`: the boot menu on the screen at the expected place, then the
+/// EFI stub hands the GOP mode to Linux: efifb takes 1280x800, fbcon starts on
+/// it, and its text replaces the firmware's picture.
+fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let entry = |n: &str| {
+        format!(
+            "title Debian {n}\nversion {n}\nlinux /debian/linux\ninitrd /debian/initrd.img\n\
+             options console=tty0 console=ttyS0 hvfw.marker=display-{n}\n"
+        )
+    };
+    let disk = images::bls_disk(&BlsDisk {
+        name: "display-menu".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 30\n".into(),
+        entries: vec![("a.conf".into(), entry("2")), ("b.conf".into(), entry("1"))],
+        files: vec![
+            ("/debian/linux".into(), Source::Host(debian::cloud_kernel()?)),
+            ("/debian/initrd.img".into(), Source::Host(staying_initramfs()?)),
+        ],
+        boot_loader: None,
+    })?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.qmp = true;
+    config.extra_args.extend(["-vga".into(), "std".into()]);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Booting entry 1 in", START)?;
+    // The serial line arrives as the screen is drawn: give QEMU a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = dump(qemu, "display-menu")?;
+    if (screen.width, screen.height) != (1280, 800) {
+        return Err(format!("the screen is {}x{}, not 1280x800", screen.width, screen.height));
+    }
+    let origin = grid_origin(&screen);
+    let lines = read_text(&screen, origin, 80, 25);
+    expect_lines(&lines, &["hypervisor-fw boot menu", "> 1. Debian 2", "  2. Debian 1"])?;
+    if !lines.iter().any(|l| l.starts_with("Booting entry 1 in ")) {
+        return Err(format!("no countdown line on the screen:\n{}", lines.join("\n")));
+    }
+    // The selected entry is drawn black on light gray (EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY).
+    let row = lines.iter().position(|l| l == "> 1. Debian 2").unwrap();
+    let (x, y) = (origin.0 + 3 * CELL_WIDTH, origin.1 + row * CELL_HEIGHT);
+    if screen.pixel(x, y) != [0xaa, 0xaa, 0xaa] {
+        return Err(format!("the selected entry's background is {:?}, not light gray", screen.pixel(x, y)));
+    }
+    println!("    the menu is on the screen at ({}, {}) in the firmware's font", origin.0, origin.1);
+
+    qemu.send(b"\r")?;
+    proof(qemu, 512, "hvfw.marker=display-2", LINUX)?;
+    let log = qemu.log();
+    for line in ["efifb: probing for efifb", "efifb: mode is 1280x800x32", "frame buffer device 160x50"] {
+        if !log.contains(line) {
+            return Err(format!("Linux did not report {line:?}"));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = dump(qemu, "display-linux")?;
+    // fbcon's 160x50 grid starts at (0, 0): its first rows hold the kernel's
+    // messages, where the firmware's centred grid never drew.
+    let lit = |y0: usize| (y0..y0 + 16).flat_map(|y| (0..640).map(move |x| (x, y))).filter(|&(x, y)| screen.pixel(x, y) != [0, 0, 0]).count();
+    let top = lit(0) + lit(16);
+    if top < 200 {
+        return Err(format!("Linux's console is not on the screen: {top} lit pixels in its first two rows"));
+    }
+    println!("    Linux's efifb console: {top} lit pixels in its first two text rows");
+    Ok(())
+}
+
+/// The EFI test application's GOP check (QueryMode, SetMode 800x600, the four
+/// Blt operations read back from the framebuffer), then the picture it left,
+/// as QEMU shows it.
+fn gop_app(ctx: &Context, s: &mut Session, name: &str, display: &[&str]) -> Result<(), String> {
+    let disk = efi_app_disk("efi-test-app", debian::Arch::Amd64, &[])?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.qmp = true;
+    config.extra_args.extend(display.iter().map(|a| a.to_string()));
+    let qemu = s.boot(&config)?;
+    check_app_report(qemu)?;
+    if !qemu.log().contains("HVFW-APP: ok gop") {
+        return Err("the application's gop check did not pass".into());
+    }
+    qemu.wait_for("returned SUCCESS", START)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = dump(qemu, name)?;
+    if (screen.width, screen.height) != (800, 600) {
+        return Err(format!("the screen is {}x{}, not the 800x600 SetMode chose", screen.width, screen.height));
+    }
+    let expect = |x: usize, y: usize, rgb: [u8; 3], what: &str| {
+        if screen.pixel(x, y) == rgb {
+            Ok(())
+        } else {
+            Err(format!("{what}: pixel ({x}, {y}) is {:?}, not {rgb:?}", screen.pixel(x, y)))
+        }
+    };
+    expect(10, 10, [0x12, 0x34, 0x56], "VideoFill")?;
+    expect(49, 29, [0x12, 0x34, 0x56], "VideoFill")?;
+    expect(50, 29, [0, 0, 0], "VideoFill's edge")?;
+    for y in 0..8 {
+        for x in 0..16 {
+            let pattern = [(16 * x) as u8, (32 * y) as u8, 0x80];
+            expect(108 + x, 14 + y, pattern, "the VideoToVideo copy of the BufferToVideo pattern")?;
+        }
+    }
+    for (i, rgb) in [[0xff, 0, 0], [0, 0xff, 0], [0, 0, 0xff], [0xff, 0xff, 0xff]].into_iter().enumerate() {
+        expect(64 * i + 32, 64, rgb, "colour block")?;
+    }
+    // The console follows the mode change: its lines continue in the grid
+    // centred on 800x600.
+    let lines = read_text(&screen, grid_origin(&screen), 80, 25);
+    if !lines.iter().any(|l| l.starts_with("HVFW-APP: done, 0 failed")) {
+        return Err(format!(
+            "the application's last line is not on the screen:\n{}",
+            lines.join("\n")
+        ));
+    }
+    println!("    GOP picture and console text found in the screendump");
+    Ok(())
+}
+
+fn bochs_display_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    gop_app(ctx, s, "display-bochs", &["-device", "bochs-display"])
+}
+
+fn vga_ports_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    gop_app(ctx, s, "display-vga-ports", &["-device", "VGA,mmio=off"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_back_text_drawn_with_the_font() {
+        let font = glyph_table();
+        let glyph = |c: char| *font.iter().find(|(_, &v)| v == c).unwrap().0;
+        let (width, height) = (40, 20);
+        let mut screen = Screen {
+            width,
+            height,
+            pixels: vec![[0, 0, 0]; width * height],
+        };
+        for (i, c) in "Hi┌".chars().enumerate() {
+            for (y, bits) in glyph(c).iter().enumerate() {
+                for x in 0..8 {
+                    if bits & (0x80 >> x) != 0 {
+                        screen.pixels[(2 + y) * width + 4 + i * 8 + x] = [0xaa; 3];
+                    }
+                }
+            }
+        }
+        assert_eq!(read_text(&screen, (4, 2), 4, 1), vec!["Hi┌".to_string()]);
+    }
+}
