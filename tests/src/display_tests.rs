@@ -152,12 +152,12 @@ fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> 
     }
     let origin = grid_origin(&screen);
     let lines = read_text(&screen, origin, 80, 25);
-    expect_lines(&lines, &["hypervisor-fw boot menu", "> 1. Debian 2", "  2. Debian 1"])?;
+    expect_lines(&lines, &["hypervisor-fw boot menu", "> 1. Debian 1", "  2. Debian 2"])?;
     if !lines.iter().any(|l| l.starts_with("Booting entry 1 in ")) {
         return Err(format!("no countdown line on the screen:\n{}", lines.join("\n")));
     }
     // The selected entry is drawn black on light gray (EFI_BLACK | EFI_BACKGROUND_LIGHTGRAY).
-    let row = lines.iter().position(|l| l == "> 1. Debian 2").unwrap();
+    let row = lines.iter().position(|l| l == "> 1. Debian 1").unwrap();
     let (x, y) = (origin.0 + 3 * CELL_WIDTH, origin.1 + row * CELL_HEIGHT);
     if screen.pixel(x, y) != [0xaa, 0xaa, 0xaa] {
         return Err(format!("the selected entry's background is {:?}, not light gray", screen.pixel(x, y)));
@@ -165,7 +165,7 @@ fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> 
     println!("    the menu is on the screen at ({}, {}) in the firmware's font", origin.0, origin.1);
 
     qemu.send(b"\r")?;
-    proof(qemu, 512, "hvfw.marker=display-2", LINUX)?;
+    proof(qemu, 512, "hvfw.marker=display-1", LINUX)?;
     let log = qemu.log();
     for line in ["efifb: probing for efifb", "efifb: mode is 1280x800x32", "frame buffer device 160x50"] {
         if !log.contains(line) {
