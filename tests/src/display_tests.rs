@@ -4,7 +4,7 @@
 //! on it back with the firmware's own font ([`read_text`]).
 
 use crate::boot_tests::{check_app_report, efi_app_disk, proof, BootTest, Context, Session};
-use crate::images::{self, BlsDisk, Source};
+use crate::images::{self, BlsDisk, GrubTerminal, ShimGrub, Source};
 use crate::qemu::{Qemu, QemuConfig};
 use crate::qmp::{scratch_path, Screen};
 use crate::{debian, initramfs};
@@ -21,6 +21,14 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "display_std_vga_shows_the_boot_menu_then_linux_efifb_console",
             run: std_vga_menu_and_linux,
+        },
+        BootTest {
+            name: "display_grub_default_console_menu_on_screen",
+            run: grub_console,
+        },
+        BootTest {
+            name: "display_grub_gfxterm_menu_on_screen_then_linux_in_its_mode",
+            run: grub_gfxterm,
         },
         BootTest {
             name: "display_bochs_display_gop_blt_matches_the_framebuffer_and_screen",
@@ -234,6 +242,90 @@ fn gop_app(ctx: &Context, s: &mut Session, name: &str, display: &[&str]) -> Resu
         ));
     }
     println!("    GOP picture and console text found in the screendump");
+    Ok(())
+}
+
+/// The text on the screen in whichever of the console's modes (80x25, 80x50,
+/// 100x31, centred) shows `needle`.
+fn find_console_text(screen: &Screen, needle: &str) -> Option<Vec<String>> {
+    [(80, 25), (80, 50), (100, 31)].into_iter().find_map(|(columns, rows)| {
+        let (w, h) = (columns * CELL_WIDTH, rows * CELL_HEIGHT);
+        if w > screen.width || h > screen.height {
+            return None;
+        }
+        let origin = ((screen.width - w) / 2, (screen.height - h) / 2);
+        let lines = read_text(screen, origin, columns, rows);
+        lines.iter().any(|l| l.contains(needle)).then_some(lines)
+    })
+}
+
+fn grub_disk(name: &str, terminal: GrubTerminal) -> Result<std::path::PathBuf, String> {
+    images::shim_grub_disk(&ShimGrub {
+        name: name.into(),
+        menu: true,
+        terminal: Some(terminal),
+        cmdline: "console=tty0 console=ttyS0 hvfw.marker=grub-cmdline-ok".into(),
+        ..Default::default()
+    })
+}
+
+/// GRUB with its default terminal (`console`: ConIn/ConOut): its menu is
+/// drawn by the firmware's screen console, in the firmware's font.
+fn grub_console(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = grub_disk("display-grub-console", GrubTerminal::Console)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.qmp = true;
+    config.extra_args.extend(["-vga".into(), "std".into()]);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Second entry (hypervisor-fw menu test)", Duration::from_secs(60))?;
+    qemu.wait_for("automatically in", Duration::from_secs(10))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = dump(qemu, "display-grub-console")?;
+    let lines = find_console_text(&screen, "Second entry (hypervisor-fw menu test)")
+        .ok_or("GRUB's menu is not on the screen in the firmware's font")?;
+    for want in ["GNU GRUB", "Debian GNU/Linux (hypervisor-fw test image)"] {
+        if !lines.iter().any(|l| l.contains(want)) {
+            return Err(format!("the screen lacks {want:?}:\n{}", lines.join("\n")));
+        }
+    }
+    println!("    GRUB's menu read back from the screen");
+    Ok(())
+}
+
+/// `terminal_output gfxterm`: GRUB sets 1024x768 and draws its menu itself;
+/// Linux then takes over the framebuffer in the mode GRUB leaves.
+fn grub_gfxterm(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = grub_disk("display-grub-gfxterm", GrubTerminal::Gfxterm)?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    config.qmp = true;
+    config.extra_args.extend(["-vga".into(), "std".into()]);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Second entry (hypervisor-fw menu test)", Duration::from_secs(60))?;
+    qemu.wait_for("automatically in", Duration::from_secs(10))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = dump(qemu, "display-grub-gfxterm")?;
+    if (screen.width, screen.height) != (1024, 768) {
+        return Err(format!("GRUB did not set 1024x768: the screen is {}x{}", screen.width, screen.height));
+    }
+    // GRUB's own font, not ours: its menu box and text light up the screen.
+    let lit = screen.pixels.iter().filter(|p| **p != [0, 0, 0]).count();
+    if lit < 5_000 {
+        return Err(format!("GRUB's gfxterm menu is not on the screen ({lit} lit pixels)"));
+    }
+    println!("    GRUB's gfxterm menu: {lit} lit pixels at 1024x768");
+    qemu.send(b"\r")?;
+    proof(qemu, 512, "hvfw.marker=grub-cmdline-ok", LINUX)?;
+    // GRUB's linux command programs the card with its own native driver
+    // (video_bochs ranks above efi_gop) and hands Linux that mode, so the mode
+    // is GRUB's choice; what matters is that efifb takes the framebuffer.
+    let log = qemu.log();
+    let mode = log
+        .lines()
+        .find_map(|l| l.split_once("efifb: mode is ").map(|(_, m)| m.trim().to_string()))
+        .ok_or("Linux's efifb took no framebuffer after GRUB")?;
+    println!("    Linux efifb after GRUB: {mode}");
     Ok(())
 }
 

@@ -488,6 +488,20 @@ pub struct ShimGrub {
     /// GRUB's terminal is then `efi0`, the firmware's EFI_SERIAL_IO_PROTOCOL,
     /// instead of its own 16550 driver on COM1 (which `--unit=0` picks on x86).
     pub menu: bool,
+    /// With `menu`: GRUB's terminal lines instead of `serial_efi0`, e.g. its
+    /// default `console` (the firmware's ConIn/ConOut, which also reach the
+    /// screen) or `gfxterm` (GRUB draws on GOP itself, with Debian's
+    /// `unicode.pf2`, put in `/boot/grub/fonts/`).
+    pub terminal: Option<GrubTerminal>,
+}
+
+/// GRUB's output terminal for the menu tests (see [`ShimGrub::terminal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrubTerminal {
+    /// `terminal_input console` / `terminal_output console`.
+    Console,
+    /// `terminal_output gfxterm serial_efi0` with `gfxmode=1024x768`.
+    Gfxterm,
 }
 
 impl Default for ShimGrub {
@@ -498,6 +512,7 @@ impl Default for ShimGrub {
             extra_initrds: Vec::new(),
             fallback_in_boot_dir: false,
             menu: false,
+            terminal: None,
         }
     }
 }
@@ -596,6 +611,28 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
             .replace("serial --unit=0 --speed=115200", "serial --speed=115200 efi0")
             .replace("terminal_input serial\n", "terminal_input serial_efi0\n")
             .replace("terminal_output serial\n", "terminal_output serial_efi0\n");
+        match spec.terminal {
+            None => {}
+            Some(GrubTerminal::Console) => {
+                grub_cfg = grub_cfg
+                    .replace("terminal_input serial_efi0\n", "terminal_input console\n")
+                    .replace("terminal_output serial_efi0\n", "terminal_output console\n");
+            }
+            Some(GrubTerminal::Gfxterm) => {
+                grub_cfg = grub_cfg.replace(
+                    "terminal_output serial_efi0\n",
+                    "loadfont /boot/grub/fonts/unicode.pf2\n\
+                     set gfxmode=1024x768\n\
+                     terminal_output gfxterm serial_efi0\n",
+                );
+                let font = crate::debian::file_in(
+                    "grub-common",
+                    crate::debian::Arch::Amd64,
+                    "usr/share/grub/unicode.pf2",
+                )?;
+                root.push(("boot/grub/fonts/unicode.pf2".into(), Source::Host(font)));
+            }
+        }
         grub_cfg.push_str(&format!(
             "menuentry 'Second entry (hypervisor-fw menu test)' {{\n\
              \tsearch --no-floppy --fs-uuid --set=root {DEBIAN_ROOT_FS_UUID}\n\
