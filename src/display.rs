@@ -3,14 +3,17 @@
 //! sets the first mode, and makes the screen available to the console and GOP.
 //!
 //! Devices: QEMU's standard VGA (`-vga std`) and `bochs-display`, both PCI
-//! 1234:1111 with the Bochs DISPI registers (`fw_drivers::display::bochs`).
-//! No display device: nothing here runs beyond one look at the PCI list.
+//! 1234:1111 with the Bochs DISPI registers (`fw_drivers::display::bochs`),
+//! and `ramfb` (fw_cfg's `etc/ramfb`, `fw_drivers::display::ramfb`).
+//! No display device: nothing here runs beyond one look at the PCI list and
+//! the fw_cfg directory.
 
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use fw_drivers::display::bochs::{self, Dispi, DispiRegisters};
+use fw_drivers::display::ramfb;
 use fw_drivers::pci::{PciAddress, PciDevice};
 use fw_protocols::display::efi::Gop;
 use fw_protocols::display::{DeviceError, DisplayDevice, Resolution, Screen, DEFAULT_RESOLUTION, STANDARD_RESOLUTIONS};
@@ -235,4 +238,94 @@ fn bochs_device<R: DispiRegisters>(
         framebuffer,
         base,
     })
+}
+
+/// ramfb's modes: its framebuffer is RAM the OS must not reuse, so the
+/// largest is the default mode, not 1920x1080.
+const RAMFB_RESOLUTIONS: [Resolution; 4] = [
+    Resolution::new(640, 480),
+    Resolution::new(800, 600),
+    Resolution::new(1024, 768),
+    Resolution::new(1280, 800),
+];
+
+/// QEMU's ramfb: RAM the firmware chose, shown once `etc/ramfb` says where.
+struct Ramfb {
+    framebuffer: &'static mut [u32],
+    base: u64,
+}
+
+impl DisplayDevice for Ramfb {
+    fn name(&self) -> &str {
+        "ramfb"
+    }
+    fn resolutions(&self) -> &[Resolution] {
+        &RAMFB_RESOLUTIONS
+    }
+    fn set_resolution(&mut self, resolution: Resolution) -> Result<u32, DeviceError> {
+        let config = ramfb::config(self.base, resolution.width, resolution.height);
+        let fw_cfg = crate::platform::fw_cfg().ok_or(DeviceError::Command {
+            command: "etc/ramfb (no fw_cfg)",
+            response: 0,
+        })?;
+        fw_cfg.write_file(ramfb::FILE, &config).map_err(|e| {
+            warn!("ramfb: {e}");
+            DeviceError::Command {
+                command: "the etc/ramfb write",
+                response: 0,
+            }
+        })?;
+        Ok(resolution.width)
+    }
+    fn pixels(&mut self) -> &mut [u32] {
+        self.framebuffer
+    }
+    fn framebuffer(&self) -> (u64, usize) {
+        (self.base, self.framebuffer.len() * 4)
+    }
+}
+
+/// Sets up ramfb when fw_cfg offers `etc/ramfb` and no PCI display was found.
+/// Needs the EFI memory services: the framebuffer is reserved memory, which
+/// the OS keeps its hands off while efifb uses it.
+pub fn probe_ramfb() {
+    if DISPLAY.get().is_some() {
+        return;
+    }
+    let Some(fw_cfg) = crate::platform::fw_cfg() else {
+        return;
+    };
+    if fw_cfg.file(ramfb::FILE).is_none() {
+        return;
+    }
+    let largest = RAMFB_RESOLUTIONS[RAMFB_RESOLUTIONS.len() - 1];
+    let pages = (largest.bytes() as usize).div_ceil(4096);
+    let mut base = 0u64;
+    let status = fw_core::efi::boot::allocate_pages(
+        r_efi::efi::ALLOCATE_ANY_PAGES,
+        r_efi::efi::RESERVED_MEMORY_TYPE,
+        pages,
+        &mut base,
+    );
+    if status != r_efi::efi::Status::SUCCESS {
+        warn!("ramfb: no memory for a {}x{} framebuffer ({status:?})", largest.width, largest.height);
+        return;
+    }
+    // SAFETY: `pages` pages of RAM just allocated for this purpose (identity
+    // mapped like all RAM), never freed, used by nothing else.
+    let framebuffer = unsafe { core::slice::from_raw_parts_mut(base as *mut u32, pages * 4096 / 4) };
+    match Screen::new(Box::new(Ramfb { framebuffer, base }), DEFAULT_RESOLUTION) {
+        Ok(screen) => {
+            let r = screen.resolution();
+            info!("display: ramfb at {base:#x}, {}x{}", r.width, r.height);
+            let display = DISPLAY.call_once(|| Display {
+                screen: Box::leak(Box::new(Mutex::new(screen))),
+                pci: None,
+                gop: spin::Once::new(),
+            });
+            let (columns, rows) = fw_protocols::console::output::MODES[0];
+            fw_protocols::console::screen::attach(display.screen, (columns, rows));
+        }
+        Err(e) => warn!("display: ramfb: {e}"),
+    }
 }

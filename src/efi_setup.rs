@@ -428,6 +428,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     crate::smbios::install_from_vmm(info);
     install_memory_attributes();
     install_firmware_image();
+    crate::display::probe_ramfb();
     install_console();
     install_serial_io();
     set_firmware_variables(info);

@@ -35,6 +35,10 @@ pub fn tests() -> Vec<BootTest> {
             run: bochs_display_efi_app,
         },
         BootTest {
+            name: "display_aarch64_ramfb_gop_blt_matches_the_framebuffer_and_screen",
+            run: aarch64_ramfb_efi_app,
+        },
+        BootTest {
             name: "display_std_vga_without_mmio_bar_gop_through_io_ports",
             run: vga_ports_efi_app,
         },
@@ -196,9 +200,11 @@ fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> 
 /// The EFI test application's GOP check (QueryMode, SetMode 800x600, the four
 /// Blt operations read back from the framebuffer), then the picture it left,
 /// as QEMU shows it.
-fn gop_app(ctx: &Context, s: &mut Session, name: &str, display: &[&str]) -> Result<(), String> {
-    let disk = efi_app_disk("efi-test-app", debian::Arch::Amd64, &[])?;
-    let mut config = QemuConfig::new(&ctx.firmware);
+fn gop_app(s: &mut Session, name: &str, mut config: QemuConfig, display: &[&str]) -> Result<(), String> {
+    let disk = match config.arch {
+        debian::Arch::Arm64 => efi_app_disk("efi-test-app-aa64", debian::Arch::Arm64, &[])?,
+        _ => efi_app_disk("efi-test-app", debian::Arch::Amd64, &[])?,
+    };
     config.disks.push(disk);
     config.qmp = true;
     config.extra_args.extend(display.iter().map(|a| a.to_string()));
@@ -207,7 +213,7 @@ fn gop_app(ctx: &Context, s: &mut Session, name: &str, display: &[&str]) -> Resu
     if !qemu.log().contains("HVFW-APP: ok gop") {
         return Err("the application's gop check did not pass".into());
     }
-    qemu.wait_for("returned SUCCESS", START)?;
+    qemu.wait_for("nothing left to boot", START)?;
     std::thread::sleep(Duration::from_millis(300));
     let screen = dump(qemu, name)?;
     if (screen.width, screen.height) != (800, 600) {
@@ -330,11 +336,20 @@ fn grub_gfxterm(ctx: &Context, s: &mut Session) -> Result<(), String> {
 }
 
 fn bochs_display_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    gop_app(ctx, s, "display-bochs", &["-device", "bochs-display"])
+    let config = QemuConfig::new(&ctx.firmware);
+    gop_app(s, "display-bochs", config, &["-device", "bochs-display"])
 }
 
 fn vga_ports_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    gop_app(ctx, s, "display-vga-ports", &["-device", "VGA,mmio=off"])
+    let config = QemuConfig::new(&ctx.firmware);
+    gop_app(s, "display-vga-ports", config, &["-device", "VGA,mmio=off"])
+}
+
+/// aarch64 `virt` with `-device ramfb`: the framebuffer is RAM the firmware
+/// reserved, announced through fw_cfg.
+fn aarch64_ramfb_efi_app(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
+    gop_app(s, "display-aarch64-ramfb", config, &["-device", "ramfb"])
 }
 
 #[cfg(test)]

@@ -76,6 +76,12 @@ pub enum Error {
     DmaTimeout { key: u16, control: u32 },
     /// Item `key` is larger than [`MAX_FILE_SIZE`] or than the free heap.
     TooLarge { key: u16, size: usize },
+    /// No file of that name.
+    NoFile,
+    /// Writing needs the DMA interface, which this device lacks.
+    NoDma,
+    /// A write longer than the file.
+    WriteTooLong { key: u16, size: usize, file: usize },
 }
 
 impl fmt::Display for Error {
@@ -90,6 +96,11 @@ impl fmt::Display for Error {
                 write!(f, "a DMA read of item {key:#06x} did not finish (control {control:#x})")
             }
             Error::TooLarge { key, size } => write!(f, "item {key:#06x} has {size} bytes, too many to read"),
+            Error::NoFile => write!(f, "no such file"),
+            Error::NoDma => write!(f, "writing needs the DMA interface"),
+            Error::WriteTooLong { key, size, file } => {
+                write!(f, "{size} bytes do not fit item {key:#06x} of {file} bytes")
+            }
         }
     }
 }
@@ -162,6 +173,30 @@ impl<T: Transport> FwCfg<T> {
                 warn!("fw_cfg: cannot read {name}: {e}");
                 None
             }
+        }
+    }
+
+    /// Writes `data` over the start of file `name` (through DMA: QEMU's data
+    /// register is read-only), as `etc/ramfb` is set.
+    pub fn write_file(&self, name: &str, data: &[u8]) -> Result<(), Error> {
+        let file = self.file(name).ok_or(Error::NoFile)?;
+        let key = file.select;
+        if data.len() > file.size as usize {
+            return Err(Error::WriteTooLong {
+                key,
+                size: data.len(),
+                file: file.size as usize,
+            });
+        }
+        if !self.uses_dma() {
+            return Err(Error::NoDma);
+        }
+        let mut buffer = data.to_vec();
+        let control = FW_CFG_DMA_CTL_SELECT | (u32::from(key) << 16) | FW_CFG_DMA_CTL_WRITE;
+        match self.transport.dma(control, &mut buffer) {
+            0 => Ok(()),
+            left if left & FW_CFG_DMA_CTL_ERROR != 0 => Err(Error::DmaError { key }),
+            left => Err(Error::DmaTimeout { key, control: left }),
         }
     }
 
