@@ -39,6 +39,10 @@ pub fn tests() -> Vec<BootTest> {
             run: aarch64_ramfb_efi_app,
         },
         BootTest {
+            name: "display_aarch64_ramfb_linux_efifb_takes_the_framebuffer",
+            run: aarch64_ramfb_linux,
+        },
+        BootTest {
             name: "display_std_vga_without_mmio_bar_gop_through_io_ports",
             run: vga_ports_efi_app,
         },
@@ -350,6 +354,44 @@ fn vga_ports_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
 fn aarch64_ramfb_efi_app(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     let config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
     gop_app(s, "display-aarch64-ramfb", config, &["-device", "ramfb"])
+}
+
+/// aarch64 with ramfb booting Debian's arm64 kernel from a BLS entry: the EFI
+/// stub passes the GOP mode on and efifb takes the reserved framebuffer.
+fn aarch64_ramfb_linux(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let options = "console=tty0 console=ttyAMA0 hvfw.marker=arm64-ramfb";
+    let (disk, _version) = crate::bls_tests::one_entry_disk(
+        "display-arm64-ramfb",
+        "aa64",
+        debian::arm64_kernel()?,
+        initramfs::arm64_proof_initramfs()?,
+        options,
+        None,
+    )?;
+    let mut config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
+    config.disks.push(disk);
+    config.qmp = true;
+    config.extra_args.extend(["-device".into(), "ramfb".into()]);
+    let qemu = s.boot(&config)?;
+    // Look while Linux runs: the proof script powers off at its end.
+    qemu.wait_for("Run /init as init process", LINUX)?;
+    let screen = dump(qemu, "display-arm64-linux")?;
+    qemu.wait_for(initramfs::PROOF_DONE, LINUX)?;
+    if crate::boot_tests::proof_value(qemu, "cmdline").as_deref() != Some(options) {
+        return Err("Linux did not get the entry's command line".into());
+    }
+    let log = qemu.log();
+    for line in ["efifb: probing for efifb", "efifb: mode is 1280x800x32"] {
+        if !log.contains(line) {
+            return Err(format!("Linux did not report {line:?}"));
+        }
+    }
+    let lit = |y0: usize| (y0..y0 + 32).flat_map(|y| (0..640).map(move |x| (x, y))).filter(|&(x, y)| screen.pixel(x, y) != [0, 0, 0]).count();
+    if lit(0) < 200 {
+        return Err(format!("Linux's console is not on the ramfb screen ({} lit pixels at the top)", lit(0)));
+    }
+    println!("    Linux's efifb console on ramfb: {} lit pixels in its first two rows", lit(0));
+    Ok(())
 }
 
 #[cfg(test)]
