@@ -39,6 +39,10 @@ pub fn tests() -> Vec<BootTest> {
             run: aarch64_ramfb_efi_app,
         },
         BootTest {
+            name: "display_aarch64_bochs_display_gop_blt_matches_the_framebuffer_and_screen",
+            run: aarch64_bochs_efi_app,
+        },
+        BootTest {
             name: "display_aarch64_ramfb_linux_efifb_takes_the_framebuffer",
             run: aarch64_ramfb_linux,
         },
@@ -347,6 +351,13 @@ fn bochs_display_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
 fn vga_ports_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let config = QemuConfig::new(&ctx.firmware);
     gop_app(s, "display-vga-ports", config, &["-device", "VGA,mmio=off"])
+}
+
+/// aarch64 `virt` with `-device bochs-display`: DISPI through BAR 2 only (no
+/// I/O ports on Arm).
+fn aarch64_bochs_efi_app(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
+    gop_app(s, "display-aarch64-bochs", config, &["-device", "bochs-display"])
 }
 
 /// aarch64 `virt` with `-device ramfb`: the framebuffer is RAM the firmware
