@@ -201,15 +201,19 @@ fn bochs_screen(device: &PciDevice, vga: bool, name: &str) -> Result<Screen, Str
         .bar(0)
         .filter(|bar| bar.is_memory() && bar.is_assigned())
         .ok_or("no framebuffer BAR")?;
-    let mmio = device
-        .bar(2)
-        .filter(|bar| bar.is_memory() && bar.is_assigned());
+    let mmio = device.bar(2).filter(|bar| bar.is_memory() && bar.is_assigned());
     let size = framebuffer.size as usize;
     // SAFETY: BAR 0 of a DISPI device is its video memory: assigned, identity
     // mapped, decoded, and used by nothing else while the firmware runs.
     let pixels = unsafe { core::slice::from_raw_parts_mut(framebuffer.address as *mut u32, size / 4) };
     let device_box: Box<dyn DisplayDevice> = match mmio {
-        Some(bar) => Box::new(bochs_device(MmioRegisters { bar2: bar.address }, vga, name, pixels, framebuffer.address)?),
+        Some(bar) => Box::new(bochs_device(
+            MmioRegisters { bar2: bar.address },
+            vga,
+            name,
+            pixels,
+            framebuffer.address,
+        )?),
         #[cfg(target_arch = "x86_64")]
         None if vga => Box::new(bochs_device(PortRegisters, vga, name, pixels, framebuffer.address)?),
         None => return Err("no register BAR".into()),
@@ -229,7 +233,11 @@ fn bochs_device<R: DispiRegisters>(
         .video_memory()
         .unwrap_or(framebuffer.len() as u64 * 4)
         .min(framebuffer.len() as u64 * 4);
-    let modes = STANDARD_RESOLUTIONS.iter().copied().filter(|r| r.bytes() <= memory).collect();
+    let modes = STANDARD_RESOLUTIONS
+        .iter()
+        .copied()
+        .filter(|r| r.bytes() <= memory)
+        .collect();
     Ok(Bochs {
         name: name.into(),
         dispi,
@@ -308,7 +316,10 @@ pub fn probe_ramfb() {
         &mut base,
     );
     if status != r_efi::efi::Status::SUCCESS {
-        warn!("ramfb: no memory for a {}x{} framebuffer ({status:?})", largest.width, largest.height);
+        warn!(
+            "ramfb: no memory for a {}x{} framebuffer ({status:?})",
+            largest.width, largest.height
+        );
         return;
     }
     // SAFETY: `pages` pages of RAM just allocated for this purpose (identity

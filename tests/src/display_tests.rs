@@ -105,13 +105,21 @@ pub fn read_text(screen: &Screen, origin: (usize, usize), columns: usize, rows: 
 
 /// Where the firmware centres its 80x25 text grid on a `width` x `height` screen.
 fn grid_origin(screen: &Screen) -> (usize, usize) {
-    ((screen.width - 80 * CELL_WIDTH) / 2, (screen.height - 25 * CELL_HEIGHT) / 2)
+    (
+        (screen.width - 80 * CELL_WIDTH) / 2,
+        (screen.height - 25 * CELL_HEIGHT) / 2,
+    )
 }
 
 fn dump(qemu: &Qemu, name: &str) -> Result<Screen, String> {
     let path = scratch_path(name, "ppm");
     let screen = qemu.qmp()?.screendump(&path)?;
-    println!("    screendump {}x{} in {}", screen.width, screen.height, path.display());
+    println!(
+        "    screendump {}x{} in {}",
+        screen.width,
+        screen.height,
+        path.display()
+    );
     Ok(screen)
 }
 
@@ -168,7 +176,10 @@ fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> 
     std::thread::sleep(Duration::from_millis(300));
     let screen = dump(qemu, "display-menu")?;
     if (screen.width, screen.height) != (1280, 800) {
-        return Err(format!("the screen is {}x{}, not 1280x800", screen.width, screen.height));
+        return Err(format!(
+            "the screen is {}x{}, not 1280x800",
+            screen.width, screen.height
+        ));
     }
     let origin = grid_origin(&screen);
     let lines = read_text(&screen, origin, 80, 25);
@@ -180,14 +191,24 @@ fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> 
     let row = lines.iter().position(|l| l == "> 1. Debian 1").unwrap();
     let (x, y) = (origin.0 + 3 * CELL_WIDTH, origin.1 + row * CELL_HEIGHT);
     if screen.pixel(x, y) != [0xaa, 0xaa, 0xaa] {
-        return Err(format!("the selected entry's background is {:?}, not light gray", screen.pixel(x, y)));
+        return Err(format!(
+            "the selected entry's background is {:?}, not light gray",
+            screen.pixel(x, y)
+        ));
     }
-    println!("    the menu is on the screen at ({}, {}) in the firmware's font", origin.0, origin.1);
+    println!(
+        "    the menu is on the screen at ({}, {}) in the firmware's font",
+        origin.0, origin.1
+    );
 
     qemu.send(b"\r")?;
     proof(qemu, 512, "hvfw.marker=display-1", LINUX)?;
     let log = qemu.log();
-    for line in ["efifb: probing for efifb", "efifb: mode is 1280x800x32", "frame buffer device 160x50"] {
+    for line in [
+        "efifb: probing for efifb",
+        "efifb: mode is 1280x800x32",
+        "frame buffer device 160x50",
+    ] {
         if !log.contains(line) {
             return Err(format!("Linux did not report {line:?}"));
         }
@@ -196,10 +217,17 @@ fn std_vga_menu_and_linux(ctx: &Context, s: &mut Session) -> Result<(), String> 
     let screen = dump(qemu, "display-linux")?;
     // fbcon's 160x50 grid starts at (0, 0): its first rows hold the kernel's
     // messages, where the firmware's centred grid never drew.
-    let lit = |y0: usize| (y0..y0 + 16).flat_map(|y| (0..640).map(move |x| (x, y))).filter(|&(x, y)| screen.pixel(x, y) != [0, 0, 0]).count();
+    let lit = |y0: usize| {
+        (y0..y0 + 16)
+            .flat_map(|y| (0..640).map(move |x| (x, y)))
+            .filter(|&(x, y)| screen.pixel(x, y) != [0, 0, 0])
+            .count()
+    };
     let top = lit(0) + lit(16);
     if top < 200 {
-        return Err(format!("Linux's console is not on the screen: {top} lit pixels in its first two rows"));
+        return Err(format!(
+            "Linux's console is not on the screen: {top} lit pixels in its first two rows"
+        ));
     }
     println!("    Linux's efifb console: {top} lit pixels in its first two text rows");
     Ok(())
@@ -225,13 +253,19 @@ fn gop_app(s: &mut Session, name: &str, mut config: QemuConfig, display: &[&str]
     std::thread::sleep(Duration::from_millis(300));
     let screen = dump(qemu, name)?;
     if (screen.width, screen.height) != (800, 600) {
-        return Err(format!("the screen is {}x{}, not the 800x600 SetMode chose", screen.width, screen.height));
+        return Err(format!(
+            "the screen is {}x{}, not the 800x600 SetMode chose",
+            screen.width, screen.height
+        ));
     }
     let expect = |x: usize, y: usize, rgb: [u8; 3], what: &str| {
         if screen.pixel(x, y) == rgb {
             Ok(())
         } else {
-            Err(format!("{what}: pixel ({x}, {y}) is {:?}, not {rgb:?}", screen.pixel(x, y)))
+            Err(format!(
+                "{what}: pixel ({x}, {y}) is {:?}, not {rgb:?}",
+                screen.pixel(x, y)
+            ))
         }
     };
     expect(10, 10, [0x12, 0x34, 0x56], "VideoFill")?;
@@ -240,10 +274,18 @@ fn gop_app(s: &mut Session, name: &str, mut config: QemuConfig, display: &[&str]
     for y in 0..8 {
         for x in 0..16 {
             let pattern = [(16 * x) as u8, (32 * y) as u8, 0x80];
-            expect(108 + x, 14 + y, pattern, "the VideoToVideo copy of the BufferToVideo pattern")?;
+            expect(
+                108 + x,
+                14 + y,
+                pattern,
+                "the VideoToVideo copy of the BufferToVideo pattern",
+            )?;
         }
     }
-    for (i, rgb) in [[0xff, 0, 0], [0, 0xff, 0], [0, 0, 0xff], [0xff, 0xff, 0xff]].into_iter().enumerate() {
+    for (i, rgb) in [[0xff, 0, 0], [0, 0xff, 0], [0, 0, 0xff], [0xff, 0xff, 0xff]]
+        .into_iter()
+        .enumerate()
+    {
         expect(64 * i + 32, 64, rgb, "colour block")?;
     }
     // The console follows the mode change: its lines continue in the grid
@@ -321,7 +363,10 @@ fn grub_gfxterm(ctx: &Context, s: &mut Session) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(500));
     let screen = dump(qemu, "display-grub-gfxterm")?;
     if (screen.width, screen.height) != (1024, 768) {
-        return Err(format!("GRUB did not set 1024x768: the screen is {}x{}", screen.width, screen.height));
+        return Err(format!(
+            "GRUB did not set 1024x768: the screen is {}x{}",
+            screen.width, screen.height
+        ));
     }
     // GRUB's own font, not ours: its menu box and text light up the screen.
     let lit = screen.pixels.iter().filter(|p| **p != [0, 0, 0]).count();
@@ -397,11 +442,22 @@ fn aarch64_ramfb_linux(_ctx: &Context, s: &mut Session) -> Result<(), String> {
             return Err(format!("Linux did not report {line:?}"));
         }
     }
-    let lit = |y0: usize| (y0..y0 + 32).flat_map(|y| (0..640).map(move |x| (x, y))).filter(|&(x, y)| screen.pixel(x, y) != [0, 0, 0]).count();
+    let lit = |y0: usize| {
+        (y0..y0 + 32)
+            .flat_map(|y| (0..640).map(move |x| (x, y)))
+            .filter(|&(x, y)| screen.pixel(x, y) != [0, 0, 0])
+            .count()
+    };
     if lit(0) < 200 {
-        return Err(format!("Linux's console is not on the ramfb screen ({} lit pixels at the top)", lit(0)));
+        return Err(format!(
+            "Linux's console is not on the ramfb screen ({} lit pixels at the top)",
+            lit(0)
+        ));
     }
-    println!("    Linux's efifb console on ramfb: {} lit pixels in its first two rows", lit(0));
+    println!(
+        "    Linux's efifb console on ramfb: {} lit pixels in its first two rows",
+        lit(0)
+    );
     Ok(())
 }
 

@@ -625,11 +625,8 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
                      set gfxmode=1024x768\n\
                      terminal_output gfxterm serial_efi0\n",
                 );
-                let font = crate::debian::file_in(
-                    "grub-common",
-                    crate::debian::Arch::Amd64,
-                    "usr/share/grub/unicode.pf2",
-                )?;
+                let font =
+                    crate::debian::file_in("grub-common", crate::debian::Arch::Amd64, "usr/share/grub/unicode.pf2")?;
                 root.push(("boot/grub/fonts/unicode.pf2".into(), Source::Host(font)));
             }
         }

@@ -60,7 +60,11 @@ pub enum Error {
     /// The ID register does not name a DISPI version.
     NotDispi { id: u16 },
     /// A register read back differently after setting a mode.
-    Rejected { register: &'static str, wrote: u16, read: u16 },
+    Rejected {
+        register: &'static str,
+        wrote: u16,
+        read: u16,
+    },
     /// A mode with a side of 0 or above the registers' range.
     BadSize { width: u32, height: u32 },
 }
@@ -211,7 +215,10 @@ mod tests {
 
     #[test]
     fn refusals_are_reported() {
-        assert_eq!(Dispi::new(&Model::new(0xffff)).err(), Some(Error::NotDispi { id: 0xffff }));
+        assert_eq!(
+            Dispi::new(&Model::new(0xffff)).err(),
+            Some(Error::NotDispi { id: 0xffff })
+        );
         let model = Model {
             max_width: 1024,
             ..Model::new(0xb0c4)
@@ -227,6 +234,12 @@ mod tests {
             })
         );
         assert_eq!(dispi.set_mode(0, 800), Err(Error::BadSize { width: 0, height: 800 }));
-        assert_eq!(dispi.set_mode(70000, 800), Err(Error::BadSize { width: 70000, height: 800 }));
+        assert_eq!(
+            dispi.set_mode(70000, 800),
+            Err(Error::BadSize {
+                width: 70000,
+                height: 800
+            })
+        );
     }
 }

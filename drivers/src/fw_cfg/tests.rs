@@ -497,7 +497,14 @@ fn writes_a_file_through_dma() {
     let device = FwCfg::probe(&model).unwrap();
     device.write_file("etc/ramfb", &[7; 28]).unwrap();
     assert_eq!(*model.written.borrow(), vec![(0x20, vec![7; 28])]);
-    assert_eq!(device.write_file("etc/ramfb", &[7; 29]), Err(Error::WriteTooLong { key: 0x20, size: 29, file: 28 }));
+    assert_eq!(
+        device.write_file("etc/ramfb", &[7; 29]),
+        Err(Error::WriteTooLong {
+            key: 0x20,
+            size: 29,
+            file: 28
+        })
+    );
     assert_eq!(device.write_file("etc/nothing", &[1]), Err(Error::NoFile));
     let without_dma = Model::new(false, &[("etc/ramfb", vec![0; 28])]);
     let device = FwCfg::probe(&without_dma).unwrap();

@@ -122,7 +122,10 @@ impl Terminal {
         }
         let resolution = screen.resolution();
         let centre = |pixels: u32, cells: usize, size: usize| (pixels as usize).saturating_sub(cells * size) / 2;
-        self.origin = (centre(resolution.width, columns, WIDTH), centre(resolution.height, rows, HEIGHT));
+        self.origin = (
+            centre(resolution.width, columns, WIDTH),
+            centre(resolution.height, rows, HEIGHT),
+        );
         self.columns = columns;
         self.rows = rows;
         self.generation = screen.generation();
@@ -131,7 +134,12 @@ impl Terminal {
     }
 
     fn cell_rect(&self, column: usize, row: usize) -> Rect {
-        Rect::new(self.origin.0 + column * WIDTH, self.origin.1 + row * HEIGHT, WIDTH, HEIGHT)
+        Rect::new(
+            self.origin.0 + column * WIDTH,
+            self.origin.1 + row * HEIGHT,
+            WIDTH,
+            HEIGHT,
+        )
     }
 
     fn grid_rect(&self) -> Rect {
@@ -411,7 +419,15 @@ mod tests {
         let glyph = font::glyph_or_replacement(c);
         glyph
             .iter()
-            .flat_map(|&bits| (0..8).map(move |b| if bits & (0x80 >> b) != 0 { colour(fg) } else { colour(bg) }))
+            .flat_map(|&bits| {
+                (0..8).map(move |b| {
+                    if bits & (0x80 >> b) != 0 {
+                        colour(fg)
+                    } else {
+                        colour(bg)
+                    }
+                })
+            })
             .collect()
     }
 

@@ -204,7 +204,11 @@ mod tests {
     use r_efi::protocols::graphics_output::{BltPixel as EfiPixel, BLT_VIDEO_FILL, BLT_VIDEO_TO_BLT_BUFFER};
 
     fn allocate(size: usize) -> Option<*mut u8> {
-        Some(Box::leak(vec![0u64; size.div_ceil(8)].into_boxed_slice()).as_mut_ptr().cast())
+        Some(
+            Box::leak(vec![0u64; size.div_ceil(8)].into_boxed_slice())
+                .as_mut_ptr()
+                .cast(),
+        )
     }
 
     #[test]
@@ -236,16 +240,33 @@ mod tests {
                 red: 3,
                 reserved: 0,
             };
-            assert_eq!(((*p).blt)(p, &mut fill, BLT_VIDEO_FILL, 0, 0, 1, 1, 2, 2, 0), Status::SUCCESS);
+            assert_eq!(
+                ((*p).blt)(p, &mut fill, BLT_VIDEO_FILL, 0, 0, 1, 1, 2, 2, 0),
+                Status::SUCCESS
+            );
             let mut back = [[0u8; 4]; 9];
-            let status = ((*p).blt)(p, back.as_mut_ptr().cast(), BLT_VIDEO_TO_BLT_BUFFER, 0, 0, 0, 0, 3, 3, 0);
+            let status = ((*p).blt)(
+                p,
+                back.as_mut_ptr().cast(),
+                BLT_VIDEO_TO_BLT_BUFFER,
+                0,
+                0,
+                0,
+                0,
+                3,
+                3,
+                0,
+            );
             assert_eq!(status, Status::SUCCESS);
             assert_eq!((back[0], back[4], back[8]), ([0; 4], [1, 2, 3, 0], [1, 2, 3, 0]));
             assert_eq!(
                 ((*p).blt)(p, core::ptr::null_mut(), BLT_VIDEO_FILL, 0, 0, 0, 0, 1, 1, 0),
                 Status::INVALID_PARAMETER
             );
-            assert_eq!(((*p).blt)(p, &mut fill, 9, 0, 0, 0, 0, 1, 1, 0), Status::INVALID_PARAMETER);
+            assert_eq!(
+                ((*p).blt)(p, &mut fill, 9, 0, 0, 0, 0, 1, 1, 0),
+                Status::INVALID_PARAMETER
+            );
 
             assert_eq!(((*p).set_mode)(p, 0), Status::SUCCESS);
             assert_eq!(((*(*p).mode).mode, (*(*(*p).mode).info).horizontal_resolution), (0, 8));

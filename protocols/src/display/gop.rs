@@ -202,29 +202,48 @@ mod tests {
     fn the_four_operations_agree_with_each_other() {
         let mut s = screen(16, 12);
         let red = [0, 0, 0xff, 0];
-        blt(BLT_VIDEO_FILL, 0, 0, 1, 1, 4, 3, 0).run(&mut s, &mut [red]).unwrap();
+        blt(BLT_VIDEO_FILL, 0, 0, 1, 1, 4, 3, 0)
+            .run(&mut s, &mut [red])
+            .unwrap();
         // A 2x2 picture from the middle of a 4-wide buffer.
         let mut picture: vec::Vec<BltPixel> = (0..16u8).map(|i| [i, i, i, 0xee]).collect();
-        blt(BLT_BUFFER_TO_VIDEO, 1, 1, 10, 8, 2, 2, 16).run(&mut s, &mut picture).unwrap();
-        blt(BLT_VIDEO_TO_VIDEO, 10, 8, 11, 9, 2, 2, 0).run(&mut s, &mut []).unwrap();
+        blt(BLT_BUFFER_TO_VIDEO, 1, 1, 10, 8, 2, 2, 16)
+            .run(&mut s, &mut picture)
+            .unwrap();
+        blt(BLT_VIDEO_TO_VIDEO, 10, 8, 11, 9, 2, 2, 0)
+            .run(&mut s, &mut [])
+            .unwrap();
 
         let mut back = vec![[9u8; 4]; 6 * 6];
-        blt(BLT_VIDEO_TO_BLT_BUFFER, 0, 0, 0, 0, 6, 6, 0).run(&mut s, &mut back).unwrap();
+        blt(BLT_VIDEO_TO_BLT_BUFFER, 0, 0, 0, 0, 6, 6, 0)
+            .run(&mut s, &mut back)
+            .unwrap();
         assert_eq!(back[0], [0, 0, 0, 0]);
         assert_eq!(back[6 + 1], red);
         assert_eq!(back[3 * 6 + 4], red);
         assert_eq!(back[4 * 6 + 4], [0, 0, 0, 0]);
 
         let mut corner = vec![[0u8; 4]; 9];
-        blt(BLT_VIDEO_TO_BLT_BUFFER, 10, 8, 0, 0, 3, 3, 0).run(&mut s, &mut corner).unwrap();
+        blt(BLT_VIDEO_TO_BLT_BUFFER, 10, 8, 0, 0, 3, 3, 0)
+            .run(&mut s, &mut corner)
+            .unwrap();
         // (10,8)=5 (11,8)=6 (10,9)=9, then the copy put 5 at (11,9), 6 at (12,9), 9 at (11,10), 10 at (12,10).
         let g = |p: BltPixel| p[0];
-        assert_eq!(corner.iter().map(|&p| g(p)).collect::<vec::Vec<_>>(), vec![5, 6, 0, 9, 5, 6, 0, 9, 10]);
+        assert_eq!(
+            corner.iter().map(|&p| g(p)).collect::<vec::Vec<_>>(),
+            vec![5, 6, 0, 9, 5, 6, 0, 9, 10]
+        );
         assert!(corner.iter().all(|p| p[3] == 0), "reserved reads back as 0");
 
         let outside = blt(BLT_VIDEO_FILL, 0, 0, 15, 11, 2, 1, 0).run(&mut s, &mut [red]);
-        assert_eq!(outside.as_ref().map_err(BltError::status), Err(Status::INVALID_PARAMETER));
-        assert_eq!(blt(BLT_VIDEO_FILL, 0, 0, 0, 0, 1, 1, 0).run(&mut s, &mut []), Err(BltError::NoBuffer));
+        assert_eq!(
+            outside.as_ref().map_err(BltError::status),
+            Err(Status::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            blt(BLT_VIDEO_FILL, 0, 0, 0, 0, 1, 1, 0).run(&mut s, &mut []),
+            Err(BltError::NoBuffer)
+        );
     }
 
     #[test]
@@ -232,7 +251,11 @@ mod tests {
         let info = mode_information(Resolution::new(1280, 800), 1280);
         assert_eq!(info.pixel_format, PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR);
         assert_eq!(
-            (info.horizontal_resolution, info.vertical_resolution, info.pixels_per_scan_line),
+            (
+                info.horizontal_resolution,
+                info.vertical_resolution,
+                info.pixels_per_scan_line
+            ),
             (1280, 800, 1280)
         );
     }

@@ -22,9 +22,8 @@ impl Rect {
     }
 
     fn fits(&self, resolution: Resolution) -> bool {
-        let inside = |start: usize, len: usize, limit: u32| {
-            start.checked_add(len).is_some_and(|end| end <= limit as usize)
-        };
+        let inside =
+            |start: usize, len: usize, limit: u32| start.checked_add(len).is_some_and(|end| end <= limit as usize);
         inside(self.x, self.width, resolution.width) && inside(self.y, self.height, resolution.height)
     }
 
@@ -266,7 +265,14 @@ impl Screen {
 
     /// Draws a `width`-pixel-wide 1-bit-per-pixel bitmap (rows of one byte, bit 7
     /// leftmost) at (`x`, `y`) in `foreground` on `background`: a glyph.
-    pub fn draw_bitmap(&mut self, x: usize, y: usize, rows: &[u8], foreground: u32, background: u32) -> Result<(), Error> {
+    pub fn draw_bitmap(
+        &mut self,
+        x: usize,
+        y: usize,
+        rows: &[u8],
+        foreground: u32,
+        background: u32,
+    ) -> Result<(), Error> {
         let rect = Rect::new(x, y, 8, rows.len());
         self.check(rect)?;
         for (line, &bits) in self.rows_mut(rect).zip(rows) {
@@ -298,7 +304,9 @@ impl Screen {
 /// Whether a buffer of `len` pixels holds `rect` placed at (`x`, `y`) with rows `stride` apart.
 fn check_buffer(rect: Rect, len: usize, x: usize, y: usize, stride: usize) -> Result<(), Error> {
     let last_row_start = (y + rect.height - 1).checked_mul(stride).and_then(|s| s.checked_add(x));
-    let needed = last_row_start.and_then(|s| s.checked_add(rect.width)).unwrap_or(usize::MAX);
+    let needed = last_row_start
+        .and_then(|s| s.checked_add(rect.width))
+        .unwrap_or(usize::MAX);
     if x + rect.width > stride || needed > len {
         return Err(Error::BufferTooSmall { needed, given: len });
     }
@@ -391,7 +399,10 @@ pub(crate) mod tests {
         let all = read_all(&mut s);
         let at = |all: &[u32], x: usize, y: usize| all[y * 16 + x];
         assert_eq!(all.iter().filter(|&&p| p == 7).count(), 8);
-        assert_eq!((at(&all, 2, 3), at(&all, 5, 4), at(&all, 6, 4), at(&all, 2, 5)), (7, 7, 0, 0));
+        assert_eq!(
+            (at(&all, 2, 3), at(&all, 5, 4), at(&all, 6, 4), at(&all, 2, 5)),
+            (7, 7, 0, 0)
+        );
 
         // Overlapping copy down-right by one: like memmove.
         s.copy(2, 3, Rect::new(3, 4, 4, 2)).unwrap();
@@ -422,7 +433,10 @@ pub(crate) mod tests {
     #[test]
     fn rectangles_and_buffers_outside_are_refused() {
         let mut s = screen(16, 12);
-        assert!(matches!(s.fill(Rect::new(15, 0, 2, 1), 1), Err(Error::OutsideScreen { .. })));
+        assert!(matches!(
+            s.fill(Rect::new(15, 0, 2, 1), 1),
+            Err(Error::OutsideScreen { .. })
+        ));
         assert!(s.fill(Rect::new(usize::MAX, 0, 2, 1), 1).is_err());
         assert!(s.copy(0, 11, Rect::new(0, 0, 1, 2)).is_err());
         let small = [0u32; 3];

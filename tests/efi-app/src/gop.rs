@@ -130,7 +130,10 @@ unsafe fn run(
 
         // VideoFill.
         let mut fill = pixel(0x12, 0x34, 0x56);
-        ok(((*gop).blt)(gop, &mut fill, Op::BLT_VIDEO_FILL, 0, 0, 10, 10, 40, 20, 0), "Blt VideoFill")?;
+        ok(
+            ((*gop).blt)(gop, &mut fill, Op::BLT_VIDEO_FILL, 0, 0, 10, 10, 40, 20, 0),
+            "Blt VideoFill",
+        )?;
         let inside = (10..30).all(|y| (10..50).all(|x| frame.at(x, y) == 0x123456));
         if !inside || frame.at(9, 10) != 0 || frame.at(50, 29) != 0 || frame.at(10, 30) != 0 {
             return Err("VideoFill did not fill exactly its rectangle");
@@ -142,14 +145,36 @@ unsafe fn run(
             *p = pattern(i % 16, i / 16);
         }
         ok(
-            ((*gop).blt)(gop, picture.as_mut_ptr(), Op::BLT_BUFFER_TO_VIDEO, 0, 0, 100, 10, 16, 8, 0),
+            ((*gop).blt)(
+                gop,
+                picture.as_mut_ptr(),
+                Op::BLT_BUFFER_TO_VIDEO,
+                0,
+                0,
+                100,
+                10,
+                16,
+                8,
+                0,
+            ),
             "Blt BufferToVideo",
         )?;
         if !(0..8).all(|y| (0..16).all(|x| frame.at(100 + x, 10 + y) == as_u32(pattern(x, y)))) {
             return Err("BufferToVideo: the framebuffer differs from the buffer");
         }
         ok(
-            ((*gop).blt)(gop, picture.as_mut_ptr(), Op::BLT_BUFFER_TO_VIDEO, 2, 1, 200, 10, 8, 4, 16 * 4),
+            ((*gop).blt)(
+                gop,
+                picture.as_mut_ptr(),
+                Op::BLT_BUFFER_TO_VIDEO,
+                2,
+                1,
+                200,
+                10,
+                8,
+                4,
+                16 * 4,
+            ),
             "Blt BufferToVideo with a Delta",
         )?;
         if !(0..4).all(|y| (0..8).all(|x| frame.at(200 + x, 10 + y) == as_u32(pattern(x + 2, y + 1)))) {
@@ -159,7 +184,18 @@ unsafe fn run(
         // VideoToBltBuffer, into the middle of a wider buffer.
         let mut back = [pixel(9, 9, 9); 20 * 9];
         ok(
-            ((*gop).blt)(gop, back.as_mut_ptr(), Op::BLT_VIDEO_TO_BLT_BUFFER, 100, 10, 2, 1, 16, 8, 20 * 4),
+            ((*gop).blt)(
+                gop,
+                back.as_mut_ptr(),
+                Op::BLT_VIDEO_TO_BLT_BUFFER,
+                100,
+                10,
+                2,
+                1,
+                16,
+                8,
+                20 * 4,
+            ),
             "Blt VideoToBltBuffer",
         )?;
         let read_ok = (0..8).all(|y| (0..16).all(|x| as_u32(back[(y + 1) * 20 + x + 2]) == as_u32(pattern(x, y))));
@@ -169,7 +205,18 @@ unsafe fn run(
 
         // VideoToVideo, overlapping its source.
         ok(
-            ((*gop).blt)(gop, core::ptr::null_mut(), Op::BLT_VIDEO_TO_VIDEO, 100, 10, 108, 14, 16, 8, 0),
+            ((*gop).blt)(
+                gop,
+                core::ptr::null_mut(),
+                Op::BLT_VIDEO_TO_VIDEO,
+                100,
+                10,
+                108,
+                14,
+                16,
+                8,
+                0,
+            ),
             "Blt VideoToVideo",
         )?;
         if !(0..8).all(|y| (0..16).all(|x| frame.at(108 + x, 14 + y) == as_u32(pattern(x, y)))) {
@@ -183,9 +230,14 @@ unsafe fn run(
             return Err("a fill past the right edge is not INVALID_PARAMETER");
         }
 
-        for (i, colour) in [pixel(0xff, 0, 0), pixel(0, 0xff, 0), pixel(0, 0, 0xff), pixel(0xff, 0xff, 0xff)]
-            .into_iter()
-            .enumerate()
+        for (i, colour) in [
+            pixel(0xff, 0, 0),
+            pixel(0, 0xff, 0),
+            pixel(0, 0, 0xff),
+            pixel(0xff, 0xff, 0xff),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut colour = colour;
             ok(
