@@ -112,7 +112,7 @@ impl Blt {
         if width == 0 || height == 0 {
             return Err(BltError::EmptyRectangle);
         }
-        if delta % 4 != 0 {
+        if !delta.is_multiple_of(4) {
             return Err(BltError::UnalignedDelta(delta));
         }
         let buffer_stride = if delta == 0 { width } else { delta / 4 };
@@ -182,6 +182,7 @@ mod tests {
     use super::*;
     use alloc::vec;
 
+    #[allow(clippy::too_many_arguments)]
     fn blt(op: u32, sx: usize, sy: usize, dx: usize, dy: usize, w: usize, h: usize, delta: usize) -> Blt {
         Blt::new(op, sx, sy, dx, dy, w, h, delta).unwrap()
     }
