@@ -4,7 +4,8 @@
 //!
 //! Devices: QEMU's standard VGA (`-vga std`) and `bochs-display`, both PCI
 //! 1234:1111 with the Bochs DISPI registers (`fw_drivers::display::bochs`),
-//! and `ramfb` (fw_cfg's `etc/ramfb`, `fw_drivers::display::ramfb`).
+//! `ramfb` (fw_cfg's `etc/ramfb`, `fw_drivers::display::ramfb`) and
+//! `virtio-gpu-pci` in 2D mode (`fw_drivers::virtio::gpu`).
 //! No display device: nothing here runs beyond one look at the PCI list and
 //! the fw_cfg directory.
 
@@ -248,8 +249,8 @@ fn bochs_device<R: DispiRegisters>(
     })
 }
 
-/// ramfb's modes: its framebuffer is RAM the OS must not reuse, so the
-/// largest is the default mode, not 1920x1080.
+/// The modes of displays whose framebuffer is RAM the OS must not reuse
+/// (ramfb, virtio-gpu): the largest is the default mode, not 1920x1080.
 const RAMFB_RESOLUTIONS: [Resolution; 4] = [
     Resolution::new(640, 480),
     Resolution::new(800, 600),
@@ -306,25 +307,9 @@ pub fn probe_ramfb() {
     if fw_cfg.file(ramfb::FILE).is_none() {
         return;
     }
-    let largest = RAMFB_RESOLUTIONS[RAMFB_RESOLUTIONS.len() - 1];
-    let pages = (largest.bytes() as usize).div_ceil(4096);
-    let mut base = 0u64;
-    let status = fw_core::efi::boot::allocate_pages(
-        r_efi::efi::ALLOCATE_ANY_PAGES,
-        r_efi::efi::RESERVED_MEMORY_TYPE,
-        pages,
-        &mut base,
-    );
-    if status != r_efi::efi::Status::SUCCESS {
-        warn!(
-            "ramfb: no memory for a {}x{} framebuffer ({status:?})",
-            largest.width, largest.height
-        );
+    let Some((framebuffer, base)) = reserve_framebuffer(&RAMFB_RESOLUTIONS, "ramfb") else {
         return;
-    }
-    // SAFETY: `pages` pages of RAM just allocated for this purpose (identity
-    // mapped like all RAM), never freed, used by nothing else.
-    let framebuffer = unsafe { core::slice::from_raw_parts_mut(base as *mut u32, pages * 4096 / 4) };
+    };
     match Screen::new(Box::new(Ramfb { framebuffer, base }), DEFAULT_RESOLUTION) {
         Ok(screen) => {
             let r = screen.resolution();
@@ -338,5 +323,148 @@ pub fn probe_ramfb() {
             fw_protocols::console::screen::attach(display.screen, (columns, rows));
         }
         Err(e) => warn!("display: ramfb: {e}"),
+    }
+}
+
+type PciGpu = fw_drivers::virtio::gpu::VirtioGpu<fw_drivers::virtio::PciTransport<fw_drivers::virtio::MmioRegion>>;
+
+/// The virtio GPU PCI enumeration initialised, until `probe_virtio_gpu` gives it a picture.
+static VIRTIO_GPU: spin::Once<(&'static PciGpu, PciAddress)> = spin::Once::new();
+
+/// Keeps the virtio GPU `platform::discover` found (its scanout needs memory
+/// from the EFI memory map, which comes later).
+pub fn keep_virtio_gpu(gpu: PciGpu, address: PciAddress) {
+    VIRTIO_GPU.call_once(|| (Box::leak(Box::new(gpu)), address));
+}
+
+/// Resets the virtio GPU at ExitBootServices (the others need nothing).
+pub fn quiesce() {
+    if let Some((gpu, _)) = VIRTIO_GPU.get() {
+        gpu.reset();
+    }
+}
+
+/// Reserved memory for the largest of `modes`, as a framebuffer.
+fn reserve_framebuffer(modes: &[Resolution], what: &str) -> Option<(&'static mut [u32], u64)> {
+    let largest = modes.iter().map(|r| r.bytes()).max()?;
+    let pages = (largest as usize).div_ceil(4096);
+    let mut base = 0u64;
+    let status = fw_core::efi::boot::allocate_pages(
+        r_efi::efi::ALLOCATE_ANY_PAGES,
+        r_efi::efi::RESERVED_MEMORY_TYPE,
+        pages,
+        &mut base,
+    );
+    if status != r_efi::efi::Status::SUCCESS {
+        warn!("{what}: no memory for a framebuffer of {} KiB ({status:?})", largest >> 10);
+        return None;
+    }
+    // SAFETY: `pages` pages of RAM just allocated for this purpose (identity
+    // mapped like all RAM), never freed, used by nothing else.
+    let framebuffer = unsafe { core::slice::from_raw_parts_mut(base as *mut u32, pages * 4096 / 4) };
+    Some((framebuffer, base))
+}
+
+/// A virtio GPU's scanout: the picture lives in reserved memory (the
+/// resource's backing) and shows when a changed rectangle is flushed.
+struct VirtioGpuDisplay {
+    name: String,
+    gpu: &'static PciGpu,
+    framebuffer: &'static mut [u32],
+    base: u64,
+    /// The resource shown, and its row length in bytes.
+    resource: Option<u32>,
+    stride_bytes: u32,
+    next_resource: u32,
+}
+
+impl DisplayDevice for VirtioGpuDisplay {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn resolutions(&self) -> &[Resolution] {
+        &RAMFB_RESOLUTIONS
+    }
+    fn set_resolution(&mut self, resolution: Resolution) -> Result<u32, DeviceError> {
+        let resource = self.next_resource;
+        let (width, height) = (resolution.width, resolution.height);
+        let bytes = resolution.bytes() as u32;
+        self.gpu
+            .show(resource, self.resource, width, height, self.base, bytes)
+            .map_err(|e| {
+                warn!("{}: {e}", self.name);
+                DeviceError::Command {
+                    command: "setting the scanout",
+                    response: 0,
+                }
+            })?;
+        self.resource = Some(resource);
+        self.next_resource += 1;
+        self.stride_bytes = resolution.width * 4;
+        Ok(resolution.width)
+    }
+    fn pixels(&mut self) -> &mut [u32] {
+        self.framebuffer
+    }
+    fn framebuffer(&self) -> (u64, usize) {
+        (self.base, self.framebuffer.len() * 4)
+    }
+    fn flush(&mut self, rect: fw_protocols::display::Rect) {
+        let Some(resource) = self.resource else {
+            return;
+        };
+        let rect = fw_drivers::virtio::gpu::Rect {
+            x: rect.x as u32,
+            y: rect.y as u32,
+            width: rect.width as u32,
+            height: rect.height as u32,
+        };
+        if let Err(e) = self.gpu.flush(resource, rect, self.stride_bytes) {
+            warn!("{}: {e}", self.name);
+        }
+    }
+    fn blt_only(&self) -> bool {
+        true
+    }
+}
+
+/// Gives the virtio GPU PCI enumeration found its first mode, when no other
+/// display was found first. Needs the EFI memory services.
+pub fn probe_virtio_gpu() {
+    if DISPLAY.get().is_some() {
+        return;
+    }
+    let Some(&(gpu, address)) = VIRTIO_GPU.get() else {
+        return;
+    };
+    let name = format!("virtio-gpu at PCI {address}");
+    if let Some((width, height)) = gpu.display_size() {
+        log::debug!("{name}: the host prefers {width}x{height}");
+    }
+    let Some((framebuffer, base)) = reserve_framebuffer(&RAMFB_RESOLUTIONS, &name) else {
+        return;
+    };
+    let device = VirtioGpuDisplay {
+        name: name.clone(),
+        gpu,
+        framebuffer,
+        base,
+        resource: None,
+        stride_bytes: 0,
+        next_resource: 1,
+    };
+    match Screen::new(Box::new(device), DEFAULT_RESOLUTION) {
+        Ok(screen) => {
+            let r = screen.resolution();
+            info!("display: {name}, {}x{}", r.width, r.height);
+            let display = DISPLAY.call_once(|| Display {
+                screen: Box::leak(Box::new(Mutex::new(screen))),
+                pci: Some(address),
+                gop: spin::Once::new(),
+            });
+            let (columns, rows) = fw_protocols::console::output::MODES[0];
+            fw_protocols::console::screen::attach(display.screen, (columns, rows));
+        }
+        Err(e) => warn!("display: {name}: {e}"),
     }
 }

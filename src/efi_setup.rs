@@ -429,6 +429,7 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     install_memory_attributes();
     install_firmware_image();
     crate::display::probe_ramfb();
+    crate::display::probe_virtio_gpu();
     install_console();
     install_serial_io();
     set_firmware_variables(info);

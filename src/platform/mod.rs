@@ -139,8 +139,10 @@ pub fn quiesce() {
     if let Some(source) = ENTROPY.get() {
         source.reset();
     }
-    // The framebuffer is the OS's from here on; the mode stays as GOP left it.
+    // The framebuffer is the OS's from here on; the mode stays as GOP left it
+    // (a virtio GPU is reset: it would read firmware memory).
     fw_protocols::console::screen::detach();
+    crate::display::quiesce();
 }
 
 /// What PCI enumeration found, kept for the EFI protocols (`crate::efi_pci`).
@@ -206,6 +208,10 @@ fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
     // SAFETY: as above.
     if let Some((rng, address)) = unsafe { virtio::pci_entropy_device(config, &devices, entropy_limit(limit)) } {
         keep_entropy(Box::new(rng), &format!("PCI {address}"));
+    }
+    // SAFETY: as above.
+    if let Some((gpu, address)) = unsafe { virtio::pci_gpu_device(config, &devices, limit) } {
+        crate::display::keep_virtio_gpu(gpu, address);
     }
     let buses = (config.root_bus(), config.last_bus());
     let found = PciFound {

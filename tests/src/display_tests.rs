@@ -35,6 +35,14 @@ pub fn tests() -> Vec<BootTest> {
             run: bochs_display_efi_app,
         },
         BootTest {
+            name: "display_virtio_gpu_gop_blt_reaches_the_screen",
+            run: virtio_gpu_efi_app,
+        },
+        BootTest {
+            name: "display_aarch64_virtio_gpu_gop_blt_reaches_the_screen",
+            run: aarch64_virtio_gpu_efi_app,
+        },
+        BootTest {
             name: "display_aarch64_ramfb_gop_blt_matches_the_framebuffer_and_screen",
             run: aarch64_ramfb_efi_app,
         },
@@ -396,6 +404,20 @@ fn bochs_display_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
 fn vga_ports_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
     let config = QemuConfig::new(&ctx.firmware);
     gop_app(s, "display-vga-ports", config, &["-device", "VGA,mmio=off"])
+}
+
+/// `-device virtio-gpu-pci`: GOP is PixelBltOnly (the picture is the host's
+/// copy of the firmware's memory, updated as Blt flushes), so the application
+/// checks the pixels through VideoToBltBuffer, and the screendump shows what
+/// the flushes carried over.
+fn virtio_gpu_efi_app(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let config = QemuConfig::new(&ctx.firmware);
+    gop_app(s, "display-virtio-gpu", config, &["-device", "virtio-gpu-pci"])
+}
+
+fn aarch64_virtio_gpu_efi_app(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
+    gop_app(s, "display-aarch64-virtio-gpu", config, &["-device", "virtio-gpu-pci"])
 }
 
 /// aarch64 `virt` with `-device bochs-display`: DISPI through BAR 2 only (no

@@ -104,11 +104,13 @@ impl Terminal {
     /// Shows `bytes` on `screen` in a grid of `size` (columns, rows).
     pub fn write(&mut self, bytes: &[u8], size: (usize, usize), screen: &mut Screen) {
         self.layout(size, screen);
-        self.hide_cursor(screen);
-        for &byte in bytes {
-            self.byte(byte, screen);
-        }
-        self.show_cursor(screen);
+        screen.batch(|screen| {
+            self.hide_cursor(screen);
+            for &byte in bytes {
+                self.byte(byte, screen);
+            }
+            self.show_cursor(screen);
+        });
     }
 
     /// Centres the grid again if the text mode or the screen mode changed.

@@ -49,7 +49,7 @@ impl Gop {
                 frame_buffer_base: 0,
                 frame_buffer_size: 0,
             }),
-            info: UnsafeCell::new(mode_information(super::Resolution::new(0, 0), 0)),
+            info: UnsafeCell::new(mode_information(super::Resolution::new(0, 0), 0, false)),
             screen,
             allocate_pool,
         }));
@@ -70,11 +70,11 @@ impl Gop {
 
     /// Rewrites `Mode` and its `Info` from the screen's current mode.
     fn refresh(&self, screen: &Screen) {
-        let (base, size) = screen.framebuffer();
+        let (base, size) = if screen.blt_only() { (0, 0) } else { screen.framebuffer() };
         let used = (screen.stride() * screen.resolution().height as usize * 4).min(size);
         // SAFETY: both cells belong to this leaked instance; see `Sync` above.
         unsafe {
-            *self.info.get() = mode_information(screen.resolution(), screen.stride() as u32);
+            *self.info.get() = mode_information(screen.resolution(), screen.stride() as u32, screen.blt_only());
             let mode = &mut *self.mode.get();
             mode.max_mode = screen.modes().len() as u32;
             mode.mode = screen.mode() as u32;
@@ -116,7 +116,7 @@ unsafe extern "efiapi" fn query_mode(
     // `size_of_info` and `info` were checked non-null and aligned, and are the
     // caller's outputs (§12.9.2).
     unsafe {
-        buffer.write(mode_information(resolution, stride));
+        buffer.write(mode_information(resolution, stride, screen.blt_only()));
         size_of_info.write(size);
         info.write(buffer);
     }

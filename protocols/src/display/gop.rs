@@ -9,19 +9,24 @@ use core::fmt;
 use r_efi::efi::Status;
 use r_efi::protocols::graphics_output::{
     ModeInformation, PixelBitmask, BLT_BUFFER_TO_VIDEO, BLT_VIDEO_FILL, BLT_VIDEO_TO_BLT_BUFFER, BLT_VIDEO_TO_VIDEO,
-    PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR,
+    PIXEL_BLT_ONLY, PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR,
 };
 
 /// One pixel of a caller's Blt buffer: blue, green, red, reserved.
 pub type BltPixel = [u8; 4];
 
-/// What QueryMode reports for a mode (XRGB8888 is BGR-reserved in byte order).
-pub fn mode_information(resolution: Resolution, stride: u32) -> ModeInformation {
+/// What QueryMode reports for a mode (XRGB8888 is BGR-reserved in byte order;
+/// a device whose picture only Blt updates is PixelBltOnly).
+pub fn mode_information(resolution: Resolution, stride: u32, blt_only: bool) -> ModeInformation {
     ModeInformation {
         version: 0,
         horizontal_resolution: resolution.width,
         vertical_resolution: resolution.height,
-        pixel_format: PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR,
+        pixel_format: if blt_only {
+            PIXEL_BLT_ONLY
+        } else {
+            PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR
+        },
         pixel_information: PixelBitmask {
             red_mask: 0,
             green_mask: 0,
@@ -249,7 +254,8 @@ mod tests {
 
     #[test]
     fn mode_information_is_bgr_reserved() {
-        let info = mode_information(Resolution::new(1280, 800), 1280);
+        assert_eq!(mode_information(Resolution::new(8, 8), 8, true).pixel_format, PIXEL_BLT_ONLY);
+        let info = mode_information(Resolution::new(1280, 800), 1280, false);
         assert_eq!(info.pixel_format, PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR);
         assert_eq!(
             (

@@ -110,4 +110,9 @@ pub trait DisplayDevice: Send {
     fn flush(&mut self, rect: Rect) {
         let _ = rect;
     }
+    /// Whether only Blt shows on screen (virtio-gpu): GOP then reports
+    /// PixelBltOnly and no framebuffer, so nobody writes where nothing shows.
+    fn blt_only(&self) -> bool {
+        false
+    }
 }

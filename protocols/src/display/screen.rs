@@ -71,6 +71,9 @@ pub struct Screen {
     /// Bumped at every mode change, so the text console notices one made
     /// through GOP and lays itself out again.
     generation: u64,
+    /// Inside [`batch`](Self::batch): what changed, flushed once at its end.
+    batching: bool,
+    pending: Option<Rect>,
 }
 
 impl Screen {
@@ -97,6 +100,8 @@ impl Screen {
             resolution: Resolution::new(0, 0),
             stride: 0,
             generation: 0,
+            batching: false,
+            pending: None,
         };
         screen.set_mode(mode)?;
         Ok(screen)
@@ -148,6 +153,43 @@ impl Screen {
         self.fill(all, 0)
     }
 
+    /// Whether the device shows only what Blt flushes (no framebuffer for the OS).
+    pub fn blt_only(&self) -> bool {
+        self.device.blt_only()
+    }
+
+    /// Runs `draw` with one flush of everything it changed at the end, instead
+    /// of one per operation (the text console's glyphs on virtio-gpu).
+    pub fn batch<R>(&mut self, draw: impl FnOnce(&mut Screen) -> R) -> R {
+        let outer = self.batching;
+        self.batching = true;
+        let result = draw(self);
+        self.batching = outer;
+        if !outer {
+            if let Some(rect) = self.pending.take() {
+                self.device.flush(rect);
+            }
+        }
+        result
+    }
+
+    /// Flushes `rect` now, or at the end of the batch.
+    fn touched(&mut self, rect: Rect) {
+        if !self.batching {
+            self.device.flush(rect);
+            return;
+        }
+        self.pending = Some(match self.pending {
+            None => rect,
+            Some(p) => {
+                let (x, y) = (p.x.min(rect.x), p.y.min(rect.y));
+                let right = (p.x + p.width).max(rect.x + rect.width);
+                let bottom = (p.y + p.height).max(rect.y + rect.height);
+                Rect::new(x, y, right - x, bottom - y)
+            }
+        });
+    }
+
     fn check(&self, rect: Rect) -> Result<(), Error> {
         if rect.fits(self.resolution) {
             Ok(())
@@ -179,7 +221,7 @@ impl Screen {
         for row in self.rows_mut(rect) {
             row.fill(pixel);
         }
-        self.device.flush(rect);
+        self.touched(rect);
         Ok(())
     }
 
@@ -208,7 +250,7 @@ impl Screen {
         } else {
             (0..to.height).rev().for_each(|row| copy_row(pixels, row));
         }
-        self.device.flush(to);
+        self.touched(to);
         Ok(())
     }
 
@@ -234,7 +276,7 @@ impl Screen {
                 *pixel = convert(from);
             }
         }
-        self.device.flush(rect);
+        self.touched(rect);
         Ok(())
     }
 
@@ -284,7 +326,7 @@ impl Screen {
             }
             line.copy_from_slice(&expanded);
         }
-        self.device.flush(rect);
+        self.touched(rect);
         Ok(())
     }
 
@@ -296,7 +338,7 @@ impl Screen {
                 *pixel ^= 0x00ff_ffff;
             }
         }
-        self.device.flush(rect);
+        self.touched(rect);
         Ok(())
     }
 }
@@ -447,6 +489,22 @@ pub(crate) mod tests {
         assert!(s.write(Rect::new(0, 0, 3, 1), &[0u32; 8], 0, 0, 2, |p| p).is_err());
         assert!(s.set_mode(2).is_err());
         assert!(s.fill(Rect::new(0, 0, 0, 0), 1).is_ok());
+    }
+
+    #[test]
+    fn a_batch_flushes_once_the_union_of_its_changes() {
+        let model = Model::new(&[Resolution::new(16, 12)]);
+        let flushed = model.flushed.clone();
+        let mut s = Screen::new(Box::new(model), Resolution::new(16, 12)).unwrap();
+        flushed.lock().unwrap().clear();
+        s.batch(|s| {
+            s.fill(Rect::new(1, 1, 2, 2), 3).unwrap();
+            s.batch(|s| s.fill(Rect::new(5, 0, 1, 6), 3).unwrap());
+            s.draw_bitmap(8, 4, &[0xff], 1, 0).unwrap();
+        });
+        assert_eq!(*flushed.lock().unwrap(), vec![Rect::new(1, 0, 15, 6)]);
+        s.fill(Rect::new(0, 0, 1, 1), 3).unwrap();
+        assert_eq!(flushed.lock().unwrap().len(), 2);
     }
 
     #[test]

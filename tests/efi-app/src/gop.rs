@@ -1,5 +1,5 @@
 //! EFI_GRAPHICS_OUTPUT_PROTOCOL (UEFI 2.10 §12.9), checked against the
-//! framebuffer itself: QueryMode of every mode, SetMode to 800x600, and Blt's
+//! framebuffer itself (through Blt on a PixelBltOnly device, which has none): QueryMode of every mode, SetMode to 800x600, and Blt's
 //! four operations, each followed by reading the pixels at FrameBufferBase.
 //! It leaves a picture the harness finds in QEMU's screendump:
 //! - (10, 10) 40x20 filled with #123456;
@@ -35,13 +35,24 @@ fn pattern(x: usize, y: usize) -> Pixel {
     pixel((16 * x) as u8, (32 * y) as u8, 0x80)
 }
 
+/// The screen's pixels: read from the framebuffer, or, on a PixelBltOnly
+/// device (virtio-gpu), through a one-pixel VideoToBltBuffer.
 struct Frame {
     base: *mut u32,
     stride: usize,
+    gop: *mut GraphicsOutputProtocol,
+    blt_only: bool,
 }
 
 impl Frame {
     fn at(&self, x: usize, y: usize) -> u32 {
+        if self.blt_only {
+            let mut p = pixel(1, 2, 3);
+            // SAFETY: GOP's own Blt with a one-pixel buffer.
+            let status =
+                unsafe { ((*self.gop).blt)(self.gop, &mut p, Op::BLT_VIDEO_TO_BLT_BUFFER, x, y, 0, 0, 1, 1, 0) };
+            return if status == Status::SUCCESS { as_u32(p) } else { 0xdead };
+        }
         // SAFETY: inside the current mode, whose framebuffer GOP reported.
         unsafe { self.base.add(y * self.stride + x).read_volatile() & 0x00ff_ffff }
     }
@@ -76,8 +87,9 @@ unsafe fn run(
         )?;
         let mode = &*(*gop).mode;
         let info = &*mode.info;
-        if info.pixel_format != GraphicsPixelFormat::PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR {
-            return Err("the pixel format is not BGR-reserved 8 bits");
+        let blt_only = info.pixel_format == GraphicsPixelFormat::PIXEL_BLT_ONLY;
+        if !blt_only && info.pixel_format != GraphicsPixelFormat::PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR {
+            return Err("the pixel format is neither BGR-reserved 8 bits nor Blt-only");
         }
         let _ = writeln!(
             out,
@@ -117,12 +129,15 @@ unsafe fn run(
             return Err("Mode does not show the mode SetMode set");
         }
         let stride = info.pixels_per_scan_line as usize;
-        if stride < 800 || mode.frame_buffer_size < stride * 600 * 4 || mode.frame_buffer_base == 0 {
+        let small = mode.frame_buffer_size < stride * 600 * 4 || mode.frame_buffer_base == 0;
+        if stride < 800 || (!blt_only && small) {
             return Err("the framebuffer is smaller than the mode");
         }
         let frame = Frame {
             base: mode.frame_buffer_base as *mut u32,
             stride,
+            gop,
+            blt_only,
         };
         if (0..600).step_by(37).any(|y| frame.at(799 - y, y) != 0) {
             return Err("SetMode did not clear the screen to black");
