@@ -356,7 +356,10 @@ fn reserve_framebuffer(modes: &[Resolution], what: &str) -> Option<(&'static mut
         &mut base,
     );
     if status != r_efi::efi::Status::SUCCESS {
-        warn!("{what}: no memory for a framebuffer of {} KiB ({status:?})", largest >> 10);
+        warn!(
+            "{what}: no memory for a framebuffer of {} KiB ({status:?})",
+            largest >> 10
+        );
         return None;
     }
     // SAFETY: `pages` pages of RAM just allocated for this purpose (identity

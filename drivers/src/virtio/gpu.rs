@@ -116,7 +116,11 @@ pub fn resource_flush(resource: u32, rect: Rect) -> Vec<u8> {
 
 /// The first enabled scanout's size in a DISPLAY_INFO response.
 pub fn parse_display_info(response: &[u8]) -> Option<(u32, u32)> {
-    let word = |at: usize| response.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let word = |at: usize| {
+        response
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
     if word(0)? != RESP_OK_DISPLAY_INFO {
         return None;
     }
@@ -132,9 +136,14 @@ pub fn parse_display_info(response: &[u8]) -> Option<(u32, u32)> {
 pub enum Error {
     Queue(VirtioError),
     /// No answer in time; the device was reset.
-    Timeout { command: u32 },
+    Timeout {
+        command: u32,
+    },
     /// The device answered with an error response (§5.7.6.7, 0x12xx).
-    Response { command: u32, response: u32 },
+    Response {
+        command: u32,
+        response: u32,
+    },
     /// The device was reset and is no longer used.
     Stopped,
 }
@@ -239,7 +248,10 @@ impl<T: Transport> VirtioGpu<T> {
         compiler_fence(Ordering::SeqCst);
         let kind = u32::from_le_bytes([response[0], response[1], response[2], response[3]]);
         if kind != RESP_OK_NODATA && kind != RESP_OK_DISPLAY_INFO {
-            return Err(Error::Response { command, response: kind });
+            return Err(Error::Response {
+                command,
+                response: kind,
+            });
         }
         Ok(response)
     }
@@ -262,10 +274,23 @@ impl<T: Transport> VirtioGpu<T> {
     /// Shows resource `resource`, `width` x `height` backed by `length` bytes
     /// at `address` (rows `width * 4` apart), on scanout 0; `old` is the
     /// resource shown before, released afterwards.
-    pub fn show(&self, resource: u32, old: Option<u32>, width: u32, height: u32, address: u64, length: u32) -> Result<(), Error> {
+    pub fn show(
+        &self,
+        resource: u32,
+        old: Option<u32>,
+        width: u32,
+        height: u32,
+        address: u64,
+        length: u32,
+    ) -> Result<(), Error> {
         self.command(&resource_create_2d(resource, width, height), HEADER_SIZE)?;
         self.command(&resource_attach_backing(resource, address, length), HEADER_SIZE)?;
-        let all = Rect { x: 0, y: 0, width, height };
+        let all = Rect {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        };
         self.command(&set_scanout(0, resource, all), HEADER_SIZE)?;
         if let Some(old) = old {
             // Best effort: a leftover resource costs host memory only.
@@ -300,12 +325,20 @@ mod tests {
     use super::*;
 
     fn words(bytes: &[u8]) -> Vec<u32> {
-        bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
     }
 
     #[test]
     fn commands_are_encoded_as_the_specification_lays_them_out() {
-        let rect = Rect { x: 8, y: 16, width: 32, height: 4 };
+        let rect = Rect {
+            x: 8,
+            y: 16,
+            width: 32,
+            height: 4,
+        };
         assert_eq!(words(&get_display_info()), [0x100, 0, 0, 0, 0, 0]);
         assert_eq!(words(&resource_create_2d(1, 1280, 800))[6..], [1, 2, 1280, 800]);
         assert_eq!(
@@ -314,7 +347,10 @@ mod tests {
         );
         assert_eq!(words(&set_scanout(0, 1, rect))[6..], [8, 16, 32, 4, 0, 1]);
         // Offset of (8, 16) with 5120-byte rows: 16 * 5120 + 8 * 4.
-        assert_eq!(words(&transfer_to_host_2d(1, rect, 5120))[6..], [8, 16, 32, 4, 81952, 0, 1, 0]);
+        assert_eq!(
+            words(&transfer_to_host_2d(1, rect, 5120))[6..],
+            [8, 16, 32, 4, 81952, 0, 1, 0]
+        );
         assert_eq!(words(&resource_flush(1, rect))[6..], [8, 16, 32, 4, 1, 0]);
         assert_eq!(words(&resource_unref(3))[..2], [0x102, 0]);
         assert_eq!(resource_create_2d(1, 1, 1).len(), 40);

@@ -6,6 +6,8 @@
 //! - [`keys`]: terminal bytes to EFI keys (escape sequences, UTF-8, lone ESC timeout).
 //! - [`fifo`]: the queue of keys waiting to be read.
 //! - [`input`]: key queue, toggle state and key notifications.
+//! - [`screen`]: the same output drawn on a display's framebuffer (the bytes
+//!   sent to serial, mirrored by [`efi`]'s output services and the logger).
 //! - [`efi`]: the ABI edge: protocol structs, `extern "efiapi"` thunks, [`SerialConsole`].
 //!
 //! # Wiring it into the firmware

@@ -70,7 +70,11 @@ impl Gop {
 
     /// Rewrites `Mode` and its `Info` from the screen's current mode.
     fn refresh(&self, screen: &Screen) {
-        let (base, size) = if screen.blt_only() { (0, 0) } else { screen.framebuffer() };
+        let (base, size) = if screen.blt_only() {
+            (0, 0)
+        } else {
+            screen.framebuffer()
+        };
         let used = (screen.stride() * screen.resolution().height as usize * 4).min(size);
         // SAFETY: both cells belong to this leaked instance; see `Sync` above.
         unsafe {

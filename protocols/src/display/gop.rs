@@ -254,7 +254,10 @@ mod tests {
 
     #[test]
     fn mode_information_is_bgr_reserved() {
-        assert_eq!(mode_information(Resolution::new(8, 8), 8, true).pixel_format, PIXEL_BLT_ONLY);
+        assert_eq!(
+            mode_information(Resolution::new(8, 8), 8, true).pixel_format,
+            PIXEL_BLT_ONLY
+        );
         let info = mode_information(Resolution::new(1280, 800), 1280, false);
         assert_eq!(info.pixel_format, PIXEL_BLUE_GREEN_RED_RESERVED_8_BIT_PER_COLOR);
         assert_eq!(
