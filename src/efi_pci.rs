@@ -126,7 +126,10 @@ pub fn install_handles(found: Option<PciFound>) -> PciHandles {
                 )
             });
             let handle = match handle {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    install_gop(address, handle);
+                    Some(handle)
+                }
                 Err(e) => {
                     warn!("PCI {address}: cannot install its handle: {e}");
                     None
@@ -136,4 +139,15 @@ pub fn install_handles(found: Option<PciFound>) -> PciHandles {
         })
         .collect();
     PciHandles { functions }
+}
+
+/// GOP on the display function's handle, where edk2 puts it.
+fn install_gop(address: PciAddress, handle: HandleId) {
+    let Some(display) = crate::display::display().filter(|d| d.pci == Some(address)) else {
+        return;
+    };
+    let gop = display.gop().protocol().cast();
+    if let Err(e) = install(Some(handle), r_efi::protocols::graphics_output::PROTOCOL_GUID, gop) {
+        warn!("PCI {address}: cannot install GOP: {e}");
+    }
 }

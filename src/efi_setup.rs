@@ -259,6 +259,13 @@ fn install_console() {
         Ok(id) => console.set_wait_for_key_event(id.0),
         Err(e) => error!("console: cannot create WaitForKey: {e}"),
     }
+    // GRUB and the Linux EFI stub look for GOP on ConOut's handle too.
+    if let (Some(display), Some(h)) = (crate::display::display(), handle) {
+        let gop = display.gop().protocol().cast();
+        if let Err(e) = efi::protocol::install(Some(h), r_efi::protocols::graphics_output::PROTOCOL_GUID, gop) {
+            error!("console: cannot install GOP: {e}");
+        }
+    }
     let handle = handle.map_or(core::ptr::null_mut(), HandleId::to_efi);
     tables::set_consoles(tables::Consoles {
         input_handle: handle,
@@ -430,6 +437,8 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     crate::smbios::install_from_vmm(info);
     install_memory_attributes();
     install_firmware_image();
+    crate::display::probe_ramfb();
+    crate::display::probe_virtio_gpu();
     install_console();
     install_serial_io();
     set_firmware_variables(info);

@@ -16,7 +16,7 @@ static HEAP: LockedHeap = LockedHeap::empty();
 #[unsafe(no_mangle)]
 fn firmware_main(boot: Boot) -> ! {
     platform::console_init(&boot);
-    fw_core::logger::init(platform::console_write);
+    fw_core::logger::init(log_write);
     info!("hypervisor-fw {} ({})", env!("CARGO_PKG_VERSION"), env!("HVFW_TARGET"));
 
     #[cfg_attr(target_arch = "x86_64", allow(unused_mut))]
@@ -120,6 +120,12 @@ fn boot_from_disks(started: Box<Started>) -> ! {
     efi_setup::run_boot_manager();
     info!("nothing left to boot; the machine stays halted (power it off from the VMM)");
     fw_arch::halt()
+}
+
+/// Log lines go to the serial console and, once there is one, the screen.
+fn log_write(bytes: &[u8]) {
+    platform::console_write(bytes);
+    fw_protocols::console::screen::mirror_log(bytes);
 }
 
 fn log_memory_map(info: &BootInfo) {

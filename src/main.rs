@@ -11,6 +11,8 @@
 #[cfg(target_os = "none")]
 mod disks;
 #[cfg(target_os = "none")]
+mod display;
+#[cfg(target_os = "none")]
 mod efi_disks;
 #[cfg(target_os = "none")]
 mod efi_drivers;

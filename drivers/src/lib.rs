@@ -10,6 +10,7 @@ pub mod acpi;
 pub mod block;
 pub mod bytes;
 pub mod crc32;
+pub mod display;
 pub mod fat;
 pub mod fdt;
 pub mod fw_cfg;

@@ -13,6 +13,7 @@ pub mod device_path;
 pub mod disk_info;
 pub mod disk_io;
 pub mod disk_io2;
+pub mod display;
 pub mod driver_binding;
 pub mod file_system;
 mod instances;

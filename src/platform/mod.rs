@@ -180,6 +180,10 @@ pub fn quiesce() {
     for keyboard in VIRTIO_KEYBOARDS.lock().iter() {
         keyboard.stop();
     }
+    // The framebuffer is the OS's from here on; the mode stays as GOP left it
+    // (a virtio GPU is reset: it would read firmware memory).
+    fw_protocols::console::screen::detach();
+    crate::display::quiesce();
 }
 
 /// What PCI enumeration found, kept for the EFI protocols (`crate::efi_pci`).
@@ -238,6 +242,7 @@ fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
             }
         }
     }
+    crate::display::probe_pci(&devices);
     // SAFETY: every memory BAR is identity mapped (below 4 GiB by the entry
     // code, above by the loop just before), and only the firmware drives them.
     let blks = unsafe { virtio::pci_block_devices(config, &devices, limit) };
@@ -248,6 +253,9 @@ fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
     // SAFETY: as above.
     for (input, address) in unsafe { virtio::pci_input_devices(config, &devices) } {
         keep_virtio_keyboard(input, &format!("PCI {address}"));
+    }
+    if let Some((gpu, address)) = unsafe { virtio::pci_gpu_device(config, &devices, limit) } {
+        crate::display::keep_virtio_gpu(gpu, address);
     }
     let buses = (config.root_bus(), config.last_bus());
     let found = PciFound {

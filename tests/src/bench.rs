@@ -16,6 +16,11 @@
 //! `test-hooks` build's `hvfw.test=read=` hook), the release ELF's size, and the
 //! memory the firmware leaves reserved, from its [`MEMORY_LINE`].
 //!
+//! The machine has q35's default standard VGA. Two environment variables let
+//! one compare: `HVFW_BENCH_QEMU_ARGS` adds QEMU arguments to every contender
+//! (`-vga none` for a machine without a display) and `HVFW_BENCH_FIRMWARE` is an
+//! ELF to run instead of building this tree's (another branch's build).
+//!
 //! The report is a markdown table on stdout and JSON in `target/bench/results.json`
 //! (schema [`SCHEMA`], documented in `write_json`). Runs are sequential: never
 //! two QEMUs at once.
@@ -539,6 +544,11 @@ fn machine_args(memory: &str, disk: &Path) -> Vec<String> {
     ));
     args.push("-device".into());
     args.push("virtio-blk-pci,drive=disk0,disable-legacy=on".into());
+    // The display: q35's standard VGA unless HVFW_BENCH_QEMU_ARGS says
+    // otherwise (`-vga none` for a machine without one, `-device bochs-display`).
+    if let Ok(extra) = std::env::var("HVFW_BENCH_QEMU_ARGS") {
+        args.extend(extra.split_whitespace().map(String::from));
+    }
     args
 }
 
@@ -819,8 +829,17 @@ pub fn run(options: &Options) -> Result<Results, String> {
         })
         .map_err(|e| format!("cannot run qemu-system-x86_64 (Debian package qemu-system-x86): {e}"))?;
 
-    eprintln!("bench: building the firmware (release)");
-    let ours = firmware::build(Variant::Release)?;
+    // Another build to compare (e.g. the main branch's), when asked for.
+    let ours = match std::env::var_os("HVFW_BENCH_FIRMWARE") {
+        Some(path) => {
+            eprintln!("bench: firmware from HVFW_BENCH_FIRMWARE: {}", path.to_string_lossy());
+            PathBuf::from(path)
+        }
+        None => {
+            eprintln!("bench: building the firmware (release)");
+            firmware::build(Variant::Release)?
+        }
+    };
     let elf = std::fs::read(&ours).map_err(|e| format!("cannot read {}: {e}", ours.display()))?;
     let elf_loaded_bytes = elf_loaded_size(&elf)?;
     let hooks = if wanted(READ_RATE) {

@@ -148,6 +148,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::keyboard_tests::tests())
     .chain(crate::small_vm::tests())
     .chain(crate::exception_tests::tests())
+    .chain(crate::display_tests::tests())
     .collect()
 }
 

@@ -491,6 +491,20 @@ pub struct ShimGrub {
     /// With `menu`: GRUB also reads the firmware's ConIn (`terminal_input
     /// console serial_efi0`), where keyboard keys arrive.
     pub keyboard: bool,
+    /// With `menu`: GRUB's terminal lines instead of `serial_efi0`, e.g. its
+    /// default `console` (the firmware's ConIn/ConOut, which also reach the
+    /// screen) or `gfxterm` (GRUB draws on GOP itself, with Debian's
+    /// `unicode.pf2`, put in `/boot/grub/fonts/`).
+    pub terminal: Option<GrubTerminal>,
+}
+
+/// GRUB's output terminal for the menu tests (see [`ShimGrub::terminal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrubTerminal {
+    /// `terminal_input console` / `terminal_output console`.
+    Console,
+    /// `terminal_output gfxterm serial_efi0` with `gfxmode=1024x768`.
+    Gfxterm,
 }
 
 impl Default for ShimGrub {
@@ -502,6 +516,7 @@ impl Default for ShimGrub {
             fallback_in_boot_dir: false,
             menu: false,
             keyboard: false,
+            terminal: None,
         }
     }
 }
@@ -607,6 +622,25 @@ pub fn shim_grub_disk(spec: &ShimGrub) -> Result<PathBuf, String> {
                 },
             )
             .replace("terminal_output serial\n", "terminal_output serial_efi0\n");
+        match spec.terminal {
+            None => {}
+            Some(GrubTerminal::Console) => {
+                grub_cfg = grub_cfg
+                    .replace("terminal_input serial_efi0\n", "terminal_input console\n")
+                    .replace("terminal_output serial_efi0\n", "terminal_output console\n");
+            }
+            Some(GrubTerminal::Gfxterm) => {
+                grub_cfg = grub_cfg.replace(
+                    "terminal_output serial_efi0\n",
+                    "loadfont /boot/grub/fonts/unicode.pf2\n\
+                     set gfxmode=1024x768\n\
+                     terminal_output gfxterm serial_efi0\n",
+                );
+                let font =
+                    crate::debian::file_in("grub-common", crate::debian::Arch::Amd64, "usr/share/grub/unicode.pf2")?;
+                root.push(("boot/grub/fonts/unicode.pf2".into(), Source::Host(font)));
+            }
+        }
         grub_cfg.push_str(&format!(
             "menuentry 'Second entry (hypervisor-fw menu test)' {{\n\
              \tsearch --no-floppy --fs-uuid --set=root {DEBIAN_ROOT_FS_UUID}\n\

@@ -425,6 +425,12 @@ pub fn proof_initramfs() -> Result<PathBuf, String> {
     proof_initramfs_named("proof", &proof_script())
 }
 
+/// `target/initramfs/NAME.cpio.gz`: busybox, the cloud kernel's efivarfs
+/// module and `script` as `/init` (a variant of [`proof_script`]).
+pub fn proof_initramfs_with_script(name: &str, script: &str) -> Result<PathBuf, String> {
+    proof_initramfs_named(name, script)
+}
+
 /// The initramfs `cargo xtask run` boots: the proof lines, then a shell on the
 /// serial console instead of powering off.
 pub fn demo_initramfs() -> Result<PathBuf, String> {

@@ -113,9 +113,13 @@ impl QemuConfig {
         let firmware = self.firmware.to_string_lossy();
         let (machine, default_cpu): (&[&str], Option<&str>) = match self.arch {
             Arch::Amd64 => (
+                // No display unless a test adds one (`-vga std`, `-device
+                // bochs-display`, ...): q35 would otherwise bring a standard VGA.
                 &[
                     "-machine",
                     "q35,accel=tcg",
+                    "-vga",
+                    "none",
                     "-device",
                     "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 ],

@@ -99,6 +99,19 @@ pub enum Error {
         /// Its size.
         size: usize,
     },
+    /// No file of that name.
+    NoFile,
+    /// Writing needs the DMA interface, which this device lacks.
+    NoDma,
+    /// A write longer than the file.
+    WriteTooLong {
+        /// The item.
+        key: u16,
+        /// Bytes to write.
+        size: usize,
+        /// The file's size.
+        file: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -113,6 +126,11 @@ impl fmt::Display for Error {
                 write!(f, "a DMA read of item {key:#06x} did not finish (control {control:#x})")
             }
             Error::TooLarge { key, size } => write!(f, "item {key:#06x} has {size} bytes, too many to read"),
+            Error::NoFile => write!(f, "no such file"),
+            Error::NoDma => write!(f, "writing needs the DMA interface"),
+            Error::WriteTooLong { key, size, file } => {
+                write!(f, "{size} bytes do not fit item {key:#06x} of {file} bytes")
+            }
         }
     }
 }
@@ -185,6 +203,30 @@ impl<T: Transport> FwCfg<T> {
                 warn!("fw_cfg: cannot read {name}: {e}");
                 None
             }
+        }
+    }
+
+    /// Writes `data` over the start of file `name` (through DMA: QEMU's data
+    /// register is read-only), as `etc/ramfb` is set.
+    pub fn write_file(&self, name: &str, data: &[u8]) -> Result<(), Error> {
+        let file = self.file(name).ok_or(Error::NoFile)?;
+        let key = file.select;
+        if data.len() > file.size as usize {
+            return Err(Error::WriteTooLong {
+                key,
+                size: data.len(),
+                file: file.size as usize,
+            });
+        }
+        if !self.uses_dma() {
+            return Err(Error::NoDma);
+        }
+        let mut buffer = data.to_vec();
+        let control = FW_CFG_DMA_CTL_SELECT | (u32::from(key) << 16) | FW_CFG_DMA_CTL_WRITE;
+        match self.transport.dma(control, &mut buffer) {
+            0 => Ok(()),
+            left if left & FW_CFG_DMA_CTL_ERROR != 0 => Err(Error::DmaError { key }),
+            left => Err(Error::DmaTimeout { key, control: left }),
         }
     }
 

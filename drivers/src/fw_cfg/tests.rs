@@ -15,6 +15,7 @@ struct Model {
     offset: Cell<usize>,
     dma_requests: Cell<usize>,
     fail_dma: bool,
+    written: std::cell::RefCell<Vec<(u16, Vec<u8>)>>,
 }
 
 impl Model {
@@ -43,6 +44,7 @@ impl Model {
             offset: Cell::new(0),
             dma_requests: Cell::new(0),
             fail_dma: false,
+            written: Default::default(),
         }
     }
 
@@ -81,6 +83,11 @@ impl Transport for &Model {
         }
         if control & FW_CFG_DMA_CTL_SELECT != 0 {
             self.select((control >> 16) as u16);
+        }
+        if control & FW_CFG_DMA_CTL_WRITE != 0 {
+            let key = self.selected.get().unwrap();
+            self.written.borrow_mut().push((key, buf.to_vec()));
+            return 0;
         }
         assert_eq!(control & 0xffff & !FW_CFG_DMA_CTL_SELECT, FW_CFG_DMA_CTL_READ);
         self.next(buf);
@@ -482,4 +489,24 @@ fn the_allocator_must_honour_the_alignment() {
             ..
         }
     ));
+}
+
+#[test]
+fn writes_a_file_through_dma() {
+    let model = Model::new(true, &[("etc/ramfb", vec![0; 28])]);
+    let device = FwCfg::probe(&model).unwrap();
+    device.write_file("etc/ramfb", &[7; 28]).unwrap();
+    assert_eq!(*model.written.borrow(), vec![(0x20, vec![7; 28])]);
+    assert_eq!(
+        device.write_file("etc/ramfb", &[7; 29]),
+        Err(Error::WriteTooLong {
+            key: 0x20,
+            size: 29,
+            file: 28
+        })
+    );
+    assert_eq!(device.write_file("etc/nothing", &[1]), Err(Error::NoFile));
+    let without_dma = Model::new(false, &[("etc/ramfb", vec![0; 28])]);
+    let device = FwCfg::probe(&without_dma).unwrap();
+    assert_eq!(device.write_file("etc/ramfb", &[7; 28]), Err(Error::NoDma));
 }

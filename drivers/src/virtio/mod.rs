@@ -4,6 +4,7 @@
 //! the entropy device (§5.4) and the input device (§5.8).
 
 pub mod blk;
+pub mod gpu;
 pub mod input;
 pub mod mmio;
 #[cfg(test)]
@@ -439,6 +440,32 @@ pub unsafe fn pci_input_devices<C: crate::pci::ConfigAccess>(
         }
     }
     found
+}
+
+/// Initialises the first virtio GPU function among `devices` (enumerated, BARs
+/// assigned and enabled) for 2D scanout; one that fails is logged and the next
+/// is tried.
+///
+/// # Safety
+/// The functions' memory BARs must be identity-mapped, and nothing else may
+/// drive these devices.
+pub unsafe fn pci_gpu_device<C: crate::pci::ConfigAccess>(
+    config: &C,
+    devices: &[crate::pci::PciDevice],
+    poll_limit: PollLimit,
+) -> Option<(gpu::VirtioGpu<PciTransport<MmioRegion>>, crate::pci::PciAddress)> {
+    for device in devices {
+        if pci::virtio_device_type(device) != Some(gpu::DEVICE_TYPE_GPU) {
+            continue;
+        }
+        // SAFETY: the caller's guarantee.
+        let transport = unsafe { PciTransport::new_mmio(config, device) };
+        match transport.and_then(|t| gpu::VirtioGpu::new(t, poll_limit)) {
+            Ok(gpu) => return Some((gpu, device.address)),
+            Err(e) => log::warn!("virtio-gpu at pci {}: {e}", device.address),
+        }
+    }
+    None
 }
 
 /// The virtio device behind a virtio-mmio slot, driven by the driver for its type.

@@ -329,6 +329,8 @@ fn with_output(
     let status = service(&mut output, &mut bytes);
     if !bytes.is_empty() {
         console.port.write(&bytes);
+        // The same bytes on the screen, when there is one (`screen`).
+        super::screen::mirror(&bytes, output.size());
     }
     // SAFETY: `mode` is the leaked instance's Mode, which applications only
     // read between calls; the firmware is single-threaded.

@@ -8,6 +8,8 @@
 //! - [`input`]: key queue, toggle state and key notifications.
 //! - [`key_source`]: keyboards beside the serial line, feeding the same queue.
 //! - [`keyboard`]: Linux key codes (PS/2, virtio-input) to EFI keys, US layout.
+//! - [`screen`]: the same output drawn on a display's framebuffer (the bytes
+//!   sent to serial, mirrored by [`efi`]'s output services and the logger).
 //! - [`efi`]: the ABI edge: protocol structs, `extern "efiapi"` thunks, [`SerialConsole`].
 //!
 //! # Wiring it into the firmware
@@ -50,6 +52,7 @@ pub mod key_source;
 pub mod keyboard;
 pub mod keys;
 pub mod output;
+pub mod screen;
 
 pub use efi::SerialConsole;
 pub use key_source::KeySource;

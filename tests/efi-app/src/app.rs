@@ -626,6 +626,12 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
         checks.check("pci-io", pci);
         let smbios = crate::smbios::report(st, &mut checks.out);
         checks.check("smbios", smbios);
+        match crate::gop::check(st, &mut checks.out) {
+            Some(result) => checks.check("gop", result),
+            None => {
+                let _ = writeln!(checks.out, "HVFW-APP: no gop");
+            }
+        }
         let mut text = [0u8; 64];
         let read = read_own_volume(bs, image, "\\hvfw-test.txt", &mut text);
         checks.check(

@@ -18,6 +18,8 @@ mod drivers;
 #[cfg(target_os = "uefi")]
 mod faults;
 #[cfg(target_os = "uefi")]
+mod gop;
+#[cfg(target_os = "uefi")]
 mod hostile;
 #[cfg(target_os = "uefi")]
 mod hostile_sizes;

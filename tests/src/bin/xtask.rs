@@ -17,6 +17,8 @@
 //! - `cargo xtask fuzz [--seconds N] [--target NAME]`: the parser fuzzer (`fw_tests::fuzz`) in
 //!   release mode, N seconds per target (default 60); crashing inputs land in
 //!   `tests/fuzz-regressions/`.
+//! - `cargo xtask font IN.psf OUT.bin`: the screen console's font file from a
+//!   console font (`fw_tests::font`).
 //!
 //! Each first installs what is missing (rustup targets, Debian packages).
 
@@ -36,7 +38,8 @@ const USAGE: &str = "usage:
                                                   read-rate, smallest-ram); table on stdout, JSON in target/bench/results.json
   cargo xtask bench --vmm ch [--runs N]           the same under Cloud Hypervisor (nested in QEMU) against CH's direct
                                                   kernel boot: direct, bls, shim-grub; table on stdout
-  cargo xtask fuzz [--seconds N] [--target NAME]  fuzz the parsers, N seconds per target (default 60)";
+  cargo xtask fuzz [--seconds N] [--target NAME]  fuzz the parsers, N seconds per target (default 60)
+  cargo xtask font IN.psf OUT.bin                 convert a gunzipped PSF1 console font into the screen font file";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +55,11 @@ fn main() -> ExitCode {
         Some("images") => images(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("font") => match &args[1..] {
+            [input, output] => fw_tests::font::convert(input.as_ref(), output.as_ref())
+                .map(|n| println!("{n} glyphs written to {output}")),
+            _ => Err(USAGE.into()),
+        },
         _ => Err(USAGE.into()),
     };
     match result {
