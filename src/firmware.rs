@@ -97,6 +97,10 @@ fn move_to_big_stack(started: Box<Started>) -> ! {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[expect(
+    clippy::cast_ptr_alignment,
+    reason = "the pointer is a Box<Started>'s, passed as the *mut u8 that run_on_stack carries, so it is aligned"
+)]
 extern "C" fn boot_on_new_stack(started: *mut u8) -> ! {
     // SAFETY: `move_to_big_stack` passed the pointer of a leaked Box<Started>.
     boot_from_disks(unsafe { Box::from_raw(started.cast::<Started>()) })

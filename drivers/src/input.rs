@@ -8,7 +8,9 @@
 /// What happened to a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyAction {
+    /// The key went up (virtio-input value 0; a PS/2 break code).
     Release,
+    /// The key went down (virtio-input value 1; a PS/2 make code).
     Press,
     /// Typematic repeat while held (virtio-input value 2; PS/2 repeats the make code).
     Repeat,
@@ -17,11 +19,14 @@ pub enum KeyAction {
 /// One key event: a Linux key code and what happened to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyEvent {
+    /// The key, as a Linux key code ([`code`]).
     pub code: u16,
+    /// Whether it went down, up, or repeats.
     pub action: KeyAction,
 }
 
 impl KeyEvent {
+    /// The key `code` going down.
     pub const fn press(code: u16) -> KeyEvent {
         KeyEvent {
             code,
@@ -29,6 +34,7 @@ impl KeyEvent {
         }
     }
 
+    /// The key `code` going up.
     pub const fn release(code: u16) -> KeyEvent {
         KeyEvent {
             code,
@@ -40,8 +46,11 @@ impl KeyEvent {
 /// The lock LEDs a keyboard may show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Leds {
+    /// Scroll Lock is on.
     pub scroll_lock: bool,
+    /// Num Lock is on.
     pub num_lock: bool,
+    /// Caps Lock is on.
     pub caps_lock: bool,
 }
 
@@ -54,6 +63,17 @@ pub trait Keyboard: Send {
 }
 
 /// Linux key codes (`linux/input-event-codes.h`), the ones the console maps.
+///
+/// Each `KEY_*` constant has the name and value of the kernel header's macro;
+/// the codes between the named ones (the rest of a row of letters, digits or
+/// function keys) follow the header's numbering and are used as plain numbers.
+// The constants are the kernel header's, copied as they are: the header is their
+// documentation, so they carry no doc comment each (the workspace's missing_docs
+// is allowed for this constant-only module alone).
+#[allow(
+    missing_docs,
+    reason = "Linux's KEY_* constants, documented by linux/input-event-codes.h"
+)]
 pub mod code {
     pub const KEY_ESC: u16 = 1;
     pub const KEY_1: u16 = 2;

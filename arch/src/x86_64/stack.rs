@@ -34,7 +34,7 @@ pub fn moved_stack_guard() -> Option<u64> {
 /// expects. Nothing borrowed from the current stack may be used after the
 /// switch except through `arg` (the old stack stays, unused, where it is).
 pub unsafe fn run_on_stack(base: u64, size: u64, next: extern "C" fn(*mut u8) -> !, arg: *mut u8) -> ! {
-    debug_assert!(base % PAGE == 0 && size % PAGE == 0 && size > PAGE);
+    debug_assert!(base.is_multiple_of(PAGE) && size.is_multiple_of(PAGE) && size > PAGE);
     paging::protect_guard_pages(&[base]);
     MOVED_GUARD.store(base, Ordering::Relaxed);
     let top = base + size;

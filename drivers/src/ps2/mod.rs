@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 #[cfg(test)]
-pub mod model;
+pub(crate) mod model;
 pub mod scancode;
 
 use crate::input::{KeyEvent, Keyboard, Leds};
@@ -27,35 +27,57 @@ use core::fmt;
 use log::debug;
 use scancode::{ScanCodeSet, ScanDecoder};
 
-/// I/O ports.
+// I/O ports.
+/// Data port: bytes from the output buffer are read here, and arguments of
+/// controller commands and bytes for the keyboard are written here.
 pub const DATA_PORT: u16 = 0x60;
+/// Status register (read side of port 0x64).
 pub const STATUS_PORT: u16 = 0x64;
+/// Command register (write side of port 0x64).
 pub const COMMAND_PORT: u16 = 0x64;
 
-/// Status register bits.
+// Status register bits.
+/// A byte waits in the output buffer, to be read from [`DATA_PORT`].
 pub const STATUS_OUTPUT_FULL: u8 = 0x01;
+/// The controller has not yet taken the last byte written to it.
 pub const STATUS_INPUT_FULL: u8 = 0x02;
+/// The byte in the output buffer comes from the auxiliary (mouse) port.
 pub const STATUS_AUX_DATA: u8 = 0x20;
 
-/// Controller commands.
+// Controller commands.
+/// Read the configuration byte; it comes back through the output buffer.
 pub const CMD_READ_CONFIG: u8 = 0x20;
+/// Write the configuration byte, which follows on [`DATA_PORT`].
 pub const CMD_WRITE_CONFIG: u8 = 0x60;
+/// Disable the auxiliary (mouse) port.
 pub const CMD_DISABLE_AUX: u8 = 0xa7;
+/// Disable the keyboard port.
 pub const CMD_DISABLE_KEYBOARD: u8 = 0xad;
+/// Enable the keyboard port.
 pub const CMD_ENABLE_KEYBOARD: u8 = 0xae;
 
-/// Configuration byte bits.
+// Configuration byte bits.
+/// Interrupt (IRQ 1) when a keyboard byte arrives.
 pub const CONFIG_KEYBOARD_INTERRUPT: u8 = 0x01;
+/// Interrupt (IRQ 12) when a mouse byte arrives.
 pub const CONFIG_AUX_INTERRUPT: u8 = 0x02;
+/// The keyboard port's clock is off (port disabled).
 pub const CONFIG_KEYBOARD_DISABLED: u8 = 0x10;
+/// The auxiliary (mouse) port's clock is off (port disabled).
 pub const CONFIG_AUX_DISABLED: u8 = 0x20;
+/// The controller translates the keyboard's scan code set 2 into set 1.
 pub const CONFIG_TRANSLATE: u8 = 0x40;
 
-/// Keyboard commands and answers.
+// Keyboard commands and answers.
+/// Set the lock LEDs; the LED bits (scroll 0, num 1, caps 2) follow.
 pub const KBD_SET_LEDS: u8 = 0xed;
+/// Get or set the scan code set; the set's number (or 0 to ask) follows.
 pub const KBD_SCAN_CODE_SET: u8 = 0xf0;
+/// Start sending scan codes.
 pub const KBD_ENABLE_SCANNING: u8 = 0xf4;
+/// The keyboard's acknowledgement of a command or argument byte.
 pub const KBD_ACK: u8 = 0xfa;
+/// The keyboard asks for the last byte again.
 pub const KBD_RESEND: u8 = 0xfe;
 
 /// How long the controller may take to answer a command or take a byte. An
@@ -74,9 +96,13 @@ const MAX_HELD_BYTES: usize = 32;
 
 /// Access to the controller's two ports and a clock for the timeouts.
 pub trait Ports: Send {
+    /// Reads the status register ([`STATUS_PORT`]).
     fn read_status(&mut self) -> u8;
+    /// Reads the output buffer ([`DATA_PORT`]).
     fn read_data(&mut self) -> u8;
+    /// Writes a controller command ([`COMMAND_PORT`]).
     fn write_command(&mut self, command: u8);
+    /// Writes a command's argument or a byte for the keyboard ([`DATA_PORT`]).
     fn write_data(&mut self, data: u8);
     /// A monotonic clock in nanoseconds.
     fn now_ns(&self) -> u64;
@@ -86,13 +112,27 @@ pub trait Ports: Send {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The status port reads all ones: nothing decodes the ports.
-    NoController { status: u8 },
+    NoController {
+        /// What the status port read.
+        status: u8,
+    },
     /// The controller did not take a byte written to it in time.
-    InputBufferStuck { byte: u8 },
+    InputBufferStuck {
+        /// The command or data byte it did not take.
+        byte: u8,
+    },
     /// The controller did not answer `command` in time.
-    NoAnswer { command: u8 },
+    NoAnswer {
+        /// The controller command left unanswered.
+        command: u8,
+    },
     /// The keyboard did not acknowledge `command`; `answer` is what came instead.
-    KeyboardNoAck { command: u8, answer: Option<u8> },
+    KeyboardNoAck {
+        /// The keyboard command or argument byte sent.
+        command: u8,
+        /// The byte the keyboard sent instead of an ACK; `None` if nothing came in time.
+        answer: Option<u8>,
+    },
 }
 
 impl fmt::Display for Error {

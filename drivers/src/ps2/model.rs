@@ -9,11 +9,17 @@ use super::*;
 use std::sync::{Arc, Mutex};
 use std::vec::Vec;
 
+/// The controller and keyboard a VMM offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Machine {
+    /// QEMU's i8042 with a keyboard; `translate` is the configuration's
+    /// translation bit as firmware before us left it.
     Qemu { translate: bool },
+    /// Cloud Hypervisor's: status reads 0 and commands are ignored.
     ResetOnly,
+    /// No controller: the ports read all ones.
     Absent,
+    /// A controller (translating) with no keyboard on its port.
     NoKeyboard,
 }
 

@@ -35,7 +35,9 @@ const SET2_PAUSE_TAIL: u8 = 7;
 /// Which set the keyboard's bytes are in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanCodeSet {
+    /// Set 1 (XT): what the i8042 delivers when it translates.
     Set1,
+    /// Set 2 (AT): the keyboard's own codes, seen without translation.
     Set2,
 }
 
@@ -59,6 +61,7 @@ pub struct ScanDecoder {
 }
 
 impl ScanDecoder {
+    /// A decoder for bytes in `set`, at the start of a sequence.
     pub const fn new(set: ScanCodeSet) -> ScanDecoder {
         ScanDecoder {
             set,
@@ -68,6 +71,7 @@ impl ScanDecoder {
         }
     }
 
+    /// The scan code set this decoder reads.
     pub fn set(&self) -> ScanCodeSet {
         self.set
     }

@@ -59,6 +59,7 @@ pub const DEVICE_TYPE_NET: u32 = 1;
 pub const DEVICE_TYPE_BLOCK: u32 = 2;
 /// Entropy source.
 pub const DEVICE_TYPE_ENTROPY: u32 = 4;
+/// Input device (keyboard, mouse, tablet).
 pub const DEVICE_TYPE_INPUT: u32 = 18;
 
 /// Why a virtio operation failed.
@@ -474,10 +475,11 @@ pub enum MmioDevice {
     Block(VirtioBlk<MmioTransport<MmioRegion>>),
     /// An entropy source.
     Entropy(VirtioRng<MmioTransport<MmioRegion>>),
+    /// An input device, driven as a keyboard (only its key events come out).
     Input(VirtioInput<MmioTransport<MmioRegion>>),
 }
 
-/// Initialises the block or entropy device of a virtio-mmio slot at `base`;
+/// Initialises the block, entropy or input device of a virtio-mmio slot at `base`;
 /// [`Error::NoDevice`] for an empty slot, [`Error::WrongDeviceType`] for other
 /// device types.
 ///

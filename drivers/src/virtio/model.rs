@@ -620,9 +620,9 @@ impl InputState {
         let size = self.queue_size;
         let avail_idx = read_u16(areas.driver + 2);
         while self.last_avail != avail_idx {
-            let head = read_u16(areas.driver + 4 + 2 * (self.last_avail % size) as u64);
+            let head = read_u16(areas.driver + 4 + 2 * u64::from(self.last_avail % size));
             self.last_avail = self.last_avail.wrapping_add(1);
-            let at = areas.descriptors + 16 * head as u64;
+            let at = areas.descriptors + 16 * u64::from(head);
             self.available.push_back((head, read_u64(at), read_u32(at + 8)));
         }
     }
@@ -640,7 +640,7 @@ impl InputState {
             assert!(len >= 8, "event buffer of {len} bytes");
             copy_to_guest(address, &event);
             let used_idx = read_u16(areas.device + 2);
-            let element = areas.device + 4 + 8 * (used_idx % self.queue_size) as u64;
+            let element = areas.device + 4 + 8 * u64::from(used_idx % self.queue_size);
             write_u32(element, u32::from(head));
             write_u32(element + 4, 8);
             write_u16(areas.device + 2, used_idx.wrapping_add(1));

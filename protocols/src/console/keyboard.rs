@@ -165,6 +165,7 @@ pub struct KeyMap {
 }
 
 impl KeyMap {
+    /// A key map with no modifier held.
     pub const fn new() -> KeyMap {
         KeyMap { modifiers: 0 }
     }
@@ -290,6 +291,7 @@ pub struct KeyboardSource<K: Keyboard> {
 }
 
 impl<K: Keyboard> KeyboardSource<K> {
+    /// Serves `keyboard`'s keys to the console, with no modifier held yet.
     pub fn new(keyboard: K) -> KeyboardSource<K> {
         KeyboardSource {
             inner: Mutex::new(Inner {

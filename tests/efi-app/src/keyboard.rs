@@ -61,7 +61,7 @@ pub unsafe fn check(st: &SystemTable, out: &mut Console) -> Result<(), &'static 
     if status != Status::SUCCESS || ex.is_null() {
         return Err("ConsoleInHandle has no SimpleTextInputEx");
     }
-    let ex = ex as *mut SimpleTextInputExProtocol;
+    let ex = ex.cast::<SimpleTextInputExProtocol>();
     // SAFETY: the protocol just found.
     let _ = unsafe { ((*ex).reset)(ex, Boolean::FALSE) };
     let _ = writeln!(out, "HVFW-KEYS: ready");

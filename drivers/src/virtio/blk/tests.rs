@@ -29,8 +29,7 @@ fn assert_no_violations(model: &ModelBlk) {
 fn device_id_is_the_serial_the_device_reports() {
     let model = ModelBlk::new(pattern(MIB), QEMU);
     let blk = device(&model);
-    assert_eq!(
-        blk.device_id(), Err(BlockError::Unsupported));
+    assert_eq!(blk.device_id(), Err(BlockError::Unsupported));
     model.with(|s| s.device_id = Some(b"hvfw-serial-7".to_vec()));
     let mut expected = [0u8; DEVICE_ID_BYTES];
     expected[..13].copy_from_slice(b"hvfw-serial-7");
