@@ -303,6 +303,10 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         {
             return Err(VariableError::AuthenticationUnsupported);
         }
+        // PK, KEK, db and dbx change only through authenticated writes.
+        if crate::secure_boot::keys::is_key_variable(name, guid) {
+            return Err(VariableError::AuthenticationUnsupported);
+        }
         let append = attributes & efi::VARIABLE_APPEND_WRITE != 0;
         let stored_attributes = attributes & !efi::VARIABLE_APPEND_WRITE;
         let existing = self.find(name, guid);

@@ -145,6 +145,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::disk_tests::tests())
     .chain(crate::ch_tests::tests())
     .chain(crate::variable_tests::tests())
+    .chain(crate::secure_boot_tests::tests())
     .chain(crate::small_vm::tests())
     .chain(crate::exception_tests::tests())
     .collect()

@@ -16,6 +16,7 @@ use super::{platform, BOOT};
 use crate::handles::{HandleId, Interface};
 use crate::image::{self, Machine, Subsystem};
 use crate::memory::{AllocateType, EFI_PAGE_SIZE};
+use crate::secure_boot;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_void;
@@ -266,6 +267,69 @@ fn load_from_file(
         Some(full_path),
         Some(file_path),
     )
+}
+
+/// db and dbx while Secure Boot is on (`SecureBoot` is 1), else `None`.
+fn secure_boot_keys() -> Option<(Vec<u8>, Vec<u8>)> {
+    let runtime = super::runtime::RUNTIME.lock();
+    secure_boot::keys::enforced(&runtime.as_ref()?.variables)
+}
+
+/// The file an image came from, for the log.
+fn image_name(file_path: Option<&[u8]>) -> alloc::string::String {
+    match file_path.and_then(file_path_name) {
+        Some(name) => alloc::string::String::from_utf16_lossy(&name[..name.len() - 1]),
+        None => "an image from memory".into(),
+    }
+}
+
+/// Secure Boot (UEFI 2.10 §32.5): while it is on, an image runs only if db
+/// allows it and dbx does not revoke it; a refused one is not loaded and
+/// LoadImage returns SECURITY_VIOLATION, with the file and the reason logged.
+fn secure_boot_check(data: &[u8], file_path: Option<&[u8]>) -> Result<(), efi::Status> {
+    let Some((db, dbx)) = secure_boot_keys() else {
+        return Ok(());
+    };
+    let name = image_name(file_path);
+    // The firmware checked both when it enrolled them; should they not parse,
+    // db trusts nothing and dbx refuses everything.
+    let db = secure_boot::signature_list::parse(&db).unwrap_or_default();
+    let Ok(dbx) = secure_boot::signature_list::parse(&dbx) else {
+        warn!("Secure Boot: refused {name}: dbx is malformed");
+        return Err(efi::Status::SECURITY_VIOLATION);
+    };
+    match secure_boot::check(data, &db, &dbx) {
+        Ok(approval) => {
+            let how = match approval {
+                secure_boot::Approval::Signature => "signature trusted by db",
+                secure_boot::Approval::Hash(_) => "hash in db",
+            };
+            info!("Secure Boot: {name} verified ({how})");
+            Ok(())
+        }
+        Err(refusal) => {
+            warn!("Secure Boot: refused {name}: {refusal}");
+            Err(efi::Status::SECURITY_VIOLATION)
+        }
+    }
+}
+
+/// LoadImage from a file while Secure Boot is on: the whole file is read into
+/// pages, verified, and loaded from there (the digest covers all of it).
+fn load_verified_file(
+    parent: efi::Handle,
+    file: &mut SfsFile,
+    device: efi::Handle,
+    full_path: &[u8],
+    file_path: &[u8],
+) -> Result<HandleId, efi::Status> {
+    let mut buffer = FileBuffer::new(file.len)?;
+    // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
+    file.read_at(0, bytes)
+        .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+    secure_boot_check(&buffer, Some(file_path))?;
+    load_from_buffer(parent, &buffer, device, Some(full_path), Some(file_path))
 }
 
 /// Bytes for LoadImage in pages of their own (headers too large for the
@@ -533,12 +597,18 @@ pub extern "efiapi" fn load_image(
             Some((d, f)) => (d, Some(f)),
             None => (core::ptr::null_mut(), None),
         };
-        load_from_buffer(parent, data, device, full_path, file_part.as_deref())
+        match secure_boot_check(data, file_part.as_deref()) {
+            Ok(()) => load_from_buffer(parent, data, device, full_path, file_part.as_deref()),
+            Err(s) => Err(s),
+        }
     } else {
         let Some(path) = full_path else {
             return efi::Status::NOT_FOUND;
         };
         match open_file(path) {
+            Ok((mut file, device, file_part)) if secure_boot_keys().is_some() => {
+                load_verified_file(parent, &mut file, device, path, &file_part)
+            }
             Ok((mut file, device, file_part)) => load_from_file(parent, &mut file, device, path, &file_part),
             Err(s) => Err(s),
         }

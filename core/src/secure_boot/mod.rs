@@ -13,6 +13,7 @@
 pub mod asn1;
 pub mod authenticode;
 pub mod digest;
+pub mod keys;
 pub mod pkcs7;
 pub mod policy;
 pub mod signature_list;

@@ -1,0 +1,324 @@
+//! QEMU tests of UEFI Secure Boot (issue 15): keys handed over through
+//! fw_cfg, verification in LoadImage, the boot manager moving on after a
+//! refusal, and Linux's own report that Secure Boot and lockdown are on.
+//!
+//! Keys are generated once per work tree with openssl (`target/secure-boot/`,
+//! never in the shared caches); kernels are signed with sbsigntool's sbsign,
+//! dbx hashes come from efitools' hash-to-efi-sig-list (its own Authenticode
+//! code, not the firmware's). Microsoft's KEK CA 2011 and UEFI CA 2011 are
+//! taken from Debian's OVMF_VARS_4M.ms.fd (package ovmf).
+
+use crate::boot_tests::{proof, proof_value, BootTest, Context, Session};
+use crate::images::{self, BlsDisk, Source};
+use crate::initramfs::{self, Cpio};
+use crate::qemu::{Qemu, QemuConfig};
+use crate::{debian, firmware};
+use fw_core::secure_boot::{pkcs7, signature_list};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const LINUX: Duration = Duration::from_secs(180);
+const FW_CFG: &str = "opt/org.hypervisor-fw";
+const OVMF_MS_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+
+pub fn tests() -> Vec<BootTest> {
+    vec![
+        BootTest {
+            name: "secure_boot_bls_refuses_bad_kernels_and_boots_the_signed_one",
+            run: bls_matrix,
+        },
+        BootTest {
+            name: "secure_boot_microsoft_keys_boot_debian_shim_grub_linux_with_lockdown",
+            run: shim_microsoft_keys,
+        },
+        BootTest {
+            name: "secure_boot_refuses_shim_without_microsoft_ca_in_db",
+            run: shim_refused,
+        },
+    ]
+}
+
+fn work_dir() -> Result<PathBuf, String> {
+    let dir = firmware::target_dir().join("secure-boot");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+/// The test's keys and kernels, made once per work tree (a stamp marks a
+/// complete set).
+struct Material {
+    dir: PathBuf,
+}
+
+impl Material {
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+fn flip_middle_byte(from: &Path, to: &Path) -> Result<(), String> {
+    let mut bytes = std::fs::read(from).map_err(|e| e.to_string())?;
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(to, bytes).map_err(|e| e.to_string())
+}
+
+fn material() -> Result<Material, String> {
+    let dir = work_dir()?;
+    let m = Material { dir: dir.clone() };
+    let stamp = dir.join("material-v1.done");
+    if stamp.exists() {
+        return Ok(m);
+    }
+    let run = |program: &str, args: &[&str]| images::run(program, args).map(|_| ());
+    for name in ["PK", "KEK", "db", "other"] {
+        let key = m.file(&format!("{name}.key"));
+        let crt = m.file(&format!("{name}.crt"));
+        run(
+            "openssl",
+            &[
+                "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+                "-subj", &format!("/CN=hypervisor-fw test {name}/"),
+                "-keyout", path_str(&key), "-out", path_str(&crt),
+            ],
+        )?;
+        run(
+            "openssl",
+            &["x509", "-in", path_str(&crt), "-outform", "der", "-out", path_str(&m.file(&format!("{name}.der")))],
+        )?;
+    }
+    let kernel = debian::cloud_kernel()?;
+    let unsigned = m.file("vmlinuz-unsigned");
+    std::fs::copy(&kernel, &unsigned).map_err(|e| e.to_string())?;
+    // Debian's signature goes: these kernels are signed by the test's keys only.
+    run("sbattach", &["--remove", path_str(&unsigned)])?;
+    let sign = |key: &str, input: &Path, output: &Path| {
+        run(
+            "sbsign",
+            &[
+                "--key", path_str(&m.file(&format!("{key}.key"))),
+                "--cert", path_str(&m.file(&format!("{key}.crt"))),
+                "--output", path_str(output), path_str(input),
+            ],
+        )
+    };
+    sign("db", &unsigned, &m.file("vmlinuz-signed"))?;
+    sign("other", &unsigned, &m.file("vmlinuz-other-key"))?;
+    flip_middle_byte(&m.file("vmlinuz-signed"), &m.file("vmlinuz-tampered"))?;
+    // Another image (one byte differs), properly signed, whose hash is in dbx.
+    flip_middle_byte(&unsigned, &m.file("vmlinuz-revoked.unsigned"))?;
+    sign("db", &m.file("vmlinuz-revoked.unsigned"), &m.file("vmlinuz-revoked"))?;
+    run(
+        "hash-to-efi-sig-list",
+        &[path_str(&m.file("vmlinuz-revoked")), path_str(&m.file("dbx.esl"))],
+    )?;
+    std::fs::write(&stamp, b"").map_err(|e| e.to_string())?;
+    Ok(m)
+}
+
+/// The proof script plus what Secure Boot tests read: Linux's `secureboot:`
+/// line, the lockdown state, and the SecureBoot/SetupMode variables as
+/// efivarfs shows them (attributes, then the value).
+fn secure_boot_script() -> String {
+    let global = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+    let extra = format!(
+        "mount -t securityfs securityfs /sys/kernel/security 2>/dev/null\n\
+         proof \"secureboot=$(dmesg | grep -o 'secureboot: .*' | head -n 1)\"\n\
+         proof \"lockdown=$(cat /sys/kernel/security/lockdown 2>/dev/null)\"\n\
+         proof \"efi-secureboot=$(od -An -tx1 /sys/firmware/efi/efivars/SecureBoot-{global} 2>/dev/null | tr -s ' ')\"\n\
+         proof \"efi-setupmode=$(od -An -tx1 /sys/firmware/efi/efivars/SetupMode-{global} 2>/dev/null | tr -s ' ')\"\n\
+         proof \"done\"\n"
+    );
+    initramfs::proof_script().replace("proof \"done\"\n", &extra)
+}
+
+/// A second initrd that replaces the proof initramfs's `/init` with
+/// [`secure_boot_script`] (the kernel unpacks initrds in order).
+fn secure_boot_init() -> Result<PathBuf, String> {
+    let script = secure_boot_script();
+    let recipe = format!("sb-init-v1 {:016x}", initramfs::fnv1a(script.as_bytes()));
+    images::cached_in("initramfs", "sb-init.cpio.gz", &recipe, |out| {
+        let mut cpio = Cpio::new();
+        cpio.file("init", 0o755, script.as_bytes());
+        std::fs::write(out, initramfs::gzip(&cpio.finish())?).map_err(|e| e.to_string())
+    })
+}
+
+fn fw_cfg_keys(config: &mut QemuConfig, keys: &[(&str, &Path)]) {
+    for (name, file) in keys {
+        config.extra_args.push("-fw_cfg".into());
+        config.extra_args.push(format!("name={FW_CFG}/{name},file={}", file.display()));
+    }
+}
+
+/// Fails unless Linux says Secure Boot is on, lockdown is active and the
+/// SecureBoot/SetupMode variables read 1/0.
+fn assert_linux_secure_boot(qemu: &Qemu) -> Result<(), String> {
+    let line = proof_value(qemu, "secureboot").unwrap_or_default();
+    if line != "secureboot: Secure boot enabled" {
+        return Err(format!("Linux did not report Secure Boot enabled: {line:?}"));
+    }
+    let lockdown = proof_value(qemu, "lockdown").unwrap_or_default();
+    if !(lockdown.contains("[integrity]") || lockdown.contains("[confidentiality]")) {
+        return Err(format!("lockdown is not active: {lockdown:?}"));
+    }
+    // Four attribute bytes (BS|RT = 06), then the value.
+    let sb = proof_value(qemu, "efi-secureboot").unwrap_or_default();
+    let setup = proof_value(qemu, "efi-setupmode").unwrap_or_default();
+    if !sb.ends_with(" 01") || !setup.ends_with(" 00") {
+        return Err(format!("efivarfs: SecureBoot = {sb:?}, SetupMode = {setup:?}"));
+    }
+    println!("    Linux: {line}; lockdown {lockdown}");
+    Ok(())
+}
+
+/// The line where the firmware refused `file`, which must give `reason`.
+fn assert_refused(qemu: &Qemu, file: &str, reason: &str) -> Result<(), String> {
+    let log = qemu.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Secure Boot: refused") && l.contains(file))
+        .ok_or_else(|| format!("no refusal of {file} on the console"))?;
+    if !line.contains(reason) {
+        return Err(format!("{file} refused for another reason: {line}"));
+    }
+    println!("    {}", line.trim());
+    Ok(())
+}
+
+fn sb_entry(version: &str, kernel: &str, marker: &str) -> String {
+    format!(
+        "title Secure Boot {version}\nversion {version}\nsort-key sb\nlinux /sb/{kernel}\n\
+         initrd /sb/initrd.img\ninitrd /sb/sb-init.img\noptions console=ttyS0 hvfw.marker={marker}\n"
+    )
+}
+
+/// Five entries, newest first: an unsigned kernel, one signed by a key not in
+/// db, a signed one with a byte changed, a signed one whose hash is in dbx,
+/// and the good one. Each bad one is refused with its reason and the boot
+/// manager moves on; the last boots and Linux reports Secure Boot.
+fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    let kernels = [
+        ("5", "vmlinuz-unsigned", "sb-unsigned"),
+        ("4", "vmlinuz-other-key", "sb-other-key"),
+        ("3", "vmlinuz-tampered", "sb-tampered"),
+        ("2", "vmlinuz-revoked", "sb-revoked"),
+        ("1", "vmlinuz-signed", "sb-good"),
+    ];
+    let mut files = vec![
+        ("/sb/initrd.img".to_string(), Source::Host(initramfs::proof_initramfs()?)),
+        ("/sb/sb-init.img".to_string(), Source::Host(secure_boot_init()?)),
+    ];
+    let mut entries = Vec::new();
+    for (version, kernel, marker) in kernels {
+        files.push((format!("/sb/{kernel}"), Source::Host(m.file(kernel))));
+        entries.push((format!("sb-{version}.conf"), sb_entry(version, kernel, marker)));
+    }
+    let disk = images::bls_disk(&BlsDisk {
+        name: "sb-bls-matrix".into(),
+        esp_mib: 128,
+        loader_conf: "timeout 0\n".into(),
+        entries,
+        files,
+        boot_loader: None,
+    })?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    fw_cfg_keys(
+        &mut config,
+        &[
+            ("PK", &m.file("PK.der")),
+            ("KEK", &m.file("KEK.der")),
+            ("db", &m.file("db.der")),
+            ("dbx", &m.file("dbx.esl")),
+        ],
+    );
+    let qemu = s.boot(&config)?;
+    proof(qemu, 512, "hvfw.marker=sb-good", LINUX)?;
+    assert_refused(qemu, "vmlinuz-unsigned", "unsigned")?;
+    assert_refused(qemu, "vmlinuz-other-key", "signed by an unknown key")?;
+    assert_refused(qemu, "vmlinuz-tampered", "modified after signing")?;
+    assert_refused(qemu, "vmlinuz-revoked", "revoked by dbx")?;
+    assert_linux_secure_boot(qemu)?;
+    Ok(())
+}
+
+/// Microsoft's certificate whose subject contains `cn`, from the ESLs in
+/// Debian's Microsoft-enrolled OVMF variable store, written as DER.
+fn microsoft_certificate(cn: &str, file: &str) -> Result<PathBuf, String> {
+    let out = work_dir()?.join(file);
+    if out.exists() {
+        return Ok(out);
+    }
+    let vars = std::fs::read(OVMF_MS_VARS).map_err(|e| format!("{OVMF_MS_VARS} (package ovmf): {e}"))?;
+    let guid = signature_list::CERT_X509.as_bytes();
+    let mut at = 0;
+    while let Some(pos) = vars[at..].windows(16).position(|w| w == guid) {
+        let start = at + pos;
+        at = start + 16;
+        let Some(size) = vars.get(start + 16..start + 20) else { break };
+        let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
+        let Some(list) = vars.get(start..start + size) else { continue };
+        for sig in signature_list::parse(list).unwrap_or_default() {
+            if let signature_list::Entry::X509(der) = sig.entry {
+                let matches = pkcs7::Certificate::parse(der)
+                    .is_ok_and(|c| c.subject.windows(cn.len()).any(|w| w == cn.as_bytes()));
+                if matches {
+                    std::fs::write(&out, der).map_err(|e| e.to_string())?;
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Err(format!("no certificate {cn} in {OVMF_MS_VARS}"))
+}
+
+fn shim_disk() -> Result<PathBuf, String> {
+    images::shim_grub_disk(&images::ShimGrub {
+        name: "sb-shim-grub".into(),
+        extra_initrds: vec![secure_boot_init()?],
+        ..Default::default()
+    })
+}
+
+/// Microsoft's UEFI CA 2011 in db and its KEK CA 2011 in KEK: Debian's
+/// Microsoft-signed shim is verified by the firmware, shim verifies GRUB and
+/// GRUB (through shim) the kernel, and Linux runs with Secure Boot and
+/// lockdown.
+fn shim_microsoft_keys(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    let kek = microsoft_certificate("Microsoft Corporation KEK CA 2011", "MicCorKEKCA2011.der")?;
+    let db = microsoft_certificate("Microsoft Corporation UEFI CA 2011", "MicCorUEFCA2011.der")?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(shim_disk()?);
+    fw_cfg_keys(&mut config, &[("PK", &m.file("PK.der")), ("KEK", &kek), ("db", &db)]);
+    let qemu = s.boot(&config)?;
+    let linux = proof(qemu, 512, "hvfw.marker=grub-cmdline-ok", LINUX)?;
+    println!("    Linux version after {:.2}s (Secure Boot, shim + GRUB)", linux.as_secs_f64());
+    assert_linux_secure_boot(qemu)?;
+    Ok(())
+}
+
+/// The same disk with only the test's own key in db: the firmware refuses
+/// Microsoft's shim, and nothing boots.
+fn shim_refused(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(shim_disk()?);
+    fw_cfg_keys(&mut config, &[("PK", &m.file("PK.der")), ("db", &m.file("db.der"))]);
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("Secure Boot: refused", Duration::from_secs(60))?;
+    // Every candidate (the removable path and the BLS-less ESP) is shim.
+    qemu.wait_for("Boot: ", Duration::from_secs(30))?;
+    std::thread::sleep(Duration::from_secs(3));
+    assert_refused(qemu, "BOOTX64.EFI", "signed by an unknown key")?;
+    if qemu.log().contains("Linux version") {
+        return Err("Linux booted although shim's signer is not in db".into());
+    }
+    Ok(())
+}
