@@ -40,10 +40,28 @@ fn built_in_keys() -> Result<Option<Keys>, KeyError> {
     }))
 }
 
+/// On x86, QEMU's fw_cfg is at fixed I/O ports; the firmware probes it here
+/// only (its ACPI tables and SMBIOS come from the VMM's memory on x86).
+#[cfg(target_arch = "x86_64")]
 fn fw_cfg_keys() -> Result<Option<Keys>, KeyError> {
-    let Some(fw_cfg) = crate::platform::fw_cfg() else {
-        return Ok(None);
-    };
+    // SAFETY: the ports are QEMU's fw_cfg on PC and Q35 and unused elsewhere
+    // (the probe then finds no signature); RAM is identity mapped.
+    let transport = unsafe { fw_drivers::fw_cfg::port::PortTransport::new() };
+    match fw_drivers::fw_cfg::FwCfg::probe(transport) {
+        Ok(fw_cfg) => keys_from(&fw_cfg),
+        Err(_) => Ok(None),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fw_cfg_keys() -> Result<Option<Keys>, KeyError> {
+    match crate::platform::fw_cfg() {
+        Some(fw_cfg) => keys_from(fw_cfg),
+        None => Ok(None),
+    }
+}
+
+fn keys_from<T: fw_drivers::fw_cfg::Transport>(fw_cfg: &fw_drivers::fw_cfg::FwCfg<T>) -> Result<Option<Keys>, KeyError> {
     let mut keys = Keys::default();
     let mut any = false;
     for (name, slot) in [

@@ -36,12 +36,12 @@ pub const KEY_VARIABLES: [(&str, Guid); 4] = [
 ];
 
 /// Whether `name`/`guid` is one of the Secure Boot key databases (which only
-/// the firmware sets).
+/// the firmware sets). Runs in SetVariable at runtime: it must not allocate.
 pub fn is_key_variable(name: &[u16], guid: &Guid) -> bool {
-    let name: Vec<u16> = name.iter().copied().take_while(|&c| c != 0).collect();
+    let name = name.iter().copied().take_while(|&c| c != 0);
     KEY_VARIABLES
         .iter()
-        .any(|(n, g)| g == guid && name.iter().copied().eq(n.encode_utf16()))
+        .any(|(n, g)| g == guid && name.clone().eq(n.encode_utf16()))
 }
 
 /// The key databases as signature lists, each empty when not provided.
