@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod asn1;
+pub mod authenticated;
 pub mod authenticode;
 pub mod digest;
 pub mod keys;
@@ -20,6 +21,8 @@ pub mod signature_list;
 
 #[cfg(test)]
 mod real_binaries;
+#[cfg(test)]
+mod real_tools;
 
 pub use digest::HashAlgorithm;
 pub use policy::{check, Approval, Refusal};

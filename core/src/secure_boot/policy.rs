@@ -84,7 +84,7 @@ fn hash_listed(list: &[Signature<'_>], digests: &mut Digests<'_>) -> Option<Hash
 
 /// Whether `cert` is in `list`: itself, the hash of its tbsCertificate, or
 /// issued by a certificate there.
-fn certificate_listed(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
+pub(crate) fn certificate_listed(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
     list.iter().any(|s| match s.entry {
         Entry::X509(der) => {
             der == cert.der || Certificate::parse(der).is_ok_and(|listed| cert.is_signed_by(&listed))
@@ -95,7 +95,7 @@ fn certificate_listed(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
 }
 
 /// The chain from `leaf` up through the SignedData's certificates.
-fn chain<'a>(leaf: Certificate<'a>, pool: &[Certificate<'a>]) -> Vec<Certificate<'a>> {
+pub(crate) fn chain<'a>(leaf: Certificate<'a>, pool: &[Certificate<'a>]) -> Vec<Certificate<'a>> {
     let mut chain = alloc::vec![leaf];
     while chain.len() < 8 {
         let last = chain[chain.len() - 1];
