@@ -81,7 +81,9 @@ fn pem_certificates(pem: &[u8], path: &std::path::Path) -> Vec<Vec<u8>> {
         if line == "-----BEGIN CERTIFICATE-----" {
             body = Some(String::new());
         } else if line == "-----END CERTIFICATE-----" {
-            let b = body.take().unwrap_or_else(|| panic!("{}: END without BEGIN", path.display()));
+            let b = body
+                .take()
+                .unwrap_or_else(|| panic!("{}: END without BEGIN", path.display()));
             out.push(base64(&b).unwrap_or_else(|| panic!("{}: bad base64", path.display())));
         } else if let Some(b) = body.as_mut() {
             b.push_str(line);

@@ -23,13 +23,13 @@ mod firmware;
 #[cfg(target_os = "none")]
 mod fw_cfg_acpi;
 #[cfg(target_os = "none")]
-mod secure_boot_keys;
-#[cfg(target_os = "none")]
 mod persistent_variables;
 #[cfg(target_os = "none")]
 mod platform;
 #[cfg(all(target_os = "none", target_arch = "x86_64"))]
 mod power;
+#[cfg(target_os = "none")]
+mod secure_boot_keys;
 #[cfg(target_os = "none")]
 mod smbios;
 #[cfg(all(target_os = "none", feature = "test-hooks"))]

@@ -29,7 +29,10 @@ fn from_items(variable: &'static str, items: &[&[u8]]) -> Result<alloc::vec::Vec
 }
 
 fn built_in_keys() -> Result<Option<Keys>, KeyError> {
-    if [built_in::PK, built_in::KEK, built_in::DB, built_in::DBX].iter().all(|v| v.is_empty()) {
+    if [built_in::PK, built_in::KEK, built_in::DB, built_in::DBX]
+        .iter()
+        .all(|v| v.is_empty())
+    {
         return Ok(None);
     }
     Ok(Some(Keys {
@@ -61,7 +64,9 @@ fn fw_cfg_keys() -> Result<Option<Keys>, KeyError> {
     }
 }
 
-fn keys_from<T: fw_drivers::fw_cfg::Transport>(fw_cfg: &fw_drivers::fw_cfg::FwCfg<T>) -> Result<Option<Keys>, KeyError> {
+fn keys_from<T: fw_drivers::fw_cfg::Transport>(
+    fw_cfg: &fw_drivers::fw_cfg::FwCfg<T>,
+) -> Result<Option<Keys>, KeyError> {
     let mut keys = Keys::default();
     let mut any = false;
     for (name, slot) in [

@@ -1874,7 +1874,10 @@ mod secure_boot {
         let converted = match keys::to_signature_lists("db", input) {
             Ok(lists) => {
                 // Whatever was accepted must parse as signature lists.
-                assert!(signature_list::parse(&lists).is_ok(), "accepted key file does not parse");
+                assert!(
+                    signature_list::parse(&lists).is_ok(),
+                    "accepted key file does not parse"
+                );
                 "ok".to_string()
             }
             Err(e) => shape(&e.to_string()),
@@ -1884,7 +1887,11 @@ mod secure_boot {
 
     pub fn signature_list_seeds(_: &Path) -> Vec<Vec<u8>> {
         let mut two = signature_list::build(&signature_list::CERT_SHA256, &OWNER, &[7; 32]);
-        two.extend(signature_list::build(&signature_list::CERT_X509, &OWNER, &[0x30, 0x03, 1, 2, 3]));
+        two.extend(signature_list::build(
+            &signature_list::CERT_X509,
+            &OWNER,
+            &[0x30, 0x03, 1, 2, 3],
+        ));
         vec![
             two,
             signature_list::build(&signature_list::CERT_X509_SHA256, &OWNER, &[1; 48]),
@@ -1910,13 +1917,19 @@ mod secure_boot {
     /// The signatures (and their certificates) of Debian's signed binaries in
     /// `HVFW_EFI_BINARIES`, when set; a tiny structure otherwise.
     pub fn pkcs7_seeds(_: &Path) -> Vec<Vec<u8>> {
-        let mut seeds = vec![vec![0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]];
+        let mut seeds = vec![vec![
+            0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+        ]];
         let Some(dir) = std::env::var_os("HVFW_EFI_BINARIES") else {
             return seeds;
         };
         for name in ["grubx64.efi.signed", "shimx64.efi.signed"] {
-            let Ok(pe) = std::fs::read(Path::new(&dir).join(name)) else { continue };
-            let Ok(layout) = authenticode::layout(&pe) else { continue };
+            let Ok(pe) = std::fs::read(Path::new(&dir).join(name)) else {
+                continue;
+            };
+            let Ok(layout) = authenticode::layout(&pe) else {
+                continue;
+            };
             for blob in authenticode::signatures(&pe, &layout).unwrap_or_default() {
                 if let Ok(s) = pkcs7::verify_signed_data(blob) {
                     seeds.extend(s.certificates.iter().map(|c| c.der.to_vec()));
@@ -1948,7 +1961,9 @@ mod secure_boot {
 
     /// Appends a WIN_CERTIFICATE and points the security directory at it.
     fn with_certificate(mut pe: Vec<u8>, sig: &[u8]) -> Vec<u8> {
-        let Ok(layout) = authenticode::layout(&pe) else { return pe };
+        let Ok(layout) = authenticode::layout(&pe) else {
+            return pe;
+        };
         let _ = layout;
         while pe.len() % 8 != 0 {
             pe.push(0);
@@ -1964,7 +1979,11 @@ mod secure_boot {
         }
         let nt = u32::from_le_bytes(pe[0x3c..0x40].try_into().unwrap()) as usize;
         let opt = nt + 24;
-        let dirs = if u16::from_le_bytes([pe[opt], pe[opt + 1]]) == 0x20b { opt + 112 } else { opt + 96 };
+        let dirs = if u16::from_le_bytes([pe[opt], pe[opt + 1]]) == 0x20b {
+            opt + 112
+        } else {
+            opt + 96
+        };
         let entry = dirs + 32;
         let size = (pe.len() - at) as u32;
         pe[entry..entry + 4].copy_from_slice(&(at as u32).to_le_bytes());

@@ -81,14 +81,34 @@ fn material() -> Result<Material, String> {
         run(
             "openssl",
             &[
-                "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
-                "-subj", &format!("/CN=hypervisor-fw test {name}/"),
-                "-keyout", path_str(&key), "-out", path_str(&crt),
+                "req",
+                "-new",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-sha256",
+                "-days",
+                "3650",
+                "-subj",
+                &format!("/CN=hypervisor-fw test {name}/"),
+                "-keyout",
+                path_str(&key),
+                "-out",
+                path_str(&crt),
             ],
         )?;
         run(
             "openssl",
-            &["x509", "-in", path_str(&crt), "-outform", "der", "-out", path_str(&m.file(&format!("{name}.der")))],
+            &[
+                "x509",
+                "-in",
+                path_str(&crt),
+                "-outform",
+                "der",
+                "-out",
+                path_str(&m.file(&format!("{name}.der"))),
+            ],
         )?;
     }
     let kernel = debian::cloud_kernel()?;
@@ -100,9 +120,13 @@ fn material() -> Result<Material, String> {
         run(
             "sbsign",
             &[
-                "--key", path_str(&m.file(&format!("{key}.key"))),
-                "--cert", path_str(&m.file(&format!("{key}.crt"))),
-                "--output", path_str(output), path_str(input),
+                "--key",
+                path_str(&m.file(&format!("{key}.key"))),
+                "--cert",
+                path_str(&m.file(&format!("{key}.crt"))),
+                "--output",
+                path_str(output),
+                path_str(input),
             ],
         )
     };
@@ -151,7 +175,9 @@ fn secure_boot_init() -> Result<PathBuf, String> {
 fn fw_cfg_keys(config: &mut QemuConfig, keys: &[(&str, &Path)]) {
     for (name, file) in keys {
         config.extra_args.push("-fw_cfg".into());
-        config.extra_args.push(format!("name={FW_CFG}/{name},file={}", file.display()));
+        config
+            .extra_args
+            .push(format!("name={FW_CFG}/{name},file={}", file.display()));
     }
 }
 
@@ -211,7 +237,10 @@ fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
         ("1", "vmlinuz-signed", "sb-good"),
     ];
     let mut files = vec![
-        ("/sb/initrd.img".to_string(), Source::Host(initramfs::proof_initramfs()?)),
+        (
+            "/sb/initrd.img".to_string(),
+            Source::Host(initramfs::proof_initramfs()?),
+        ),
         ("/sb/sb-init.img".to_string(), Source::Host(secure_boot_init()?)),
     ];
     let mut entries = Vec::new();
@@ -261,9 +290,13 @@ fn microsoft_certificate(cn: &str, file: &str) -> Result<PathBuf, String> {
     while let Some(pos) = vars[at..].windows(16).position(|w| w == guid) {
         let start = at + pos;
         at = start + 16;
-        let Some(size) = vars.get(start + 16..start + 20) else { break };
+        let Some(size) = vars.get(start + 16..start + 20) else {
+            break;
+        };
         let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
-        let Some(list) = vars.get(start..start + size) else { continue };
+        let Some(list) = vars.get(start..start + size) else {
+            continue;
+        };
         for sig in signature_list::parse(list).unwrap_or_default() {
             if let signature_list::Entry::X509(der) = sig.entry {
                 let matches = pkcs7::Certificate::parse(der)
@@ -299,7 +332,10 @@ fn shim_microsoft_keys(ctx: &Context, s: &mut Session) -> Result<(), String> {
     fw_cfg_keys(&mut config, &[("PK", &m.file("PK.der")), ("KEK", &kek), ("db", &db)]);
     let qemu = s.boot(&config)?;
     let linux = proof(qemu, 512, "hvfw.marker=grub-cmdline-ok", LINUX)?;
-    println!("    Linux version after {:.2}s (Secure Boot, shim + GRUB)", linux.as_secs_f64());
+    println!(
+        "    Linux version after {:.2}s (Secure Boot, shim + GRUB)",
+        linux.as_secs_f64()
+    );
     assert_linux_secure_boot(qemu)?;
     Ok(())
 }

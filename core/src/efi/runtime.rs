@@ -456,7 +456,10 @@ pub extern "efiapi" fn set_variable(
     let key = crate::secure_boot::keys::KEY_VARIABLES
         .iter()
         .position(|(n, g)| *g == vendor && name.iter().copied().take_while(|&c| c != 0).eq(n.encode_utf16()));
-    if let (Some(index), true) = (key, attributes & efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS != 0) {
+    if let (Some(index), true) = (
+        key,
+        attributes & efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS != 0,
+    ) {
         return status(with(|rt| set_key_variable(rt, index, attributes, value)));
     }
     let persist = with(|rt| {

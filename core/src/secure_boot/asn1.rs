@@ -135,7 +135,9 @@ mod tests {
     #[test]
     fn walks_a_sequence_and_keeps_raw_bytes() {
         // SEQUENCE { INTEGER 5, OCTET STRING 'ab', [0] { NULL } }
-        let der = [0x30, 0x0b, 0x02, 0x01, 0x05, 0x04, 0x02, b'a', b'b', 0xa0, 0x02, 0x05, 0x00, 0xff, 0xff];
+        let der = [
+            0x30, 0x0b, 0x02, 0x01, 0x05, 0x04, 0x02, b'a', b'b', 0xa0, 0x02, 0x05, 0x00, 0xff, 0xff,
+        ];
         let seq = Tlv::first(&der, "test").unwrap();
         assert_eq!(seq.tag, SEQUENCE);
         assert_eq!(seq.raw.len(), 13);

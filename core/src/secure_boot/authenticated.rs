@@ -187,7 +187,8 @@ pub fn check(index: usize, attributes: u32, data: &[u8], current: &Keys, last: T
     };
     let mut keys = current.clone();
     *[&mut keys.pk, &mut keys.kek, &mut keys.db, &mut keys.dbx][index] = value.clone();
-    keys.validate().map_err(|_| AuthError::BadValue(EslError::BadSizes { offset: 0 }))?;
+    keys.validate()
+        .map_err(|_| AuthError::BadValue(EslError::BadSizes { offset: 0 }))?;
     Ok(Update {
         value,
         time: if append { d.time.max(last) } else { d.time },
@@ -198,8 +199,8 @@ pub fn check(index: usize, attributes: u32, data: &[u8], current: &Keys, last: T
 /// One signature as a list of its own (a certificate hash gets a zero
 /// revocation time: revoked whenever signed).
 fn rebuild(s: &signature_list::Signature<'_>) -> Vec<u8> {
-    use signature_list::{Entry, CERT_X509, CERT_X509_SHA256, CERT_X509_SHA384, CERT_X509_SHA512};
     use super::HashAlgorithm;
+    use signature_list::{Entry, CERT_X509, CERT_X509_SHA256, CERT_X509_SHA384, CERT_X509_SHA512};
     match s.entry {
         Entry::X509(der) => signature_list::build(&CERT_X509, &s.owner, der),
         Entry::Hash(a, h) => signature_list::build(&signature_list::hash_type(a), &s.owner, h),

@@ -94,7 +94,9 @@ pub fn layout(pe: &[u8]) -> Result<Layout, PeError> {
         let offset = u32_at(pe, entry)? as usize;
         let size = u32_at(pe, entry + 4)? as usize;
         if size != 0 {
-            let end = offset.checked_add(size).ok_or(PeError::OutOfBounds("certificate table"))?;
+            let end = offset
+                .checked_add(size)
+                .ok_or(PeError::OutOfBounds("certificate table"))?;
             if end > pe.len() || offset < size_of_headers {
                 return Err(PeError::OutOfBounds("certificate table"));
             }
@@ -243,6 +245,9 @@ mod tests {
         assert_eq!(layout(&pe), Err(PeError::OutOfBounds("section")));
         let mut pe = tiny_pe(Some(b"x"));
         pe[0x400..0x404].copy_from_slice(&4u32.to_le_bytes());
-        assert_eq!(signatures(&pe, &layout(&pe).unwrap()), Err(PeError::BadCertificateTable));
+        assert_eq!(
+            signatures(&pe, &layout(&pe).unwrap()),
+            Err(PeError::BadCertificateTable)
+        );
     }
 }

@@ -65,7 +65,9 @@ pub enum KeyError {
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeyError::Malformed { variable, error } => write!(f, "{variable}: not signature lists nor a DER certificate ({error})"),
+            KeyError::Malformed { variable, error } => {
+                write!(f, "{variable}: not signature lists nor a DER certificate ({error})")
+            }
             KeyError::BadPlatformKey => write!(f, "PK must be exactly one X.509 certificate"),
         }
     }
@@ -213,7 +215,9 @@ mod tests {
 
     /// A minimal self-signed-shaped certificate: enough structure to parse.
     fn cert() -> Vec<u8> {
-        let alg = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00];
+        let alg = [
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
+        ];
         let name = [0x30, 0x00];
         let mut tbs_body = alloc::vec![0x02, 0x01, 0x01];
         tbs_body.extend_from_slice(&alg);
@@ -247,13 +251,30 @@ mod tests {
     #[test]
     fn pk_must_be_one_certificate() {
         let pk = to_signature_lists("PK", &cert()).unwrap();
-        let keys = Keys { pk: pk.clone(), ..Keys::default() };
+        let keys = Keys {
+            pk: pk.clone(),
+            ..Keys::default()
+        };
         assert_eq!(keys.validate(), Ok(()));
         let mut two = pk.clone();
         two.extend_from_slice(&pk);
-        assert_eq!(Keys { pk: two, ..Keys::default() }.validate(), Err(KeyError::BadPlatformKey));
+        assert_eq!(
+            Keys {
+                pk: two,
+                ..Keys::default()
+            }
+            .validate(),
+            Err(KeyError::BadPlatformKey)
+        );
         let hash = signature_list::build(&CERT_SHA256, &HVFW_OWNER, &[0; 32]);
-        assert_eq!(Keys { pk: hash, ..Keys::default() }.validate(), Err(KeyError::BadPlatformKey));
+        assert_eq!(
+            Keys {
+                pk: hash,
+                ..Keys::default()
+            }
+            .validate(),
+            Err(KeyError::BadPlatformKey)
+        );
     }
 
     #[test]
@@ -273,17 +294,25 @@ mod tests {
         enroll(&mut s, &keys).unwrap();
         assert_eq!(s.get(&ucs2("SecureBoot"), &efi::GLOBAL_VARIABLE, true).unwrap().1, &[1]);
         assert_eq!(s.get(&ucs2("SetupMode"), &efi::GLOBAL_VARIABLE, true).unwrap().1, &[0]);
-        assert_eq!(s.get(&ucs2("DeployedMode"), &efi::GLOBAL_VARIABLE, true).unwrap().1, &[0]);
+        assert_eq!(
+            s.get(&ucs2("DeployedMode"), &efi::GLOBAL_VARIABLE, true).unwrap().1,
+            &[0]
+        );
         let (attributes, value) = s.get(&ucs2("db"), &IMAGE_SECURITY_DATABASE, true).unwrap();
         assert_eq!((attributes, value), (KEY_ATTRIBUTES, &db[..]));
-        assert_eq!(s.get(&ucs2("dbDefault"), &efi::GLOBAL_VARIABLE, true).unwrap().1, &db[..]);
+        assert_eq!(
+            s.get(&ucs2("dbDefault"), &efi::GLOBAL_VARIABLE, true).unwrap().1,
+            &db[..]
+        );
         assert_eq!(enforced(&s), Some((db.clone(), Vec::new())));
         let nv_bs_rt = efi::VARIABLE_NON_VOLATILE | BS_RT;
         for (name, guid) in [("db", IMAGE_SECURITY_DATABASE), ("SecureBoot", efi::GLOBAL_VARIABLE)] {
             assert!(s.set(&ucs2(name), &guid, nv_bs_rt, &[0; 4], false).is_err(), "{name}");
         }
         // Not enrolled, still not writable without authentication.
-        assert!(s.set(&ucs2("dbx"), &IMAGE_SECURITY_DATABASE, nv_bs_rt, &[0; 4], false).is_err());
+        assert!(s
+            .set(&ucs2("dbx"), &IMAGE_SECURITY_DATABASE, nv_bs_rt, &[0; 4], false)
+            .is_err());
         assert!(is_key_variable(&ucs2("KEK"), &efi::GLOBAL_VARIABLE));
         assert!(!is_key_variable(&ucs2("KEK"), &IMAGE_SECURITY_DATABASE));
     }

@@ -111,7 +111,8 @@ fn rsa_verify(spki: &Tlv<'_>, hash: HashAlgorithm, message: &[u8], sig: &[u8]) -
         HashAlgorithm::Sha384 => Pkcs1v15Sign::new::<sha2::Sha384>(),
         HashAlgorithm::Sha512 => Pkcs1v15Sign::new::<sha2::Sha512>(),
     };
-    key.verify(scheme, &digest, sig).map_err(|_| SignatureError::BadSignature)
+    key.verify(scheme, &digest, sig)
+        .map_err(|_| SignatureError::BadSignature)
 }
 
 /// An X.509 certificate, with the raw parts the checks compare.
@@ -254,7 +255,10 @@ const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
 /// CertData: SignedData, with or without its ContentInfo wrapper, content
 /// type data, no content). Returns the signers' certificates and the
 /// certificates the blob carries, for the caller's trust decision.
-pub fn verify_detached<'a>(blob: &'a [u8], content: &[u8]) -> Result<(Vec<Signer<'a>>, Vec<Certificate<'a>>), SignatureError> {
+pub fn verify_detached<'a>(
+    blob: &'a [u8],
+    content: &[u8],
+) -> Result<(Vec<Signer<'a>>, Vec<Certificate<'a>>), SignatureError> {
     let outer = Tlv::first(blob, "SignedData")?.expect(asn1::SEQUENCE, "SignedData")?;
     let mut probe = outer.children("SignedData")?;
     let signed = match probe.any("SignedData")? {
@@ -330,7 +334,12 @@ fn verify_signer<'a>(
                 let mut a = attribute.children("attribute")?;
                 if a.next(asn1::OID, "attribute type")?.value == OID_MESSAGE_DIGEST {
                     let values = a.next(asn1::SET, "message digest")?;
-                    digest = Some(values.children("message digest")?.next(asn1::OCTET_STRING, "message digest")?.value);
+                    digest = Some(
+                        values
+                            .children("message digest")?
+                            .next(asn1::OCTET_STRING, "message digest")?
+                            .value,
+                    );
                 }
             }
             if digest != Some(&content_digest[..]) {

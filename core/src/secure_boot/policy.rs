@@ -86,9 +86,7 @@ fn hash_listed(list: &[Signature<'_>], digests: &mut Digests<'_>) -> Option<Hash
 /// issued by a certificate there.
 pub(crate) fn certificate_listed(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
     list.iter().any(|s| match s.entry {
-        Entry::X509(der) => {
-            der == cert.der || Certificate::parse(der).is_ok_and(|listed| cert.is_signed_by(&listed))
-        }
+        Entry::X509(der) => der == cert.der || Certificate::parse(der).is_ok_and(|listed| cert.is_signed_by(&listed)),
         Entry::X509Hash(a, h) => a.hash(cert.tbs) == h,
         _ => false,
     })

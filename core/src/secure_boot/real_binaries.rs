@@ -51,10 +51,22 @@ fn sha256(pe: &[u8]) -> Vec<u8> {
 #[ignore = "needs Debian's EFI binaries (HVFW_EFI_BINARIES)"]
 fn authenticode_digests_match_pesign() {
     for (name, expected) in [
-        ("shimx64.efi.signed", "80a66d53a945d2286fcadd780fae1c225aa732079cd67b5225dc78aaab4e2ff8"),
-        ("grubx64.efi.signed", "a68f6d71ebddaa19751ff8d729f67d11b0df8e4c49400c3e7e90de16119e1265"),
-        ("systemd-bootx64.efi", "7843e376e57323bcdfebcffc8d5109eb39721c83d8bedab1dfd6431596875c2c"),
-        ("linuxx64.efi.stub", "28fd6b9a39b745449fa2389a31045900804eae49ea7edb0f8c152a131df0002c"),
+        (
+            "shimx64.efi.signed",
+            "80a66d53a945d2286fcadd780fae1c225aa732079cd67b5225dc78aaab4e2ff8",
+        ),
+        (
+            "grubx64.efi.signed",
+            "a68f6d71ebddaa19751ff8d729f67d11b0df8e4c49400c3e7e90de16119e1265",
+        ),
+        (
+            "systemd-bootx64.efi",
+            "7843e376e57323bcdfebcffc8d5109eb39721c83d8bedab1dfd6431596875c2c",
+        ),
+        (
+            "linuxx64.efi.stub",
+            "28fd6b9a39b745449fa2389a31045900804eae49ea7edb0f8c152a131df0002c",
+        ),
     ] {
         assert_eq!(hex(&sha256(&read(name))), expected, "{name}");
     }
@@ -91,9 +103,13 @@ fn ovmf_certificates(vars: &[u8]) -> Vec<Vec<u8>> {
     while let Some(pos) = vars[at..].windows(16).position(|w| w == guid) {
         let start = at + pos;
         at = start + 16;
-        let Some(size) = vars.get(start + 16..start + 20) else { break };
+        let Some(size) = vars.get(start + 16..start + 20) else {
+            break;
+        };
         let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
-        let Some(list) = vars.get(start..start + size) else { continue };
+        let Some(list) = vars.get(start..start + size) else {
+            continue;
+        };
         if let Ok(sigs) = signature_list::parse(list) {
             for s in sigs {
                 if let Entry::X509(der) = s.entry {
@@ -137,7 +153,10 @@ fn shim_is_allowed_by_microsoft_uefi_ca_2011_in_db() {
     let kek = x509(&microsoft("Microsoft Corporation KEK CA 2011"));
     assert_eq!(check(&shim, &sigs(&kek), &[]), Err(Refusal::UnknownKey));
     // GRUB and the kernel are Debian's: shim checks them, not db.
-    assert_eq!(check(&read("grubx64.efi.signed"), &sigs(&db), &[]), Err(Refusal::UnknownKey));
+    assert_eq!(
+        check(&read("grubx64.efi.signed"), &sigs(&db), &[]),
+        Err(Refusal::UnknownKey)
+    );
     assert_eq!(check(&kernel(), &sigs(&db), &[]), Err(Refusal::UnknownKey));
 }
 
@@ -156,7 +175,10 @@ fn dbx_revokes_by_hash_and_by_certificate() {
         data.extend_from_slice(&[0; 16]);
         signature_list::build(&signature_list::CERT_X509_SHA256, &OWNER, &data)
     };
-    assert_eq!(check(&shim, &sigs(&db), &sigs(&tbs_hash)), Err(Refusal::CertificateRevoked));
+    assert_eq!(
+        check(&shim, &sigs(&db), &sigs(&tbs_hash)),
+        Err(Refusal::CertificateRevoked)
+    );
 }
 
 #[test]
@@ -166,7 +188,10 @@ fn leaf_certificate_and_hash_in_db_and_modified_images() {
     let k = kernel();
     let layout = authenticode::layout(&k).unwrap();
     let blob = authenticode::signatures(&k, &layout).unwrap()[0];
-    let leaf = pkcs7::verify_signed_data(blob).unwrap().signers[0].certificate.der.to_vec();
+    let leaf = pkcs7::verify_signed_data(blob).unwrap().signers[0]
+        .certificate
+        .der
+        .to_vec();
     let db = x509(&leaf);
     assert_eq!(check(&k, &sigs(&db), &[]), Ok(Approval::Signature));
     let mut changed = k.clone();

@@ -19,7 +19,11 @@ fn run(program: &str, args: &[&str]) {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program} (packages openssl, efitools): {e}"));
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn dir() -> PathBuf {
@@ -34,20 +38,38 @@ fn key(dir: &Path, name: &str) {
     run(
         "openssl",
         &[
-            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
-            "-subj", &std::format!("/CN=hvfw auth test {name}/"),
-            "-keyout", k.to_str().unwrap(), "-out", c.to_str().unwrap(),
+            "req",
+            "-new",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-sha256",
+            "-days",
+            "30",
+            "-subj",
+            &std::format!("/CN=hvfw auth test {name}/"),
+            "-keyout",
+            k.to_str().unwrap(),
+            "-out",
+            c.to_str().unwrap(),
         ],
     );
     run(
         "cert-to-efi-sig-list",
-        &[c.to_str().unwrap(), dir.join(std::format!("{name}.esl")).to_str().unwrap()],
+        &[
+            c.to_str().unwrap(),
+            dir.join(std::format!("{name}.esl")).to_str().unwrap(),
+        ],
     );
 }
 
 /// `sign-efi-sig-list [-a] -t TIME -k SIGNER.key -c SIGNER.crt VAR ESL OUT`.
 fn sign(dir: &Path, var: &str, esl: &str, signer: &str, time: &str, append: bool) -> Vec<u8> {
-    let out = dir.join(std::format!("{var}-{esl}-{signer}-{}.auth", time.replace([' ', ':'], "_")));
+    let out = dir.join(std::format!(
+        "{var}-{esl}-{signer}-{}.auth",
+        time.replace([' ', ':'], "_")
+    ));
     let mut args: Vec<String> = Vec::new();
     if append {
         args.push("-a".into());
@@ -114,22 +136,37 @@ fn efitools_payloads_update_db_and_dbx_as_the_specification_says() {
     assert!(check(1, attrs, &kek_by_pk, &keys, zero).is_ok());
 
     // A payload signed for db does not apply to dbx (the name is signed).
-    assert!(matches!(check(3, attrs, &by_pk, &keys, zero), Err(AuthError::BadSignature(_))));
+    assert!(matches!(
+        check(3, attrs, &by_pk, &keys, zero),
+        Err(AuthError::BadSignature(_))
+    ));
     // A changed byte in the new value breaks the signature.
     let mut tampered = by_pk.clone();
     let last = tampered.len() - 10;
     tampered[last] ^= 1;
-    assert!(matches!(check(2, attrs, &tampered, &keys, zero), Err(AuthError::BadSignature(_))));
+    assert!(matches!(
+        check(2, attrs, &tampered, &keys, zero),
+        Err(AuthError::BadSignature(_))
+    ));
 
     // Replays: a write must be later than the last one.
     let first = check(2, attrs, &by_pk, &keys, zero).unwrap();
     let older = sign(&d, "db", "db", "KEK", "2025-12-31 23:59:59", false);
-    assert_eq!(check(2, attrs, &older, &first.keys, first.time), Err(AuthError::Replayed));
-    assert_eq!(check(2, attrs, &by_pk, &first.keys, first.time), Err(AuthError::Replayed));
+    assert_eq!(
+        check(2, attrs, &older, &first.keys, first.time),
+        Err(AuthError::Replayed)
+    );
+    assert_eq!(
+        check(2, attrs, &by_pk, &first.keys, first.time),
+        Err(AuthError::Replayed)
+    );
     assert_eq!(AuthError::Replayed.status(), efi::Status::SECURITY_VIOLATION);
 
     // The attributes are part of the contract.
-    assert_eq!(check(2, attrs & !efi::VARIABLE_RUNTIME_ACCESS, &by_pk, &keys, zero), Err(AuthError::BadAttributes));
+    assert_eq!(
+        check(2, attrs & !efi::VARIABLE_RUNTIME_ACCESS, &by_pk, &keys, zero),
+        Err(AuthError::BadAttributes)
+    );
     assert_eq!(check(2, attrs, b"short", &keys, zero), Err(AuthError::Malformed));
     assert_eq!(AuthError::Malformed.status(), efi::Status::INVALID_PARAMETER);
 

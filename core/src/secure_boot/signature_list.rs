@@ -99,7 +99,10 @@ impl fmt::Display for EslError {
             EslError::Truncated { offset } => write!(f, "signature list at {offset} is truncated"),
             EslError::BadSizes { offset } => write!(f, "signature list at {offset} has inconsistent sizes"),
             EslError::WrongSignatureSize { offset } => {
-                write!(f, "signature list at {offset} has the wrong signature size for its type")
+                write!(
+                    f,
+                    "signature list at {offset} has the wrong signature size for its type"
+                )
             }
         }
     }
