@@ -1965,7 +1965,7 @@ mod secure_boot {
             return pe;
         };
         let _ = layout;
-        while pe.len() % 8 != 0 {
+        while !pe.len().is_multiple_of(8) {
             pe.push(0);
         }
         let at = pe.len();
@@ -1974,7 +1974,7 @@ mod secure_boot {
         pe.extend_from_slice(&0x0200u16.to_le_bytes());
         pe.extend_from_slice(&0x0002u16.to_le_bytes());
         pe.extend_from_slice(sig);
-        while pe.len() % 8 != 0 {
+        while !pe.len().is_multiple_of(8) {
             pe.push(0);
         }
         let nt = u32::from_le_bytes(pe[0x3c..0x40].try_into().unwrap()) as usize;

@@ -32,7 +32,7 @@ impl HashAlgorithm {
         }
     }
 
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             Self::Sha1 => 20,
             Self::Sha256 => 32,
@@ -106,7 +106,7 @@ mod tests {
         assert_eq!(&HashAlgorithm::Sha384.hash(b"abc")[..4], &[0xcb, 0x00, 0x75, 0x3f]);
         assert_eq!(&HashAlgorithm::Sha512.hash(b"abc")[..4], &[0xdd, 0xaf, 0x35, 0xa1]);
         for a in HashAlgorithm::ALL {
-            assert_eq!(a.hash(b"").len(), a.len());
+            assert_eq!(a.hash(b"").len(), a.digest_len());
         }
     }
 }

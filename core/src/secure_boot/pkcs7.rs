@@ -86,7 +86,7 @@ fn rsa_signature_algorithm(alg: &Tlv<'_>) -> Result<Option<HashAlgorithm>, Signa
 fn rsa_verify(spki: &Tlv<'_>, hash: HashAlgorithm, message: &[u8], sig: &[u8]) -> Result<(), SignatureError> {
     let mut fields = spki.children("SubjectPublicKeyInfo")?;
     let alg = fields.next(asn1::SEQUENCE, "public key algorithm")?;
-    if rsa_signature_algorithm(&alg)? != None {
+    if rsa_signature_algorithm(&alg)?.is_some() {
         return Err(SignatureError::UnsupportedAlgorithm);
     }
     let bits = fields.next(asn1::BIT_STRING, "public key")?;
@@ -218,7 +218,7 @@ pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureErro
     let mut di = digest_info.children("DigestInfo")?;
     let digest_algorithm = digest_algorithm(&di.next(asn1::SEQUENCE, "DigestInfo algorithm")?)?;
     let image_digest = di.next(asn1::OCTET_STRING, "image digest")?.value;
-    if image_digest.len() != digest_algorithm.len() {
+    if image_digest.len() != digest_algorithm.digest_len() {
         return Err(Asn1Error("image digest").into());
     }
     let mut certificates = Vec::new();
@@ -316,7 +316,7 @@ fn verify_signer<'a>(
     let attributes = f.optional(asn1::CONTEXT_0, "signed attributes")?;
     let sig_alg = f.next(asn1::SEQUENCE, "signature algorithm")?;
     let signature = f.next(asn1::OCTET_STRING, "signature")?.value;
-    if let Some(Some(h)) = rsa_signature_algorithm(&sig_alg).ok() {
+    if let Ok(Some(h)) = rsa_signature_algorithm(&sig_alg) {
         if h != hash {
             return Err(SignatureError::UnsupportedAlgorithm);
         }

@@ -185,7 +185,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Signature<'_>>, EslError> {
             return Err(EslError::Truncated { offset: at });
         }
         let body = list_size - LIST_HEADER;
-        if sig_size <= OWNER || header_size > body || (body - header_size) % sig_size != 0 {
+        if sig_size <= OWNER || header_size > body || !(body - header_size).is_multiple_of(sig_size) {
             return Err(EslError::BadSizes { offset: at });
         }
         if fixed_size(&kind).is_some_and(|size| size != sig_size) {
