@@ -35,6 +35,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "secure_boot_refuses_shim_without_microsoft_ca_in_db",
             run: shim_refused,
         },
+        BootTest {
+            name: "secure_boot_authenticated_db_updates_from_an_efi_program",
+            run: authenticated_db,
+        },
     ]
 }
 
@@ -356,5 +360,186 @@ fn shim_refused(ctx: &Context, s: &mut Session) -> Result<(), String> {
     if qemu.log().contains("Linux version") {
         return Err("Linux booted although shim's signer is not in db".into());
     }
+    Ok(())
+}
+
+/// A key "new", a kernel it signs and efitools' payloads for db (see
+/// tests/efi-app/src/sb_auth.rs), made once per work tree.
+fn auth_material(m: &Material) -> Result<(), String> {
+    let stamp = m.file("auth-v1.done");
+    if stamp.exists() {
+        return Ok(());
+    }
+    let run = |program: &str, args: &[&str]| images::run(program, args).map(|_| ());
+    let (key, crt) = (m.file("new.key"), m.file("new.crt"));
+    run(
+        "openssl",
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-sha256",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=hypervisor-fw test new db key/",
+            "-keyout",
+            path_str(&key),
+            "-out",
+            path_str(&crt),
+        ],
+    )?;
+    run("cert-to-efi-sig-list", &[path_str(&crt), path_str(&m.file("new.esl"))])?;
+    run(
+        "cert-to-efi-sig-list",
+        &[path_str(&m.file("db.crt")), path_str(&m.file("db.esl"))],
+    )?;
+    let mut both = std::fs::read(m.file("db.esl")).map_err(|e| e.to_string())?;
+    both.extend(std::fs::read(m.file("new.esl")).map_err(|e| e.to_string())?);
+    std::fs::write(m.file("db-and-new.esl"), both).map_err(|e| e.to_string())?;
+    run(
+        "sbsign",
+        &[
+            "--key",
+            path_str(&key),
+            "--cert",
+            path_str(&crt),
+            "--output",
+            path_str(&m.file("vmlinuz-new-key")),
+            path_str(&m.file("vmlinuz-unsigned")),
+        ],
+    )?;
+    for (out, append, time, signer, esl) in [
+        ("wrong-key.auth", true, "2026-01-01 00:00:00", "other", "new.esl"),
+        ("append.auth", true, "2026-01-01 00:00:00", "KEK", "new.esl"),
+        ("write.auth", false, "2026-02-01 00:00:00", "KEK", "db-and-new.esl"),
+        ("older.auth", false, "2026-01-15 00:00:00", "KEK", "db.esl"),
+    ] {
+        let (k, c) = (m.file(&format!("{signer}.key")), m.file(&format!("{signer}.crt")));
+        let mut args = vec![];
+        if append {
+            args.push("-a");
+        }
+        let (esl, out) = (m.file(esl), m.file(out));
+        args.extend([
+            "-t",
+            time,
+            "-k",
+            path_str(&k),
+            "-c",
+            path_str(&c),
+            "db",
+            path_str(&esl),
+            path_str(&out),
+        ]);
+        run("sign-efi-sig-list", &args)?;
+    }
+    std::fs::write(&stamp, b"").map_err(|e| e.to_string())
+}
+
+/// The EFI test application (signed with the db key) makes authenticated
+/// writes of db: an unauthenticated one and one signed by a key not in KEK
+/// are refused, a KEK-signed append and a later full write succeed, an older
+/// write and a replay are refused. It returns, the boot manager moves on,
+/// and a kernel signed by the key the append added boots: the new db is the
+/// one LoadImage checks.
+fn authenticated_db(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    auth_material(&m)?;
+    let app = firmware::build_efi_test_app()?;
+    let signed_app = m.file("efi-test-app.signed.efi");
+    images::run(
+        "sbsign",
+        &[
+            "--key",
+            path_str(&m.file("db.key")),
+            "--cert",
+            path_str(&m.file("db.crt")),
+            "--output",
+            path_str(&signed_app),
+            path_str(&app),
+        ],
+    )?;
+    let mut files = vec![
+        ("/hvfw-sb-auth".to_string(), Source::text("yes\n")),
+        ("/sb/app.efi".to_string(), Source::Host(signed_app)),
+        (
+            "/sb/vmlinuz-new-key".to_string(),
+            Source::Host(m.file("vmlinuz-new-key")),
+        ),
+        (
+            "/sb/initrd.img".to_string(),
+            Source::Host(initramfs::proof_initramfs()?),
+        ),
+        ("/sb/sb-init.img".to_string(), Source::Host(secure_boot_init()?)),
+    ];
+    for f in ["wrong-key.auth", "append.auth", "write.auth", "older.auth"] {
+        files.push((format!("/sb-auth/{f}"), Source::Host(m.file(f))));
+    }
+    let entries = vec![
+        (
+            "sb-2.conf".to_string(),
+            "title Secure Boot app\nversion 2\nsort-key sb\nefi /sb/app.efi\n".to_string(),
+        ),
+        ("sb-1.conf".to_string(), sb_entry("1", "vmlinuz-new-key", "sb-new-key")),
+    ];
+    let disk = images::bls_disk(&BlsDisk {
+        name: "sb-auth".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\n".into(),
+        entries,
+        files,
+        boot_loader: None,
+    })?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    fw_cfg_keys(
+        &mut config,
+        &[
+            ("PK", &m.file("PK.der")),
+            ("KEK", &m.file("KEK.der")),
+            ("db", &m.file("db.der")),
+        ],
+    );
+    let qemu = s.boot(&config)?;
+    qemu.wait_for("HVFW-APP: sb-auth done", Duration::from_secs(60))?;
+    let log = qemu.log();
+    let value = |key: &str| -> Vec<String> {
+        let prefix = format!("HVFW-APP: sb-auth {key}=");
+        log.lines()
+            .filter_map(|l| l.split_once(&prefix).map(|(_, v)| v.trim().to_string()))
+            .collect()
+    };
+    for (key, want) in [
+        ("unauthenticated", "INVALID_PARAMETER"),
+        ("wrong-key", "SECURITY_VIOLATION"),
+        ("append", "SUCCESS"),
+        ("write", "SUCCESS"),
+        ("replay-older", "SECURITY_VIOLATION"),
+        ("replay-same", "SECURITY_VIOLATION"),
+    ] {
+        let got = value(key);
+        if got.len() != 1 || !got[0].contains(want) {
+            return Err(format!("SetVariable(db) {key}: {got:?}, expected {want}"));
+        }
+        println!("    SetVariable(db) {key}: {}", got[0]);
+    }
+    // db's size: before, after the refused write, after the append (grown),
+    // and unchanged by the full write of the same lists and the refusals.
+    let sizes: Vec<usize> = value("db-size").iter().filter_map(|v| v.parse().ok()).collect();
+    match sizes.as_slice() {
+        [before, after_wrong, after_append, after_write, s5, s6]
+            if before == after_wrong
+                && after_append > before
+                && after_write == after_append
+                && s5 == after_write
+                && s6 == after_write => {}
+        other => return Err(format!("db sizes along the writes: {other:?}")),
+    }
+    proof(qemu, 512, "hvfw.marker=sb-new-key", LINUX)?;
+    assert_linux_secure_boot(qemu)?;
     Ok(())
 }
