@@ -54,12 +54,12 @@ fn path_str(p: &Path) -> &str {
 
 /// The test's keys and kernels, made once per work tree (a stamp marks a
 /// complete set).
-struct Material {
+pub struct Material {
     dir: PathBuf,
 }
 
 impl Material {
-    fn file(&self, name: &str) -> PathBuf {
+    pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 }
@@ -71,7 +71,7 @@ fn flip_middle_byte(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::write(to, bytes).map_err(|e| e.to_string())
 }
 
-fn material() -> Result<Material, String> {
+pub fn material() -> Result<Material, String> {
     let dir = work_dir()?;
     let m = Material { dir: dir.clone() };
     let stamp = dir.join("material-v1.done");
@@ -283,7 +283,7 @@ fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
 
 /// Microsoft's certificate whose subject contains `cn`, from the ESLs in
 /// Debian's Microsoft-enrolled OVMF variable store, written as DER.
-fn microsoft_certificate(cn: &str, file: &str) -> Result<PathBuf, String> {
+pub fn microsoft_certificate(cn: &str, file: &str) -> Result<PathBuf, String> {
     let out = work_dir()?.join(file);
     if out.exists() {
         return Ok(out);
@@ -327,10 +327,37 @@ fn shim_disk() -> Result<PathBuf, String> {
 /// Microsoft-signed shim is verified by the firmware, shim verifies GRUB and
 /// GRUB (through shim) the kernel, and Linux runs with Secure Boot and
 /// lockdown.
-fn shim_microsoft_keys(ctx: &Context, s: &mut Session) -> Result<(), String> {
+/// PK (the test's), KEK and db (Microsoft's) for Debian's signed shim.
+pub fn microsoft_keys() -> Result<[(&'static str, PathBuf); 3], String> {
     let m = material()?;
-    let kek = microsoft_certificate("Microsoft Corporation KEK CA 2011", "MicCorKEKCA2011.der")?;
-    let db = microsoft_certificate("Microsoft Corporation UEFI CA 2011", "MicCorUEFCA2011.der")?;
+    Ok([
+        ("PK", m.file("PK.der")),
+        (
+            "KEK",
+            microsoft_certificate("Microsoft Corporation KEK CA 2011", "MicCorKEKCA2011.der")?,
+        ),
+        (
+            "db",
+            microsoft_certificate("Microsoft Corporation UEFI CA 2011", "MicCorUEFCA2011.der")?,
+        ),
+    ])
+}
+
+/// `-fw_cfg` arguments handing `keys` to the firmware.
+pub fn fw_cfg_args(keys: &[(&str, PathBuf)]) -> Vec<String> {
+    keys.iter()
+        .flat_map(|(name, file)| {
+            [
+                "-fw_cfg".to_string(),
+                format!("name={FW_CFG}/{name},file={}", file.display()),
+            ]
+        })
+        .collect()
+}
+
+fn shim_microsoft_keys(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let [_, (_, kek), (_, db)] = microsoft_keys()?;
+    let m = material()?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(shim_disk()?);
     fw_cfg_keys(&mut config, &[("PK", &m.file("PK.der")), ("KEK", &kek), ("db", &db)]);
