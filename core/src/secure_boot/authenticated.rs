@@ -160,11 +160,9 @@ pub fn check(index: usize, attributes: u32, data: &[u8], current: &Keys, last: T
     };
     if current.user_mode() || index == 0 {
         let authority = signature_list::parse(&authority).map_err(AuthError::BadValue)?;
-        let trusted = signers.iter().any(|s| {
-            policy::chain(s.certificate, &certificates)
-                .iter()
-                .any(|c| policy::certificate_listed(&authority, c))
-        });
+        let trusted = signers
+            .iter()
+            .any(|s| policy::chain_listed(&authority, &policy::chain(s.certificate, &certificates)));
         if !trusted {
             return Err(AuthError::NotAuthorized);
         }

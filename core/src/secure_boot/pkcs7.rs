@@ -189,6 +189,30 @@ pub struct Authenticode<'a> {
     pub signers: Vec<Signer<'a>>,
 }
 
+/// The certificates an Authenticode SignedData carries, parsed but not
+/// verified (for comparisons with dbx).
+pub fn certificates(blob: &[u8]) -> Result<Vec<Certificate<'_>>, SignatureError> {
+    let info = Tlv::first(blob, "ContentInfo")?.expect(asn1::SEQUENCE, "ContentInfo")?;
+    let mut info = info.children("ContentInfo")?;
+    info.next(asn1::OID, "content type")?;
+    let wrapper = info.next(asn1::CONTEXT_0, "SignedData")?;
+    let signed = wrapper.children("SignedData")?.next(asn1::SEQUENCE, "SignedData")?;
+    let mut s = signed.children("SignedData")?;
+    s.next(asn1::INTEGER, "SignedData version")?;
+    s.next(asn1::SET, "digest algorithms")?;
+    s.next(asn1::SEQUENCE, "content info")?;
+    let mut certificates = Vec::new();
+    if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
+        for c in set.children("certificates")? {
+            let c = c?;
+            if c.tag == asn1::SEQUENCE {
+                certificates.push(Certificate::parse(c.raw)?);
+            }
+        }
+    }
+    Ok(certificates)
+}
+
 /// Parses an Authenticode SignedData (a ContentInfo; bytes after it are
 /// padding) and verifies each signer's signature over the content. A signer
 /// whose signature does not verify makes the whole signature invalid.

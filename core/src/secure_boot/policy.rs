@@ -82,14 +82,30 @@ fn hash_listed(list: &[Signature<'_>], digests: &mut Digests<'_>) -> Option<Hash
     })
 }
 
-/// Whether `cert` is in `list`: itself, the hash of its tbsCertificate, or
-/// issued by a certificate there.
-pub(crate) fn certificate_listed(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
+/// Whether `cert` itself is in `list`: its DER, or the hash of its
+/// tbsCertificate. No signature check: cheap.
+pub(crate) fn certificate_named(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
     list.iter().any(|s| match s.entry {
-        Entry::X509(der) => der == cert.der || Certificate::parse(der).is_ok_and(|listed| cert.is_signed_by(&listed)),
+        Entry::X509(der) => der == cert.der,
         Entry::X509Hash(a, h) => a.hash(cert.tbs) == h,
         _ => false,
     })
+}
+
+/// Whether a certificate in `list` issued `cert` (names, then the RSA
+/// signature).
+fn issued_by_listed(list: &[Signature<'_>], cert: &Certificate<'_>) -> bool {
+    list.iter().any(|s| match s.entry {
+        Entry::X509(der) => Certificate::parse(der).is_ok_and(|listed| cert.is_signed_by(&listed)),
+        _ => false,
+    })
+}
+
+/// Whether any certificate of `chain` is in `list` or issued by one there.
+/// Exact matches are looked for first: each issuer check costs an RSA
+/// verification.
+pub(crate) fn chain_listed(list: &[Signature<'_>], chain: &[Certificate<'_>]) -> bool {
+    chain.iter().any(|c| certificate_named(list, c)) || chain.iter().any(|c| issued_by_listed(list, c))
 }
 
 /// The chain from `leaf` up through the SignedData's certificates.
@@ -128,6 +144,22 @@ pub fn check(pe: &[u8], db: &[Signature<'_>], dbx: &[Signature<'_>]) -> Result<A
     let mut modified = false;
     let mut malformed = None;
     for blob in &blobs {
+        if trusted {
+            // One trusted signature is enough; the others can still revoke
+            // the image through dbx. Their certificates are compared with
+            // dbx without verifying their signatures, which can only refuse
+            // more.
+            match pkcs7::certificates(blob) {
+                Ok(certs)
+                    if certs
+                        .iter()
+                        .any(|c| certificate_named(dbx, c) || issued_by_listed(dbx, c)) =>
+                {
+                    return Err(Refusal::CertificateRevoked);
+                }
+                _ => continue,
+            }
+        }
         let signature = match pkcs7::verify_signed_data(blob) {
             Ok(s) => s,
             Err(e) => {
@@ -141,10 +173,10 @@ pub fn check(pe: &[u8], db: &[Signature<'_>], dbx: &[Signature<'_>]) -> Result<A
         }
         for signer in &signature.signers {
             let chain = chain(signer.certificate, &signature.certificates);
-            if chain.iter().any(|c| certificate_listed(dbx, c)) {
+            if chain_listed(dbx, &chain) {
                 return Err(Refusal::CertificateRevoked);
             }
-            if chain.iter().any(|c| certificate_listed(db, c)) {
+            if chain_listed(db, &chain) {
                 trusted = true;
             } else {
                 verified_untrusted = true;

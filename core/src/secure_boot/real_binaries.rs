@@ -207,3 +207,21 @@ fn leaf_certificate_and_hash_in_db_and_modified_images() {
         Ok(Approval::Hash(HashAlgorithm::Sha256))
     );
 }
+
+#[test]
+#[ignore = "needs Debian's EFI binaries (HVFW_EFI_BINARIES)"]
+fn a_revoked_second_signature_revokes_a_trusted_image() {
+    // shim's first signature chains to the UEFI CA 2011 in db; its second
+    // carries Microsoft's UEFI CA 2023, put in dbx here.
+    let db = x509(&microsoft("Microsoft Corporation UEFI CA 2011"));
+    let shim = read("shimx64.efi.signed");
+    let layout = authenticode::layout(&shim).unwrap();
+    let second = authenticode::signatures(&shim, &layout).unwrap()[1];
+    let certs = pkcs7::certificates(second).unwrap();
+    let ca_2023 = certs
+        .iter()
+        .find(|c| c.subject.windows(20).any(|w| w == b"Microsoft UEFI CA 20"))
+        .expect("the 2023 CA in shim's second signature");
+    let dbx = x509(ca_2023.der);
+    assert_eq!(check(&shim, &sigs(&db), &sigs(&dbx)), Err(Refusal::CertificateRevoked));
+}
