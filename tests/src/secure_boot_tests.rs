@@ -39,6 +39,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "secure_boot_authenticated_db_updates_from_an_efi_program",
             run: authenticated_db,
         },
+        BootTest {
+            name: "secure_boot_keys_built_into_the_firmware_win_over_fw_cfg",
+            run: built_in_keys,
+        },
     ]
 }
 
@@ -227,12 +231,8 @@ fn sb_entry(version: &str, kernel: &str, marker: &str) -> String {
     )
 }
 
-/// Five entries, newest first: an unsigned kernel, one signed by a key not in
-/// db, a signed one with a byte changed, a signed one whose hash is in dbx,
-/// and the good one. Each bad one is refused with its reason and the boot
-/// manager moves on; the last boots and Linux reports Secure Boot.
-fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let m = material()?;
+/// The disk of [`bls_matrix`]: five entries, newest first.
+fn bls_matrix_disk(m: &Material) -> Result<PathBuf, String> {
     let kernels = [
         ("5", "vmlinuz-unsigned", "sb-unsigned"),
         ("4", "vmlinuz-other-key", "sb-other-key"),
@@ -252,14 +252,23 @@ fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
         files.push((format!("/sb/{kernel}"), Source::Host(m.file(kernel))));
         entries.push((format!("sb-{version}.conf"), sb_entry(version, kernel, marker)));
     }
-    let disk = images::bls_disk(&BlsDisk {
+    images::bls_disk(&BlsDisk {
         name: "sb-bls-matrix".into(),
         esp_mib: 128,
         loader_conf: "timeout 0\n".into(),
         entries,
         files,
         boot_loader: None,
-    })?;
+    })
+}
+
+/// Five entries, newest first: an unsigned kernel, one signed by a key not in
+/// db, a signed one with a byte changed, a signed one whose hash is in dbx,
+/// and the good one. Each bad one is refused with its reason and the boot
+/// manager moves on; the last boots and Linux reports Secure Boot.
+fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    let disk = bls_matrix_disk(&m)?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
     fw_cfg_keys(
@@ -567,6 +576,49 @@ fn authenticated_db(ctx: &Context, s: &mut Session) -> Result<(), String> {
         other => return Err(format!("db sizes along the writes: {other:?}")),
     }
     proof(qemu, 512, "hvfw.marker=sb-new-key", LINUX)?;
+    assert_linux_secure_boot(qemu)?;
+    Ok(())
+}
+
+/// The firmware built with `HVFW_SECURE_BOOT_KEYS` (PK as PEM, KEK as DER, db
+/// and dbx as signature lists) boots the BLS matrix disk as the fw_cfg keys
+/// do, and ignores a db the VMM hands over (the test's "other" key, which
+/// would let the kernel it signed boot).
+fn built_in_keys(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    auth_material(&m)?;
+    let keys = m.file("built-in");
+    std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
+    for (from, to) in [
+        ("PK.crt", "PK.pem"),
+        ("KEK.der", "KEK.der"),
+        ("db.esl", "db.esl"),
+        ("dbx.esl", "dbx.esl"),
+    ] {
+        std::fs::copy(m.file(from), keys.join(to)).map_err(|e| format!("{from}: {e}"))?;
+    }
+    let target = firmware::target(debian::Arch::Amd64);
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(crate::workspace_root())
+        .args(["build", "--release", "--target", target])
+        .env("HVFW_SECURE_BOOT_KEYS", &keys)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("the firmware build with HVFW_SECURE_BOOT_KEYS failed".into());
+    }
+    let built = firmware::target_dir().join(target).join("release/hypervisor-fw");
+    let with_keys = m.file("hypervisor-fw-with-keys");
+    std::fs::copy(&built, &with_keys).map_err(|e| e.to_string())?;
+    let mut config = QemuConfig::new(&with_keys);
+    config.disks.push(bls_matrix_disk(&m)?);
+    fw_cfg_keys(&mut config, &[("db", &m.file("other.der"))]);
+    let qemu = s.boot(&config)?;
+    proof(qemu, 512, "hvfw.marker=sb-good", LINUX)?;
+    assert_refused(qemu, "vmlinuz-unsigned", "unsigned")?;
+    assert_refused(qemu, "vmlinuz-other-key", "signed by an unknown key")?;
+    assert_refused(qemu, "vmlinuz-tampered", "modified after signing")?;
+    assert_refused(qemu, "vmlinuz-revoked", "revoked by dbx")?;
     assert_linux_secure_boot(qemu)?;
     Ok(())
 }
