@@ -43,6 +43,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "secure_boot_keys_built_into_the_firmware_win_over_fw_cfg",
             run: built_in_keys,
         },
+        BootTest {
+            name: "aarch64_secure_boot_fw_cfg_keys_refuse_unsigned_and_boot_signed_kernel",
+            run: aarch64_bls,
+        },
     ]
 }
 
@@ -156,6 +160,10 @@ pub fn material() -> Result<Material, String> {
 /// line, the lockdown state, and the SecureBoot/SetupMode variables as
 /// efivarfs shows them (attributes, then the value).
 fn secure_boot_script() -> String {
+    secure_boot_script_from(initramfs::proof_script())
+}
+
+fn secure_boot_script_from(proof_script: String) -> String {
     let global = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
     let extra = format!(
         "mount -t securityfs securityfs /sys/kernel/security 2>/dev/null\n\
@@ -165,15 +173,18 @@ fn secure_boot_script() -> String {
          proof \"efi-setupmode=$(od -An -tx1 /sys/firmware/efi/efivars/SetupMode-{global} 2>/dev/null | tr -s ' ')\"\n\
          proof \"done\"\n"
     );
-    initramfs::proof_script().replace("proof \"done\"\n", &extra)
+    proof_script.replace("proof \"done\"\n", &extra)
 }
 
 /// A second initrd that replaces the proof initramfs's `/init` with
 /// [`secure_boot_script`] (the kernel unpacks initrds in order).
 fn secure_boot_init() -> Result<PathBuf, String> {
-    let script = secure_boot_script();
+    secure_boot_init_named("sb-init", &secure_boot_script())
+}
+
+fn secure_boot_init_named(name: &str, script: &str) -> Result<PathBuf, String> {
     let recipe = format!("sb-init-v1 {:016x}", initramfs::fnv1a(script.as_bytes()));
-    images::cached_in("initramfs", "sb-init.cpio.gz", &recipe, |out| {
+    images::cached_in("initramfs", &format!("{name}.cpio.gz"), &recipe, |out| {
         let mut cpio = Cpio::new();
         cpio.file("init", 0o755, script.as_bytes());
         std::fs::write(out, initramfs::gzip(&cpio.finish())?).map_err(|e| e.to_string())
@@ -619,6 +630,75 @@ fn built_in_keys(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     assert_refused(qemu, "vmlinuz-other-key", "signed by an unknown key")?;
     assert_refused(qemu, "vmlinuz-tampered", "modified after signing")?;
     assert_refused(qemu, "vmlinuz-revoked", "revoked by dbx")?;
+    assert_linux_secure_boot(qemu)?;
+    Ok(())
+}
+
+/// On aarch64 (`virt`, keys through fw_cfg's MMIO interface): Debian's arm64
+/// kernel without its signature is refused, the same kernel signed by the
+/// test's db key boots, and Linux reports Secure Boot and lockdown.
+fn aarch64_bls(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    let unsigned = m.file("arm64-vmlinuz-unsigned");
+    let signed = m.file("arm64-vmlinuz-signed");
+    if !signed.exists() {
+        std::fs::copy(debian::arm64_kernel()?, &unsigned).map_err(|e| e.to_string())?;
+        images::run("sbattach", &["--remove", path_str(&unsigned)])?;
+        images::run(
+            "sbsign",
+            &[
+                "--key",
+                path_str(&m.file("db.key")),
+                "--cert",
+                path_str(&m.file("db.crt")),
+                "--output",
+                path_str(&signed),
+                path_str(&unsigned),
+            ],
+        )?;
+    }
+    let init = secure_boot_init_named(
+        "sb-init-arm64",
+        &secure_boot_script_from(initramfs::proof_script_for("ttyAMA0")),
+    )?;
+    let entry = |version: &str, kernel: &str, marker: &str| {
+        format!(
+            "title Secure Boot {version}\nversion {version}\nsort-key sb\nlinux /sb/{kernel}\n\
+             initrd /sb/initrd.img\ninitrd /sb/sb-init.img\noptions console=ttyAMA0 hvfw.marker={marker}\n"
+        )
+    };
+    let disk = images::bls_disk(&BlsDisk {
+        name: "sb-bls-arm64".into(),
+        esp_mib: 128,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![
+            ("sb-2.conf".into(), entry("2", "arm64-vmlinuz-unsigned", "sb-unsigned")),
+            ("sb-1.conf".into(), entry("1", "arm64-vmlinuz-signed", "sb-good")),
+        ],
+        files: vec![
+            (
+                "/sb/initrd.img".into(),
+                Source::Host(initramfs::arm64_proof_initramfs()?),
+            ),
+            ("/sb/sb-init.img".into(), Source::Host(init)),
+            ("/sb/arm64-vmlinuz-unsigned".into(), Source::Host(unsigned)),
+            ("/sb/arm64-vmlinuz-signed".into(), Source::Host(signed)),
+        ],
+        boot_loader: None,
+    })?;
+    let mut config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
+    config.disks.push(disk);
+    fw_cfg_keys(
+        &mut config,
+        &[
+            ("PK", &m.file("PK.der")),
+            ("KEK", &m.file("KEK.der")),
+            ("db", &m.file("db.der")),
+        ],
+    );
+    let qemu = s.boot(&config)?;
+    crate::boot_tests::proof_with_acpi(qemu, 512, "hvfw.marker=sb-good", LINUX, &[])?;
+    assert_refused(qemu, "arm64-vmlinuz-unsigned", "unsigned")?;
     assert_linux_secure_boot(qemu)?;
     Ok(())
 }
