@@ -44,6 +44,10 @@ pub fn tests() -> Vec<BootTest> {
             run: built_in_keys,
         },
         BootTest {
+            name: "secure_boot_signed_uki_with_a_signed_kernel_boots",
+            run: uki,
+        },
+        BootTest {
             name: "aarch64_secure_boot_fw_cfg_keys_refuse_unsigned_and_boot_signed_kernel",
             run: aarch64_bls,
         },
@@ -700,5 +704,50 @@ fn aarch64_bls(_ctx: &Context, s: &mut Session) -> Result<(), String> {
     crate::boot_tests::proof_with_acpi(qemu, 512, "hvfw.marker=sb-good", LINUX, &[])?;
     assert_refused(qemu, "arm64-vmlinuz-unsigned", "unsigned")?;
     assert_linux_secure_boot(qemu)?;
+    Ok(())
+}
+
+/// A unified kernel image under Secure Boot: the UKI is one PE, signed with
+/// the db key, and Debian 12's systemd-stub (252) starts the kernel in its
+/// `.linux` section through LoadImage, which verifies it too; so the kernel
+/// inside is signed with the db key as well (as `ukify --sign-kernel` does).
+/// Linux itself says Secure Boot is on.
+fn uki(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    let inner = crate::bls_tests::uki_file_with("sb-uki-inner.efi", m.file("vmlinuz-signed"))?;
+    let signed = m.file("uki-signed.efi");
+    images::run(
+        "sbsign",
+        &[
+            "--key",
+            path_str(&m.file("db.key")),
+            "--cert",
+            path_str(&m.file("db.crt")),
+            "--output",
+            path_str(&signed),
+            path_str(&inner),
+        ],
+    )?;
+    let disk = images::bls_disk(&BlsDisk {
+        name: "sb-uki".into(),
+        esp_mib: 64,
+        loader_conf: "timeout 0\n".into(),
+        entries: vec![],
+        files: vec![("/EFI/Linux/debian.efi".into(), Source::Host(signed))],
+        boot_loader: None,
+    })?;
+    let mut config = QemuConfig::new(&ctx.firmware);
+    config.disks.push(disk);
+    fw_cfg_keys(&mut config, &[("PK", &m.file("PK.der")), ("db", &m.file("db.der"))]);
+    let qemu = s.boot(&config)?;
+    proof(qemu, 512, "hvfw.marker=uki-cmdline-ok", LINUX)?;
+    // The kernel's own line (the proof initramfs inside the UKI reports no
+    // Secure Boot facts).
+    if !qemu.log().contains("secureboot: Secure boot enabled") {
+        return Err("Linux did not report Secure Boot enabled".into());
+    }
+    if qemu.log().contains("Secure Boot: refused") {
+        return Err("the firmware refused an image on the way".into());
+    }
     Ok(())
 }
