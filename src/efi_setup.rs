@@ -130,10 +130,7 @@ fn set_standard_variables() {
     let mut rt = runtime::RUNTIME.lock();
     let Some(rt) = rt.as_mut() else { return };
     let global = e::GLOBAL_VARIABLE;
-    let read_only: [(&str, &[u8]); 5] = [
-        // Secure Boot is off and no platform key is enrolled (setup mode).
-        ("SecureBoot", &[0]),
-        ("SetupMode", &[1]),
+    let read_only: [(&str, &[u8]); 3] = [
         ("PlatformLangCodes", b"en-US\0"),
         ("LangCodes", b"eng\0"),
         ("OsIndicationsSupported", &[0; 8]),
@@ -427,6 +424,8 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
         }
     }
     set_standard_variables();
+    // SecureBoot, SetupMode, PK, KEK, db, dbx (setup mode without keys).
+    crate::secure_boot_keys::enroll();
     #[cfg(target_arch = "aarch64")]
     tables::wrap_runtime_services(fw_arch::efi_calls::wrap_runtime_services);
     tables::set_variadic_services(

@@ -31,6 +31,8 @@ mod platform;
 #[cfg(all(target_os = "none", target_arch = "x86_64"))]
 mod power;
 #[cfg(target_os = "none")]
+mod secure_boot_keys;
+#[cfg(target_os = "none")]
 mod smbios;
 #[cfg(all(target_os = "none", feature = "test-hooks"))]
 mod test_hooks;

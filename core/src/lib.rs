@@ -18,6 +18,7 @@ pub mod image;
 pub mod logger;
 pub mod memory;
 pub mod mmio_window;
+pub mod secure_boot;
 pub mod variable_file;
 pub mod variables;
 pub mod watchdog;

@@ -317,6 +317,12 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         {
             return Err(VariableError::AuthenticationUnsupported);
         }
+        // PK, KEK, db and dbx change only through authenticated writes
+        // (`crate::secure_boot::authenticated`): as edk2, a write without
+        // the time-based attribute is an invalid parameter.
+        if crate::secure_boot::keys::is_key_variable(name, guid) {
+            return Err(VariableError::BadAttributes { attributes });
+        }
         let append = attributes & efi::VARIABLE_APPEND_WRITE != 0;
         let stored_attributes = attributes & !efi::VARIABLE_APPEND_WRITE;
         let existing = self.find(name, guid);
@@ -366,6 +372,13 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
             Some(r) => self.replace(r, name, guid, stored_attributes, 0, data, None, &[]),
             None if append && data.is_empty() => Ok(()),
             None => self.insert(name, guid, stored_attributes, 0, data),
+        }
+    }
+
+    /// Deletes a variable the firmware owns, if it exists.
+    pub fn delete_firmware_variable(&mut self, name: &[u16], guid: &efi::Guid) {
+        if let Some(r) = self.find(trim_name(name), guid) {
+            self.remove(r);
         }
     }
 

@@ -143,7 +143,16 @@ pub struct Prepared {
     pub firmware_append: Option<&'static str>,
     /// Why only hypervisor-fw runs (a variant of another scenario's firmware), or `None`.
     pub ours_only: Option<&'static str>,
+    /// Secure Boot: the `-fw_cfg` arguments that hand hypervisor-fw its keys;
+    /// OVMF then runs its Secure Boot build with Microsoft's keys enrolled
+    /// ([`OVMF_SECBOOT_CODE`], [`OVMF_MS_VARS`], SMM on).
+    pub secure_boot: Option<Vec<String>>,
 }
+
+/// Debian's OVMF built with Secure Boot and SMM, and its variable store with
+/// Microsoft's keys enrolled (and Secure Boot on).
+pub const OVMF_SECBOOT_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+pub const OVMF_MS_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 
 /// One boot scenario.
 pub struct Scenario {
@@ -191,11 +200,55 @@ pub fn scenarios() -> Vec<Scenario> {
             prepare: uki_no_tlb_warmup,
         },
         Scenario {
+            name: SHIM_GRUB_SECURE_BOOT,
+            about: "shim-grub under Secure Boot with Microsoft's keys (OVMF: its secboot build, SMM)",
+            prepare: shim_grub_secure_boot,
+        },
+        Scenario {
+            name: BLS_SECURE_BOOT,
+            about: "as bls under Secure Boot, the kernel signed by a test key in db",
+            prepare: bls_secure_boot,
+        },
+        Scenario {
             name: "bzimage",
             about: "the bls disk booted through the x86 boot protocol (hvfw.linux=bzimage)",
             prepare: bzimage,
         },
     ]
+}
+
+const SHIM_GRUB_SECURE_BOOT: &str = "shim-grub-secure-boot";
+const BLS_SECURE_BOOT: &str = "bls-secure-boot";
+
+fn shim_grub_secure_boot() -> Result<Prepared, String> {
+    let keys = crate::secure_boot_tests::microsoft_keys()?;
+    let mut prepared = shim_grub()?;
+    prepared.direct = None;
+    prepared.secure_boot = Some(crate::secure_boot_tests::fw_cfg_args(&keys));
+    Ok(prepared)
+}
+
+fn bls_secure_boot() -> Result<Prepared, String> {
+    let m = crate::secure_boot_tests::material()?;
+    let mut spec = images::cloud_kernel_bls("bench-bls-secure-boot", BLS_OPTIONS, None)?;
+    for (path, source) in spec.files.iter_mut() {
+        if path.ends_with("/linux") {
+            *source = Source::Host(m.file("vmlinuz-signed"));
+        }
+    }
+    let keys = [
+        ("PK", m.file("PK.der")),
+        ("KEK", m.file("KEK.der")),
+        ("db", m.file("db.der")),
+    ];
+    Ok(Prepared {
+        disk: images::bls_disk(&spec)?,
+        no_ovmf: Some(NO_BOOT_LOADER),
+        direct: None,
+        firmware_append: None,
+        ours_only: None,
+        secure_boot: Some(crate::secure_boot_tests::fw_cfg_args(&keys)),
+    })
 }
 
 /// The scenario whose difference from `bls` gives the initrd load rate.
@@ -222,6 +275,7 @@ fn uki() -> Result<Prepared, String> {
         direct: direct(initramfs::proof_initramfs()?, UKI_CMDLINE)?,
         firmware_append: None,
         ours_only: None,
+        secure_boot: None,
     })
 }
 
@@ -270,6 +324,7 @@ fn shim_grub() -> Result<Prepared, String> {
         direct: direct(initramfs::proof_initramfs()?, &images::ShimGrub::default().cmdline)?,
         firmware_append: None,
         ours_only: None,
+        secure_boot: None,
     })
 }
 
@@ -284,6 +339,7 @@ fn systemd_boot() -> Result<Prepared, String> {
         // Leave the entry to systemd-boot: the firmware would boot it itself.
         firmware_append: Some("hvfw.bls=off"),
         ours_only: None,
+        secure_boot: None,
     })
 }
 
@@ -298,6 +354,7 @@ fn bls() -> Result<Prepared, String> {
         direct: direct(initramfs::proof_initramfs()?, BLS_OPTIONS)?,
         firmware_append: None,
         ours_only: None,
+        secure_boot: None,
     })
 }
 
@@ -317,6 +374,7 @@ fn bls_big_initrd() -> Result<Prepared, String> {
         direct: direct(big, BLS_OPTIONS)?,
         firmware_append: None,
         ours_only: None,
+        secure_boot: None,
     })
 }
 
@@ -912,6 +970,9 @@ pub fn run(options: &Options) -> Result<Results, String> {
                     Contender::Ours => {
                         let mut args = machine_args(MEMORY, &prep.disk);
                         args.extend(["-kernel".into(), ours.display().to_string()]);
+                        if let Some(keys) = &prep.secure_boot {
+                            args.extend(keys.iter().cloned());
+                        }
                         if let Some(append) = prep.firmware_append {
                             args.extend(["-append".into(), append.into()]);
                         }
@@ -922,15 +983,22 @@ pub fn run(options: &Options) -> Result<Results, String> {
                         )
                     }
                     Contender::Ovmf => {
+                        let (code, vars_template) = match prep.secure_boot {
+                            Some(_) => (OVMF_SECBOOT_CODE, OVMF_MS_VARS),
+                            None => (images::OVMF_CODE, images::OVMF_VARS),
+                        };
                         let vars = scratch.join("OVMF_VARS.fd");
-                        std::fs::copy(images::OVMF_VARS, &vars)
-                            .map_err(|e| format!("cannot copy {}: {e}", images::OVMF_VARS))?;
+                        std::fs::copy(vars_template, &vars).map_err(|e| format!("cannot copy {vars_template}: {e}"))?;
                         let mut args = machine_args(MEMORY, &prep.disk);
+                        if prep.secure_boot.is_some() {
+                            // The secboot build keeps its variables in SMM.
+                            for a in args.iter_mut().filter(|a| a.as_str() == "q35,accel=tcg") {
+                                *a = "q35,accel=tcg,smm=on".into();
+                            }
+                            args.extend(["-global".into(), "driver=cfi.pflash01,property=secure,value=on".into()]);
+                        }
                         args.push("-drive".into());
-                        args.push(format!(
-                            "if=pflash,format=raw,unit=0,readonly=on,file={}",
-                            images::OVMF_CODE
-                        ));
+                        args.push(format!("if=pflash,format=raw,unit=0,readonly=on,file={code}"));
                         args.push("-drive".into());
                         args.push(format!("if=pflash,format=raw,unit=1,file={}", vars.display()));
                         (args, vec!["Linux version ".into(), PROOF_DONE.into()], OVMF_FAILURES)

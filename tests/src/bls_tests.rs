@@ -447,8 +447,13 @@ fn boot_counting(ctx: &Context, s: &mut Session) -> Result<(), String> {
 /// A unified kernel image made with objcopy from Debian's systemd stub, as
 /// the UAPI UKI specification describes (sections appended after the stub's).
 pub fn uki_file() -> Result<PathBuf, String> {
+    uki_file_with("debian.efi", debian::cloud_kernel()?)
+}
+
+/// The same with `kernel` in its `.linux` section, cached as
+/// `target/images/<name>`.
+pub fn uki_file_with(name: &str, kernel: PathBuf) -> Result<PathBuf, String> {
     let stub = debian::efi_stub()?;
-    let kernel = debian::cloud_kernel()?;
     let initrd = initramfs::proof_initramfs()?;
     let recipe = format!(
         "uki-objcopy-v2 {} {} {}",
@@ -456,7 +461,7 @@ pub fn uki_file() -> Result<PathBuf, String> {
         images::file_identity(&kernel)?,
         images::file_identity(&initrd)?
     );
-    images::cached_in("images", "debian.efi", &recipe, |out| {
+    images::cached_in("images", name, &recipe, |out| {
         let dir = images::tempdir("uki")?;
         let osrel = dir.join("os-release");
         std::fs::write(

@@ -146,6 +146,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::ch_tests::tests())
     .chain(crate::variable_tests::tests())
     .chain(crate::keyboard_tests::tests())
+    .chain(crate::secure_boot_tests::tests())
     .chain(crate::small_vm::tests())
     .chain(crate::exception_tests::tests())
     .chain(crate::display_tests::tests())

@@ -103,6 +103,21 @@ pub fn targets() -> Vec<Target> {
             run: fw_cfg::run,
             seeds: fw_cfg::seeds,
         },
+        Target {
+            name: "signature_list",
+            run: secure_boot::run_signature_list,
+            seeds: secure_boot::signature_list_seeds,
+        },
+        Target {
+            name: "pkcs7",
+            run: secure_boot::run_pkcs7,
+            seeds: secure_boot::pkcs7_seeds,
+        },
+        Target {
+            name: "secure_boot_image",
+            run: secure_boot::run_image,
+            seeds: secure_boot::image_seeds,
+        },
     ]
 }
 
@@ -1838,5 +1853,141 @@ mod variable_file {
                 var("PK", &[9; 20]),
             ]),
         ]
+    }
+}
+
+/// Secure Boot's parsers: EFI_SIGNATURE_LISTs (key files and variables),
+/// PKCS#7 SignedData with its certificates, and the whole decision on a PE
+/// image's security directory.
+mod secure_boot {
+    use super::*;
+    use fw_core::secure_boot::{authenticode, keys, pkcs7, policy, signature_list};
+    use r_efi::efi::Guid;
+
+    const OWNER: Guid = Guid::from_fields(1, 2, 3, 4, 5, &[6; 6]);
+
+    pub fn run_signature_list(input: &[u8]) -> String {
+        let parsed = match signature_list::parse(input) {
+            Ok(sigs) => format!("ok {}", sigs.len()),
+            Err(e) => shape(&e.to_string()),
+        };
+        let converted = match keys::to_signature_lists("db", input) {
+            Ok(lists) => {
+                // Whatever was accepted must parse as signature lists.
+                assert!(
+                    signature_list::parse(&lists).is_ok(),
+                    "accepted key file does not parse"
+                );
+                "ok".to_string()
+            }
+            Err(e) => shape(&e.to_string()),
+        };
+        format!("{parsed}|{converted}")
+    }
+
+    pub fn signature_list_seeds(_: &Path) -> Vec<Vec<u8>> {
+        let mut two = signature_list::build(&signature_list::CERT_SHA256, &OWNER, &[7; 32]);
+        two.extend(signature_list::build(
+            &signature_list::CERT_X509,
+            &OWNER,
+            &[0x30, 0x03, 1, 2, 3],
+        ));
+        vec![
+            two,
+            signature_list::build(&signature_list::CERT_X509_SHA256, &OWNER, &[1; 48]),
+            signature_list::build(&signature_list::CERT_SHA1, &OWNER, &[2; 20]),
+        ]
+    }
+
+    pub fn run_pkcs7(input: &[u8]) -> String {
+        let cert = match pkcs7::Certificate::parse(input) {
+            Ok(c) => {
+                let _ = c.is_signed_by(&c);
+                "cert".to_string()
+            }
+            Err(e) => shape(&e.to_string()),
+        };
+        let signed = match pkcs7::verify_signed_data(input) {
+            Ok(s) => format!("ok {} {}", s.certificates.len(), s.signers.len()),
+            Err(e) => shape(&e.to_string()),
+        };
+        format!("{cert}|{signed}")
+    }
+
+    /// The signatures (and their certificates) of Debian's signed binaries in
+    /// `HVFW_EFI_BINARIES`, when set; a tiny structure otherwise.
+    pub fn pkcs7_seeds(_: &Path) -> Vec<Vec<u8>> {
+        let mut seeds = vec![vec![
+            0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+        ]];
+        let Some(dir) = std::env::var_os("HVFW_EFI_BINARIES") else {
+            return seeds;
+        };
+        for name in ["grubx64.efi.signed", "shimx64.efi.signed"] {
+            let Ok(pe) = std::fs::read(Path::new(&dir).join(name)) else {
+                continue;
+            };
+            let Ok(layout) = authenticode::layout(&pe) else {
+                continue;
+            };
+            for blob in authenticode::signatures(&pe, &layout).unwrap_or_default() {
+                if let Ok(s) = pkcs7::verify_signed_data(blob) {
+                    seeds.extend(s.certificates.iter().map(|c| c.der.to_vec()));
+                }
+                seeds.push(blob.to_vec());
+            }
+        }
+        seeds
+    }
+
+    pub fn run_image(input: &[u8]) -> String {
+        let db_bytes = signature_list::build(&signature_list::CERT_SHA256, &OWNER, &[0; 32]);
+        let db = signature_list::parse(&db_bytes).unwrap();
+        match policy::check(input, &db, &[]) {
+            Ok(a) => format!("{a:?}"),
+            Err(e) => shape(&e.to_string()),
+        }
+    }
+
+    /// The fuzzer's minimal PE with a certificate table holding a signature
+    /// seed (or garbage).
+    pub fn image_seeds(dir: &Path) -> Vec<Vec<u8>> {
+        let mut seeds = vec![super::pe::minimal_pe()];
+        for sig in pkcs7_seeds(dir).into_iter().take(3) {
+            seeds.push(with_certificate(super::pe::minimal_pe(), &sig));
+        }
+        seeds
+    }
+
+    /// Appends a WIN_CERTIFICATE and points the security directory at it.
+    fn with_certificate(mut pe: Vec<u8>, sig: &[u8]) -> Vec<u8> {
+        let Ok(layout) = authenticode::layout(&pe) else {
+            return pe;
+        };
+        let _ = layout;
+        while !pe.len().is_multiple_of(8) {
+            pe.push(0);
+        }
+        let at = pe.len();
+        let len = 8 + sig.len();
+        pe.extend_from_slice(&(len as u32).to_le_bytes());
+        pe.extend_from_slice(&0x0200u16.to_le_bytes());
+        pe.extend_from_slice(&0x0002u16.to_le_bytes());
+        pe.extend_from_slice(sig);
+        while !pe.len().is_multiple_of(8) {
+            pe.push(0);
+        }
+        let nt = u32::from_le_bytes(pe[0x3c..0x40].try_into().unwrap()) as usize;
+        let opt = nt + 24;
+        let dirs = if u16::from_le_bytes([pe[opt], pe[opt + 1]]) == 0x20b {
+            opt + 112
+        } else {
+            opt + 96
+        };
+        let entry = dirs + 32;
+        let size = (pe.len() - at) as u32;
+        pe[entry..entry + 4].copy_from_slice(&(at as u32).to_le_bytes());
+        pe[entry + 4..entry + 8].copy_from_slice(&size.to_le_bytes());
+        pe
     }
 }

@@ -28,6 +28,7 @@ pub mod qemu;
 pub mod qmp;
 pub mod riscv64_grub;
 pub mod robustness;
+pub mod secure_boot_tests;
 pub mod setup;
 pub mod small_vm;
 pub mod variable_tests;

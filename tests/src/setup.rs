@@ -23,6 +23,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("xz-utils", "xz"),
     // A path: the package provides a file, not a program.
     ("ovmf", "/usr/share/OVMF/OVMF_CODE_4M.fd"),
+    // Secure Boot tests: keys, signing, signature lists.
+    ("openssl", "openssl"),
+    ("sbsigntool", "sbsign"),
+    ("efitools", "hash-to-efi-sig-list"),
 ];
 
 /// Targets: the firmware (bare metal) and the EFI test application (x86_64, aarch64).

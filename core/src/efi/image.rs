@@ -37,9 +37,11 @@ const LOW_MEMORY_END: u64 = 1 << 20;
 
 mod fault;
 mod from_file;
+mod verify;
 
 pub use fault::{abandon_faulting_image, fault_summary};
-use from_file::{file_path_name, load_from_file, open_file};
+use from_file::{file_path_name, load_from_file, load_verified_file, open_file};
+use verify::{secure_boot_check, secure_boot_keys};
 
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
 #[repr(C, align(16))]
@@ -320,12 +322,18 @@ pub extern "efiapi" fn load_image(
             Some((d, f)) => (d, Some(f)),
             None => (core::ptr::null_mut(), None),
         };
-        load_from_buffer(parent, data, device, full_path, file_part.as_deref())
+        match secure_boot_check(data, file_part.as_deref()) {
+            Ok(()) => load_from_buffer(parent, data, device, full_path, file_part.as_deref()),
+            Err(s) => Err(s),
+        }
     } else {
         let Some(path) = full_path else {
             return efi::Status::NOT_FOUND;
         };
         match open_file(path) {
+            Ok((mut file, device, file_part)) if secure_boot_keys().is_some() => {
+                load_verified_file(parent, &mut file, device, path, &file_part)
+            }
             Ok((mut file, device, file_part)) => load_from_file(parent, &mut file, device, path, &file_part),
             Err(s) => Err(s),
         }

@@ -78,6 +78,8 @@ pub struct Runtime {
     high_count: u32,
     address_change: [(usize, usize); MAX_ADDRESS_CHANGE_NOTIFIES],
     address_change_count: usize,
+    /// The timestamps of the last authenticated writes of PK, KEK, db, dbx.
+    key_times: [crate::secure_boot::authenticated::Timestamp; 4],
 }
 
 /// The runtime state, `None` until the platform sets it up.
@@ -95,6 +97,7 @@ pub fn init(arena: &'static mut [u8], platform: RuntimePlatform) {
         high_count: 0,
         address_change: [(0, 0); MAX_ADDRESS_CHANGE_NOTIFIES],
         address_change_count: 0,
+        key_times: [(0, 0, 0, 0, 0, 0, 0); 4],
     });
 }
 
@@ -464,6 +467,15 @@ pub extern "efiapi" fn set_variable(
         Ok(value) => value,
         Err(e) => return e.status(),
     };
+    let key = crate::secure_boot::keys::KEY_VARIABLES
+        .iter()
+        .position(|(n, g)| *g == vendor && name.iter().copied().take_while(|&c| c != 0).eq(n.encode_utf16()));
+    if let (Some(index), true) = (
+        key,
+        attributes & efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS != 0,
+    ) {
+        return status(with(|rt| set_key_variable(rt, index, attributes, value)));
+    }
     let persist = with(|rt| {
         let was_non_volatile = rt.variables.is_non_volatile(name, &vendor);
         rt.variables
@@ -484,6 +496,36 @@ pub extern "efiapi" fn set_variable(
         }
         Ok(None) => efi::Status::SUCCESS,
         Err(status) => status,
+    }
+}
+
+/// An authenticated write of PK, KEK, db or dbx (`index` in
+/// [`crate::secure_boot::keys::KEY_VARIABLES`]). Applied for this boot only:
+/// the firmware has no tamper-proof store (the ESP file is the guest's), so
+/// the keys come from their source again at the next start. The signature
+/// check needs the heap, which is the OS's after ExitBootServices: then the
+/// keys are read-only (WRITE_PROTECTED).
+fn set_key_variable(rt: &mut Runtime, index: usize, attributes: u32, data: &[u8]) -> Result<(), efi::Status> {
+    use crate::secure_boot::{authenticated, keys};
+    if rt.exited {
+        return Err(efi::Status::WRITE_PROTECTED);
+    }
+    let current = keys::current(&rt.variables);
+    let last = rt.key_times[index];
+    match authenticated::check(index, attributes, data, &current, last) {
+        Ok(update) => {
+            keys::store_update(&mut rt.variables, index, &update.value, &update.keys).map_err(|e| e.status())?;
+            rt.key_times[index] = update.time;
+            log::info!(
+                "Secure Boot: {} updated by an authenticated write (for this boot)",
+                keys::KEY_VARIABLES[index].0
+            );
+            Ok(())
+        }
+        Err(e) => {
+            log::warn!("Secure Boot: write of {} refused: {e}", keys::KEY_VARIABLES[index].0);
+            Err(e.status())
+        }
     }
 }
 

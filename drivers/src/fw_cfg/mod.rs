@@ -14,6 +14,8 @@
 
 pub mod dir;
 pub mod mmio;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod port;
 pub mod table_loader;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! only when it asks, and its `devicetree`, installed for the kernel's stub.
 
 use super::gather::VolumeInfo;
-use super::{HVFW_VENDOR, LINUX_BOOT_PROTOCOL_VARIABLE};
+use super::{GLOBAL, HVFW_VENDOR, LINUX_BOOT_PROTOCOL_VARIABLE};
 use crate::boot_plan::{FileError, Outcome};
 use crate::devicetree;
 use crate::efi::Efi;
@@ -207,7 +207,17 @@ pub fn boot_linux(efi: &Efi, v: &VolumeInfo, kernel_file: &str, initrd_files: &[
         }
     }
     let protocol = efi.get_variable(LINUX_BOOT_PROTOCOL_VARIABLE, &HVFW_VENDOR);
-    let want_bzimage = protocol.as_deref() == Some(b"bzimage");
+    // Under Secure Boot the kernel goes through LoadImage, which verifies it:
+    // the Linux boot protocol would start it unchecked, so it is not used.
+    let secure_boot = efi.get_variable("SecureBoot", &GLOBAL).as_deref() == Some(&[1]);
+    let mut want_bzimage = protocol.as_deref() == Some(b"bzimage");
+    if want_bzimage && secure_boot {
+        efi_print!(
+            efi,
+            "Boot: Secure Boot is on: {kernel_file} boots through its verified EFI stub, not the Linux boot protocol\n"
+        );
+        want_bzimage = false;
+    }
     if !want_bzimage {
         let Some(kernel_path) = path::with_file(&v.path, kernel_file) else {
             return Outcome::Kernel(FileError::NoDevicePath {
@@ -228,7 +238,9 @@ pub fn boot_linux(efi: &Efi, v: &VolumeInfo, kernel_file: &str, initrd_files: &[
                 });
             }
             // No EFI stub (not a PE image): the boot protocol is the way.
-            Err(LinuxError::LoadImage(status)) if status == Status::LOAD_ERROR || status == Status::UNSUPPORTED => {
+            Err(LinuxError::LoadImage(status))
+                if !secure_boot && (status == Status::LOAD_ERROR || status == Status::UNSUPPORTED) =>
+            {
                 efi_print!(
                     efi,
                     "Boot: {kernel_file} has no EFI stub; using the Linux boot protocol\n"

@@ -599,6 +599,13 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     let _ = writeln!(checks.out, "HVFW-APP: started");
     // SAFETY: the tables are valid while boot services run.
     let (bs, rt) = unsafe { (&*st.boot_services, &*st.runtime_services) };
+    // A disk that carries \hvfw-sb-auth asks only for the authenticated
+    // variable checks (under Secure Boot, where the other checks' premises,
+    // such as SecureBoot being 0, do not hold).
+    // SAFETY: as above.
+    if unsafe { crate::sb_auth::run(bs, rt, image, &mut checks.out) } {
+        return Status::SUCCESS;
+    }
     // A disk that carries \hvfw-fault-write or \hvfw-fault-stack asks for a fault.
     // SAFETY: as above.
     unsafe { crate::faults::run(bs, image, &mut checks.out) };

@@ -118,14 +118,16 @@ fn test(args: &[String]) -> Result<(), String> {
         run_cargo(&["test", "--workspace"], None)?;
         // The PE loader's tests on Debian's real binaries need them on disk.
         let binaries = fw_tests::debian::efi_binaries_dir()?;
-        println!("== PE loader on Debian's EFI binaries");
+        println!("== PE loader and Secure Boot on Debian's EFI binaries and efitools' payloads");
         run_cargo(
             &[
                 "test",
                 "-p",
                 "fw-core",
                 "--lib",
-                "image::real_binaries",
+                // image::real_binaries, secure_boot::real_binaries and
+                // secure_boot::real_tools (openssl and efitools payloads).
+                "real_",
                 "--",
                 "--include-ignored",
             ],
