@@ -451,6 +451,17 @@ pub extern "efiapi" fn set_variable(
         Err(e) => return e.status(),
     };
     let persist = with(|rt| {
+        // PK, KEK, db, dbx and the mode variables: checked, never persisted.
+        use crate::secure_boot::auth_write;
+        if rt.exited && auth_write::KeyVariable::of(name, &vendor).is_some() {
+            // Checking a signature allocates, and after ExitBootServices the
+            // firmware's heap is the OS's.
+            return Err(efi::Status::UNSUPPORTED);
+        }
+        let secure_boot = auth_write::set_variable(&mut rt.variables, name, &vendor, attributes, value, rt.exited);
+        if let Some(result) = secure_boot {
+            return result.map(|()| None).map_err(|e| e.status());
+        }
         let was_non_volatile = rt.variables.is_non_volatile(name, &vendor);
         rt.variables
             .set(name, &vendor, attributes, value, rt.exited)
@@ -494,7 +505,7 @@ pub extern "efiapi" fn query_variable_info(
         let info = match rt.variables.info(attributes, rt.exited) {
             Ok(info) => info,
             // §8.2.4: UNSUPPORTED for attributes the platform does not offer
-            // (hardware error records, authenticated variables).
+            // (hardware error records, count-based authenticated variables).
             Err(VariableError::AuthenticationUnsupported) => return Err(efi::Status::UNSUPPORTED),
             Err(e) => return Err(e.status()),
         };

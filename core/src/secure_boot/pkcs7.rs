@@ -250,7 +250,7 @@ pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureErro
 
 /// Verifies one SignerInfo over `content` (the contents octets of the
 /// SpcIndirectDataContent, which PKCS#7 digests without its tag and length).
-fn verify_signer<'a>(
+pub(super) fn verify_signer<'a>(
     si: &Tlv<'a>,
     content: &[u8],
     certificates: &[Certificate<'a>],
