@@ -20,6 +20,7 @@ pub mod initramfs;
 pub mod qemu;
 pub mod riscv64_grub;
 pub mod robustness;
+pub mod secure_boot_vars_tests;
 pub mod setup;
 pub mod small_vm;
 pub mod variable_tests;

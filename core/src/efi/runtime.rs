@@ -12,6 +12,7 @@ use crate::caller_buffer;
 use crate::variable_file::{self, RT_VAR_FILE_GUID};
 use crate::variables::{VariableError, VariableStore};
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
 use fw_drivers::rtc::calendar::DateTime;
 use r_efi::efi;
 use spin::Mutex;
@@ -161,9 +162,19 @@ pub fn variable_file() -> Option<alloc::vec::Vec<u8>> {
     .ok()
 }
 
+/// Set by ExitBootServices, read without a lock (by the global allocator,
+/// which may run while [`RUNTIME`] is held).
+static EXITED: AtomicBool = AtomicBool::new(false);
+
+/// Whether ExitBootServices has run: the boot-services heap is the OS's.
+pub fn exited() -> bool {
+    EXITED.load(Ordering::Acquire)
+}
+
 /// Called by ExitBootServices with the VirtualAddressChange notifications,
 /// which must outlive the boot-services event table.
 pub fn enter_runtime(notifies: &[(usize, usize)]) {
+    EXITED.store(true, Ordering::Release);
     let _ = with(|rt| {
         rt.exited = true;
         let n = notifies.len().min(MAX_ADDRESS_CHANGE_NOTIFIES);
@@ -452,12 +463,9 @@ pub extern "efiapi" fn set_variable(
     };
     let persist = with(|rt| {
         // PK, KEK, db, dbx and the mode variables: checked, never persisted.
+        // After ExitBootServices the check allocates from the runtime arena
+        // (the firmware's global allocator switches to it).
         use crate::secure_boot::auth_write;
-        if rt.exited && auth_write::KeyVariable::of(name, &vendor).is_some() {
-            // Checking a signature allocates, and after ExitBootServices the
-            // firmware's heap is the OS's.
-            return Err(efi::Status::UNSUPPORTED);
-        }
         let secure_boot = auth_write::set_variable(&mut rt.variables, name, &vendor, attributes, value, rt.exited);
         if let Some(result) = secure_boot {
             return result.map(|()| None).map_err(|e| e.status());

@@ -30,6 +30,8 @@ mod pci_io;
 #[cfg(target_os = "uefi")]
 mod reset_notify;
 #[cfg(target_os = "uefi")]
+mod sb_vars;
+#[cfg(target_os = "uefi")]
 mod smbios;
 #[cfg(target_os = "uefi")]
 mod watchdog;
