@@ -144,7 +144,10 @@ const MOKUTIL_FILES: &[(&str, &str, &[&str])] = &[
     (
         "lib/x86_64-linux-gnu/libe2p.so.2",
         "libext2fs2",
-        &["lib/x86_64-linux-gnu/libe2p.so.2", "usr/lib/x86_64-linux-gnu/libe2p.so.2"],
+        &[
+            "lib/x86_64-linux-gnu/libe2p.so.2",
+            "usr/lib/x86_64-linux-gnu/libe2p.so.2",
+        ],
     ),
     (
         "lib/x86_64-linux-gnu/libcom_err.so.2",
@@ -154,8 +157,16 @@ const MOKUTIL_FILES: &[(&str, &str, &[&str])] = &[
             "usr/lib/x86_64-linux-gnu/libcom_err.so.2",
         ],
     ),
-    ("lib/x86_64-linux-gnu/libc.so.6", "libc6", &["lib/x86_64-linux-gnu/libc.so.6"]),
-    ("lib/x86_64-linux-gnu/libdl.so.2", "libc6", &["lib/x86_64-linux-gnu/libdl.so.2"]),
+    (
+        "lib/x86_64-linux-gnu/libc.so.6",
+        "libc6",
+        &["lib/x86_64-linux-gnu/libc.so.6"],
+    ),
+    (
+        "lib/x86_64-linux-gnu/libdl.so.2",
+        "libc6",
+        &["lib/x86_64-linux-gnu/libdl.so.2"],
+    ),
     (
         "lib64/ld-linux-x86-64.so.2",
         "libc6",
@@ -170,7 +181,13 @@ const LINUX_STEPS: &[(&str, &str, &str, &str, bool)] = &[
     ("enroll-pk", "PK", GLOBAL, "PK.auth", false),
     ("kek-signed-by-pk", "KEK", GLOBAL, "KEK.auth", false),
     ("db-signed-by-kek", "db", SECURITY_DATABASE, "db.auth", false),
-    ("db-append-wrong-key", "db", SECURITY_DATABASE, "db-wrong-key.auth", true),
+    (
+        "db-append-wrong-key",
+        "db",
+        SECURITY_DATABASE,
+        "db-wrong-key.auth",
+        true,
+    ),
     ("db-older-timestamp", "db", SECURITY_DATABASE, "db-older.auth", false),
     ("db-append", "db", SECURITY_DATABASE, "db-append.auth", true),
 ];
@@ -201,11 +218,15 @@ modes before
 "#
     );
     for (step, var, guid, file, _) in LINUX_STEPS {
-        script.push_str(&format!("put {step} {var}-{guid} {file}.var
-"));
+        script.push_str(&format!(
+            "put {step} {var}-{guid} {file}.var
+"
+        ));
         if *step == "enroll-pk" {
-            script.push_str("modes after-pk
-");
+            script.push_str(
+                "modes after-pk
+",
+            );
         }
     }
     script.push_str(&format!(

@@ -283,7 +283,9 @@ pub fn parse(data: &[u8]) -> Result<Descriptor<'_>, AuthError> {
     }
     let t = &data[..TIME_LEN];
     let length = u32::from_le_bytes([data[16], data[17], data[18], data[19]]) as usize;
-    let end = TIME_LEN.checked_add(length).filter(|&e| e <= data.len() && length >= WIN_CERT_HEADER);
+    let end = TIME_LEN
+        .checked_add(length)
+        .filter(|&e| e <= data.len() && length >= WIN_CERT_HEADER);
     let Some(end) = end else {
         return Err(AuthError::Truncated {
             needed: TIME_LEN.saturating_add(length.max(WIN_CERT_HEADER)),
@@ -412,7 +414,9 @@ pub fn check(
         let existing = current.value.unwrap_or(&[]);
         return Ok(Update {
             value: append_lists(existing, payload),
-            timestamp: current.timestamp.map_or(descriptor.timestamp, |t| t.max(descriptor.timestamp)),
+            timestamp: current
+                .timestamp
+                .map_or(descriptor.timestamp, |t| t.max(descriptor.timestamp)),
         });
     }
     if payload.is_empty() && current.value.is_none() {
@@ -537,10 +541,7 @@ fn ucs2<const N: usize>(s: &str) -> ([u16; N], usize) {
     (out, n)
 }
 
-fn stored_value<'s, A: AsRef<[u8]> + AsMut<[u8]>>(
-    store: &'s VariableStore<A>,
-    variable: KeyVariable,
-) -> Option<(&'s [u8], u64)> {
+fn stored_value<A: AsRef<[u8]> + AsMut<[u8]>>(store: &VariableStore<A>, variable: KeyVariable) -> Option<(&[u8], u64)> {
     let (name, n) = ucs2::<4>(variable.name());
     store
         .authenticated(&name[..n], &variable.guid())
@@ -560,7 +561,11 @@ pub fn set_variable<A: AsRef<[u8]> + AsMut<[u8]>>(
     runtime: bool,
 ) -> Option<Result<(), AuthError>> {
     let trimmed = name.split(|&c| c == 0).next().unwrap_or(&[]);
-    if *guid == efi::GLOBAL_VARIABLE && MODE_VARIABLES.iter().any(|m| trimmed.iter().copied().eq(m.encode_utf16())) {
+    if *guid == efi::GLOBAL_VARIABLE
+        && MODE_VARIABLES
+            .iter()
+            .any(|m| trimmed.iter().copied().eq(m.encode_utf16()))
+    {
         return Some(Err(AuthError::ReadOnly));
     }
     let variable = KeyVariable::of(name, guid)?;
@@ -576,7 +581,9 @@ fn apply<A: AsRef<[u8]> + AsMut<[u8]>>(
 ) -> Result<(), AuthError> {
     let update = {
         let current = stored_value(store, variable);
-        let pk = stored_value(store, KeyVariable::Pk).map(|(v, _)| v).filter(|v| !v.is_empty());
+        let pk = stored_value(store, KeyVariable::Pk)
+            .map(|(v, _)| v)
+            .filter(|v| !v.is_empty());
         let kek = stored_value(store, KeyVariable::Kek).map_or(&[][..], |(v, _)| v);
         check(
             variable,

@@ -93,11 +93,7 @@ unsafe fn report(rt: &RuntimeServices, name: &str, out: &mut Console) {
         )
     };
     let _ = match status {
-        Status::SUCCESS => writeln!(
-            out,
-            "HVFW-SB: {name} size={size} attributes={:#x}",
-            attributes.bits()
-        ),
+        Status::SUCCESS => writeln!(out, "HVFW-SB: {name} size={size} attributes={:#x}", attributes.bits()),
         Status::NOT_FOUND => writeln!(out, "HVFW-SB: {name}=absent"),
         other => writeln!(out, "HVFW-SB: {name}=error {other:?}"),
     };

@@ -21,8 +21,10 @@ fn w(s: &str) -> Vec<u16> {
 /// A store as the firmware starts it without keys: setup mode.
 fn store() -> VariableStore<Vec<u8>> {
     let mut s = VariableStore::new(std::vec![0u8; 64 * 1024]);
-    s.set_read_only(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, BS_RT, &[0]).unwrap();
-    s.set_read_only(&w("SetupMode"), &efi::GLOBAL_VARIABLE, BS_RT, &[1]).unwrap();
+    s.set_read_only(&w("SecureBoot"), &efi::GLOBAL_VARIABLE, BS_RT, &[0])
+        .unwrap();
+    s.set_read_only(&w("SetupMode"), &efi::GLOBAL_VARIABLE, BS_RT, &[1])
+        .unwrap();
     s
 }
 
@@ -45,9 +47,18 @@ fn mode(s: &VariableStore<Vec<u8>>, name: &str) -> u8 {
 /// PK, KEK and db enrolled from the fixtures: user mode.
 fn user_mode() -> VariableStore<Vec<u8>> {
     let mut s = store();
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("PK.auth")), Status::SUCCESS);
-    assert_eq!(write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK.auth")), Status::SUCCESS);
-    assert_eq!(write(&mut s, KeyVariable::Db, ATTRIBUTES, fixture!("db.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("PK.auth")),
+        Status::SUCCESS
+    );
+    assert_eq!(
+        write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK.auth")),
+        Status::SUCCESS
+    );
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, ATTRIBUTES, fixture!("db.auth")),
+        Status::SUCCESS
+    );
     s
 }
 
@@ -87,14 +98,23 @@ fn signed_bytes_are_what_efitools_signs() {
 fn setup_mode_enrolls_pk_then_user_mode_needs_signatures() {
     let mut s = store();
     assert_eq!(mode(&s, "SetupMode"), 1);
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("PK.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("PK.auth")),
+        Status::SUCCESS
+    );
     assert_eq!(value(&s, KeyVariable::Pk).unwrap(), fixture!("PK.esl"));
     assert_eq!(s.get(&w("PK"), &efi::GLOBAL_VARIABLE, true).unwrap().0, ATTRIBUTES);
     assert_eq!((mode(&s, "SetupMode"), mode(&s, "SecureBoot")), (0, 1));
     // A PK-signed KEK, then a KEK-signed db.
-    assert_eq!(write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK.auth")),
+        Status::SUCCESS
+    );
     assert_eq!(value(&s, KeyVariable::Kek).unwrap(), fixture!("KEK.esl"));
-    assert_eq!(write(&mut s, KeyVariable::Db, ATTRIBUTES, fixture!("db.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, ATTRIBUTES, fixture!("db.auth")),
+        Status::SUCCESS
+    );
     assert_eq!(value(&s, KeyVariable::Db).unwrap(), fixture!("DB.esl"));
     // KEK may not sign KEK.
     assert_eq!(
@@ -107,21 +127,39 @@ fn setup_mode_enrolls_pk_then_user_mode_needs_signatures() {
 #[test]
 fn kek_signed_db_append_adds_only_new_signatures() {
     let mut s = user_mode();
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append.auth")),
+        Status::SUCCESS
+    );
     let grown = concat(&[fixture!("DB.esl"), fixture!("DB2.esl")]);
     assert_eq!(value(&s, KeyVariable::Db).unwrap(), grown);
     // The same certificate again, later, and signed by PK: nothing added.
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append-again.auth")), Status::SUCCESS);
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append-pk.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append-again.auth")),
+        Status::SUCCESS
+    );
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append-pk.auth")),
+        Status::SUCCESS
+    );
     // Signed attributes, in a ContentInfo (openssl cms).
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, fixture!("db-attrs.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, fixture!("db-attrs.auth")),
+        Status::SUCCESS
+    );
     assert_eq!(value(&s, KeyVariable::Db).unwrap(), grown);
     // An append may be older than the variable; the newer time stamp stays.
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, fixture!("db-append.auth")),
+        Status::SUCCESS
+    );
     let (_, _, stored) = s.authenticated(&w("db"), &IMAGE_SECURITY_DATABASE).unwrap();
     assert_eq!(Timestamp::from_stored(stored).unwrap().day, 11);
     // dbx too, and an append to a variable that does not exist creates it.
-    assert_eq!(write(&mut s, KeyVariable::Dbx, APPEND, fixture!("dbx-append.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Dbx, APPEND, fixture!("dbx-append.auth")),
+        Status::SUCCESS
+    );
     assert_eq!(value(&s, KeyVariable::Dbx).unwrap(), fixture!("WRONG.esl"));
 }
 
@@ -175,9 +213,15 @@ fn tampered_updates_are_security_violations() {
         assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &bad), Status::SECURITY_VIOLATION);
     }
     // The attributes are signed: the append signed as a replacement fails.
-    assert_eq!(write(&mut s, KeyVariable::Db, ATTRIBUTES, good), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, ATTRIBUTES, good),
+        Status::SECURITY_VIOLATION
+    );
     // So are the name and GUID.
-    assert_eq!(write(&mut s, KeyVariable::Dbx, APPEND, good), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut s, KeyVariable::Dbx, APPEND, good),
+        Status::SECURITY_VIOLATION
+    );
     assert_eq!(value(&s, KeyVariable::Db).unwrap(), fixture!("DB.esl"));
 }
 
@@ -185,7 +229,10 @@ fn tampered_updates_are_security_violations() {
 fn replayed_or_older_updates_are_refused() {
     let mut s = user_mode();
     // db.auth (2026-01-03) again, and an older replacement (2025-12-31).
-    assert_eq!(write(&mut s, KeyVariable::Db, ATTRIBUTES, fixture!("db.auth")), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, ATTRIBUTES, fixture!("db.auth")),
+        Status::SECURITY_VIOLATION
+    );
     let older = check(
         KeyVariable::Db,
         ATTRIBUTES,
@@ -211,16 +258,27 @@ fn replayed_or_older_updates_are_refused() {
 fn unauthenticated_writes_are_refused() {
     let mut s = user_mode();
     let nv = efi::VARIABLE_NON_VOLATILE | BS_RT;
-    assert_eq!(write(&mut s, KeyVariable::Db, nv, fixture!("DB2.esl")), Status::SECURITY_VIOLATION);
     assert_eq!(
-        write(&mut s, KeyVariable::Db, nv | efi::VARIABLE_APPEND_WRITE, fixture!("DB2.esl")),
+        write(&mut s, KeyVariable::Db, nv, fixture!("DB2.esl")),
+        Status::SECURITY_VIOLATION
+    );
+    assert_eq!(
+        write(
+            &mut s,
+            KeyVariable::Db,
+            nv | efi::VARIABLE_APPEND_WRITE,
+            fixture!("DB2.esl")
+        ),
         Status::SECURITY_VIOLATION
     );
     // Deleting without a signed empty update.
     assert_eq!(write(&mut s, KeyVariable::Pk, 0, &[]), Status::SECURITY_VIOLATION);
     // Not even in setup mode, and not for a variable that does not exist yet.
     let mut fresh = store();
-    assert_eq!(write(&mut fresh, KeyVariable::Kek, nv, fixture!("KEK.esl")), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut fresh, KeyVariable::Kek, nv, fixture!("KEK.esl")),
+        Status::SECURITY_VIOLATION
+    );
     assert_eq!(value(&fresh, KeyVariable::Kek), None);
     // The store itself refuses a plain write to what an authenticated write made.
     assert_eq!(
@@ -234,34 +292,52 @@ fn unauthenticated_writes_are_refused() {
 fn malformed_descriptors_and_attributes_are_invalid_parameters() {
     let mut s = user_mode();
     let good = fixture!("db-append.auth");
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &good[..30]), Status::INVALID_PARAMETER);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, &good[..30]),
+        Status::INVALID_PARAMETER
+    );
     assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &[]), Status::INVALID_PARAMETER);
     let mut long = good.to_vec();
     long[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
     assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &long), Status::INVALID_PARAMETER);
     let mut short = good.to_vec();
     short[16..20].copy_from_slice(&4u32.to_le_bytes());
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &short), Status::INVALID_PARAMETER);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, &short),
+        Status::INVALID_PARAMETER
+    );
     // Attributes: volatile, boot-only, the old count-based bit, append to PK.
     for attributes in [
         APPEND & !efi::VARIABLE_NON_VOLATILE,
         APPEND & !efi::VARIABLE_RUNTIME_ACCESS,
         APPEND | efi::VARIABLE_AUTHENTICATED_WRITE_ACCESS,
     ] {
-        assert_eq!(write(&mut s, KeyVariable::Db, attributes, good), Status::INVALID_PARAMETER);
+        assert_eq!(
+            write(&mut s, KeyVariable::Db, attributes, good),
+            Status::INVALID_PARAMETER
+        );
     }
-    assert_eq!(write(&mut s, KeyVariable::Pk, APPEND, fixture!("PK.auth")), Status::INVALID_PARAMETER);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, APPEND, fixture!("PK.auth")),
+        Status::INVALID_PARAMETER
+    );
     // A descriptor that is whole but not PKCS#7, or with a dirty time stamp.
     let mut kind = good.to_vec();
     kind[22] = 0x02;
     assert_eq!(parse(&kind), Err(AuthError::WrongCertificateType));
     let mut guid = good.to_vec();
     guid[30] ^= 1;
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &guid), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, &guid),
+        Status::SECURITY_VIOLATION
+    );
     let mut nanosecond = good.to_vec();
     nanosecond[8] = 1;
     assert_eq!(parse(&nanosecond), Err(AuthError::TimestampNotClean));
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, &nanosecond), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, &nanosecond),
+        Status::SECURITY_VIOLATION
+    );
     assert_eq!(value(&s, KeyVariable::Db).unwrap(), fixture!("DB.esl"));
 }
 
@@ -276,23 +352,44 @@ fn reframe(auth: &[u8], payload: &[u8]) -> Vec<u8> {
 fn setup_mode_checks_format_and_time_not_signatures() {
     let mut s = store();
     // KEK and db may be written unsigned-by-anyone-known before PK exists.
-    assert_eq!(write(&mut s, KeyVariable::Db, APPEND, fixture!("db-wrong-key.auth")), Status::SUCCESS);
-    assert_eq!(write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK-by-kek.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Db, APPEND, fixture!("db-wrong-key.auth")),
+        Status::SUCCESS
+    );
+    assert_eq!(
+        write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK-by-kek.auth")),
+        Status::SUCCESS
+    );
     // The payload must still be signature lists, PK exactly one certificate.
     let garbage = reframe(fixture!("KEK.auth"), b"not a signature list at all!");
     assert_eq!(
-        check(KeyVariable::Kek, ATTRIBUTES, &garbage, Current::default(), Authorities::default()),
+        check(
+            KeyVariable::Kek,
+            ATTRIBUTES,
+            &garbage,
+            Current::default(),
+            Authorities::default()
+        ),
         Err(AuthError::BadPayload(EslError::Truncated { offset: 0 }))
     );
     let two = reframe(fixture!("PK.auth"), &concat(&[fixture!("PK.esl"), fixture!("KEK.esl")]));
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, &two), Status::INVALID_PARAMETER);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, &two),
+        Status::INVALID_PARAMETER
+    );
     let hash = reframe(
         fixture!("PK.auth"),
         &signature_list::build(&signature_list::CERT_SHA256, &efi::GLOBAL_VARIABLE, &[1; 32]),
     );
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, &hash), Status::INVALID_PARAMETER);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, &hash),
+        Status::INVALID_PARAMETER
+    );
     // Time stamps still count.
-    assert_eq!(write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK.auth")), Status::SECURITY_VIOLATION);
+    assert_eq!(
+        write(&mut s, KeyVariable::Kek, ATTRIBUTES, fixture!("KEK.auth")),
+        Status::SECURITY_VIOLATION
+    );
     assert_eq!(mode(&s, "SetupMode"), 1);
 }
 
@@ -301,19 +398,35 @@ fn deleting_pk_returns_to_setup_mode() {
     let mut s = user_mode();
     // Only PK may delete PK.
     let by_kek = reframe(fixture!("KEK-by-kek.auth"), &[]);
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, &by_kek), Status::SECURITY_VIOLATION);
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("noPK.auth")), Status::SUCCESS);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, &by_kek),
+        Status::SECURITY_VIOLATION
+    );
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("noPK.auth")),
+        Status::SUCCESS
+    );
     assert_eq!(value(&s, KeyVariable::Pk), None);
     assert_eq!((mode(&s, "SetupMode"), mode(&s, "SecureBoot")), (1, 0));
     // KEK and db stay; deleting what is not there is NOT_FOUND.
     assert_eq!(value(&s, KeyVariable::Kek).unwrap(), fixture!("KEK.esl"));
-    assert_eq!(write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("noPK.auth")), Status::NOT_FOUND);
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("noPK.auth")),
+        Status::NOT_FOUND
+    );
 }
 
 #[test]
 fn after_exit_boot_services_secure_boot_keeps_this_boots_value() {
     let mut s = user_mode();
-    let r = set_variable(&mut s, &w("PK"), &efi::GLOBAL_VARIABLE, ATTRIBUTES, fixture!("noPK.auth"), true);
+    let r = set_variable(
+        &mut s,
+        &w("PK"),
+        &efi::GLOBAL_VARIABLE,
+        ATTRIBUTES,
+        fixture!("noPK.auth"),
+        true,
+    );
     assert_eq!(r, Some(Ok(())));
     assert_eq!((mode(&s, "SetupMode"), mode(&s, "SecureBoot")), (1, 1));
 }
@@ -322,24 +435,48 @@ fn after_exit_boot_services_secure_boot_keeps_this_boots_value() {
 fn mode_variables_are_write_protected_and_others_not_routed() {
     let mut s = user_mode();
     for name in ["SecureBoot", "SetupMode", "AuditMode", "DeployedMode"] {
-        let r = set_variable(&mut s, &w(name), &efi::GLOBAL_VARIABLE, ATTRIBUTES, fixture!("KEK.auth"), false);
-        assert_eq!(r.map(|r| r.map_err(|e| e.status())), Some(Err(Status::WRITE_PROTECTED)), "{name}");
+        let r = set_variable(
+            &mut s,
+            &w(name),
+            &efi::GLOBAL_VARIABLE,
+            ATTRIBUTES,
+            fixture!("KEK.auth"),
+            false,
+        );
+        assert_eq!(
+            r.map(|r| r.map_err(|e| e.status())),
+            Some(Err(Status::WRITE_PROTECTED)),
+            "{name}"
+        );
     }
-    assert_eq!(set_variable(&mut s, &w("db"), &efi::GLOBAL_VARIABLE, BS_RT, b"x", false), None);
-    assert_eq!(set_variable(&mut s, &w("BootOrder"), &efi::GLOBAL_VARIABLE, BS_RT, b"x", false), None);
+    assert_eq!(
+        set_variable(&mut s, &w("db"), &efi::GLOBAL_VARIABLE, BS_RT, b"x", false),
+        None
+    );
+    assert_eq!(
+        set_variable(&mut s, &w("BootOrder"), &efi::GLOBAL_VARIABLE, BS_RT, b"x", false),
+        None
+    );
     let mut with_nul = w("KEK");
     with_nul.push(0);
-    assert_eq!(KeyVariable::of(&with_nul, &efi::GLOBAL_VARIABLE), Some(KeyVariable::Kek));
+    assert_eq!(
+        KeyVariable::of(&with_nul, &efi::GLOBAL_VARIABLE),
+        Some(KeyVariable::Kek)
+    );
 }
 
 #[test]
 fn keys_never_reach_the_variable_file() {
     let mut s = user_mode();
     let nv = efi::VARIABLE_NON_VOLATILE | BS_RT;
-    s.set(&w("BootOrder"), &efi::GLOBAL_VARIABLE, nv, &[0, 0], false).unwrap();
+    s.set(&w("BootOrder"), &efi::GLOBAL_VARIABLE, nv, &[0, 0], false)
+        .unwrap();
     let names: Vec<Vec<u8>> = s.non_volatile().map(|e| e.name_le.to_vec()).collect();
     assert_eq!(names.len(), 1);
-    assert_eq!(names[0], [b'B', 0, b'o', 0, b'o', 0, b't', 0, b'O', 0, b'r', 0, b'd', 0, b'e', 0, b'r', 0]);
+    assert_eq!(
+        names[0],
+        [b'B', 0, b'o', 0, b'o', 0, b't', 0, b'O', 0, b'r', 0, b'd', 0, b'e', 0, b'r', 0]
+    );
 }
 
 #[test]
