@@ -20,6 +20,10 @@ pub fn tests() -> Vec<BootTest> {
             name: "secure_boot_vars_linux_enrolls_keys_at_runtime_and_mokutil_agrees",
             run: linux_writes,
         },
+        BootTest {
+            name: "secure_boot_vars_aarch64_signed_db_append_works_and_bad_updates_are_refused",
+            run: aarch64_efi_program_writes,
+        },
     ]
 }
 
@@ -50,14 +54,29 @@ fn size_of(name: &str) -> Result<u64, String> {
 const KEY_ATTRIBUTES: &str = "0x27";
 
 fn efi_program_writes(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let files: Vec<(String, Source)> = FILES
-        .iter()
-        .map(|f| (format!("hvfw-sb/{f}"), Source::Host(fixture(f))))
-        .collect();
-    let disk = efi_app_disk_with("efi-test-app-sb-vars", crate::debian::Arch::Amd64, files)?;
+    let disk = efi_app_disk_with("efi-test-app-sb-vars", crate::debian::Arch::Amd64, app_files())?;
     let mut config = QemuConfig::new(&ctx.firmware);
     config.disks.push(disk);
-    let qemu = s.boot(&config)?;
+    expect_app_steps(s, &config)
+}
+
+/// The same on aarch64 (the firmware built for aarch64-unknown-none).
+fn aarch64_efi_program_writes(_ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let disk = efi_app_disk_with("efi-test-app-sb-vars-aa64", crate::debian::Arch::Arm64, app_files())?;
+    let mut config = QemuConfig::aarch64(&crate::boot_tests::aarch64_firmware()?);
+    config.disks.push(disk);
+    expect_app_steps(s, &config)
+}
+
+fn app_files() -> Vec<(String, Source)> {
+    FILES
+        .iter()
+        .map(|f| (format!("hvfw-sb/{f}"), Source::Host(fixture(f))))
+        .collect()
+}
+
+fn expect_app_steps(s: &mut Session, config: &QemuConfig) -> Result<(), String> {
+    let qemu = s.boot(config)?;
     // The steps run before the application's summary line.
     check_app_report(qemu)?;
     if !qemu.log().contains("HVFW-SB: done") {

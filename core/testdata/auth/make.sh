@@ -30,6 +30,8 @@ sign-efi-sig-list -t "2025-12-31 00:00:00" -k KEK.key -c KEK.crt db DB2.esl db-o
 sign-efi-sig-list -t "2026-01-08 00:00:00" -k KEK.key -c KEK.crt KEK DB2.esl KEK-by-kek.auth
 # dbx: a KEK-signed append.
 sign-efi-sig-list -a -t "2026-01-09 00:00:00" -k KEK.key -c KEK.crt dbx WRONG.esl dbx-append.auth
+# A new PK (DB2's certificate) signed by the old one: user mode stays.
+sign-efi-sig-list -t "2026-01-12 00:00:00" -k PK.key -c PK.crt PK DB2.esl PK-replace.auth
 # Deleting PK (an empty, PK-signed payload) returns to setup mode.
 sign-efi-sig-list -t "2026-01-10 00:00:00" -k PK.key -c PK.crt PK empty.esl noPK.auth
 # Signed attributes (openssl cms without -noattr) over the exact bundle

@@ -512,3 +512,44 @@ fn appending_merges_lists_without_duplicates() {
     assert_eq!(append_lists(&[], &h1), h1);
     assert_eq!(append_lists(&both, &[]), both);
 }
+
+#[test]
+fn pk_signs_its_successor_and_user_mode_stays() {
+    let mut s = user_mode();
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("PK-replace.auth")),
+        Status::SUCCESS
+    );
+    assert_eq!(value(&s, KeyVariable::Pk).unwrap(), fixture!("DB2.esl"));
+    assert_eq!((mode(&s, "SetupMode"), mode(&s, "SecureBoot")), (0, 1));
+    // The old PK no longer signs: its deletion is refused now.
+    assert_eq!(
+        write(&mut s, KeyVariable::Pk, ATTRIBUTES, fixture!("noPK.auth")),
+        Status::SECURITY_VIOLATION
+    );
+}
+
+#[test]
+fn dbt_and_dbr_follow_db_rules() {
+    let dbt: Vec<u16> = w("dbt");
+    assert_eq!(KeyVariable::of(&dbt, &IMAGE_SECURITY_DATABASE), Some(KeyVariable::Dbt));
+    assert_eq!(
+        KeyVariable::of(&w("dbr"), &IMAGE_SECURITY_DATABASE),
+        Some(KeyVariable::Dbr)
+    );
+    let mut s = user_mode();
+    // db's update sent to dbt: the name is signed, so it fails.
+    assert_eq!(
+        write(&mut s, KeyVariable::Dbt, APPEND, fixture!("db-append.auth")),
+        Status::SECURITY_VIOLATION
+    );
+    assert_eq!(
+        write(
+            &mut s,
+            KeyVariable::Dbr,
+            ATTRIBUTES & !efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS,
+            fixture!("DB.esl")
+        ),
+        Status::SECURITY_VIOLATION
+    );
+}
