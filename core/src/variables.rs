@@ -315,8 +315,9 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
             if r.flags & FLAG_READ_ONLY != 0 {
                 return Err(VariableError::WriteProtected);
             }
+            // Only an authenticated write changes it (`secure_boot::auth_write`).
             if r.flags & FLAG_AUTHENTICATED != 0 {
-                return Err(VariableError::AuthenticationUnsupported);
+                return Err(VariableError::BadAttributes { attributes });
             }
             if runtime && !Self::visible(&r, runtime) {
                 return Err(VariableError::NotFound);

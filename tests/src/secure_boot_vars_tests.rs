@@ -87,7 +87,7 @@ fn expect_app_steps(s: &mut Session, config: &QemuConfig) -> Result<(), String> 
     let db2 = size_of("DB2.esl")?;
     let expected: Vec<String> = [
         "SetupMode=1 SecureBoot=0",
-        "db-unauthenticated SECURITY_VIOLATION",
+        "db-unauthenticated INVALID_PARAMETER",
         "enroll-pk SUCCESS",
         "SetupMode=0 SecureBoot=1",
         "kek-signed-by-pk SUCCESS",

@@ -183,7 +183,10 @@ pub enum AuthError {
     BadPlatformKey,
     /// Deleting a variable that does not exist. NOT_FOUND.
     NotFound,
-    /// A write without TIME_BASED_AUTHENTICATED_WRITE_ACCESS. SECURITY_VIOLATION.
+    /// A write without TIME_BASED_AUTHENTICATED_WRITE_ACCESS: an invalid
+    /// combination of attributes, name and GUID (§8.2.1; SECURITY_VIOLATION
+    /// is for writes that carry the attribute and fail the check, and edk2
+    /// answers the same). INVALID_PARAMETER.
     NotAuthenticated,
     /// Not a WIN_CERTIFICATE_UEFI_GUID with EFI_CERT_TYPE_PKCS7_GUID.
     /// SECURITY_VIOLATION.
@@ -211,10 +214,10 @@ impl AuthError {
             AuthError::Truncated { .. }
             | AuthError::BadAttributes { .. }
             | AuthError::BadPayload(_)
-            | AuthError::BadPlatformKey => Status::INVALID_PARAMETER,
+            | AuthError::BadPlatformKey
+            | AuthError::NotAuthenticated => Status::INVALID_PARAMETER,
             AuthError::NotFound => Status::NOT_FOUND,
-            AuthError::NotAuthenticated
-            | AuthError::WrongCertificateType
+            AuthError::WrongCertificateType
             | AuthError::TimestampNotClean
             | AuthError::Replay { .. }
             | AuthError::Signature(_)

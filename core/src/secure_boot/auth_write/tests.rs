@@ -260,7 +260,7 @@ fn unauthenticated_writes_are_refused() {
     let nv = efi::VARIABLE_NON_VOLATILE | BS_RT;
     assert_eq!(
         write(&mut s, KeyVariable::Db, nv, fixture!("DB2.esl")),
-        Status::SECURITY_VIOLATION
+        Status::INVALID_PARAMETER
     );
     assert_eq!(
         write(
@@ -269,21 +269,21 @@ fn unauthenticated_writes_are_refused() {
             nv | efi::VARIABLE_APPEND_WRITE,
             fixture!("DB2.esl")
         ),
-        Status::SECURITY_VIOLATION
+        Status::INVALID_PARAMETER
     );
     // Deleting without a signed empty update.
-    assert_eq!(write(&mut s, KeyVariable::Pk, 0, &[]), Status::SECURITY_VIOLATION);
+    assert_eq!(write(&mut s, KeyVariable::Pk, 0, &[]), Status::INVALID_PARAMETER);
     // Not even in setup mode, and not for a variable that does not exist yet.
     let mut fresh = store();
     assert_eq!(
         write(&mut fresh, KeyVariable::Kek, nv, fixture!("KEK.esl")),
-        Status::SECURITY_VIOLATION
+        Status::INVALID_PARAMETER
     );
     assert_eq!(value(&fresh, KeyVariable::Kek), None);
     // The store itself refuses a plain write to what an authenticated write made.
     assert_eq!(
         s.set(&w("db"), &IMAGE_SECURITY_DATABASE, nv, b"x", false),
-        Err(VariableError::AuthenticationUnsupported)
+        Err(VariableError::BadAttributes { attributes: nv })
     );
     assert_eq!(value(&s, KeyVariable::Db).unwrap(), fixture!("DB.esl"));
 }
@@ -550,6 +550,6 @@ fn dbt_and_dbr_follow_db_rules() {
             ATTRIBUTES & !efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS,
             fixture!("DB.esl")
         ),
-        Status::SECURITY_VIOLATION
+        Status::INVALID_PARAMETER
     );
 }
