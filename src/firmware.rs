@@ -7,11 +7,10 @@ use core::ops::Range;
 use fw_arch::{Boot, Caching};
 use fw_core::boot_info::{BootInfo, MAX_MODULES};
 use fw_core::heap_region::{choose_heap, heap_size};
-use linked_list_allocator::LockedHeap;
 use log::{error, info};
 
 #[global_allocator]
-static HEAP: LockedHeap = LockedHeap::empty();
+static HEAP: crate::heap::FirmwareHeap = crate::heap::FirmwareHeap::empty();
 
 #[unsafe(no_mangle)]
 fn firmware_main(boot: Boot) -> ! {
@@ -45,6 +44,7 @@ fn firmware_main(boot: Boot) -> ! {
 
     let found = platform::discover(&info, &mut alloc_page);
     efi_setup::init(&info, &heap);
+    HEAP.init_runtime_arena();
     let started = Box::new(Started { info, found });
     #[cfg(target_arch = "x86_64")]
     move_to_big_stack(started);
@@ -211,10 +211,7 @@ fn init_heap(info: &BootInfo) -> Result<Range<u64>, StartError> {
     let range = choose_heap(info.regions(), &in_use, size).ok_or(StartError::NoHeap { size })?;
     // SAFETY: the range is RAM from the VMM's map, outside the firmware image and
     // the modules, and nothing else uses it.
-    unsafe {
-        HEAP.lock()
-            .init(range.start as *mut u8, (range.end - range.start) as usize)
-    };
+    unsafe { HEAP.init(&range) };
     log::debug!("heap at {:#x}-{:#x}", range.start, range.end);
     Ok(range)
 }

@@ -25,6 +25,8 @@ mod firmware;
 #[cfg(target_os = "none")]
 mod fw_cfg_acpi;
 #[cfg(target_os = "none")]
+mod heap;
+#[cfg(target_os = "none")]
 mod persistent_variables;
 #[cfg(target_os = "none")]
 mod platform;

@@ -10,8 +10,10 @@
 //! [`VariableStore::non_volatile`].
 //!
 //! Each record: name length in UTF-16 units (u16), flags (u16), attributes (u32),
-//! vendor GUID (16 bytes), data length (u32), reserved (u32), the name (UTF-16LE,
-//! no terminator), the data. Records are packed; deleting one moves the rest down,
+//! vendor GUID (16 bytes), data length (u32), reserved (u32), the time stamp of
+//! a time-based authenticated variable (u64, 0 for others, see
+//! [`crate::secure_boot::auth_write`]), the name (UTF-16LE, no terminator), the
+//! data. Records are packed; deleting one moves the rest down,
 //! so enumeration order is creation order.
 #![forbid(unsafe_code)]
 
@@ -20,8 +22,11 @@ use core::fmt;
 use fw_drivers::bytes::LeFields;
 use r_efi::efi;
 
-const HEADER: usize = 32;
+const HEADER: usize = 40;
 const FLAG_READ_ONLY: u16 = 1;
+/// Written by an authenticated write: never to the variable file, and
+/// changed only by another authenticated write.
+const FLAG_AUTHENTICATED: u16 = 2;
 
 /// Attribute bits this store understands.
 const KNOWN_ATTRIBUTES: u32 = efi::VARIABLE_NON_VOLATILE
@@ -330,6 +335,10 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
             if r.flags & FLAG_READ_ONLY != 0 {
                 return Err(VariableError::WriteProtected);
             }
+            // Only an authenticated write changes it (`secure_boot::auth_write`).
+            if r.flags & FLAG_AUTHENTICATED != 0 {
+                return Err(VariableError::BadAttributes { attributes });
+            }
             if runtime && !Self::visible(&r, runtime) {
                 return Err(VariableError::NotFound);
             }
@@ -375,13 +384,6 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         }
     }
 
-    /// Deletes a variable the firmware owns, if it exists.
-    pub fn delete_firmware_variable(&mut self, name: &[u16], guid: &efi::Guid) {
-        if let Some(r) = self.find(trim_name(name), guid) {
-            self.remove(r);
-        }
-    }
-
     /// Creates or replaces a variable the firmware owns; applications cannot
     /// change it.
     pub fn set_read_only(
@@ -401,12 +403,56 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         self.insert(name, guid, attributes, FLAG_READ_ONLY, data)
     }
 
+    /// A variable whatever its flags and visibility, with its time stamp:
+    /// what an authenticated write is checked against.
+    pub fn authenticated(&self, name: &[u16], guid: &efi::Guid) -> Option<(u32, &[u8], u64)> {
+        let r = self.find(trim_name(name), guid)?;
+        let timestamp = self.bytes().u64_le(r.offset + 32)?;
+        Some((r.attributes, &self.bytes()[r.data_range()], timestamp))
+    }
+
+    /// Creates or replaces a variable after an authenticated write was
+    /// checked (whatever flags it had), with its new `timestamp`; empty
+    /// `data` deletes it. Such variables never go to the variable file.
+    pub fn set_authenticated(
+        &mut self,
+        name: &[u16],
+        guid: &efi::Guid,
+        attributes: u32,
+        data: &[u8],
+        timestamp: u64,
+    ) -> Result<(), VariableError> {
+        let name = trim_name(name);
+        if name.is_empty() {
+            return Err(VariableError::InvalidName);
+        }
+        let existing = self.find(name, guid);
+        if data.is_empty() {
+            self.remove(existing.ok_or(VariableError::NotFound)?);
+            return Ok(());
+        }
+        let offset = match existing {
+            Some(r) => {
+                self.replace(r, name, guid, attributes, FLAG_AUTHENTICATED, data, None, &[])?;
+                r.offset
+            }
+            None => {
+                let at = self.used;
+                self.insert(name, guid, attributes, FLAG_AUTHENTICATED, data)?;
+                at
+            }
+        };
+        self.arena.as_mut()[offset + 32..offset + 40].copy_from_slice(&timestamp.to_le_bytes());
+        Ok(())
+    }
+
     /// QueryVariableInfo (UEFI 2.10 §8.2.4) for variables with `attributes`.
     /// Volatile and non-volatile variables share one arena, so both are
     /// answered with its real capacity and free space. Invalid combinations
     /// (none of the access bits, runtime access without boot-services access,
     /// after ExitBootServices anything without runtime access) are refused;
-    /// hardware error records and authenticated variables are not supported.
+    /// hardware error records and the older authenticated variables (count-based,
+    /// enhanced) are not supported.
     pub fn info(&self, attributes: u32, runtime: bool) -> Result<StoreInfo, VariableError> {
         let bs = efi::VARIABLE_BOOTSERVICE_ACCESS;
         let rt = efi::VARIABLE_RUNTIME_ACCESS;
@@ -417,10 +463,11 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         {
             return Err(VariableError::BadAttributes { attributes });
         }
+        // Time-based authenticated variables (the Secure Boot keys) share
+        // the arena too; Linux asks before it writes one.
         if attributes
             & (efi::VARIABLE_HARDWARE_ERROR_RECORD
                 | efi::VARIABLE_AUTHENTICATED_WRITE_ACCESS
-                | efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS
                 | efi::VARIABLE_ENHANCED_AUTHENTICATED_ACCESS)
             != 0
         {
@@ -438,7 +485,9 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
     /// read-only ones), in enumeration order: what the variable file holds.
     pub fn non_volatile(&self) -> impl Iterator<Item = EntryRef<'_>> + Clone + '_ {
         self.records()
-            .filter(|r| r.attributes & efi::VARIABLE_NON_VOLATILE != 0 && r.flags & FLAG_READ_ONLY == 0)
+            .filter(|r| {
+                r.attributes & efi::VARIABLE_NON_VOLATILE != 0 && r.flags & (FLAG_READ_ONLY | FLAG_AUTHENTICATED) == 0
+            })
             .map(|r| EntryRef {
                 name_le: &self.bytes()[r.name_range()],
                 guid: self.guid_of(&r),
@@ -513,7 +562,7 @@ impl<A: AsRef<[u8]> + AsMut<[u8]>> VariableStore<A> {
         bytes[at + 4..at + 8].copy_from_slice(&attributes.to_le_bytes());
         bytes[at + 8..at + 24].copy_from_slice(guid.as_bytes());
         bytes[at + 24..at + 28].copy_from_slice(&(data.len() as u32).to_le_bytes());
-        bytes[at + 28..at + 32].copy_from_slice(&0u32.to_le_bytes());
+        bytes[at + 28..at + 40].copy_from_slice(&[0; 12]);
         let mut p = at + HEADER;
         for c in name {
             bytes[p..p + 2].copy_from_slice(&c.to_le_bytes());

@@ -150,6 +150,7 @@ pub fn all() -> Vec<BootTest> {
     .chain(crate::small_vm::tests())
     .chain(crate::exception_tests::tests())
     .chain(crate::display_tests::tests())
+    .chain(crate::secure_boot_vars_tests::tests())
     .collect()
 }
 
@@ -162,6 +163,19 @@ pub fn app_text_file() -> (String, Source) {
 /// the removable-media file, the file it reads, and `triggers`: files whose
 /// presence makes it do more (`hvfw-shutdown`, `hvfw-hostile`), with their text.
 pub fn efi_app_disk(name: &str, arch: crate::debian::Arch, triggers: &[(&str, &str)]) -> Result<PathBuf, String> {
+    let files = triggers
+        .iter()
+        .map(|(file, text)| (file.to_string(), Source::text(text)))
+        .collect();
+    efi_app_disk_with(name, arch, files)
+}
+
+/// As [`efi_app_disk`], with any `files` beside the application.
+pub fn efi_app_disk_with(
+    name: &str,
+    arch: crate::debian::Arch,
+    extra: Vec<(String, Source)>,
+) -> Result<PathBuf, String> {
     let app = crate::firmware::build_efi_test_app_for(arch)?;
     let mut files = vec![
         (
@@ -170,11 +184,7 @@ pub fn efi_app_disk(name: &str, arch: crate::debian::Arch, triggers: &[(&str, &s
         ),
         app_text_file(),
     ];
-    files.extend(
-        triggers
-            .iter()
-            .map(|(file, text)| (file.to_string(), Source::text(text))),
-    );
+    files.extend(extra);
     images::custom_disk(name, &[Partition::esp(48, files)])
 }
 

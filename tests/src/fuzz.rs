@@ -11,7 +11,8 @@
 //! structures, device-path nodes, the variable store and the EBBR variable
 //! file; the Boot Loader Specification entries, `loader.conf` and the boot menu
 //! built from them, the bzImage setup header, device paths turned into text,
-//! and QEMU's fw_cfg file directory and table-loader script. `src/bin/fuzz.rs`
+//! QEMU's fw_cfg file directory and table-loader script, and the
+//! EFI_VARIABLE_AUTHENTICATION_2 descriptor of an authenticated SetVariable. `src/bin/fuzz.rs`
 //! runs them; crashing or hanging inputs go
 //! to `tests/fuzz-regressions/<target>/<hash>.bin`, which the unit test below
 //! replays in every `cargo test`.
@@ -117,6 +118,11 @@ pub fn targets() -> Vec<Target> {
             name: "secure_boot_image",
             run: secure_boot::run_image,
             seeds: secure_boot::image_seeds,
+        },
+        Target {
+            name: "auth_write",
+            run: auth_write::run,
+            seeds: auth_write::seeds,
         },
     ]
 }
@@ -1989,5 +1995,65 @@ mod secure_boot {
         pe[entry..entry + 4].copy_from_slice(&(at as u32).to_le_bytes());
         pe[entry + 4..entry + 8].copy_from_slice(&size.to_le_bytes());
         pe
+    }
+}
+
+mod auth_write {
+    //! An authenticated SetVariable's data (EFI_VARIABLE_AUTHENTICATION_2,
+    //! the PKCS#7 SignedData, the signature lists) checked as a db append in
+    //! user mode (keys from core/testdata/auth) and as a KEK write in setup
+    //! mode.
+    use fw_core::secure_boot::auth_write::{check, parse, Authorities, Current, KeyVariable, ATTRIBUTES};
+    use r_efi::efi;
+    use std::path::Path;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = crate::workspace_root().join("core/testdata/auth").join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    pub fn run(input: &[u8]) -> String {
+        let (pk, kek) = (fixture("PK.esl"), fixture("KEK.esl"));
+        let header = match parse(input) {
+            Ok(d) => format!("descriptor payload {}", d.payload.len()),
+            Err(e) => format!("{e:?}"),
+        };
+        let user = check(
+            KeyVariable::Db,
+            ATTRIBUTES | efi::VARIABLE_APPEND_WRITE,
+            input,
+            Current {
+                value: Some(&kek),
+                timestamp: None,
+            },
+            Authorities {
+                pk: Some(&pk),
+                kek: &kek,
+            },
+        );
+        let setup = check(
+            KeyVariable::Kek,
+            ATTRIBUTES,
+            input,
+            Current::default(),
+            Authorities::default(),
+        );
+        if let Ok(update) = &user {
+            assert!(update.value.starts_with(&kek), "an append lost what db held");
+        }
+        format!("{header}; user {:?}; setup {:?}", user.map(|_| ()), setup.map(|_| ()))
+    }
+
+    pub fn seeds(_: &Path) -> Vec<Vec<u8>> {
+        [
+            "db-append.auth",
+            "db-attrs.auth",
+            "KEK.auth",
+            "noPK.auth",
+            "db-wrong-key.auth",
+        ]
+        .iter()
+        .map(|f| fixture(f))
+        .collect()
     }
 }

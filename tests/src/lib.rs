@@ -29,6 +29,7 @@ pub mod qmp;
 pub mod riscv64_grub;
 pub mod robustness;
 pub mod secure_boot_tests;
+pub mod secure_boot_vars_tests;
 pub mod setup;
 pub mod small_vm;
 pub mod variable_tests;

@@ -12,6 +12,7 @@ use crate::caller_buffer;
 use crate::variable_file::{self, RT_VAR_FILE_GUID};
 use crate::variables::{VariableError, VariableStore};
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
 use fw_drivers::rtc::calendar::DateTime;
 use r_efi::efi;
 use spin::Mutex;
@@ -78,8 +79,6 @@ pub struct Runtime {
     high_count: u32,
     address_change: [(usize, usize); MAX_ADDRESS_CHANGE_NOTIFIES],
     address_change_count: usize,
-    /// The timestamps of the last authenticated writes of PK, KEK, db, dbx.
-    key_times: [crate::secure_boot::authenticated::Timestamp; 4],
 }
 
 /// The runtime state, `None` until the platform sets it up.
@@ -97,7 +96,6 @@ pub fn init(arena: &'static mut [u8], platform: RuntimePlatform) {
         high_count: 0,
         address_change: [(0, 0); MAX_ADDRESS_CHANGE_NOTIFIES],
         address_change_count: 0,
-        key_times: [(0, 0, 0, 0, 0, 0, 0); 4],
     });
 }
 
@@ -169,9 +167,19 @@ pub fn variable_file() -> Option<alloc::vec::Vec<u8>> {
     .ok()
 }
 
+/// Set by ExitBootServices, read without a lock (by the global allocator,
+/// which may run while [`RUNTIME`] is held).
+static EXITED: AtomicBool = AtomicBool::new(false);
+
+/// Whether ExitBootServices has run: the boot-services heap is the OS's.
+pub fn exited() -> bool {
+    EXITED.load(Ordering::Acquire)
+}
+
 /// Called by ExitBootServices with the VirtualAddressChange notifications,
 /// which must outlive the boot-services event table.
 pub fn enter_runtime(notifies: &[(usize, usize)]) {
+    EXITED.store(true, Ordering::Release);
     let _ = with(|rt| {
         rt.exited = true;
         let n = notifies.len().min(MAX_ADDRESS_CHANGE_NOTIFIES);
@@ -467,16 +475,15 @@ pub extern "efiapi" fn set_variable(
         Ok(value) => value,
         Err(e) => return e.status(),
     };
-    let key = crate::secure_boot::keys::KEY_VARIABLES
-        .iter()
-        .position(|(n, g)| *g == vendor && name.iter().copied().take_while(|&c| c != 0).eq(n.encode_utf16()));
-    if let (Some(index), true) = (
-        key,
-        attributes & efi::VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS != 0,
-    ) {
-        return status(with(|rt| set_key_variable(rt, index, attributes, value)));
-    }
     let persist = with(|rt| {
+        // PK, KEK, db, dbx and the mode variables: checked, never persisted.
+        // After ExitBootServices the check allocates from the runtime arena
+        // (the firmware's global allocator switches to it).
+        use crate::secure_boot::auth_write;
+        let secure_boot = auth_write::set_variable(&mut rt.variables, name, &vendor, attributes, value, rt.exited);
+        if let Some(result) = secure_boot {
+            return result.map(|()| None).map_err(|e| e.status());
+        }
         let was_non_volatile = rt.variables.is_non_volatile(name, &vendor);
         rt.variables
             .set(name, &vendor, attributes, value, rt.exited)
@@ -496,36 +503,6 @@ pub extern "efiapi" fn set_variable(
         }
         Ok(None) => efi::Status::SUCCESS,
         Err(status) => status,
-    }
-}
-
-/// An authenticated write of PK, KEK, db or dbx (`index` in
-/// [`crate::secure_boot::keys::KEY_VARIABLES`]). Applied for this boot only:
-/// the firmware has no tamper-proof store (the ESP file is the guest's), so
-/// the keys come from their source again at the next start. The signature
-/// check needs the heap, which is the OS's after ExitBootServices: then the
-/// keys are read-only (WRITE_PROTECTED).
-fn set_key_variable(rt: &mut Runtime, index: usize, attributes: u32, data: &[u8]) -> Result<(), efi::Status> {
-    use crate::secure_boot::{authenticated, keys};
-    if rt.exited {
-        return Err(efi::Status::WRITE_PROTECTED);
-    }
-    let current = keys::current(&rt.variables);
-    let last = rt.key_times[index];
-    match authenticated::check(index, attributes, data, &current, last) {
-        Ok(update) => {
-            keys::store_update(&mut rt.variables, index, &update.value, &update.keys).map_err(|e| e.status())?;
-            rt.key_times[index] = update.time;
-            log::info!(
-                "Secure Boot: {} updated by an authenticated write (for this boot)",
-                keys::KEY_VARIABLES[index].0
-            );
-            Ok(())
-        }
-        Err(e) => {
-            log::warn!("Secure Boot: write of {} refused: {e}", keys::KEY_VARIABLES[index].0);
-            Err(e.status())
-        }
     }
 }
 
@@ -550,7 +527,7 @@ pub extern "efiapi" fn query_variable_info(
         let info = match rt.variables.info(attributes, rt.exited) {
             Ok(info) => info,
             // §8.2.4: UNSUPPORTED for attributes the platform does not offer
-            // (hardware error records, authenticated variables).
+            // (hardware error records, count-based authenticated variables).
             Err(VariableError::AuthenticationUnsupported) => return Err(efi::Status::UNSUPPORTED),
             Err(e) => return Err(e.status()),
         };

@@ -149,44 +149,6 @@ pub fn enroll<A: AsRef<[u8]> + AsMut<[u8]>>(store: &mut VariableStore<A>, keys: 
     Ok(())
 }
 
-/// The key databases as the store holds them now.
-pub fn current<A: AsRef<[u8]> + AsMut<[u8]>>(store: &VariableStore<A>) -> Keys {
-    let read = |i: usize| {
-        let (name, guid) = KEY_VARIABLES[i];
-        store
-            .get(&ucs2(name), &guid, false)
-            .map(|(_, v)| v.to_vec())
-            .unwrap_or_default()
-    };
-    Keys {
-        pk: read(0),
-        kek: read(1),
-        db: read(2),
-        dbx: read(3),
-    }
-}
-
-/// Stores key variable `index` after an authenticated write (deleting it
-/// when `value` is empty) and the mode variables that follow from `keys`.
-pub fn store_update<A: AsRef<[u8]> + AsMut<[u8]>>(
-    store: &mut VariableStore<A>,
-    index: usize,
-    value: &[u8],
-    keys: &Keys,
-) -> Result<(), VariableError> {
-    let (name, guid) = KEY_VARIABLES[index];
-    if value.is_empty() {
-        store.delete_firmware_variable(&ucs2(name), &guid);
-    } else {
-        store.set_read_only(&ucs2(name), &guid, KEY_ATTRIBUTES, value)?;
-    }
-    let user = keys.user_mode();
-    for (name, value) in [("SecureBoot", user), ("SetupMode", !user)] {
-        store.set_read_only(&ucs2(name), &efi::GLOBAL_VARIABLE, BS_RT, &[u8::from(value)])?;
-    }
-    Ok(())
-}
-
 /// What LoadImage checks against: db and dbx, when `SecureBoot` is 1.
 pub fn enforced<A: AsRef<[u8]> + AsMut<[u8]>>(store: &VariableStore<A>) -> Option<(Vec<u8>, Vec<u8>)> {
     let on = store

@@ -4,15 +4,18 @@
 //! - [`pkcs7`]: Authenticode's SignedData and X.509 certificates, verified
 //!   with RustCrypto's `rsa`, `sha1` and `sha2`;
 //! - [`signature_list`]: EFI_SIGNATURE_LIST, the format of PK, KEK, db, dbx;
-//! - [`policy`]: the db/dbx decision with a typed reason.
+//! - [`policy`]: the db/dbx decision with a typed reason;
+//! - [`auth_write`]: time-based authenticated writes of PK, KEK, db, dbx
+//!   (over [`detached`] PKCS#7 signatures).
 //!
 //! All of it is safe Rust and tested on the host; `crate::efi::image` calls
 //! [`policy::check`] from LoadImage when Secure Boot is on.
 #![forbid(unsafe_code)]
 
 pub mod asn1;
-pub mod authenticated;
+pub mod auth_write;
 pub mod authenticode;
+pub mod detached;
 pub mod digest;
 pub mod keys;
 pub mod pkcs7;
@@ -22,8 +25,6 @@ pub mod signature_list;
 #[cfg(test)]
 mod real_binaries;
 #[cfg(test)]
-mod real_tools;
-
 pub use digest::HashAlgorithm;
 pub use policy::{check, Approval, Refusal};
 

@@ -273,59 +273,9 @@ pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureErro
     })
 }
 
-const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
-
-/// A detached PKCS#7 signature over `content` (EFI_VARIABLE_AUTHENTICATION_2's
-/// CertData: SignedData, with or without its ContentInfo wrapper, content
-/// type data, no content). Returns the signers' certificates and the
-/// certificates the blob carries, for the caller's trust decision.
-pub fn verify_detached<'a>(
-    blob: &'a [u8],
-    content: &[u8],
-) -> Result<(Vec<Signer<'a>>, Vec<Certificate<'a>>), SignatureError> {
-    let outer = Tlv::first(blob, "SignedData")?.expect(asn1::SEQUENCE, "SignedData")?;
-    let mut probe = outer.children("SignedData")?;
-    let signed = match probe.any("SignedData")? {
-        t if t.tag == asn1::OID && t.value == OID_SIGNED_DATA => probe
-            .next(asn1::CONTEXT_0, "SignedData")?
-            .children("SignedData")?
-            .next(asn1::SEQUENCE, "SignedData")?,
-        t if t.tag == asn1::OID => return Err(SignatureError::NotAuthenticode),
-        _ => outer,
-    };
-    let mut s = signed.children("SignedData")?;
-    s.next(asn1::INTEGER, "SignedData version")?;
-    s.next(asn1::SET, "digest algorithms")?;
-    let content_info = s.next(asn1::SEQUENCE, "content info")?;
-    let mut ci = content_info.children("content info")?;
-    if ci.next(asn1::OID, "content type")?.value != OID_DATA || !ci.is_empty() {
-        return Err(SignatureError::NotAuthenticode);
-    }
-    let mut certificates = Vec::new();
-    if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
-        for c in set.children("certificates")? {
-            let c = c?;
-            if c.tag == asn1::SEQUENCE {
-                certificates.push(Certificate::parse(c.raw)?);
-            }
-        }
-    }
-    s.optional(asn1::CONTEXT_1, "CRLs")?;
-    let signer_infos = s.next(asn1::SET, "signer infos")?;
-    let mut signers = Vec::new();
-    for si in signer_infos.children("signer infos")? {
-        let si = si?.expect(asn1::SEQUENCE, "SignerInfo")?;
-        signers.push(verify_signer(&si, content, &certificates)?);
-    }
-    if signers.is_empty() {
-        return Err(SignatureError::NotAuthenticode);
-    }
-    Ok((signers, certificates))
-}
-
 /// Verifies one SignerInfo over `content` (the contents octets of the
 /// SpcIndirectDataContent, which PKCS#7 digests without its tag and length).
-fn verify_signer<'a>(
+pub(super) fn verify_signer<'a>(
     si: &Tlv<'a>,
     content: &[u8],
     certificates: &[Certificate<'a>],

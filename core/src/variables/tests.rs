@@ -271,7 +271,7 @@ fn full_store_reports_out_of_resources_and_stays_consistent() {
     assert_eq!(s.get(&w("A"), &VENDOR, false).unwrap().1, &[1; 100]);
     let info = s.info(BS, false).unwrap();
     assert_eq!(info.maximum_storage, 256);
-    assert_eq!(info.remaining_storage, 256 - 32 - 2 - 100);
+    assert_eq!(info.remaining_storage, 256 - HEADER as u64 - 2 - 100);
     // Non-volatile variables share the arena: the same real numbers.
     assert_eq!(s.info(efi::VARIABLE_NON_VOLATILE | BS | RT, false), Ok(info));
     let mut big = VariableStore::new(std::vec![0u8; 128 * 1024]);

@@ -666,6 +666,9 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     }
     // SAFETY: as above.
     unsafe { crate::nv::run(bs, rt, image, &mut checks.out) };
+    // A disk that carries \hvfw-sb\ asks for the authenticated-write steps.
+    // SAFETY: as above.
+    unsafe { crate::sb_vars::run(bs, rt, image, &mut checks.out) };
     let _ = writeln!(checks.out, "HVFW-APP: done, {} failed", checks.failed);
     let status = if checks.failed == 0 {
         Status::SUCCESS
