@@ -13,8 +13,11 @@ use fw_core::efi::runtime;
 use linked_list_allocator::LockedHeap;
 
 /// Bytes for allocations after ExitBootServices: an authenticated write needs
-/// its data, the signed bytes and the RSA arithmetic (a few KiB each).
-const RUNTIME_HEAP_SIZE: usize = 192 * 1024;
+/// its data, the signed bytes and the RSA arithmetic (a few KiB each for keys
+/// and db appends; a large dbx update, ~20 KiB, several times that). The OS
+/// keeps these pages for good, and the firmware's whole runtime footprint is
+/// meant to stay under 1 MiB, so the arena is no larger than that needs.
+const RUNTIME_HEAP_SIZE: usize = 64 * 1024;
 
 /// Where the runtime arena is (its start; 0 until the memory map gave it).
 static RUNTIME_ARENA: AtomicUsize = AtomicUsize::new(0);
