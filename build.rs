@@ -95,14 +95,14 @@ fn pem_certificates(pem: &[u8], path: &std::path::Path) -> Vec<Vec<u8>> {
 
 fn base64(text: &str) -> Option<Vec<u8>> {
     let value = |c: u8| -> Option<u32> {
-        Some(match c {
+        Some(u32::from(match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
             b'/' => 63,
             _ => return None,
-        } as u32)
+        }))
     };
     let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
     let mut out = Vec::new();

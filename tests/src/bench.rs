@@ -231,7 +231,7 @@ fn shim_grub_secure_boot() -> Result<Prepared, String> {
 fn bls_secure_boot() -> Result<Prepared, String> {
     let m = crate::secure_boot_tests::material()?;
     let mut spec = images::cloud_kernel_bls("bench-bls-secure-boot", BLS_OPTIONS, None)?;
-    for (path, source) in spec.files.iter_mut() {
+    for (path, source) in &mut spec.files {
         if path.ends_with("/linux") {
             *source = Source::Host(m.file("vmlinuz-signed"));
         }

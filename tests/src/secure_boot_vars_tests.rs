@@ -82,7 +82,7 @@ fn expect_app_steps(s: &mut Session, config: &QemuConfig) -> Result<(), String> 
     if !qemu.log().contains("HVFW-SB: done") {
         return Err("the application did not run the authenticated-write steps".into());
     }
-    let log = qemu.log().to_string();
+    let log = qemu.log();
     let db = size_of("DB.esl")?;
     let db2 = size_of("DB2.esl")?;
     let expected: Vec<String> = [

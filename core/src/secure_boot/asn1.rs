@@ -9,15 +9,25 @@
 use der::asn1::AnyRef;
 use der::{Decode, Reader, SliceReader, Tagged};
 
+// The identifier octets of the tags the walk meets (ITU-T X.690 §8.1.2).
+
+/// INTEGER.
 pub const INTEGER: u8 = 0x02;
+/// BIT STRING.
 pub const BIT_STRING: u8 = 0x03;
+/// OCTET STRING.
 pub const OCTET_STRING: u8 = 0x04;
+/// NULL.
 pub const NULL: u8 = 0x05;
+/// OBJECT IDENTIFIER.
 pub const OID: u8 = 0x06;
+/// SEQUENCE (and SEQUENCE OF), constructed.
 pub const SEQUENCE: u8 = 0x30;
+/// SET (and SET OF), constructed.
 pub const SET: u8 = 0x31;
-/// `[0]` and `[1]`, constructed.
+/// Context-specific `[0]`, constructed.
 pub const CONTEXT_0: u8 = 0xa0;
+/// Context-specific `[1]`, constructed.
 pub const CONTEXT_1: u8 = 0xa1;
 
 /// What was being read when the DER was not what it should be.
@@ -27,8 +37,11 @@ pub struct Asn1Error(pub &'static str);
 /// One element: its tag, its whole encoding and its contents.
 #[derive(Clone, Copy, Debug)]
 pub struct Tlv<'a> {
+    /// The identifier octet (tag number, class and constructed bit).
     pub tag: u8,
+    /// The whole encoding: identifier, length and contents.
     pub raw: &'a [u8],
+    /// The contents alone.
     pub value: &'a [u8],
 }
 
@@ -48,6 +61,7 @@ impl<'a> Tlv<'a> {
         Children::new(self.value, what)
     }
 
+    /// The element itself if it carries `tag`, else an error naming `what`.
     pub fn expect(self, tag: u8, what: &'static str) -> Result<Tlv<'a>, Asn1Error> {
         if self.tag == tag {
             Ok(self)
@@ -73,6 +87,8 @@ pub struct Children<'a> {
 }
 
 impl<'a> Children<'a> {
+    /// The elements encoded back to back in `value` (a constructed
+    /// element's contents); `what` names it in errors.
     pub fn new(value: &'a [u8], what: &'static str) -> Result<Children<'a>, Asn1Error> {
         Ok(Children {
             reader: SliceReader::new(value).map_err(|_| Asn1Error(what))?,
@@ -104,6 +120,7 @@ impl<'a> Children<'a> {
         read(&mut self.reader, what).map(Some)
     }
 
+    /// Whether every element has been read.
     pub fn is_empty(&self) -> bool {
         self.reader.is_finished()
     }

@@ -74,17 +74,25 @@ pub const ATTRIBUTES: u32 = efi::VARIABLE_NON_VOLATILE
 /// The variables this module guards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyVariable {
+    /// The platform key, which signs changes to itself and KEK.
     Pk,
+    /// The key exchange keys, which sign changes to the databases.
     Kek,
+    /// The allowed signers and image digests.
     Db,
+    /// The forbidden signers and image digests.
     Dbx,
+    /// The time-stamping authorities (kept, not used in verification).
     Dbt,
+    /// The OS recovery signers (kept, not used in verification).
     Dbr,
 }
 
 impl KeyVariable {
+    /// Every guarded variable.
     pub const ALL: [KeyVariable; 6] = [Self::Pk, Self::Kek, Self::Db, Self::Dbx, Self::Dbt, Self::Dbr];
 
+    /// The variable's name (`PK`, `db`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Self::Pk => "PK",
@@ -96,6 +104,8 @@ impl KeyVariable {
         }
     }
 
+    /// The variable's vendor GUID: EFI_GLOBAL_VARIABLE for PK and KEK, the
+    /// image security database's for the others.
     pub fn guid(self) -> Guid {
         match self {
             Self::Pk | Self::Kek => efi::GLOBAL_VARIABLE,
@@ -119,11 +129,17 @@ const MODE_VARIABLES: [&str; 4] = ["SecureBoot", "SetupMode", "AuditMode", "Depl
 /// TimeZone, Daylight and Pad2 zero. Ordered as time runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp {
+    /// Year (1900-9999).
     pub year: u16,
+    /// Month (1-12).
     pub month: u8,
+    /// Day of the month (1-31).
     pub day: u8,
+    /// Hour (0-23).
     pub hour: u8,
+    /// Minute (0-59).
     pub minute: u8,
+    /// Second (0-59).
     pub second: u8,
 }
 
@@ -134,14 +150,15 @@ impl Timestamp {
     /// How the store keeps it: order-preserving, 0 for none.
     pub fn to_stored(self) -> u64 {
         STORED
-            | (self.year as u64) << 40
-            | (self.month as u64) << 32
-            | (self.day as u64) << 24
-            | (self.hour as u64) << 16
-            | (self.minute as u64) << 8
-            | self.second as u64
+            | u64::from(self.year) << 40
+            | u64::from(self.month) << 32
+            | u64::from(self.day) << 24
+            | u64::from(self.hour) << 16
+            | u64::from(self.minute) << 8
+            | u64::from(self.second)
     }
 
+    /// The time stamp [`Timestamp::to_stored`] made, or None for 0 (none).
     pub fn from_stored(v: u64) -> Option<Timestamp> {
         if v & STORED == 0 {
             return None;
@@ -173,10 +190,18 @@ impl fmt::Display for Timestamp {
 pub enum AuthError {
     /// The data is shorter than the descriptor (`len` of `needed` bytes), or
     /// the certificate's length runs past it. INVALID_PARAMETER.
-    Truncated { needed: usize, len: usize },
+    Truncated {
+        /// The bytes the descriptor needs.
+        needed: usize,
+        /// The bytes given.
+        len: usize,
+    },
     /// Attributes other than NV|BS|RT|TIME_BASED_AUTHENTICATED (with
     /// APPEND_WRITE, but not for PK). INVALID_PARAMETER.
-    BadAttributes { attributes: u32 },
+    BadAttributes {
+        /// The attributes given.
+        attributes: u32,
+    },
     /// The new data is not signature lists. INVALID_PARAMETER.
     BadPayload(EslError),
     /// PK would not be exactly one X.509 certificate. INVALID_PARAMETER.
@@ -194,7 +219,12 @@ pub enum AuthError {
     /// Pad1, Nanosecond, TimeZone, Daylight or Pad2 not zero. SECURITY_VIOLATION.
     TimestampNotClean,
     /// Not later than the variable's time stamp. SECURITY_VIOLATION.
-    Replay { stored: Timestamp, given: Timestamp },
+    Replay {
+        /// The variable's time stamp.
+        stored: Timestamp,
+        /// The descriptor's time stamp.
+        given: Timestamp,
+    },
     /// The SignedData does not verify over the update. SECURITY_VIOLATION.
     Signature(SignatureError),
     /// A signer used a digest other than SHA-256 (§8.2.2). SECURITY_VIOLATION.
@@ -209,6 +239,7 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The status SetVariable returns for the refusal.
     pub fn status(&self) -> Status {
         match self {
             AuthError::Truncated { .. }
@@ -261,6 +292,7 @@ impl From<SignatureError> for AuthError {
 /// An EFI_VARIABLE_AUTHENTICATION_2 descriptor and the data after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Descriptor<'a> {
+    /// The descriptor's time stamp.
     pub timestamp: Timestamp,
     /// The EFI_TIME as written (what the signature covers).
     pub time_bytes: &'a [u8],
@@ -340,13 +372,16 @@ pub fn signed_bytes(name: &[u16], guid: &Guid, attributes: u32, descriptor: &Des
 pub struct Current<'a> {
     /// The variable's value, if it exists.
     pub value: Option<&'a [u8]>,
+    /// The time stamp of its last authenticated write, if any.
     pub timestamp: Option<Timestamp>,
 }
 
 /// Who may sign: PK's value (None in setup mode) and KEK's.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Authorities<'a> {
+    /// PK's signature lists; None in setup mode, where signatures are not checked.
     pub pk: Option<&'a [u8]>,
+    /// KEK's signature lists (empty when it has none).
     pub kek: &'a [u8],
 }
 
@@ -355,6 +390,8 @@ pub struct Authorities<'a> {
 pub struct Update {
     /// The new value; empty deletes the variable.
     pub value: Vec<u8>,
+    /// The variable's new time stamp: the descriptor's, or for APPEND_WRITE
+    /// the later of it and the stored one.
     pub timestamp: Timestamp,
 }
 

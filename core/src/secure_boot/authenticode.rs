@@ -42,7 +42,10 @@ const WIN_CERT_TYPE_PKCS_SIGNED_DATA: u16 = 0x0002;
 /// certificate table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
+    /// The ranges of the file the digest covers, in the order hashed.
     pub hashed: Vec<Range<usize>>,
+    /// Where the certificate table (the WIN_CERTIFICATEs) lies in the file,
+    /// if the image has one.
     pub certificates: Option<Range<usize>>,
 }
 
@@ -206,7 +209,7 @@ mod tests {
             pe.extend_from_slice(&0x0200u16.to_le_bytes());
             pe.extend_from_slice(&0x0002u16.to_le_bytes());
             pe.extend_from_slice(cert);
-            while pe.len() % 8 != 0 {
+            while !pe.len().is_multiple_of(8) {
                 pe.push(0);
             }
         }

@@ -20,7 +20,9 @@ const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07,
 /// and, for each signer, its certificate and digest algorithm.
 #[derive(Debug)]
 pub struct Detached<'a> {
+    /// The certificates of the SignedData's `certificates` field.
     pub certificates: Vec<Certificate<'a>>,
+    /// Each signer's certificate and the digest algorithm it signed with.
     pub signers: Vec<(Certificate<'a>, HashAlgorithm)>,
 }
 

@@ -4,11 +4,17 @@
 use alloc::vec::Vec;
 use sha2::Digest;
 
+/// A hash algorithm of Authenticode digests, signature-list entries and
+/// PKCS#7 signers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum HashAlgorithm {
+    /// SHA-1 (20-byte digests; old signatures and dbx entries).
     Sha1,
+    /// SHA-256 (32-byte digests; what current signers use).
     Sha256,
+    /// SHA-384 (48-byte digests).
     Sha384,
+    /// SHA-512 (64-byte digests).
     Sha512,
 }
 
@@ -19,6 +25,7 @@ const OID_SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02
 const OID_SHA512: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
 
 impl HashAlgorithm {
+    /// Every algorithm, weakest first.
     pub const ALL: [HashAlgorithm; 4] = [Self::Sha1, Self::Sha256, Self::Sha384, Self::Sha512];
 
     /// The algorithm a digest OID names.
@@ -32,6 +39,7 @@ impl HashAlgorithm {
         }
     }
 
+    /// The length in bytes of the algorithm's digests.
     pub fn digest_len(self) -> usize {
         match self {
             Self::Sha1 => 20,
@@ -41,6 +49,7 @@ impl HashAlgorithm {
         }
     }
 
+    /// The algorithm's name as written in logs (`SHA-256`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Sha1 => "SHA-1",
@@ -50,6 +59,7 @@ impl HashAlgorithm {
         }
     }
 
+    /// A new running hash of the algorithm.
     pub fn hasher(self) -> Hasher {
         match self {
             Self::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
@@ -59,6 +69,7 @@ impl HashAlgorithm {
         }
     }
 
+    /// The digest of `data` in one call.
     pub fn hash(self, data: &[u8]) -> Vec<u8> {
         let mut h = self.hasher();
         h.update(data);
@@ -68,13 +79,18 @@ impl HashAlgorithm {
 
 /// A running hash of one of the algorithms.
 pub enum Hasher {
+    /// A running SHA-1.
     Sha1(sha1::Sha1),
+    /// A running SHA-256.
     Sha256(sha2::Sha256),
+    /// A running SHA-384.
     Sha384(sha2::Sha384),
+    /// A running SHA-512.
     Sha512(sha2::Sha512),
 }
 
 impl Hasher {
+    /// Feeds `data` to the hash.
     pub fn update(&mut self, data: &[u8]) {
         match self {
             Hasher::Sha1(h) => h.update(data),
@@ -84,6 +100,7 @@ impl Hasher {
         }
     }
 
+    /// Ends the hash and returns the digest.
     pub fn finish(self) -> Vec<u8> {
         match self {
             Hasher::Sha1(h) => h.finalize().to_vec(),

@@ -47,9 +47,13 @@ pub fn is_key_variable(name: &[u16], guid: &Guid) -> bool {
 /// The key databases as signature lists, each empty when not provided.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Keys {
+    /// The platform key: one certificate, or nothing (setup mode).
     pub pk: Vec<u8>,
+    /// The key exchange keys, which sign changes to db and dbx.
     pub kek: Vec<u8>,
+    /// The allowed signers and image digests.
     pub db: Vec<u8>,
+    /// The forbidden signers and image digests.
     pub dbx: Vec<u8>,
 }
 
@@ -57,7 +61,12 @@ pub struct Keys {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyError {
     /// Neither signature lists nor a DER certificate.
-    Malformed { variable: &'static str, error: EslError },
+    Malformed {
+        /// The variable the file was for (`PK`, `db`, ...).
+        variable: &'static str,
+        /// Why the bytes are not signature lists.
+        error: EslError,
+    },
     /// PK holds more than one key, or one that is not a certificate.
     BadPlatformKey,
 }
@@ -108,6 +117,8 @@ impl Keys {
         }
     }
 
+    /// Whether a platform key is enrolled, i.e. the firmware is in user
+    /// mode and verifies images.
     pub fn user_mode(&self) -> bool {
         !self.pk.is_empty()
     }

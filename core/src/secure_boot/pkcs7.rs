@@ -90,9 +90,8 @@ fn rsa_verify(spki: &Tlv<'_>, hash: HashAlgorithm, message: &[u8], sig: &[u8]) -
         return Err(SignatureError::UnsupportedAlgorithm);
     }
     let bits = fields.next(asn1::BIT_STRING, "public key")?;
-    let key = match bits.value.split_first() {
-        Some((0, key)) => key,
-        _ => return Err(Asn1Error("public key").into()),
+    let Some((0, key)) = bits.value.split_first() else {
+        return Err(Asn1Error("public key").into());
     };
     let key = Tlv::first(key, "RSA public key")?.expect(asn1::SEQUENCE, "RSA public key")?;
     let mut parts = key.children("RSA public key")?;
@@ -122,8 +121,11 @@ pub struct Certificate<'a> {
     pub der: &'a [u8],
     /// `tbsCertificate`, what the issuer signed (and what dbx hashes).
     pub tbs: &'a [u8],
+    /// The serial number's INTEGER contents.
     pub serial: &'a [u8],
+    /// The issuer's Name, whole DER (compared with an issuer's `subject`).
     pub issuer: &'a [u8],
+    /// The subject's Name, whole DER.
     pub subject: &'a [u8],
     spki: Tlv<'a>,
     signature_algorithm: Tlv<'a>,
@@ -131,15 +133,15 @@ pub struct Certificate<'a> {
 }
 
 impl<'a> Certificate<'a> {
+    /// Parses the DER certificate `der` (the signature is not checked).
     pub fn parse(der: &'a [u8]) -> Result<Certificate<'a>, SignatureError> {
         let cert = Tlv::first(der, "certificate")?.expect(asn1::SEQUENCE, "certificate")?;
         let mut top = cert.children("certificate")?;
         let tbs = top.next(asn1::SEQUENCE, "tbsCertificate")?;
         let signature_algorithm = top.next(asn1::SEQUENCE, "certificate signature algorithm")?;
         let sig = top.next(asn1::BIT_STRING, "certificate signature")?;
-        let signature = match sig.value.split_first() {
-            Some((0, s)) => s,
-            _ => return Err(Asn1Error("certificate signature").into()),
+        let Some((0, signature)) = sig.value.split_first() else {
+            return Err(Asn1Error("certificate signature").into());
         };
         let mut f = tbs.children("tbsCertificate")?;
         f.optional(asn1::CONTEXT_0, "certificate version")?;
@@ -176,6 +178,7 @@ impl<'a> Certificate<'a> {
 /// One SignerInfo, checked: the certificate that signed.
 #[derive(Clone, Copy, Debug)]
 pub struct Signer<'a> {
+    /// The signer's certificate, whose key verified the signature.
     pub certificate: Certificate<'a>,
 }
 
@@ -183,9 +186,14 @@ pub struct Signer<'a> {
 /// certificates it carries and its signers (whose signatures verified).
 #[derive(Debug)]
 pub struct Authenticode<'a> {
+    /// The algorithm of the image digest.
     pub digest_algorithm: HashAlgorithm,
+    /// The image digest in SpcIndirectDataContent, to compare with the
+    /// image's own.
     pub image_digest: &'a [u8],
+    /// The certificates the SignedData carries (for chains).
     pub certificates: Vec<Certificate<'a>>,
+    /// The signers, each verified over the signed content.
     pub signers: Vec<Signer<'a>>,
 }
 

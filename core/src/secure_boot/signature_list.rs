@@ -11,6 +11,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use r_efi::efi::Guid;
 
+// The signature types' GUIDs, EFI_CERT_*_GUID of UEFI 2.10 §32.4.1.
+
+/// A SHA-1 digest of an image (20 bytes).
 pub const CERT_SHA1: Guid = Guid::from_fields(
     0x826c_a512,
     0xcf10,
@@ -19,6 +22,7 @@ pub const CERT_SHA1: Guid = Guid::from_fields(
     0x87,
     &[0xbe, 0x01, 0x49, 0x66, 0x31, 0xbd],
 );
+/// A SHA-256 digest of an image (32 bytes).
 pub const CERT_SHA256: Guid = Guid::from_fields(
     0xc1c4_1626,
     0x504c,
@@ -27,6 +31,7 @@ pub const CERT_SHA256: Guid = Guid::from_fields(
     0xa9,
     &[0x41, 0xf9, 0x36, 0x93, 0x43, 0x28],
 );
+/// A SHA-384 digest of an image (48 bytes).
 pub const CERT_SHA384: Guid = Guid::from_fields(
     0xff3e_5307,
     0x9fd0,
@@ -35,6 +40,7 @@ pub const CERT_SHA384: Guid = Guid::from_fields(
     0xf1,
     &[0x8a, 0xd5, 0x6c, 0x70, 0x1e, 0x01],
 );
+/// A SHA-512 digest of an image (64 bytes).
 pub const CERT_SHA512: Guid = Guid::from_fields(
     0x093e_0fae,
     0xa6c4,
@@ -43,6 +49,7 @@ pub const CERT_SHA512: Guid = Guid::from_fields(
     0x1b,
     &[0xd4, 0x1e, 0x2b, 0x89, 0xc1, 0x9a],
 );
+/// A DER X.509 certificate (any size).
 pub const CERT_X509: Guid = Guid::from_fields(
     0xa5c0_59a1,
     0x94e4,
@@ -61,6 +68,8 @@ pub const CERT_X509_SHA256: Guid = Guid::from_fields(
     0x20,
     &[0xfc, 0xf9, 0x8e, 0xf1, 0x03, 0xed],
 );
+/// The SHA-384 of a certificate's `tbsCertificate` (dbx only), followed by a
+/// revocation time.
 pub const CERT_X509_SHA384: Guid = Guid::from_fields(
     0x7076_876e,
     0x80c2,
@@ -69,6 +78,8 @@ pub const CERT_X509_SHA384: Guid = Guid::from_fields(
     0xd2,
     &[0x28, 0xb3, 0x49, 0xa6, 0x86, 0x5b],
 );
+/// The SHA-512 of a certificate's `tbsCertificate` (dbx only), followed by a
+/// revocation time.
 pub const CERT_X509_SHA512: Guid = Guid::from_fields(
     0x446d_bf63,
     0x2502,
@@ -85,12 +96,21 @@ const OWNER: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EslError {
     /// A list header does not fit, or its size runs past the data (`offset`).
-    Truncated { offset: usize },
+    Truncated {
+        /// Where the list starts in the variable.
+        offset: usize,
+    },
     /// A list's sizes do not divide into whole signatures.
-    BadSizes { offset: usize },
+    BadSizes {
+        /// Where the list starts in the variable.
+        offset: usize,
+    },
     /// A hash or certificate-hash list whose signature size is not its
     /// type's (`offset` of the list).
-    WrongSignatureSize { offset: usize },
+    WrongSignatureSize {
+        /// Where the list starts in the variable.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for EslError {
@@ -124,7 +144,9 @@ pub enum Entry<'a> {
 /// One signature: its owner and what it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signature<'a> {
+    /// The SignatureOwner GUID (who added the entry).
     pub owner: Guid,
+    /// The hash or certificate the entry holds.
     pub entry: Entry<'a>,
 }
 

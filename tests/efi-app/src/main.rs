@@ -35,6 +35,7 @@ mod pci_io;
 mod reset_notify;
 #[cfg(target_os = "uefi")]
 mod sb_auth;
+#[cfg(target_os = "uefi")]
 mod sb_vars;
 #[cfg(target_os = "uefi")]
 mod smbios;

@@ -16,7 +16,7 @@ const SECURITY_DATABASE: Guid = guid!("d719b2cb-3d3a-4596-a3bc-dad00e67656f");
 static mut PAYLOAD: [u8; 16384] = [0; 16384];
 
 fn db_name() -> [u16; 3] {
-    [b'd' as u16, b'b' as u16, 0]
+    [u16::from(b'd'), u16::from(b'b'), 0]
 }
 
 /// # Safety
@@ -67,13 +67,13 @@ fn db_size(rt: &RuntimeServices) -> usize {
 /// # Safety
 /// `bs` and `rt` are the firmware's tables and boot services run.
 pub unsafe fn run(bs: &BootServices, rt: &RuntimeServices, image: Handle, out: &mut Console) -> bool {
+    // NV | BS | RT | TIME_BASED_AUTHENTICATED_WRITE_ACCESS, and APPEND_WRITE.
+    const AUTH: u32 = 0x27;
+    const APPEND: u32 = 0x40;
     // SAFETY: as the caller guarantees.
     if unsafe { read_own_volume(bs, image, "\\hvfw-sb-auth", &mut [0u8; 8]) }.is_err() {
         return false;
     }
-    // NV | BS | RT | TIME_BASED_AUTHENTICATED_WRITE_ACCESS, and APPEND_WRITE.
-    const AUTH: u32 = 0x27;
-    const APPEND: u32 = 0x40;
     let _ = writeln!(out, "HVFW-APP: sb-auth db-size={}", db_size(rt));
     // A write without the authentication descriptor and attribute.
     let name = db_name();
