@@ -254,6 +254,7 @@ fn pci_disks<C: ConfigAccess + Send + Sync + 'static>(
     for (input, address) in unsafe { virtio::pci_input_devices(config, &devices) } {
         keep_virtio_keyboard(input, &format!("PCI {address}"));
     }
+    // SAFETY: as above.
     if let Some((gpu, address)) = unsafe { virtio::pci_gpu_device(config, &devices, limit) } {
         crate::display::keep_virtio_gpu(gpu, address);
     }
