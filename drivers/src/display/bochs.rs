@@ -12,26 +12,41 @@
 
 use core::fmt;
 
-/// Register indexes.
+// Register indexes, as QEMU's `include/hw/display/bochs-vbe.h` (VBE_DISPI_INDEX_*)
+// numbers them.
+/// Index of the ID register: the interface version ([`ID_FIRST`]..=[`ID_LAST`]).
 pub const INDEX_ID: u16 = 0x0;
+/// Index of the horizontal resolution in pixels.
 pub const INDEX_XRES: u16 = 0x1;
+/// Index of the vertical resolution in pixels.
 pub const INDEX_YRES: u16 = 0x2;
+/// Index of the bits per pixel (the firmware sets 32).
 pub const INDEX_BPP: u16 = 0x3;
+/// Index of the enable register ([`ENABLE_ENABLED`], [`ENABLE_LFB`]).
 pub const INDEX_ENABLE: u16 = 0x4;
+/// Index of the 64 KiB bank shown in the legacy window (0 with a linear framebuffer).
 pub const INDEX_BANK: u16 = 0x5;
+/// Index of the virtual width: the stride in pixels, at least XRES.
 pub const INDEX_VIRT_WIDTH: u16 = 0x6;
+/// Index of the virtual height in rows.
 pub const INDEX_VIRT_HEIGHT: u16 = 0x7;
+/// Index of the first visible column within the virtual screen.
 pub const INDEX_X_OFFSET: u16 = 0x8;
+/// Index of the first visible row within the virtual screen.
 pub const INDEX_Y_OFFSET: u16 = 0x9;
+/// Index of the video memory size in 64 KiB units (from version 0xB0C5 on).
 pub const INDEX_VIDEO_MEMORY_64K: u16 = 0xa;
 
-/// IDs of the interface's versions; QEMU reports the last.
+/// The first ID of the interface's versions.
 pub const ID_FIRST: u16 = 0xb0c0;
+/// The last ID of the interface's versions; QEMU reports this one.
 pub const ID_LAST: u16 = 0xb0c5;
 /// VIDEO_MEMORY_64K exists from this version on.
 const ID_WITH_MEMORY_SIZE: u16 = 0xb0c5;
 
+/// ENABLE bit: the mode set in the other registers is on.
 pub const ENABLE_ENABLED: u16 = 0x01;
+/// ENABLE bit: the framebuffer is linear (in BAR 0), not banked.
 pub const ENABLE_LFB: u16 = 0x40;
 
 /// Offset of the DISPI registers in BAR 2.
@@ -39,18 +54,25 @@ pub const MMIO_DISPI_OFFSET: u64 = 0x500;
 /// Offset of the VGA ports 0x3C0.. in BAR 2.
 pub const MMIO_VGA_OFFSET: u64 = 0x400;
 
-/// VGA ports for un-blanking: reading the input status resets the attribute
-/// controller's flip-flop to "index"; index 0x20 sets "palette address source".
+// VGA ports for un-blanking: reading the input status resets the attribute
+// controller's flip-flop to "index"; index 0x20 sets "palette address source".
+/// The VGA attribute controller's index/data port (the first of the ports in
+/// BAR 2 at [`MMIO_VGA_OFFSET`]).
 pub const VGA_ATTRIBUTE: u16 = 0x3c0;
+/// The VGA input status register 1 (colour), read to reset the attribute
+/// controller's flip-flop.
 pub const VGA_INPUT_STATUS_1: u16 = 0x3da;
 const VGA_ATTRIBUTE_PAS: u8 = 0x20;
 
 /// Access to the registers (ports or MMIO) and, on a standard VGA, its ports.
 pub trait DispiRegisters: Send {
+    /// Reads the DISPI register `index` (an `INDEX_*`).
     fn read(&self, index: u16) -> u16;
+    /// Writes `value` to the DISPI register `index` (an `INDEX_*`).
     fn write(&self, index: u16, value: u16);
-    /// A legacy VGA port 0x3C0..0x3DF (standard VGA only).
+    /// Reads a legacy VGA port 0x3C0..0x3DF (standard VGA only).
     fn vga_read(&self, port: u16) -> u8;
+    /// Writes `value` to a legacy VGA port 0x3C0..0x3DF (standard VGA only).
     fn vga_write(&self, port: u16, value: u8);
 }
 
@@ -58,15 +80,26 @@ pub trait DispiRegisters: Send {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The ID register does not name a DISPI version.
-    NotDispi { id: u16 },
+    NotDispi {
+        /// What the ID register read.
+        id: u16,
+    },
     /// A register read back differently after setting a mode.
     Rejected {
+        /// The register's name (`XRES`, `YRES`, `BPP`, `VIRT_WIDTH`).
         register: &'static str,
+        /// The value written.
         wrote: u16,
+        /// The value read back.
         read: u16,
     },
     /// A mode with a side of 0 or above the registers' range.
-    BadSize { width: u32, height: u32 },
+    BadSize {
+        /// The width asked for, in pixels.
+        width: u32,
+        /// The height asked for, in pixels.
+        height: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -97,6 +130,7 @@ impl<R: DispiRegisters> Dispi<R> {
         Ok(Dispi { registers, id })
     }
 
+    /// The interface version the ID register reported (`ID_FIRST..=ID_LAST`).
     pub fn id(&self) -> u16 {
         self.id
     }

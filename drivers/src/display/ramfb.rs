@@ -9,6 +9,7 @@ pub const FILE: &str = "etc/ramfb";
 /// DRM_FORMAT_XRGB8888, fourcc "XR24": blue in the lowest byte of a
 /// little-endian 32-bit pixel.
 pub const FOURCC_XRGB8888: u32 = u32::from_le_bytes(*b"XR24");
+/// Bytes of the configuration written to [`FILE`].
 pub const CONFIG_SIZE: usize = 28;
 
 /// The configuration that shows `width` x `height` XRGB8888 pixels from

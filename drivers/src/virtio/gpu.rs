@@ -18,24 +18,38 @@ use core::sync::atomic::{compiler_fence, Ordering};
 use log::{debug, warn};
 use spin::Mutex;
 
+/// The GPU's virtio device ID (§5.7.1).
 pub const DEVICE_TYPE_GPU: u32 = 16;
+/// The control queue's index (§5.7.2); the cursor queue is not used.
 pub const CONTROL_QUEUE: u16 = 0;
+/// The features the driver accepts: version 1, and the platform's DMA rules.
 pub const DRIVER_FEATURES: u64 = VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM;
 const QUEUE_SIZE: u16 = 2;
 
-/// Control commands and responses (§5.7.6.7).
+// Control commands and responses (§5.7.6.7, VIRTIO_GPU_CMD_* and VIRTIO_GPU_RESP_*).
+/// Asks for the scanouts' sizes; answered with [`RESP_OK_DISPLAY_INFO`].
 pub const CMD_GET_DISPLAY_INFO: u32 = 0x0100;
+/// Creates a host-side 2D resource of a given format and size.
 pub const CMD_RESOURCE_CREATE_2D: u32 = 0x0101;
+/// Destroys a resource.
 pub const CMD_RESOURCE_UNREF: u32 = 0x0102;
+/// Shows a rectangle of a resource on a scanout.
 pub const CMD_SET_SCANOUT: u32 = 0x0103;
+/// Updates a scanout from a rectangle of the resource shown on it.
 pub const CMD_RESOURCE_FLUSH: u32 = 0x0104;
+/// Copies a rectangle of a resource's guest backing to the host resource.
 pub const CMD_TRANSFER_TO_HOST_2D: u32 = 0x0105;
+/// Gives a resource its backing pages in guest memory.
 pub const CMD_RESOURCE_ATTACH_BACKING: u32 = 0x0106;
+/// Takes a resource's backing pages away.
 pub const CMD_RESOURCE_DETACH_BACKING: u32 = 0x0107;
+/// Success response without data.
 pub const RESP_OK_NODATA: u32 = 0x1100;
+/// Success response to [`CMD_GET_DISPLAY_INFO`], with [`MAX_SCANOUTS`] scanout entries.
 pub const RESP_OK_DISPLAY_INFO: u32 = 0x1101;
 /// Bytes B, G, R, X in memory: XRGB8888 as a little-endian u32.
 pub const FORMAT_B8G8R8X8_UNORM: u32 = 2;
+/// Scanout entries in a DISPLAY_INFO response (VIRTIO_GPU_MAX_SCANOUTS).
 pub const MAX_SCANOUTS: usize = 16;
 const HEADER_SIZE: usize = 24;
 const DISPLAY_INFO_SIZE: usize = HEADER_SIZE + MAX_SCANOUTS * 24;
@@ -43,9 +57,13 @@ const DISPLAY_INFO_SIZE: usize = HEADER_SIZE + MAX_SCANOUTS * 24;
 /// A rectangle in device terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rect {
+    /// Left edge, in pixels.
     pub x: u32,
+    /// Top edge, in pixels.
     pub y: u32,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 
@@ -71,16 +89,20 @@ impl Writer {
     }
 }
 
+/// GET_DISPLAY_INFO: the scanouts' sizes (see [`parse_display_info`]).
 pub fn get_display_info() -> Vec<u8> {
     Writer::command(CMD_GET_DISPLAY_INFO).0
 }
 
+/// RESOURCE_CREATE_2D: resource `resource`, `width` x `height` pixels of
+/// [`FORMAT_B8G8R8X8_UNORM`].
 pub fn resource_create_2d(resource: u32, width: u32, height: u32) -> Vec<u8> {
     let mut w = Writer::command(CMD_RESOURCE_CREATE_2D);
     w.u32(resource).u32(FORMAT_B8G8R8X8_UNORM).u32(width).u32(height);
     w.0
 }
 
+/// RESOURCE_UNREF: destroys resource `resource`.
 pub fn resource_unref(resource: u32) -> Vec<u8> {
     let mut w = Writer::command(CMD_RESOURCE_UNREF);
     w.u32(resource).u32(0);
@@ -94,6 +116,7 @@ pub fn resource_attach_backing(resource: u32, address: u64, length: u32) -> Vec<
     w.0
 }
 
+/// SET_SCANOUT: shows `rect` of resource `resource` on scanout `scanout`.
 pub fn set_scanout(scanout: u32, resource: u32, rect: Rect) -> Vec<u8> {
     let mut w = Writer::command(CMD_SET_SCANOUT);
     w.rect(rect).u32(scanout).u32(resource);
@@ -108,6 +131,7 @@ pub fn transfer_to_host_2d(resource: u32, rect: Rect, stride: u32) -> Vec<u8> {
     w.0
 }
 
+/// RESOURCE_FLUSH: updates the scanout showing resource `resource` within `rect`.
 pub fn resource_flush(resource: u32, rect: Rect) -> Vec<u8> {
     let mut w = Writer::command(CMD_RESOURCE_FLUSH);
     w.rect(rect).u32(resource).u32(0);
@@ -134,14 +158,18 @@ pub fn parse_display_info(response: &[u8]) -> Option<(u32, u32)> {
 /// Why a command failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
+    /// The control queue failed.
     Queue(VirtioError),
     /// No answer in time; the device was reset.
     Timeout {
+        /// The command's type (a `CMD_*`).
         command: u32,
     },
     /// The device answered with an error response (§5.7.6.7, 0x12xx).
     Response {
+        /// The command's type (a `CMD_*`).
         command: u32,
+        /// The response's type.
         response: u32,
     },
     /// The device was reset and is no longer used.

@@ -73,6 +73,8 @@ impl Default for Terminal {
 }
 
 impl Terminal {
+    /// A terminal with no layout yet: it lays itself out on the screen at
+    /// first use (and after every mode change).
     pub const fn new() -> Terminal {
         Terminal {
             columns: 0,

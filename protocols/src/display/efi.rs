@@ -15,6 +15,9 @@ use spin::Mutex;
 /// Allocates pool memory the caller frees with FreePool (QueryMode's `Info`).
 pub type AllocatePool = fn(usize) -> Option<*mut u8>;
 
+/// One EFI_GRAPHICS_OUTPUT_PROTOCOL instance: the protocol structure (first,
+/// so that `This` is the instance), its Mode and current ModeInformation, and
+/// the screen it draws on.
 #[repr(C)]
 pub struct Gop {
     protocol: UnsafeCell<Protocol>,
@@ -115,6 +118,10 @@ unsafe extern "efiapi" fn query_mode(
     let Some(buffer) = (gop.allocate_pool)(size) else {
         return Status::OUT_OF_RESOURCES;
     };
+    #[expect(
+        clippy::cast_ptr_alignment,
+        reason = "AllocatePool returns memory aligned for any EFI structure (8 bytes)"
+    )]
     let buffer = buffer.cast::<ModeInformation>();
     // SAFETY: the pool gave `size` bytes aligned for any EFI structure (8);
     // `size_of_info` and `info` were checked non-null and aligned, and are the

@@ -6,8 +6,9 @@
 //! as a little-endian u16, then 16 row bytes, top row first, bit 7 leftmost.
 #![forbid(unsafe_code)]
 
-/// Glyph width and height in pixels.
+/// Glyph width in pixels.
 pub const WIDTH: usize = 8;
+/// Glyph height in pixels (rows of a glyph).
 pub const HEIGHT: usize = 16;
 
 const DATA: &[u8] = include_bytes!("font8x16.bin");

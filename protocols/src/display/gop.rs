@@ -40,15 +40,20 @@ pub fn mode_information(resolution: Resolution, stride: u32, blt_only: bool) -> 
 /// The four Blt operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BltOperation {
+    /// EfiBltVideoFill: fills the destination rectangle with the buffer's first pixel.
     VideoFill,
+    /// EfiBltVideoToBltBuffer: copies a rectangle of the screen into the buffer.
     VideoToBltBuffer,
+    /// EfiBltBufferToVideo: copies a rectangle of the buffer onto the screen.
     BufferToVideo,
+    /// EfiBltVideoToVideo: copies a rectangle of the screen elsewhere on it.
     VideoToVideo,
 }
 
 /// Why Blt refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BltError {
+    /// BltOperation is none of the four.
     UnknownOperation(u32),
     /// Width or Height is 0.
     EmptyRectangle,
@@ -56,10 +61,12 @@ pub enum BltError {
     UnalignedDelta(usize),
     /// The operation needs a buffer and got NULL.
     NoBuffer,
+    /// The screen refused the rectangle, or the device failed.
     Screen(ScreenError),
 }
 
 impl BltError {
+    /// The EFI status Blt returns for this error.
     pub fn status(&self) -> Status {
         match self {
             BltError::Screen(ScreenError::Device(_)) => Status::DEVICE_ERROR,
@@ -83,12 +90,19 @@ impl fmt::Display for BltError {
 /// One Blt call's arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blt {
+    /// What to do.
     pub operation: BltOperation,
+    /// Left edge of the source rectangle (on screen or in the buffer).
     pub source_x: usize,
+    /// Top edge of the source rectangle (on screen or in the buffer).
     pub source_y: usize,
+    /// Left edge of the destination rectangle (on screen or in the buffer).
     pub destination_x: usize,
+    /// Top edge of the destination rectangle (on screen or in the buffer).
     pub destination_y: usize,
+    /// Width of the rectangle in pixels.
     pub width: usize,
+    /// Height of the rectangle in pixels.
     pub height: usize,
     /// Pixels per row of the caller's buffer.
     pub buffer_stride: usize,

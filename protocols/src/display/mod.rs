@@ -25,11 +25,14 @@ use core::fmt;
 /// A mode's size in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resolution {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 
 impl Resolution {
+    /// `width` x `height` pixels.
     pub const fn new(width: u32, height: u32) -> Resolution {
         Resolution { width, height }
     }
@@ -60,13 +63,35 @@ pub const DEFAULT_RESOLUTION: Resolution = Resolution::new(1280, 800);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceError {
     /// The device does not offer this size.
-    UnsupportedResolution { width: u32, height: u32 },
+    UnsupportedResolution {
+        /// The width asked for, in pixels.
+        width: u32,
+        /// The height asked for, in pixels.
+        height: u32,
+    },
     /// The mode needs more framebuffer than the device has.
-    TooLittleMemory { needed: u64, available: u64 },
+    TooLittleMemory {
+        /// Bytes the mode needs.
+        needed: u64,
+        /// Bytes of framebuffer the device has.
+        available: u64,
+    },
     /// The device did not take the mode (it reads back something else).
-    Rejected { what: &'static str, wrote: u32, read: u32 },
+    Rejected {
+        /// The setting, e.g. a register's name.
+        what: &'static str,
+        /// The value written.
+        wrote: u32,
+        /// The value read back.
+        read: u32,
+    },
     /// The device answered a command with an error.
-    Command { command: &'static str, response: u32 },
+    Command {
+        /// The command's name.
+        command: &'static str,
+        /// The device's response code.
+        response: u32,
+    },
 }
 
 impl fmt::Display for DeviceError {

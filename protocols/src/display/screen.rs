@@ -10,13 +10,18 @@ use core::fmt;
 /// A rectangle in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rect {
+    /// Left edge, in pixels from the left of the screen.
     pub x: usize,
+    /// Top edge, in pixels from the top of the screen.
     pub y: usize,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
 }
 
 impl Rect {
+    /// The `width` x `height` rectangle whose top left corner is (`x`, `y`).
     pub const fn new(x: usize, y: usize, width: usize, height: usize) -> Rect {
         Rect { x, y, width, height }
     }
@@ -36,11 +41,28 @@ impl Rect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// A rectangle reaches outside the current mode.
-    OutsideScreen { rect: Rect, width: u32, height: u32 },
+    OutsideScreen {
+        /// The rectangle.
+        rect: Rect,
+        /// The current mode's width in pixels.
+        width: u32,
+        /// The current mode's height in pixels.
+        height: u32,
+    },
     /// A caller's buffer is too small for the rectangle and its stride.
-    BufferTooSmall { needed: usize, given: usize },
+    BufferTooSmall {
+        /// Pixels the rectangle needs in the buffer.
+        needed: usize,
+        /// Pixels the buffer holds.
+        given: usize,
+    },
     /// No such mode number.
-    NoSuchMode { mode: usize, modes: usize },
+    NoSuchMode {
+        /// The mode number asked for.
+        mode: usize,
+        /// How many modes the device has.
+        modes: usize,
+    },
     /// The device refused the mode.
     Device(DeviceError),
 }
@@ -107,18 +129,22 @@ impl Screen {
         Ok(screen)
     }
 
+    /// The device's name for messages ([`DisplayDevice::name`]).
     pub fn name(&self) -> &str {
         self.device.name()
     }
 
+    /// The device's modes; GOP mode N is the N-th.
     pub fn modes(&self) -> &[Resolution] {
         self.device.resolutions()
     }
 
+    /// The current mode's number (an index into [`modes`](Self::modes)).
     pub fn mode(&self) -> usize {
         self.mode
     }
 
+    /// The current mode's size.
     pub fn resolution(&self) -> Resolution {
         self.resolution
     }
@@ -128,6 +154,8 @@ impl Screen {
         self.stride
     }
 
+    /// A number that changes at every mode change, so that users of the
+    /// screen (the text console) notice one made by someone else.
     pub fn generation(&self) -> u64 {
         self.generation
     }
