@@ -209,6 +209,7 @@ fn init_heap(info: &BootInfo) -> Result<Range<u64>, StartError> {
     // The firmware's own data structures; EFI allocations come from the memory map.
     let size = heap_size(info.installed_ram());
     let range = choose_heap(info.regions(), &in_use, size).ok_or(StartError::NoHeap { size })?;
+    #[cfg(target_arch = "x86_64")]
     clear_translated_code(&range);
     // SAFETY: the range is RAM from the VMM's map, outside the firmware image and
     // the modules, and nothing else uses it.
@@ -226,6 +227,8 @@ fn init_heap(info: &BootInfo) -> Result<Range<u64>, StartError> {
 /// in the page is gone: measured, the RSA-2048 verification of Secure Boot
 /// (big numbers on the heap) took 90-240 ms instead of 2 ms. One store to
 /// every byte drops the stale translations, for a few ms over the heap.
+/// (SeaBIOS runs only on x86_64's PVH path.)
+#[cfg(target_arch = "x86_64")]
 fn clear_translated_code(range: &Range<u64>) {
     let len = (range.end - range.start) as usize;
     // SAFETY: the range is RAM from the VMM's map that `init_heap` chose for
