@@ -112,6 +112,28 @@ pvh_entry:
     or $((1 << 5) | (1 << 9) | (1 << 10)), %eax
     mov %eax, %cr4
 
+    /* XSAVE and AVX state for the EFI applications (OpenSSL in shim and GRUB
+     * checks CPUID.OSXSAVE and XCR0 before it uses AVX), as UEFI firmware on
+     * x86_64 leaves them: when CPUID.1:ECX.XSAVE is set, CR4.OSXSAVE and XCR0
+     * = x87 | SSE | AVX, keeping only the bits CPUID.(0xD,0):EAX reports. The
+     * firmware itself is built soft-float and never touches SSE or AVX
+     * registers, so its exception and interrupt handlers need not save them:
+     * an application's vector state survives them untouched. */
+    mov $1, %eax
+    cpuid
+    bt $26, %ecx                /* XSAVE */
+    jnc 4f
+    mov %cr4, %eax
+    or $(1 << 18), %eax         /* OSXSAVE */
+    mov %eax, %cr4
+    mov $0xd, %eax
+    xor %ecx, %ecx
+    cpuid                       /* EAX: the XCR0 bits the CPU supports */
+    and $0x7, %eax              /* x87 | SSE | AVX */
+    xor %edx, %edx
+    xor %ecx, %ecx              /* XCR0 */
+    xsetbv
+4:
     mov $boot_pml4, %eax
     mov %eax, %cr3
 
