@@ -52,16 +52,7 @@ pub fn verify<'a>(blob: &'a [u8], content: &[u8]) -> Result<Detached<'a>, Signat
     // Detached: the content info names id-data and carries nothing. Were it
     // to carry content, the signers are still checked against `content`.
     s.next(asn1::SEQUENCE, "content info")?;
-    let mut certificates = Vec::new();
-    if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
-        for c in set.children("certificates")? {
-            let c = c?;
-            if c.tag == asn1::SEQUENCE {
-                certificates.push(Certificate::parse(c.raw)?);
-            }
-        }
-    }
-    s.optional(asn1::CONTEXT_1, "CRLs")?;
+    let certificates = pkcs7::certificates_and_crls(&mut s)?;
     let signer_infos = s.next(asn1::SET, "signer infos")?;
     let mut signers = Vec::new();
     for si in signer_infos.children("signer infos")? {

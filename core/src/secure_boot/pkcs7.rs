@@ -7,7 +7,7 @@
 //! signature stays valid after its certificate expires.
 #![forbid(unsafe_code)]
 
-use super::asn1::{self, Asn1Error, Tlv};
+use super::asn1::{self, Asn1Error, Children, Tlv};
 use super::digest::HashAlgorithm;
 use alloc::vec::Vec;
 use core::fmt;
@@ -253,17 +253,7 @@ pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureErro
     if image_digest.len() != digest_algorithm.digest_len() {
         return Err(Asn1Error("image digest").into());
     }
-    let mut certificates = Vec::new();
-    if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
-        for c in set.children("certificates")? {
-            let c = c?;
-            // Other certificate choices (attribute certificates, ...) are skipped.
-            if c.tag == asn1::SEQUENCE {
-                certificates.push(Certificate::parse(c.raw)?);
-            }
-        }
-    }
-    s.optional(asn1::CONTEXT_1, "CRLs")?;
+    let certificates = certificates_and_crls(&mut s)?;
     let signer_infos = s.next(asn1::SET, "signer infos")?;
     let mut signers = Vec::new();
     for si in signer_infos.children("signer infos")? {
@@ -279,6 +269,23 @@ pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureErro
         certificates,
         signers,
     })
+}
+
+/// Reads SignedData's optional certificates (\[0\]) and CRLs (\[1\]) from
+/// `s`, which stands after the content info: the X.509 certificates, other
+/// certificate choices (attribute certificates, ...) skipped; CRLs ignored.
+pub(super) fn certificates_and_crls<'a>(s: &mut Children<'a>) -> Result<Vec<Certificate<'a>>, SignatureError> {
+    let mut certificates = Vec::new();
+    if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
+        for c in set.children("certificates")? {
+            let c = c?;
+            if c.tag == asn1::SEQUENCE {
+                certificates.push(Certificate::parse(c.raw)?);
+            }
+        }
+    }
+    s.optional(asn1::CONTEXT_1, "CRLs")?;
+    Ok(certificates)
 }
 
 /// Verifies one SignerInfo over `content` (the contents octets of the
