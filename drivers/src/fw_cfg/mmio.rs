@@ -5,7 +5,6 @@
 //! at 16, whose low half (offset 20) starts the request when written.
 
 use super::Transport;
-use core::sync::atomic::{fence, Ordering};
 
 const DATA: usize = 0x00;
 const SELECTOR: usize = 0x08;
@@ -13,19 +12,6 @@ const DMA_ADDRESS_HIGH: usize = 0x10;
 const DMA_ADDRESS_LOW: usize = 0x14;
 /// The register block's size: what the device tree's `reg` must cover.
 pub const REGISTERS_LENGTH: u64 = 0x18;
-
-/// How often a DMA request's control word is read before giving up. QEMU
-/// finishes a request while the write that starts it is handled, so this is
-/// only a guard against a device that never does.
-const DMA_POLLS: u32 = 1_000_000;
-
-/// `FWCfgDmaAccess`: every field big-endian, read and written by the device.
-#[repr(C, align(16))]
-struct DmaAccess {
-    control: u32,
-    length: u32,
-    address: u64,
-}
 
 /// The fw_cfg registers at an identity-mapped physical address.
 pub struct MmioTransport {
@@ -58,38 +44,17 @@ impl Transport for MmioTransport {
     }
 
     fn dma(&self, control: u32, buf: &mut [u8]) -> u32 {
-        let mut access = DmaAccess {
-            control: control.to_be(),
-            length: (buf.len() as u32).to_be(),
-            address: (buf.as_mut_ptr() as u64).to_be(),
-        };
-        let request = core::ptr::addr_of_mut!(access) as u64;
-        // The request and the buffer must be in memory before the device looks.
-        fence(Ordering::SeqCst);
-        // SAFETY: `new`'s contract: the DMA address register, written as two
-        // aligned 32-bit halves, high first; the low half starts the request.
-        // `access` and `buf` are identity-mapped RAM that outlive the request,
-        // which ends (control reads 0 or ERROR) before this function returns,
-        // or is abandoned with the device still pointing at a stack slot only
-        // if it never completes.
-        unsafe {
-            core::ptr::write_volatile(
-                (self.base + DMA_ADDRESS_HIGH) as *mut u32,
-                ((request >> 32) as u32).to_be(),
-            );
-            core::ptr::write_volatile((self.base + DMA_ADDRESS_LOW) as *mut u32, (request as u32).to_be());
-        }
-        let mut left = 0;
-        for _ in 0..DMA_POLLS {
-            // SAFETY: `access` is a live local; the device writes its control
-            // word, so it is read volatile.
-            left = u32::from_be(unsafe { core::ptr::read_volatile(core::ptr::addr_of!(access.control)) });
-            if left == 0 || left & super::FW_CFG_DMA_CTL_ERROR != 0 {
-                break;
+        let base = self.base;
+        super::dma::run(control, buf, |high, low| {
+            // SAFETY: `new`'s contract: the DMA address register, written as
+            // two aligned 32-bit halves, high first; the low half starts the
+            // request. `run` keeps the request and `buf` alive until the
+            // device is done, or abandons it with the device still pointing at
+            // a stack slot only if it never completes.
+            unsafe {
+                core::ptr::write_volatile((base + DMA_ADDRESS_HIGH) as *mut u32, high);
+                core::ptr::write_volatile((base + DMA_ADDRESS_LOW) as *mut u32, low);
             }
-            core::hint::spin_loop();
-        }
-        fence(Ordering::SeqCst);
-        left
+        })
     }
 }

@@ -13,6 +13,7 @@
 //! over the files it names.
 
 pub mod dir;
+mod dma;
 pub mod mmio;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod port;

@@ -6,21 +6,11 @@
 
 use super::Transport;
 use crate::portio::{inb, outl, outw};
-use core::sync::atomic::{fence, Ordering};
 
 const SELECTOR: u16 = 0x510;
 const DATA: u16 = 0x511;
 const DMA_ADDRESS_HIGH: u16 = 0x514;
 const DMA_ADDRESS_LOW: u16 = 0x518;
-const DMA_POLLS: u32 = 1_000_000;
-
-/// `FWCfgDmaAccess`: every field big-endian.
-#[repr(C, align(16))]
-struct DmaAccess {
-    control: u32,
-    length: u32,
-    address: u64,
-}
 
 /// fw_cfg at QEMU's fixed x86 ports.
 pub struct PortTransport(());
@@ -49,30 +39,14 @@ impl Transport for PortTransport {
     }
 
     fn dma(&self, control: u32, buf: &mut [u8]) -> u32 {
-        let mut access = DmaAccess {
-            control: control.to_be(),
-            length: (buf.len() as u32).to_be(),
-            address: (buf.as_mut_ptr() as u64).to_be(),
-        };
-        let request = core::ptr::addr_of_mut!(access) as u64;
-        fence(Ordering::SeqCst);
-        // SAFETY: `new`'s contract: the DMA address port, high half first, each
-        // half big-endian; `access` and `buf` are identity-mapped RAM that
-        // outlive the request (QEMU completes it during the second write).
-        unsafe {
-            outl(DMA_ADDRESS_HIGH, ((request >> 32) as u32).to_be());
-            outl(DMA_ADDRESS_LOW, (request as u32).to_be());
-        }
-        let mut left = 0;
-        for _ in 0..DMA_POLLS {
-            // SAFETY: `access` is a live local the device writes.
-            left = u32::from_be(unsafe { core::ptr::read_volatile(core::ptr::addr_of!(access.control)) });
-            if left == 0 || left & super::FW_CFG_DMA_CTL_ERROR != 0 {
-                break;
+        super::dma::run(control, buf, |high, low| {
+            // SAFETY: `new`'s contract: the DMA address port, high half
+            // first; `run` keeps the request and `buf` alive until the device
+            // is done (QEMU completes it during the second write).
+            unsafe {
+                outl(DMA_ADDRESS_HIGH, high);
+                outl(DMA_ADDRESS_LOW, low);
             }
-            core::hint::spin_loop();
-        }
-        fence(Ordering::SeqCst);
-        left
+        })
     }
 }
