@@ -8,8 +8,8 @@
 //! [`PollLimit`]. The command encodings are plain functions, host-tested.
 
 use super::queue::{Buffer, SplitQueue};
-use super::{negotiate, Error as VirtioError, PollLimit, Transport};
-use super::{ACKNOWLEDGE, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
+use super::{start_with_one_queue, Error as VirtioError, PollLimit, Transport};
+use super::{ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK};
 use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -204,21 +204,13 @@ pub struct VirtioGpu<T: Transport> {
 impl<T: Transport> VirtioGpu<T> {
     /// Initialises the device (§3.1.1) with its control queue.
     pub fn new(mut transport: T, poll_limit: PollLimit) -> Result<VirtioGpu<T>, VirtioError> {
-        let found = transport.device_type();
-        if found != DEVICE_TYPE_GPU {
-            return Err(VirtioError::WrongDeviceType {
-                expected: DEVICE_TYPE_GPU,
-                found,
-            });
-        }
-        let features = negotiate(&mut transport, DRIVER_FEATURES)?;
-        let queue = match SplitQueue::setup(&mut transport, CONTROL_QUEUE, QUEUE_SIZE) {
-            Ok(queue) => queue,
-            Err(e) => {
-                transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
-                return Err(e);
-            }
-        };
+        let (features, queue) = start_with_one_queue(
+            &mut transport,
+            DEVICE_TYPE_GPU,
+            DRIVER_FEATURES,
+            CONTROL_QUEUE,
+            QUEUE_SIZE,
+        )?;
         transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
         debug!("virtio-gpu: ready, features {features:#x}");
         Ok(VirtioGpu {

@@ -9,7 +9,7 @@
 //! before the OS takes over ([`VirtioInput::reset`]).
 
 use super::queue::{Buffer, SplitQueue};
-use super::{negotiate, Error, Transport};
+use super::{start_with_one_queue, Error, Transport};
 use super::{ACKNOWLEDGE, DEVICE_TYPE_INPUT, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
 use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
 use crate::input::{KeyAction, KeyEvent, Keyboard, Leds};
@@ -50,21 +50,13 @@ impl<T: Transport> VirtioInput<T> {
     /// Initialises the device (§3.1.1, §5.8.5): features, the event queue
     /// filled with buffers, DRIVER_OK.
     pub fn new(mut transport: T) -> Result<VirtioInput<T>, Error> {
-        let found = transport.device_type();
-        if found != DEVICE_TYPE_INPUT {
-            return Err(Error::WrongDeviceType {
-                expected: DEVICE_TYPE_INPUT,
-                found,
-            });
-        }
-        let features = negotiate(&mut transport, DRIVER_FEATURES)?;
-        let queue = match SplitQueue::setup(&mut transport, EVENT_QUEUE, EVENT_BUFFERS) {
-            Ok(queue) => queue,
-            Err(e) => {
-                transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
-                return Err(e);
-            }
-        };
+        let (features, queue) = start_with_one_queue(
+            &mut transport,
+            DEVICE_TYPE_INPUT,
+            DRIVER_FEATURES,
+            EVENT_QUEUE,
+            EVENT_BUFFERS,
+        )?;
         let size = usize::from(queue.size());
         let mut input = VirtioInput {
             transport,

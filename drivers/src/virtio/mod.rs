@@ -284,6 +284,35 @@ pub fn negotiate<T: Transport + ?Sized>(transport: &mut T, wanted: u64) -> Resul
     Ok(accepted)
 }
 
+/// Initialisation (§3.1.1) of a device that needs nothing but one queue, up to
+/// DRIVER_OK: checks that the device is a `device_type`, negotiates `wanted`
+/// ([`negotiate`]) and sets up queue `index` with at most `size` entries.
+/// Returns the accepted features and the queue; the caller sets DRIVER_OK
+/// when it is ready. A device whose queue cannot be set up is left FAILED.
+pub fn start_with_one_queue<T: Transport + ?Sized>(
+    transport: &mut T,
+    device_type: u32,
+    wanted: u64,
+    index: u16,
+    size: u16,
+) -> Result<(u64, queue::SplitQueue), Error> {
+    let found = transport.device_type();
+    if found != device_type {
+        return Err(Error::WrongDeviceType {
+            expected: device_type,
+            found,
+        });
+    }
+    let features = negotiate(transport, wanted)?;
+    match queue::SplitQueue::setup(transport, index, size) {
+        Ok(queue) => Ok((features, queue)),
+        Err(e) => {
+            transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
+            Err(e)
+        }
+    }
+}
+
 /// How long to wait for the device to complete a request. A device that never
 /// answers then yields a timeout error instead of hanging the firmware.
 #[derive(Clone, Copy, Debug)]

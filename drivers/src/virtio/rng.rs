@@ -7,8 +7,8 @@
 //! [`PollLimit`]; a device that does not answer is reset and not asked again.
 
 use super::queue::{Buffer, SplitQueue};
-use super::{negotiate, Error as VirtioError, PollLimit, Transport};
-use super::{ACKNOWLEDGE, DEVICE_TYPE_ENTROPY, DRIVER, DRIVER_OK, FAILED, FEATURES_OK};
+use super::{start_with_one_queue, Error as VirtioError, PollLimit, Transport};
+use super::{ACKNOWLEDGE, DEVICE_TYPE_ENTROPY, DRIVER, DRIVER_OK, FEATURES_OK};
 use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
 use core::fmt;
 use core::sync::atomic::{compiler_fence, Ordering};
@@ -99,21 +99,13 @@ impl<T: Transport> VirtioRng<T> {
     /// Initialises the device (§3.1.1): negotiates features, sets up the request
     /// queue and sets DRIVER_OK. `poll_limit` bounds the wait for each request.
     pub fn new(mut transport: T, poll_limit: PollLimit) -> Result<VirtioRng<T>, VirtioError> {
-        let found = transport.device_type();
-        if found != DEVICE_TYPE_ENTROPY {
-            return Err(VirtioError::WrongDeviceType {
-                expected: DEVICE_TYPE_ENTROPY,
-                found,
-            });
-        }
-        let features = negotiate(&mut transport, DRIVER_FEATURES)?;
-        let queue = match SplitQueue::setup(&mut transport, REQUEST_QUEUE, QUEUE_SIZE) {
-            Ok(queue) => queue,
-            Err(e) => {
-                transport.set_status(ACKNOWLEDGE | DRIVER | FAILED);
-                return Err(e);
-            }
-        };
+        let (features, queue) = start_with_one_queue(
+            &mut transport,
+            DEVICE_TYPE_ENTROPY,
+            DRIVER_FEATURES,
+            REQUEST_QUEUE,
+            QUEUE_SIZE,
+        )?;
         transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
         debug!("virtio-rng: ready, features {features:#x}");
         Ok(VirtioRng {
@@ -246,6 +238,7 @@ impl<T: Transport> Drop for VirtioRng<T> {
 mod tests {
     use super::*;
     use crate::virtio::model::{Answer, ModelRng};
+    use crate::virtio::FAILED;
     use std::vec;
     use std::vec::Vec;
 
