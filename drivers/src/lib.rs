@@ -19,6 +19,8 @@ pub mod mmio;
 pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod pic8259;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod portio;
 pub mod ps2;
 pub mod rtc;

@@ -80,6 +80,21 @@ pub fn reset(kind: r_efi::efi::ResetType) {
     crate::power::reset(kind);
 }
 
+/// Masks the PC-AT's interrupt controllers when the MADT says they exist (QEMU's
+/// PC machines; not Cloud Hypervisor's hardware-reduced one): see
+/// `fw_drivers::pic8259` for what a pending, never-taken timer interrupt costs.
+fn quiet_8259s(acpi: Option<&Acpi<'_, IdentityMemory>>) {
+    let madt = acpi.and_then(|a| a.find_table(acpi::MADT_SIGNATURE).ok());
+    match madt.as_ref().and_then(acpi::has_dual_8259) {
+        Some(true) => {
+            fw_drivers::pic8259::mask_all();
+            debug!("8259 interrupt controllers: all lines masked");
+        }
+        Some(false) => debug!("no 8259 interrupt controllers (MADT)"),
+        None => debug!("no usable MADT: the 8259s, if any, are left as they are"),
+    }
+}
+
 fn tsc_now() -> u64 {
     fw_arch::x86_64::time::ticks()
 }
@@ -95,6 +110,7 @@ pub fn discover(info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) ->
         }
     });
 
+    quiet_8259s(acpi.as_ref());
     let fadt = acpi.as_ref().and_then(|a| a.find_table(acpi::FADT_SIGNATURE).ok());
     let pm_timer = fadt.as_ref().and_then(acpi::pm_timer);
     let hpet = acpi

@@ -1,7 +1,7 @@
 //! ACPI table lookup: the RSDP (ACPI 6.5 §5.2.5.3), the RSDT and XSDT (§5.2.7, §5.2.8)
 //! with the common table header (§5.2.6). What the firmware reads from particular
 //! tables lives beside it: `mcfg.rs` (PCI Express ECAM windows), `fadt.rs` (FADT
-//! fields), `pm_timer.rs`, `hpet.rs`, `power.rs` (reset and power off) and `aml.rs`
+//! fields), `pm_timer.rs`, `hpet.rs`, `madt.rs` (the 8259s' presence), `power.rs` (reset and power off) and `aml.rs`
 //! (the `\_S5` object).
 //!
 //! Memory is read through [`PhysMemory`], so host tests walk tables in a byte buffer and
@@ -12,6 +12,7 @@
 mod aml;
 mod fadt;
 mod hpet;
+mod madt;
 mod mcfg;
 mod pm_timer;
 mod power;
@@ -21,6 +22,7 @@ mod tests;
 pub use aml::s5_sleep_type;
 pub use fadt::FADT_SIGNATURE;
 pub use hpet::{hpet, Hpet, HPET_SIGNATURE};
+pub use madt::{has_dual_8259, MADT_SIGNATURE};
 pub use mcfg::{parse_mcfg, EcamRegion};
 pub use pm_timer::{pm_timer, PmTimer};
 pub use power::{power_control, PowerControl};

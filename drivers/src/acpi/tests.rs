@@ -515,3 +515,17 @@ fn ecam_addresses_count_buses_from_zero() {
     assert_eq!(region.config_address(0x10, 0, 8), None);
     assert_eq!(region.covered_range(), 0x40_0100_0000..0x40_0200_0000);
 }
+
+#[test]
+fn madt_flags_say_whether_the_8259s_are_there() {
+    // The local interrupt controller address, then the flags.
+    let mut data = 0xfee0_0000u32.to_le_bytes().to_vec();
+    data.extend_from_slice(&1u32.to_le_bytes());
+    let qemu = build_table(b"APIC", &data);
+    assert_eq!(has_dual_8259(&table(&qemu)), Some(true));
+    data[4] = 0;
+    let hardware_reduced = build_table(b"APIC", &data);
+    assert_eq!(has_dual_8259(&table(&hardware_reduced)), Some(false));
+    let short = build_table(b"APIC", &data[..6]);
+    assert_eq!(has_dual_8259(&table(&short)), None);
+}
