@@ -3,7 +3,8 @@
 //! tables, fw_cfg files, the PVH start info, variable stores, PE headers, the
 //! Linux boot protocol's setup header). Every read is checked: a field that
 //! does not lie wholly inside the bytes gives `None`, never a panic, and the
-//! parser decides what a short structure means.
+//! parser decides what a short structure means. Text fields in UTF-16LE (GPT
+//! partition names, device path file names) read as [`utf16le_chars`].
 //!
 //! A crate of its own so that the firmware's parsers (`fw-drivers`, `fw-core`)
 //! and the built-in EFI applications (`fw-loaders`, which see the firmware only
@@ -44,6 +45,16 @@ impl LeFields for [u8] {
     }
 }
 
+/// The characters of a UTF-16LE text field, up to its first NUL (or its
+/// end); an unpaired surrogate reads as U+FFFD, an odd last byte is ignored.
+pub fn utf16le_chars(field: &[u8]) -> impl Iterator<Item = char> + '_ {
+    let units = field
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .take_while(|&unit| unit != 0);
+    char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +77,14 @@ mod tests {
         assert_eq!(BYTES.u32_le(7), None);
         assert_eq!(BYTES.u64_le(3), None);
         assert_eq!(BYTES[..0].u16_le(0), None);
+    }
+
+    #[test]
+    fn utf16le_text_ends_at_its_nul_and_replaces_lone_surrogates() {
+        let field = [b'E', 0, b'F', 0, 0x00, 0xd8, b'I', 0, 0, 0, b'x', 0];
+        assert!(utf16le_chars(&field).eq(['E', 'F', char::REPLACEMENT_CHARACTER, 'I']));
+        assert!(utf16le_chars(&[b'a', 0, b'b']).eq(['a']));
+        assert_eq!(utf16le_chars(&[]).count(), 0);
     }
 
     #[test]

@@ -23,13 +23,13 @@
 use crate::device_path::DevicePathBuf;
 use crate::disk_io::DiskIoDevice;
 use crate::instances::Instances;
+use crate::storage_error::{status, Error};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::fmt;
-use fw_core::caller_buffer::{self, BufferError};
-use fw_drivers::block::{BlockDevice, BlockError};
+use fw_core::caller_buffer;
+use fw_drivers::block::BlockDevice;
 use r_efi::efi::{Boolean, Guid, Lba, Status};
 use r_efi::protocols::{block_io, device_path};
 
@@ -43,81 +43,6 @@ pub const IO_ALIGN: u32 = 0;
 
 /// Every instance created here (never freed).
 static INSTANCES: Instances<BlockIoDevice> = Instances::new();
-
-/// Why a BlockIo request was refused or failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// The caller's `MediaId` is not the current media's.
-    MediaChanged {
-        /// The current media's id.
-        expected: u32,
-        /// The id the caller gave.
-        found: u32,
-    },
-    /// The buffer pointer is null.
-    NullBuffer,
-    /// The buffer's address and size cannot be real memory.
-    Buffer(BufferError),
-    /// The buffer is not a whole number of blocks.
-    BadBufferSize {
-        /// The buffer's size in bytes.
-        len: usize,
-        /// The device's block size.
-        block_size: u32,
-    },
-    /// The request starts or ends past the last block.
-    OutOfRange {
-        /// The first block asked for.
-        lba: u64,
-        /// The buffer's size in bytes.
-        len: usize,
-        /// The device's number of blocks.
-        block_count: u64,
-    },
-    /// A write to a read-only device.
-    WriteProtected,
-    /// The device failed the request.
-    Device(BlockError),
-}
-
-impl Error {
-    /// The status the specification gives for this error.
-    pub fn status(&self) -> Status {
-        match self {
-            Error::MediaChanged { .. } => Status::MEDIA_CHANGED,
-            Error::NullBuffer | Error::Buffer(_) | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
-            Error::BadBufferSize { .. } => Status::BAD_BUFFER_SIZE,
-            Error::WriteProtected => Status::WRITE_PROTECTED,
-            Error::Device(_) => Status::DEVICE_ERROR,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::MediaChanged { expected, found } => {
-                write!(f, "media id {found} given, the media's is {expected}")
-            }
-            Error::NullBuffer => write!(f, "buffer is null"),
-            Error::Buffer(error) => write!(f, "{error}"),
-            Error::BadBufferSize { len, block_size } => {
-                write!(
-                    f,
-                    "buffer of {len} bytes is not a multiple of the {block_size}-byte block size"
-                )
-            }
-            Error::OutOfRange { lba, len, block_count } => {
-                write!(
-                    f,
-                    "{len} bytes at LBA {lba} reach past the device's {block_count} blocks"
-                )
-            }
-            Error::WriteProtected => write!(f, "device is read-only"),
-            Error::Device(error) => write!(f, "{error}"),
-        }
-    }
-}
 
 /// Reads or writes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -199,7 +124,10 @@ impl BlockIoDevice {
         unsafe { *self.media.get() }
     }
 
-    fn check_media(&self, media_id: u32) -> Result<(), Error> {
+    /// MEDIA_CHANGED unless `media_id` is the current media's: BlockIo, DiskIo
+    /// and DiskIo2 refuse a request for other media alike (§13.9.3, §13.7.2,
+    /// §13.8.3).
+    pub(crate) fn check_media(&self, media_id: u32) -> Result<(), Error> {
         let expected = self.media_id();
         if media_id == expected {
             Ok(())
@@ -243,7 +171,7 @@ impl BlockIoDevice {
         let in_range = lba < block_count && lba.checked_add(blocks).is_some_and(|end| end <= block_count);
         // A slice may not exceed isize::MAX bytes.
         if !in_range || isize::try_from(len).is_err() {
-            return Err(Error::OutOfRange { lba, len, block_count });
+            return Err(Error::BlocksOutOfRange { lba, len, block_count });
         }
         if access == Access::Write && self.device.read_only() {
             return Err(Error::WriteProtected);
@@ -288,16 +216,6 @@ pub fn install_block_handle<H, E>(
 /// The instance behind `this`, if `this` is one of ours.
 fn instance(this: *mut block_io::Protocol) -> Option<&'static BlockIoDevice> {
     INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
-}
-
-fn status(result: Result<(), Error>, service: &str) -> Status {
-    match result {
-        Ok(()) => Status::SUCCESS,
-        Err(error) => {
-            log::debug!("block io: {service}: {error}");
-            error.status()
-        }
-    }
 }
 
 unsafe extern "efiapi" fn reset(this: *mut block_io::Protocol, _extended_verification: Boolean) -> Status {
@@ -390,7 +308,7 @@ unsafe extern "efiapi" fn flush_blocks(this: *mut block_io::Protocol) -> Status 
 pub(crate) mod tests {
     use super::*;
     use alloc::vec::Vec;
-    use fw_drivers::block::MemoryDisk;
+    use fw_drivers::block::{BlockError, MemoryDisk};
     use fw_drivers::partition::Partition;
     use std::vec;
 

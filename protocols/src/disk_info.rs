@@ -170,7 +170,8 @@ mod tests {
     use super::*;
     use fw_drivers::block::MemoryDisk;
 
-    struct Serial(Option<&'static [u8]>);
+    /// A device whose GET_ID answers with this serial, or fails so.
+    struct Serial(Result<&'static [u8], BlockError>);
 
     impl BlockDevice for Serial {
         fn block_size(&self) -> u32 {
@@ -186,7 +187,7 @@ mod tests {
             Ok(())
         }
         fn device_id(&self) -> Result<[u8; 20], BlockError> {
-            let id = self.0.ok_or(BlockError::Unsupported)?;
+            let id = self.0?;
             let mut bytes = [0u8; 20];
             bytes[..id.len()].copy_from_slice(id);
             Ok(bytes)
@@ -199,7 +200,7 @@ mod tests {
 
     #[test]
     fn identify_gives_the_device_id_and_asks_for_room() {
-        let p = protocol(Arc::new(Serial(Some(b"disk-serial"))));
+        let p = protocol(Arc::new(Serial(Ok(b"disk-serial"))));
         // SAFETY: calling our own functions through the protocol, as an application would.
         unsafe {
             assert_eq!((*p).interface, VIRTIO_BLK_INTERFACE_GUID);
@@ -236,7 +237,7 @@ mod tests {
     #[test]
     fn a_device_without_an_id_has_no_identify_data() {
         for device in [
-            Arc::new(Serial(None)) as Arc<dyn BlockDevice>,
+            Arc::new(Serial(Err(BlockError::Unsupported))) as Arc<dyn BlockDevice>,
             Arc::new(MemoryDisk::new(alloc::vec![0u8; 512], 512)),
         ] {
             let p = protocol(device);
@@ -248,30 +249,9 @@ mod tests {
         }
     }
 
-    /// A device whose GET_ID fails with an I/O error.
-    struct Broken;
-
-    impl BlockDevice for Broken {
-        fn block_size(&self) -> u32 {
-            512
-        }
-        fn block_count(&self) -> u64 {
-            1
-        }
-        fn read_blocks(&self, _lba: u64, _buf: &mut [u8]) -> Result<(), BlockError> {
-            Ok(())
-        }
-        fn write_blocks(&self, _lba: u64, _buf: &[u8]) -> Result<(), BlockError> {
-            Ok(())
-        }
-        fn device_id(&self) -> Result<[u8; 20], BlockError> {
-            Err(BlockError::DeviceError { lba: 0, status: 1 })
-        }
-    }
-
     #[test]
     fn a_failing_device_is_a_device_error_not_missing_data() {
-        let p = protocol(Arc::new(Broken));
+        let p = protocol(Arc::new(Serial(Err(BlockError::DeviceError { lba: 0, status: 1 }))));
         let mut size = 64u32;
         let mut data = [0u8; 64];
         // SAFETY: as above.

@@ -10,13 +10,13 @@
 
 use crate::block_io::BlockIoDevice;
 use crate::instances::Instances;
+use crate::storage_error::{status, Error};
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::fmt;
-use fw_core::caller_buffer::{self, BufferError};
+use fw_core::caller_buffer;
 use fw_drivers::block::{BlockDevice, BlockError};
 use r_efi::efi::Status;
 use r_efi::protocols::disk_io;
@@ -25,78 +25,6 @@ const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwDskI");
 
 /// Every instance created here (never freed).
 static INSTANCES: Instances<DiskIoDevice> = Instances::new();
-
-/// Why a DiskIo request was refused or failed.
-/// Why a DiskIo request was refused or failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// The caller's `MediaId` is not the current media's.
-    MediaChanged {
-        /// The current media's id.
-        expected: u32,
-        /// The id the caller gave.
-        found: u32,
-    },
-    /// The buffer pointer is null.
-    NullBuffer,
-    /// The buffer's address and size cannot be real memory.
-    Buffer(BufferError),
-    /// The byte range reaches past the end of the device.
-    OutOfRange {
-        /// The first byte asked for.
-        offset: u64,
-        /// The buffer's size.
-        len: usize,
-        /// The device's size in bytes.
-        disk_bytes: u64,
-    },
-    /// A write to a read-only device.
-    WriteProtected,
-    /// The device failed a request.
-    Device(BlockError),
-}
-
-impl Error {
-    /// The status the specification gives for this error.
-    pub fn status(&self) -> Status {
-        match self {
-            Error::MediaChanged { .. } => Status::MEDIA_CHANGED,
-            Error::NullBuffer | Error::Buffer(_) | Error::OutOfRange { .. } => Status::INVALID_PARAMETER,
-            Error::WriteProtected => Status::WRITE_PROTECTED,
-            Error::Device(_) => Status::DEVICE_ERROR,
-        }
-    }
-}
-
-impl From<BlockError> for Error {
-    fn from(error: BlockError) -> Error {
-        Error::Device(error)
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::MediaChanged { expected, found } => {
-                write!(f, "media id {found} given, the media's is {expected}")
-            }
-            Error::NullBuffer => write!(f, "buffer is null"),
-            Error::Buffer(error) => write!(f, "{error}"),
-            Error::OutOfRange {
-                offset,
-                len,
-                disk_bytes,
-            } => {
-                write!(
-                    f,
-                    "{len} bytes at offset {offset} reach past the device's {disk_bytes} bytes"
-                )
-            }
-            Error::WriteProtected => write!(f, "device is read-only"),
-            Error::Device(error) => write!(f, "{error}"),
-        }
-    }
-}
 
 /// Where a byte range falls on the device's blocks.
 struct Split {
@@ -128,7 +56,7 @@ fn split(device: &dyn BlockDevice, offset: u64, len: usize) -> Result<Split, Err
     let disk_bytes = device.block_count().saturating_mul(u64::from(block_size));
     let end = offset.checked_add(len as u64).filter(|&end| end <= disk_bytes);
     if end.is_none() || isize::try_from(len).is_err() {
-        return Err(Error::OutOfRange {
+        return Err(Error::BytesOutOfRange {
             offset,
             len,
             disk_bytes,
@@ -152,20 +80,6 @@ fn split(device: &dyn BlockDevice, offset: u64, len: usize) -> Result<Split, Err
         middle_len,
         tail_len: rest - middle_len,
     })
-}
-
-/// MEDIA_CHANGED unless `media_id` is the disk's current media (§13.7.2,
-/// §13.8.3): DiskIo and DiskIo2 refuse a request for other media alike.
-pub(crate) fn check_media(block_io: &BlockIoDevice, media_id: u32) -> Result<(), Error> {
-    let expected = block_io.media_id();
-    if media_id == expected {
-        Ok(())
-    } else {
-        Err(Error::MediaChanged {
-            expected,
-            found: media_id,
-        })
-    }
 }
 
 /// Whether `len` bytes at `offset` lie on `device` (and fit a slice).
@@ -243,8 +157,8 @@ impl DiskIoDevice {
         let instance = Box::leak(Box::new(DiskIoDevice {
             protocol: UnsafeCell::new(disk_io::Protocol {
                 revision: disk_io::REVISION,
-                read_disk: efi_read_disk,
-                write_disk: efi_write_disk,
+                read_disk: efi_transfer::<READ>,
+                write_disk: efi_transfer::<WRITE>,
             }),
             signature: SIGNATURE,
             block_io,
@@ -257,24 +171,10 @@ impl DiskIoDevice {
     pub fn protocol(&self) -> *mut disk_io::Protocol {
         self.protocol.get()
     }
-
-    fn check_media(&self, media_id: u32) -> Result<(), Error> {
-        check_media(self.block_io, media_id)
-    }
 }
 
 fn instance(this: *mut disk_io::Protocol) -> Option<&'static DiskIoDevice> {
     INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
-}
-
-fn status(result: Result<(), Error>, service: &str) -> Status {
-    match result {
-        Ok(()) => Status::SUCCESS,
-        Err(error) => {
-            log::debug!("disk io: {service}: {error}");
-            error.status()
-        }
-    }
 }
 
 /// ReadDisk's and WriteDisk's shared checks, in the specification's order:
@@ -293,7 +193,7 @@ fn checked_transfer(
         return Status::INVALID_PARAMETER;
     };
     let device = disk.block_io.device().as_ref();
-    let result = disk.check_media(media_id).and_then(|()| {
+    let result = disk.block_io.check_media(media_id).and_then(|()| {
         if buffer.is_null() {
             return Err(Error::NullBuffer);
         }
@@ -306,33 +206,32 @@ fn checked_transfer(
     status(result, service)
 }
 
-unsafe extern "efiapi" fn efi_read_disk(
-    this: *mut disk_io::Protocol,
-    media_id: u32,
-    offset: u64,
-    buffer_size: usize,
-    buffer: *mut c_void,
-) -> Status {
-    checked_transfer(this, media_id, offset, buffer_size, buffer, "ReadDisk", |device| {
-        // SAFETY: the caller provides `buffer_size` writable bytes (§13.7.2);
-        // the claim is checked first.
-        let buffer = unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
-        read_disk(device, offset, buffer)
-    })
-}
+/// Whether a transfer writes the disk, as [`efi_transfer`]'s const parameter.
+const READ: bool = false;
+const WRITE: bool = true;
 
-unsafe extern "efiapi" fn efi_write_disk(
+/// ReadDisk and WriteDisk (§13.7.2, §13.7.3).
+unsafe extern "efiapi" fn efi_transfer<const WRITE: bool>(
     this: *mut disk_io::Protocol,
     media_id: u32,
     offset: u64,
     buffer_size: usize,
     buffer: *mut c_void,
 ) -> Status {
-    checked_transfer(this, media_id, offset, buffer_size, buffer, "WriteDisk", |device| {
-        // SAFETY: the caller provides `buffer_size` readable bytes (§13.7.3);
-        // the claim is checked first.
-        let buffer = unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
-        write_disk(device, offset, buffer)
+    let service = if WRITE { "WriteDisk" } else { "ReadDisk" };
+    checked_transfer(this, media_id, offset, buffer_size, buffer, service, |device| {
+        if WRITE {
+            // SAFETY: the caller provides `buffer_size` readable bytes
+            // (§13.7.3); the claim is checked first.
+            let buffer = unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
+            write_disk(device, offset, buffer)
+        } else {
+            // SAFETY: the caller provides `buffer_size` writable bytes
+            // (§13.7.2); the claim is checked first.
+            let buffer =
+                unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
+            read_disk(device, offset, buffer)
+        }
     })
 }
 

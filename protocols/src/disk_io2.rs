@@ -7,12 +7,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use crate::block_io::BlockIoDevice;
-use crate::disk_io::{check_media, check_range, read_disk, write_disk, Error};
+use crate::disk_io::{check_range, read_disk, write_disk};
 use crate::instances::Instances;
+use crate::storage_error::{status, Error};
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use fw_core::caller_buffer;
+use fw_drivers::block::BlockDevice;
 use r_efi::efi::{Event, Status};
 use r_efi::protocols::disk_io2::{self, Token};
 
@@ -58,8 +60,8 @@ impl DiskIo2Device {
             protocol: UnsafeCell::new(disk_io2::Protocol {
                 revision: disk_io2::REVISION,
                 cancel,
-                read_disk_ex,
-                write_disk_ex,
+                read_disk_ex: transfer_ex::<READ>,
+                write_disk_ex: transfer_ex::<WRITE>,
                 flush_disk_ex,
             }),
             block_io,
@@ -74,8 +76,27 @@ impl DiskIo2Device {
         self.protocol.get()
     }
 
-    fn check_media(&self, media_id: u32) -> Result<(), Error> {
-        check_media(self.block_io, media_id)
+    /// ReadDiskEx's and WriteDiskEx's checks, in the specification's order
+    /// (§13.8.3, §13.8.4): the media, a NULL buffer, a read-only device for
+    /// writes, the range; the device to use.
+    fn check_request(
+        &self,
+        media_id: u32,
+        offset: u64,
+        buffer_size: usize,
+        buffer_is_null: bool,
+        write: bool,
+    ) -> Result<&dyn BlockDevice, Error> {
+        self.block_io.check_media(media_id)?;
+        let device = self.block_io.device().as_ref();
+        if buffer_is_null {
+            return Err(Error::NullBuffer);
+        }
+        if write && device.read_only() {
+            return Err(Error::WriteProtected);
+        }
+        check_range(device, offset, buffer_size)?;
+        Ok(device)
     }
 
     /// Hands the outcome of a request that passed its checks to the caller:
@@ -84,13 +105,7 @@ impl DiskIo2Device {
     /// # Safety
     /// `token` is null or points at a writable EFI_DISK_IO2_TOKEN (§13.8.3).
     unsafe fn complete(&self, token: *mut Token, service: &str, result: Result<(), Error>) -> Status {
-        let status = match result {
-            Ok(()) => Status::SUCCESS,
-            Err(error) => {
-                log::debug!("disk io2: {service}: {error}");
-                error.status()
-            }
-        };
+        let status = status(result, service);
         // SAFETY: the caller's token, checked non-null and aligned by `event_of`.
         match unsafe { event_of(token) } {
             None => status,
@@ -125,8 +140,7 @@ fn instance(this: *mut disk_io2::Protocol) -> Option<&'static DiskIo2Device> {
 }
 
 fn refused(service: &str, error: Error) -> Status {
-    log::debug!("disk io2: {service}: {error}");
-    error.status()
+    status(Err(error), service)
 }
 
 unsafe extern "efiapi" fn cancel(this: *mut disk_io2::Protocol) -> Status {
@@ -137,39 +151,13 @@ unsafe extern "efiapi" fn cancel(this: *mut disk_io2::Protocol) -> Status {
     }
 }
 
-unsafe extern "efiapi" fn read_disk_ex(
-    this: *mut disk_io2::Protocol,
-    media_id: u32,
-    offset: u64,
-    token: *mut Token,
-    buffer_size: usize,
-    buffer: *mut c_void,
-) -> Status {
-    let Some(disk) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    let device = disk.block_io.device().as_ref();
-    let checked = disk.check_media(media_id).and_then(|()| {
-        if buffer.is_null() {
-            return Err(Error::NullBuffer);
-        }
-        check_range(device, offset, buffer_size)
-    });
-    if let Err(error) = checked {
-        return refused("ReadDiskEx", error);
-    }
-    // SAFETY: the caller provides `buffer_size` writable bytes (§13.8.3); the
-    // claim is checked first.
-    let result = match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) } {
-        Err(e) => return refused("ReadDiskEx", Error::Buffer(e)),
-        Ok([]) => Ok(()),
-        Ok(buffer) => read_disk(device, offset, buffer),
-    };
-    // SAFETY: the caller's token (§13.8.3).
-    unsafe { disk.complete(token, "ReadDiskEx", result) }
-}
+/// Whether a transfer writes the disk, as [`transfer_ex`]'s const parameter.
+const READ: bool = false;
+const WRITE: bool = true;
 
-unsafe extern "efiapi" fn write_disk_ex(
+/// ReadDiskEx and WriteDiskEx (§13.8.3, §13.8.4): the checks, then the bytes
+/// move between the disk and the caller's buffer, and the token completes.
+unsafe extern "efiapi" fn transfer_ex<const WRITE: bool>(
     this: *mut disk_io2::Protocol,
     media_id: u32,
     offset: u64,
@@ -177,31 +165,31 @@ unsafe extern "efiapi" fn write_disk_ex(
     buffer_size: usize,
     buffer: *mut c_void,
 ) -> Status {
+    let service = if WRITE { "WriteDiskEx" } else { "ReadDiskEx" };
     let Some(disk) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
-    let device = disk.block_io.device().as_ref();
-    let checked = disk.check_media(media_id).and_then(|()| {
-        if buffer.is_null() {
-            return Err(Error::NullBuffer);
-        }
-        if device.read_only() {
-            return Err(Error::WriteProtected);
-        }
-        check_range(device, offset, buffer_size)
-    });
-    if let Err(error) = checked {
-        return refused("WriteDiskEx", error);
-    }
-    // SAFETY: the caller provides `buffer_size` readable bytes (§13.8.4); the
-    // claim is checked first.
-    let result = match unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) } {
-        Err(e) => return refused("WriteDiskEx", Error::Buffer(e)),
-        Ok([]) => Ok(()),
-        Ok(buffer) => write_disk(device, offset, buffer),
+    let device = match disk.check_request(media_id, offset, buffer_size, buffer.is_null(), WRITE) {
+        Ok(device) => device,
+        Err(error) => return refused(service, error),
     };
-    // SAFETY: the caller's token (§13.8.4).
-    unsafe { disk.complete(token, "WriteDiskEx", result) }
+    let result = if WRITE {
+        // SAFETY: the caller provides `buffer_size` readable bytes (§13.8.4);
+        // the claim is checked first.
+        match unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) } {
+            Err(e) => return refused(service, Error::Buffer(e)),
+            Ok(buffer) => write_disk(device, offset, buffer),
+        }
+    } else {
+        // SAFETY: the caller provides `buffer_size` writable bytes (§13.8.3);
+        // the claim is checked first.
+        match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) } {
+            Err(e) => return refused(service, Error::Buffer(e)),
+            Ok(buffer) => read_disk(device, offset, buffer),
+        }
+    };
+    // SAFETY: the caller's token.
+    unsafe { disk.complete(token, service, result) }
 }
 
 unsafe extern "efiapi" fn flush_disk_ex(this: *mut disk_io2::Protocol, token: *mut Token) -> Status {

@@ -23,5 +23,6 @@ pub mod reset_notification;
 pub mod riscv_boot;
 pub mod rng;
 pub mod serial_io;
+pub mod storage_error;
 pub mod timestamp;
 pub mod unicode_collation;

@@ -18,6 +18,11 @@ fn fadt(flags: u32, pm_tmr_blk: u32, x_pm_tmr: Option<(u8, u64)>) -> Vec<u8> {
     t
 }
 
+/// What `pm_timer` finds: the counter at `port`, 32 bits wide or 24.
+fn timer(port: u16, wide: bool) -> Option<PmTimer> {
+    Some(PmTimer { port, wide })
+}
+
 fn table(bytes: &[u8]) -> Table<'_> {
     Table {
         address: 0,
@@ -62,21 +67,9 @@ fn reads_power_registers_from_the_fadt() {
 #[test]
 fn finds_the_pm_timer_like_qemu_q35_describes_it() {
     let t = fadt(FADT_FLAG_TMR_VAL_EXT, 0x608, Some((GAS_SYSTEM_IO, 0x608)));
-    assert_eq!(
-        pm_timer(&table(&t)),
-        Some(PmTimer {
-            port: 0x608,
-            wide: true
-        })
-    );
+    assert_eq!(pm_timer(&table(&t)), timer(0x608, true));
     let t = fadt(0, 0xb008, None);
-    assert_eq!(
-        pm_timer(&table(&t)),
-        Some(PmTimer {
-            port: 0xb008,
-            wide: false
-        })
-    );
+    assert_eq!(pm_timer(&table(&t)), timer(0xb008, false));
 }
 
 #[test]
@@ -85,22 +78,10 @@ fn finds_the_pm_timer_of_cloud_hypervisors_hardware_reduced_fadt() {
     // timer at I/O 0x608 in X_PM_TMR_BLK.
     let flags = FADT_FLAG_HW_REDUCED_ACPI | FADT_FLAG_RESET_REG_SUP | FADT_FLAG_TMR_VAL_EXT;
     let t = fadt(flags, 0, Some((GAS_SYSTEM_IO, 0x608)));
-    assert_eq!(
-        pm_timer(&table(&t)),
-        Some(PmTimer {
-            port: 0x608,
-            wide: true
-        })
-    );
+    assert_eq!(pm_timer(&table(&t)), timer(0x608, true));
     // A hardware-reduced FADT with only the legacy field is read too.
     let t = fadt(FADT_FLAG_HW_REDUCED_ACPI, 0x608, None);
-    assert_eq!(
-        pm_timer(&table(&t)),
-        Some(PmTimer {
-            port: 0x608,
-            wide: false
-        })
-    );
+    assert_eq!(pm_timer(&table(&t)), timer(0x608, false));
 }
 
 #[test]
@@ -108,13 +89,7 @@ fn a_memory_mapped_pm_timer_falls_back_to_the_legacy_port_or_none() {
     let t = fadt(0, 0, Some((GAS_SYSTEM_MEMORY, 0xfed0_0000)));
     assert_eq!(pm_timer(&table(&t)), None);
     let t = fadt(0, 0xb008, Some((GAS_SYSTEM_MEMORY, 0xfed0_0000)));
-    assert_eq!(
-        pm_timer(&table(&t)),
-        Some(PmTimer {
-            port: 0xb008,
-            wide: false
-        })
-    );
+    assert_eq!(pm_timer(&table(&t)), timer(0xb008, false));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bytes::LeFields;
+use crate::rtc::calendar;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -103,8 +104,8 @@ pub struct DateTime {
 
 /// A wall-clock time as FAT stores it: the calendar fields, no fraction of a
 /// second (FAT keeps 2-second or 10 ms steps), no time zone (FAT has local time).
-impl From<crate::rtc::calendar::DateTime> for DateTime {
-    fn from(t: crate::rtc::calendar::DateTime) -> DateTime {
+impl From<calendar::DateTime> for DateTime {
+    fn from(t: calendar::DateTime) -> DateTime {
         DateTime {
             year: t.year,
             month: t.month,
@@ -113,6 +114,25 @@ impl From<crate::rtc::calendar::DateTime> for DateTime {
             minute: t.minute,
             second: t.second,
             nanosecond: 0,
+        }
+    }
+}
+
+/// A FAT time as a wall-clock time: its fraction of a second kept, and local
+/// time, so EFI_UNSPECIFIED_TIMEZONE and no daylight bits. Not checked: a
+/// date FAT never wrote (month or day 0) stays what it is.
+impl From<DateTime> for calendar::DateTime {
+    fn from(t: DateTime) -> calendar::DateTime {
+        calendar::DateTime {
+            year: t.year,
+            month: t.month,
+            day: t.day,
+            hour: t.hour,
+            minute: t.minute,
+            second: t.second,
+            nanosecond: t.nanosecond,
+            timezone: calendar::UNSPECIFIED_TIMEZONE,
+            daylight: 0,
         }
     }
 }

@@ -367,13 +367,7 @@ fn partition_name(entry: &[u8]) -> String {
     let raw = entry
         .get(PARTITION_NAME..PARTITION_NAME + PARTITION_NAME_LEN)
         .unwrap_or_default();
-    let units = raw
-        .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-        .take_while(|&unit| unit != 0);
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+    crate::bytes::utf16le_chars(raw).collect()
 }
 
 #[cfg(test)]

@@ -315,6 +315,22 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
+    /// a, release a, Enter, Esc, left shift and its release: what both sets'
+    /// samples of plain keys decode to.
+    const PLAIN_KEYS: [KeyEvent; 6] = [
+        KeyEvent::press(KEY_A),
+        KeyEvent::release(KEY_A),
+        KeyEvent::press(KEY_ENTER),
+        KeyEvent::press(KEY_ESC),
+        KeyEvent::press(KEY_LEFTSHIFT),
+        KeyEvent::release(KEY_LEFTSHIFT),
+    ];
+
+    /// Each of `keys` pressed, in turn.
+    fn presses(keys: &[u16]) -> Vec<KeyEvent> {
+        keys.iter().map(|&key| KeyEvent::press(key)).collect()
+    }
+
     fn decode(set: ScanCodeSet, bytes: &[u8]) -> Vec<KeyEvent> {
         let mut d = ScanDecoder::new(set);
         bytes.iter().filter_map(|&b| d.feed(b)).collect()
@@ -325,22 +341,11 @@ mod tests {
         // a, release a, Enter, Esc, left shift and its break (0xaa).
         assert_eq!(
             decode(ScanCodeSet::Set1, &[0x1e, 0x9e, 0x1c, 0x01, 0x2a, 0xaa]),
-            [
-                KeyEvent::press(KEY_A),
-                KeyEvent::release(KEY_A),
-                KeyEvent::press(KEY_ENTER),
-                KeyEvent::press(KEY_ESC),
-                KeyEvent::press(KEY_LEFTSHIFT),
-                KeyEvent::release(KEY_LEFTSHIFT),
-            ]
+            PLAIN_KEYS
         );
         assert_eq!(
             decode(ScanCodeSet::Set1, &[0x57, 0x58, 0x3b]),
-            [
-                KeyEvent::press(KEY_F11),
-                KeyEvent::press(KEY_F12),
-                KeyEvent::press(KEY_F1)
-            ]
+            presses(&[KEY_F11, KEY_F12, KEY_F1])
         );
     }
 
@@ -353,12 +358,7 @@ mod tests {
         );
         assert_eq!(
             decode(ScanCodeSet::Set1, &[0xe0, 0x1d, 0xe0, 0x38, 0xe0, 0x1c, 0xe0, 0x53]),
-            [
-                KeyEvent::press(KEY_RIGHTCTRL),
-                KeyEvent::press(KEY_RIGHTALT),
-                KeyEvent::press(KEY_KPENTER),
-                KeyEvent::press(KEY_DELETE)
-            ]
+            presses(&[KEY_RIGHTCTRL, KEY_RIGHTALT, KEY_KPENTER, KEY_DELETE])
         );
     }
 
@@ -375,14 +375,7 @@ mod tests {
     fn set2_make_break_and_extended() {
         assert_eq!(
             decode(ScanCodeSet::Set2, &[0x1c, 0xf0, 0x1c, 0x5a, 0x76, 0x12, 0xf0, 0x12]),
-            [
-                KeyEvent::press(KEY_A),
-                KeyEvent::release(KEY_A),
-                KeyEvent::press(KEY_ENTER),
-                KeyEvent::press(KEY_ESC),
-                KeyEvent::press(KEY_LEFTSHIFT),
-                KeyEvent::release(KEY_LEFTSHIFT),
-            ]
+            PLAIN_KEYS
         );
         // Down with fake shifts: E0 12 E0 72 ... E0 F0 72 E0 F0 12.
         assert_eq!(
@@ -394,12 +387,7 @@ mod tests {
         );
         assert_eq!(
             decode(ScanCodeSet::Set2, &[0x83, 0x07, 0x78, 0x05]),
-            [
-                KeyEvent::press(65),
-                KeyEvent::press(KEY_F12),
-                KeyEvent::press(KEY_F11),
-                KeyEvent::press(KEY_F1)
-            ]
+            presses(&[65, KEY_F12, KEY_F11, KEY_F1])
         );
     }
 

@@ -39,21 +39,8 @@ const MAX_POLLS: u32 = 1_000_000;
 pub enum RtcError {
     /// The clock stayed in its update cycle.
     NeverSettles,
-    /// The clock holds a date that is not one.
-    InvalidReading {
-        /// The year read.
-        year: u16,
-        /// The month read.
-        month: u8,
-        /// The day read.
-        day: u8,
-        /// The hour read.
-        hour: u8,
-        /// The minute read.
-        minute: u8,
-        /// The second read.
-        second: u8,
-    },
+    /// The clock holds a date that is not one: the time read.
+    InvalidReading(DateTime),
     /// The requested time is outside what the RTC and EFI_TIME allow.
     InvalidTime,
 }
@@ -62,16 +49,10 @@ impl fmt::Display for RtcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RtcError::NeverSettles => write!(f, "CMOS clock never left its update cycle"),
-            RtcError::InvalidReading {
-                year,
-                month,
-                day,
-                hour,
-                minute,
-                second,
-            } => write!(
+            RtcError::InvalidReading(t) => write!(
                 f,
-                "CMOS clock holds an invalid date {year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"
+                "CMOS clock holds an invalid date {:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                t.year, t.month, t.day, t.hour, t.minute, t.second
             ),
             RtcError::InvalidTime => write!(f, "time out of range"),
         }
@@ -158,14 +139,7 @@ impl<R: CmosRegisters> CmosRtc<R> {
             daylight: 0,
         };
         if !t.is_valid() {
-            return Err(RtcError::InvalidReading {
-                year: t.year,
-                month: t.month,
-                day: t.day,
-                hour: t.hour,
-                minute: t.minute,
-                second: t.second,
-            });
+            return Err(RtcError::InvalidReading(t));
         }
         Ok(t)
     }
@@ -277,7 +251,7 @@ mod tests {
     #[test]
     fn rejects_garbage_and_stuck_clocks() {
         let m = model(B_24_HOUR, [0x99, 0x99, 0x99, 0x99, 0x99, 0x99, 0x20]);
-        assert!(matches!(CmosRtc::new(&m).read(), Err(RtcError::InvalidReading { .. })));
+        assert!(matches!(CmosRtc::new(&m).read(), Err(RtcError::InvalidReading(_))));
         let m = model(B_24_HOUR, [0; 7]);
         m.regs.borrow_mut()[STATUS_A as usize] = A_UPDATE_IN_PROGRESS;
         assert_eq!(CmosRtc::new(&m).read(), Err(RtcError::NeverSettles));

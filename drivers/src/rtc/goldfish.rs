@@ -5,8 +5,7 @@
 //! TIME_LOW samples the clock and latches the high half that TIME_HIGH then
 //! returns; writing TIME_HIGH, then TIME_LOW, sets it.
 
-use super::calendar::DateTime;
-use super::pl031::{from_unix_seconds, to_unix_seconds, Error};
+use super::calendar::{DateTime, UnixTimeError};
 
 /// The Goldfish RTC's register access: MMIO on the machine, a model in tests.
 pub use crate::mmio::Registers32 as GoldfishRegisters;
@@ -38,12 +37,12 @@ impl<R: GoldfishRegisters> Goldfish<R> {
     /// holds (after 2106) reads as its last second rather than wrapping.
     pub fn read(&self) -> DateTime {
         let seconds = self.nanoseconds() / NANOS_PER_SECOND;
-        from_unix_seconds(u32::try_from(seconds).unwrap_or(u32::MAX))
+        DateTime::from_unix_seconds(u32::try_from(seconds).unwrap_or(u32::MAX))
     }
 
     /// Sets the clock to `t` (UTC).
-    pub fn write(&self, t: &DateTime) -> Result<(), Error> {
-        let nanoseconds = to_unix_seconds(t)? * NANOS_PER_SECOND + u64::from(t.nanosecond);
+    pub fn write(&self, t: &DateTime) -> Result<(), UnixTimeError> {
+        let nanoseconds = t.to_unix_seconds()? * NANOS_PER_SECOND + u64::from(t.nanosecond);
         self.regs.write(TIME_HIGH, (nanoseconds >> 32) as u32);
         self.regs.write(TIME_LOW, nanoseconds as u32);
         Ok(())
@@ -131,6 +130,6 @@ mod tests {
         rtc.write(&t).unwrap();
         assert_eq!(rtc.read(), t);
         let before_epoch = DateTime { year: 1969, ..t };
-        assert_eq!(rtc.write(&before_epoch), Err(Error::OutOfRange { year: 1969 }));
+        assert_eq!(rtc.write(&before_epoch), Err(UnixTimeError::OutOfRange { year: 1969 }));
     }
 }

@@ -7,16 +7,13 @@
 //! device reads and one response buffer it writes, polled, bounded by a
 //! [`PollLimit`]. The command encodings are plain functions, host-tested.
 
-use super::queue::{Buffer, SplitQueue};
-use super::{start_with_one_queue, Error as VirtioError, PollLimit, Transport};
-use super::{ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK};
+use super::polled::{Failure, PolledDevice};
+use super::queue::Buffer;
+use super::{Error as VirtioError, PollLimit, Transport};
 use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{compiler_fence, Ordering};
-use log::{debug, warn};
-use spin::Mutex;
 
 /// The GPU's virtio device ID (§5.7.1).
 pub const DEVICE_TYPE_GPU: u32 = 16;
@@ -189,52 +186,33 @@ impl fmt::Display for Error {
     }
 }
 
-struct Inner<T> {
-    transport: T,
-    queue: SplitQueue,
-    stopped: bool,
-}
-
 /// A virtio GPU driven in 2D mode. Methods lock the device.
 pub struct VirtioGpu<T: Transport> {
-    inner: Mutex<Inner<T>>,
-    poll_limit: PollLimit,
+    device: PolledDevice<T>,
 }
 
 impl<T: Transport> VirtioGpu<T> {
     /// Initialises the device (§3.1.1) with its control queue.
-    pub fn new(mut transport: T, poll_limit: PollLimit) -> Result<VirtioGpu<T>, VirtioError> {
-        let (features, queue) = start_with_one_queue(
-            &mut transport,
+    pub fn new(transport: T, poll_limit: PollLimit) -> Result<VirtioGpu<T>, VirtioError> {
+        let device = PolledDevice::start(
+            transport,
+            "virtio-gpu",
             DEVICE_TYPE_GPU,
             DRIVER_FEATURES,
-            CONTROL_QUEUE,
-            QUEUE_SIZE,
-        )?;
-        transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
-        debug!("virtio-gpu: ready, features {features:#x}");
-        Ok(VirtioGpu {
-            inner: Mutex::new(Inner {
-                transport,
-                queue,
-                stopped: false,
-            }),
+            (CONTROL_QUEUE, QUEUE_SIZE),
             poll_limit,
-        })
+        )?;
+        Ok(VirtioGpu { device })
     }
 
     /// Runs `f` with the transport.
     pub fn with_transport<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.inner.lock().transport)
+        self.device.with_transport(f)
     }
 
     /// Sends `request`, returns the response (`response_size` bytes) once its
     /// type is an OK.
     fn command(&self, request: &[u8], response_size: usize) -> Result<Vec<u8>, Error> {
-        let mut inner = self.inner.lock();
-        if inner.stopped {
-            return Err(Error::Stopped);
-        }
         let command = u32::from_le_bytes([request[0], request[1], request[2], request[3]]);
         let mut response = vec![0u8; response_size];
         let chain = [
@@ -249,23 +227,11 @@ impl<T: Transport> VirtioGpu<T> {
                 device_writable: true,
             },
         ];
-        let head = match inner.queue.add(&chain) {
-            Ok(head) => head,
-            Err(e) => return Err(Self::stop(&mut inner, Error::Queue(e))),
-        };
-        inner.transport.notify(CONTROL_QUEUE);
-        let mut deadline = self.poll_limit.start();
-        loop {
-            match inner.queue.pop_used() {
-                Ok(Some(used)) if used.head == head => break,
-                Ok(Some(used)) => debug!("virtio-gpu: stray used entry {}", used.head),
-                Ok(None) if deadline.expired() => return Err(Self::stop(&mut inner, Error::Timeout { command })),
-                Ok(None) => core::hint::spin_loop(),
-                Err(e) => return Err(Self::stop(&mut inner, Error::Queue(e))),
-            }
-        }
-        // The device wrote `response` before the used entry (§2.7.14).
-        compiler_fence(Ordering::SeqCst);
+        self.device.request(&chain, |failure| match failure {
+            Failure::Queue(e) => Error::Queue(e),
+            Failure::Timeout => Error::Timeout { command },
+            Failure::Stopped => Error::Stopped,
+        })?;
         let kind = u32::from_le_bytes([response[0], response[1], response[2], response[3]]);
         if kind != RESP_OK_NODATA && kind != RESP_OK_DISPLAY_INFO {
             return Err(Error::Response {
@@ -274,15 +240,6 @@ impl<T: Transport> VirtioGpu<T> {
             });
         }
         Ok(response)
-    }
-
-    fn stop(inner: &mut Inner<T>, error: Error) -> Error {
-        warn!("virtio-gpu: {error}; resetting the device");
-        inner.stopped = true;
-        if let Err(e) = inner.transport.reset() {
-            warn!("virtio-gpu: {e}");
-        }
-        error
     }
 
     /// The first scanout's preferred size, if the device says.
@@ -329,14 +286,7 @@ impl<T: Transport> VirtioGpu<T> {
     /// Resets the device before the OS takes over (it stops reading firmware
     /// memory); later commands fail.
     pub fn reset(&self) {
-        let mut inner = self.inner.lock();
-        if inner.stopped {
-            return;
-        }
-        inner.stopped = true;
-        if let Err(e) = inner.transport.reset() {
-            warn!("virtio-gpu: {e}");
-        }
+        self.device.reset()
     }
 }
 

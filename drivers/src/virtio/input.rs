@@ -212,7 +212,7 @@ mod tests {
         let mut input = VirtioInput::new(model.clone()).unwrap();
         model.with(|s| {
             assert_eq!(s.status & DRIVER_OK, DRIVER_OK);
-            assert_eq!(s.available.len(), 16, "every buffer offered before DRIVER_OK");
+            assert_eq!(s.device.available.len(), 16, "every buffer offered before DRIVER_OK");
         });
         model.send(&[
             event(EV_KEY, KEY_DOWN, 1),
@@ -234,7 +234,7 @@ mod tests {
                 KeyEvent::press(KEY_A),
             ]
         );
-        model.with(|s| assert_eq!(s.available.len(), 16, "buffers are offered again"));
+        model.with(|s| assert_eq!(s.device.available.len(), 16, "buffers are offered again"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod mmio;
 #[cfg(test)]
 pub(crate) mod model;
 pub mod pci;
+mod polled;
 pub mod queue;
 pub mod regs;
 pub mod rng;

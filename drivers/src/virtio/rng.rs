@@ -6,14 +6,11 @@
 //! identity-mapped), one request at a time, polled, each wait bounded by a
 //! [`PollLimit`]; a device that does not answer is reset and not asked again.
 
-use super::queue::{Buffer, SplitQueue};
-use super::{start_with_one_queue, Error as VirtioError, PollLimit, Transport};
-use super::{ACKNOWLEDGE, DEVICE_TYPE_ENTROPY, DRIVER, DRIVER_OK, FEATURES_OK};
-use super::{VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
+use super::polled::{Failure, PolledDevice};
+use super::queue::Buffer;
+use super::{Error as VirtioError, PollLimit, Transport};
+use super::{DEVICE_TYPE_ENTROPY, VIRTIO_F_ACCESS_PLATFORM, VIRTIO_F_VERSION_1};
 use core::fmt;
-use core::sync::atomic::{compiler_fence, Ordering};
-use log::{debug, warn};
-use spin::Mutex;
 
 /// The only queue (§5.4.2).
 pub const REQUEST_QUEUE: u16 = 0;
@@ -82,61 +79,44 @@ pub trait EntropySource: Send + Sync {
     fn reset(&self);
 }
 
-struct Inner<T> {
-    transport: T,
-    queue: SplitQueue,
-    /// Set after a reset: the device no longer has a queue.
-    stopped: bool,
-}
-
 /// A virtio entropy device. Methods lock the device, so it can be shared.
 pub struct VirtioRng<T: Transport> {
-    inner: Mutex<Inner<T>>,
-    poll_limit: PollLimit,
+    device: PolledDevice<T>,
 }
 
 impl<T: Transport> VirtioRng<T> {
     /// Initialises the device (§3.1.1): negotiates features, sets up the request
     /// queue and sets DRIVER_OK. `poll_limit` bounds the wait for each request.
-    pub fn new(mut transport: T, poll_limit: PollLimit) -> Result<VirtioRng<T>, VirtioError> {
-        let (features, queue) = start_with_one_queue(
-            &mut transport,
+    pub fn new(transport: T, poll_limit: PollLimit) -> Result<VirtioRng<T>, VirtioError> {
+        let device = PolledDevice::start(
+            transport,
+            "virtio-rng",
             DEVICE_TYPE_ENTROPY,
             DRIVER_FEATURES,
-            REQUEST_QUEUE,
-            QUEUE_SIZE,
-        )?;
-        transport.set_status(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
-        debug!("virtio-rng: ready, features {features:#x}");
-        Ok(VirtioRng {
-            inner: Mutex::new(Inner {
-                transport,
-                queue,
-                stopped: false,
-            }),
+            (REQUEST_QUEUE, QUEUE_SIZE),
             poll_limit,
-        })
+        )?;
+        Ok(VirtioRng { device })
     }
 
     /// Runs `f` with the transport (to ask where the device is, say).
     pub fn with_transport<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.inner.lock().transport)
+        self.device.with_transport(f)
     }
 
     /// Fills `buffer` with bytes from the device, in as many requests as its
     /// answers need.
     pub fn fill(&self, buffer: &mut [u8]) -> Result<(), Error> {
-        let mut inner = self.inner.lock();
         let mut done = 0;
         let mut empty_answers = 0;
         while done < buffer.len() {
             let rest = &mut buffer[done..];
             let asked = rest.len().min(MAX_REQUEST_BYTES);
-            let written = self.request(&mut inner, &mut rest[..asked])?;
+            let written = self.request(&mut rest[..asked])?;
             if written == 0 {
                 empty_answers += 1;
                 if empty_answers >= MAX_EMPTY_ANSWERS {
-                    return Err(self.stop(&mut inner, Error::NoBytes { answers: empty_answers }));
+                    return Err(self.device.give_up(Error::NoBytes { answers: empty_answers }));
                 }
                 continue;
             }
@@ -147,70 +127,30 @@ impl<T: Transport> VirtioRng<T> {
     }
 
     /// One request for `part`; returns how many bytes the device put there.
-    fn request(&self, inner: &mut Inner<T>, part: &mut [u8]) -> Result<usize, Error> {
-        if inner.stopped {
-            return Err(Error::Stopped);
-        }
+    fn request(&self, part: &mut [u8]) -> Result<usize, Error> {
         let requested = part.len() as u32;
         let chain = [Buffer {
             address: part.as_mut_ptr() as u64,
             len: requested,
             device_writable: true,
         }];
-        let head = match inner.queue.add(&chain) {
-            Ok(head) => head,
-            Err(e) => return Err(self.stop(inner, Error::Queue(e))),
-        };
-        inner.transport.notify(REQUEST_QUEUE);
-        let mut deadline = self.poll_limit.start();
-        let used = loop {
-            match inner.queue.pop_used() {
-                Ok(Some(used)) if used.head == head => break used,
-                Ok(Some(used)) => debug!("virtio-rng: stray used entry {}", used.head),
-                // The reset also keeps the device from writing into `part` later.
-                Ok(None) if deadline.expired() => {
-                    return Err(self.stop(inner, Error::Timeout { requested: part.len() }))
-                }
-                Ok(None) => core::hint::spin_loop(),
-                Err(e) => return Err(self.stop(inner, Error::Queue(e))),
-            }
-        };
-        // The device wrote `part` behind the compiler's back; its writes come
-        // before the used entry (§2.7.14), which `pop_used` read with a fence.
-        compiler_fence(Ordering::SeqCst);
-        if used.len > requested {
-            return Err(self.stop(
-                inner,
-                Error::Overlong {
-                    written: used.len,
-                    requested,
-                },
-            ));
+        let written = self.device.request(&chain, |failure| match failure {
+            Failure::Queue(e) => Error::Queue(e),
+            Failure::Timeout => Error::Timeout {
+                requested: requested as usize,
+            },
+            Failure::Stopped => Error::Stopped,
+        })?;
+        if written > requested {
+            return Err(self.device.give_up(Error::Overlong { written, requested }));
         }
-        Ok(used.len as usize)
-    }
-
-    /// A device that misbehaved is reset and not used again.
-    fn stop(&self, inner: &mut Inner<T>, error: Error) -> Error {
-        warn!("virtio-rng: {error}; resetting the device");
-        inner.stopped = true;
-        if let Err(e) = inner.transport.reset() {
-            warn!("virtio-rng: {e}");
-        }
-        error
+        Ok(written as usize)
     }
 
     /// Resets the device, so that it stops using firmware memory before the OS
     /// takes over. Later fills fail.
     pub fn reset(&self) {
-        let mut inner = self.inner.lock();
-        if inner.stopped {
-            return;
-        }
-        inner.stopped = true;
-        if let Err(e) = inner.transport.reset() {
-            warn!("virtio-rng: {e}");
-        }
+        self.device.reset()
     }
 }
 
@@ -227,10 +167,7 @@ impl<T: Transport + Send> EntropySource for VirtioRng<T> {
 impl<T: Transport> Drop for VirtioRng<T> {
     /// The device must not use the ring after it is freed.
     fn drop(&mut self) {
-        let inner = self.inner.get_mut();
-        if !inner.stopped {
-            let _ = inner.transport.reset();
-        }
+        self.device.reset()
     }
 }
 
@@ -258,7 +195,7 @@ mod tests {
         let mut bytes = [0u8; 48];
         rng.fill(&mut bytes).unwrap();
         assert_eq!(bytes.to_vec(), counter(0..48));
-        assert_eq!(model.with(|s| s.requests.clone()), [48]);
+        assert_eq!(model.with(|s| s.device.requests.clone()), [48]);
         assert_eq!(model.with(|s| s.violations.clone()), Vec::<std::string::String>::new());
         assert_eq!(model.with(|s| s.queue_size), 1);
     }
@@ -270,7 +207,7 @@ mod tests {
         let mut bytes = [0u8; 20];
         rng.fill(&mut bytes).unwrap();
         assert_eq!(bytes.to_vec(), counter(0..20));
-        assert_eq!(model.with(|s| s.requests.clone()), [20, 13, 6]);
+        assert_eq!(model.with(|s| s.device.requests.clone()), [20, 13, 6]);
     }
 
     #[test]
@@ -279,7 +216,10 @@ mod tests {
         let rng = device(&model);
         let mut bytes = vec![0u8; MAX_REQUEST_BYTES + 100];
         rng.fill(&mut bytes).unwrap();
-        assert_eq!(model.with(|s| s.requests.clone()), [MAX_REQUEST_BYTES as u32, 100]);
+        assert_eq!(
+            model.with(|s| s.device.requests.clone()),
+            [MAX_REQUEST_BYTES as u32, 100]
+        );
         assert_eq!(bytes, counter(0..MAX_REQUEST_BYTES + 100));
     }
 
@@ -291,7 +231,7 @@ mod tests {
         assert_eq!(rng.fill(&mut bytes), Err(Error::Timeout { requested: 16 }));
         assert_eq!(model.with(|s| (s.status, s.resets)), (0, 2));
         assert_eq!(rng.fill(&mut bytes), Err(Error::Stopped));
-        assert_eq!(model.with(|s| s.requests.len()), 1);
+        assert_eq!(model.with(|s| s.device.requests.len()), 1);
     }
 
     #[test]
@@ -305,7 +245,7 @@ mod tests {
                 answers: MAX_EMPTY_ANSWERS
             })
         );
-        assert_eq!(model.with(|s| s.requests.len()), MAX_EMPTY_ANSWERS as usize);
+        assert_eq!(model.with(|s| s.device.requests.len()), MAX_EMPTY_ANSWERS as usize);
         assert_eq!(rng.fill(&mut bytes), Err(Error::Stopped));
     }
 

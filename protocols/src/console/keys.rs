@@ -229,28 +229,12 @@ impl KeyDecoder {
             }
             State::Ss3 { .. } => {
                 self.state = State::Ground;
-                let scan = match byte {
-                    b'A' => SCAN_UP,
-                    b'B' => SCAN_DOWN,
-                    b'C' => SCAN_RIGHT,
-                    b'D' => SCAN_LEFT,
-                    b'H' => SCAN_HOME,
-                    b'F' => SCAN_END,
-                    b'P' => SCAN_F1,
-                    b'Q' => SCAN_F2,
-                    b'R' => SCAN_F3,
-                    b'S' => SCAN_F4,
+                match final_byte_scan(byte) {
+                    Some(scan) => emit(Key::scan(scan)),
                     // Keypad Enter in application mode.
-                    b'M' => {
-                        emit(Key::char(CHAR_CARRIAGE_RETURN));
-                        return;
-                    }
-                    _ => {
-                        log::debug!("console: unknown SS3 sequence ending {byte:#04x} dropped");
-                        return;
-                    }
-                };
-                emit(Key::scan(scan));
+                    None if byte == b'M' => emit(Key::char(CHAR_CARRIAGE_RETURN)),
+                    None => log::debug!("console: unknown SS3 sequence ending {byte:#04x} dropped"),
+                }
             }
             State::Utf8 {
                 since,
@@ -390,16 +374,6 @@ impl KeyDecoder {
         // xterm's modifier parameter: 1 + (shift 1 | alt 2 | ctrl 4 | meta 8).
         let modifiers = if count >= 2 { modifier_state(second) } else { 0 };
         let scan = match final_byte {
-            b'A' => SCAN_UP,
-            b'B' => SCAN_DOWN,
-            b'C' => SCAN_RIGHT,
-            b'D' => SCAN_LEFT,
-            b'H' => SCAN_HOME,
-            b'F' => SCAN_END,
-            b'P' => SCAN_F1,
-            b'Q' => SCAN_F2,
-            b'R' => SCAN_F3,
-            b'S' => SCAN_F4,
             // Shift-Tab (back-tab).
             b'Z' => return Some(Key::char(CHAR_TAB).with_shift_state(SHIFT_STATE_VALID | LEFT_SHIFT_PRESSED)),
             b'~' => match first {
@@ -423,10 +397,30 @@ impl KeyDecoder {
                 24 => SCAN_F12,
                 _ => return None,
             },
-            _ => return None,
+            _ => final_byte_scan(final_byte)?,
         };
         Some(Key::scan(scan).with_shift_state(modifiers))
     }
+}
+
+/// The key a sequence names by its final byte alone: the cursor keys, Home,
+/// End and F1-F4, which terminals send as SS3 (`ESC O A`) or CSI (`ESC [ A`,
+/// `ESC [ 1;5A` with modifiers).
+fn final_byte_scan(byte: u8) -> Option<u16> {
+    let scan = match byte {
+        b'A' => SCAN_UP,
+        b'B' => SCAN_DOWN,
+        b'C' => SCAN_RIGHT,
+        b'D' => SCAN_LEFT,
+        b'H' => SCAN_HOME,
+        b'F' => SCAN_END,
+        b'P' => SCAN_F1,
+        b'Q' => SCAN_F2,
+        b'R' => SCAN_F3,
+        b'S' => SCAN_F4,
+        _ => return None,
+    };
+    Some(scan)
 }
 
 fn is_csi_final(byte: u8) -> bool {

@@ -53,6 +53,8 @@ pub mod keyboard;
 pub mod keys;
 pub mod output;
 pub mod screen;
+#[cfg(test)]
+pub(crate) mod terminal_model;
 
 pub use efi::SerialConsole;
 pub use key_source::KeySource;

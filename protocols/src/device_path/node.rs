@@ -59,13 +59,7 @@ pub fn size_in_memory(
 /// The text of a FilePath node's data: UCS-2 up to the first NUL (or the end),
 /// unpaired surrogates replaced by U+FFFD.
 pub fn ucs2_text(data: &[u8]) -> String {
-    let units = data
-        .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-        .take_while(|&unit| unit != 0);
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+    fw_drivers::bytes::utf16le_chars(data).collect()
 }
 
 /// The file path named by the FilePath nodes of the path's first instance

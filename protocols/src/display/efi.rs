@@ -169,16 +169,9 @@ unsafe extern "efiapi" fn blt(
     let Some(gop) = INSTANCES.find(this) else {
         return Status::INVALID_PARAMETER;
     };
-    let request = match Blt::new(
-        operation,
-        source_x,
-        source_y,
-        destination_x,
-        destination_y,
-        width,
-        height,
-        delta,
-    ) {
+    let source = (source_x, source_y);
+    let destination = (destination_x, destination_y);
+    let request = match Blt::new(operation, source, destination, (width, height), delta) {
         Ok(request) => request,
         Err(e) => {
             log::debug!("GOP Blt: {e}");

@@ -109,16 +109,14 @@ pub struct Blt {
 }
 
 impl Blt {
-    /// Checks the raw arguments; `delta` is in bytes, 0 meaning `width` pixels.
-    #[allow(clippy::too_many_arguments)]
+    /// Checks the raw arguments: the source's and the destination's (x, y),
+    /// the rectangle's (width, height), and `delta` in bytes, 0 meaning
+    /// `width` pixels.
     pub fn new(
         operation: u32,
-        source_x: usize,
-        source_y: usize,
-        destination_x: usize,
-        destination_y: usize,
-        width: usize,
-        height: usize,
+        (source_x, source_y): (usize, usize),
+        (destination_x, destination_y): (usize, usize),
+        (width, height): (usize, usize),
         delta: usize,
     ) -> Result<Blt, BltError> {
         let operation = match operation {
@@ -203,14 +201,17 @@ mod tests {
 
     #[allow(clippy::too_many_arguments)]
     fn blt(op: u32, sx: usize, sy: usize, dx: usize, dy: usize, w: usize, h: usize, delta: usize) -> Blt {
-        Blt::new(op, sx, sy, dx, dy, w, h, delta).unwrap()
+        Blt::new(op, (sx, sy), (dx, dy), (w, h), delta).unwrap()
     }
 
     #[test]
     fn arguments_are_checked() {
-        assert_eq!(Blt::new(4, 0, 0, 0, 0, 1, 1, 0), Err(BltError::UnknownOperation(4)));
-        assert_eq!(Blt::new(0, 0, 0, 0, 0, 0, 1, 0), Err(BltError::EmptyRectangle));
-        assert_eq!(Blt::new(2, 0, 0, 0, 0, 1, 1, 6), Err(BltError::UnalignedDelta(6)));
+        assert_eq!(
+            Blt::new(4, (0, 0), (0, 0), (1, 1), 0),
+            Err(BltError::UnknownOperation(4))
+        );
+        assert_eq!(Blt::new(0, (0, 0), (0, 0), (0, 1), 0), Err(BltError::EmptyRectangle));
+        assert_eq!(Blt::new(2, (0, 0), (0, 0), (1, 1), 6), Err(BltError::UnalignedDelta(6)));
         assert_eq!(blt(2, 0, 0, 0, 0, 3, 2, 0).buffer_stride, 3);
         assert_eq!(blt(2, 1, 1, 0, 0, 3, 2, 40).buffer_pixels(), Some(10 + 10 + 1 + 3));
         assert_eq!(blt(1, 0, 0, 2, 0, 3, 2, 0).buffer_pixels(), Some(3 + 2 + 3));

@@ -4,7 +4,7 @@
 //! [`efi`](super::efi) checks pointers and calls these.
 #![forbid(unsafe_code)]
 
-use super::info::{self, EfiTime, FileInfo, FileSystemInfo};
+use super::info::{self, FileInfo, FileSystemInfo};
 use super::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -62,9 +62,9 @@ impl Volume {
         FileInfo {
             file_size,
             physical_size: file_size.div_ceil(bpc) * bpc,
-            create_time: EfiTime::from_fat(file.created()),
-            last_access_time: EfiTime::from_fat(file.accessed()),
-            modification_time: EfiTime::from_fat(file.modified()),
+            create_time: info::time_from_fat(file.created()),
+            last_access_time: info::time_from_fat(file.accessed()),
+            modification_time: info::time_from_fat(file.modified()),
             attribute: u64::from(file.attributes()) & file::VALID_ATTR,
             file_name: file.name().into(),
         }
@@ -282,9 +282,9 @@ impl Handle {
             });
         }
         let times = [
-            new.create_time.to_fat()?,
-            new.modification_time.to_fat()?,
-            new.last_access_time.to_fat()?,
+            info::time_to_fat(&new.create_time)?,
+            info::time_to_fat(&new.modification_time)?,
+            info::time_to_fat(&new.last_access_time)?,
         ];
         let old = volume.file_info(&self.file);
         let directory = self.is_directory();

@@ -12,12 +12,11 @@ use super::name;
 use super::Error;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::mem::{offset_of, size_of};
+use core::mem::offset_of;
 use fw_drivers::bytes::LeFields;
-use fw_drivers::fat::DateTime;
-use fw_drivers::rtc::calendar;
+use fw_drivers::fat;
+use fw_drivers::rtc::calendar::{DateTime, EFI_TIME_SIZE};
 use r_efi::protocols::file;
-use r_efi::system::Time;
 
 /// SIZE_OF_EFI_FILE_INFO: the fixed part before FileName.
 pub const SIZE_OF_EFI_FILE_INFO: usize = offset_of!(file::Info, file_name);
@@ -38,17 +37,6 @@ const FS_VOLUME_SIZE: usize = offset_of!(file::SystemInfo, volume_size);
 const FS_FREE_SPACE: usize = offset_of!(file::SystemInfo, free_space);
 const FS_BLOCK_SIZE: usize = offset_of!(file::SystemInfo, block_size);
 
-const TIME_YEAR: usize = offset_of!(Time, year);
-const TIME_MONTH: usize = offset_of!(Time, month);
-const TIME_DAY: usize = offset_of!(Time, day);
-const TIME_HOUR: usize = offset_of!(Time, hour);
-const TIME_MINUTE: usize = offset_of!(Time, minute);
-const TIME_SECOND: usize = offset_of!(Time, second);
-const TIME_NANOSECOND: usize = offset_of!(Time, nanosecond);
-const TIME_TIMEZONE: usize = offset_of!(Time, timezone);
-const TIME_DAYLIGHT: usize = offset_of!(Time, daylight);
-const TIME_BYTES: usize = size_of::<Time>();
-
 /// EFI_FILE_INFO without its Size field (which follows from the name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileInfo {
@@ -57,11 +45,11 @@ pub struct FileInfo {
     /// The bytes it takes on the volume (whole clusters).
     pub physical_size: u64,
     /// When it was created.
-    pub create_time: EfiTime,
+    pub create_time: DateTime,
     /// When it was last accessed (the date only, on FAT).
-    pub last_access_time: EfiTime,
+    pub last_access_time: DateTime,
     /// When it was last written.
-    pub modification_time: EfiTime,
+    pub modification_time: DateTime,
     /// The `EFI_FILE_*` attribute bits.
     pub attribute: u64,
     /// The file's name.
@@ -83,115 +71,45 @@ pub struct FileSystemInfo {
     pub volume_label: String,
 }
 
-/// The fields of an EFI_TIME (its padding left out, so it compares).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EfiTime {
-    /// 1900-9999.
-    pub year: u16,
-    /// 1-12.
-    pub month: u8,
-    /// 1-31.
-    pub day: u8,
-    /// 0-23.
-    pub hour: u8,
-    /// 0-59.
-    pub minute: u8,
-    /// 0-59.
-    pub second: u8,
-    /// 0-999,999,999.
-    pub nanosecond: u32,
-    /// Minutes from UTC, or EFI_UNSPECIFIED_TIMEZONE (0x07FF).
-    pub timezone: i16,
-    /// The `EFI_TIME_*` daylight bits.
-    pub daylight: u8,
+/// A FAT time as EFI_FILE_INFO gives it: local time, so
+/// EFI_UNSPECIFIED_TIMEZONE. A date FAT never wrote (day or month 0, as in the
+/// root directory's zeroed entry) becomes the all-zero time.
+pub fn time_from_fat(t: fat::DateTime) -> DateTime {
+    let time = DateTime::from(t);
+    if time.is_valid() {
+        time
+    } else {
+        DateTime::default()
+    }
 }
 
-impl EfiTime {
-    /// A FAT time as EFI_TIME: local time, so EFI_UNSPECIFIED_TIMEZONE. A
-    /// date FAT never wrote (day or month 0, as in the root directory's
-    /// zeroed entry) becomes the all-zero time.
-    pub fn from_fat(t: DateTime) -> EfiTime {
-        let time = EfiTime {
-            year: t.year,
-            month: t.month,
-            day: t.day,
-            hour: t.hour,
-            minute: t.minute,
-            second: t.second,
-            nanosecond: t.nanosecond,
-            timezone: r_efi::system::UNSPECIFIED_TIMEZONE,
-            daylight: 0,
-        };
-        if time.to_calendar().is_valid() {
-            time
-        } else {
-            EfiTime::default()
-        }
+/// The time to store on disk from an EFI_FILE_INFO: `Ok(None)` for the
+/// all-zero time, which SetInfo takes as "leave unchanged"; an error for an
+/// invalid EFI_TIME. The fraction of a second is kept (creation times hold
+/// 10 ms steps); the time zone is dropped (FAT keeps local time).
+pub fn time_to_fat(t: &DateTime) -> Result<Option<fat::DateTime>, Error> {
+    if *t == DateTime::default() {
+        return Ok(None);
     }
+    if !t.is_valid() {
+        return Err(Error::InvalidInfo {
+            reason: "a time field is out of range",
+        });
+    }
+    Ok(Some(fat::DateTime {
+        nanosecond: t.nanosecond,
+        ..fat::DateTime::from(*t)
+    }))
+}
 
-    /// The time to store on disk: `Ok(None)` for the all-zero time, which
-    /// SetInfo takes as "leave unchanged"; an error for an invalid EFI_TIME.
-    pub fn to_fat(&self) -> Result<Option<DateTime>, Error> {
-        if *self == EfiTime::default() {
-            return Ok(None);
-        }
-        if !self.to_calendar().is_valid() {
-            return Err(Error::InvalidInfo {
-                reason: "a time field is out of range",
-            });
-        }
-        Ok(Some(DateTime {
-            year: self.year,
-            month: self.month,
-            day: self.day,
-            hour: self.hour,
-            minute: self.minute,
-            second: self.second,
-            nanosecond: self.nanosecond,
-        }))
-    }
+fn put_time(b: &mut [u8], at: usize, t: &DateTime) {
+    b[at..at + EFI_TIME_SIZE].copy_from_slice(&t.to_efi_bytes());
+}
 
-    fn to_calendar(self) -> calendar::DateTime {
-        calendar::DateTime {
-            year: self.year,
-            month: self.month,
-            day: self.day,
-            hour: self.hour,
-            minute: self.minute,
-            second: self.second,
-            nanosecond: self.nanosecond,
-            timezone: self.timezone,
-            daylight: self.daylight,
-        }
-    }
-
-    fn encode(&self, out: &mut [u8]) {
-        out[..TIME_BYTES].fill(0);
-        out[TIME_YEAR..TIME_YEAR + 2].copy_from_slice(&self.year.to_le_bytes());
-        out[TIME_MONTH] = self.month;
-        out[TIME_DAY] = self.day;
-        out[TIME_HOUR] = self.hour;
-        out[TIME_MINUTE] = self.minute;
-        out[TIME_SECOND] = self.second;
-        out[TIME_NANOSECOND..TIME_NANOSECOND + 4].copy_from_slice(&self.nanosecond.to_le_bytes());
-        out[TIME_TIMEZONE..TIME_TIMEZONE + 2].copy_from_slice(&self.timezone.to_le_bytes());
-        out[TIME_DAYLIGHT] = self.daylight;
-    }
-
-    /// The EFI_TIME at the start of `b` (inside a structure whose size was checked).
-    fn decode(b: &[u8]) -> EfiTime {
-        EfiTime {
-            year: b.u16_le(TIME_YEAR).unwrap_or(0),
-            month: b[TIME_MONTH],
-            day: b[TIME_DAY],
-            hour: b[TIME_HOUR],
-            minute: b[TIME_MINUTE],
-            second: b[TIME_SECOND],
-            nanosecond: b.u32_le(TIME_NANOSECOND).unwrap_or(0),
-            timezone: b.array_at(TIME_TIMEZONE).map_or(0, i16::from_le_bytes),
-            daylight: b[TIME_DAYLIGHT],
-        }
-    }
+/// The EFI_TIME at `at` (inside a structure whose size was checked).
+fn time_at(b: &[u8], at: usize) -> DateTime {
+    b.array_at(at)
+        .map_or_else(DateTime::default, |t| DateTime::from_efi_bytes(&t))
 }
 
 fn put_u64(b: &mut [u8], at: usize, v: u64) {
@@ -232,9 +150,9 @@ impl FileInfo {
         put_u64(&mut out, INFO_SIZE, self.size() as u64);
         put_u64(&mut out, INFO_FILE_SIZE, self.file_size);
         put_u64(&mut out, INFO_PHYSICAL_SIZE, self.physical_size);
-        self.create_time.encode(&mut out[INFO_CREATE_TIME..]);
-        self.last_access_time.encode(&mut out[INFO_LAST_ACCESS_TIME..]);
-        self.modification_time.encode(&mut out[INFO_MODIFICATION_TIME..]);
+        put_time(&mut out, INFO_CREATE_TIME, &self.create_time);
+        put_time(&mut out, INFO_LAST_ACCESS_TIME, &self.last_access_time);
+        put_time(&mut out, INFO_MODIFICATION_TIME, &self.modification_time);
         put_u64(&mut out, INFO_ATTRIBUTE, self.attribute);
         name::push_ucs2_bytes(&mut out, &self.file_name);
         out
@@ -249,9 +167,9 @@ impl FileInfo {
         Ok(FileInfo {
             file_size: b.u64_le(INFO_FILE_SIZE).unwrap_or(0),
             physical_size: b.u64_le(INFO_PHYSICAL_SIZE).unwrap_or(0),
-            create_time: EfiTime::decode(&b[INFO_CREATE_TIME..]),
-            last_access_time: EfiTime::decode(&b[INFO_LAST_ACCESS_TIME..]),
-            modification_time: EfiTime::decode(&b[INFO_MODIFICATION_TIME..]),
+            create_time: time_at(b, INFO_CREATE_TIME),
+            last_access_time: time_at(b, INFO_LAST_ACCESS_TIME),
+            modification_time: time_at(b, INFO_MODIFICATION_TIME),
             attribute: b.u64_le(INFO_ATTRIBUTE).unwrap_or(0),
             file_name,
         })
@@ -306,7 +224,7 @@ mod tests {
     use super::*;
 
     fn sample() -> FileInfo {
-        let t = EfiTime::from_fat(DateTime {
+        let t = time_from_fat(fat::DateTime {
             year: 2024,
             month: 2,
             day: 29,
@@ -319,7 +237,7 @@ mod tests {
             file_size: 12345,
             physical_size: 16384,
             create_time: t,
-            last_access_time: EfiTime::default(),
+            last_access_time: DateTime::default(),
             modification_time: t,
             attribute: file::ARCHIVE | file::READ_ONLY,
             file_name: "grubx64.efi".into(),
@@ -330,7 +248,7 @@ mod tests {
     fn file_system_info_layouts_match_the_specification() {
         assert_eq!(SIZE_OF_EFI_FILE_INFO, 80);
         assert_eq!(SIZE_OF_EFI_FILE_SYSTEM_INFO, 36);
-        assert_eq!(TIME_BYTES, 16);
+        assert_eq!(core::mem::size_of::<r_efi::system::Time>(), EFI_TIME_SIZE);
         assert_eq!((INFO_CREATE_TIME, INFO_ATTRIBUTE), (24, 72));
         assert_eq!((FS_READ_ONLY, FS_VOLUME_SIZE, FS_BLOCK_SIZE), (8, 16, 32));
     }
@@ -343,7 +261,7 @@ mod tests {
         assert_eq!(bytes.u64_le(0), Some(bytes.len() as u64));
         assert_eq!(FileInfo::decode(&bytes).unwrap(), info);
         assert_eq!(info.create_time.timezone, r_efi::system::UNSPECIFIED_TIMEZONE);
-        assert_eq!(info.create_time.to_fat().unwrap().unwrap().day, 29);
+        assert_eq!(time_to_fat(&info.create_time).unwrap().unwrap().day, 29);
     }
 
     #[test]
@@ -368,15 +286,15 @@ mod tests {
 
     #[test]
     fn file_system_times_reject_invalid_and_keep_zero() {
-        assert_eq!(EfiTime::default().to_fat(), Ok(None));
-        let bad = EfiTime {
+        assert_eq!(time_to_fat(&DateTime::default()), Ok(None));
+        let bad = DateTime {
             year: 2023,
             month: 2,
             day: 29,
-            ..EfiTime::default()
+            ..DateTime::default()
         };
-        assert!(bad.to_fat().is_err());
-        assert_eq!(EfiTime::from_fat(DateTime::from_fat(0, 0, 0)), EfiTime::default());
+        assert!(time_to_fat(&bad).is_err());
+        assert_eq!(time_from_fat(fat::DateTime::from_fat(0, 0, 0)), DateTime::default());
     }
 
     #[test]

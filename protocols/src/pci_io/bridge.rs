@@ -193,6 +193,24 @@ impl RootBridge {
         width.buffer_len(count)
     }
 
+    /// Checks a read or write of `count` values against the bridge
+    /// ([`RootBridge::prepare`]) and a buffer of `buffer_len` bytes; the bytes
+    /// of one value.
+    fn value_len(
+        &self,
+        target: Target,
+        width: Width,
+        address: u64,
+        count: usize,
+        buffer_len: usize,
+    ) -> Result<usize, Error> {
+        let len = self.prepare(target, width, address, count)?;
+        if buffer_len < len {
+            return Err(Error::NullBuffer);
+        }
+        Ok(width.bytes() as usize)
+    }
+
     /// Reads `count` values into `buffer` (little-endian, as the CPU stores
     /// them); `buffer` is [`RootBridge::prepare`]'s length.
     pub fn read(
@@ -203,11 +221,7 @@ impl RootBridge {
         count: usize,
         buffer: &mut [u8],
     ) -> Result<(), Error> {
-        let len = self.prepare(target, width, address, count)?;
-        let n = width.bytes() as usize;
-        if buffer.len() < len {
-            return Err(Error::NullBuffer);
-        }
+        let n = self.value_len(target, width, address, count, buffer.len())?;
         for i in 0..count {
             let (at, place) = width.position(address, i);
             let value = self.read_one(target, at, width.access);
@@ -218,11 +232,7 @@ impl RootBridge {
 
     /// Writes `count` values from `buffer`.
     pub fn write(&self, target: Target, width: Width, address: u64, count: usize, buffer: &[u8]) -> Result<(), Error> {
-        let len = self.prepare(target, width, address, count)?;
-        let n = width.bytes() as usize;
-        if buffer.len() < len {
-            return Err(Error::NullBuffer);
-        }
+        let n = self.value_len(target, width, address, count, buffer.len())?;
         for i in 0..count {
             let (at, place) = width.position(address, i);
             let mut bytes = [0u8; 8];

@@ -7,22 +7,28 @@
 
 use super::attributes::{self, Operation as AttributeOperation};
 use super::bridge::{RootBridge, Target};
-use super::dma::{self, Operation};
-use super::root_bridge::{allocate_edge, map_edge, poll_edge, transfer};
+use super::dma::Operation;
+use super::edge::{self, poll_edge, transfer, Instance};
 use super::width::Width;
 use super::{descriptors, status, Error};
 use crate::instances::Instances;
-use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
 use fw_drivers::pci::{PciDevice, COMMAND};
-use r_efi::efi::{self, Status};
+use r_efi::efi::Status;
 use r_efi::protocols::pci_io::{self, Protocol};
 
 pub use pci_io::PROTOCOL_GUID;
 
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwPcIo");
+
+/// The spaces and directions of the BAR and configuration accesses, as the
+/// thunks' const parameters.
+const MEMORY: bool = true;
+const IO: bool = false;
+const READ: bool = false;
+const WRITE: bool = true;
 
 #[repr(C)]
 /// The EFI_PCI_IO_PROTOCOL of one PCI function: the table and what its functions need.
@@ -47,28 +53,28 @@ static INSTANCES: Instances<PciFunctionIo> = Instances::new();
 impl PciFunctionIo {
     /// Creates (and leaks) the instance for `bridge.devices[index]`.
     pub fn create(bridge: &'static RootBridge, index: usize) -> &'static PciFunctionIo {
-        let instance = Box::leak(Box::new(PciFunctionIo {
+        INSTANCES.leak(PciFunctionIo {
             protocol: UnsafeCell::new(Protocol {
-                poll_mem,
-                poll_io,
+                poll_mem: poll::<MEMORY>,
+                poll_io: poll::<IO>,
                 mem: pci_io::Access {
-                    read: mem_read,
-                    write: mem_write,
+                    read: bar_access::<MEMORY, READ>,
+                    write: bar_access::<MEMORY, WRITE>,
                 },
                 io: pci_io::Access {
-                    read: io_read,
-                    write: io_write,
+                    read: bar_access::<IO, READ>,
+                    write: bar_access::<IO, WRITE>,
                 },
                 pci: pci_io::ConfigAccess {
-                    read: pci_read,
-                    write: pci_write,
+                    read: config::<READ>,
+                    write: config::<WRITE>,
                 },
                 copy_mem,
-                map,
-                unmap,
-                allocate_buffer,
-                free_buffer,
-                flush,
+                map: edge::map::<PciFunctionIo>,
+                unmap: edge::unmap::<PciFunctionIo>,
+                allocate_buffer: edge::allocate_buffer::<PciFunctionIo>,
+                free_buffer: edge::free_buffer::<PciFunctionIo>,
+                flush: edge::flush::<PciFunctionIo>,
                 get_location,
                 attributes,
                 get_bar_attributes,
@@ -81,9 +87,7 @@ impl PciFunctionIo {
             bridge,
             index,
             dac: AtomicBool::new(false),
-        }));
-        INSTANCES.register(instance);
-        instance
+        })
     }
 
     /// The protocol structure to install.
@@ -118,95 +122,76 @@ impl PciFunctionIo {
     }
 }
 
-fn instance(this: *mut Protocol) -> Option<&'static PciFunctionIo> {
-    INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
+impl Instance for PciFunctionIo {
+    type Protocol = Protocol;
+    const NAME: &'static str = "PciIo";
+
+    fn find(this: *mut Protocol) -> Option<&'static PciFunctionIo> {
+        INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
+    }
+
+    fn bridge(&self) -> &RootBridge {
+        self.bridge
+    }
+
+    /// BusMasterRead, BusMasterWrite, BusMasterCommonBuffer (§14.4); above
+    /// 4 GiB once the caller enabled DUAL_ADDRESS_CYCLE.
+    fn map_operation(&self, raw: u32) -> Option<(Operation, bool)> {
+        let operation = [Operation::Read, Operation::Write, Operation::Common].get(raw as usize)?;
+        Some((*operation, self.dac.load(Ordering::Relaxed)))
+    }
+
+    fn allocates_above_4g(&self) -> bool {
+        self.dac.load(Ordering::Relaxed)
+    }
 }
 
-// The EFI function's own arguments, passed on.
-#[allow(clippy::too_many_arguments)]
-unsafe fn bar_access(
+/// Mem.Read, Mem.Write, Io.Read and Io.Write: `count` values at `offset`
+/// in BAR `bar` of the space `MEMORY` says.
+unsafe extern "efiapi" fn bar_access<const MEMORY: bool, const WRITE: bool>(
     this: *mut Protocol,
-    memory: bool,
     width: u32,
     bar: u8,
     offset: u64,
     count: usize,
     buffer: *mut c_void,
-    write: bool,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     let result = Width::from_raw(width)
         .and_then(|w| w.span(count))
-        .and_then(|span| i.bar_address(bar, memory, offset, span))
+        .and_then(|span| i.bar_address(bar, MEMORY, offset, span))
         .and_then(|address| {
-            let target = if memory { Target::Memory } else { Target::Io };
-            // SAFETY: forwarded caller's contract, checked in `transfer`.
-            unsafe { transfer(i.bridge, target, width, address, count, buffer, write) }
-        });
-    status(result, if memory { "PciIo Mem" } else { "PciIo Io" })
-}
-
-macro_rules! bar_thunk {
-    ($name:ident, $memory:expr, $write:expr) => {
-        unsafe extern "efiapi" fn $name(
-            this: *mut Protocol,
-            width: u32,
-            bar: u8,
-            offset: u64,
-            count: usize,
-            buffer: *mut c_void,
-        ) -> Status {
+            let target = if MEMORY { Target::Memory } else { Target::Io };
             // SAFETY: the caller's contract, checked in `transfer`.
-            unsafe { bar_access(this, $memory, width, bar, offset, count, buffer, $write) }
-        }
-    };
+            unsafe { transfer(i.bridge, target, width, address, count, buffer, WRITE) }
+        });
+    status(result, if MEMORY { "PciIo Mem" } else { "PciIo Io" })
 }
-bar_thunk!(mem_read, true, false);
-bar_thunk!(mem_write, true, true);
-bar_thunk!(io_read, false, false);
-bar_thunk!(io_write, false, true);
 
-unsafe fn config(
+/// Pci.Read and Pci.Write: the function's configuration space.
+unsafe extern "efiapi" fn config<const WRITE: bool>(
     this: *mut Protocol,
     width: u32,
     offset: u32,
     count: usize,
     buffer: *mut c_void,
-    write: bool,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     let target = Target::Config(i.device().address);
-    // SAFETY: forwarded caller's contract, checked in `transfer`.
-    let result = unsafe { transfer(i.bridge, target, width, u64::from(offset), count, buffer, write) };
+    // SAFETY: the caller's contract, checked in `transfer`.
+    let result = unsafe { transfer(i.bridge, target, width, u64::from(offset), count, buffer, WRITE) };
     status(result, "PciIo Pci")
 }
 
-macro_rules! config_thunk {
-    ($name:ident, $write:expr) => {
-        unsafe extern "efiapi" fn $name(
-            this: *mut Protocol,
-            width: u32,
-            offset: u32,
-            count: usize,
-            buffer: *mut c_void,
-        ) -> Status {
-            // SAFETY: forwarded.
-            unsafe { config(this, width, offset, count, buffer, $write) }
-        }
-    };
-}
-config_thunk!(pci_read, false);
-config_thunk!(pci_write, true);
-
-// The EFI function's own arguments, passed on.
+/// PollMem and PollIo: reads a BAR location until it matches or time runs out.
+// The EFI function's own arguments.
 #[allow(clippy::too_many_arguments)]
-unsafe fn poll(
+unsafe extern "efiapi" fn poll<const MEMORY: bool>(
     this: *mut Protocol,
-    memory: bool,
     width: u32,
     bar: u8,
     offset: u64,
@@ -215,39 +200,19 @@ unsafe fn poll(
     delay: u64,
     result: *mut u64,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
-    let target = if memory { Target::Memory } else { Target::Io };
+    let target = if MEMORY { Target::Memory } else { Target::Io };
     let poll = || {
         Width::plain(width)
-            .and_then(|w| i.bar_address(bar, memory, offset, w.bytes()))
+            .and_then(|w| i.bar_address(bar, MEMORY, offset, w.bytes()))
             .map_err(|e| (e, 0))
             .and_then(|address| i.bridge.poll(target, width, address, mask, value, delay))
     };
     // SAFETY: the caller's UINT64, or null (refused).
     unsafe { poll_edge(result, "PciIo Poll", poll) }
 }
-
-macro_rules! poll_thunk {
-    ($name:ident, $memory:expr) => {
-        unsafe extern "efiapi" fn $name(
-            this: *mut Protocol,
-            width: u32,
-            bar: u8,
-            offset: u64,
-            mask: u64,
-            value: u64,
-            delay: u64,
-            result: *mut u64,
-        ) -> Status {
-            // SAFETY: forwarded.
-            unsafe { poll(this, $memory, width, bar, offset, mask, value, delay, result) }
-        }
-    };
-}
-poll_thunk!(poll_mem, true);
-poll_thunk!(poll_io, false);
 
 unsafe extern "efiapi" fn copy_mem(
     this: *mut Protocol,
@@ -258,7 +223,7 @@ unsafe extern "efiapi" fn copy_mem(
     source_offset: u64,
     count: usize,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     let result = Width::plain(width)
@@ -275,68 +240,6 @@ unsafe extern "efiapi" fn copy_mem(
     status(result, "PciIo CopyMem")
 }
 
-unsafe extern "efiapi" fn map(
-    this: *mut Protocol,
-    operation: u32,
-    host: *mut c_void,
-    bytes: *mut usize,
-    device: *mut efi::PhysicalAddress,
-    mapping: *mut *mut c_void,
-) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    let result = [Operation::Read, Operation::Write, Operation::Common]
-        .get(operation as usize)
-        .copied()
-        .ok_or(Error::BadOperation(operation))
-        .and_then(|op| {
-            let dac = i.dac.load(Ordering::Relaxed);
-            // SAFETY: forwarded caller's contract.
-            unsafe { map_edge(i.bridge, op, dac, host, bytes, device, mapping) }
-        });
-    status(result, "PciIo Map")
-}
-
-unsafe extern "efiapi" fn unmap(this: *mut Protocol, mapping: *mut c_void) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    status(dma::unmap(&i.bridge.services, mapping as usize), "PciIo Unmap")
-}
-
-unsafe extern "efiapi" fn allocate_buffer(
-    this: *mut Protocol,
-    _kind: efi::AllocateType,
-    memory_type: efi::MemoryType,
-    pages: usize,
-    host: *mut *mut c_void,
-    attributes: u64,
-) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    let dac = i.dac.load(Ordering::Relaxed);
-    status(
-        allocate_edge(i.bridge, memory_type, pages, host, attributes, dac),
-        "PciIo AllocateBuffer",
-    )
-}
-
-unsafe extern "efiapi" fn free_buffer(this: *mut Protocol, pages: usize, host: *mut c_void) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    status(dma::free(&i.bridge.services, pages, host as u64), "PciIo FreeBuffer")
-}
-
-unsafe extern "efiapi" fn flush(this: *mut Protocol) -> Status {
-    match instance(this) {
-        Some(_) => Status::SUCCESS,
-        None => Status::INVALID_PARAMETER,
-    }
-}
-
 unsafe extern "efiapi" fn get_location(
     this: *mut Protocol,
     segment: *mut usize,
@@ -344,7 +247,7 @@ unsafe extern "efiapi" fn get_location(
     device: *mut usize,
     function: *mut usize,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     if segment.is_null() || bus.is_null() || device.is_null() || function.is_null() {
@@ -362,7 +265,7 @@ unsafe extern "efiapi" fn get_location(
 }
 
 unsafe extern "efiapi" fn attributes(this: *mut Protocol, operation: u32, requested: u64, result: *mut u64) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     let outcome = AttributeOperation::from_raw(operation).and_then(|op| {
@@ -392,7 +295,7 @@ unsafe extern "efiapi" fn get_bar_attributes(
     supports: *mut u64,
     resources: *mut *mut c_void,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = PciFunctionIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     if supports.is_null() && resources.is_null() {
@@ -428,7 +331,7 @@ unsafe extern "efiapi" fn set_bar_attributes(
     _offset: *mut u64,
     _length: *mut u64,
 ) -> Status {
-    match instance(this) {
+    match PciFunctionIo::find(this) {
         Some(_) => Status::UNSUPPORTED,
         None => Status::INVALID_PARAMETER,
     }

@@ -4,16 +4,18 @@
 //!
 //! The logic (argument checks, widths, descriptors, DMA plans) is safe code in
 //! `width`, `bridge`, `descriptors`, `attributes` and `dma`, tested on the
-//! host against a model; `root_bridge` and `efi` are the ABI thunks. Memory
-//! and I/O accesses reach only what the root bridge decodes and the firmware
-//! has mapped: memory BARs of enumerated functions, and the I/O window.
-//! Everything else is refused with INVALID_PARAMETER (root bridge) or
-//! UNSUPPORTED (outside a BAR, PCI I/O), never a fault.
+//! host against a model; `root_bridge` and `efi` are the ABI thunks, and
+//! `edge` the part of them both protocols share. Memory and I/O accesses
+//! reach only what the root bridge decodes and the firmware has mapped:
+//! memory BARs of enumerated functions, and the I/O window. Everything else
+//! is refused with INVALID_PARAMETER (root bridge) or UNSUPPORTED (outside a
+//! BAR, PCI I/O), never a fault.
 
 pub mod attributes;
 pub mod bridge;
 pub mod descriptors;
 pub mod dma;
+mod edge;
 pub mod efi;
 pub mod root_bridge;
 pub mod width;
@@ -162,7 +164,7 @@ impl fmt::Display for Error {
 }
 
 /// The status of `result`, logging a refusal at debug level.
-pub(crate) fn status(result: Result<(), Error>, service: &str) -> Status {
+pub(crate) fn status(result: Result<(), Error>, service: impl fmt::Display) -> Status {
     match result {
         Ok(()) => Status::SUCCESS,
         Err(e) => {

@@ -7,11 +7,10 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::bridge::{RootBridge, Target};
-use super::dma::{self, Operation};
-use super::width::Width;
+use super::dma::Operation;
+use super::edge::{self, poll_edge, transfer, Instance};
 use super::{descriptors, status, Error};
 use crate::instances::Instances;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -93,6 +92,13 @@ pub struct Protocol {
 
 const SIGNATURE: u64 = u64::from_le_bytes(*b"hvfwPcRB");
 
+/// The spaces and directions of the accesses, as the thunks' const parameters.
+const MEMORY: u8 = b'm';
+const IO: u8 = b'i';
+const CONFIG: u8 = b'p';
+const READ: bool = false;
+const WRITE: bool = true;
+
 /// One instance: the protocol struct first, so `This` is its address.
 #[repr(C)]
 pub struct RootBridgeIo {
@@ -116,20 +122,20 @@ impl RootBridgeIo {
     /// Creates (and leaks) the protocol instance of `bridge`.
     pub fn create(bridge: &'static RootBridge) -> &'static RootBridgeIo {
         let access = |read, write| Access { read, write };
-        let instance = Box::leak(Box::new(RootBridgeIo {
+        INSTANCES.leak(RootBridgeIo {
             protocol: UnsafeCell::new(Protocol {
                 parent_handle: core::ptr::null_mut(),
-                poll_mem,
-                poll_io,
-                mem: access(mem_read, mem_write),
-                io: access(io_read, io_write),
-                pci: access(pci_read, pci_write),
+                poll_mem: poll::<MEMORY>,
+                poll_io: poll::<IO>,
+                mem: access(space_access::<MEMORY, READ>, space_access::<MEMORY, WRITE>),
+                io: access(space_access::<IO, READ>, space_access::<IO, WRITE>),
+                pci: access(space_access::<CONFIG, READ>, space_access::<CONFIG, WRITE>),
                 copy_mem,
-                map,
-                unmap,
-                allocate_buffer,
-                free_buffer,
-                flush,
+                map: edge::map::<RootBridgeIo>,
+                unmap: edge::unmap::<RootBridgeIo>,
+                allocate_buffer: edge::allocate_buffer::<RootBridgeIo>,
+                free_buffer: edge::free_buffer::<RootBridgeIo>,
+                flush: edge::flush::<RootBridgeIo>,
                 get_attributes,
                 set_attributes,
                 configuration,
@@ -138,9 +144,7 @@ impl RootBridgeIo {
             signature: SIGNATURE,
             bridge,
             configuration: descriptors::root_bridge(bridge.buses, &bridge.apertures),
-        }));
-        INSTANCES.register(instance);
-        instance
+        })
     }
 
     /// The protocol structure to install.
@@ -157,8 +161,28 @@ impl RootBridgeIo {
     }
 }
 
-fn instance(this: *mut Protocol) -> Option<&'static RootBridgeIo> {
-    INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
+impl Instance for RootBridgeIo {
+    type Protocol = Protocol;
+    const NAME: &'static str = "RootBridgeIo";
+
+    fn find(this: *mut Protocol) -> Option<&'static RootBridgeIo> {
+        INSTANCES.find(this).filter(|i| i.signature == SIGNATURE)
+    }
+
+    fn bridge(&self) -> &RootBridge {
+        self.bridge
+    }
+
+    /// Read, Write, CommonBuffer, then their 64-bit forms (§14.2.2).
+    fn map_operation(&self, raw: u32) -> Option<(Operation, bool)> {
+        let kind = [Operation::Read, Operation::Write, Operation::Common];
+        let operation = kind.get(raw as usize % 3).filter(|_| raw < 6)?;
+        Some((*operation, raw >= 3))
+    }
+
+    fn allocates_above_4g(&self) -> bool {
+        false
+    }
 }
 
 /// The function and register an `EFI_PCI_ROOT_BRIDGE_IO_PROTOCOL_PCI_ADDRESS`
@@ -172,37 +196,6 @@ pub fn pci_address(address: u64) -> (PciAddress, u64) {
     (function, register)
 }
 
-/// Reads or writes through `bridge` for a thunk: checks the request, then
-/// turns the caller's buffer into a slice of the length it needs.
-///
-/// # Safety
-/// A non-null `buffer` must be valid for the request's length (the caller's
-/// contract, §14.2.2).
-pub(super) unsafe fn transfer(
-    bridge: &RootBridge,
-    target: Target,
-    raw_width: u32,
-    address: u64,
-    count: usize,
-    buffer: *mut c_void,
-    write: bool,
-) -> Result<(), Error> {
-    let width = Width::from_raw(raw_width)?;
-    if buffer.is_null() {
-        return Err(Error::NullBuffer);
-    }
-    let len = bridge.prepare(target, width, address, count)?;
-    if write {
-        // SAFETY: the caller's contract; `len` fits in isize (buffer_len).
-        let bytes = unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), len) };
-        bridge.write(target, width, address, count, bytes)
-    } else {
-        // SAFETY: as above.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), len) };
-        bridge.read(target, width, address, count, bytes)
-    }
-}
-
 fn target_of(space: u8, address: u64) -> (Target, u64) {
     match space {
         b'm' => (Target::Memory, address),
@@ -214,21 +207,20 @@ fn target_of(space: u8, address: u64) -> (Target, u64) {
     }
 }
 
-unsafe fn access(
+/// Mem, Io and Pci's Read and Write: `count` values at `address` of `SPACE`.
+unsafe extern "efiapi" fn space_access<const SPACE: u8, const WRITE: bool>(
     this: *mut Protocol,
-    space: u8,
     width: u32,
     address: u64,
     count: usize,
     buffer: *mut c_void,
-    write: bool,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = RootBridgeIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
-    let (target, address) = target_of(space, address);
-    // SAFETY: forwarded caller's contract.
-    let result = unsafe { transfer(i.bridge, target, width, address, count, buffer, write) };
+    let (target, address) = target_of(SPACE, address);
+    // SAFETY: the caller's contract, checked in `transfer`.
+    let result = unsafe { transfer(i.bridge, target, width, address, count, buffer, WRITE) };
     status(
         result.map_err(|e| match e {
             // The root bridge answers INVALID_PARAMETER for any bad address.
@@ -239,32 +231,9 @@ unsafe fn access(
     )
 }
 
-macro_rules! access_thunk {
-    ($name:ident, $space:expr, $write:expr) => {
-        unsafe extern "efiapi" fn $name(
-            this: *mut Protocol,
-            width: u32,
-            address: u64,
-            count: usize,
-            buffer: *mut c_void,
-        ) -> Status {
-            // SAFETY: the caller's contract, checked in `transfer`.
-            unsafe { access(this, $space, width, address, count, buffer, $write) }
-        }
-    };
-}
-access_thunk!(mem_read, b'm', false);
-access_thunk!(mem_write, b'm', true);
-access_thunk!(io_read, b'i', false);
-access_thunk!(io_write, b'i', true);
-access_thunk!(pci_read, b'p', false);
-access_thunk!(pci_write, b'p', true);
-
-// The EFI function's own arguments, passed on.
-#[allow(clippy::too_many_arguments)]
-unsafe fn poll(
+/// PollMem and PollIo: reads a location until it matches or time runs out.
+unsafe extern "efiapi" fn poll<const SPACE: u8>(
     this: *mut Protocol,
-    target: Target,
     width: u32,
     address: u64,
     mask: u64,
@@ -272,9 +241,10 @@ unsafe fn poll(
     delay: u64,
     result: *mut u64,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = RootBridgeIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
+    let (target, address) = target_of(SPACE, address);
     // SAFETY: the caller's UINT64, or null (refused).
     unsafe {
         poll_edge(result, "RootBridgeIo Poll", || {
@@ -283,48 +253,6 @@ unsafe fn poll(
     }
 }
 
-/// Poll's shared edge for both protocols: refuses a NULL `result`, runs
-/// `poll`, and stores the last value it read in `*result` whether or not the
-/// value matched (§14.2.2, §14.4).
-///
-/// # Safety
-/// A non-null `result` must be valid for a write of a `u64`.
-pub(super) unsafe fn poll_edge(
-    result: *mut u64,
-    service: &str,
-    poll: impl FnOnce() -> Result<u64, (Error, u64)>,
-) -> Status {
-    if result.is_null() {
-        return Status::INVALID_PARAMETER;
-    }
-    let (read, outcome) = match poll() {
-        Ok(v) => (v, Ok(())),
-        Err((e, v)) => (v, Err(e)),
-    };
-    // SAFETY: checked non-null; the caller's contract for the rest.
-    unsafe { *result = read };
-    status(outcome, service)
-}
-
-macro_rules! poll_thunk {
-    ($name:ident, $target:expr) => {
-        unsafe extern "efiapi" fn $name(
-            this: *mut Protocol,
-            width: u32,
-            address: u64,
-            mask: u64,
-            value: u64,
-            delay: u64,
-            result: *mut u64,
-        ) -> Status {
-            // SAFETY: forwarded.
-            unsafe { poll(this, $target, width, address, mask, value, delay, result) }
-        }
-    };
-}
-poll_thunk!(poll_mem, Target::Memory);
-poll_thunk!(poll_io, Target::Io);
-
 unsafe extern "efiapi" fn copy_mem(
     this: *mut Protocol,
     width: u32,
@@ -332,122 +260,14 @@ unsafe extern "efiapi" fn copy_mem(
     source: u64,
     count: usize,
 ) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = RootBridgeIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     status(i.bridge.copy(width, destination, source, count), "RootBridgeIo CopyMem")
 }
 
-/// Map's shared edge for both protocols.
-///
-/// # Safety
-/// Non-null pointers are the caller's, as §14.2.2/§14.4 describe.
-pub(super) unsafe fn map_edge(
-    bridge: &RootBridge,
-    operation: Operation,
-    dac: bool,
-    host: *mut c_void,
-    bytes: *mut usize,
-    device: *mut efi::PhysicalAddress,
-    mapping: *mut *mut c_void,
-) -> Result<(), Error> {
-    if host.is_null() || bytes.is_null() || device.is_null() || mapping.is_null() {
-        return Err(Error::NullBuffer);
-    }
-    // SAFETY: checked non-null; the caller's UINTN.
-    let len = unsafe { *bytes };
-    let (address, token) = dma::map(&bridge.services, operation, dac, host as u64, len)?;
-    // SAFETY: checked non-null; the caller's out parameters.
-    unsafe {
-        *device = address;
-        *mapping = token as *mut c_void;
-    }
-    Ok(())
-}
-
-unsafe extern "efiapi" fn map(
-    this: *mut Protocol,
-    operation: u32,
-    host: *mut c_void,
-    bytes: *mut usize,
-    device: *mut efi::PhysicalAddress,
-    mapping: *mut *mut c_void,
-) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    // Read, Write, CommonBuffer, then their 64-bit forms (§14.2.2).
-    let kind = [Operation::Read, Operation::Write, Operation::Common];
-    let Some(&op) = kind.get(operation as usize % 3).filter(|_| operation < 6) else {
-        return status(Err(Error::BadOperation(operation)), "RootBridgeIo Map");
-    };
-    // SAFETY: forwarded.
-    let result = unsafe { map_edge(i.bridge, op, operation >= 3, host, bytes, device, mapping) };
-    status(result, "RootBridgeIo Map")
-}
-
-unsafe extern "efiapi" fn unmap(this: *mut Protocol, mapping: *mut c_void) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    status(dma::unmap(&i.bridge.services, mapping as usize), "RootBridgeIo Unmap")
-}
-
-/// AllocateBuffer's shared edge.
-pub(super) fn allocate_edge(
-    bridge: &RootBridge,
-    memory_type: efi::MemoryType,
-    pages: usize,
-    host: *mut *mut c_void,
-    attributes: u64,
-    dac: bool,
-) -> Result<(), Error> {
-    if host.is_null() {
-        return Err(Error::NullBuffer);
-    }
-    let address = dma::allocate(&bridge.services, memory_type, pages, attributes, dac)?;
-    // SAFETY: checked non-null; the caller's VOID*.
-    unsafe { *host = address as *mut c_void };
-    Ok(())
-}
-
-unsafe extern "efiapi" fn allocate_buffer(
-    this: *mut Protocol,
-    _kind: efi::AllocateType,
-    memory_type: efi::MemoryType,
-    pages: usize,
-    host: *mut *mut c_void,
-    attributes: u64,
-) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    status(
-        allocate_edge(i.bridge, memory_type, pages, host, attributes, false),
-        "RootBridgeIo AllocateBuffer",
-    )
-}
-
-unsafe extern "efiapi" fn free_buffer(this: *mut Protocol, pages: usize, host: *mut c_void) -> Status {
-    let Some(i) = instance(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    status(
-        dma::free(&i.bridge.services, pages, host as u64),
-        "RootBridgeIo FreeBuffer",
-    )
-}
-
-unsafe extern "efiapi" fn flush(this: *mut Protocol) -> Status {
-    // Identity mapping and coherent DMA: nothing is posted in between.
-    match instance(this) {
-        Some(_) => Status::SUCCESS,
-        None => Status::INVALID_PARAMETER,
-    }
-}
-
 unsafe extern "efiapi" fn get_attributes(this: *mut Protocol, supports: *mut u64, attributes: *mut u64) -> Status {
-    if instance(this).is_none() || (supports.is_null() && attributes.is_null()) {
+    if RootBridgeIo::find(this).is_none() || (supports.is_null() && attributes.is_null()) {
         return Status::INVALID_PARAMETER;
     }
     // A virtual root bridge has no ISA/VGA decoding or cache controls to offer.
@@ -469,7 +289,7 @@ unsafe extern "efiapi" fn set_attributes(
     _base: *mut u64,
     _length: *mut u64,
 ) -> Status {
-    match instance(this) {
+    match RootBridgeIo::find(this) {
         None => Status::INVALID_PARAMETER,
         Some(_) if attributes == 0 => Status::SUCCESS,
         Some(_) => status(
@@ -480,7 +300,7 @@ unsafe extern "efiapi" fn set_attributes(
 }
 
 unsafe extern "efiapi" fn configuration(this: *mut Protocol, resources: *mut *mut c_void) -> Status {
-    let Some(i) = instance(this) else {
+    let Some(i) = RootBridgeIo::find(this) else {
         return Status::INVALID_PARAMETER;
     };
     if resources.is_null() {

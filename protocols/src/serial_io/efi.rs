@@ -122,8 +122,8 @@ impl SerialIo {
                 set_attributes,
                 set_control,
                 get_control,
-                write,
-                read,
+                write: transfer::<WRITE>,
+                read: transfer::<READ>,
                 mode: core::ptr::null_mut(),
                 device_type_guid: &TERMINAL_DEVICE_TYPE_GUID,
             }),
@@ -242,7 +242,42 @@ unsafe fn transfer_size(size: *mut usize, buffer: *mut c_void) -> Result<usize, 
     Ok(len)
 }
 
-fn finish(size: *mut usize, transfer: Transfer) -> Status {
+/// Whether a transfer sends, as [`transfer`]'s const parameter.
+const READ: bool = false;
+const WRITE: bool = true;
+
+/// Write (§12.8.6) and Read (§12.8.7): `*size` bytes at `buffer` go out or
+/// come in; a timeout leaves in `*size` how many did.
+unsafe extern "efiapi" fn transfer<const WRITE: bool>(
+    this: *mut Protocol,
+    size: *mut usize,
+    buffer: *mut c_void,
+) -> Status {
+    let Some(serial) = serial_io(this) else {
+        return Status::INVALID_PARAMETER;
+    };
+    // SAFETY: the caller's pointers, as the specification describes them.
+    let len = match unsafe { transfer_size(size, buffer) } {
+        Ok(0) => return Status::SUCCESS,
+        Ok(len) => len,
+        Err(status) => return status,
+    };
+    let transfer = if WRITE {
+        // SAFETY: the caller gives `len` readable bytes at `buffer` (§12.8.6);
+        // the claim is checked first.
+        match unsafe { caller_buffer::slice(buffer as *const u8, len) } {
+            Ok(bytes) => serial.line.lock().write(bytes),
+            Err(e) => return e.status(),
+        }
+    } else {
+        serial.claim();
+        // SAFETY: the caller gives `len` writable bytes at `buffer` (§12.8.7);
+        // the claim is checked first.
+        match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), len) } {
+            Ok(bytes) => serial.line.lock().read(bytes),
+            Err(e) => return e.status(),
+        }
+    };
     match transfer {
         Transfer::Complete => Status::SUCCESS,
         Transfer::TimedOut(count) => {
@@ -253,79 +288,13 @@ fn finish(size: *mut usize, transfer: Transfer) -> Status {
     }
 }
 
-unsafe extern "efiapi" fn write(this: *mut Protocol, size: *mut usize, buffer: *mut c_void) -> Status {
-    let Some(serial) = serial_io(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    // SAFETY: the caller's pointers, as the specification describes them.
-    let len = match unsafe { transfer_size(size, buffer) } {
-        Ok(0) => return Status::SUCCESS,
-        Ok(len) => len,
-        Err(status) => return status,
-    };
-    // SAFETY: the caller gives `len` readable bytes at `buffer` (§12.8.6); the
-    // claim is checked first.
-    let bytes = match unsafe { caller_buffer::slice(buffer as *const u8, len) } {
-        Ok(bytes) => bytes,
-        Err(e) => return e.status(),
-    };
-    let transfer = serial.line.lock().write(bytes);
-    finish(size, transfer)
-}
-
-unsafe extern "efiapi" fn read(this: *mut Protocol, size: *mut usize, buffer: *mut c_void) -> Status {
-    let Some(serial) = serial_io(this) else {
-        return Status::INVALID_PARAMETER;
-    };
-    // SAFETY: the caller's pointers, as the specification describes them.
-    let len = match unsafe { transfer_size(size, buffer) } {
-        Ok(0) => return Status::SUCCESS,
-        Ok(len) => len,
-        Err(status) => return status,
-    };
-    serial.claim();
-    // SAFETY: the caller gives `len` writable bytes at `buffer` (§12.8.7); the
-    // claim is checked first.
-    let bytes = match unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), len) } {
-        Ok(bytes) => bytes,
-        Err(e) => return e.status(),
-    };
-    let transfer = serial.line.lock().read(bytes);
-    finish(size, transfer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::sync::atomic::AtomicU64;
-    use std::collections::VecDeque;
-    use std::sync::Mutex as StdMutex;
-    use std::vec::Vec;
+    use crate::console::terminal_model::Terminal;
 
-    #[derive(Default)]
-    struct Model {
-        tx: StdMutex<Vec<u8>>,
-        rx: StdMutex<VecDeque<u8>>,
-        now: AtomicU64,
-    }
-
-    impl SerialPort for Model {
-        fn write(&self, bytes: &[u8]) {
-            self.tx.lock().unwrap().extend_from_slice(bytes);
-        }
-        fn read_byte(&self) -> Option<u8> {
-            self.rx.lock().unwrap().pop_front()
-        }
-    }
-
-    impl MonotonicClock for Model {
-        fn now_ns(&self) -> u64 {
-            self.now.fetch_add(100_000, Ordering::SeqCst)
-        }
-    }
-
-    fn setup() -> (&'static Model, &'static SerialIo, *mut Protocol) {
-        let model: &'static Model = Box::leak(Box::default());
+    fn setup() -> (&'static Terminal, &'static SerialIo, *mut Protocol) {
+        let model = Terminal::new(100_000);
         let serial = SerialIo::create(model, model);
         (model, serial, serial.protocol())
     }

@@ -323,37 +323,10 @@ impl Line {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::boxed::Box;
-    use core::sync::atomic::{AtomicU64, Ordering};
-    use std::collections::VecDeque;
-    use std::sync::Mutex;
-    use std::vec::Vec;
+    use crate::console::terminal_model::Terminal;
 
-    /// The wire, and a clock that moves 10 µs each time it is read.
-    #[derive(Default)]
-    struct Model {
-        tx: Mutex<Vec<u8>>,
-        rx: Mutex<VecDeque<u8>>,
-        now: AtomicU64,
-    }
-
-    impl SerialPort for Model {
-        fn write(&self, bytes: &[u8]) {
-            self.tx.lock().unwrap().extend_from_slice(bytes);
-        }
-        fn read_byte(&self) -> Option<u8> {
-            self.rx.lock().unwrap().pop_front()
-        }
-    }
-
-    impl MonotonicClock for Model {
-        fn now_ns(&self) -> u64 {
-            self.now.fetch_add(10_000, Ordering::SeqCst)
-        }
-    }
-
-    fn line() -> (&'static Model, Line) {
-        let model: &'static Model = Box::leak(Box::default());
+    fn line() -> (&'static Terminal, Line) {
+        let model = Terminal::new(10_000);
         (model, Line::new(model, model))
     }
 

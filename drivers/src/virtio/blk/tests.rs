@@ -18,7 +18,7 @@ fn device(model: &ModelBlk) -> VirtioBlk<ModelBlk> {
 }
 
 fn requests(model: &ModelBlk) -> Vec<SeenRequest> {
-    model.with(|s| s.requests.clone())
+    model.with(|s| s.device.requests.clone())
 }
 
 fn assert_no_violations(model: &ModelBlk) {
@@ -30,7 +30,7 @@ fn device_id_is_the_serial_the_device_reports() {
     let model = ModelBlk::new(pattern(MIB), QEMU);
     let blk = device(&model);
     assert_eq!(blk.device_id(), Err(BlockError::Unsupported));
-    model.with(|s| s.device_id = Some(b"hvfw-serial-7".to_vec()));
+    model.with(|s| s.device.device_id = Some(b"hvfw-serial-7".to_vec()));
     let mut expected = [0u8; DEVICE_ID_BYTES];
     expected[..13].copy_from_slice(b"hvfw-serial-7");
     assert_eq!(blk.device_id(), Ok(expected));
@@ -65,8 +65,8 @@ fn reads_one_mebibyte_in_exactly_one_request() {
 fn splits_requests_as_seg_max_and_size_max_require() {
     let model = ModelBlk::new(pattern(4 * MIB), QEMU | VIRTIO_BLK_F_SIZE_MAX);
     model.with(|s| {
-        s.seg_max = 4;
-        s.size_max = 64 * 1024;
+        s.device.seg_max = 4;
+        s.device.size_max = 64 * 1024;
     });
     let blk = device(&model);
     assert_eq!(blk.limits().request_bytes, 256 * 1024);
@@ -99,7 +99,7 @@ fn writes_then_reads_back() {
     let mut back = vec![0u8; 64 * 1024];
     blk.read_blocks(100, &mut back).unwrap();
     assert!(back == data);
-    assert!(model.with(|s| s.disk[100 * 512..100 * 512 + data.len()] == data[..]));
+    assert!(model.with(|s| s.device.disk[100 * 512..100 * 512 + data.len()] == data[..]));
     assert_eq!(requests(&model)[0].kind, VIRTIO_BLK_T_OUT);
     blk.flush().unwrap();
     assert_eq!(
@@ -126,7 +126,7 @@ fn error_status_is_a_device_error() {
     let model = ModelBlk::new(vec![0; MIB], QEMU);
     let blk = device(&model);
     let mut buf = [0u8; 1024];
-    model.with(|s| s.forced_status = Some(VIRTIO_BLK_S_IOERR));
+    model.with(|s| s.device.forced_status = Some(VIRTIO_BLK_S_IOERR));
     assert_eq!(
         blk.read_blocks(5, &mut buf),
         Err(BlockError::DeviceError {
@@ -134,7 +134,7 @@ fn error_status_is_a_device_error() {
             status: VIRTIO_BLK_S_IOERR
         })
     );
-    model.with(|s| s.forced_status = Some(VIRTIO_BLK_S_UNSUPP));
+    model.with(|s| s.device.forced_status = Some(VIRTIO_BLK_S_UNSUPP));
     assert_eq!(
         blk.write_blocks(6, &buf),
         Err(BlockError::DeviceError {
@@ -143,7 +143,7 @@ fn error_status_is_a_device_error() {
         })
     );
     // The queue is still usable afterwards.
-    model.with(|s| s.forced_status = None);
+    model.with(|s| s.device.forced_status = None);
     blk.read_blocks(5, &mut buf).unwrap();
 }
 
@@ -151,7 +151,7 @@ fn error_status_is_a_device_error() {
 fn device_that_never_completes_times_out_and_is_reset() {
     let model = ModelBlk::new(vec![0; MIB], QEMU);
     let blk = device(&model);
-    model.with(|s| s.responds = false);
+    model.with(|s| s.device.responds = false);
     let started = Instant::now();
     let mut buf = [0u8; 512];
     assert_eq!(blk.read_blocks(7, &mut buf), Err(BlockError::Timeout { lba: 7 }));
@@ -179,7 +179,7 @@ fn clock_limit_times_out_too() {
         },
     )
     .unwrap();
-    model.with(|s| s.responds = false);
+    model.with(|s| s.device.responds = false);
     assert_eq!(blk.flush(), Err(BlockError::Timeout { lba: 0 }));
 }
 
@@ -194,7 +194,7 @@ fn a_request_gets_more_time_for_more_data() {
         let model = ModelBlk::new(vec![0; 32 * MIB], QEMU);
         let limit = PollLimit::Clock { now, hz: 1000, ms: 500 };
         let blk = VirtioBlk::new(model.clone(), limit).unwrap();
-        model.with(|s| s.responds = false);
+        model.with(|s| s.device.responds = false);
         let mut buf = vec![0u8; len];
         let before = TICKS.load(Ordering::Relaxed);
         assert_eq!(blk.read_blocks(0, &mut buf), Err(BlockError::Timeout { lba: 0 }));
@@ -272,7 +272,7 @@ fn device_err(model: &ModelBlk) -> Error {
 #[test]
 fn blk_size_sets_the_block_size_and_sectors_stay_512() {
     let model = ModelBlk::new(pattern(MIB), QEMU);
-    model.with(|s| s.blk_size = 4096);
+    model.with(|s| s.device.blk_size = 4096);
     let blk = device(&model);
     assert_eq!((blk.block_size(), blk.block_count()), (4096, 256));
     let mut buf = vec![0u8; 8192];

@@ -1,50 +1,14 @@
 use super::super::keys::{ESC_TIMEOUT_NS, SCAN_ESC, SCAN_UP};
 use super::super::output::{EFI_BACKGROUND_LIGHTGRAY, EFI_BLACK};
+use super::super::terminal_model::Terminal;
 use super::*;
 use alloc::vec;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use r_efi::protocols::simple_text_input_ex::{KeyState, LEFT_CONTROL_PRESSED, SHIFT_STATE_VALID, TOGGLE_STATE_VALID};
-use std::collections::VecDeque;
-use std::string::String;
-use std::sync::Mutex as StdMutex;
 
-/// A terminal on the other end of the line, and the clock.
-#[derive(Default)]
-struct Model {
-    tx: StdMutex<Vec<u8>>,
-    rx: StdMutex<VecDeque<u8>>,
-    now: AtomicU64,
-}
-
-impl Model {
-    fn new() -> &'static Model {
-        Box::leak(Box::default())
-    }
-    fn type_bytes(&self, bytes: &[u8]) {
-        self.rx.lock().unwrap().extend(bytes);
-    }
-    fn take_output(&self) -> String {
-        String::from_utf8(core::mem::take(&mut *self.tx.lock().unwrap())).unwrap()
-    }
-}
-
-impl SerialPort for Model {
-    fn write(&self, bytes: &[u8]) {
-        self.tx.lock().unwrap().extend_from_slice(bytes);
-    }
-    fn read_byte(&self) -> Option<u8> {
-        self.rx.lock().unwrap().pop_front()
-    }
-}
-
-impl MonotonicClock for Model {
-    fn now_ns(&self) -> u64 {
-        self.now.load(Ordering::SeqCst)
-    }
-}
-
-fn setup() -> (&'static Model, &'static SerialConsole) {
-    let model = Model::new();
+fn setup() -> (&'static Terminal, &'static SerialConsole) {
+    // The clock moves only when a test says.
+    let model = Terminal::new(0);
     (model, SerialConsole::create(model, model))
 }
 

@@ -147,6 +147,12 @@ fn cases() -> Vec<Case> {
     mac[..6].copy_from_slice(&[0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
     let ipv6 = |groups: [u16; 8]| -> Vec<u8> { groups.iter().flat_map(|g| g.to_be_bytes()).collect() };
     let zero4 = [0u8; 4];
+    // A SAS vendor node (§10.3.4.18) of one address, LUN 0: its device
+    // topology and relative target port.
+    let sas_node = |topology: [u8; 2], port: [u8; 2]| {
+        let address = 0x3100_0004_CF13_F6BDu64.to_le_bytes();
+        node(3, 10, &[&sas, &zero4, &address, &[0; 8], &topology, &port])
+    };
     vec![
         // Hardware (§10.3.2).
         case(node(1, 1, &[&[0x2, 0x1f]]), "Pci(0x1f,0x2)"),
@@ -279,34 +285,12 @@ fn cases() -> Vec<Case> {
         )
         .shortcut("UartFlowCtrl(XonXoff)"),
         case(
-            node(
-                3,
-                10,
-                &[
-                    &sas,
-                    &zero4,
-                    &0x3100_0004_CF13_F6BDu64.to_le_bytes(),
-                    &[0; 8],
-                    &[0, 0],
-                    &[0, 0],
-                ],
-            ),
+            sas_node([0, 0], [0, 0]),
             "VenMsg(D487DDB4-008B-11D9-AFDC-001083FFCA4D,00000000BDF613CF04000031000000000000000000000000)",
         )
         .shortcut("SAS(0x31000004cf13f6bd,0x0,0x0,NoTopology)"),
         case(
-            node(
-                3,
-                10,
-                &[
-                    &sas,
-                    &zero4,
-                    &0x3100_0004_CF13_F6BDu64.to_le_bytes(),
-                    &[0; 8],
-                    &0x0312u16.to_le_bytes(),
-                    &[1, 0],
-                ],
-            ),
+            sas_node(0x0312u16.to_le_bytes(), [1, 0]),
             "VenMsg(D487DDB4-008B-11D9-AFDC-001083FFCA4D,00000000BDF613CF04000031000000000000000012030100)",
         )
         .shortcut("SAS(0x31000004cf13f6bd,0x0,0x1,SATA,Internal,Direct,4)"),
