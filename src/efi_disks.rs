@@ -43,7 +43,7 @@ fn install_disk_info(disk: &Disk, handle: HandleId) {
 
 /// The time FAT writes into directory entries.
 fn rtc_now() -> fat::DateTime {
-    crate::platform::rtc_get().unwrap_or_default().into()
+    crate::platform::rtc_get().unwrap_or(fat::DateTime::FAT_EPOCH)
 }
 
 /// SimpleFileSystem on a partition that holds a FAT file system. Partitions

@@ -650,7 +650,7 @@ mod fat {
             hour: 13,
             minute: 45,
             second: 31,
-            nanosecond: 0,
+            ..fw_drivers::fat::DateTime::FAT_EPOCH
         });
         let mut f = fs.create_file(&fs.root(), "t.txt").unwrap();
         assert_eq!(f.created().year, 2024);
@@ -668,7 +668,7 @@ mod fat {
             hour: 4,
             minute: 5,
             second: 6,
-            nanosecond: 0,
+            ..fw_drivers::fat::DateTime::FAT_EPOCH
         };
         fs.set_times(&mut f, None, Some(when), Some(when)).unwrap();
         let again = fs.open(&fs.root(), "t.txt").unwrap();

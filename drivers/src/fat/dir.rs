@@ -82,61 +82,12 @@ pub(super) fn is_volume_label(raw: &[u8]) -> bool {
     !is_long_name(raw) && raw[DIR_ATTR] & ATTR_VOLUME_ID != 0
 }
 
-/// A calendar time as FAT stores it (§6.1): 1980–2107, two-second resolution
-/// for modification times, 10 ms for creation times, dates only for access.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DateTime {
-    /// 1980-2107.
-    pub year: u16,
-    /// 1-12.
-    pub month: u8,
-    /// 1-31.
-    pub day: u8,
-    /// 0-23.
-    pub hour: u8,
-    /// 0-59.
-    pub minute: u8,
-    /// 0-59 (even, for modification times).
-    pub second: u8,
-    /// Below a second, to 10 ms.
-    pub nanosecond: u32,
-}
+/// Times on a FAT volume are the firmware's one wall-clock type.
+pub use crate::rtc::calendar::DateTime;
 
-/// A wall-clock time as FAT stores it: the calendar fields, no fraction of a
-/// second (FAT keeps 2-second or 10 ms steps), no time zone (FAT has local time).
-impl From<calendar::DateTime> for DateTime {
-    fn from(t: calendar::DateTime) -> DateTime {
-        DateTime {
-            year: t.year,
-            month: t.month,
-            day: t.day,
-            hour: t.hour,
-            minute: t.minute,
-            second: t.second,
-            nanosecond: 0,
-        }
-    }
-}
-
-/// A FAT time as a wall-clock time: its fraction of a second kept, and local
-/// time, so EFI_UNSPECIFIED_TIMEZONE and no daylight bits. Not checked: a
-/// date FAT never wrote (month or day 0) stays what it is.
-impl From<DateTime> for calendar::DateTime {
-    fn from(t: DateTime) -> calendar::DateTime {
-        calendar::DateTime {
-            year: t.year,
-            month: t.month,
-            day: t.day,
-            hour: t.hour,
-            minute: t.minute,
-            second: t.second,
-            nanosecond: t.nanosecond,
-            timezone: calendar::UNSPECIFIED_TIMEZONE,
-            daylight: 0,
-        }
-    }
-}
-
+/// FAT's times (§6.1): 1980–2107, two-second steps for modification times,
+/// 10 ms steps for creation times, dates only for access; local time, with no
+/// time zone.
 impl DateTime {
     /// 1980-01-01 00:00:00, the earliest FAT time, used when there is no clock.
     pub const FAT_EPOCH: DateTime = DateTime {
@@ -147,9 +98,13 @@ impl DateTime {
         minute: 0,
         second: 0,
         nanosecond: 0,
+        timezone: calendar::UNSPECIFIED_TIMEZONE,
+        daylight: 0,
     };
 
-    /// Decodes a FAT date, time and 10 ms count (0..=199).
+    /// Decodes a FAT date, time and 10 ms count (0..=199), as local time
+    /// (EFI_UNSPECIFIED_TIMEZONE, no daylight bits). Not checked: a date FAT
+    /// never wrote (month or day 0) stays what it is.
     pub fn from_fat(date: u16, time: u16, tenths: u8) -> DateTime {
         let tenths = u32::from(tenths.min(199));
         DateTime {
@@ -160,10 +115,13 @@ impl DateTime {
             minute: ((time >> 5) & 0x3F) as u8,
             second: ((time & 0x1F) * 2) as u8 + (tenths / 100) as u8,
             nanosecond: (tenths % 100) * 10_000_000,
+            timezone: calendar::UNSPECIFIED_TIMEZONE,
+            daylight: 0,
         }
     }
 
-    /// Encodes as (date, time, 10 ms count), clamping into FAT's range.
+    /// Encodes as (date, time, 10 ms count), clamping into FAT's range; the
+    /// time zone is dropped (FAT keeps local time).
     pub fn to_fat(&self) -> (u16, u16, u8) {
         let year = self.year.clamp(1980, 2107) - 1980;
         let date = (year << 9) | (u16::from(self.month.min(12)) << 5) | u16::from(self.day.min(31));

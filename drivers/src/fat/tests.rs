@@ -150,6 +150,8 @@ fn timestamps_round_trip() {
         minute: 59,
         second: 59,
         nanosecond: 990_000_000,
+        timezone: crate::rtc::calendar::UNSPECIFIED_TIMEZONE,
+        daylight: 0,
     };
     let (date, time, tenths) = t.to_fat();
     assert_eq!(DateTime::from_fat(date, time, tenths), t);
@@ -159,22 +161,27 @@ fn timestamps_round_trip() {
 }
 
 #[test]
-fn a_clock_reading_becomes_a_fat_time_without_fraction_or_zone() {
-    let clock = crate::rtc::calendar::DateTime {
+fn a_clock_reading_keeps_its_fields_and_loses_its_zone_on_disk() {
+    let clock = DateTime {
         year: 2024,
         month: 2,
         day: 29,
         hour: 13,
         minute: 5,
         second: 7,
-        nanosecond: 123_456_789,
+        nanosecond: 120_000_000,
         timezone: 60,
         daylight: 1,
     };
-    let fat = DateTime::from(clock);
-    let fields = (fat.year, fat.month, fat.day, fat.hour, fat.minute, fat.second);
+    let (date, time, tenths) = clock.to_fat();
+    let back = DateTime::from_fat(date, time, tenths);
+    let fields = (back.year, back.month, back.day, back.hour, back.minute, back.second);
     assert_eq!(fields, (2024, 2, 29, 13, 5, 7));
-    assert_eq!(fat.nanosecond, 0);
+    assert_eq!(back.nanosecond, 120_000_000);
+    assert_eq!(
+        (back.timezone, back.daylight),
+        (crate::rtc::calendar::UNSPECIFIED_TIMEZONE, 0)
+    );
 }
 
 #[test]

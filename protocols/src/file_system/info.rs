@@ -14,7 +14,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::offset_of;
 use fw_drivers::bytes::LeFields;
-use fw_drivers::fat;
 use fw_drivers::rtc::calendar::{DateTime, EFI_TIME_SIZE};
 use r_efi::protocols::file;
 
@@ -74,8 +73,7 @@ pub struct FileSystemInfo {
 /// A FAT time as EFI_FILE_INFO gives it: local time, so
 /// EFI_UNSPECIFIED_TIMEZONE. A date FAT never wrote (day or month 0, as in the
 /// root directory's zeroed entry) becomes the all-zero time.
-pub fn time_from_fat(t: fat::DateTime) -> DateTime {
-    let time = DateTime::from(t);
+pub fn time_from_fat(time: DateTime) -> DateTime {
     if time.is_valid() {
         time
     } else {
@@ -87,7 +85,7 @@ pub fn time_from_fat(t: fat::DateTime) -> DateTime {
 /// all-zero time, which SetInfo takes as "leave unchanged"; an error for an
 /// invalid EFI_TIME. The fraction of a second is kept (creation times hold
 /// 10 ms steps); the time zone is dropped (FAT keeps local time).
-pub fn time_to_fat(t: &DateTime) -> Result<Option<fat::DateTime>, Error> {
+pub fn time_to_fat(t: &DateTime) -> Result<Option<DateTime>, Error> {
     if *t == DateTime::default() {
         return Ok(None);
     }
@@ -96,10 +94,7 @@ pub fn time_to_fat(t: &DateTime) -> Result<Option<fat::DateTime>, Error> {
             reason: "a time field is out of range",
         });
     }
-    Ok(Some(fat::DateTime {
-        nanosecond: t.nanosecond,
-        ..fat::DateTime::from(*t)
-    }))
+    Ok(Some(*t))
 }
 
 fn put_time(b: &mut [u8], at: usize, t: &DateTime) {
@@ -224,15 +219,12 @@ mod tests {
     use super::*;
 
     fn sample() -> FileInfo {
-        let t = time_from_fat(fat::DateTime {
-            year: 2024,
-            month: 2,
-            day: 29,
-            hour: 13,
-            minute: 37,
-            second: 42,
-            nanosecond: 0,
-        });
+        // 2024-02-29 13:37:42 as FAT stores it.
+        let t = time_from_fat(DateTime::from_fat(
+            (44 << 9) | (2 << 5) | 29,
+            (13 << 11) | (37 << 5) | 21,
+            0,
+        ));
         FileInfo {
             file_size: 12345,
             physical_size: 16384,
@@ -294,7 +286,7 @@ mod tests {
             ..DateTime::default()
         };
         assert!(time_to_fat(&bad).is_err());
-        assert_eq!(time_from_fat(fat::DateTime::from_fat(0, 0, 0)), DateTime::default());
+        assert_eq!(time_from_fat(DateTime::from_fat(0, 0, 0)), DateTime::default());
     }
 
     #[test]
