@@ -13,7 +13,7 @@ use crate::variable_file::{self, RT_VAR_FILE_GUID};
 use crate::variables::{VariableError, VariableStore};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
-use fw_drivers::rtc::calendar::DateTime;
+use fw_drivers::rtc::calendar::{DateTime, EFI_TIME_SIZE};
 use r_efi::efi;
 use spin::Mutex;
 
@@ -191,35 +191,9 @@ pub fn enter_runtime(notifies: &[(usize, usize)]) {
 
 // ---- Time (§8.3) ----
 
-fn to_efi_time(t: &DateTime) -> efi::Time {
-    efi::Time {
-        year: t.year,
-        month: t.month,
-        day: t.day,
-        hour: t.hour,
-        minute: t.minute,
-        second: t.second,
-        pad1: 0,
-        nanosecond: t.nanosecond,
-        timezone: t.timezone,
-        daylight: t.daylight,
-        pad2: 0,
-    }
-}
-
-fn from_efi_time(t: &efi::Time) -> DateTime {
-    DateTime {
-        year: t.year,
-        month: t.month,
-        day: t.day,
-        hour: t.hour,
-        minute: t.minute,
-        second: t.second,
-        nanosecond: t.nanosecond,
-        timezone: t.timezone,
-        daylight: t.daylight,
-    }
-}
+/// An EFI_TIME has one layout, `DateTime`'s EFI_TIME bytes (host-tested in
+/// `fw_drivers::rtc::calendar`); r-efi's `efi::Time` is the same 16 bytes.
+const _: () = assert!(core::mem::size_of::<efi::Time>() == EFI_TIME_SIZE);
 
 /// GetTime: the real-time clock's date and time, and its capabilities.
 pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::TimeCapabilities) -> efi::Status {
@@ -234,7 +208,10 @@ pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::Ti
     };
     match get() {
         Ok(now) => {
-            *time = to_efi_time(&now);
+            let time: *mut efi::Time = time;
+            // SAFETY: `time` is the caller's writable EFI_TIME (checked by `out`),
+            // whose 16 bytes are exactly the EFI_TIME layout `to_efi_bytes` writes.
+            unsafe { time.cast::<[u8; EFI_TIME_SIZE]>().write_unaligned(now.to_efi_bytes()) };
             // SAFETY: as above; capabilities are optional.
             if let Ok(caps) = unsafe { out(capabilities) } {
                 // The CMOS clock counts seconds; its accuracy is the VMM's.
@@ -252,11 +229,12 @@ pub extern "efiapi" fn get_time(time: *mut efi::Time, capabilities: *mut efi::Ti
 
 /// SetTime: sets the real-time clock.
 pub extern "efiapi" fn set_time(time: *mut efi::Time) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let Some(time) = (unsafe { time.as_ref() }) else {
+    if time.is_null() {
         return efi::Status::INVALID_PARAMETER;
-    };
-    let t = from_efi_time(time);
+    }
+    // SAFETY: the caller passes a valid EFI_TIME (null was refused above); its
+    // 16 bytes are the layout `from_efi_bytes` reads.
+    let t = DateTime::from_efi_bytes(&unsafe { time.cast::<[u8; EFI_TIME_SIZE]>().read_unaligned() });
     if !t.is_valid() {
         return efi::Status::INVALID_PARAMETER;
     }

@@ -44,6 +44,7 @@ use super::IMAGE_SECURITY_DATABASE;
 use crate::variables::{VariableError, VariableStore};
 use alloc::vec::Vec;
 use core::fmt;
+use fw_drivers::rtc::calendar::{DateTime, EFI_TIME_SIZE};
 use r_efi::efi::{self, Guid, Status};
 
 /// EFI_CERT_TYPE_PKCS7_GUID, 4aafd29d-68df-49ee-8aa9-347d375665a7.
@@ -60,7 +61,7 @@ pub const WIN_CERT_TYPE_EFI_GUID: u16 = 0x0ef1;
 /// WIN_CERTIFICATE.wRevision.
 pub const WIN_CERT_REVISION: u16 = 0x0200;
 /// EFI_TIME.
-const TIME_LEN: usize = 16;
+const TIME_LEN: usize = EFI_TIME_SIZE;
 /// WIN_CERTIFICATE (dwLength, wRevision, wCertificateType) and CertType.
 const WIN_CERT_HEADER: usize = 8 + 16;
 
@@ -126,21 +127,21 @@ impl KeyVariable {
 const MODE_VARIABLES: [&str; 4] = ["SecureBoot", "SetupMode", "AuditMode", "DeployedMode"];
 
 /// An EFI_TIME as §8.2.2 allows it in a descriptor: Pad1, Nanosecond,
-/// TimeZone, Daylight and Pad2 zero. Ordered as time runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp {
-    /// Year (1900-9999).
-    pub year: u16,
-    /// Month (1-12).
-    pub month: u8,
-    /// Day of the month (1-31).
-    pub day: u8,
-    /// Hour (0-23).
-    pub hour: u8,
-    /// Minute (0-59).
-    pub minute: u8,
-    /// Second (0-59).
-    pub second: u8,
+/// TimeZone, Daylight and Pad2 zero, so only the date and the time of day
+/// count. Ordered as time runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime);
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.to_stored().cmp(&other.to_stored())
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Marks a stored time stamp as present (0 means none).
@@ -149,13 +150,14 @@ const STORED: u64 = 1 << 63;
 impl Timestamp {
     /// How the store keeps it: order-preserving, 0 for none.
     pub fn to_stored(self) -> u64 {
+        let t = &self.0;
         STORED
-            | u64::from(self.year) << 40
-            | u64::from(self.month) << 32
-            | u64::from(self.day) << 24
-            | u64::from(self.hour) << 16
-            | u64::from(self.minute) << 8
-            | u64::from(self.second)
+            | u64::from(t.year) << 40
+            | u64::from(t.month) << 32
+            | u64::from(t.day) << 24
+            | u64::from(t.hour) << 16
+            | u64::from(t.minute) << 8
+            | u64::from(t.second)
     }
 
     /// The time stamp [`Timestamp::to_stored`] made, or None for 0 (none).
@@ -163,23 +165,25 @@ impl Timestamp {
         if v & STORED == 0 {
             return None;
         }
-        Some(Timestamp {
+        Some(Timestamp(DateTime {
             year: (v >> 40) as u16,
             month: (v >> 32) as u8,
             day: (v >> 24) as u8,
             hour: (v >> 16) as u8,
             minute: (v >> 8) as u8,
             second: v as u8,
-        })
+            ..DateTime::default()
+        }))
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.0;
         write!(
             f,
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
+            t.year, t.month, t.day, t.hour, t.minute, t.second
         )
     }
 }
@@ -316,7 +320,10 @@ pub fn parse(data: &[u8]) -> Result<Descriptor<'_>, AuthError> {
             len: data.len(),
         });
     }
-    let t = &data[..TIME_LEN];
+    let t: &[u8; EFI_TIME_SIZE] = data[..TIME_LEN].try_into().map_err(|_| AuthError::Truncated {
+        needed: TIME_LEN,
+        len: data.len(),
+    })?;
     let length = u32::from_le_bytes([data[16], data[17], data[18], data[19]]) as usize;
     let end = TIME_LEN
         .checked_add(length)
@@ -339,14 +346,7 @@ pub fn parse(data: &[u8]) -> Result<Descriptor<'_>, AuthError> {
         return Err(AuthError::TimestampNotClean);
     }
     Ok(Descriptor {
-        timestamp: Timestamp {
-            year: u16_at(t, 0),
-            month: t[2],
-            day: t[3],
-            hour: t[4],
-            minute: t[5],
-            second: t[6],
-        },
+        timestamp: Timestamp(DateTime::from_efi_bytes(t)),
         time_bytes: t,
         signed_data: &data[header..end],
         payload: &data[end..],

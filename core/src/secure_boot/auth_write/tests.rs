@@ -69,17 +69,7 @@ fn concat(parts: &[&[u8]]) -> Vec<u8> {
 #[test]
 fn parses_the_descriptor_sign_efi_sig_list_writes() {
     let d = parse(fixture!("db.auth")).unwrap();
-    assert_eq!(
-        d.timestamp,
-        Timestamp {
-            year: 2026,
-            month: 1,
-            day: 3,
-            hour: 0,
-            minute: 0,
-            second: 0
-        }
-    );
+    assert_eq!(d.timestamp, timestamp(2026, 1, 3, 0, 0, 0));
     assert_eq!(d.payload, fixture!("DB.esl"));
     // sign-efi-sig-list writes a bare SignedData (INTEGER version first).
     assert_eq!(d.signed_data[0], 0x30);
@@ -154,7 +144,7 @@ fn kek_signed_db_append_adds_only_new_signatures() {
         Status::SUCCESS
     );
     let (_, _, stored) = s.authenticated(&w("db"), &IMAGE_SECURITY_DATABASE).unwrap();
-    assert_eq!(Timestamp::from_stored(stored).unwrap().day, 11);
+    assert_eq!(Timestamp::from_stored(stored).unwrap().0.day, 11);
     // dbx too, and an append to a variable that does not exist creates it.
     assert_eq!(
         write(&mut s, KeyVariable::Dbx, APPEND, fixture!("dbx-append.auth")),
@@ -479,24 +469,23 @@ fn keys_never_reach_the_variable_file() {
     );
 }
 
+/// A descriptor's time stamp: the date and time of day, the rest zero.
+fn timestamp(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Timestamp {
+    Timestamp(fw_drivers::rtc::calendar::DateTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        ..Default::default()
+    })
+}
+
 #[test]
 fn stored_time_stamps_keep_their_order() {
-    let a = Timestamp {
-        year: 2026,
-        month: 12,
-        day: 31,
-        hour: 23,
-        minute: 59,
-        second: 59,
-    };
-    let b = Timestamp {
-        year: 2027,
-        month: 1,
-        day: 1,
-        hour: 0,
-        minute: 0,
-        second: 0,
-    };
+    let a = timestamp(2026, 12, 31, 23, 59, 59);
+    let b = timestamp(2027, 1, 1, 0, 0, 0);
     assert!(a < b && a.to_stored() < b.to_stored());
     assert_eq!(Timestamp::from_stored(a.to_stored()), Some(a));
     assert_eq!(Timestamp::from_stored(0), None);
