@@ -5,6 +5,7 @@
 
 use alloc::string::String;
 use core::fmt;
+use fw_pe::HeaderError;
 use r_efi::efi;
 
 use super::Machine;
@@ -43,8 +44,8 @@ pub enum ImageError {
     },
     /// The subsystem is not an EFI application, boot service driver or runtime driver.
     UnsupportedSubsystem(u16),
-    /// The `object` crate rejected the NT headers, data directories or section table.
-    MalformedHeaders(object::read::Error),
+    /// The optional header is too small for its fields or its data directories.
+    MalformedHeaders(HeaderError),
     /// `SectionAlignment` is not a power of two of at least 512.
     BadSectionAlignment {
         /// `SectionAlignment`.
@@ -176,6 +177,22 @@ impl ImageError {
             // §7.4: "the device returned a read error".
             ImageError::Read { .. } => efi::Status::DEVICE_ERROR,
             _ => efi::Status::LOAD_ERROR,
+        }
+    }
+}
+
+/// The header reader's errors, as the loader names them: the structural ones
+/// keep their own variants, the rest are [`ImageError::MalformedHeaders`].
+impl From<HeaderError> for ImageError {
+    fn from(error: HeaderError) -> ImageError {
+        match error {
+            HeaderError::Truncated { what } => ImageError::Truncated { what },
+            HeaderError::BadDosSignature { found } => ImageError::BadDosSignature { found },
+            HeaderError::BadPeSignature { offset, found } => ImageError::BadPeSignature { offset, found },
+            HeaderError::NotPe32Plus { magic } => ImageError::NotPe32Plus { magic },
+            HeaderError::OptionalHeaderTooSmall { .. } | HeaderError::TooManyDataDirectories { .. } => {
+                ImageError::MalformedHeaders(error)
+            }
         }
     }
 }
