@@ -18,8 +18,6 @@ pub mod input;
 pub mod mmio;
 pub mod partition;
 pub mod pci;
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub mod portio;
 pub mod ps2;
 pub mod rtc;
 pub mod smbios;

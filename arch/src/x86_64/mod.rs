@@ -14,7 +14,7 @@ mod gdt;
 #[cfg(target_os = "none")]
 pub mod hpet;
 #[cfg(target_os = "none")]
-pub use fw_drivers::portio as io;
+pub use fw_port_io as io;
 #[cfg(target_os = "none")]
 mod msr;
 #[cfg(target_os = "none")]
