@@ -14,6 +14,13 @@ extern crate std;
 #[macro_use]
 mod shared_calls;
 
+/// The identity map's walk, shared by x86_64 and aarch64, and the caching
+/// every architecture's `identity_map` takes.
+#[cfg(any(target_os = "none", test))]
+pub mod page_tables;
+#[cfg(target_os = "none")]
+pub use page_tables::Caching;
+
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -45,10 +52,10 @@ pub use image::{image_layout, image_range, ImageLayout};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{efi_calls, random, stack, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{halt, identity_map, paging::Caching, report_failure, set_low_caching, Boot};
+pub use x86_64::{halt, identity_map, report_failure, set_low_caching, Boot};
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub use aarch64::{efi_calls, halt, identity_map, mmu::Caching, random, report_failure, time, Boot};
+pub use aarch64::{efi_calls, halt, identity_map, random, report_failure, time, Boot};
 
 #[cfg(all(target_arch = "riscv64", target_os = "none"))]
-pub use riscv64::{efi_calls, halt, identity_map, random, report_failure, time, Boot, Caching};
+pub use riscv64::{efi_calls, halt, identity_map, random, report_failure, time, Boot};

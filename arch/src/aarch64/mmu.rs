@@ -12,6 +12,9 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::ptr::{addr_of, addr_of_mut};
 
+use crate::page_tables::{entry, map_range, next_table, EntryFormat, PAGE, TWO_MIB};
+pub use crate::page_tables::{Caching, MapError};
+
 const DESC_VALID: u64 = 1 << 0;
 /// Level 0-2 table descriptor, level 3 page descriptor.
 const DESC_TABLE: u64 = 1 << 1;
@@ -26,43 +29,30 @@ const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
 const MAIR_NORMAL: u64 = 0;
 const MAIR_DEVICE: u64 = 1;
 
-const PAGE: u64 = 4096;
-const TWO_MIB: u64 = 1 << 21;
-const GIB: u64 = 1 << 30;
 /// 48-bit input addresses.
 const VA_BITS: u32 = 48;
 
-/// How a range is mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caching {
-    /// RAM: Normal, write-back.
-    WriteBack,
-    /// Device registers: Device-nGnRE.
-    Uncached,
-}
+/// Stage 1 descriptors (Arm ARM D8.3): bit 0 valid; at levels 1 and 2, bit 1
+/// clear is a block and set is a table.
+struct Descriptor;
 
-/// Why a range could not be mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// The address is wider than the CPU's physical address range.
-    BeyondPhysicalAddressWidth {
-        /// The first address that does not fit.
-        addr: u64,
-        /// The CPU's physical address width in bits.
-        bits: u8,
-    },
-    /// The page allocator gave no page for a new table.
-    OutOfMemory,
-}
+impl EntryFormat for Descriptor {
+    const ADDRESS_MASK: u64 = ADDRESS_MASK;
 
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MapError::BeyondPhysicalAddressWidth { addr, bits } => {
-                write!(f, "address {addr:#x} is beyond the CPU's {bits} physical address bits")
-            }
-            MapError::OutOfMemory => write!(f, "no memory for page tables"),
-        }
+    fn is_valid(entry: u64) -> bool {
+        entry & DESC_VALID != 0
+    }
+
+    fn is_block(entry: u64) -> bool {
+        entry & DESC_TABLE == 0
+    }
+
+    fn table(table: u64) -> u64 {
+        table | DESC_VALID | DESC_TABLE
+    }
+
+    fn block(addr: u64, caching: Caching) -> u64 {
+        addr | attributes(caching) | DESC_VALID
     }
 }
 
@@ -120,28 +110,6 @@ fn attributes(caching: Caching) -> u64 {
     }
 }
 
-fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
-    let page = alloc_page().ok_or(MapError::OutOfMemory)?;
-    // SAFETY: the allocator handed us this page; it is identity mapped RAM (or
-    // the static pool) and nothing else uses it.
-    unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
-    Ok(page)
-}
-
-/// The table an entry points to, created when the entry is invalid.
-///
-/// # Safety
-/// `entry` is a live table entry of the identity map.
-unsafe fn next_table(entry: *mut u64, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<*mut u64, MapError> {
-    // SAFETY: the caller passes a valid entry.
-    unsafe {
-        if *entry & DESC_VALID == 0 {
-            *entry = new_table(alloc_page)? | DESC_VALID | DESC_TABLE;
-        }
-        Ok((*entry & ADDRESS_MASK) as *mut u64)
-    }
-}
-
 /// Adds `[start, end)` (rounded out to 2 MiB) to the identity map. Parts that
 /// are already mapped keep their mapping: only invalid entries are written, so
 /// no live translation changes and no TLB invalidation is needed.
@@ -155,31 +123,9 @@ pub fn identity_map(
     if end > 1u64 << bits.min(VA_BITS as u8) {
         return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
     }
-    let flags = attributes(caching);
-    let mut addr = start & !(TWO_MIB - 1);
-    // SAFETY: the root is the live (or about to be live) translation table;
-    // only invalid entries are filled.
-    unsafe {
-        while addr < end {
-            let l1 = next_table(root().add(((addr >> 39) & 511) as usize), alloc_page)?;
-            let l1e = l1.add(((addr >> 30) & 511) as usize);
-            if *l1e & DESC_VALID != 0 && *l1e & DESC_TABLE == 0 {
-                addr = (addr & !(GIB - 1)) + GIB;
-                continue;
-            }
-            if *l1e & DESC_VALID == 0 && addr.is_multiple_of(GIB) && end - addr >= GIB {
-                *l1e = addr | flags | DESC_VALID;
-                addr += GIB;
-                continue;
-            }
-            let l2 = next_table(l1e, alloc_page)?;
-            let l2e = l2.add(((addr >> 21) & 511) as usize);
-            if *l2e & DESC_VALID == 0 {
-                *l2e = addr | flags | DESC_VALID;
-            }
-            addr += TWO_MIB;
-        }
-    }
+    // SAFETY: the root is the live (or about to be live) translation table,
+    // whose tables are identity mapped (or the static pool, before the MMU is on).
+    unsafe { map_range::<Descriptor>(root(), start, end, caching, true, alloc_page)? };
     barrier::dsb(barrier::ISHST);
     barrier::isb(barrier::SY);
     Ok(())
@@ -195,9 +141,9 @@ fn map_guard_page() -> Result<(), MapError> {
     let alloc = &mut pool_page;
     // SAFETY: the MMU is still off; these tables are not live yet.
     unsafe {
-        let l1 = next_table(root().add(((block >> 39) & 511) as usize), alloc)?;
-        let l2 = next_table(l1.add(((block >> 30) & 511) as usize), alloc)?;
-        let l3 = next_table(l2.add(((block >> 21) & 511) as usize), alloc)?;
+        let l1 = next_table::<Descriptor>(entry(root(), block, 39), alloc)?;
+        let l2 = next_table::<Descriptor>(entry(l1, block, 30), alloc)?;
+        let l3 = next_table::<Descriptor>(entry(l2, block, 21), alloc)?;
         for i in 0..512u64 {
             let page = block + i * PAGE;
             if page != guard {

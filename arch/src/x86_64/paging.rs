@@ -14,6 +14,9 @@ use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use fw_core::caching::PageCaching;
 
+use crate::page_tables::{map_range, new_table, EntryFormat, PAGE, TWO_MIB};
+pub use crate::page_tables::{Caching, MapError};
+
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
 const WRITE_THROUGH: u64 = 1 << 3;
@@ -21,9 +24,6 @@ const CACHE_DISABLE: u64 = 1 << 4;
 const HUGE: u64 = 1 << 7;
 const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
-const GIB: u64 = 1 << 30;
-const TWO_MIB: u64 = 1 << 21;
-const PAGE: u64 = 4096;
 /// PCD | PWT with PAT index 3 (the power-on PAT): UC.
 const UNCACHED: u64 = WRITE_THROUGH | CACHE_DISABLE;
 
@@ -41,37 +41,31 @@ static mut GUARD_TABLES: [PageTable; 4] = [const { PageTable([0; 512]) }; 4];
 /// How many of [`GUARD_TABLES`] are in use.
 static GUARD_TABLES_USED: AtomicUsize = AtomicUsize::new(0);
 
-/// How a range is mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caching {
-    /// RAM: write-back.
-    WriteBack,
-    /// Device registers: uncached.
-    Uncached,
-}
+/// 4-level paging entries (Intel SDM vol. 3 §4.5, Tables 4-15 to 4-19): bit 0
+/// present; in a PDPTE or PDE, PS (bit 7) set maps a 1 GiB or 2 MiB page.
+struct PagingEntry;
 
-/// Why a range could not be mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// The address is wider than the CPU's physical address bits.
-    BeyondPhysicalAddressWidth {
-        /// The first address that does not fit.
-        addr: u64,
-        /// The CPU's physical address width in bits.
-        bits: u8,
-    },
-    /// The page allocator gave no page for a new table.
-    OutOfMemory,
-}
+impl EntryFormat for PagingEntry {
+    const ADDRESS_MASK: u64 = ADDRESS_MASK;
 
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MapError::BeyondPhysicalAddressWidth { addr, bits } => {
-                write!(f, "address {addr:#x} is beyond the CPU's {bits} physical address bits")
-            }
-            MapError::OutOfMemory => write!(f, "no memory for page tables"),
-        }
+    fn is_valid(entry: u64) -> bool {
+        entry & PRESENT != 0
+    }
+
+    fn is_block(entry: u64) -> bool {
+        entry & HUGE != 0
+    }
+
+    fn table(table: u64) -> u64 {
+        table | PRESENT | WRITABLE
+    }
+
+    fn block(addr: u64, caching: Caching) -> u64 {
+        let caching = match caching {
+            Caching::WriteBack => 0,
+            Caching::Uncached => UNCACHED,
+        };
+        addr | PRESENT | WRITABLE | caching | HUGE
     }
 }
 
@@ -130,29 +124,6 @@ fn has_gib_pages() -> bool {
     max >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 26) != 0
 }
 
-/// A zeroed, page-aligned page for a new table, from `alloc_page`.
-fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
-    let page = alloc_page().ok_or(MapError::OutOfMemory)?;
-    debug_assert_eq!(page % 4096, 0);
-    // SAFETY: the allocator handed us this page; it is identity mapped RAM.
-    unsafe { core::ptr::write_bytes(page as *mut u8, 0, 4096) };
-    Ok(page)
-}
-
-/// The table an entry points to, created when the entry is empty.
-///
-/// # Safety
-/// `entry` is a live paging-structure entry.
-unsafe fn next_table(entry: *mut u64, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<*mut u64, MapError> {
-    // SAFETY: the caller passes a valid entry.
-    unsafe {
-        if *entry & PRESENT == 0 {
-            *entry = new_table(alloc_page)? | PRESENT | WRITABLE;
-        }
-        Ok((*entry & ADDRESS_MASK) as *mut u64)
-    }
-}
-
 /// Identity-maps `[start, end)` (rounded out to 2 MiB). Parts that are already
 /// mapped, such as the first 4 GiB, are left as they are.
 pub fn identity_map(
@@ -165,37 +136,12 @@ pub fn identity_map(
     if end > 1u64 << bits {
         return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
     }
-    let flags = PRESENT
-        | WRITABLE
-        | match caching {
-            Caching::WriteBack => 0,
-            Caching::Uncached => WRITE_THROUGH | CACHE_DISABLE,
-        };
-    let gib_pages = has_gib_pages();
-    let mut addr = start & !(TWO_MIB - 1);
-    // SAFETY: the boot PML4 is the live top-level table; entries are only added
-    // for addresses that were not mapped, so no live mapping changes.
+    // SAFETY: the boot PML4 is the live top-level table, its tables identity
+    // mapped; entries are only added for addresses that were not mapped, so no
+    // live mapping changes.
     unsafe {
         let pml4 = addr_of_mut!(boot_pml4).cast::<u64>();
-        while addr < end {
-            let pdpt = next_table(pml4.add(((addr >> 39) & 511) as usize), alloc_page)?;
-            let pdpte = pdpt.add(((addr >> 30) & 511) as usize);
-            if *pdpte & PRESENT != 0 && *pdpte & HUGE != 0 {
-                addr = (addr & !(GIB - 1)) + GIB;
-                continue;
-            }
-            if gib_pages && *pdpte & PRESENT == 0 && addr.is_multiple_of(GIB) && end - addr >= GIB {
-                *pdpte = addr | flags | HUGE;
-                addr += GIB;
-                continue;
-            }
-            let pd = next_table(pdpte, alloc_page)?;
-            let pde = pd.add(((addr >> 21) & 511) as usize);
-            if *pde & PRESENT == 0 {
-                *pde = addr | flags | HUGE;
-            }
-            addr += TWO_MIB;
-        }
+        map_range::<PagingEntry>(pml4, start, end, caching, has_gib_pages(), alloc_page)?;
     }
     flush_tlb();
     Ok(())

@@ -1,0 +1,279 @@
+//! What the x86_64 and aarch64 identity maps share: both are 4-level tables of
+//! 512 eight-byte entries over 4 KiB pages (Intel SDM vol. 3 §4.5, 4-level
+//! paging; Arm ARM D8, VMSAv8-64 with a 4 KiB granule and 48-bit input
+//! addresses), where a level-1 entry may map 1 GiB and a level-2 entry 2 MiB.
+//! Only the bits of an entry differ; [`EntryFormat`] names them, and
+//! [`map_range`] is the one walk that adds a range to the map.
+//!
+//! The walk is host-tested on tables in ordinary memory; the architectures
+//! supply the live root, the entry bits and the TLB maintenance.
+
+/// How a range is mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caching {
+    /// RAM: normal, write-back cacheable memory.
+    WriteBack,
+    /// Device registers: uncached (aarch64: Device-nGnRE, never executable).
+    Uncached,
+}
+
+/// Why a range could not be mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The address is wider than the CPU's physical address range.
+    BeyondPhysicalAddressWidth {
+        /// The first address that does not fit.
+        addr: u64,
+        /// The CPU's physical address width in bits.
+        bits: u8,
+    },
+    /// The page allocator gave no page for a new table.
+    OutOfMemory,
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::BeyondPhysicalAddressWidth { addr, bits } => {
+                write!(f, "address {addr:#x} is beyond the CPU's {bits} physical address bits")
+            }
+            MapError::OutOfMemory => write!(f, "no memory for page tables"),
+        }
+    }
+}
+
+/// The bytes of one table, and of one page.
+pub const PAGE: u64 = 4096;
+/// What a level-2 block (a large page) maps.
+pub const TWO_MIB: u64 = 1 << 21;
+/// What a level-1 block (a huge page) maps.
+pub const GIB: u64 = 1 << 30;
+
+/// The bits of a table entry on one architecture.
+pub trait EntryFormat {
+    /// The bits of an entry that hold a table's or a block's address.
+    const ADDRESS_MASK: u64;
+
+    /// Whether the entry is in use (x86: present; aarch64: valid).
+    fn is_valid(entry: u64) -> bool;
+
+    /// Whether a valid level-1 or level-2 entry maps memory itself (a block,
+    /// or large page) rather than pointing to a table.
+    fn is_block(entry: u64) -> bool;
+
+    /// The entry that points to the table at `table`.
+    fn table(table: u64) -> u64;
+
+    /// The level-1 or level-2 entry that maps the block at `addr`.
+    fn block(addr: u64, caching: Caching) -> u64;
+}
+
+/// A zeroed page for a new table, from `alloc_page`.
+pub fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
+    let page = alloc_page().ok_or(MapError::OutOfMemory)?;
+    debug_assert_eq!(page % PAGE, 0);
+    // SAFETY: the allocator handed us this page, identity mapped and used by
+    // nothing else.
+    unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
+    Ok(page)
+}
+
+/// The table an entry points to, created (from `alloc_page`) when the entry
+/// is not valid.
+///
+/// # Safety
+/// `entry` is an entry of a level 0-2 table of the identity map, and not a block.
+pub unsafe fn next_table<F: EntryFormat>(
+    entry: *mut u64,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Result<*mut u64, MapError> {
+    // SAFETY: the caller passes a valid entry.
+    unsafe {
+        if !F::is_valid(*entry) {
+            *entry = F::table(new_table(alloc_page)?);
+        }
+        Ok((*entry & F::ADDRESS_MASK) as *mut u64)
+    }
+}
+
+/// The entry for `addr` in the table at `table`, whose entries each map
+/// `1 << shift` bytes.
+///
+/// # Safety
+/// `table` points to a table of 512 entries.
+pub unsafe fn entry(table: *mut u64, addr: u64, shift: u32) -> *mut u64 {
+    // SAFETY: the index is below 512.
+    unsafe { table.add(((addr >> shift) & 511) as usize) }
+}
+
+/// Identity-maps `[start, end)` (rounded out to 2 MiB) under the level-0 table
+/// `root`: with 1 GiB blocks where `gib_blocks` allows them and a whole free
+/// GiB is covered, else with 2 MiB blocks. Parts that are already mapped keep
+/// their mapping: only invalid entries are written, so no live translation
+/// changes. The caller makes the new entries visible to the walker.
+///
+/// # Safety
+/// `root` is the level-0 table of an identity map whose tables are all
+/// reachable at their physical addresses.
+pub unsafe fn map_range<F: EntryFormat>(
+    root: *mut u64,
+    start: u64,
+    end: u64,
+    caching: Caching,
+    gib_blocks: bool,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Result<(), MapError> {
+    let mut addr = start & !(TWO_MIB - 1);
+    // SAFETY: the caller's contract: every table reached from `root` is a
+    // table of the map; only invalid entries are filled.
+    unsafe {
+        while addr < end {
+            let level1 = next_table::<F>(entry(root, addr, 39), alloc_page)?;
+            let level1_entry = entry(level1, addr, 30);
+            if F::is_valid(*level1_entry) && F::is_block(*level1_entry) {
+                addr = (addr & !(GIB - 1)) + GIB;
+                continue;
+            }
+            if gib_blocks && !F::is_valid(*level1_entry) && addr.is_multiple_of(GIB) && end - addr >= GIB {
+                *level1_entry = F::block(addr, caching);
+                addr += GIB;
+                continue;
+            }
+            let level2 = next_table::<F>(level1_entry, alloc_page)?;
+            let level2_entry = entry(level2, addr, 21);
+            if !F::is_valid(*level2_entry) {
+                *level2_entry = F::block(addr, caching);
+            }
+            addr += TWO_MIB;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    /// x86-like entries: bit 0 present, bit 7 a block.
+    struct Test;
+
+    impl EntryFormat for Test {
+        const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+        fn is_valid(entry: u64) -> bool {
+            entry & 1 != 0
+        }
+        fn is_block(entry: u64) -> bool {
+            entry & 0x80 != 0
+        }
+        fn table(table: u64) -> u64 {
+            table | 1
+        }
+        fn block(addr: u64, caching: Caching) -> u64 {
+            addr | 0x81 | if caching == Caching::Uncached { 0x10 } else { 0 }
+        }
+    }
+
+    #[repr(C, align(4096))]
+    struct Table([u64; 512]);
+
+    /// Tables in host memory, handed out as the firmware's allocator would.
+    struct Pages {
+        tables: Vec<Box<Table>>,
+        limit: usize,
+    }
+
+    impl Pages {
+        fn new(limit: usize) -> Pages {
+            Pages {
+                tables: Vec::new(),
+                limit,
+            }
+        }
+
+        fn alloc(&mut self) -> Option<u64> {
+            if self.tables.len() == self.limit {
+                return None;
+            }
+            // Not zeroed: `new_table` must clear it.
+            let mut table = Box::new(Table([!0; 512]));
+            let address = table.0.as_mut_ptr() as u64;
+            self.tables.push(table);
+            Some(address)
+        }
+    }
+
+    fn read(table: u64, index: usize) -> u64 {
+        // SAFETY: `table` is one of the test's tables, still alive.
+        unsafe { *(table as *const u64).add(index) }
+    }
+
+    fn map(root: &mut Table, pages: &mut Pages, start: u64, end: u64, gib_blocks: bool) -> Result<(), MapError> {
+        // SAFETY: the root and every table are the test's own.
+        unsafe {
+            map_range::<Test>(
+                root.0.as_mut_ptr(),
+                start,
+                end,
+                Caching::WriteBack,
+                gib_blocks,
+                &mut || pages.alloc(),
+            )
+        }
+    }
+
+    #[test]
+    fn whole_gibs_become_gib_blocks_and_the_rest_two_mib_blocks() {
+        let mut root = Box::new(Table([0; 512]));
+        let mut pages = Pages::new(8);
+        // The start rounds down to 4 GiB: whole GiBs at 4 and 5, then two
+        // 2 MiB blocks for the last 3 MiB.
+        map(&mut root, &mut pages, (4 << 30) + 1, (6 << 30) + (3 << 20), true).unwrap();
+        let level1 = root.0[0] & Test::ADDRESS_MASK;
+        assert_eq!(read(level1, 4), (4 << 30) | 0x81);
+        assert_eq!(read(level1, 5), (5 << 30) | 0x81);
+        let level2 = read(level1, 6) & Test::ADDRESS_MASK;
+        assert_eq!(read(level2, 0), (6 << 30) | 0x81);
+        assert_eq!(read(level2, 1), ((6 << 30) + TWO_MIB) | 0x81);
+        assert_eq!(read(level2, 2), 0);
+        assert_eq!(pages.tables.len(), 2, "one level-1 and one level-2 table");
+    }
+
+    #[test]
+    fn without_gib_blocks_every_gib_gets_a_level_2_table() {
+        let mut root = Box::new(Table([0; 512]));
+        let mut pages = Pages::new(8);
+        map(&mut root, &mut pages, 1 << 30, 2 << 30, false).unwrap();
+        let level2 = read(root.0[0] & Test::ADDRESS_MASK, 1) & Test::ADDRESS_MASK;
+        assert!((0..512).all(|i| read(level2, i) == ((1 << 30) + i as u64 * TWO_MIB) | 0x81));
+    }
+
+    #[test]
+    fn mapped_entries_keep_their_mapping() {
+        let mut root = Box::new(Table([0; 512]));
+        let mut pages = Pages::new(8);
+        map(&mut root, &mut pages, 0, TWO_MIB, false).unwrap();
+        let level1 = root.0[0] & Test::ADDRESS_MASK;
+        let level2 = read(level1, 0) & Test::ADDRESS_MASK;
+        // SAFETY: the test's own table.
+        unsafe { *(level2 as *mut u64) = 0x1234_5000 | 0x81 };
+        // SAFETY: as above: a block at 3 GiB the walk must step over.
+        unsafe { *(level1 as *mut u64).add(3) = (3 << 30) | 0x83 };
+        map(&mut root, &mut pages, 0, 4 << 30, true).unwrap();
+        assert_eq!(read(level2, 0), 0x1234_5000 | 0x81);
+        assert_eq!(read(level2, 1), TWO_MIB | 0x81);
+        assert_eq!(read(level1, 1), (1 << 30) | 0x81);
+        assert_eq!(read(level1, 3), (3 << 30) | 0x83);
+    }
+
+    #[test]
+    fn an_empty_allocator_is_out_of_memory() {
+        let mut root = Box::new(Table([0; 512]));
+        let mut pages = Pages::new(1);
+        assert_eq!(
+            map(&mut root, &mut pages, 0, TWO_MIB, false),
+            Err(MapError::OutOfMemory)
+        );
+    }
+}
