@@ -2,7 +2,7 @@
 //! 512 eight-byte entries over 4 KiB pages (Intel SDM vol. 3 §4.5, 4-level
 //! paging; Arm ARM D8, VMSAv8-64 with a 4 KiB granule and 48-bit input
 //! addresses), where a level-1 entry may map 1 GiB and a level-2 entry 2 MiB.
-//! Only the bits of an entry differ; [`EntryFormat`] names them, and
+//! Only the bits of an entry differ; an [`EntryFormat`] names them, and
 //! [`map_range`] is the one walk that adds a range to the map.
 //!
 //! The walk is host-tested on tables in ordinary memory; the architectures
@@ -50,22 +50,43 @@ pub const TWO_MIB: u64 = 1 << 21;
 pub const GIB: u64 = 1 << 30;
 
 /// The bits of a table entry on one architecture.
-pub trait EntryFormat {
-    /// The bits of an entry that hold a table's or a block's address.
-    const ADDRESS_MASK: u64;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryFormat {
+    /// The bits that hold a table's or a block's address.
+    pub address_mask: u64,
+    /// The bit of an entry in use (x86: present; aarch64: valid).
+    pub valid: u64,
+    /// The bits that tell, in a valid level-1 or level-2 entry, a block (one
+    /// that maps memory itself) from a pointer to a table ...
+    pub kind_mask: u64,
+    /// ... and their value in a block.
+    pub block_kind: u64,
+    /// The bits of an entry that points to a table.
+    pub table: u64,
+    /// The bits of a level-1 or level-2 block of RAM ([`Caching::WriteBack`]).
+    pub write_back_block: u64,
+    /// The bits of a level-1 or level-2 block of device registers ([`Caching::Uncached`]).
+    pub uncached_block: u64,
+}
 
-    /// Whether the entry is in use (x86: present; aarch64: valid).
-    fn is_valid(entry: u64) -> bool;
+impl EntryFormat {
+    /// Whether the entry is in use.
+    pub const fn is_valid(&self, entry: u64) -> bool {
+        entry & self.valid != 0
+    }
 
-    /// Whether a valid level-1 or level-2 entry maps memory itself (a block,
-    /// or large page) rather than pointing to a table.
-    fn is_block(entry: u64) -> bool;
-
-    /// The entry that points to the table at `table`.
-    fn table(table: u64) -> u64;
+    /// Whether a valid level-1 or level-2 entry is a block.
+    pub const fn is_block(&self, entry: u64) -> bool {
+        entry & self.kind_mask == self.block_kind
+    }
 
     /// The level-1 or level-2 entry that maps the block at `addr`.
-    fn block(addr: u64, caching: Caching) -> u64;
+    pub const fn block(&self, addr: u64, caching: Caching) -> u64 {
+        addr | match caching {
+            Caching::WriteBack => self.write_back_block,
+            Caching::Uncached => self.uncached_block,
+        }
+    }
 }
 
 /// A zeroed page for a new table, from `alloc_page`.
@@ -83,16 +104,17 @@ pub fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, Map
 ///
 /// # Safety
 /// `entry` is an entry of a level 0-2 table of the identity map, and not a block.
-pub unsafe fn next_table<F: EntryFormat>(
+pub unsafe fn next_table(
+    format: &EntryFormat,
     entry: *mut u64,
     alloc_page: &mut dyn FnMut() -> Option<u64>,
 ) -> Result<*mut u64, MapError> {
     // SAFETY: the caller passes a valid entry.
     unsafe {
-        if !F::is_valid(*entry) {
-            *entry = F::table(new_table(alloc_page)?);
+        if !format.is_valid(*entry) {
+            *entry = new_table(alloc_page)? | format.table;
         }
-        Ok((*entry & F::ADDRESS_MASK) as *mut u64)
+        Ok((*entry & format.address_mask) as *mut u64)
     }
 }
 
@@ -115,7 +137,8 @@ pub unsafe fn entry(table: *mut u64, addr: u64, shift: u32) -> *mut u64 {
 /// # Safety
 /// `root` is the level-0 table of an identity map whose tables are all
 /// reachable at their physical addresses.
-pub unsafe fn map_range<F: EntryFormat>(
+pub unsafe fn map_range(
+    format: &EntryFormat,
     root: *mut u64,
     start: u64,
     end: u64,
@@ -128,21 +151,21 @@ pub unsafe fn map_range<F: EntryFormat>(
     // table of the map; only invalid entries are filled.
     unsafe {
         while addr < end {
-            let level1 = next_table::<F>(entry(root, addr, 39), alloc_page)?;
+            let level1 = next_table(format, entry(root, addr, 39), alloc_page)?;
             let level1_entry = entry(level1, addr, 30);
-            if F::is_valid(*level1_entry) && F::is_block(*level1_entry) {
+            if format.is_valid(*level1_entry) && format.is_block(*level1_entry) {
                 addr = (addr & !(GIB - 1)) + GIB;
                 continue;
             }
-            if gib_blocks && !F::is_valid(*level1_entry) && addr.is_multiple_of(GIB) && end - addr >= GIB {
-                *level1_entry = F::block(addr, caching);
+            if gib_blocks && !format.is_valid(*level1_entry) && addr.is_multiple_of(GIB) && end - addr >= GIB {
+                *level1_entry = format.block(addr, caching);
                 addr += GIB;
                 continue;
             }
-            let level2 = next_table::<F>(level1_entry, alloc_page)?;
+            let level2 = next_table(format, level1_entry, alloc_page)?;
             let level2_entry = entry(level2, addr, 21);
-            if !F::is_valid(*level2_entry) {
-                *level2_entry = F::block(addr, caching);
+            if !format.is_valid(*level2_entry) {
+                *level2_entry = format.block(addr, caching);
             }
             addr += TWO_MIB;
         }
@@ -156,24 +179,16 @@ mod tests {
     use std::boxed::Box;
     use std::vec::Vec;
 
-    /// x86-like entries: bit 0 present, bit 7 a block.
-    struct Test;
-
-    impl EntryFormat for Test {
-        const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
-        fn is_valid(entry: u64) -> bool {
-            entry & 1 != 0
-        }
-        fn is_block(entry: u64) -> bool {
-            entry & 0x80 != 0
-        }
-        fn table(table: u64) -> u64 {
-            table | 1
-        }
-        fn block(addr: u64, caching: Caching) -> u64 {
-            addr | 0x81 | if caching == Caching::Uncached { 0x10 } else { 0 }
-        }
-    }
+    /// x86-like entries: bit 0 present, bit 7 a block, bit 4 uncached.
+    const TEST: EntryFormat = EntryFormat {
+        address_mask: 0x000f_ffff_ffff_f000,
+        valid: 1,
+        kind_mask: 0x80,
+        block_kind: 0x80,
+        table: 1,
+        write_back_block: 0x81,
+        uncached_block: 0x91,
+    };
 
     #[repr(C, align(4096))]
     struct Table([u64; 512]);
@@ -212,7 +227,8 @@ mod tests {
     fn map(root: &mut Table, pages: &mut Pages, start: u64, end: u64, gib_blocks: bool) -> Result<(), MapError> {
         // SAFETY: the root and every table are the test's own.
         unsafe {
-            map_range::<Test>(
+            map_range(
+                &TEST,
                 root.0.as_mut_ptr(),
                 start,
                 end,
@@ -230,10 +246,10 @@ mod tests {
         // The start rounds down to 4 GiB: whole GiBs at 4 and 5, then two
         // 2 MiB blocks for the last 3 MiB.
         map(&mut root, &mut pages, (4 << 30) + 1, (6 << 30) + (3 << 20), true).unwrap();
-        let level1 = root.0[0] & Test::ADDRESS_MASK;
+        let level1 = root.0[0] & TEST.address_mask;
         assert_eq!(read(level1, 4), (4 << 30) | 0x81);
         assert_eq!(read(level1, 5), (5 << 30) | 0x81);
-        let level2 = read(level1, 6) & Test::ADDRESS_MASK;
+        let level2 = read(level1, 6) & TEST.address_mask;
         assert_eq!(read(level2, 0), (6 << 30) | 0x81);
         assert_eq!(read(level2, 1), ((6 << 30) + TWO_MIB) | 0x81);
         assert_eq!(read(level2, 2), 0);
@@ -245,7 +261,7 @@ mod tests {
         let mut root = Box::new(Table([0; 512]));
         let mut pages = Pages::new(8);
         map(&mut root, &mut pages, 1 << 30, 2 << 30, false).unwrap();
-        let level2 = read(root.0[0] & Test::ADDRESS_MASK, 1) & Test::ADDRESS_MASK;
+        let level2 = read(root.0[0] & TEST.address_mask, 1) & TEST.address_mask;
         assert!((0..512).all(|i| read(level2, i) == ((1 << 30) + i as u64 * TWO_MIB) | 0x81));
     }
 
@@ -254,8 +270,8 @@ mod tests {
         let mut root = Box::new(Table([0; 512]));
         let mut pages = Pages::new(8);
         map(&mut root, &mut pages, 0, TWO_MIB, false).unwrap();
-        let level1 = root.0[0] & Test::ADDRESS_MASK;
-        let level2 = read(level1, 0) & Test::ADDRESS_MASK;
+        let level1 = root.0[0] & TEST.address_mask;
+        let level2 = read(level1, 0) & TEST.address_mask;
         // SAFETY: the test's own table.
         unsafe { *(level2 as *mut u64) = 0x1234_5000 | 0x81 };
         // SAFETY: as above: a block at 3 GiB the walk must step over.

@@ -34,27 +34,15 @@ const VA_BITS: u32 = 48;
 
 /// Stage 1 descriptors (Arm ARM D8.3): bit 0 valid; at levels 1 and 2, bit 1
 /// clear is a block and set is a table.
-struct Descriptor;
-
-impl EntryFormat for Descriptor {
-    const ADDRESS_MASK: u64 = ADDRESS_MASK;
-
-    fn is_valid(entry: u64) -> bool {
-        entry & DESC_VALID != 0
-    }
-
-    fn is_block(entry: u64) -> bool {
-        entry & DESC_TABLE == 0
-    }
-
-    fn table(table: u64) -> u64 {
-        table | DESC_VALID | DESC_TABLE
-    }
-
-    fn block(addr: u64, caching: Caching) -> u64 {
-        addr | attributes(caching) | DESC_VALID
-    }
-}
+const DESCRIPTOR: EntryFormat = EntryFormat {
+    address_mask: ADDRESS_MASK,
+    valid: DESC_VALID,
+    kind_mask: DESC_TABLE,
+    block_kind: 0,
+    table: DESC_VALID | DESC_TABLE,
+    write_back_block: attributes(Caching::WriteBack) | DESC_VALID,
+    uncached_block: attributes(Caching::Uncached) | DESC_VALID,
+};
 
 #[repr(C, align(4096))]
 struct Table([u64; 512]);
@@ -103,7 +91,7 @@ pub fn physical_address_bits() -> u8 {
     }
 }
 
-fn attributes(caching: Caching) -> u64 {
+const fn attributes(caching: Caching) -> u64 {
     match caching {
         Caching::WriteBack => (MAIR_NORMAL << ATTR_INDEX_SHIFT) | SH_INNER | AF,
         Caching::Uncached => (MAIR_DEVICE << ATTR_INDEX_SHIFT) | AF | PXN | UXN,
@@ -125,7 +113,7 @@ pub fn identity_map(
     }
     // SAFETY: the root is the live (or about to be live) translation table,
     // whose tables are identity mapped (or the static pool, before the MMU is on).
-    unsafe { map_range::<Descriptor>(root(), start, end, caching, true, alloc_page)? };
+    unsafe { map_range(&DESCRIPTOR, root(), start, end, caching, true, alloc_page)? };
     barrier::dsb(barrier::ISHST);
     barrier::isb(barrier::SY);
     Ok(())
@@ -141,9 +129,9 @@ fn map_guard_page() -> Result<(), MapError> {
     let alloc = &mut pool_page;
     // SAFETY: the MMU is still off; these tables are not live yet.
     unsafe {
-        let l1 = next_table::<Descriptor>(entry(root(), block, 39), alloc)?;
-        let l2 = next_table::<Descriptor>(entry(l1, block, 30), alloc)?;
-        let l3 = next_table::<Descriptor>(entry(l2, block, 21), alloc)?;
+        let l1 = next_table(&DESCRIPTOR, entry(root(), block, 39), alloc)?;
+        let l2 = next_table(&DESCRIPTOR, entry(l1, block, 30), alloc)?;
+        let l3 = next_table(&DESCRIPTOR, entry(l2, block, 21), alloc)?;
         for i in 0..512u64 {
             let page = block + i * PAGE;
             if page != guard {

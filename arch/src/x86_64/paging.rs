@@ -43,31 +43,15 @@ static GUARD_TABLES_USED: AtomicUsize = AtomicUsize::new(0);
 
 /// 4-level paging entries (Intel SDM vol. 3 §4.5, Tables 4-15 to 4-19): bit 0
 /// present; in a PDPTE or PDE, PS (bit 7) set maps a 1 GiB or 2 MiB page.
-struct PagingEntry;
-
-impl EntryFormat for PagingEntry {
-    const ADDRESS_MASK: u64 = ADDRESS_MASK;
-
-    fn is_valid(entry: u64) -> bool {
-        entry & PRESENT != 0
-    }
-
-    fn is_block(entry: u64) -> bool {
-        entry & HUGE != 0
-    }
-
-    fn table(table: u64) -> u64 {
-        table | PRESENT | WRITABLE
-    }
-
-    fn block(addr: u64, caching: Caching) -> u64 {
-        let caching = match caching {
-            Caching::WriteBack => 0,
-            Caching::Uncached => UNCACHED,
-        };
-        addr | PRESENT | WRITABLE | caching | HUGE
-    }
-}
+const PAGING_ENTRY: EntryFormat = EntryFormat {
+    address_mask: ADDRESS_MASK,
+    valid: PRESENT,
+    kind_mask: HUGE,
+    block_kind: HUGE,
+    table: PRESENT | WRITABLE,
+    write_back_block: PRESENT | WRITABLE | HUGE,
+    uncached_block: PRESENT | WRITABLE | UNCACHED | HUGE,
+};
 
 fn flush_tlb() {
     // SAFETY: reloading CR3 with its own value only flushes the TLB.
@@ -141,7 +125,7 @@ pub fn identity_map(
     // live mapping changes.
     unsafe {
         let pml4 = addr_of_mut!(boot_pml4).cast::<u64>();
-        map_range::<PagingEntry>(pml4, start, end, caching, has_gib_pages(), alloc_page)?;
+        map_range(&PAGING_ENTRY, pml4, start, end, caching, has_gib_pages(), alloc_page)?;
     }
     flush_tlb();
     Ok(())
