@@ -18,6 +18,8 @@ mod shared_calls;
 /// every architecture's `identity_map` takes.
 #[cfg(any(target_os = "none", test))]
 pub mod page_tables;
+#[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "none"))]
+pub use page_tables::identity_map;
 #[cfg(target_os = "none")]
 pub use page_tables::Caching;
 
@@ -52,10 +54,10 @@ pub use image::{image_layout, image_range, ImageLayout};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{efi_calls, random, stack, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{halt, identity_map, report_failure, set_low_caching, Boot};
+pub use x86_64::{halt, report_failure, set_low_caching, Boot};
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub use aarch64::{efi_calls, halt, identity_map, random, report_failure, time, Boot};
+pub use aarch64::{efi_calls, halt, random, report_failure, time, Boot};
 
 #[cfg(all(target_arch = "riscv64", target_os = "none"))]
 pub use riscv64::{efi_calls, halt, identity_map, random, report_failure, time, Boot};

@@ -67,6 +67,8 @@ pub struct EntryFormat {
     pub write_back_block: u64,
     /// The bits of a level-1 or level-2 block of device registers ([`Caching::Uncached`]).
     pub uncached_block: u64,
+    /// The width of the addresses the four levels translate (48 on both).
+    pub input_bits: u8,
 }
 
 impl EntryFormat {
@@ -173,6 +175,89 @@ pub unsafe fn map_range(
     Ok(())
 }
 
+/// An architecture's identity map: its entry format and how to reach it.
+#[derive(Clone, Copy)]
+pub struct IdentityMap {
+    format: EntryFormat,
+    root: fn() -> *mut u64,
+    physical_address_bits: fn() -> u8,
+    gib_blocks: fn() -> bool,
+    publish: fn(),
+}
+
+impl IdentityMap {
+    /// The map under the level-0 table `root()` returns, in `format`.
+    /// `physical_address_bits()` is the CPU's physical address width,
+    /// `gib_blocks()` whether level-1 blocks exist, and `publish()` makes new
+    /// entries visible to the CPU's table walker.
+    ///
+    /// # Safety
+    /// `root()` is the table the CPU translates through (or will, once paging
+    /// is on), and every table reached from it is identity mapped.
+    pub const unsafe fn new(
+        format: EntryFormat,
+        root: fn() -> *mut u64,
+        physical_address_bits: fn() -> u8,
+        gib_blocks: fn() -> bool,
+        publish: fn(),
+    ) -> IdentityMap {
+        IdentityMap {
+            format,
+            root,
+            physical_address_bits,
+            gib_blocks,
+            publish,
+        }
+    }
+
+    /// Identity-maps `[start, end)` with [`map_range`] (rounded out to 2 MiB;
+    /// what is mapped already stays as it is), after checking that `end` is
+    /// within the CPU's physical address width.
+    pub fn map(
+        &self,
+        start: u64,
+        end: u64,
+        caching: Caching,
+        alloc_page: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<(), MapError> {
+        let bits = (self.physical_address_bits)();
+        if end > 1u64 << bits.min(self.format.input_bits) {
+            return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
+        }
+        // SAFETY: `new`'s contract: `root` is the live level-0 table and its
+        // tables are identity mapped.
+        unsafe {
+            map_range(
+                &self.format,
+                (self.root)(),
+                start,
+                end,
+                caching,
+                (self.gib_blocks)(),
+                alloc_page,
+            )?
+        };
+        (self.publish)();
+        Ok(())
+    }
+}
+
+/// Identity-maps `[start, end)` (RAM above what the entry code mapped, 64-bit
+/// PCI BARs) in this architecture's map, taking new tables from `alloc_page`.
+#[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "none"))]
+pub fn identity_map(
+    start: u64,
+    end: u64,
+    caching: Caching,
+    alloc_page: &mut dyn FnMut() -> Option<u64>,
+) -> Result<(), MapError> {
+    #[cfg(target_arch = "aarch64")]
+    use crate::aarch64::mmu::IDENTITY_MAP;
+    #[cfg(target_arch = "x86_64")]
+    use crate::x86_64::paging::IDENTITY_MAP;
+    IDENTITY_MAP.map(start, end, caching, alloc_page)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +273,7 @@ mod tests {
         table: 1,
         write_back_block: 0x81,
         uncached_block: 0x91,
+        input_bits: 48,
     };
 
     #[repr(C, align(4096))]

@@ -6,13 +6,13 @@
 //! are Device-nGnRE and never executable. Ranges are mapped with 1 GiB blocks
 //! where they allow it, else 2 MiB blocks; the page below the boot stack is a
 //! 4 KiB hole (the guard page). Before the MMU is on, tables come from a static
-//! pool; later [`identity_map`] takes them from the caller's page allocator.
+//! pool; later `fw_arch::identity_map` takes them from the caller's page allocator.
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::ptr::{addr_of, addr_of_mut};
 
-use crate::page_tables::{entry, map_range, next_table, EntryFormat, PAGE, TWO_MIB};
+use crate::page_tables::{entry, next_table, EntryFormat, IdentityMap, PAGE, TWO_MIB};
 pub use crate::page_tables::{Caching, MapError};
 
 const DESC_VALID: u64 = 1 << 0;
@@ -30,7 +30,7 @@ const MAIR_NORMAL: u64 = 0;
 const MAIR_DEVICE: u64 = 1;
 
 /// 48-bit input addresses.
-const VA_BITS: u32 = 48;
+const VA_BITS: u8 = 48;
 
 /// Stage 1 descriptors (Arm ARM D8.3): bit 0 valid; at levels 1 and 2, bit 1
 /// clear is a block and set is a table.
@@ -42,7 +42,21 @@ const DESCRIPTOR: EntryFormat = EntryFormat {
     table: DESC_VALID | DESC_TABLE,
     write_back_block: attributes(Caching::WriteBack) | DESC_VALID,
     uncached_block: attributes(Caching::Uncached) | DESC_VALID,
+    input_bits: VA_BITS,
 };
+
+/// The identity map under TTBR0_EL1. Adding to it writes only invalid entries,
+/// so no live translation changes and no TLB invalidation is needed: a DSB and
+/// an ISB make the new entries visible to the walker.
+// SAFETY: the root is the translation table `enable` installs in TTBR0_EL1;
+// its tables come from the static pool or identity mapped RAM.
+pub const IDENTITY_MAP: IdentityMap =
+    unsafe { IdentityMap::new(DESCRIPTOR, root, physical_address_bits, || true, publish) };
+
+fn publish() {
+    barrier::dsb(barrier::ISHST);
+    barrier::isb(barrier::SY);
+}
 
 #[repr(C, align(4096))]
 struct Table([u64; 512]);
@@ -98,30 +112,9 @@ const fn attributes(caching: Caching) -> u64 {
     }
 }
 
-/// Adds `[start, end)` (rounded out to 2 MiB) to the identity map. Parts that
-/// are already mapped keep their mapping: only invalid entries are written, so
-/// no live translation changes and no TLB invalidation is needed.
-pub fn identity_map(
-    start: u64,
-    end: u64,
-    caching: Caching,
-    alloc_page: &mut dyn FnMut() -> Option<u64>,
-) -> Result<(), MapError> {
-    let bits = physical_address_bits();
-    if end > 1u64 << bits.min(VA_BITS as u8) {
-        return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
-    }
-    // SAFETY: the root is the live (or about to be live) translation table,
-    // whose tables are identity mapped (or the static pool, before the MMU is on).
-    unsafe { map_range(&DESCRIPTOR, root(), start, end, caching, true, alloc_page)? };
-    barrier::dsb(barrier::ISHST);
-    barrier::isb(barrier::SY);
-    Ok(())
-}
-
 /// Maps the 2 MiB around the boot stack's guard page with 4 KiB pages, minus
 /// the guard page. Runs before the RAM holding the stack is mapped, so that
-/// `identity_map` then skips this 2 MiB.
+/// `IDENTITY_MAP` then skips this 2 MiB.
 fn map_guard_page() -> Result<(), MapError> {
     let guard = addr_of!(boot_stack_guard) as u64;
     let block = guard & !(TWO_MIB - 1);
@@ -157,10 +150,10 @@ pub unsafe fn enable(
     pool_page().ok_or(MapError::OutOfMemory)?;
     map_guard_page()?;
     for (start, size) in ram {
-        identity_map(start, start.saturating_add(size), Caching::WriteBack, &mut pool_page)?;
+        IDENTITY_MAP.map(start, start.saturating_add(size), Caching::WriteBack, &mut pool_page)?;
     }
     for (start, size) in devices {
-        identity_map(start, start.saturating_add(size), Caching::Uncached, &mut pool_page)?;
+        IDENTITY_MAP.map(start, start.saturating_add(size), Caching::Uncached, &mut pool_page)?;
     }
     MAIR_EL1.write(
         MAIR_EL1::Attr0_Normal_Outer::WriteBack_NonTransient_ReadWriteAlloc

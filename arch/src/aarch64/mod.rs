@@ -22,8 +22,6 @@ pub mod time;
 #[cfg(target_os = "none")]
 pub use crate::boot_tree::device_tree;
 #[cfg(target_os = "none")]
-pub use mmu::identity_map;
-#[cfg(target_os = "none")]
 pub use start::{halt, report_failure, Boot};
 
 #[cfg(target_os = "none")]

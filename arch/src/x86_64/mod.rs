@@ -30,7 +30,7 @@ pub mod time;
 pub mod tlb_warmup;
 
 #[cfg(target_os = "none")]
-pub use paging::{identity_map, set_low_caching};
+pub use paging::set_low_caching;
 #[cfg(target_os = "none")]
 pub use start::{halt, report_failure, Boot};
 

@@ -3,7 +3,7 @@
 //! The entry code maps the first 4 GiB write-back with 2 MiB pages from static
 //! tables. Here the pages under the boot and exception stacks become guard pages,
 //! [`set_low_caching`] makes what is not RAM below 4 GiB uncached (PCD|PWT, the
-//! decision is `fw_core::caching`), and [`identity_map`] adds
+//! decision is `fw_core::caching`), and [`IDENTITY_MAP`] adds
 //! any other range (RAM above 4 GiB, 64-bit PCI BARs) with 1 GiB pages when the CPU
 //! has them, else 2 MiB pages, taking new tables from a page allocator.
 
@@ -14,7 +14,7 @@ use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use fw_core::caching::PageCaching;
 
-use crate::page_tables::{map_range, new_table, EntryFormat, PAGE, TWO_MIB};
+use crate::page_tables::{new_table, EntryFormat, IdentityMap, PAGE, TWO_MIB};
 pub use crate::page_tables::{Caching, MapError};
 
 const PRESENT: u64 = 1 << 0;
@@ -51,7 +51,28 @@ const PAGING_ENTRY: EntryFormat = EntryFormat {
     table: PRESENT | WRITABLE,
     write_back_block: PRESENT | WRITABLE | HUGE,
     uncached_block: PRESENT | WRITABLE | UNCACHED | HUGE,
+    // 4-level paging translates 48-bit linear addresses.
+    input_bits: 48,
 };
+
+/// The identity map under the boot PML4 (what CR3 holds), with 1 GiB pages
+/// where the CPU has them. Parts already mapped, such as the first 4 GiB, stay
+/// as they are; a CR3 reload flushes the TLB after an addition.
+// SAFETY: `boot_pml4` is the live top-level table; the entry code and
+// `new_table` put every table in identity mapped memory.
+pub const IDENTITY_MAP: IdentityMap = unsafe {
+    IdentityMap::new(
+        PAGING_ENTRY,
+        boot_pml4_table,
+        physical_address_bits,
+        has_gib_pages,
+        flush_tlb,
+    )
+};
+
+fn boot_pml4_table() -> *mut u64 {
+    addr_of_mut!(boot_pml4).cast::<u64>()
+}
 
 fn flush_tlb() {
     // SAFETY: reloading CR3 with its own value only flushes the TLB.
@@ -106,29 +127,6 @@ fn physical_address_bits() -> u8 {
 fn has_gib_pages() -> bool {
     let max = __cpuid(0x8000_0000).eax;
     max >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 26) != 0
-}
-
-/// Identity-maps `[start, end)` (rounded out to 2 MiB). Parts that are already
-/// mapped, such as the first 4 GiB, are left as they are.
-pub fn identity_map(
-    start: u64,
-    end: u64,
-    caching: Caching,
-    alloc_page: &mut dyn FnMut() -> Option<u64>,
-) -> Result<(), MapError> {
-    let bits = physical_address_bits();
-    if end > 1u64 << bits {
-        return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
-    }
-    // SAFETY: the boot PML4 is the live top-level table, its tables identity
-    // mapped; entries are only added for addresses that were not mapped, so no
-    // live mapping changes.
-    unsafe {
-        let pml4 = addr_of_mut!(boot_pml4).cast::<u64>();
-        map_range(&PAGING_ENTRY, pml4, start, end, caching, has_gib_pages(), alloc_page)?;
-    }
-    flush_tlb();
-    Ok(())
 }
 
 /// What [`set_low_caching`] did, for the log.
