@@ -87,17 +87,28 @@ pub enum HeaderError {
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HeaderError::Truncated { what } => write!(f, "the file ends inside the {what}"),
-            HeaderError::BadDosSignature { found } => write!(f, "no MZ signature (found {found:#06x})"),
-            HeaderError::BadPeSignature { offset, found } => {
-                write!(f, "no PE signature at {offset:#x} (found {found:#010x})")
+            HeaderError::Truncated { what } => write!(f, "image truncated: the file ends inside the {what}"),
+            HeaderError::BadDosSignature { found } => {
+                write!(f, "not a PE image: DOS signature {found:#06x}, expected \"MZ\"")
             }
-            HeaderError::NotPe32Plus { magic } => write!(f, "not a PE32+ image (optional header magic {magic:#06x})"),
+            HeaderError::BadPeSignature { offset, found } => {
+                write!(
+                    f,
+                    "not a PE image: signature {found:#010x} at {offset:#x}, expected \"PE\\0\\0\""
+                )
+            }
+            HeaderError::NotPe32Plus { magic } => write!(f, "optional header magic {magic:#x} is not PE32+ (0x20b)"),
             HeaderError::OptionalHeaderTooSmall { size } => {
-                write!(f, "the optional header's size {size} is too small for PE32+")
+                write!(
+                    f,
+                    "malformed PE headers: an optional header of {size} bytes is too small for PE32+"
+                )
             }
             HeaderError::TooManyDataDirectories { count } => {
-                write!(f, "{count} data directories do not fit in the optional header")
+                write!(
+                    f,
+                    "malformed PE headers: {count} data directories do not fit in the optional header"
+                )
             }
         }
     }
