@@ -31,8 +31,14 @@ mod tests;
 pub const DOS_SIGNATURE: u16 = 0x5a4d;
 /// "PE\0\0", at the offset the DOS header's `e_lfanew` names.
 pub const NT_SIGNATURE: u32 = 0x0000_4550;
+/// The optional header magic of a PE32 (32-bit) image.
+pub const PE32_MAGIC: u16 = 0x10b;
 /// The optional header magic of a PE32+ (64-bit) image.
 pub const PE32_PLUS_MAGIC: u16 = 0x20b;
+/// Where `SizeOfHeaders` is in the optional header, PE32 and PE32+ alike.
+pub const SIZE_OF_HEADERS_OFFSET: u64 = 60;
+/// Where `CheckSum` is in the optional header, PE32 and PE32+ alike.
+pub const CHECK_SUM_OFFSET: u64 = 64;
 /// The COFF `Characteristics` flag of an image that must run at its preferred base.
 pub const RELOCS_STRIPPED: u16 = 0x0001;
 
@@ -201,6 +207,16 @@ impl CoffHeader {
         self.section_table_offset() + u64::from(self.number_of_sections) * SECTION_HEADER_SIZE as u64
     }
 
+    /// The optional header's `Magic` (PE32 or PE32+, or anything else).
+    pub fn optional_magic(&self, file: &[u8]) -> Result<u16, HeaderError> {
+        usize::try_from(self.optional_header_offset())
+            .ok()
+            .and_then(|at| file.u16_le(at))
+            .ok_or(HeaderError::Truncated {
+                what: "optional header",
+            })
+    }
+
     /// The section table, which must lie wholly inside `file`.
     pub fn section_headers(&self, file: &[u8]) -> Result<Vec<SectionHeader>, HeaderError> {
         let table = bytes_between(file, self.section_table_offset(), self.section_table_end())
@@ -209,6 +225,17 @@ impl CoffHeader {
             .chunks_exact(SECTION_HEADER_SIZE)
             .map(SectionHeader::parse)
             .collect())
+    }
+}
+
+/// Where `NumberOfRvaAndSizes` and the first data directory are in an
+/// optional header with `magic`, from its start (PE Format §3.4.2): PE32+
+/// drops `BaseOfData` but widens five fields to 64 bits.
+pub fn data_directory_offsets(magic: u16) -> Option<(u64, u64)> {
+    match magic {
+        PE32_MAGIC => Some((92, 96)),
+        PE32_PLUS_MAGIC => Some((108, OPTIONAL_HEADER64_SIZE as u64)),
+        _ => None,
     }
 }
 
@@ -224,8 +251,7 @@ fn bytes_between(file: &[u8], start: u64, end: u64) -> Option<&[u8]> {
 /// Signatures are not checked here; [`CoffHeader::read`] names a wrong one.
 pub fn headers_len(prefix: &[u8]) -> Result<u64, HeaderError> {
     let coff = CoffHeader::at(prefix, nt_offset(prefix)?)?;
-    // PE32+ optional header: SizeOfHeaders is the u32 at offset 60.
-    let size_of_headers = usize::try_from(coff.optional_header_offset() + 60)
+    let size_of_headers = usize::try_from(coff.optional_header_offset() + SIZE_OF_HEADERS_OFFSET)
         .ok()
         .and_then(|at| prefix.u32_le(at))
         .ok_or(HeaderError::Truncated {
@@ -405,12 +431,7 @@ impl Headers {
     /// `file`, and that the optional header holds its fields and data directories.
     pub fn read(file: &[u8], coff: CoffHeader) -> Result<Headers, HeaderError> {
         let optional_at = coff.optional_header_offset();
-        let magic = usize::try_from(optional_at)
-            .ok()
-            .and_then(|at| file.u16_le(at))
-            .ok_or(HeaderError::Truncated {
-                what: "optional header",
-            })?;
+        let magic = coff.optional_magic(file)?;
         if magic != PE32_PLUS_MAGIC {
             return Err(HeaderError::NotPe32Plus { magic });
         }
@@ -444,7 +465,7 @@ impl Headers {
                 image_base: optional.u64_le(24).unwrap_or(0),
                 section_alignment: field32(32),
                 size_of_image: field32(56),
-                size_of_headers: field32(60),
+                size_of_headers: field32(SIZE_OF_HEADERS_OFFSET as usize),
                 subsystem: optional.u16_le(68).unwrap_or(0),
                 base_relocations,
             },
