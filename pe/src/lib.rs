@@ -313,17 +313,12 @@ impl SectionHeader {
             return None;
         }
         if bytes[1] == b'/' {
+            // `//` and base-64 digits, most significant first.
+            const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
             let mut offset: u64 = 0;
             for &byte in &bytes[2..] {
-                let digit = match byte {
-                    b'A'..=b'Z' => byte - b'A',
-                    b'a'..=b'z' => byte - b'a' + 26,
-                    b'0'..=b'9' => byte - b'0' + 52,
-                    b'+' => 62,
-                    b'/' => 63,
-                    _ => return None,
-                };
-                offset = offset * 64 + u64::from(digit);
+                let digit = DIGITS.iter().position(|&d| d == byte)?;
+                offset = offset * 64 + digit as u64;
             }
             u32::try_from(offset).ok()
         } else {
