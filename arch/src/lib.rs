@@ -23,6 +23,10 @@ pub use page_tables::identity_map;
 #[cfg(target_os = "none")]
 pub use page_tables::Caching;
 
+/// Filling a buffer from a 64-bit random number instruction.
+#[cfg(any(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "none"), test))]
+mod random_words;
+
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
