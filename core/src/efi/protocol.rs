@@ -11,7 +11,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::dispatch::signal;
-use super::{out, BOOT};
+use super::{out, status_of, BOOT};
 use crate::events::EventId;
 use crate::handles::{device_path, Error, HandleId, Interface, RegistrationId, Search};
 use crate::memory::MemoryType;
@@ -32,6 +32,23 @@ fn handle(h: efi::Handle) -> Option<HandleId> {
 fn guid_arg(g: *const efi::Guid) -> Option<efi::Guid> {
     // SAFETY: a non-null GUID pointer points to a GUID (the caller's contract).
     unsafe { g.as_ref() }.copied()
+}
+
+/// The handle and the protocol GUID a service acts on, if both are given.
+fn handle_and_guid(h: efi::Handle, guid: *const efi::Guid) -> Option<(HandleId, efi::Guid)> {
+    Some((handle(h)?, guid_arg(guid)?))
+}
+
+/// The GUID and the out-parameter of a service that looks a protocol up and
+/// writes what it found; INVALID_PARAMETER when either pointer is null.
+///
+/// # Safety
+/// `slot` is null or writable, `guid` null or readable.
+unsafe fn guid_and_slot<'a, T>(guid: *const efi::Guid, slot: *mut T) -> Result<(efi::Guid, &'a mut T), efi::Status> {
+    // SAFETY: the caller's contract.
+    let slot = unsafe { out(slot) }?;
+    let guid = guid_arg(guid).ok_or(efi::Status::INVALID_PARAMETER)?;
+    Ok((guid, slot))
 }
 
 /// The bytes of a device path in memory, bounded and checked node by node.
@@ -121,7 +138,7 @@ pub extern "efiapi" fn reinstall_protocol_interface(
     old: *mut c_void,
     new: *mut c_void,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
     let result = BOOT
@@ -143,17 +160,14 @@ pub extern "efiapi" fn uninstall_protocol_interface(
     guid: *mut efi::Guid,
     interface: *mut c_void,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
-    match BOOT
+    let result = BOOT
         .lock()
         .handles
-        .uninstall_protocol(h, &guid, Interface::from_ptr(interface))
-    {
-        Ok(()) => efi::Status::SUCCESS,
-        Err(e) => e.status(),
-    }
+        .uninstall_protocol(h, &guid, Interface::from_ptr(interface));
+    status_of(result, Error::status)
 }
 
 /// HandleProtocol: the interface of a protocol on a handle.
@@ -162,12 +176,12 @@ pub extern "efiapi" fn handle_protocol(
     guid: *mut efi::Guid,
     interface: *mut *mut c_void,
 ) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let slot = match unsafe { out(interface) } {
-        Ok(s) => s,
+    // SAFETY: the caller passes valid pointers or null.
+    let (guid, slot) = match unsafe { guid_and_slot(guid, interface) } {
+        Ok(found) => found,
         Err(s) => return s,
     };
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some(h) = handle(h) else {
         return efi::Status::INVALID_PARAMETER;
     };
     match BOOT.lock().handles.handle_protocol(h, &guid) {
@@ -188,13 +202,10 @@ pub extern "efiapi" fn register_protocol_notify(
     event: efi::Event,
     registration: *mut *mut c_void,
 ) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let slot = match unsafe { out(registration) } {
-        Ok(s) => s,
+    // SAFETY: the caller passes valid pointers or null.
+    let (guid, slot) = match unsafe { guid_and_slot(guid, registration) } {
+        Ok(found) => found,
         Err(s) => return s,
-    };
-    let Some(guid) = guid_arg(guid) else {
-        return efi::Status::INVALID_PARAMETER;
     };
     let event = EventId(event as usize);
     let mut boot = BOOT.lock();
@@ -369,7 +380,7 @@ pub extern "efiapi" fn open_protocol(
     controller: efi::Handle,
     attributes: u32,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
     if interface.is_null() && attributes != efi::OPEN_PROTOCOL_TEST_PROTOCOL {
@@ -398,17 +409,14 @@ pub extern "efiapi" fn close_protocol(
     agent: efi::Handle,
     controller: efi::Handle,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
-    match BOOT
+    let result = BOOT
         .lock()
         .handles
-        .close_protocol(h, &guid, handle(agent), handle(controller))
-    {
-        Ok(()) => efi::Status::SUCCESS,
-        Err(e) => e.status(),
-    }
+        .close_protocol(h, &guid, handle(agent), handle(controller));
+    status_of(result, Error::status)
 }
 
 /// OpenProtocolInformation: who has a protocol on a handle open, and how.
@@ -418,7 +426,7 @@ pub extern "efiapi" fn open_protocol_information(
     entries: *mut *mut efi::OpenProtocolInformationEntry,
     count: *mut usize,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
     if entries.is_null() || count.is_null() {
@@ -502,13 +510,10 @@ pub extern "efiapi" fn locate_protocol(
     registration: *mut c_void,
     interface: *mut *mut c_void,
 ) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let slot = match unsafe { out(interface) } {
-        Ok(s) => s,
+    // SAFETY: the caller passes valid pointers or null.
+    let (guid, slot) = match unsafe { guid_and_slot(guid, interface) } {
+        Ok(found) => found,
         Err(s) => return s,
-    };
-    let Some(guid) = guid_arg(guid) else {
-        return efi::Status::INVALID_PARAMETER;
     };
     let registration = if registration.is_null() {
         None
