@@ -3,13 +3,17 @@
 //! tables, fw_cfg files, the PVH start info, variable stores, PE headers, the
 //! Linux boot protocol's setup header). Every read is checked: a field that
 //! does not lie wholly inside the bytes gives `None`, never a panic, and the
-//! parser decides what a short structure means.
+//! parser decides what a short structure means. UTF-16 strings are read the
+//! same way everywhere too ([`utf16_units`]).
 //!
 //! A crate of its own so that the firmware's parsers (`fw-drivers`, `fw-core`)
 //! and the built-in EFI applications (`fw-loaders`, which see the firmware only
 //! through the system table) read fields the same way.
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
 
 /// Checked little-endian reads out of a byte slice; `at` is the field's offset.
 pub trait LeFields {
@@ -44,6 +48,16 @@ impl LeFields for [u8] {
     }
 }
 
+/// The UTF-16 code units of the little-endian string in `bytes` (the UCS-2
+/// strings of device path nodes, variables and file names), up to its NUL or
+/// the end of `bytes`; an odd last byte is not a unit.
+pub fn utf16_units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&unit| unit != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +71,13 @@ mod tests {
         assert_eq!(BYTES.u32_le(1), Some(0x0504_0302));
         assert_eq!(BYTES.u64_le(2), Some(0x0a09_0807_0605_0403));
         assert_eq!(BYTES.array_at::<3>(7), Some([0x08, 0x09, 0x0a]));
+    }
+
+    #[test]
+    fn utf16_units_stop_at_the_nul_or_the_last_whole_unit() {
+        let units = |bytes: &[u8]| utf16_units(bytes).collect::<std::vec::Vec<u16>>();
+        assert_eq!(units(b"a\0b\0\0\0c\0"), [0x61, 0x62]);
+        assert_eq!(units(b"a\0\x3b\x26z"), [0x61, 0x263b]);
     }
 
     #[test]

@@ -62,12 +62,7 @@ pub(super) fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
         if node.kind() != 4 || node.sub_type() != 4 {
             return None;
         }
-        let units: Vec<u16> = node
-            .data()
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&c| c != 0)
-            .collect();
+        let units: Vec<u16> = fw_drivers::bytes::utf16_units(node.data()).collect();
         if !name.is_empty() && name.last() != Some(&u16::from(b'\\')) && units.first() != Some(&u16::from(b'\\')) {
             name.push(u16::from(b'\\'));
         }
