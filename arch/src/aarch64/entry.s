@@ -100,18 +100,10 @@ at_el1:
 6:  wfi
     b       6b
 
+/* The boot stack's guard page; ../boot_stacks.s, appended to this file,
+   puts the stacks right after it. */
 .section .bss.boot_stack, "aw", @nobits
 .balign 4096
 .global boot_stack_guard
 boot_stack_guard:
     .skip 4096
-.global boot_stack_bottom
-boot_stack_bottom:
-    .skip 512 * 1024
-.global boot_stack_top
-boot_stack_top:
-.global exception_stack_bottom
-exception_stack_bottom:
-    .skip 16 * 1024
-.global exception_stack_top
-exception_stack_top:

@@ -25,4 +25,5 @@ pub use crate::boot_tree::device_tree;
 pub use start::{halt, report_failure, Boot};
 
 #[cfg(target_os = "none")]
-core::arch::global_asm!(include_str!("entry.s"));
+// The entry code, then the stacks (the same directives on both device-tree machines).
+core::arch::global_asm!(include_str!("entry.s"), include_str!("../boot_stacks.s"));

@@ -36,4 +36,5 @@ pub fn identity_map(
 }
 
 #[cfg(target_os = "none")]
-core::arch::global_asm!(include_str!("entry.s"));
+// The entry code, then the stacks (the same directives on both device-tree machines).
+core::arch::global_asm!(include_str!("entry.s"), include_str!("../boot_stacks.s"));
