@@ -512,31 +512,18 @@ impl Efi {
     /// GetVariable (§8.2.1): the variable's bytes, `None` if absent or unreadable.
     pub fn get_variable(&self, name: &str, vendor: &Guid) -> Option<Vec<u8>> {
         let name: Vec<u16> = name.encode_utf16().chain([0]).collect();
-        let mut size = 0usize;
-        // SAFETY: a size query with a null buffer.
-        let status = unsafe {
-            (self.rt().get_variable)(
-                name.as_ptr(),
-                vendor,
-                core::ptr::null_mut(),
-                &mut size,
-                core::ptr::null_mut(),
-            )
+        // `buffer` is null (a size query) or holds `size` bytes.
+        let get = |size: &mut usize, buffer: *mut u8| {
+            // SAFETY: see the module doc; the name is NUL-terminated and
+            // `buffer` is null or writable for `*size` bytes.
+            unsafe { (self.rt().get_variable)(name.as_ptr(), vendor, core::ptr::null_mut(), size, buffer) }
         };
-        if status != Status::BUFFER_TOO_SMALL {
+        let mut size = 0usize;
+        if get(&mut size, core::ptr::null_mut()) != Status::BUFFER_TOO_SMALL {
             return None;
         }
         let mut data = alloc::vec![0u8; size];
-        // SAFETY: `data` holds `size` bytes.
-        let status = unsafe {
-            (self.rt().get_variable)(
-                name.as_ptr(),
-                vendor,
-                core::ptr::null_mut(),
-                &mut size,
-                data.as_mut_ptr(),
-            )
-        };
+        let status = get(&mut size, data.as_mut_ptr());
         (status == Status::SUCCESS).then(|| {
             data.truncate(size);
             data
