@@ -37,7 +37,7 @@ pub mod devicetree;
 #[cfg(all(any(target_arch = "aarch64", target_arch = "riscv64"), target_os = "none"))]
 pub mod boot_tree;
 
-#[cfg(any(target_arch = "aarch64", test))]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod aarch64;
 
 #[cfg(target_arch = "riscv64")]
