@@ -94,24 +94,24 @@ impl DispiRegisters for PortRegisters {
     fn read(&self, index: u16) -> u16 {
         // SAFETY: a standard VGA decodes 0x1CE/0x1CF as its DISPI index and data ports.
         unsafe {
-            fw_drivers::portio::outw(0x1ce, index);
-            fw_drivers::portio::inw(0x1cf)
+            fw_arch::x86_64::io::outw(0x1ce, index);
+            fw_arch::x86_64::io::inw(0x1cf)
         }
     }
     fn write(&self, index: u16, value: u16) {
         // SAFETY: as in `read`.
         unsafe {
-            fw_drivers::portio::outw(0x1ce, index);
-            fw_drivers::portio::outw(0x1cf, value);
+            fw_arch::x86_64::io::outw(0x1ce, index);
+            fw_arch::x86_64::io::outw(0x1cf, value);
         }
     }
     fn vga_read(&self, port: u16) -> u8 {
         // SAFETY: the standard VGA's legacy ports.
-        unsafe { fw_drivers::portio::inb(port) }
+        unsafe { fw_arch::x86_64::io::inb(port) }
     }
     fn vga_write(&self, port: u16, value: u8) {
         // SAFETY: as in `vga_read`.
-        unsafe { fw_drivers::portio::outb(port, value) }
+        unsafe { fw_arch::x86_64::io::outb(port, value) }
     }
 }
 

@@ -1,8 +1,8 @@
 //! Reset and power-off through the ACPI registers the FADT names (x86_64), with
 //! the PC's traditional reset ports as a fallback.
 
+use fw_arch::x86_64::io::{outb, outw};
 use fw_drivers::acpi::PowerControl;
-use fw_drivers::portio::{outb, outw};
 use r_efi::efi;
 
 static POWER: spin::Once<PowerControl> = spin::Once::new();

@@ -116,12 +116,78 @@ pub fn reserve_below_payload(info: &mut BootInfo, payload_start: u64) -> Result<
     }
 }
 
+/// The real-time clocks the firmware drives on device-tree machines: the PL031
+/// of aarch64 `virt` and Cloud Hypervisor, the Goldfish RTC of riscv64 `virt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RtcModel {
+    /// Arm PrimeCell PL031 (`arm,pl031`).
+    Pl031,
+    /// Goldfish RTC (`google,goldfish-rtc`).
+    Goldfish,
+}
+
+impl RtcModel {
+    /// The models in the order [`rtc`] looks for them.
+    pub const ALL: [RtcModel; 2] = [RtcModel::Pl031, RtcModel::Goldfish];
+
+    /// The `compatible` string that names it.
+    pub const fn compatible(self) -> &'static str {
+        match self {
+            RtcModel::Pl031 => "arm,pl031",
+            RtcModel::Goldfish => "google,goldfish-rtc",
+        }
+    }
+}
+
+impl fmt::Display for RtcModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RtcModel::Pl031 => "PL031",
+            RtcModel::Goldfish => "Goldfish",
+        })
+    }
+}
+
+/// A clock the device tree names, and its register block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rtc {
+    /// Which clock it is.
+    pub model: RtcModel,
+    /// Where its registers are.
+    pub base: u64,
+    /// The register block's size: what the runtime services keep mapped.
+    pub size: u64,
+}
+
+/// The clock behind GetTime and SetTime: the first [`RtcModel`] (in
+/// [`RtcModel::ALL`] order) that `tree` has a node with registers for.
+pub fn rtc(tree: &Fdt) -> Option<Rtc> {
+    RtcModel::ALL.into_iter().find_map(|model| {
+        let (base, size) = tree.find_compatible(model.compatible())?.first_reg()?;
+        Some(Rtc { model, base, size })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const QEMU_VIRT: &[u8] = include_bytes!("../../drivers/src/fdt/qemu-virt.dtb");
     const RESERVED: &[u8] = include_bytes!("../../drivers/src/fdt/reserved.dtb");
+
+    #[test]
+    fn qemu_virt_names_its_pl031() {
+        let fdt = Fdt::new(QEMU_VIRT).unwrap();
+        assert_eq!(
+            rtc(&fdt),
+            Some(Rtc {
+                model: RtcModel::Pl031,
+                base: 0x0901_0000,
+                size: 0x1000
+            })
+        );
+        assert_eq!(rtc(&Fdt::new(RESERVED).unwrap()), None);
+    }
 
     #[test]
     fn qemu_virt_gives_ram_cmdline_initrd_and_the_tree() {

@@ -14,6 +14,19 @@ extern crate std;
 #[macro_use]
 mod shared_calls;
 
+/// The identity map's walk, shared by x86_64 and aarch64, and the caching
+/// every architecture's `identity_map` takes.
+#[cfg(any(target_os = "none", test))]
+pub mod page_tables;
+#[cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "none"))]
+pub use page_tables::identity_map;
+#[cfg(target_os = "none")]
+pub use page_tables::Caching;
+
+/// Filling a buffer from a 64-bit random number instruction.
+#[cfg(any(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "none"), test))]
+mod random_words;
+
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -24,7 +37,7 @@ pub mod devicetree;
 #[cfg(all(any(target_arch = "aarch64", target_arch = "riscv64"), target_os = "none"))]
 pub mod boot_tree;
 
-#[cfg(any(target_arch = "aarch64", test))]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod aarch64;
 
 #[cfg(target_arch = "riscv64")]
@@ -45,10 +58,10 @@ pub use image::{image_layout, image_range, ImageLayout};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use x86_64::{efi_calls, random, stack, time};
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use x86_64::{halt, identity_map, paging::Caching, report_failure, set_low_caching, Boot};
+pub use x86_64::{halt, report_failure, set_low_caching, Boot};
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub use aarch64::{efi_calls, halt, identity_map, mmu::Caching, random, report_failure, time, Boot};
+pub use aarch64::{efi_calls, halt, random, report_failure, time, Boot};
 
 #[cfg(all(target_arch = "riscv64", target_os = "none"))]
-pub use riscv64::{efi_calls, halt, identity_map, random, report_failure, time, Boot, Caching};
+pub use riscv64::{efi_calls, halt, identity_map, random, report_failure, time, Boot};

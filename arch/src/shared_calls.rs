@@ -6,12 +6,38 @@
 //! assembly; the signatures, documentation and targets are here, once.
 
 /// Defines `enter_image` and `exit_image` (the `Platform` hooks LoadImage's
-/// StartImage and Exit use) over the invoking module's `enter` and `leave`:
+/// StartImage and Exit use), and under them the naked functions `enter` and
+/// `leave` whose bodies are the given assembly, in the given ABI:
 /// `enter(entry, handle, system_table, context)` saves the firmware's
-/// registers in `context` and calls the image; `leave(context, status)`
-/// restores them and returns `status` from `enter`.
+/// callee-saved registers in `context` and calls `entry(handle,
+/// system_table)` in the EFI convention, returning its status;
+/// `leave(context, status)` restores them and returns `status` from `enter`.
+/// The `enter` block may end with operands (`leave = sym leave`).
 macro_rules! image_calls {
-    () => {
+    (
+        abi: $abi:literal,
+        enter: { $($enter:tt)* },
+        leave: { $($leave:tt)* } $(,)?
+    ) => {
+        /// Saves what the callee may not change in `context`, then calls
+        /// `entry(handle, system_table)`. Returns the entry point's status, or
+        /// the status `leave` passes when the image calls Exit.
+        #[unsafe(naked)]
+        unsafe extern $abi fn enter(
+            entry: u64,
+            handle: r_efi::efi::Handle,
+            system_table: *mut r_efi::efi::SystemTable,
+            context: *mut JumpContext,
+        ) -> usize {
+            core::arch::naked_asm!($($enter)*)
+        }
+
+        /// Restores what `enter` saved and returns from it with `status`.
+        #[unsafe(naked)]
+        unsafe extern $abi fn leave(context: *mut JumpContext, status: usize) -> ! {
+            core::arch::naked_asm!($($leave)*)
+        }
+
         /// `Platform::enter_image`: runs the image's entry point until it
         /// returns or calls Exit, and gives its status.
         ///

@@ -3,14 +3,18 @@
 //! tables, fw_cfg files, the PVH start info, variable stores, PE headers, the
 //! Linux boot protocol's setup header). Every read is checked: a field that
 //! does not lie wholly inside the bytes gives `None`, never a panic, and the
-//! parser decides what a short structure means. Text fields in UTF-16LE (GPT
-//! partition names, device path file names) read as [`utf16le_chars`].
+//! parser decides what a short structure means. UTF-16LE strings are read the
+//! same way everywhere too: as code units ([`utf16_units`]) or as text
+//! ([`utf16le_chars`]: GPT partition names, device path file names).
 //!
 //! A crate of its own so that the firmware's parsers (`fw-drivers`, `fw-core`)
 //! and the built-in EFI applications (`fw-loaders`, which see the firmware only
 //! through the system table) read fields the same way.
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
 
 /// Checked little-endian reads out of a byte slice; `at` is the field's offset.
 pub trait LeFields {
@@ -45,14 +49,20 @@ impl LeFields for [u8] {
     }
 }
 
+/// The UTF-16 code units of the little-endian string in `bytes` (the UCS-2
+/// strings of device path nodes, variables and file names), up to its NUL or
+/// the end of `bytes`; an odd last byte is not a unit.
+pub fn utf16_units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&unit| unit != 0)
+}
+
 /// The characters of a UTF-16LE text field, up to its first NUL (or its
 /// end); an unpaired surrogate reads as U+FFFD, an odd last byte is ignored.
 pub fn utf16le_chars(field: &[u8]) -> impl Iterator<Item = char> + '_ {
-    let units = field
-        .chunks_exact(2)
-        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
-        .take_while(|&unit| unit != 0);
-    char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+    char::decode_utf16(utf16_units(field)).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
 }
 
 #[cfg(test)]
@@ -68,6 +78,13 @@ mod tests {
         assert_eq!(BYTES.u32_le(1), Some(0x0504_0302));
         assert_eq!(BYTES.u64_le(2), Some(0x0a09_0807_0605_0403));
         assert_eq!(BYTES.array_at::<3>(7), Some([0x08, 0x09, 0x0a]));
+    }
+
+    #[test]
+    fn utf16_units_stop_at_the_nul_or_the_last_whole_unit() {
+        let units = |bytes: &[u8]| utf16_units(bytes).collect::<std::vec::Vec<u16>>();
+        assert_eq!(units(b"a\0b\0\0\0c\0"), [0x61, 0x62]);
+        assert_eq!(units(b"a\0\x3b\x26z"), [0x61, 0x263b]);
     }
 
     #[test]

@@ -344,6 +344,14 @@ mod tests {
         }
     }
 
+    fn reserved(start: u64, size: u64) -> MemoryRegion {
+        MemoryRegion {
+            start,
+            size,
+            kind: MemoryKind::Reserved,
+        }
+    }
+
     #[test]
     fn moving_the_tree_module_moves_the_tree() {
         let mut info = BootInfo::new();
@@ -363,12 +371,7 @@ mod tests {
     fn sums_only_ram_regions() {
         let mut info = BootInfo::new();
         info.add_region(ram(0, 0x9fc00)).unwrap();
-        info.add_region(MemoryRegion {
-            start: 0x9fc00,
-            size: 0x400,
-            kind: MemoryKind::Reserved,
-        })
-        .unwrap();
+        info.add_region(reserved(0x9fc00, 0x400)).unwrap();
         info.add_region(ram(0x100000, 0x7f00000)).unwrap();
         assert_eq!(info.usable_ram(), 0x9fc00 + 0x7f00000);
         assert_eq!(info.ram_top(), 0x8000000);
@@ -379,19 +382,9 @@ mod tests {
         // QEMU q35 -m 5G booted through SeaBIOS's PVH path.
         let mut info = BootInfo::new();
         info.add_region(ram(0, 0x9fc00)).unwrap();
-        info.add_region(MemoryRegion {
-            start: 0x9fc00,
-            size: 0x400,
-            kind: MemoryKind::Reserved,
-        })
-        .unwrap();
+        info.add_region(reserved(0x9fc00, 0x400)).unwrap();
         info.add_region(ram(0x100000, 0x7ffdf000 - 0x100000)).unwrap();
-        info.add_region(MemoryRegion {
-            start: 0x7ffdf000,
-            size: 0x21000,
-            kind: MemoryKind::Reserved,
-        })
-        .unwrap();
+        info.add_region(reserved(0x7ffdf000, 0x21000)).unwrap();
         info.add_region(ram(0x1_0000_0000, 0xc000_0000)).unwrap();
         assert_eq!(info.installed_ram(), 5 << 30);
     }

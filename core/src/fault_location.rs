@@ -56,11 +56,7 @@ fn write_file_path(f: &mut fmt::Formatter<'_>, path: &[u8]) -> fmt::Result {
         .map_while(Result::ok)
         .take_while(|n| !n.is_end())
     {
-        let units = node
-            .data()
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&u| u != 0);
+        let units = fw_drivers::bytes::utf16_units(node.data());
         let mut first = true;
         for c in char::decode_utf16(units) {
             let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);

@@ -20,8 +20,6 @@ pub mod partition;
 pub mod pci;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod pic8259;
-#[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub mod portio;
 pub mod ps2;
 pub mod rtc;
 pub mod smbios;

@@ -9,7 +9,7 @@
 //! it. The OS programs the controllers itself (Linux masks them the same way
 //! before it sets up its own interrupts).
 
-use crate::portio::outb;
+use fw_port_io::outb;
 
 /// The interrupt mask register (OCW1) of the primary controller.
 const PRIMARY_MASK_PORT: u16 = 0x21;

@@ -37,11 +37,7 @@ pub fn string_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
 
 /// A UTF-16LE string variable's text, up to its NUL (or its end).
 pub fn read_utf16_string(bytes: &[u8]) -> Option<String> {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
-        .collect();
+    let units: Vec<u16> = fw_bytes::utf16_units(bytes).collect();
     String::from_utf16(&units).ok()
 }
 

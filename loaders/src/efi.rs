@@ -11,6 +11,15 @@ use uefi_raw::table::boot::BootServices;
 use uefi_raw::table::system::SystemTable;
 use uefi_raw::{Guid, Handle, Status};
 
+/// `value` if a boot service returned SUCCESS, else its status.
+fn succeeded<T>(status: Status, value: T) -> Result<T, Status> {
+    if status == Status::SUCCESS {
+        Ok(value)
+    } else {
+        Err(status)
+    }
+}
+
 /// The application's view of the firmware.
 pub struct Efi {
     /// This application's image handle, as the entry point received it.
@@ -150,23 +159,7 @@ impl Efi {
 
     /// LoadImage from a device path.
     pub fn load_image(&self, path: &[u8]) -> Result<Handle, Status> {
-        let mut handle: Handle = core::ptr::null_mut();
-        // SAFETY: see the module doc; the path is a complete device path.
-        let status = unsafe {
-            (self.bs().load_image)(
-                false.into(),
-                self.image,
-                path.as_ptr().cast::<DevicePathProtocol>(),
-                core::ptr::null(),
-                0,
-                &mut handle,
-            )
-        };
-        if status == Status::SUCCESS {
-            Ok(handle)
-        } else {
-            Err(status)
-        }
+        self.load_image_from_buffer(Some(path), &[])
     }
 
     /// StartImage; the image's status.
@@ -313,11 +306,7 @@ impl Efi {
     pub unsafe fn install_configuration_table(&self, guid: &Guid, table: *mut c_void) -> Result<(), Status> {
         // SAFETY: see the module doc; the caller keeps `table` alive.
         let status = unsafe { (self.bs().install_configuration_table)(guid, table) };
-        if status == Status::SUCCESS {
-            Ok(())
-        } else {
-            Err(status)
-        }
+        succeeded(status, ())
     }
 
     /// AllocatePages (§7.2.1); `address` is the limit for MAX_ADDRESS and the
@@ -332,11 +321,7 @@ impl Efi {
         let mut addr = address;
         // SAFETY: see the module doc; `addr` is a valid in/out location.
         let status = unsafe { (self.bs().allocate_pages)(ty, memory_type, pages, &mut addr) };
-        if status == Status::SUCCESS {
-            Ok(addr)
-        } else {
-            Err(status)
-        }
+        succeeded(status, addr)
     }
 
     /// FreePages (§7.2.2) of pages this application allocated.
@@ -364,16 +349,15 @@ impl Efi {
                 &mut desc_version,
             )
         };
-        if status == Status::SUCCESS {
-            Ok(MemoryMapInfo {
+        succeeded(
+            status,
+            MemoryMapInfo {
                 size,
                 map_key,
                 desc_size,
                 desc_version,
-            })
-        } else {
-            Err(status)
-        }
+            },
+        )
     }
 
     /// The bytes GetMemoryMap needs right now, and the descriptor size.
@@ -402,11 +386,7 @@ impl Efi {
     pub fn exit_boot_services(&self, map_key: usize) -> Result<(), Status> {
         // SAFETY: see the module doc; the firmware checks `map_key`.
         let status = unsafe { (self.bs().exit_boot_services)(self.image, map_key) };
-        if status == Status::SUCCESS {
-            Ok(())
-        } else {
-            Err(status)
-        }
+        succeeded(status, ())
     }
 
     /// LoadImage (§7.4.1) from `data` in memory, naming it by `path` (the
@@ -422,11 +402,7 @@ impl Efi {
         };
         // SAFETY: see the module doc; `data` and `path` are read during the call only.
         let status = unsafe { (self.bs().load_image)(false.into(), self.image, path, source, data.len(), &mut handle) };
-        if status == Status::SUCCESS {
-            Ok(handle)
-        } else {
-            Err(status)
-        }
+        succeeded(status, handle)
     }
 
     /// UnloadImage (§7.4.4) of an image loaded but not started.
@@ -497,11 +473,7 @@ impl Efi {
                 interface,
             )
         };
-        if status == Status::SUCCESS {
-            Ok(handle)
-        } else {
-            Err(status)
-        }
+        succeeded(status, handle)
     }
 
     /// UninstallProtocolInterface (§7.3.3) of an interface this application installed.
@@ -540,31 +512,18 @@ impl Efi {
     /// GetVariable (§8.2.1): the variable's bytes, `None` if absent or unreadable.
     pub fn get_variable(&self, name: &str, vendor: &Guid) -> Option<Vec<u8>> {
         let name: Vec<u16> = name.encode_utf16().chain([0]).collect();
-        let mut size = 0usize;
-        // SAFETY: a size query with a null buffer.
-        let status = unsafe {
-            (self.rt().get_variable)(
-                name.as_ptr(),
-                vendor,
-                core::ptr::null_mut(),
-                &mut size,
-                core::ptr::null_mut(),
-            )
+        // `buffer` is null (a size query) or holds `size` bytes.
+        let get = |size: &mut usize, buffer: *mut u8| {
+            // SAFETY: see the module doc; the name is NUL-terminated and
+            // `buffer` is null or writable for `*size` bytes.
+            unsafe { (self.rt().get_variable)(name.as_ptr(), vendor, core::ptr::null_mut(), size, buffer) }
         };
-        if status != Status::BUFFER_TOO_SMALL {
+        let mut size = 0usize;
+        if get(&mut size, core::ptr::null_mut()) != Status::BUFFER_TOO_SMALL {
             return None;
         }
         let mut data = alloc::vec![0u8; size];
-        // SAFETY: `data` holds `size` bytes.
-        let status = unsafe {
-            (self.rt().get_variable)(
-                name.as_ptr(),
-                vendor,
-                core::ptr::null_mut(),
-                &mut size,
-                data.as_mut_ptr(),
-            )
-        };
+        let status = get(&mut size, data.as_mut_ptr());
         (status == Status::SUCCESS).then(|| {
             data.truncate(size);
             data

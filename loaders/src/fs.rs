@@ -219,13 +219,7 @@ fn bytemuck_u64(buffer: &mut [u64]) -> &mut [u8] {
 fn parse_file_info(buffer: &[u64], size: usize) -> (u64, String) {
     let bytes: Vec<u8> = buffer.iter().flat_map(|w| w.to_le_bytes()).take(size).collect();
     let attributes = bytes.u64_le(72).unwrap_or(0);
-    let name: Vec<u16> = bytes
-        .get(80..)
-        .unwrap_or_default()
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&c| c != 0)
-        .collect();
+    let name: Vec<u16> = fw_bytes::utf16_units(bytes.get(80..).unwrap_or_default()).collect();
     (attributes, String::from_utf16_lossy(&name))
 }
 

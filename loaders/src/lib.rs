@@ -22,5 +22,4 @@ pub mod linux;
 pub mod load_option;
 pub mod menu;
 pub mod path;
-pub mod pe_sections;
 pub mod status;

@@ -103,12 +103,7 @@ pub fn file_text(path: &[u8]) -> Option<String> {
     for node in nodes(path) {
         let node = node.ok()?;
         if node.is_file_path() {
-            let units: Vec<u16> = node
-                .data()
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .take_while(|&c| c != 0)
-                .collect();
+            let units: Vec<u16> = fw_bytes::utf16_units(node.data()).collect();
             out.push_str(&String::from_utf16_lossy(&units));
         }
     }

@@ -9,8 +9,6 @@
 use super::Disk;
 use alloc::vec::Vec;
 use fw_core::boot_info::BootInfo;
-use fw_drivers::rtc::calendar::DateTime;
-use fw_drivers::rtc::pl031::{MmioRegisters as Pl031Mmio, Pl031};
 use fw_drivers::uart::pl011::{MmioRegisters, Pl011};
 use log::{info, warn};
 
@@ -87,40 +85,8 @@ pub fn console_path() -> fw_protocols::device_path::DevicePathBuf {
     path.uart(&super::CONSOLE_LINE)
 }
 
-/// The PL031's register block (base, size), as the device tree names it.
-/// Looked up once, during boot services: GetTime runs after
-/// ExitBootServices, when the device tree belongs to the OS.
-fn rtc_registers() -> Option<(u64, u64)> {
-    static REG: spin::Once<Option<(u64, u64)>> = spin::Once::new();
-    *REG.call_once(|| {
-        fw_arch::aarch64::device_tree()
-            .and_then(|tree| tree.find_compatible("arm,pl031"))
-            .and_then(|n| n.first_reg())
-    })
-}
-
-/// The PL031 the device tree names.
-fn rtc() -> Option<Pl031<Pl031Mmio>> {
-    rtc_registers().map(|(base, _)| Pl031::new(Pl031Mmio { base: base as usize }))
-}
-
-/// MMIO the runtime services touch after ExitBootServices (base, size): the
-/// PL031 behind GetTime/SetTime. The memory map reports it as
-/// EfiMemoryMappedIO with EFI_MEMORY_RUNTIME (UEFI 2.10 §7.2.3) so that the
-/// OS maps it for runtime calls.
-pub fn runtime_mmio() -> Vec<(u64, u64)> {
-    rtc_registers().into_iter().collect()
-}
-
-/// The time of day (GetTime, FAT timestamps), in UTC.
-pub fn rtc_get() -> Option<DateTime> {
-    rtc().map(|rtc| rtc.read())
-}
-
-/// SetTime; `false` when there is no clock or it cannot hold the time.
-pub fn rtc_set(t: &DateTime) -> bool {
-    rtc().is_some_and(|rtc| rtc.write(t).is_ok())
-}
+// The clock behind GetTime/SetTime, as the device tree names it.
+pub use super::devicetree::{rtc_get, rtc_set, runtime_mmio};
 
 /// ResetSystem through PSCI. Returns only if PSCI is missing or refused.
 pub fn reset(kind: r_efi::efi::ResetType) {
@@ -139,10 +105,7 @@ pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -
     if let Some(console) = CONSOLE.get() {
         info!("console: PL011 at {:#x}, {}", console.base, console.chosen_by);
     }
-    match rtc_registers() {
-        Some((base, _)) => info!("RTC: PL031 at {base:#x}, from the device tree"),
-        None => warn!("RTC: no arm,pl031 in the device tree: no time of day"),
-    }
+    super::devicetree::log_rtc();
     let Some(tree) = fw_arch::aarch64::device_tree() else {
         warn!("no device tree: no disks");
         return Vec::new();

@@ -2,18 +2,66 @@
 //! Hypervisor): the generic PCI host bridge (`pci-host-ecam-generic`, Linux's
 //! host-generic-pci binding; QEMU leaves its BARs unassigned, so they are
 //! placed in the bridge's `ranges`), the `virtio,mmio` slots, and QEMU's
-//! fw_cfg (`qemu,fw-cfg-mmio`, QEMU `docs/specs/fw_cfg.rst`).
+//! fw_cfg (`qemu,fw-cfg-mmio`, QEMU `docs/specs/fw_cfg.rst`), and the clock
+//! behind GetTime/SetTime (which one: `fw_arch::devicetree::rtc`).
 
 use super::{entropy_limit, keep_entropy, keep_virtio_keyboard, pci_disks, Disk, MMIO_DEVICES, REQUEST_TIMEOUT_MS};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use fw_arch::devicetree::{Rtc, RtcModel};
 use fw_drivers::fdt::{Fdt, PciSpace};
 use fw_drivers::fw_cfg;
 use fw_drivers::pci::{self, BarWindows, Window};
+use fw_drivers::rtc::calendar::DateTime;
+use fw_drivers::rtc::goldfish::{self, Goldfish};
+use fw_drivers::rtc::pl031::{self, Pl031};
 use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, info, warn};
+
+/// The clock the device tree names. Looked up once, during boot services:
+/// GetTime runs after ExitBootServices, when the device tree belongs to the OS.
+fn rtc() -> Option<Rtc> {
+    static RTC: spin::Once<Option<Rtc>> = spin::Once::new();
+    *RTC.call_once(|| fw_arch::boot_tree::device_tree().and_then(|tree| fw_arch::devicetree::rtc(&tree)))
+}
+
+/// Says which clock [`rtc_get`] reads, for the boot log.
+pub fn log_rtc() {
+    match rtc() {
+        Some(rtc) => info!("RTC: {} at {:#x}, from the device tree", rtc.model, rtc.base),
+        None => warn!("RTC: no arm,pl031 or google,goldfish-rtc in the device tree: no time of day"),
+    }
+}
+
+/// MMIO the runtime services touch after ExitBootServices (base, size): the
+/// clock behind GetTime/SetTime. The memory map reports it as
+/// EfiMemoryMappedIO with EFI_MEMORY_RUNTIME (UEFI 2.10 §7.2.3) so that the
+/// OS maps it for runtime calls.
+pub fn runtime_mmio() -> Vec<(u64, u64)> {
+    rtc().map(|rtc| (rtc.base, rtc.size)).into_iter().collect()
+}
+
+/// The time of day (GetTime, FAT timestamps), in UTC.
+pub fn rtc_get() -> Option<DateTime> {
+    let rtc = rtc()?;
+    let base = rtc.base as usize;
+    Some(match rtc.model {
+        RtcModel::Pl031 => Pl031::new(pl031::MmioRegisters { base }).read(),
+        RtcModel::Goldfish => Goldfish::new(goldfish::MmioRegisters { base }).read(),
+    })
+}
+
+/// SetTime; `false` when there is no clock or it cannot hold the time.
+pub fn rtc_set(t: &DateTime) -> bool {
+    let Some(rtc) = rtc() else { return false };
+    let base = rtc.base as usize;
+    match rtc.model {
+        RtcModel::Pl031 => Pl031::new(pl031::MmioRegisters { base }).write(t).is_ok(),
+        RtcModel::Goldfish => Goldfish::new(goldfish::MmioRegisters { base }).write(t).is_ok(),
+    }
+}
 
 /// The disks `tree` describes: behind its PCI host bridges first, then in its
 /// virtio-mmio slots, in tree order (the first entropy device met on the way is

@@ -8,8 +8,6 @@
 use super::Disk;
 use alloc::vec::Vec;
 use fw_core::boot_info::BootInfo;
-use fw_drivers::rtc::calendar::DateTime;
-use fw_drivers::rtc::goldfish::{Goldfish, MmioRegisters as GoldfishMmio};
 use fw_drivers::uart::ns16550::{MmioRegisters, Ns16550};
 use log::{info, warn};
 
@@ -61,39 +59,8 @@ pub fn console_path() -> fw_protocols::device_path::DevicePathBuf {
     DevicePathBuf::new().acpi(EISA_PNP0501, 0).uart(&super::CONSOLE_LINE)
 }
 
-/// The Goldfish RTC's register block (base, size), as the device tree names it.
-/// Looked up once, during boot services: GetTime runs after ExitBootServices,
-/// when the device tree belongs to the OS.
-fn rtc_registers() -> Option<(u64, u64)> {
-    static REG: spin::Once<Option<(u64, u64)>> = spin::Once::new();
-    *REG.call_once(|| {
-        fw_arch::riscv64::device_tree()
-            .and_then(|tree| tree.find_compatible("google,goldfish-rtc"))
-            .and_then(|n| n.first_reg())
-    })
-}
-
-fn rtc() -> Option<Goldfish<GoldfishMmio>> {
-    rtc_registers().map(|(base, _)| Goldfish::new(GoldfishMmio { base: base as usize }))
-}
-
-/// MMIO the runtime services touch after ExitBootServices (base, size): the
-/// Goldfish RTC behind GetTime/SetTime (reset goes through the SBI). The memory
-/// map reports it as EfiMemoryMappedIO with EFI_MEMORY_RUNTIME (UEFI 2.10
-/// §7.2.3) so that the OS maps it for runtime calls.
-pub fn runtime_mmio() -> Vec<(u64, u64)> {
-    rtc_registers().into_iter().collect()
-}
-
-/// The time of day (GetTime, FAT timestamps), in UTC.
-pub fn rtc_get() -> Option<DateTime> {
-    rtc().map(|rtc| rtc.read())
-}
-
-/// SetTime; `false` when there is no clock or it cannot hold the time.
-pub fn rtc_set(t: &DateTime) -> bool {
-    rtc().is_some_and(|rtc| rtc.write(t).is_ok())
-}
+// The clock behind GetTime/SetTime, as the device tree names it.
+pub use super::devicetree::{rtc_get, rtc_set, runtime_mmio};
 
 /// ResetSystem through SBI SRST. Returns only if the SBI refused.
 pub fn reset(kind: r_efi::efi::ResetType) {
@@ -109,10 +76,7 @@ pub fn reset(kind: r_efi::efi::ResetType) {
 pub fn discover(_info: &BootInfo, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Vec<Disk> {
     let hz = fw_arch::time::frequency();
     info!("timebase: {} MHz", hz / 1_000_000);
-    match rtc_registers() {
-        Some((base, _)) => info!("RTC: Goldfish at {base:#x}, from the device tree"),
-        None => warn!("RTC: no google,goldfish-rtc in the device tree: no time of day"),
-    }
+    super::devicetree::log_rtc();
     let Some(tree) = fw_arch::riscv64::device_tree() else {
         warn!("no device tree: no disks");
         return Vec::new();

@@ -46,15 +46,15 @@ impl CmosRegisters for CmosPorts {
     fn read(&self, index: u8) -> u8 {
         // SAFETY: 0x70/0x71 are the PC's CMOS ports; NMI stays enabled (bit 7 clear).
         unsafe {
-            fw_drivers::portio::outb(0x70, index & 0x7f);
-            fw_drivers::portio::inb(0x71)
+            fw_arch::x86_64::io::outb(0x70, index & 0x7f);
+            fw_arch::x86_64::io::inb(0x71)
         }
     }
     fn write(&self, index: u8, value: u8) {
         // SAFETY: as above.
         unsafe {
-            fw_drivers::portio::outb(0x70, index & 0x7f);
-            fw_drivers::portio::outb(0x71, value);
+            fw_arch::x86_64::io::outb(0x70, index & 0x7f);
+            fw_arch::x86_64::io::outb(0x71, value);
         }
     }
 }
@@ -182,21 +182,21 @@ impl ps2::Ports for I8042Ports {
     fn read_status(&mut self) -> u8 {
         // SAFETY: 0x64 is the PC keyboard controller's status port; reading it
         // has no side effect, and on a machine without one it reads all ones.
-        unsafe { fw_drivers::portio::inb(ps2::STATUS_PORT) }
+        unsafe { fw_arch::x86_64::io::inb(ps2::STATUS_PORT) }
     }
     fn read_data(&mut self) -> u8 {
         // SAFETY: 0x60 is the controller's data port; the firmware is the only
         // user of the keyboard until ExitBootServices.
-        unsafe { fw_drivers::portio::inb(ps2::DATA_PORT) }
+        unsafe { fw_arch::x86_64::io::inb(ps2::DATA_PORT) }
     }
     fn write_command(&mut self, command: u8) {
         // SAFETY: 0x64 takes controller commands; the driver sends only the
         // documented set-up commands (never 0xFE, the reset line).
-        unsafe { fw_drivers::portio::outb(ps2::COMMAND_PORT, command) }
+        unsafe { fw_arch::x86_64::io::outb(ps2::COMMAND_PORT, command) }
     }
     fn write_data(&mut self, data: u8) {
         // SAFETY: as for `read_data`.
-        unsafe { fw_drivers::portio::outb(ps2::DATA_PORT, data) }
+        unsafe { fw_arch::x86_64::io::outb(ps2::DATA_PORT, data) }
     }
     fn now_ns(&self) -> u64 {
         fw_arch::time::now_ns()

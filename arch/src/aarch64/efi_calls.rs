@@ -10,17 +10,13 @@ use fw_core::efi::image::JumpContext;
 use fw_core::efi::runtime;
 use r_efi::efi;
 
-/// Saves the callee-saved registers (x19-x28, x29, x30, sp, d8-d15) in
-/// `context`, then calls `entry(handle, system_table)`. Returns the entry
-/// point's status, or the status `leave` passes when the image calls Exit.
-#[unsafe(naked)]
-unsafe extern "C" fn enter(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> usize {
-    naked_asm!(
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+// `enter` saves the callee-saved registers (x19-x28, x29, x30, sp, d8-d15) in
+// `context` (x3), then calls `entry` (x0) with the handle and system table in
+// x0 and x1; `leave` restores them and returns the status in x0.
+image_calls! {
+    abi: "C",
+    enter: {
         "stp x19, x20, [x3, #0]",
         "stp x21, x22, [x3, #16]",
         "stp x23, x24, [x3, #32]",
@@ -43,13 +39,8 @@ unsafe extern "C" fn enter(
         "mov x0, x19",
         "b {leave}",
         leave = sym leave,
-    )
-}
-
-/// Restores what `enter` saved and returns from it with `status`.
-#[unsafe(naked)]
-unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
-    naked_asm!(
+    },
+    leave: {
         "ldp x19, x20, [x0, #0]",
         "ldp x21, x22, [x0, #16]",
         "ldp x23, x24, [x0, #32]",
@@ -64,7 +55,7 @@ unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
         "ldp d14, d15, [x0, #152]",
         "mov x0, x1",
         "ret",
-    )
+    },
 }
 
 /// `leave` from the exception handler, which runs at EL1 on SP_EL1: resets
@@ -98,9 +89,6 @@ pub unsafe fn exit_image_after_exception(context: *mut JumpContext, status: efi:
     // SAFETY: the caller's contract.
     unsafe { leave_after_exception(context, status.as_usize()) }
 }
-
-// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
-image_calls!();
 
 // The variadic services (see `crate::shared_calls`): AAPCS64 passes the handle and the first
 // seven variadic arguments in x0-x7 and the rest on the stack. Spilling x0-x7

@@ -7,6 +7,13 @@
  * its R_AARCH64_RELATIVE relocations for wherever it was loaded, drop from EL2
  * to EL1 if needed, zero .bss and call arch_start(dtb) on our own stack. */
 
+/* reg = the address of symbol, anywhere within 4 GiB of this code (Linux's
+ * adr_l: the page by ADRP, the offset in it by ADD). */
+.macro adr_l reg, symbol
+    adrp    \reg, \symbol
+    add     \reg, \reg, :lo12:\symbol
+.endm
+
 .section .text.head, "ax"
 .global _start
 _start:
@@ -26,12 +33,9 @@ aarch64_entry:
     mov     x19, x0                     /* keep the device tree address */
 
     /* R_AARCH64_RELATIVE (1027): *(base + offset) = base + addend */
-    adrp    x20, __image_start
-    add     x20, x20, :lo12:__image_start
-    adrp    x1, __rela_start
-    add     x1, x1, :lo12:__rela_start
-    adrp    x2, __rela_end
-    add     x2, x2, :lo12:__rela_end
+    adr_l   x20, __image_start
+    adr_l   x1, __rela_start
+    adr_l   x2, __rela_end
 1:  cmp     x1, x2
     b.hs    3f
     ldp     x3, x4, [x1], #16           /* r_offset, r_info */
@@ -76,18 +80,14 @@ at_el1:
 
     /* Exceptions run on their own stack (SP_EL1); the firmware on SP_EL0, so
      * that a stack overflow into the guard page can still be reported. */
-    adrp    x0, exception_stack_top
-    add     x0, x0, :lo12:exception_stack_top
+    adr_l   x0, exception_stack_top
     mov     sp, x0
     msr     spsel, #0
-    adrp    x0, boot_stack_top
-    add     x0, x0, :lo12:boot_stack_top
+    adr_l   x0, boot_stack_top
     mov     sp, x0
 
-    adrp    x0, __bss_start
-    add     x0, x0, :lo12:__bss_start
-    adrp    x1, __bss_end
-    add     x1, x1, :lo12:__bss_end
+    adr_l   x0, __bss_start
+    adr_l   x1, __bss_end
 4:  cmp     x0, x1
     b.hs    5f
     stp     xzr, xzr, [x0], #16
@@ -100,18 +100,10 @@ at_el1:
 6:  wfi
     b       6b
 
+/* The boot stack's guard page; ../boot_stacks.s, appended to this file,
+   puts the stacks right after it. */
 .section .bss.boot_stack, "aw", @nobits
 .balign 4096
 .global boot_stack_guard
 boot_stack_guard:
     .skip 4096
-.global boot_stack_bottom
-boot_stack_bottom:
-    .skip 512 * 1024
-.global boot_stack_top
-boot_stack_top:
-.global exception_stack_bottom
-exception_stack_bottom:
-    .skip 16 * 1024
-.global exception_stack_top
-exception_stack_top:

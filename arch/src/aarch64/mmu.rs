@@ -6,11 +6,14 @@
 //! are Device-nGnRE and never executable. Ranges are mapped with 1 GiB blocks
 //! where they allow it, else 2 MiB blocks; the page below the boot stack is a
 //! 4 KiB hole (the guard page). Before the MMU is on, tables come from a static
-//! pool; later [`identity_map`] takes them from the caller's page allocator.
+//! pool; later `fw_arch::identity_map` takes them from the caller's page allocator.
 
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::*;
 use core::ptr::{addr_of, addr_of_mut};
+
+use crate::page_tables::{entry, next_table, EntryFormat, IdentityMap, PAGE, TWO_MIB};
+pub use crate::page_tables::{Caching, MapError};
 
 const DESC_VALID: u64 = 1 << 0;
 /// Level 0-2 table descriptor, level 3 page descriptor.
@@ -26,44 +29,33 @@ const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
 const MAIR_NORMAL: u64 = 0;
 const MAIR_DEVICE: u64 = 1;
 
-const PAGE: u64 = 4096;
-const TWO_MIB: u64 = 1 << 21;
-const GIB: u64 = 1 << 30;
 /// 48-bit input addresses.
-const VA_BITS: u32 = 48;
+const VA_BITS: u8 = 48;
 
-/// How a range is mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caching {
-    /// RAM: Normal, write-back.
-    WriteBack,
-    /// Device registers: Device-nGnRE.
-    Uncached,
-}
+/// Stage 1 descriptors (Arm ARM D8.3): bit 0 valid; at levels 1 and 2, bit 1
+/// clear is a block and set is a table.
+const DESCRIPTOR: EntryFormat = EntryFormat {
+    address_mask: ADDRESS_MASK,
+    valid: DESC_VALID,
+    kind_mask: DESC_TABLE,
+    block_kind: 0,
+    table: DESC_VALID | DESC_TABLE,
+    write_back_block: attributes(Caching::WriteBack) | DESC_VALID,
+    uncached_block: attributes(Caching::Uncached) | DESC_VALID,
+    input_bits: VA_BITS,
+};
 
-/// Why a range could not be mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// The address is wider than the CPU's physical address range.
-    BeyondPhysicalAddressWidth {
-        /// The first address that does not fit.
-        addr: u64,
-        /// The CPU's physical address width in bits.
-        bits: u8,
-    },
-    /// The page allocator gave no page for a new table.
-    OutOfMemory,
-}
+/// The identity map under TTBR0_EL1. Adding to it writes only invalid entries,
+/// so no live translation changes and no TLB invalidation is needed: a DSB and
+/// an ISB make the new entries visible to the walker.
+// SAFETY: the root is the translation table `enable` installs in TTBR0_EL1;
+// its tables come from the static pool or identity mapped RAM.
+pub const IDENTITY_MAP: IdentityMap =
+    unsafe { IdentityMap::new(DESCRIPTOR, root, physical_address_bits, || true, publish) };
 
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MapError::BeyondPhysicalAddressWidth { addr, bits } => {
-                write!(f, "address {addr:#x} is beyond the CPU's {bits} physical address bits")
-            }
-            MapError::OutOfMemory => write!(f, "no memory for page tables"),
-        }
-    }
+fn publish() {
+    barrier::dsb(barrier::ISHST);
+    barrier::isb(barrier::SY);
 }
 
 #[repr(C, align(4096))]
@@ -113,81 +105,16 @@ pub fn physical_address_bits() -> u8 {
     }
 }
 
-fn attributes(caching: Caching) -> u64 {
+const fn attributes(caching: Caching) -> u64 {
     match caching {
         Caching::WriteBack => (MAIR_NORMAL << ATTR_INDEX_SHIFT) | SH_INNER | AF,
         Caching::Uncached => (MAIR_DEVICE << ATTR_INDEX_SHIFT) | AF | PXN | UXN,
     }
 }
 
-fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
-    let page = alloc_page().ok_or(MapError::OutOfMemory)?;
-    // SAFETY: the allocator handed us this page; it is identity mapped RAM (or
-    // the static pool) and nothing else uses it.
-    unsafe { core::ptr::write_bytes(page as *mut u8, 0, PAGE as usize) };
-    Ok(page)
-}
-
-/// The table an entry points to, created when the entry is invalid.
-///
-/// # Safety
-/// `entry` is a live table entry of the identity map.
-unsafe fn next_table(entry: *mut u64, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<*mut u64, MapError> {
-    // SAFETY: the caller passes a valid entry.
-    unsafe {
-        if *entry & DESC_VALID == 0 {
-            *entry = new_table(alloc_page)? | DESC_VALID | DESC_TABLE;
-        }
-        Ok((*entry & ADDRESS_MASK) as *mut u64)
-    }
-}
-
-/// Adds `[start, end)` (rounded out to 2 MiB) to the identity map. Parts that
-/// are already mapped keep their mapping: only invalid entries are written, so
-/// no live translation changes and no TLB invalidation is needed.
-pub fn identity_map(
-    start: u64,
-    end: u64,
-    caching: Caching,
-    alloc_page: &mut dyn FnMut() -> Option<u64>,
-) -> Result<(), MapError> {
-    let bits = physical_address_bits();
-    if end > 1u64 << bits.min(VA_BITS as u8) {
-        return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
-    }
-    let flags = attributes(caching);
-    let mut addr = start & !(TWO_MIB - 1);
-    // SAFETY: the root is the live (or about to be live) translation table;
-    // only invalid entries are filled.
-    unsafe {
-        while addr < end {
-            let l1 = next_table(root().add(((addr >> 39) & 511) as usize), alloc_page)?;
-            let l1e = l1.add(((addr >> 30) & 511) as usize);
-            if *l1e & DESC_VALID != 0 && *l1e & DESC_TABLE == 0 {
-                addr = (addr & !(GIB - 1)) + GIB;
-                continue;
-            }
-            if *l1e & DESC_VALID == 0 && addr.is_multiple_of(GIB) && end - addr >= GIB {
-                *l1e = addr | flags | DESC_VALID;
-                addr += GIB;
-                continue;
-            }
-            let l2 = next_table(l1e, alloc_page)?;
-            let l2e = l2.add(((addr >> 21) & 511) as usize);
-            if *l2e & DESC_VALID == 0 {
-                *l2e = addr | flags | DESC_VALID;
-            }
-            addr += TWO_MIB;
-        }
-    }
-    barrier::dsb(barrier::ISHST);
-    barrier::isb(barrier::SY);
-    Ok(())
-}
-
 /// Maps the 2 MiB around the boot stack's guard page with 4 KiB pages, minus
 /// the guard page. Runs before the RAM holding the stack is mapped, so that
-/// `identity_map` then skips this 2 MiB.
+/// `IDENTITY_MAP` then skips this 2 MiB.
 fn map_guard_page() -> Result<(), MapError> {
     let guard = addr_of!(boot_stack_guard) as u64;
     let block = guard & !(TWO_MIB - 1);
@@ -195,9 +122,9 @@ fn map_guard_page() -> Result<(), MapError> {
     let alloc = &mut pool_page;
     // SAFETY: the MMU is still off; these tables are not live yet.
     unsafe {
-        let l1 = next_table(root().add(((block >> 39) & 511) as usize), alloc)?;
-        let l2 = next_table(l1.add(((block >> 30) & 511) as usize), alloc)?;
-        let l3 = next_table(l2.add(((block >> 21) & 511) as usize), alloc)?;
+        let l1 = next_table(&DESCRIPTOR, entry(root(), block, 39), alloc)?;
+        let l2 = next_table(&DESCRIPTOR, entry(l1, block, 30), alloc)?;
+        let l3 = next_table(&DESCRIPTOR, entry(l2, block, 21), alloc)?;
         for i in 0..512u64 {
             let page = block + i * PAGE;
             if page != guard {
@@ -223,10 +150,10 @@ pub unsafe fn enable(
     pool_page().ok_or(MapError::OutOfMemory)?;
     map_guard_page()?;
     for (start, size) in ram {
-        identity_map(start, start.saturating_add(size), Caching::WriteBack, &mut pool_page)?;
+        IDENTITY_MAP.map(start, start.saturating_add(size), Caching::WriteBack, &mut pool_page)?;
     }
     for (start, size) in devices {
-        identity_map(start, start.saturating_add(size), Caching::Uncached, &mut pool_page)?;
+        IDENTITY_MAP.map(start, start.saturating_add(size), Caching::Uncached, &mut pool_page)?;
     }
     MAIR_EL1.write(
         MAIR_EL1::Attr0_Normal_Outer::WriteBack_NonTransient_ReadWriteAlloc

@@ -41,9 +41,5 @@ pub fn fill(buffer: &mut [u8]) -> bool {
     if !available() {
         return false;
     }
-    for chunk in buffer.chunks_mut(8) {
-        let Some(value) = next() else { return false };
-        chunk.copy_from_slice(&value.to_le_bytes()[..chunk.len()]);
-    }
-    true
+    crate::random_words::fill_from_words(buffer, next)
 }

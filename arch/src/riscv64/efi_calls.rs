@@ -3,22 +3,16 @@
 //! the two variadic boot services (UEFI 2.10 §2.3.7, RISC-V platforms: the
 //! standard LP64D calling convention of the RISC-V psABI, which `efiapi` is).
 
-use core::arch::naked_asm;
 use fw_core::efi::image::JumpContext;
-use r_efi::efi;
 
-/// Saves what the callee may not change in `context` (slots 0-15: ra, sp, gp,
-/// tp, s0-s11; slots 16-27: fs0-fs11), then calls `entry(handle,
-/// system_table)`. Returns the entry point's status, or the status `leave`
-/// passes when the image calls Exit.
-#[unsafe(naked)]
-unsafe extern "C" fn enter(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> usize {
-    naked_asm!(
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+// `enter` saves what the callee may not change in `context` (a3; slots 0-15:
+// ra, sp, gp, tp, s0-s11; slots 16-27: fs0-fs11), then calls `entry` (a0)
+// with the handle and system table in a0 and a1; `leave` restores them and
+// returns the status in a0.
+image_calls! {
+    abi: "C",
+    enter: {
         "sd ra, 0(a3)",
         "sd sp, 8(a3)",
         "sd gp, 16(a3)",
@@ -62,13 +56,8 @@ unsafe extern "C" fn enter(
         "mv a0, s1",
         "j {leave}",
         leave = sym leave,
-    )
-}
-
-/// Restores what `enter` saved and returns from it with `status`.
-#[unsafe(naked)]
-unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
-    naked_asm!(
+    },
+    leave: {
         "ld ra, 0(a0)",
         "ld sp, 8(a0)",
         "ld gp, 16(a0)",
@@ -102,11 +91,8 @@ unsafe extern "C" fn leave(context: *mut JumpContext, status: usize) -> ! {
         ".option pop",
         "mv a0, a1",
         "ret",
-    )
+    },
 }
-
-// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
-image_calls!();
 
 // The variadic services (see `crate::shared_calls`): the psABI passes variadic arguments like
 // named ones, the first eight (the handle and seven more) in a0-a7 and the

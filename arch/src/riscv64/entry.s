@@ -46,15 +46,4 @@ _start:
 3:  wfi
     j       3b
 
-.section .bss.boot_stack, "aw", @nobits
-.balign 4096
-.global boot_stack_bottom
-boot_stack_bottom:
-    .skip 512 * 1024
-.global boot_stack_top
-boot_stack_top:
-.global exception_stack_bottom
-exception_stack_bottom:
-    .skip 16 * 1024
-.global exception_stack_top
-exception_stack_top:
+/* The stacks: ../boot_stacks.s, appended to this file. */

@@ -23,26 +23,18 @@ pub use crate::boot_tree::device_tree;
 #[cfg(target_os = "none")]
 pub use start::{boot_hart_id, halt, report_failure, Boot};
 
-/// How a range is mapped. Without paging (satp = 0) there is nothing to
-/// choose: QEMU `virt`'s physical memory attributes make RAM cacheable and
-/// device ranges I/O, whatever the firmware asks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caching {
-    /// Normal cacheable memory.
-    WriteBack,
-    /// Device memory: uncached.
-    Uncached,
-}
-
-/// With satp = 0 every physical address is reachable already: nothing to map.
+/// With satp = 0 every physical address is reachable already: nothing to map,
+/// and nothing to choose for caching: QEMU `virt`'s physical memory attributes
+/// make RAM cacheable and device ranges I/O, whatever the firmware asks.
 pub fn identity_map(
     _start: u64,
     _end: u64,
-    _caching: Caching,
+    _caching: crate::page_tables::Caching,
     _alloc_page: &mut dyn FnMut() -> Option<u64>,
 ) -> Result<(), core::convert::Infallible> {
     Ok(())
 }
 
 #[cfg(target_os = "none")]
-core::arch::global_asm!(include_str!("entry.s"));
+// The entry code, then the stacks (the same directives on both device-tree machines).
+core::arch::global_asm!(include_str!("entry.s"), include_str!("../boot_stacks.s"));

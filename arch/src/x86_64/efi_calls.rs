@@ -2,22 +2,15 @@
 //! image so that `Exit()` can unwind straight back (a setjmp/longjmp pair), and
 //! the two variadic boot services (UEFI 2.10 §2.3.4, the x64 calling convention).
 
-use core::arch::naked_asm;
 use fw_core::efi::image::JumpContext;
-use r_efi::efi;
 
-/// Saves the firmware's callee-saved registers, stack pointer and return address
-/// in `context`, then calls `entry(handle, system_table)` with the Microsoft x64
-/// convention. Returns the entry point's status, or the status `leave_image`
-/// passes when the image calls Exit.
-#[unsafe(naked)]
-unsafe extern "sysv64" fn enter(
-    entry: u64,
-    handle: efi::Handle,
-    system_table: *mut efi::SystemTable,
-    context: *mut JumpContext,
-) -> usize {
-    naked_asm!(
+// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
+// `enter` saves the firmware's callee-saved registers, stack pointer and
+// return address in `context` (rcx), then calls `entry` (rdi) with the
+// Microsoft x64 convention; `leave` restores them and returns the status in rax.
+image_calls! {
+    abi: "sysv64",
+    enter: {
         "mov [rcx], rbx",
         "mov [rcx + 8], rbp",
         "mov [rcx + 16], r12",
@@ -38,13 +31,8 @@ unsafe extern "sysv64" fn enter(
         "call rax",
         "add rsp, 40",
         "ret",
-    )
-}
-
-/// Restores what `enter` saved and returns from it with `status`.
-#[unsafe(naked)]
-unsafe extern "sysv64" fn leave(context: *mut JumpContext, status: usize) -> ! {
-    naked_asm!(
+    },
+    leave: {
         "mov rbx, [rdi]",
         "mov rbp, [rdi + 8]",
         "mov r12, [rdi + 16]",
@@ -56,11 +44,8 @@ unsafe extern "sysv64" fn leave(context: *mut JumpContext, status: usize) -> ! {
         "mov rsp, [rdi + 48]",
         "mov rax, rsi",
         "jmp qword ptr [rdi + 56]",
-    )
+    },
 }
-
-// `enter_image` and `exit_image` over `enter` and `leave` (see `crate::shared_calls`).
-image_calls!();
 
 // The variadic services (see `crate::shared_calls`): spills the four register arguments into
 // their shadow space, which makes all arguments one array on the stack, and

@@ -5,9 +5,8 @@
 //! machine. There are no interrupt handlers: the firmware polls, and runs with
 //! interrupts disabled.
 
-use super::gdt::{CODE64, DOUBLE_FAULT_IST, EXCEPTION_IST};
+use super::gdt::{DescriptorPointer, CODE64, DOUBLE_FAULT_IST, EXCEPTION_IST};
 use core::arch::{asm, global_asm};
-use core::mem::size_of;
 use core::ptr::addr_of;
 use core::sync::atomic::{AtomicBool, Ordering};
 use fw_core::fault_location::Access;
@@ -58,12 +57,6 @@ static mut IDT: [IdtEntry; 32] = [IdtEntry {
     reserved: 0,
 }; 32];
 
-#[repr(C, packed)]
-struct DescriptorPointer {
-    limit: u16,
-    base: u64,
-}
-
 /// Installs the exception handlers.
 pub fn init() {
     // SAFETY: runs once at entry on the only CPU; the stubs table is in .rodata.
@@ -80,10 +73,7 @@ pub fn init() {
                 reserved: 0,
             };
         }
-        let pointer = DescriptorPointer {
-            limit: (size_of::<[IdtEntry; 32]>() - 1) as u16,
-            base: addr_of!(IDT) as u64,
-        };
+        let pointer = DescriptorPointer::to(addr_of!(IDT));
         asm!("lidt [{}]", in(reg) &pointer, options(readonly, nostack, preserves_flags));
     }
 }

@@ -50,10 +50,22 @@ static mut GDT: [u64; 5] = [
     0,                     // TSS, high half
 ];
 
+/// The operand of LGDT and LIDT (Intel SDM vol. 3 §3.5.1, §6.10): a
+/// descriptor table's limit (its size less one) and its address.
 #[repr(C, packed)]
-struct DescriptorPointer {
+pub(super) struct DescriptorPointer {
     limit: u16,
     base: u64,
+}
+
+impl DescriptorPointer {
+    /// The pointer to the table `table`.
+    pub(super) fn to<T>(table: *const T) -> DescriptorPointer {
+        DescriptorPointer {
+            limit: (size_of::<T>() - 1) as u16,
+            base: table as u64,
+        }
+    }
 }
 
 /// Loads the GDT with the TSS and reloads every segment register.
@@ -73,10 +85,7 @@ pub fn init() {
             | (((base >> 24) & 0xff) << 56);
         GDT[4] = base >> 32;
 
-        let pointer = DescriptorPointer {
-            limit: (size_of::<[u64; 5]>() - 1) as u16,
-            base: addr_of!(GDT) as u64,
-        };
+        let pointer = DescriptorPointer::to(addr_of!(GDT));
         asm!(
             "lgdt [{ptr}]",
             // Reload CS with a far return to the next instruction.

@@ -14,7 +14,7 @@ mod gdt;
 #[cfg(target_os = "none")]
 pub mod hpet;
 #[cfg(target_os = "none")]
-pub use fw_drivers::portio as io;
+pub use fw_port_io as io;
 #[cfg(target_os = "none")]
 mod msr;
 #[cfg(target_os = "none")]
@@ -30,7 +30,7 @@ pub mod time;
 pub mod tlb_warmup;
 
 #[cfg(target_os = "none")]
-pub use paging::{identity_map, set_low_caching};
+pub use paging::set_low_caching;
 #[cfg(target_os = "none")]
 pub use start::{halt, report_failure, Boot};
 

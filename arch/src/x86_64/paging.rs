@@ -3,7 +3,7 @@
 //! The entry code maps the first 4 GiB write-back with 2 MiB pages from static
 //! tables. Here the pages under the boot and exception stacks become guard pages,
 //! [`set_low_caching`] makes what is not RAM below 4 GiB uncached (PCD|PWT, the
-//! decision is `fw_core::caching`), and [`identity_map`] adds
+//! decision is `fw_core::caching`), and [`IDENTITY_MAP`] adds
 //! any other range (RAM above 4 GiB, 64-bit PCI BARs) with 1 GiB pages when the CPU
 //! has them, else 2 MiB pages, taking new tables from a page allocator.
 
@@ -14,6 +14,9 @@ use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use fw_core::caching::PageCaching;
 
+use crate::page_tables::{new_table, EntryFormat, IdentityMap, PAGE, TWO_MIB};
+pub use crate::page_tables::{Caching, MapError};
+
 const PRESENT: u64 = 1 << 0;
 const WRITABLE: u64 = 1 << 1;
 const WRITE_THROUGH: u64 = 1 << 3;
@@ -21,9 +24,6 @@ const CACHE_DISABLE: u64 = 1 << 4;
 const HUGE: u64 = 1 << 7;
 const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
-const GIB: u64 = 1 << 30;
-const TWO_MIB: u64 = 1 << 21;
-const PAGE: u64 = 4096;
 /// PCD | PWT with PAT index 3 (the power-on PAT): UC.
 const UNCACHED: u64 = WRITE_THROUGH | CACHE_DISABLE;
 
@@ -41,38 +41,37 @@ static mut GUARD_TABLES: [PageTable; 4] = [const { PageTable([0; 512]) }; 4];
 /// How many of [`GUARD_TABLES`] are in use.
 static GUARD_TABLES_USED: AtomicUsize = AtomicUsize::new(0);
 
-/// How a range is mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caching {
-    /// RAM: write-back.
-    WriteBack,
-    /// Device registers: uncached.
-    Uncached,
-}
+/// 4-level paging entries (Intel SDM vol. 3 §4.5, Tables 4-15 to 4-19): bit 0
+/// present; in a PDPTE or PDE, PS (bit 7) set maps a 1 GiB or 2 MiB page.
+const PAGING_ENTRY: EntryFormat = EntryFormat {
+    address_mask: ADDRESS_MASK,
+    valid: PRESENT,
+    kind_mask: HUGE,
+    block_kind: HUGE,
+    table: PRESENT | WRITABLE,
+    write_back_block: PRESENT | WRITABLE | HUGE,
+    uncached_block: PRESENT | WRITABLE | UNCACHED | HUGE,
+    // 4-level paging translates 48-bit linear addresses.
+    input_bits: 48,
+};
 
-/// Why a range could not be mapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
-    /// The address is wider than the CPU's physical address bits.
-    BeyondPhysicalAddressWidth {
-        /// The first address that does not fit.
-        addr: u64,
-        /// The CPU's physical address width in bits.
-        bits: u8,
-    },
-    /// The page allocator gave no page for a new table.
-    OutOfMemory,
-}
+/// The identity map under the boot PML4 (what CR3 holds), with 1 GiB pages
+/// where the CPU has them. Parts already mapped, such as the first 4 GiB, stay
+/// as they are; a CR3 reload flushes the TLB after an addition.
+// SAFETY: `boot_pml4` is the live top-level table; the entry code and
+// `new_table` put every table in identity mapped memory.
+pub const IDENTITY_MAP: IdentityMap = unsafe {
+    IdentityMap::new(
+        PAGING_ENTRY,
+        boot_pml4_table,
+        physical_address_bits,
+        has_gib_pages,
+        flush_tlb,
+    )
+};
 
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MapError::BeyondPhysicalAddressWidth { addr, bits } => {
-                write!(f, "address {addr:#x} is beyond the CPU's {bits} physical address bits")
-            }
-            MapError::OutOfMemory => write!(f, "no memory for page tables"),
-        }
-    }
+fn boot_pml4_table() -> *mut u64 {
+    addr_of_mut!(boot_pml4).cast::<u64>()
 }
 
 fn flush_tlb() {
@@ -128,77 +127,6 @@ fn physical_address_bits() -> u8 {
 fn has_gib_pages() -> bool {
     let max = __cpuid(0x8000_0000).eax;
     max >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 26) != 0
-}
-
-/// A zeroed, page-aligned page for a new table, from `alloc_page`.
-fn new_table(alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
-    let page = alloc_page().ok_or(MapError::OutOfMemory)?;
-    debug_assert_eq!(page % 4096, 0);
-    // SAFETY: the allocator handed us this page; it is identity mapped RAM.
-    unsafe { core::ptr::write_bytes(page as *mut u8, 0, 4096) };
-    Ok(page)
-}
-
-/// The table an entry points to, created when the entry is empty.
-///
-/// # Safety
-/// `entry` is a live paging-structure entry.
-unsafe fn next_table(entry: *mut u64, alloc_page: &mut dyn FnMut() -> Option<u64>) -> Result<*mut u64, MapError> {
-    // SAFETY: the caller passes a valid entry.
-    unsafe {
-        if *entry & PRESENT == 0 {
-            *entry = new_table(alloc_page)? | PRESENT | WRITABLE;
-        }
-        Ok((*entry & ADDRESS_MASK) as *mut u64)
-    }
-}
-
-/// Identity-maps `[start, end)` (rounded out to 2 MiB). Parts that are already
-/// mapped, such as the first 4 GiB, are left as they are.
-pub fn identity_map(
-    start: u64,
-    end: u64,
-    caching: Caching,
-    alloc_page: &mut dyn FnMut() -> Option<u64>,
-) -> Result<(), MapError> {
-    let bits = physical_address_bits();
-    if end > 1u64 << bits {
-        return Err(MapError::BeyondPhysicalAddressWidth { addr: end - 1, bits });
-    }
-    let flags = PRESENT
-        | WRITABLE
-        | match caching {
-            Caching::WriteBack => 0,
-            Caching::Uncached => WRITE_THROUGH | CACHE_DISABLE,
-        };
-    let gib_pages = has_gib_pages();
-    let mut addr = start & !(TWO_MIB - 1);
-    // SAFETY: the boot PML4 is the live top-level table; entries are only added
-    // for addresses that were not mapped, so no live mapping changes.
-    unsafe {
-        let pml4 = addr_of_mut!(boot_pml4).cast::<u64>();
-        while addr < end {
-            let pdpt = next_table(pml4.add(((addr >> 39) & 511) as usize), alloc_page)?;
-            let pdpte = pdpt.add(((addr >> 30) & 511) as usize);
-            if *pdpte & PRESENT != 0 && *pdpte & HUGE != 0 {
-                addr = (addr & !(GIB - 1)) + GIB;
-                continue;
-            }
-            if gib_pages && *pdpte & PRESENT == 0 && addr.is_multiple_of(GIB) && end - addr >= GIB {
-                *pdpte = addr | flags | HUGE;
-                addr += GIB;
-                continue;
-            }
-            let pd = next_table(pdpte, alloc_page)?;
-            let pde = pd.add(((addr >> 21) & 511) as usize);
-            if *pde & PRESENT == 0 {
-                *pde = addr | flags | HUGE;
-            }
-            addr += TWO_MIB;
-        }
-    }
-    flush_tlb();
-    Ok(())
 }
 
 /// What [`set_low_caching`] did, for the log.

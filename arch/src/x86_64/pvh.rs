@@ -119,17 +119,7 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
     if memmap_entries == 0 {
         return Err(PvhError::NoMemoryMap { version });
     }
-    let table_len = memmap_entries
-        .checked_mul(MEMMAP_ENTRY_SIZE)
-        .ok_or(PvhError::Unreadable {
-            what: "memory map",
-            addr: memmap,
-        })?;
-    let table = mem.read(memmap, table_len).ok_or(PvhError::Unreadable {
-        what: "memory map",
-        addr: memmap,
-    })?;
-    for entry in table.chunks_exact(MEMMAP_ENTRY_SIZE) {
+    for entry in read_table(mem, "memory map", memmap, memmap_entries, MEMMAP_ENTRY_SIZE)? {
         info.add_region(MemoryRegion {
             start: entry.u64_le(0).unwrap_or(0),
             size: entry.u64_le(8).unwrap_or(0),
@@ -138,15 +128,7 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
     }
 
     if nr_modules > 0 {
-        let len = nr_modules.checked_mul(MODLIST_ENTRY_SIZE).ok_or(PvhError::Unreadable {
-            what: "module list",
-            addr: modlist,
-        })?;
-        let list = mem.read(modlist, len).ok_or(PvhError::Unreadable {
-            what: "module list",
-            addr: modlist,
-        })?;
-        for entry in list.chunks_exact(MODLIST_ENTRY_SIZE) {
+        for entry in read_table(mem, "module list", modlist, nr_modules, MODLIST_ENTRY_SIZE)? {
             info.add_module(Module {
                 start: entry.u64_le(0).unwrap_or(0),
                 size: entry.u64_le(8).unwrap_or(0),
@@ -162,6 +144,21 @@ pub fn parse(addr: u64, mem: &impl PhysMemory) -> Result<BootInfo, PvhError> {
 
 /// Reads a NUL-terminated string of at most [`MAX_CMDLINE`] bytes, a byte at a
 /// time so that a string ending just before unreadable memory is still found.
+/// The `count` entries of `entry_size` bytes of the table `what` at `addr`.
+fn read_table<'m>(
+    mem: &'m impl PhysMemory,
+    what: &'static str,
+    addr: u64,
+    count: usize,
+    entry_size: usize,
+) -> Result<core::slice::ChunksExact<'m, u8>, PvhError> {
+    let table = count
+        .checked_mul(entry_size)
+        .and_then(|len| mem.read(addr, len))
+        .ok_or(PvhError::Unreadable { what, addr })?;
+    Ok(table.chunks_exact(entry_size))
+}
+
 fn read_c_string(mem: &impl PhysMemory, addr: u64) -> Result<&[u8], PvhError> {
     for len in 0..=MAX_CMDLINE {
         let byte = mem.read(addr + len as u64, 1).ok_or(PvhError::Unreadable {

@@ -31,10 +31,6 @@ pub fn fill(buffer: &mut [u8]) -> bool {
     if !available() {
         return false;
     }
-    for chunk in buffer.chunks_mut(8) {
-        // SAFETY: RDRAND is available (checked above).
-        let Some(value) = (unsafe { next() }) else { return false };
-        chunk.copy_from_slice(&value.to_le_bytes()[..chunk.len()]);
-    }
-    true
+    // SAFETY: RDRAND is available (checked above).
+    crate::random_words::fill_from_words(buffer, || unsafe { next() })
 }

@@ -40,7 +40,7 @@ mod from_file;
 mod verify;
 
 pub use fault::{abandon_faulting_image, fault_summary};
-use from_file::{file_path_name, load_from_file, load_verified_file, open_file};
+use from_file::{file_path_name, open_file};
 use verify::{secure_boot_check, secure_boot_keys};
 
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
@@ -331,10 +331,8 @@ pub extern "efiapi" fn load_image(
             return efi::Status::NOT_FOUND;
         };
         match open_file(path) {
-            Ok((mut file, device, file_part)) if secure_boot_keys().is_some() => {
-                load_verified_file(parent, &mut file, device, path, &file_part)
-            }
-            Ok((mut file, device, file_part)) => load_from_file(parent, &mut file, device, path, &file_part),
+            Ok(mut image) if secure_boot_keys().is_some() => image.load_verified(parent, path),
+            Ok(mut image) => image.load(parent, path),
             Err(s) => Err(s),
         }
     };

@@ -11,9 +11,9 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 use super::dispatch::signal;
-use super::{out, BOOT};
+use super::{out, status_of, BOOT};
 use crate::events::EventId;
-use crate::handles::{device_path, Error, HandleId, Interface, RegistrationId, Search};
+use crate::handles::{device_path, Database, Error, HandleId, Interface, RegistrationId, Search};
 use crate::memory::MemoryType;
 use alloc::vec::Vec;
 use core::ffi::c_void;
@@ -32,6 +32,46 @@ fn handle(h: efi::Handle) -> Option<HandleId> {
 fn guid_arg(g: *const efi::Guid) -> Option<efi::Guid> {
     // SAFETY: a non-null GUID pointer points to a GUID (the caller's contract).
     unsafe { g.as_ref() }.copied()
+}
+
+/// The handle and the protocol GUID a service acts on, if both are given.
+fn handle_and_guid(h: efi::Handle, guid: *const efi::Guid) -> Option<(HandleId, efi::Guid)> {
+    Some((handle(h)?, guid_arg(guid)?))
+}
+
+/// The handle an install service adds protocols to: `None` (make a new
+/// one) for null, INVALID_PARAMETER for a handle that is not valid.
+fn handle_to_install_on(h: efi::Handle) -> Result<Option<HandleId>, efi::Status> {
+    if h.is_null() {
+        Ok(None)
+    } else {
+        handle(h).map(Some).ok_or(efi::Status::INVALID_PARAMETER)
+    }
+}
+
+/// What the handle database answers a service that acts on a handle's
+/// protocol: `query` runs under the lock, which is released before the service
+/// goes on (to signal events, say). INVALID_PARAMETER when the handle or the
+/// GUID is missing; the database's errors as their statuses.
+fn on_protocol<T>(
+    h: efi::Handle,
+    guid: *const efi::Guid,
+    query: impl FnOnce(&mut Database, HandleId, &efi::Guid) -> Result<T, Error>,
+) -> Result<T, efi::Status> {
+    let (h, guid) = handle_and_guid(h, guid).ok_or(efi::Status::INVALID_PARAMETER)?;
+    query(&mut BOOT.lock().handles, h, &guid).map_err(|e| e.status())
+}
+
+/// The GUID and the out-parameter of a service that looks a protocol up and
+/// writes what it found; INVALID_PARAMETER when either pointer is null.
+///
+/// # Safety
+/// `slot` is null or writable, `guid` null or readable.
+unsafe fn guid_and_slot<'a, T>(guid: *const efi::Guid, slot: *mut T) -> Result<(efi::Guid, &'a mut T), efi::Status> {
+    // SAFETY: the caller's contract.
+    let slot = unsafe { out(slot) }?;
+    let guid = guid_arg(guid).ok_or(efi::Status::INVALID_PARAMETER)?;
+    Ok((guid, slot))
 }
 
 /// The bytes of a device path in memory, bounded and checked node by node.
@@ -97,13 +137,9 @@ pub extern "efiapi" fn install_protocol_interface(
         (Ok(slot), Some(guid)) if interface_type == efi::NATIVE_INTERFACE => (slot, guid),
         _ => return efi::Status::INVALID_PARAMETER,
     };
-    let existing = if slot.is_null() {
-        None
-    } else {
-        match handle(*slot) {
-            Some(h) => Some(h),
-            None => return efi::Status::INVALID_PARAMETER,
-        }
+    let existing = match handle_to_install_on(*slot) {
+        Ok(existing) => existing,
+        Err(status) => return status,
     };
     match install(existing, guid, interface) {
         Ok(h) => {
@@ -121,19 +157,15 @@ pub extern "efiapi" fn reinstall_protocol_interface(
     old: *mut c_void,
     new: *mut c_void,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
-        return efi::Status::INVALID_PARAMETER;
-    };
-    let result = BOOT
-        .lock()
-        .handles
-        .reinstall_protocol(h, &guid, Interface::from_ptr(old), Interface::from_ptr(new));
+    let result = on_protocol(h, guid, |handles, h, guid| {
+        handles.reinstall_protocol(h, guid, Interface::from_ptr(old), Interface::from_ptr(new))
+    });
     match result {
         Ok(events) => {
             signal_all(events);
             efi::Status::SUCCESS
         }
-        Err(e) => e.status(),
+        Err(status) => status,
     }
 }
 
@@ -143,17 +175,10 @@ pub extern "efiapi" fn uninstall_protocol_interface(
     guid: *mut efi::Guid,
     interface: *mut c_void,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
-        return efi::Status::INVALID_PARAMETER;
-    };
-    match BOOT
-        .lock()
-        .handles
-        .uninstall_protocol(h, &guid, Interface::from_ptr(interface))
-    {
-        Ok(()) => efi::Status::SUCCESS,
-        Err(e) => e.status(),
-    }
+    let result = on_protocol(h, guid, |handles, h, guid| {
+        handles.uninstall_protocol(h, guid, Interface::from_ptr(interface))
+    });
+    status_of(result, |&status| status)
 }
 
 /// HandleProtocol: the interface of a protocol on a handle.
@@ -162,12 +187,12 @@ pub extern "efiapi" fn handle_protocol(
     guid: *mut efi::Guid,
     interface: *mut *mut c_void,
 ) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let slot = match unsafe { out(interface) } {
-        Ok(s) => s,
+    // SAFETY: the caller passes valid pointers or null.
+    let (guid, slot) = match unsafe { guid_and_slot(guid, interface) } {
+        Ok(found) => found,
         Err(s) => return s,
     };
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some(h) = handle(h) else {
         return efi::Status::INVALID_PARAMETER;
     };
     match BOOT.lock().handles.handle_protocol(h, &guid) {
@@ -188,13 +213,10 @@ pub extern "efiapi" fn register_protocol_notify(
     event: efi::Event,
     registration: *mut *mut c_void,
 ) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let slot = match unsafe { out(registration) } {
-        Ok(s) => s,
+    // SAFETY: the caller passes valid pointers or null.
+    let (guid, slot) = match unsafe { guid_and_slot(guid, registration) } {
+        Ok(found) => found,
         Err(s) => return s,
-    };
-    let Some(guid) = guid_arg(guid) else {
-        return efi::Status::INVALID_PARAMETER;
     };
     let event = EventId(event as usize);
     let mut boot = BOOT.lock();
@@ -369,7 +391,7 @@ pub extern "efiapi" fn open_protocol(
     controller: efi::Handle,
     attributes: u32,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
     if interface.is_null() && attributes != efi::OPEN_PROTOCOL_TEST_PROTOCOL {
@@ -398,17 +420,10 @@ pub extern "efiapi" fn close_protocol(
     agent: efi::Handle,
     controller: efi::Handle,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
-        return efi::Status::INVALID_PARAMETER;
-    };
-    match BOOT
-        .lock()
-        .handles
-        .close_protocol(h, &guid, handle(agent), handle(controller))
-    {
-        Ok(()) => efi::Status::SUCCESS,
-        Err(e) => e.status(),
-    }
+    let result = on_protocol(h, guid, |handles, h, guid| {
+        handles.close_protocol(h, guid, handle(agent), handle(controller))
+    });
+    status_of(result, |&status| status)
 }
 
 /// OpenProtocolInformation: who has a protocol on a handle open, and how.
@@ -418,7 +433,7 @@ pub extern "efiapi" fn open_protocol_information(
     entries: *mut *mut efi::OpenProtocolInformationEntry,
     count: *mut usize,
 ) -> efi::Status {
-    let (Some(h), Some(guid)) = (handle(h), guid_arg(guid)) else {
+    let Some((h, guid)) = handle_and_guid(h, guid) else {
         return efi::Status::INVALID_PARAMETER;
     };
     if entries.is_null() || count.is_null() {
@@ -502,13 +517,10 @@ pub extern "efiapi" fn locate_protocol(
     registration: *mut c_void,
     interface: *mut *mut c_void,
 ) -> efi::Status {
-    // SAFETY: the caller passes a valid pointer or null.
-    let slot = match unsafe { out(interface) } {
-        Ok(s) => s,
+    // SAFETY: the caller passes valid pointers or null.
+    let (guid, slot) = match unsafe { guid_and_slot(guid, interface) } {
+        Ok(found) => found,
         Err(s) => return s,
-    };
-    let Some(guid) = guid_arg(guid) else {
-        return efi::Status::INVALID_PARAMETER;
     };
     let registration = if registration.is_null() {
         None
@@ -560,13 +572,9 @@ pub unsafe extern "efiapi" fn install_multiple_from_args(args: *const usize) -> 
     let (Ok(slot), Some(list)) = (unsafe { out(slot) }, list) else {
         return efi::Status::INVALID_PARAMETER;
     };
-    let existing = if slot.is_null() {
-        None
-    } else {
-        match handle(*slot) {
-            Some(h) => Some(h),
-            None => return efi::Status::INVALID_PARAMETER,
-        }
+    let existing = match handle_to_install_on(*slot) {
+        Ok(existing) => existing,
+        Err(status) => return status,
     };
     let result = BOOT.lock().handles.install_multiple(existing, &list, |interface| {
         // SAFETY: device-path interfaces point to device paths.

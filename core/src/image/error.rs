@@ -5,6 +5,7 @@
 
 use alloc::string::String;
 use core::fmt;
+use fw_pe::HeaderError;
 use r_efi::efi;
 
 use super::Machine;
@@ -17,18 +18,9 @@ pub enum ImageError {
         /// The structure (DOS header, section table, ...).
         what: &'static str,
     },
-    /// The first two bytes are not "MZ".
-    BadDosSignature {
-        /// The first two bytes.
-        found: u16,
-    },
-    /// The bytes at `e_lfanew` are not "PE\0\0".
-    BadPeSignature {
-        /// `e_lfanew`.
-        offset: u32,
-        /// The four bytes there.
-        found: u32,
-    },
+    /// The PE headers could not be read: a wrong signature, not PE32+, an
+    /// optional header too small for its fields, or cut short.
+    Headers(HeaderError),
     /// The image is for another processor.
     UnsupportedMachine {
         /// The image's `Machine`.
@@ -36,15 +28,8 @@ pub enum ImageError {
         /// This firmware's machine.
         expected: Machine,
     },
-    /// The optional header is not PE32+ (0x20b): a 32-bit PE32 (0x10b) or garbage.
-    NotPe32Plus {
-        /// The optional header's magic.
-        magic: u16,
-    },
     /// The subsystem is not an EFI application, boot service driver or runtime driver.
     UnsupportedSubsystem(u16),
-    /// The `object` crate rejected the NT headers, data directories or section table.
-    MalformedHeaders(object::read::Error),
     /// `SectionAlignment` is not a power of two of at least 512.
     BadSectionAlignment {
         /// `SectionAlignment`.
@@ -180,27 +165,24 @@ impl ImageError {
     }
 }
 
+impl From<HeaderError> for ImageError {
+    fn from(error: HeaderError) -> ImageError {
+        ImageError::Headers(error)
+    }
+}
+
 impl fmt::Display for ImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImageError::Truncated { what } => write!(f, "image truncated: the file ends inside the {what}"),
-            ImageError::BadDosSignature { found } => {
-                write!(f, "not a PE image: DOS signature {found:#06x}, expected \"MZ\"")
-            }
-            ImageError::BadPeSignature { offset, found } => {
-                write!(f, "not a PE image: signature {found:#010x} at {offset:#x}, expected \"PE\\0\\0\"")
-            }
+            ImageError::Headers(e) => write!(f, "{e}"),
             ImageError::UnsupportedMachine { found, expected } => {
                 write!(f, "image is for machine {found:#06x}, this firmware runs {expected}")
-            }
-            ImageError::NotPe32Plus { magic } => {
-                write!(f, "optional header magic {magic:#x} is not PE32+ (0x20b)")
             }
             ImageError::UnsupportedSubsystem(subsystem) => write!(
                 f,
                 "subsystem {subsystem} is not an EFI application (10), boot service driver (11) or runtime driver (12)"
             ),
-            ImageError::MalformedHeaders(e) => write!(f, "malformed PE headers: {e}"),
             ImageError::BadSectionAlignment { alignment } => {
                 write!(f, "section alignment {alignment:#x} is not a power of two of at least 512")
             }

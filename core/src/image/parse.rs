@@ -1,14 +1,13 @@
 //! Header checks (PE Format §2 "Overview" through §3 "Section Table"): everything
-//! about the file is validated here, once, so that loading only copies bytes.
+//! about the file is validated here, once, so that loading only copies bytes. The
+//! headers are read by `fw-pe`, the reader the boot manager's UKI lookup shares.
 #![forbid(unsafe_code)]
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use fw_pe::{CoffHeader, DataDirectory, Headers, StringTable};
 use log::debug;
-use object::pe::{self, ImageDosHeader, ImageFileHeader, ImageNtHeaders64};
-use object::read::pe::{ImageNtHeaders, ImageOptionalHeader};
-use object::{LittleEndian as LE, ReadRef};
 
 use super::{ImageError, Machine, Subsystem};
 
@@ -167,32 +166,9 @@ pub fn parse(file: &[u8], machine: Machine) -> Result<PeImage, ImageError> {
 }
 
 /// How many bytes from the start of a file [`parse_headers`] needs, judged from
-/// its first bytes (`prefix`, at least the DOS header, the COFF header and the
-/// optional header's `SizeOfHeaders`; 4 KiB always suffices for real images):
-/// through the section table and through `SizeOfHeaders`, whichever is further.
-/// Signatures are not checked here; [`parse_headers`] names a wrong one.
+/// its first bytes (see [`fw_pe::headers_len`]).
 pub fn headers_len(prefix: &[u8]) -> Result<u64, ImageError> {
-    let dos = prefix
-        .read_at::<ImageDosHeader>(0)
-        .map_err(|()| ImageError::Truncated { what: "DOS header" })?;
-    let coff_at = u64::from(dos.nt_headers_offset()) + 4;
-    let coff = prefix
-        .read_at::<ImageFileHeader>(coff_at)
-        .map_err(|()| ImageError::Truncated {
-            what: "COFF file header",
-        })?;
-    let optional_at = coff_at + core::mem::size_of::<ImageFileHeader>() as u64;
-    let table_end = optional_at
-        + u64::from(coff.size_of_optional_header.get(LE))
-        + u64::from(coff.number_of_sections.get(LE)) * core::mem::size_of::<pe::ImageSectionHeader>() as u64;
-    // PE32+ optional header: SizeOfHeaders is the u32 at offset 60.
-    let size_of_headers = prefix
-        .read_at::<object::U32<LE>>(optional_at + 60)
-        .map_err(|()| ImageError::Truncated {
-            what: "optional header",
-        })?
-        .get(LE);
-    Ok(table_end.max(u64::from(size_of_headers)))
+    Ok(fw_pe::headers_len(prefix)?)
 }
 
 /// [`parse`] for a file of `file_len` bytes of which only the first ones are
@@ -202,86 +178,30 @@ pub fn headers_len(prefix: &[u8]) -> Result<u64, ImageError> {
 /// `headers`; otherwise the raw eight-byte names are kept (they are only
 /// used to find UKI payloads, which [`parse`] on the whole file does).
 pub fn parse_headers(file: &[u8], file_len: u64, machine: Machine) -> Result<PeImage, ImageError> {
-    let dos = file
-        .read_at::<ImageDosHeader>(0)
-        .map_err(|()| ImageError::Truncated { what: "DOS header" })?;
-    let dos_magic = dos.e_magic.get(LE);
-    if dos_magic != pe::IMAGE_DOS_SIGNATURE {
-        return Err(ImageError::BadDosSignature { found: dos_magic });
-    }
-
-    // Signature, COFF header and optional header magic are checked one by one, so that
-    // a 32-bit or foreign image is named as such instead of failing a size check.
-    let nt_offset = dos.nt_headers_offset();
-    let signature = file
-        .read_at::<object::U32<LE>>(u64::from(nt_offset))
-        .map_err(|()| ImageError::Truncated { what: "PE signature" })?
-        .get(LE);
-    if signature != pe::IMAGE_NT_SIGNATURE {
-        return Err(ImageError::BadPeSignature {
-            offset: nt_offset,
-            found: signature,
-        });
-    }
-    let coff_offset = u64::from(nt_offset) + 4;
-    let coff = file
-        .read_at::<ImageFileHeader>(coff_offset)
-        .map_err(|()| ImageError::Truncated {
-            what: "COFF file header",
-        })?;
-    let found_machine = coff.machine.get(LE).0;
-    if found_machine != machine.pe_value() {
+    // The machine is checked before the optional header, so that a foreign
+    // image is named as such instead of failing a later check.
+    let coff = CoffHeader::read(file)?;
+    if coff.machine != machine.pe_value() {
         return Err(ImageError::UnsupportedMachine {
-            found: found_machine,
+            found: coff.machine,
             expected: machine,
         });
     }
-    let magic = file
-        .read_at::<object::U16<LE>>(coff_offset + core::mem::size_of::<ImageFileHeader>() as u64)
-        .map_err(|()| ImageError::Truncated {
-            what: "optional header",
-        })?
-        .get(LE);
-    if magic != pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC {
-        return Err(ImageError::NotPe32Plus { magic });
-    }
+    let headers = Headers::read(file, coff)?;
+    let optional = headers.optional;
 
-    // The whole optional header and the section table must be in the file;
-    // say so plainly rather than with the parser's generic complaint.
-    let coff_at = nt_offset as usize + 4;
-    let field = |at: usize| {
-        file.get(at..at + 2)
-            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
-    };
-    let sections = field(coff_at + 2).ok_or(ImageError::Truncated { what: "COFF header" })?;
-    let optional_size = field(coff_at + 16).ok_or(ImageError::Truncated { what: "COFF header" })?;
-    let optional_end = coff_at + core::mem::size_of::<ImageFileHeader>() + optional_size;
-    if optional_end > file.len() {
-        return Err(ImageError::Truncated {
-            what: "optional header",
-        });
-    }
-    if optional_end + sections * core::mem::size_of::<pe::ImageSectionHeader>() > file.len() {
-        return Err(ImageError::Truncated { what: "section table" });
-    }
+    let subsystem =
+        Subsystem::from_pe(optional.subsystem).ok_or(ImageError::UnsupportedSubsystem(optional.subsystem))?;
 
-    let mut offset = u64::from(nt_offset);
-    let (nt, directories) = ImageNtHeaders64::parse(file, &mut offset).map_err(ImageError::MalformedHeaders)?;
-    let section_table = nt.sections(file, offset).map_err(ImageError::MalformedHeaders)?;
-    let optional = nt.optional_header();
-
-    let subsystem_value = optional.subsystem().0;
-    let subsystem = Subsystem::from_pe(subsystem_value).ok_or(ImageError::UnsupportedSubsystem(subsystem_value))?;
-
-    let section_alignment = optional.section_alignment();
+    let section_alignment = optional.section_alignment;
     if !section_alignment.is_power_of_two() || section_alignment < MIN_SECTION_ALIGNMENT {
         return Err(ImageError::BadSectionAlignment {
             alignment: section_alignment,
         });
     }
 
-    let image_size = optional.size_of_image();
-    let headers_size = optional.size_of_headers();
+    let image_size = optional.size_of_image;
+    let headers_size = optional.size_of_headers;
     if image_size == 0 || headers_size > image_size {
         return Err(ImageError::BadImageSize {
             size_of_image: image_size,
@@ -298,7 +218,7 @@ pub fn parse_headers(file: &[u8], file_len: u64, machine: Machine) -> Result<PeI
         return Err(ImageError::Truncated { what: "headers" });
     }
 
-    let entry_point = optional.address_of_entry_point();
+    let entry_point = optional.address_of_entry_point;
     if entry_point >= image_size {
         return Err(ImageError::EntryPointOutsideImage {
             rva: entry_point,
@@ -308,34 +228,24 @@ pub fn parse_headers(file: &[u8], file_len: u64, machine: Machine) -> Result<PeI
 
     // The string table holds long section names; a file without a valid one (most
     // EFI images) just keeps the raw eight-byte names.
-    let strings = nt.symbols(file).ok().map(|symbols| symbols.strings());
-    let mut sections = Vec::with_capacity(section_table.len());
-    for header in section_table.iter() {
-        let name_bytes = strings
-            .and_then(|strings| header.name(strings).ok())
-            .unwrap_or_else(|| header.raw_name());
-        let raw_size = header.size_of_raw_data.get(LE);
-        let virtual_size = match header.virtual_size.get(LE) {
-            0 => raw_size,
-            size => size,
-        };
+    let strings = StringTable::read(file, &coff);
+    let mut sections = Vec::with_capacity(headers.sections.len());
+    for header in &headers.sections {
         let section = Section {
-            name: String::from_utf8_lossy(name_bytes).into_owned(),
-            virtual_address: header.virtual_address.get(LE),
-            virtual_size,
-            raw_offset: header.pointer_to_raw_data.get(LE),
-            raw_size,
-            characteristics: header.characteristics.get(LE).0,
+            name: String::from_utf8_lossy(header.name(strings)).into_owned(),
+            virtual_address: header.virtual_address,
+            virtual_size: header.size_in_memory(),
+            raw_offset: header.pointer_to_raw_data,
+            raw_size: header.size_of_raw_data,
+            characteristics: header.characteristics,
         };
         check_section(&section, image_size, file_len)?;
         sections.push(section);
     }
     check_overlaps(&sections)?;
 
-    let relocations = match directories.get(pe::IMAGE_DIRECTORY_ENTRY_BASERELOC) {
-        Some(dir) if dir.size.get(LE) != 0 => {
-            let rva = dir.virtual_address.get(LE);
-            let size = dir.size.get(LE);
+    let relocations = match optional.base_relocations {
+        Some(DataDirectory { rva, size }) if size != 0 => {
             if u64::from(rva) + u64::from(size) > u64::from(image_size) {
                 return Err(ImageError::RelocationDirectoryOutsideImage {
                     rva,
@@ -347,11 +257,11 @@ pub fn parse_headers(file: &[u8], file_len: u64, machine: Machine) -> Result<PeI
         }
         _ => None,
     };
-    let relocations_stripped = coff.characteristics.get(LE).contains(pe::IMAGE_FILE_RELOCS_STRIPPED);
+    let relocations_stripped = coff.characteristics & fw_pe::RELOCS_STRIPPED != 0;
 
     debug!(
         "PE image: {machine}, {subsystem:?}, {image_size:#x} bytes, entry {entry_point:#x}, base {:#x}, {} sections",
-        optional.image_base(),
+        optional.image_base,
         sections.len()
     );
     Ok(PeImage {
@@ -360,7 +270,7 @@ pub fn parse_headers(file: &[u8], file_len: u64, machine: Machine) -> Result<PeI
         image_size,
         headers_size,
         entry_point,
-        preferred_base: optional.image_base(),
+        preferred_base: optional.image_base,
         section_alignment,
         sections,
         relocations,

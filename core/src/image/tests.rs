@@ -5,6 +5,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use std::string::ToString;
 
+use fw_pe::HeaderError;
 use object::pe;
 use r_efi::efi;
 
@@ -439,7 +440,7 @@ fn rejects_pe32_optional_header() {
     let mut builder = relocatable_image();
     builder.magic = pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC;
     let error = parse_x86(&builder.build()).unwrap_err();
-    assert_eq!(error, ImageError::NotPe32Plus { magic: 0x10b });
+    assert_eq!(error, ImageError::Headers(HeaderError::NotPe32Plus { magic: 0x10b }));
     assert_eq!(error.status(), efi::Status::LOAD_ERROR);
 }
 
@@ -447,7 +448,10 @@ fn rejects_pe32_optional_header() {
 fn rejects_missing_dos_signature() {
     let mut file = relocatable_image().build();
     file[0] = b'Z';
-    assert_eq!(parse_x86(&file), Err(ImageError::BadDosSignature { found: 0x5a5a }));
+    assert_eq!(
+        parse_x86(&file),
+        Err(ImageError::Headers(HeaderError::BadDosSignature { found: 0x5a5a }))
+    );
 }
 
 #[test]
@@ -456,7 +460,7 @@ fn rejects_missing_pe_signature() {
     file[NT_OFFSET + 1] = b'X';
     assert!(matches!(
         parse_x86(&file),
-        Err(ImageError::BadPeSignature { offset: 0x40, .. })
+        Err(ImageError::Headers(HeaderError::BadPeSignature { offset: 0x40, .. }))
     ));
 }
 
@@ -465,31 +469,31 @@ fn rejects_truncated_files_without_panicking() {
     let file = relocatable_image().build();
     assert_eq!(
         parse_x86(&file[..10]),
-        Err(ImageError::Truncated { what: "DOS header" })
+        Err(ImageError::Headers(HeaderError::Truncated { what: "DOS header" }))
     );
     assert_eq!(
         parse_x86(&file[..NT_OFFSET + 2]),
-        Err(ImageError::Truncated { what: "PE signature" })
+        Err(ImageError::Headers(HeaderError::Truncated { what: "PE signature" }))
     );
     assert_eq!(
         parse_x86(&file[..NT_OFFSET + 10]),
-        Err(ImageError::Truncated {
+        Err(ImageError::Headers(HeaderError::Truncated {
             what: "COFF file header"
-        })
+        }))
     );
     assert_eq!(
         parse_x86(&file[..NT_OFFSET + 24]),
-        Err(ImageError::Truncated {
+        Err(ImageError::Headers(HeaderError::Truncated {
             what: "optional header"
-        })
+        }))
     );
     // Cut inside the optional header: named as such, not as the parser's
     // generic complaint.
     assert_eq!(
         parse_x86(&file[..NT_OFFSET + 100]),
-        Err(ImageError::Truncated {
+        Err(ImageError::Headers(HeaderError::Truncated {
             what: "optional header"
-        })
+        }))
     );
     // Cut at every length up to the end of the last section's used bytes (the rest is
     // FileAlignment padding, not needed).
@@ -499,7 +503,10 @@ fn rejects_truncated_files_without_panicking() {
     }
     let mut far = file.clone();
     put32(&mut far, 0x3c, 0xffff_fff0);
-    assert_eq!(parse_x86(&far), Err(ImageError::Truncated { what: "PE signature" }));
+    assert_eq!(
+        parse_x86(&far),
+        Err(ImageError::Headers(HeaderError::Truncated { what: "PE signature" }))
+    );
 }
 
 #[test]
@@ -825,13 +832,13 @@ fn headers_len_of_a_short_prefix_is_a_truncation() {
     let file = relocatable_image().build();
     assert_eq!(
         headers_len(&file[..0x30]),
-        Err(ImageError::Truncated { what: "DOS header" })
+        Err(ImageError::Headers(HeaderError::Truncated { what: "DOS header" }))
     );
     assert_eq!(
         headers_len(&file[..NT_OFFSET + 10]),
-        Err(ImageError::Truncated {
+        Err(ImageError::Headers(HeaderError::Truncated {
             what: "COFF file header"
-        })
+        }))
     );
 }
 

@@ -6,13 +6,15 @@
 //! directory's entry, then each section's raw data in file order, then any
 //! data after the last section except the certificate table. The rule for
 //! that trailing data is edk2's: the bytes from the end of what was hashed up
-//! to the file's end less the certificate table's size.
+//! to the file's end less the certificate table's size. The headers are read
+//! with `fw-pe`, the image loader's reader; PE32 images are digested too.
 #![forbid(unsafe_code)]
 
 use super::digest::HashAlgorithm;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
+use fw_pe::CoffHeader;
 
 /// Why a file is not a PE image whose digest can be computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,24 +65,14 @@ fn u32_at(b: &[u8], at: usize) -> Result<u32, PeError> {
 
 /// Works out which bytes of `pe` the Authenticode digest covers.
 pub fn layout(pe: &[u8]) -> Result<Layout, PeError> {
-    if pe.get(..2) != Some(b"MZ") {
-        return Err(PeError::NotPe);
-    }
-    let nt = u32_at(pe, 0x3c)? as usize;
-    if pe.get(nt..nt.checked_add(4).ok_or(PeError::NotPe)?) != Some(b"PE\0\0") {
-        return Err(PeError::NotPe);
-    }
-    let coff = nt + 4;
-    let sections = u16_at(pe, coff + 2)? as usize;
-    let optional_size = u16_at(pe, coff + 16)? as usize;
-    let opt = coff + 20;
-    let (count_at, dirs_at) = match u16_at(pe, opt)? {
-        0x10b => (opt + 92, opt + 96),
-        0x20b => (opt + 108, opt + 112),
-        _ => return Err(PeError::NotPe),
-    };
-    let checksum = opt + 64;
-    let size_of_headers = u32_at(pe, opt + 60)? as usize;
+    let coff = CoffHeader::read(pe).map_err(|_| PeError::NotPe)?;
+    let opt = coff.optional_header_offset() as usize;
+    let optional_size = usize::from(coff.size_of_optional_header);
+    let magic = coff.optional_magic(pe).map_err(|_| PeError::NotPe)?;
+    let (count_at, dirs_at) = fw_pe::data_directory_offsets(magic).ok_or(PeError::NotPe)?;
+    let (count_at, dirs_at) = (opt + count_at as usize, opt + dirs_at as usize);
+    let checksum = opt + fw_pe::CHECK_SUM_OFFSET as usize;
+    let size_of_headers = u32_at(pe, opt + fw_pe::SIZE_OF_HEADERS_OFFSET as usize)? as usize;
     if size_of_headers > pe.len() || size_of_headers < checksum + 4 {
         return Err(PeError::OutOfBounds("SizeOfHeaders"));
     }
@@ -108,16 +100,13 @@ pub fn layout(pe: &[u8]) -> Result<Layout, PeError> {
     } else {
         hashed.push(checksum + 4..size_of_headers);
     }
-    let table = opt + optional_size;
-    let table_end = table + sections * 40;
-    if table_end > pe.len() {
-        return Err(PeError::OutOfBounds("section table"));
-    }
-    let mut raw: Vec<Range<usize>> = Vec::with_capacity(sections);
-    for i in 0..sections {
-        let s = table + i * 40;
-        let size = u32_at(pe, s + 16)? as usize;
-        let pointer = u32_at(pe, s + 20)? as usize;
+    let sections = coff
+        .section_headers(pe)
+        .map_err(|_| PeError::OutOfBounds("section table"))?;
+    let mut raw: Vec<Range<usize>> = Vec::with_capacity(sections.len());
+    for section in &sections {
+        let size = section.size_of_raw_data as usize;
+        let pointer = section.pointer_to_raw_data as usize;
         if size == 0 {
             continue;
         }

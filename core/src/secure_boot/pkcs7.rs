@@ -200,41 +200,33 @@ pub struct Authenticode<'a> {
 /// The certificates an Authenticode SignedData carries, parsed but not
 /// verified (for comparisons with dbx).
 pub fn certificates(blob: &[u8]) -> Result<Vec<Certificate<'_>>, SignatureError> {
+    let (_, mut s) = signed_data(blob)?;
+    s.next(asn1::SEQUENCE, "content info")?;
+    certificate_set(&mut s)
+}
+
+/// A ContentInfo's content type and, in its SignedData, the fields after
+/// the version and the digest algorithms (the content info comes next).
+fn signed_data(blob: &[u8]) -> Result<(&[u8], Children<'_>), SignatureError> {
     let info = Tlv::first(blob, "ContentInfo")?.expect(asn1::SEQUENCE, "ContentInfo")?;
     let mut info = info.children("ContentInfo")?;
-    info.next(asn1::OID, "content type")?;
+    let content_type = info.next(asn1::OID, "content type")?.value;
     let wrapper = info.next(asn1::CONTEXT_0, "SignedData")?;
     let signed = wrapper.children("SignedData")?.next(asn1::SEQUENCE, "SignedData")?;
     let mut s = signed.children("SignedData")?;
     s.next(asn1::INTEGER, "SignedData version")?;
     s.next(asn1::SET, "digest algorithms")?;
-    s.next(asn1::SEQUENCE, "content info")?;
-    let mut certificates = Vec::new();
-    if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
-        for c in set.children("certificates")? {
-            let c = c?;
-            if c.tag == asn1::SEQUENCE {
-                certificates.push(Certificate::parse(c.raw)?);
-            }
-        }
-    }
-    Ok(certificates)
+    Ok((content_type, s))
 }
 
 /// Parses an Authenticode SignedData (a ContentInfo; bytes after it are
 /// padding) and verifies each signer's signature over the content. A signer
 /// whose signature does not verify makes the whole signature invalid.
 pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureError> {
-    let info = Tlv::first(blob, "ContentInfo")?.expect(asn1::SEQUENCE, "ContentInfo")?;
-    let mut info = info.children("ContentInfo")?;
-    if info.next(asn1::OID, "content type")?.value != OID_SIGNED_DATA {
+    let (content_type, mut s) = signed_data(blob)?;
+    if content_type != OID_SIGNED_DATA {
         return Err(SignatureError::NotAuthenticode);
     }
-    let wrapper = info.next(asn1::CONTEXT_0, "SignedData")?;
-    let signed = wrapper.children("SignedData")?.next(asn1::SEQUENCE, "SignedData")?;
-    let mut s = signed.children("SignedData")?;
-    s.next(asn1::INTEGER, "SignedData version")?;
-    s.next(asn1::SET, "digest algorithms")?;
     let content_info = s.next(asn1::SEQUENCE, "content info")?;
     let mut ci = content_info.children("content info")?;
     if ci.next(asn1::OID, "content type")?.value != OID_SPC_INDIRECT_DATA {
@@ -275,6 +267,14 @@ pub fn verify_signed_data(blob: &[u8]) -> Result<Authenticode<'_>, SignatureErro
 /// `s`, which stands after the content info: the X.509 certificates, other
 /// certificate choices (attribute certificates, ...) skipped; CRLs ignored.
 pub(super) fn certificates_and_crls<'a>(s: &mut Children<'a>) -> Result<Vec<Certificate<'a>>, SignatureError> {
+    let certificates = certificate_set(s)?;
+    s.optional(asn1::CONTEXT_1, "CRLs")?;
+    Ok(certificates)
+}
+
+/// Reads SignedData's optional certificates (\[0\]) from `s`: the X.509
+/// certificates, other certificate choices skipped.
+fn certificate_set<'a>(s: &mut Children<'a>) -> Result<Vec<Certificate<'a>>, SignatureError> {
     let mut certificates = Vec::new();
     if let Some(set) = s.optional(asn1::CONTEXT_0, "certificates")? {
         for c in set.children("certificates")? {
@@ -284,7 +284,6 @@ pub(super) fn certificates_and_crls<'a>(s: &mut Children<'a>) -> Result<Vec<Cert
             }
         }
     }
-    s.optional(asn1::CONTEXT_1, "CRLs")?;
     Ok(certificates)
 }
 

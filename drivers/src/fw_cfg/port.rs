@@ -5,7 +5,7 @@
 //! written as two 32-bit halves whose low one (0x518) starts the request.
 
 use super::Transport;
-use crate::portio::{inb, outl, outw};
+use fw_port_io::{inb, outl, outw};
 
 const SELECTOR: u16 = 0x510;
 const DATA: u16 = 0x511;

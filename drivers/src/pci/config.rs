@@ -239,7 +239,7 @@ impl PortIo {
             | u32::from(address.function) << 8
             | u32::from(offset & 0xFC);
         // SAFETY: `new`'s contract: we own the configuration ports.
-        unsafe { crate::portio::outl(CONFIG_ADDRESS, value) };
+        unsafe { fw_port_io::outl(CONFIG_ADDRESS, value) };
         Some(CONFIG_DATA + (offset & 3))
     }
 }
@@ -253,7 +253,7 @@ impl ConfigAccess for PortIo {
     fn read32(&self, address: PciAddress, offset: u16) -> u32 {
         match self.select(address, offset, 4) {
             // SAFETY: `new`'s contract: we own the configuration ports.
-            Some(port) => unsafe { crate::portio::inl(port) },
+            Some(port) => unsafe { fw_port_io::inl(port) },
             None => u32::MAX,
         }
     }
@@ -261,14 +261,14 @@ impl ConfigAccess for PortIo {
     fn write32(&self, address: PciAddress, offset: u16, value: u32) {
         if let Some(port) = self.select(address, offset, 4) {
             // SAFETY: as in `read32`.
-            unsafe { crate::portio::outl(port, value) }
+            unsafe { fw_port_io::outl(port, value) }
         }
     }
 
     fn read16(&self, address: PciAddress, offset: u16) -> u16 {
         match self.select(address, offset, 2) {
             // SAFETY: as in `read32`.
-            Some(port) => unsafe { crate::portio::inw(port) },
+            Some(port) => unsafe { fw_port_io::inw(port) },
             None => u16::MAX,
         }
     }
@@ -276,7 +276,7 @@ impl ConfigAccess for PortIo {
     fn read8(&self, address: PciAddress, offset: u16) -> u8 {
         match self.select(address, offset, 1) {
             // SAFETY: as in `read32`.
-            Some(port) => unsafe { crate::portio::inb(port) },
+            Some(port) => unsafe { fw_port_io::inb(port) },
             None => u8::MAX,
         }
     }
@@ -284,14 +284,14 @@ impl ConfigAccess for PortIo {
     fn write16(&self, address: PciAddress, offset: u16, value: u16) {
         if let Some(port) = self.select(address, offset, 2) {
             // SAFETY: as in `read32`.
-            unsafe { crate::portio::outw(port, value) }
+            unsafe { fw_port_io::outw(port, value) }
         }
     }
 
     fn write8(&self, address: PciAddress, offset: u16, value: u8) {
         if let Some(port) = self.select(address, offset, 1) {
             // SAFETY: as in `read32`.
-            unsafe { crate::portio::outb(port, value) }
+            unsafe { fw_port_io::outb(port, value) }
         }
     }
 }

@@ -97,7 +97,7 @@ impl MachineSpaces {
 
     #[cfg(all(target_arch = "x86_64", target_os = "none"))]
     fn port_read(port: u64, width: AccessWidth) -> u64 {
-        use crate::portio::{inb, inl, inw};
+        use fw_port_io::{inb, inl, inw};
         let port = port as u16;
         // SAFETY: `new`'s contract: the port lies in the root bridge's I/O
         // window, a device's register.
@@ -114,7 +114,7 @@ impl MachineSpaces {
 
     #[cfg(all(target_arch = "x86_64", target_os = "none"))]
     fn port_write(port: u64, width: AccessWidth, value: u64) {
-        use crate::portio::{outb, outl, outw};
+        use fw_port_io::{outb, outl, outw};
         let port = port as u16;
         // SAFETY: as in `port_read`.
         unsafe {

@@ -86,11 +86,11 @@ pub struct PortRegisters {
 impl UartRegisters for PortRegisters {
     fn read(&self, register: u8) -> u8 {
         // SAFETY: the platform hands this driver the UART's port range.
-        unsafe { crate::portio::inb(self.base + u16::from(register)) }
+        unsafe { fw_port_io::inb(self.base + u16::from(register)) }
     }
     fn write(&self, register: u8, value: u8) {
         // SAFETY: as above.
-        unsafe { crate::portio::outb(self.base + u16::from(register), value) }
+        unsafe { fw_port_io::outb(self.base + u16::from(register), value) }
     }
 }
 

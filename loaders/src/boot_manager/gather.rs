@@ -9,7 +9,7 @@ use crate::boot_plan::{bls_entries, BlsFiles, EntryFile, LoadOptionVariables, Pr
 use crate::efi::Efi;
 use crate::efi_print;
 use crate::fs::Volume;
-use crate::{load_option, pe_sections};
+use crate::load_option;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -106,6 +106,9 @@ fn bls_files(volume: &Volume) -> BlsFiles {
     }
 }
 
+/// Bytes to read from the start of a unified kernel image to see its section table.
+const UKI_HEADER_BYTES: usize = 4096;
+
 /// `.osrel`, `.cmdline` and `.uname` of a unified kernel image, read from its
 /// section table without reading the whole file.
 fn uki_sections(volume: &Volume, file: &str) -> [Option<Vec<u8>>; 3] {
@@ -113,21 +116,26 @@ fn uki_sections(volume: &Volume, file: &str) -> [Option<Vec<u8>>; 3] {
     let Ok(image) = volume.open_file(file, FileMode::READ) else {
         return [None, None, None];
     };
-    let mut header = vec![0u8; pe_sections::HEADER_BYTES];
+    let mut header = vec![0u8; UKI_HEADER_BYTES];
     let Ok(n) = image.read_at(0, &mut header) else {
         return [None, None, None];
     };
-    let Some(sections) = pe_sections::sections(&header[..n]) else {
+    let header = &header[..n];
+    let Some(sections) = fw_pe::CoffHeader::read(header)
+        .and_then(|coff| coff.section_headers(header))
+        .ok()
+    else {
         return [None, None, None];
     };
     [".osrel", ".cmdline", ".uname"].map(|name| {
-        let s = pe_sections::find(&sections, name)?;
+        let s = sections.iter().find(|s| s.raw_name() == name.as_bytes())?;
         // Section payloads are small text; a huge one is not what we look for.
-        if s.size > 64 * 1024 {
+        let size = s.loaded_size();
+        if size > 64 * 1024 {
             return None;
         }
-        let mut data = vec![0u8; s.size as usize];
-        let n = image.read_at(u64::from(s.file_offset), &mut data).ok()?;
+        let mut data = vec![0u8; size as usize];
+        let n = image.read_at(u64::from(s.pointer_to_raw_data), &mut data).ok()?;
         data.truncate(n);
         Some(data)
     })

@@ -12,10 +12,19 @@ use core::ffi::c_void;
 use r_efi::efi;
 use r_efi::protocols::{device_path, file, simple_file_system};
 
+/// An image file opened for LoadImage, and where it came from.
+pub(super) struct ImageFile {
+    /// The open file.
+    file: SfsFile,
+    /// The device whose SimpleFileSystem opened it.
+    device: efi::Handle,
+    /// The file part of the device path (the FILE_PATH nodes).
+    file_path: Vec<u8>,
+}
+
 /// Opens the file a device path names through the SimpleFileSystem on the
-/// device the path leads to. Returns the open file, the device handle and the
-/// remaining (file) part of the path.
-pub(super) fn open_file(path: &[u8]) -> Result<(SfsFile, efi::Handle, Vec<u8>), efi::Status> {
+/// device the path leads to.
+pub(super) fn open_file(path: &[u8]) -> Result<ImageFile, efi::Status> {
     let mut remaining = path.as_ptr() as *mut device_path::Protocol;
     let mut device: efi::Handle = core::ptr::null_mut();
     let mut guid = simple_file_system::PROTOCOL_GUID;
@@ -34,7 +43,11 @@ pub(super) fn open_file(path: &[u8]) -> Result<(SfsFile, efi::Handle, Vec<u8>), 
     // SAFETY: the interface is a SimpleFileSystem protocol installed on the
     // device; it is called like an application would, with no lock held.
     let file = unsafe { SfsFile::open(sfs.cast::<simple_file_system::Protocol>(), &name) }?;
-    Ok((file, device, file_part))
+    Ok(ImageFile {
+        file,
+        device,
+        file_path: file_part,
+    })
 }
 
 /// The path name of a run of FILE_PATH media nodes (type 4, subtype 4),
@@ -49,12 +62,7 @@ pub(super) fn file_path_name(path: &[u8]) -> Option<Vec<u16>> {
         if node.kind() != 4 || node.sub_type() != 4 {
             return None;
         }
-        let units: Vec<u16> = node
-            .data()
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .take_while(|&c| c != 0)
-            .collect();
+        let units: Vec<u16> = fw_drivers::bytes::utf16_units(node.data()).collect();
         if !name.is_empty() && name.last() != Some(&u16::from(b'\\')) && units.first() != Some(&u16::from(b'\\')) {
             name.push(u16::from(b'\\'));
         }
@@ -141,60 +149,52 @@ impl Drop for SfsFile {
 /// Bytes read from the start of a file before its headers are measured.
 const HEADER_PREFIX: u64 = 4096;
 
-/// LoadImage from a file: the headers are read and checked, then every
-/// section is read from the file straight into the image's pages (one device
-/// request per contiguous run), so a kernel is neither buffered nor copied.
-pub(super) fn load_from_file(
-    parent: efi::Handle,
-    file: &mut SfsFile,
-    device: efi::Handle,
-    full_path: &[u8],
-    file_path: &[u8],
-) -> Result<HandleId, efi::Status> {
-    let bad = |e: image::ImageError| fail(&alloc::format!("{e}"), e.status());
-    let mut prefix = alloc::vec![0u8; file.len.min(HEADER_PREFIX) as usize];
-    file.read_at(0, &mut prefix).map_err(bad)?;
-    let wanted = image::headers_len(&prefix).map_err(bad)?.min(file.len);
-    // Headers beyond the first 4 KiB are unusual but legal: read them into pages.
-    let larger;
-    let headers: &[u8] = if wanted as usize <= prefix.len() {
-        &prefix
-    } else {
-        let mut buffer = FileBuffer::new(wanted)?;
-        // SAFETY: the pages were allocated for `wanted` bytes and are identity mapped.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
-        file.read_at(0, bytes).map_err(bad)?;
-        larger = buffer;
-        &larger
-    };
-    let pe = image::parse_headers(headers, file.len, Machine::NATIVE).map_err(bad)?;
-    place(
-        parent,
-        &pe,
-        headers,
-        &mut |offset, target| file.read_at(offset, target),
-        device,
-        Some(full_path),
-        Some(file_path),
-    )
-}
+impl ImageFile {
+    /// LoadImage from the file: the headers are read and checked, then every
+    /// section is read from the file straight into the image's pages (one device
+    /// request per contiguous run), so a kernel is neither buffered nor copied.
+    pub(super) fn load(&mut self, parent: efi::Handle, full_path: &[u8]) -> Result<HandleId, efi::Status> {
+        let file = &mut self.file;
+        let bad = |e: image::ImageError| fail(&alloc::format!("{e}"), e.status());
+        let mut prefix = alloc::vec![0u8; file.len.min(HEADER_PREFIX) as usize];
+        file.read_at(0, &mut prefix).map_err(bad)?;
+        let wanted = image::headers_len(&prefix).map_err(bad)?.min(file.len);
+        // Headers beyond the first 4 KiB are unusual but legal: read them into pages.
+        let larger;
+        let headers: &[u8] = if wanted as usize <= prefix.len() {
+            &prefix
+        } else {
+            let mut buffer = FileBuffer::new(wanted)?;
+            // SAFETY: the pages were allocated for `wanted` bytes and are identity mapped.
+            let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
+            file.read_at(0, bytes).map_err(bad)?;
+            larger = buffer;
+            &larger
+        };
+        let pe = image::parse_headers(headers, file.len, Machine::NATIVE).map_err(bad)?;
+        place(
+            parent,
+            &pe,
+            headers,
+            &mut |offset, target| file.read_at(offset, target),
+            self.device,
+            Some(full_path),
+            Some(&self.file_path),
+        )
+    }
 
-/// LoadImage from a file while Secure Boot is on: the whole file is read into
-/// pages, verified, and loaded from there (the digest covers all of it).
-pub(super) fn load_verified_file(
-    parent: efi::Handle,
-    file: &mut SfsFile,
-    device: efi::Handle,
-    full_path: &[u8],
-    file_path: &[u8],
-) -> Result<HandleId, efi::Status> {
-    let mut buffer = FileBuffer::new(file.len)?;
-    // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
-    file.read_at(0, bytes)
-        .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
-    super::verify::secure_boot_check(&buffer, Some(file_path))?;
-    super::load_from_buffer(parent, &buffer, device, Some(full_path), Some(file_path))
+    /// LoadImage from the file while Secure Boot is on: the whole file is read into
+    /// pages, verified, and loaded from there (the digest covers all of it).
+    pub(super) fn load_verified(&mut self, parent: efi::Handle, full_path: &[u8]) -> Result<HandleId, efi::Status> {
+        let file = &mut self.file;
+        let mut buffer = FileBuffer::new(file.len)?;
+        // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
+        file.read_at(0, bytes)
+            .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+        super::verify::secure_boot_check(&buffer, Some(&self.file_path))?;
+        super::load_from_buffer(parent, &buffer, self.device, Some(full_path), Some(&self.file_path))
+    }
 }
 
 /// Bytes for LoadImage in pages of their own (headers too large for the

@@ -1,7 +1,14 @@
-//! x86 port I/O instructions (only built for x86_64 bare metal).
+//! x86 port I/O instructions (Intel SDM vol. 2, IN and OUT).
+//!
+//! Architecture code, kept as a leaf crate beside `fw-arch` rather than inside
+//! it: `fw-drivers` (the UART, PCI configuration, fw_cfg) needs these
+//! instructions and sits below `fw-arch`, which depends on it. `fw-arch`
+//! re-exports them as `fw_arch::x86_64::io`.
 //!
 //! Each function is `unsafe`: writing to a port can reconfigure any device, and the
-//! caller must know what lives at the port.
+//! caller must know what lives at the port. On other architectures the crate is empty.
+#![no_std]
+#![cfg(target_arch = "x86_64")]
 
 use core::arch::asm;
 
