@@ -103,6 +103,22 @@ fn days_from_civil(year: u16, month: u8, day: u8) -> u64 {
 }
 
 impl DateTime {
+    /// The date and time of day given, with no fraction of a second, time
+    /// zone 0 and no daylight bits.
+    pub const fn at(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> DateTime {
+        DateTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanosecond: 0,
+            timezone: 0,
+            daylight: 0,
+        }
+    }
+
     /// The UTC date and time `seconds` after the Unix epoch (time zone 0).
     pub fn from_unix_seconds(seconds: u32) -> DateTime {
         let seconds = u64::from(seconds);

@@ -63,23 +63,11 @@ mod tests {
         }
     }
 
-    fn time(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> DateTime {
-        DateTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            ..Default::default()
-        }
-    }
-
     #[test]
     fn round_trips_through_the_clock() {
         let model = Model { seconds: Cell::new(0) };
         let rtc = Pl031::new(&model);
-        let t = time(2024, 12, 31, 23, 59, 58);
+        let t = DateTime::at(2024, 12, 31, 23, 59, 58);
         rtc.write(&t).unwrap();
         assert_eq!(rtc.read(), t);
         assert_eq!(model.seconds.get(), 1_735_689_598);
@@ -90,10 +78,13 @@ mod tests {
         let model = Model { seconds: Cell::new(7) };
         let rtc = Pl031::new(&model);
         assert_eq!(
-            rtc.write(&time(1969, 12, 31, 0, 0, 0)),
+            rtc.write(&DateTime::at(1969, 12, 31, 0, 0, 0)),
             Err(UnixTimeError::OutOfRange { year: 1969 })
         );
-        assert_eq!(rtc.write(&time(2024, 2, 30, 0, 0, 0)), Err(UnixTimeError::InvalidTime));
+        assert_eq!(
+            rtc.write(&DateTime::at(2024, 2, 30, 0, 0, 0)),
+            Err(UnixTimeError::InvalidTime)
+        );
         assert_eq!(model.seconds.get(), 7);
     }
 }

@@ -15,7 +15,8 @@ use super::from_text::{node_from_text, path_from_text};
 use super::node::{self, Node};
 use super::text::{node_to_text, path_to_text, TextForm};
 use super::{
-    Error, END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, END_INSTANCE_DEVICE_PATH_SUBTYPE, NODE_HEADER_SIZE,
+    Error, PathError, END_DEVICE_PATH_TYPE, END_ENTIRE_DEVICE_PATH_SUBTYPE, END_INSTANCE_DEVICE_PATH_SUBTYPE,
+    NODE_HEADER_SIZE,
 };
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -187,7 +188,10 @@ unsafe fn node_bytes<'a>(node: *const DevicePath) -> Option<&'a [u8]> {
     let header = unsafe { core::ptr::read_unaligned(base.cast::<[u8; NODE_HEADER_SIZE]>()) };
     let length = u16::from_le_bytes([header[2], header[3]]);
     if usize::from(length) < NODE_HEADER_SIZE {
-        log::debug!("device path: {}", Error::NodeTooShort { offset: 0, length });
+        log::debug!(
+            "device path: {}",
+            Error::Walk(PathError::NodeTooShort { offset: 0, length })
+        );
         return None;
     }
     // SAFETY: the node's header says it holds `length` bytes.

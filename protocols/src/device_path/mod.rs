@@ -45,26 +45,15 @@ pub use text::{node_to_text, path_to_text, TextForm};
 
 use core::fmt;
 
-/// Size of the generic node header, and the smallest legal node length.
-pub const NODE_HEADER_SIZE: usize = 4;
+/// The node walk is the handle database's (`fw_core::handles::device_path`).
+pub use fw_core::handles::device_path::{PathError, NODE_HEADER_SIZE};
+
 /// Why a device path could not be walked or built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// A node header or body at `offset` runs past the `len` bytes available
-    /// (also: the path has no End Entire node within them).
-    Truncated {
-        /// Where the node starts.
-        offset: usize,
-        /// The bytes available.
-        len: usize,
-    },
-    /// The node at `offset` declares a length shorter than its own header.
-    NodeTooShort {
-        /// Where the node starts.
-        offset: usize,
-        /// Its declared length.
-        length: u16,
-    },
+    /// Its nodes could not be walked: one runs past the bytes available or is
+    /// shorter than its header.
+    Walk(PathError),
     /// A node to build would not fit the 16-bit length field.
     NodeTooLong {
         /// The data's length.
@@ -77,31 +66,16 @@ pub enum Error {
     },
 }
 
-impl From<fw_core::handles::device_path::PathError> for Error {
-    fn from(e: fw_core::handles::device_path::PathError) -> Self {
-        use fw_core::handles::device_path::PathError;
-        match e {
-            PathError::Truncated { offset, len } => Error::Truncated { offset, len },
-            PathError::NodeTooShort { offset, length } => Error::NodeTooShort { offset, length },
-            // Only a walk over memory that cannot be read reports this; the
-            // walks here always read, so it means "runs past what is there".
-            PathError::Unreadable { offset } => Error::Truncated { offset, len: offset },
-        }
+impl From<PathError> for Error {
+    fn from(e: PathError) -> Self {
+        Error::Walk(e)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Truncated { offset, len } => write!(
-                f,
-                "device path node at offset {offset} runs past the end of the {len} bytes available"
-            ),
-            Error::NodeTooShort { offset, length } => write!(
-                f,
-                "device path node at offset {offset} has length {length}, \
-                 less than its {NODE_HEADER_SIZE}-byte header"
-            ),
+            Error::Walk(e) => write!(f, "device path {e}"),
             Error::NodeTooLong { len } => {
                 write!(f, "device path node of {len} bytes does not fit a 16-bit length")
             }

@@ -8,7 +8,7 @@
 //! protocols need on top and reports errors as [`Error`].
 #![forbid(unsafe_code)]
 
-use super::{Error, MEDIA_DEVICE_PATH, MEDIA_FILEPATH_DP, NODE_HEADER_SIZE};
+use super::{Error, PathError, MEDIA_DEVICE_PATH, MEDIA_FILEPATH_DP, NODE_HEADER_SIZE};
 use alloc::string::String;
 use fw_core::handles::device_path as walk;
 pub use fw_core::handles::device_path::{nodes, Node, Nodes};
@@ -33,10 +33,10 @@ pub fn first_instance(path: &[u8]) -> Result<(&[u8], Node<'_>), Error> {
             return Ok((path.get(..node.offset).unwrap_or(&[]), node));
         }
     }
-    Err(Error::Truncated {
+    Err(Error::Walk(PathError::Truncated {
         offset: path.len(),
         len: path.len(),
-    })
+    }))
 }
 
 /// Whether the path holds more than one instance (an End Instance node comes
@@ -118,16 +118,28 @@ mod tests {
     fn device_path_malformed_lengths_stop_the_walk() {
         // A zero length would loop forever if the walk trusted it.
         let zero = [0x01, 0x01, 0, 0, 0x7F, 0xFF, 4, 0];
-        assert_eq!(size(&zero), Err(Error::NodeTooShort { offset: 0, length: 0 }));
+        assert_eq!(
+            size(&zero),
+            Err(Error::Walk(PathError::NodeTooShort { offset: 0, length: 0 }))
+        );
         let short = [0x01, 0x01, 3, 0];
-        assert_eq!(size(&short), Err(Error::NodeTooShort { offset: 0, length: 3 }));
+        assert_eq!(
+            size(&short),
+            Err(Error::Walk(PathError::NodeTooShort { offset: 0, length: 3 }))
+        );
         // A length past the buffer.
         let long = [0x01, 0x01, 200, 0, 0x7F, 0xFF, 4, 0];
-        assert_eq!(size(&long), Err(Error::Truncated { offset: 0, len: 8 }));
+        assert_eq!(
+            size(&long),
+            Err(Error::Walk(PathError::Truncated { offset: 0, len: 8 }))
+        );
         // No end node.
         let open = [0x01, 0x01, 6, 0, 0, 3];
-        assert_eq!(size(&open), Err(Error::Truncated { offset: 6, len: 6 }));
-        assert_eq!(size(&[]), Err(Error::Truncated { offset: 0, len: 0 }));
+        assert_eq!(
+            size(&open),
+            Err(Error::Walk(PathError::Truncated { offset: 6, len: 6 }))
+        );
+        assert_eq!(size(&[]), Err(Error::Walk(PathError::Truncated { offset: 0, len: 0 })));
         assert_eq!(nodes(&zero).count(), 1, "the error is yielded once");
         assert!(body(&open).is_err());
         assert!(first_instance(&zero).is_err());
@@ -144,11 +156,14 @@ mod tests {
             header
         };
         assert_eq!(size_in_memory(64, read), Ok(10));
-        assert_eq!(size_in_memory(8, read), Err(Error::Truncated { offset: 6, len: 8 }));
+        assert_eq!(
+            size_in_memory(8, read),
+            Err(Error::Walk(PathError::Truncated { offset: 6, len: 8 }))
+        );
         let zero = |_| [1u8, 1, 0, 0];
         assert_eq!(
             size_in_memory(1 << 20, zero),
-            Err(Error::NodeTooShort { offset: 0, length: 0 })
+            Err(Error::Walk(PathError::NodeTooShort { offset: 0, length: 0 }))
         );
         // A path of endless 4-byte nodes ends at the limit.
         let mut reads = 0;
@@ -158,7 +173,7 @@ mod tests {
         };
         assert_eq!(
             size_in_memory(400, endless),
-            Err(Error::Truncated { offset: 400, len: 400 })
+            Err(Error::Walk(PathError::Truncated { offset: 400, len: 400 }))
         );
         assert_eq!(reads, 100);
     }

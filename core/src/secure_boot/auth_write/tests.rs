@@ -471,15 +471,9 @@ fn keys_never_reach_the_variable_file() {
 
 /// A descriptor's time stamp: the date and time of day, the rest zero.
 fn timestamp(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Timestamp {
-    Timestamp(fw_drivers::rtc::calendar::DateTime {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        ..Default::default()
-    })
+    Timestamp(fw_drivers::rtc::calendar::DateTime::at(
+        year, month, day, hour, minute, second,
+    ))
 }
 
 #[test]
