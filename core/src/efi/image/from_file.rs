@@ -179,22 +179,19 @@ pub(super) fn load_from_file(
     )
 }
 
-/// LoadImage from a file while Secure Boot is on: the whole file is read into
-/// pages, verified, and loaded from there (the digest covers all of it).
+/// LoadImage from a file that FileAuthentication must see (Secure Boot is
+/// on, or a program replaced the function): the whole file is read into
+/// pages, authenticated, and loaded from there (the digest covers all of it).
 pub(super) fn load_verified_file(
-    parent: efi::Handle,
+    source: &super::Source<'_>,
     file: &mut SfsFile,
-    device: efi::Handle,
-    full_path: &[u8],
-    file_path: &[u8],
-) -> Result<HandleId, efi::Status> {
+) -> Result<(HandleId, efi::Status), efi::Status> {
     let mut buffer = FileBuffer::new(file.len)?;
     // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
     let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
     file.read_at(0, bytes)
         .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
-    super::verify::secure_boot_check(&buffer, Some(file_path))?;
-    super::load_from_buffer(parent, &buffer, device, Some(full_path), Some(file_path))
+    super::load_authenticated(source, &buffer)
 }
 
 /// Bytes for LoadImage in pages of their own (headers too large for the
