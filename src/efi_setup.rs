@@ -426,6 +426,12 @@ pub fn init(info: &BootInfo, heap: &Range<u64>) {
     set_standard_variables();
     // SecureBoot, SetupMode, PK, KEK, db, dbx (setup mode without keys).
     crate::secure_boot_keys::enroll();
+    // LoadImage asks Security2's FileAuthentication about every image
+    // (Secure Boot's check when it is on); programs such as systemd-stub find
+    // and briefly replace it, as under edk2.
+    if let Err(e) = efi::image::install_security_protocols() {
+        warn!("Secure Boot: {e}");
+    }
     #[cfg(target_arch = "aarch64")]
     tables::wrap_runtime_services(fw_arch::efi_calls::wrap_runtime_services);
     tables::set_variadic_services(

@@ -162,6 +162,19 @@ impl Efi {
         self.load_image_from_buffer(Some(path), &[])
     }
 
+    /// LoadImage's result. An image refused by Secure Boot is loaded all the
+    /// same and its handle returned with SECURITY_VIOLATION (UEFI 2.10
+    /// §7.4.1): it may not be started, so it is unloaded here at once.
+    fn loaded(&self, status: Status, handle: Handle) -> Result<Handle, Status> {
+        if status == Status::SUCCESS {
+            return Ok(handle);
+        }
+        if status == Status::SECURITY_VIOLATION && !handle.is_null() {
+            let _ = self.unload_image(handle);
+        }
+        Err(status)
+    }
+
     /// StartImage; the image's status.
     // Handles are opaque ids handed back to the firmware, never dereferenced here.
     #[allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -402,7 +415,7 @@ impl Efi {
         };
         // SAFETY: see the module doc; `data` and `path` are read during the call only.
         let status = unsafe { (self.bs().load_image)(false.into(), self.image, path, source, data.len(), &mut handle) };
-        succeeded(status, handle)
+        self.loaded(status, handle)
     }
 
     /// UnloadImage (§7.4.4) of an image loaded but not started.

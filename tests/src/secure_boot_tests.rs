@@ -17,6 +17,8 @@ use fw_core::secure_boot::{pkcs7, signature_list};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod security_arch;
+
 const LINUX: Duration = Duration::from_secs(180);
 const FW_CFG: &str = "opt/org.hypervisor-fw";
 const OVMF_MS_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
@@ -38,6 +40,10 @@ pub fn tests() -> Vec<BootTest> {
         BootTest {
             name: "secure_boot_authenticated_db_updates_from_an_efi_program",
             run: authenticated_db,
+        },
+        BootTest {
+            name: "secure_boot_refused_image_loads_but_does_not_start_and_security2_override_decides",
+            run: security_arch::security_arch,
         },
         BootTest {
             name: "secure_boot_keys_built_into_the_firmware_win_over_fw_cfg",
@@ -301,8 +307,19 @@ fn bls_matrix(ctx: &Context, s: &mut Session) -> Result<(), String> {
     assert_refused(qemu, "vmlinuz-other-key", "signed by an unknown key")?;
     assert_refused(qemu, "vmlinuz-tampered", "modified after signing")?;
     assert_refused(qemu, "vmlinuz-revoked", "revoked by dbx")?;
+    assert_no_image_left(qemu)?;
     assert_linux_secure_boot(qemu)?;
     Ok(())
+}
+
+/// Fails if the firmware found, at ExitBootServices, images loaded but never
+/// started nor unloaded: the refused kernels (loaded with SECURITY_VIOLATION)
+/// must have been unloaded by the boot manager.
+fn assert_no_image_left(qemu: &Qemu) -> Result<(), String> {
+    match qemu.log().lines().find(|l| l.contains("never started nor unloaded")) {
+        Some(line) => Err(format!("a loaded image was left behind: {}", line.trim())),
+        None => Ok(()),
+    }
 }
 
 /// Microsoft's certificate whose subject contains `cn`, from the ESLs in
@@ -491,15 +508,8 @@ fn auth_material(m: &Material) -> Result<(), String> {
     std::fs::write(&stamp, b"").map_err(|e| e.to_string())
 }
 
-/// The EFI test application (signed with the db key) makes authenticated
-/// writes of db: an unauthenticated one and one signed by a key not in KEK
-/// are refused, a KEK-signed append and a later full write succeed, an older
-/// write and a replay are refused. It returns, the boot manager moves on,
-/// and a kernel signed by the key the append added boots: the new db is the
-/// one LoadImage checks.
-fn authenticated_db(ctx: &Context, s: &mut Session) -> Result<(), String> {
-    let m = material()?;
-    auth_material(&m)?;
+/// The EFI test application, built now and signed with the db key.
+fn signed_test_app(m: &Material) -> Result<PathBuf, String> {
     let app = firmware::build_efi_test_app()?;
     let signed_app = m.file("efi-test-app.signed.efi");
     images::run(
@@ -514,6 +524,19 @@ fn authenticated_db(ctx: &Context, s: &mut Session) -> Result<(), String> {
             path_str(&app),
         ],
     )?;
+    Ok(signed_app)
+}
+
+/// The EFI test application (signed with the db key) makes authenticated
+/// writes of db: an unauthenticated one and one signed by a key not in KEK
+/// are refused, a KEK-signed append and a later full write succeed, an older
+/// write and a replay are refused. It returns, the boot manager moves on,
+/// and a kernel signed by the key the append added boots: the new db is the
+/// one LoadImage checks.
+fn authenticated_db(ctx: &Context, s: &mut Session) -> Result<(), String> {
+    let m = material()?;
+    auth_material(&m)?;
+    let signed_app = signed_test_app(&m)?;
     let mut files = vec![
         ("/hvfw-sb-auth".to_string(), Source::text("yes\n")),
         ("/sb/app.efi".to_string(), Source::Host(signed_app)),

@@ -16,6 +16,7 @@ use super::{platform, BOOT};
 use crate::handles::{HandleId, Interface};
 use crate::image::{self, Machine, Subsystem};
 use crate::memory::{AllocateType, EFI_PAGE_SIZE};
+use crate::secure_boot::load_policy::Verdict;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_void;
@@ -37,11 +38,17 @@ const LOW_MEMORY_END: u64 = 1 << 20;
 
 mod fault;
 mod from_file;
+mod security_arch;
 mod verify;
 
 pub use fault::{abandon_faulting_image, fault_summary};
 use from_file::{file_path_name, open_file};
-use verify::{secure_boot_check, secure_boot_keys};
+pub use security_arch::{
+    file_authentication, file_authentication_state, install_security_protocols, FileAuthentication,
+    FileAuthenticationState, InstallError, Security2ArchProtocol, SecurityArchProtocol, SECURITY2_ARCH_GUID,
+    SECURITY_ARCH_GUID,
+};
+use verify::image_name;
 
 /// Saved firmware registers for Exit; opaque to everything but the arch code.
 #[repr(C, align(16))]
@@ -58,6 +65,9 @@ struct LoadedImage {
     entry: u64,
     subsystem: Subsystem,
     started: bool,
+    /// FileAuthentication answered SECURITY_VIOLATION: loaded, but StartImage
+    /// refuses it (UEFI 2.10 §7.4.1); only UnloadImage (or Exit) ends it.
+    not_startable: bool,
     /// An exception in its code ended it ([`abandon_faulting_image`]): its
     /// pages stay allocated, as its events or protocols may still point there.
     faulted: bool,
@@ -86,17 +96,23 @@ pub(crate) fn running_image() -> alloc::string::String {
         return "no image".into();
     };
     let images = IMAGES.lock();
-    let path = images
-        .iter()
-        .find(|i| i.handle == handle)
-        .and_then(|i| i.file_path.as_deref())
-        .and_then(file_path_name);
-    match path {
+    match images.iter().find(|i| i.handle == handle) {
+        Some(image) => image_label(image),
+        None => alloc::format!("the image on {handle} (built in)"),
+    }
+}
+
+/// Names an image for the log: its file path, or its handle when it has
+/// none (images compiled into the firmware, or loaded from memory).
+fn image_label(image: &LoadedImage) -> alloc::string::String {
+    let handle = image.handle;
+    match image.file_path.as_deref().and_then(file_path_name) {
         Some(name) => {
             let name = alloc::string::String::from_utf16_lossy(&name[..name.len() - 1]);
             alloc::format!("image {name} ({handle})")
         }
-        None => alloc::format!("the image on {handle} (built in)"),
+        None if image.pages == 0 => alloc::format!("the image on {handle} (built in)"),
+        None => alloc::format!("the image on {handle} (from memory)"),
     }
 }
 
@@ -224,6 +240,7 @@ fn place(
         entry: base + u64::from(pe.entry_point()),
         subsystem: pe.subsystem(),
         started: false,
+        not_startable: false,
         faulted: false,
         jump: None,
         exit_data: None,
@@ -281,6 +298,7 @@ pub fn register_builtin(
         entry: entry as u64,
         subsystem: Subsystem::EfiApplication,
         started: false,
+        not_startable: false,
         faulted: false,
         jump: None,
         exit_data: None,
@@ -292,8 +310,13 @@ pub fn register_builtin(
 }
 
 /// LoadImage: loads a PE image from a buffer or a device path into memory, and gives it a handle with LoadedImage.
+///
+/// Every image is first shown to Security2's FileAuthentication
+/// ([`security_arch`]): `SUCCESS` loads it, `SECURITY_VIOLATION` loads it
+/// with a handle StartImage refuses and returns `SECURITY_VIOLATION`,
+/// `ACCESS_DENIED` loads nothing and returns a NULL handle (§7.4.1).
 pub extern "efiapi" fn load_image(
-    _boot_policy: efi::Boolean,
+    boot_policy: efi::Boolean,
     parent: efi::Handle,
     path: *mut device_path::Protocol,
     source: *mut c_void,
@@ -322,28 +345,75 @@ pub extern "efiapi" fn load_image(
             Some((d, f)) => (d, Some(f)),
             None => (core::ptr::null_mut(), None),
         };
-        match secure_boot_check(data, file_part.as_deref()) {
-            Ok(()) => load_from_buffer(parent, data, device, full_path, file_part.as_deref()),
-            Err(s) => Err(s),
-        }
+        let source = Source {
+            parent,
+            device,
+            full_path,
+            file_path: file_part.as_deref(),
+            boot_policy,
+        };
+        load_authenticated(&source, data)
     } else {
         let Some(path) = full_path else {
             return efi::Status::NOT_FOUND;
         };
         match open_file(path) {
-            Ok(mut image) if secure_boot_keys().is_some() => image.load_verified(parent, path),
-            Ok(mut image) => image.load(parent, path),
+            Ok(mut image) if security_arch::needs_file_buffer() => image.load_authenticated(parent, path, boot_policy),
+            Ok(mut image) => image.load(parent, path).map(|h| (h, efi::Status::SUCCESS)),
             Err(s) => Err(s),
         }
     };
     match result {
-        Ok(h) => {
+        Ok((h, status)) => {
             // SAFETY: checked non-null above.
             unsafe { *image_handle = h.to_efi() };
-            efi::Status::SUCCESS
+            status
         }
-        Err(s) => s,
+        Err(s) => {
+            if s == efi::Status::ACCESS_DENIED {
+                // SAFETY: checked non-null above.
+                unsafe { *image_handle = core::ptr::null_mut() };
+            }
+            s
+        }
     }
+}
+
+/// Where an image LoadImage loads from a buffer came from.
+struct Source<'a> {
+    parent: efi::Handle,
+    /// The handle of the device the file is on (NULL if none).
+    device: efi::Handle,
+    /// LoadImage's DevicePath.
+    full_path: Option<&'a [u8]>,
+    /// The file part of it (after the device's nodes).
+    file_path: Option<&'a [u8]>,
+    boot_policy: efi::Boolean,
+}
+
+/// LoadImage of a whole file in memory: FileAuthentication decides
+/// ([`load_policy::Verdict`]), then the image is loaded unless refused.
+/// Returns the handle with LoadImage's status: `SUCCESS`, or
+/// `SECURITY_VIOLATION` for an image loaded that StartImage will refuse.
+fn load_authenticated(source: &Source<'_>, data: &[u8]) -> Result<(HandleId, efi::Status), efi::Status> {
+    let verdict = Verdict::from_authentication(security_arch::authenticate(source.full_path, data, source.boot_policy));
+    if let Verdict::Refuse(status) = verdict {
+        return Err(fail(
+            &alloc::format!(
+                "{} not loaded: FileAuthentication says {status:?}",
+                image_name(source.full_path)
+            ),
+            status,
+        ));
+    }
+    let handle = load_from_buffer(source.parent, data, source.device, source.full_path, source.file_path)?;
+    if verdict == Verdict::LoadNotStartable {
+        if let Some(image) = IMAGES.lock().iter_mut().find(|i| i.handle == handle) {
+            image.not_startable = true;
+        }
+        debug!("LoadImage: {handle} loaded, but may not be started (SECURITY_VIOLATION)");
+    }
+    Ok((handle, verdict.load_status()))
 }
 
 /// StartImage: calls a loaded image's entry point; returns when it returns or calls Exit.
@@ -363,6 +433,12 @@ pub extern "efiapi" fn start_image(
         };
         if image.started {
             return efi::Status::INVALID_PARAMETER;
+        }
+        if image.not_startable {
+            let name = image_label(image);
+            drop(images);
+            warn!("StartImage: {name} not started: Secure Boot refused it when it was loaded (SECURITY_VIOLATION)");
+            return efi::Status::SECURITY_VIOLATION;
         }
         image.started = true;
         image.jump = Some(&mut *context);
@@ -509,6 +585,21 @@ fn log_memory_use() {
     );
 }
 
+/// Names the images loaded but neither started nor unloaded: their pages are
+/// lost to the OS's boot-services memory until it reclaims it, and a loader
+/// that leaves one behind (a refused image, say) forgot its UnloadImage.
+fn report_images_left() {
+    let images = IMAGES.lock();
+    let left: Vec<alloc::string::String> = images.iter().filter(|i| !i.started).map(image_label).collect();
+    if !left.is_empty() {
+        warn!(
+            "ExitBootServices: {} image(s) loaded but never started nor unloaded: {}",
+            left.len(),
+            left.join(", ")
+        );
+    }
+}
+
 /// ExitBootServices: ends boot services if `map_key` is the current memory map's key.
 pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -> efi::Status {
     {
@@ -535,6 +626,7 @@ pub extern "efiapi" fn exit_boot_services(_image: efi::Handle, map_key: usize) -
         return efi::Status::INVALID_PARAMETER;
     }
     super::watchdog::disarm();
+    report_images_left();
     info!("ExitBootServices: handing the machine to the OS");
     // The map is final now: the OS checks the table's entries against it.
     super::memory_attributes::refresh();

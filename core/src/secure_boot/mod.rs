@@ -5,11 +5,14 @@
 //!   with RustCrypto's `rsa`, `sha1` and `sha2`;
 //! - [`signature_list`]: EFI_SIGNATURE_LIST, the format of PK, KEK, db, dbx;
 //! - [`policy`]: the db/dbx decision with a typed reason;
+//! - [`load_policy`]: what LoadImage and StartImage do with FileAuthentication's
+//!   status (loaded, loaded but not startable, not loaded);
 //! - [`auth_write`]: time-based authenticated writes of PK, KEK, db, dbx
 //!   (over [`detached`] PKCS#7 signatures).
 //!
 //! All of it is safe Rust and tested on the host; `crate::efi::image` calls
-//! [`policy::check`] from LoadImage when Secure Boot is on.
+//! [`policy::check`] from the Security2 architectural protocol's
+//! FileAuthentication, which LoadImage asks about every image.
 #![forbid(unsafe_code)]
 
 pub mod asn1;
@@ -18,6 +21,7 @@ pub mod authenticode;
 pub mod detached;
 pub mod digest;
 pub mod keys;
+pub mod load_policy;
 pub mod pkcs7;
 pub mod policy;
 pub mod signature_list;

@@ -592,6 +592,11 @@ pub(crate) unsafe fn read_own_volume_utf16(
 extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> Status {
     // SAFETY: the firmware passes a valid system table.
     let st = unsafe { &*system_table };
+    // Started by the Secure Boot checks only to see it run (`sb_arch.rs`).
+    // SAFETY: the tables are valid while boot services run.
+    if unsafe { crate::sb_arch::asked_to_return(&*st.boot_services, image) } {
+        return Status::SUCCESS;
+    }
     let mut checks = Checks {
         out: Console(st.stdout),
         failed: 0,
@@ -604,6 +609,11 @@ extern "efiapi" fn efi_main(image: Handle, system_table: *mut SystemTable) -> St
     // such as SecureBoot being 0, do not hold).
     // SAFETY: as above.
     if unsafe { crate::sb_auth::run(bs, rt, image, &mut checks.out) } {
+        return Status::SUCCESS;
+    }
+    // \hvfw-sb-arch asks only for LoadImage's statuses under Secure Boot.
+    // SAFETY: as above.
+    if unsafe { crate::sb_arch::run(bs, image, &mut checks.out) } {
         return Status::SUCCESS;
     }
     // A disk that carries \hvfw-fault-write or \hvfw-fault-stack asks for a fault.

@@ -34,6 +34,8 @@ mod pci_io;
 #[cfg(target_os = "uefi")]
 mod reset_notify;
 #[cfg(target_os = "uefi")]
+mod sb_arch;
+#[cfg(target_os = "uefi")]
 mod sb_auth;
 #[cfg(target_os = "uefi")]
 mod sb_vars;

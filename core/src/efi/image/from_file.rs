@@ -183,17 +183,30 @@ impl ImageFile {
         )
     }
 
-    /// LoadImage from the file while Secure Boot is on: the whole file is read into
-    /// pages, verified, and loaded from there (the digest covers all of it).
-    pub(super) fn load_verified(&mut self, parent: efi::Handle, full_path: &[u8]) -> Result<HandleId, efi::Status> {
+    /// LoadImage from the file when FileAuthentication must see it (Secure
+    /// Boot is on, or a program replaced the function): the whole file is read
+    /// into pages, authenticated, and loaded from there (the digest covers all
+    /// of it).
+    pub(super) fn load_authenticated(
+        &mut self,
+        parent: efi::Handle,
+        full_path: &[u8],
+        boot_policy: efi::Boolean,
+    ) -> Result<(HandleId, efi::Status), efi::Status> {
         let file = &mut self.file;
         let mut buffer = FileBuffer::new(file.len)?;
         // SAFETY: the pages were allocated for `len` bytes and are identity mapped.
         let bytes = unsafe { core::slice::from_raw_parts_mut(buffer.as_mut_ptr(), buffer.len()) };
         file.read_at(0, bytes)
             .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
-        super::verify::secure_boot_check(&buffer, Some(&self.file_path))?;
-        super::load_from_buffer(parent, &buffer, self.device, Some(full_path), Some(&self.file_path))
+        let source = super::Source {
+            parent,
+            device: self.device,
+            full_path: Some(full_path),
+            file_path: Some(&self.file_path),
+            boot_policy,
+        };
+        super::load_authenticated(&source, &buffer)
     }
 }
 

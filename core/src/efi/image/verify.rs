@@ -1,8 +1,10 @@
-//! Secure Boot's check in LoadImage (UEFI 2.10 §32.5): while it is on, an
-//! image runs only if db allows it and dbx does not revoke it.
+//! Secure Boot's check of an image (UEFI 2.10 §32.5): while it is on, an
+//! image may run only if db allows it and dbx does not revoke it. This is the
+//! firmware's FileAuthentication of EFI_SECURITY2_ARCH_PROTOCOL
+//! (`security_arch.rs`), which LoadImage asks.
 
 use super::from_file::file_path_name;
-use crate::secure_boot;
+use crate::secure_boot::{self, load_policy};
 use alloc::vec::Vec;
 use log::{info, warn};
 use r_efi::efi;
@@ -13,30 +15,46 @@ pub(super) fn secure_boot_keys() -> Option<(Vec<u8>, Vec<u8>)> {
     secure_boot::keys::enforced(&runtime.as_ref()?.variables)
 }
 
-/// The file an image came from, for the log.
-fn image_name(file_path: Option<&[u8]>) -> alloc::string::String {
-    match file_path.and_then(file_path_name) {
+/// The file an image came from, for the log: the File Path nodes that end
+/// its device path (after the device's own nodes).
+pub(super) fn image_name(device_path: Option<&[u8]>) -> alloc::string::String {
+    let file_part = device_path.and_then(|path| {
+        let mut start = 0;
+        for node in crate::handles::device_path::nodes(path) {
+            let node = node.ok()?;
+            if node.is_end() {
+                break;
+            }
+            if node.kind() != 4 || node.sub_type() != 4 {
+                start = node.end_offset();
+            }
+        }
+        path.get(start..)
+    });
+    match file_part.and_then(file_path_name) {
         Some(name) => alloc::string::String::from_utf16_lossy(&name[..name.len() - 1]),
         None => "an image from memory".into(),
     }
 }
 
-/// A refused image is not loaded and LoadImage returns SECURITY_VIOLATION,
-/// with the file and the reason logged.
-pub(super) fn secure_boot_check(data: &[u8], file_path: Option<&[u8]>) -> Result<(), efi::Status> {
+/// The firmware's verdict on `data` (the file at `device_path`): `SUCCESS`
+/// with Secure Boot off or when db allows it, `SECURITY_VIOLATION` (with the
+/// file and the reason logged) when it is refused.
+pub(super) fn secure_boot_check(data: &[u8], device_path: Option<&[u8]>) -> efi::Status {
     let Some((db, dbx)) = secure_boot_keys() else {
-        return Ok(());
+        return load_policy::authentication_status(None);
     };
-    let name = image_name(file_path);
+    let name = image_name(device_path);
     // The firmware checked both when it enrolled them; should they not parse,
     // db trusts nothing and dbx refuses everything.
     let db = secure_boot::signature_list::parse(&db).unwrap_or_default();
     let Ok(dbx) = secure_boot::signature_list::parse(&dbx) else {
         warn!("Secure Boot: refused {name}: dbx is malformed");
-        return Err(efi::Status::SECURITY_VIOLATION);
+        return efi::Status::SECURITY_VIOLATION;
     };
     let started = crate::efi::now_ns();
-    match secure_boot::check(data, &db, &dbx) {
+    let decision = secure_boot::check(data, &db, &dbx);
+    match decision {
         Ok(approval) => {
             let how = match approval {
                 secure_boot::Approval::Signature => "signature trusted by db",
@@ -50,11 +68,8 @@ pub(super) fn secure_boot_check(data: &[u8], file_path: Option<&[u8]>) -> Result
                 data.len() / 1024,
                 us / 1000
             );
-            Ok(())
         }
-        Err(refusal) => {
-            warn!("Secure Boot: refused {name}: {refusal}");
-            Err(efi::Status::SECURITY_VIOLATION)
-        }
+        Err(refusal) => warn!("Secure Boot: refused {name}: {refusal}"),
     }
+    load_policy::authentication_status(Some(decision))
 }
