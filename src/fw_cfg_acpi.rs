@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use fw_core::efi::BOOT;
 use fw_core::memory::{AllocateType, MemoryType, EFI_PAGE_SIZE};
 use fw_drivers::acpi::Acpi;
+use fw_drivers::fw_cfg::padding;
 use fw_drivers::fw_cfg::table_loader::{self, Blob, Environment, Zone};
 use fw_drivers::fw_cfg::{FwCfg, Transport};
 use log::{debug, error, info};
@@ -64,6 +65,41 @@ impl<T: Transport> Environment for Firmware<'_, T> {
     }
 }
 
+/// Gives back the pages of padding after the tables (QEMU pads
+/// `etc/acpi/tables` to 128 KiB) and shortens the blobs to what they hold.
+fn trim_padding(blobs: &mut [Blob], rsdp: u64, allocated: &mut [(u64, u64)]) {
+    let used = match padding::used_lengths(blobs, rsdp) {
+        Ok(used) => used,
+        Err(e) => {
+            debug!("ACPI: padding kept, the tables do not check out before placing: {e}");
+            return;
+        }
+    };
+    for (blob, used) in blobs.iter_mut().zip(used) {
+        let Some((_, pages)) = allocated.iter_mut().find(|(address, _)| *address == blob.address) else {
+            continue;
+        };
+        let kept = (used as u64).div_ceil(EFI_PAGE_SIZE);
+        if kept >= *pages {
+            continue;
+        }
+        let tail = blob.address + kept * EFI_PAGE_SIZE;
+        match BOOT.lock().memory.map.free_pages(tail, *pages - kept) {
+            Ok(()) => {
+                debug!(
+                    "ACPI: {} holds {used} of {} bytes: {} KiB of padding returned",
+                    blob.name,
+                    blob.data.len(),
+                    (*pages - kept) * EFI_PAGE_SIZE / 1024
+                );
+                *pages = kept;
+                blob.data.truncate(used);
+            }
+            Err(e) => debug!("ACPI: cannot free the padding of {}: {e}", blob.name),
+        }
+    }
+}
+
 /// Copies the patched files to the pages allocated for them.
 fn place(blobs: &[Blob]) {
     for blob in blobs {
@@ -93,8 +129,11 @@ pub fn load<T: Transport>(fw_cfg: &FwCfg<T>, ram_top: u64) -> Option<u64> {
         fw_cfg,
         pages: Vec::new(),
     };
-    let rsdp = table_loader::run(&script, &mut firmware).map(|blobs| {
+    let rsdp = table_loader::run(&script, &mut firmware).map(|mut blobs| {
         let rsdp = blobs.iter().find(|b| b.name == RSDP_FILE).map(|b| b.address);
+        if let Some(rsdp) = rsdp {
+            trim_padding(&mut blobs, rsdp, &mut firmware.pages);
+        }
         place(&blobs);
         rsdp
     });

@@ -8,6 +8,7 @@ use crate::bytes::LeFields;
 pub const FADT_SIGNATURE: TableSignature = TableSignature(*b"FACP");
 
 // Offsets in the FADT.
+pub(super) const FADT_FIRMWARE_CTRL: usize = 36;
 pub(super) const FADT_DSDT: usize = 40;
 pub(super) const FADT_PM1A_CNT_BLK: usize = 64;
 pub(super) const FADT_PM1B_CNT_BLK: usize = 68;
@@ -16,6 +17,7 @@ pub(super) const FADT_PM_TMR_LEN: usize = 91;
 pub(super) const FADT_FLAGS: usize = 112;
 pub(super) const FADT_RESET_REG: usize = 116;
 pub(super) const FADT_RESET_VALUE: usize = 128;
+pub(super) const FADT_X_FIRMWARE_CTRL: usize = 132;
 pub(super) const FADT_X_DSDT: usize = 140;
 pub(super) const FADT_X_PM1A_CNT_BLK: usize = 172;
 pub(super) const FADT_X_PM1B_CNT_BLK: usize = 184;

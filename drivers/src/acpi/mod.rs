@@ -1,8 +1,8 @@
 //! ACPI table lookup: the RSDP (ACPI 6.5 §5.2.5.3), the RSDT and XSDT (§5.2.7, §5.2.8)
 //! with the common table header (§5.2.6). What the firmware reads from particular
 //! tables lives beside it: `mcfg.rs` (PCI Express ECAM windows), `fadt.rs` (FADT
-//! fields), `pm_timer.rs`, `hpet.rs`, `madt.rs` (the 8259s' presence), `power.rs` (reset and power off) and `aml.rs`
-//! (the `\_S5` object).
+//! fields), `pm_timer.rs`, `hpet.rs`, `madt.rs` (the 8259s' presence), `power.rs` (reset and power off), `aml.rs`
+//! (the `\_S5` object) and `extents.rs` (where the reachable structures lie).
 //!
 //! Memory is read through [`PhysMemory`], so host tests walk tables in a byte buffer and
 //! the firmware walks them in identity-mapped RAM. Every length comes from the tables
@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod aml;
+mod extents;
 mod fadt;
 mod hpet;
 mod madt;
@@ -20,6 +21,7 @@ mod power;
 mod tests;
 
 pub use aml::s5_sleep_type;
+pub use extents::{reachable_extents, Extent};
 pub use fadt::FADT_SIGNATURE;
 pub use hpet::{hpet, Hpet, HPET_SIGNATURE};
 pub use madt::{has_dual_8259, MADT_SIGNATURE};

@@ -10,11 +10,12 @@
 //! is offered and never depend on it.
 //!
 //! [`table_loader`] runs QEMU's ACPI linker/loader script (`etc/table-loader`)
-//! over the files it names.
+//! over the files it names; [`padding`] tells the tables in them from padding.
 
 pub mod dir;
 mod dma;
 pub mod mmio;
+pub mod padding;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod port;
 pub mod table_loader;

@@ -1,6 +1,7 @@
+use super::padding::{used_lengths, PlacedBlobs};
 use super::table_loader::{self, Blob, Environment, ErrorKind, Zone};
 use super::*;
-use crate::acpi::{Acpi, PhysMemory, TableSignature};
+use crate::acpi::{Acpi, TableSignature};
 use std::cell::Cell;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -320,18 +321,6 @@ fn qemu_like() -> (Vec<(&'static str, Vec<u8>)>, Vec<u8>) {
     (vec![("etc/acpi/rsdp", rsdp), ("etc/acpi/tables", tables)], script)
 }
 
-/// Physical memory holding the linked blobs at their addresses.
-struct Placed(Vec<Blob>);
-
-impl PhysMemory for Placed {
-    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        self.0.iter().find_map(|b| {
-            let start = addr.checked_sub(b.address)? as usize;
-            b.data.get(start..start.checked_add(len)?)
-        })
-    }
-}
-
 #[test]
 fn linked_tables_are_found_by_the_acpi_walker() {
     let (files, script) = qemu_like();
@@ -351,7 +340,7 @@ fn linked_tables_are_found_by_the_acpi_walker() {
     let xsdt = u64::from_le_bytes(rsdp.data[24..32].try_into().unwrap());
     assert_eq!(xsdt, tables.address + 64);
     let rsdp_address = rsdp.address;
-    let memory = Placed(blobs);
+    let memory = PlacedBlobs(&blobs);
     let acpi = Acpi::new(&memory, rsdp_address).unwrap();
     let apic = acpi.find_table(TableSignature(*b"APIC")).unwrap();
     assert_eq!(apic.address, memory.0[1].address);
@@ -509,4 +498,81 @@ fn writes_a_file_through_dma() {
     let without_dma = Model::new(false, &[("etc/ramfb", vec![0; 28])]);
     let device = FwCfg::probe(&without_dma).unwrap();
     assert_eq!(device.write_file("etc/ramfb", &[7; 28]), Err(Error::NoDma));
+}
+
+const TABLES_AT: u64 = 0x4800_0000;
+const RSDP_AT: u64 = 0x4900_0000;
+const VMGENID_AT: u64 = 0x4a00_0000;
+
+/// Sets byte 9 of the table at `offset` so that its `length` bytes sum to zero.
+fn checksum_at(blob: &mut [u8], offset: usize, length: usize) {
+    blob[offset + 9] = 0;
+    blob[offset + 9] = 0u8.wrapping_sub(sum(&blob[offset..offset + length]));
+}
+
+/// The blobs of a linked table-loader run, as QEMU's `q35` sends them: the
+/// RSDP; `etc/acpi/tables` with a FACP at 0 pointing (both widths) at a DSDT
+/// at 320 and a FACS at 448 (mostly zeros, last), an XSDT at 384 listing the
+/// FACP, then `padding` zero bytes; and vmgenid's all-zero buffer.
+fn padded_tables(padding: usize) -> Vec<Blob> {
+    let mut tables = sdt(b"FACP", 276);
+    tables[36..40].copy_from_slice(&((TABLES_AT + 448) as u32).to_le_bytes());
+    tables[40..44].copy_from_slice(&((TABLES_AT + 320) as u32).to_le_bytes());
+    tables[140..148].copy_from_slice(&(TABLES_AT + 320).to_le_bytes());
+    tables.resize(320, 0);
+    let mut dsdt = sdt(b"DSDT", 40);
+    dsdt[36..40].copy_from_slice(b"AML!");
+    tables.extend(dsdt);
+    tables.resize(384, 0);
+    let mut xsdt = sdt(b"XSDT", 44);
+    xsdt[36..44].copy_from_slice(&TABLES_AT.to_le_bytes());
+    tables.extend(xsdt);
+    tables.resize(448, 0);
+    tables.extend(b"FACS");
+    tables.extend(64u32.to_le_bytes());
+    tables.resize(512 + padding, 0);
+    for (offset, length) in [(0, 276), (320, 40), (384, 44)] {
+        checksum_at(&mut tables, offset, length);
+    }
+    let mut rsdp = vec![0u8; 36];
+    rsdp[0..8].copy_from_slice(b"RSD PTR ");
+    rsdp[15] = 2;
+    rsdp[20..24].copy_from_slice(&36u32.to_le_bytes());
+    rsdp[24..32].copy_from_slice(&(TABLES_AT + 384).to_le_bytes());
+    rsdp[8] = 0u8.wrapping_sub(sum(&rsdp[..20]));
+    rsdp[32] = 0u8.wrapping_sub(sum(&rsdp));
+    let blob = |name: &str, address, data| Blob {
+        name: name.into(),
+        address,
+        data,
+    };
+    vec![
+        blob("etc/acpi/rsdp", RSDP_AT, rsdp),
+        blob("etc/acpi/tables", TABLES_AT, tables),
+        blob("etc/vmgenid_guid", VMGENID_AT, vec![0; 4096]),
+    ]
+}
+
+#[test]
+fn the_padding_after_the_tables_is_found_and_buffers_are_kept_whole() {
+    let blobs = padded_tables(128 * 1024 - 512);
+    // The FACS (zeros after its header) is kept to its length; vmgenid's
+    // buffer holds no table and stays whole.
+    assert_eq!(used_lengths(&blobs, RSDP_AT), Ok(vec![36, 512, 4096]));
+}
+
+#[test]
+fn bytes_after_the_tables_that_are_not_zero_are_kept() {
+    let mut blobs = padded_tables(4096);
+    blobs[1].data[1000] = 0x5a;
+    assert_eq!(used_lengths(&blobs, RSDP_AT), Ok(vec![36, 1001, 4096]));
+}
+
+#[test]
+fn a_pointer_to_no_table_means_nothing_is_trimmed() {
+    let mut blobs = padded_tables(4096);
+    // The FACP's DSDT now points into the padding.
+    blobs[1].data[140..148].copy_from_slice(&(TABLES_AT + 2048).to_le_bytes());
+    checksum_at(&mut blobs[1].data, 0, 276);
+    assert!(used_lengths(&blobs, RSDP_AT).is_err());
 }
