@@ -13,30 +13,17 @@ use super::digest::HashAlgorithm;
 use super::pkcs7;
 use super::policy::{check, Approval, Refusal};
 use super::signature_list::{self, Entry, Signature, CERT_X509};
+use fw_efi_binaries::{self as binaries, read};
 use r_efi::efi::Guid;
-use std::path::PathBuf;
 use std::string::String;
 use std::vec::Vec;
 
 const OWNER: Guid = Guid::from_fields(0x1234_5678, 1, 2, 3, 4, &[5; 6]);
 const OVMF_MS_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 
-fn read(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("HVFW_EFI_BINARIES")
-        .map(PathBuf::from)
-        .expect("HVFW_EFI_BINARIES must name the directory of Debian's EFI binaries");
-    let path = dir.join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
+/// The cloud kernel's bytes.
 fn kernel() -> Vec<u8> {
-    let dir = PathBuf::from(std::env::var_os("HVFW_EFI_BINARIES").unwrap());
-    let name = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .find(|n| n.starts_with("vmlinuz-"))
-        .expect("a vmlinuz-* in HVFW_EFI_BINARIES");
-    read(&name)
+    binaries::kernel().1
 }
 
 fn hex(bytes: &[u8]) -> String {
