@@ -81,42 +81,22 @@ fn signatures_carry_the_digest_the_image_has() {
     assert_eq!(authenticode::signatures(&shim, &layout).unwrap().len(), 2);
 }
 
-/// The X.509 certificates in the ESLs of Debian's Microsoft-enrolled OVMF
-/// variable store, found by their list type.
-fn ovmf_certificates(vars: &[u8]) -> Vec<Vec<u8>> {
-    let guid = CERT_X509.as_bytes();
-    let mut found = Vec::new();
-    let mut at = 0;
-    while let Some(pos) = vars[at..].windows(16).position(|w| w == guid) {
-        let start = at + pos;
-        at = start + 16;
-        let Some(size) = vars.get(start + 16..start + 20) else {
-            break;
-        };
-        let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
-        let Some(list) = vars.get(start..start + size) else {
-            continue;
-        };
-        if let Ok(sigs) = signature_list::parse(list) {
-            for s in sigs {
-                if let Entry::X509(der) = s.entry {
-                    found.push(der.to_vec());
-                }
-            }
-        }
-    }
-    found
-}
-
+/// Microsoft's certificate whose subject contains `cn`, from the ESLs in
+/// Debian's Microsoft-enrolled OVMF variable store.
 fn microsoft(cn: &str) -> Vec<u8> {
     let vars = std::fs::read(OVMF_MS_VARS).unwrap_or_else(|e| panic!("{OVMF_MS_VARS} (package ovmf): {e}"));
-    ovmf_certificates(&vars)
+    signature_list::scan(&vars, &CERT_X509)
         .into_iter()
-        .find(|der| {
-            let cert = pkcs7::Certificate::parse(der).unwrap();
-            cert.subject.windows(cn.len()).any(|w| w == cn.as_bytes())
+        .find_map(|s| match s.entry {
+            Entry::X509(der) if subject_contains(der, cn) => Some(der.to_vec()),
+            _ => None,
         })
         .unwrap_or_else(|| panic!("no certificate {cn} in {OVMF_MS_VARS}"))
+}
+
+fn subject_contains(der: &[u8], cn: &str) -> bool {
+    let cert = pkcs7::Certificate::parse(der).unwrap();
+    cert.subject.windows(cn.len()).any(|w| w == cn.as_bytes())
 }
 
 fn x509(der: &[u8]) -> Vec<u8> {
