@@ -5,7 +5,8 @@
 //! does not lie wholly inside the bytes gives `None`, never a panic, and the
 //! parser decides what a short structure means. UTF-16LE strings are read the
 //! same way everywhere too: as code units ([`utf16_units`]) or as text
-//! ([`utf16le_chars`]: GPT partition names, device path file names).
+//! ([`utf16le_chars`]: GPT partition names, device path file names). Text
+//! for a console goes out one way too: [`console::for_each_piece`].
 //!
 //! A crate of its own so that the firmware's parsers (`fw-drivers`, `fw-core`)
 //! and the built-in EFI applications (`fw-loaders`, which see the firmware only
@@ -15,6 +16,8 @@
 
 #[cfg(test)]
 extern crate std;
+
+pub mod console;
 
 /// Checked little-endian reads out of a byte slice; `at` is the field's offset.
 pub trait LeFields {

@@ -217,26 +217,10 @@ impl Write for ConOut<'_> {
         if out.is_null() {
             return Ok(());
         }
-        let mut buf = [0u16; 130];
-        let mut n = 0;
-        let flush = |buf: &mut [u16; 130], n: &mut usize| {
-            buf[*n] = 0;
-            // SAFETY: a NUL-terminated UCS-2 string.
-            let _ = unsafe { ((*out).output_string)(out, buf.as_ptr()) };
-            *n = 0;
-        };
-        for c in s.encode_utf16() {
-            if c == u16::from(b'\n') {
-                buf[n] = u16::from(b'\r');
-                n += 1;
-            }
-            buf[n] = c;
-            n += 1;
-            if n >= 126 {
-                flush(&mut buf, &mut n);
-            }
-        }
-        flush(&mut buf, &mut n);
+        fw_bytes::console::for_each_piece(s, |piece| {
+            // SAFETY: ConOut from the system table; `piece` is NUL-terminated UCS-2.
+            let _ = unsafe { ((*out).output_string)(out, piece.as_ptr()) };
+        });
         Ok(())
     }
 }

@@ -91,8 +91,8 @@ impl BlockIoDevice {
                 revision: block_io::REVISION3,
                 media: core::ptr::null(),
                 reset,
-                read_blocks,
-                write_blocks,
+                read_blocks: efi_transfer::<READ>,
+                write_blocks: efi_transfer::<WRITE>,
                 flush_blocks,
             }),
             signature: SIGNATURE,
@@ -139,8 +139,6 @@ impl BlockIoDevice {
         }
     }
 
-    /// Checks a request of `len` bytes at `lba` in the specification's order
-    /// (after the media id and buffer checks); `Ok(false)` for an empty request.
     /// The checks ReadBlocks and WriteBlocks share, in the specification's
     /// order (media, buffer, request); `Ok(false)` for an empty transfer.
     fn check_transfer(
@@ -158,6 +156,8 @@ impl BlockIoDevice {
         self.check_request(lba, len, access)
     }
 
+    /// Checks a request of `len` bytes at `lba` in the specification's order
+    /// (after the media id and buffer checks); `Ok(false)` for an empty request.
     fn check_request(&self, lba: Lba, len: usize, access: Access) -> Result<bool, Error> {
         if len == 0 {
             return Ok(false);
@@ -226,75 +226,44 @@ unsafe extern "efiapi" fn reset(this: *mut block_io::Protocol, _extended_verific
     }
 }
 
-/// ReadBlocks' and WriteBlocks' shared part: `This`, then
-/// [`BlockIoDevice::check_transfer`]; `io` moves the blocks when there are any.
-#[allow(clippy::too_many_arguments)] // the EFI function's arguments, passed on
-fn checked_transfer(
+/// Whether a transfer writes the device, as [`efi_transfer`]'s const parameter.
+const READ: bool = false;
+const WRITE: bool = true;
+
+/// ReadBlocks and WriteBlocks (§13.9.3, §13.9.4): `This`, then
+/// [`BlockIoDevice::check_transfer`], then the blocks moved between the device
+/// and the caller's buffer.
+unsafe extern "efiapi" fn efi_transfer<const WRITE: bool>(
     this: *mut block_io::Protocol,
     media_id: u32,
     lba: Lba,
     buffer_size: usize,
     buffer: *mut c_void,
-    access: Access,
-    service: &str,
-    io: impl FnOnce(&BlockIoDevice) -> Result<(), Error>,
 ) -> Status {
     let Some(device) = instance(this) else {
         return Status::INVALID_PARAMETER;
     };
+    let access = if WRITE { Access::Write } else { Access::Read };
     let result = device
         .check_transfer(media_id, lba, buffer_size, buffer.is_null(), access)
-        .and_then(|transfer| if transfer { io(device) } else { Ok(()) });
-    status(result, service)
-}
-
-unsafe extern "efiapi" fn read_blocks(
-    this: *mut block_io::Protocol,
-    media_id: u32,
-    lba: Lba,
-    buffer_size: usize,
-    buffer: *mut c_void,
-) -> Status {
-    checked_transfer(
-        this,
-        media_id,
-        lba,
-        buffer_size,
-        buffer,
-        Access::Read,
-        "ReadBlocks",
-        |device| {
-            // SAFETY: the caller provides `buffer_size` writable bytes (§13.9.3);
-            // the claim is checked first.
-            let buffer =
-                unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
-            device.device.read_blocks(lba, buffer).map_err(Error::Device)
-        },
-    )
-}
-
-unsafe extern "efiapi" fn write_blocks(
-    this: *mut block_io::Protocol,
-    media_id: u32,
-    lba: Lba,
-    buffer_size: usize,
-    buffer: *mut c_void,
-) -> Status {
-    checked_transfer(
-        this,
-        media_id,
-        lba,
-        buffer_size,
-        buffer,
-        Access::Write,
-        "WriteBlocks",
-        |device| {
-            // SAFETY: the caller provides `buffer_size` readable bytes (§13.9.4);
-            // the claim is checked first.
-            let buffer = unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
-            device.device.write_blocks(lba, buffer).map_err(Error::Device)
-        },
-    )
+        .and_then(|transfer| {
+            if !transfer {
+                Ok(())
+            } else if WRITE {
+                // SAFETY: the caller provides `buffer_size` readable bytes
+                // (§13.9.4); the claim is checked first.
+                let buffer =
+                    unsafe { caller_buffer::slice(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
+                device.device.write_blocks(lba, buffer).map_err(Error::Device)
+            } else {
+                // SAFETY: the caller provides `buffer_size` writable bytes
+                // (§13.9.3); the claim is checked first.
+                let buffer =
+                    unsafe { caller_buffer::slice_mut(buffer.cast::<u8>(), buffer_size) }.map_err(Error::Buffer)?;
+                device.device.read_blocks(lba, buffer).map_err(Error::Device)
+            }
+        });
+    status(result, if WRITE { "WriteBlocks" } else { "ReadBlocks" })
 }
 
 unsafe extern "efiapi" fn flush_blocks(this: *mut block_io::Protocol) -> Status {
@@ -350,6 +319,25 @@ pub(crate) mod tests {
         unsafe { *(*protocol).media }
     }
 
+    /// ReadBlocks into all of `buf`, called as an application would.
+    fn read(protocol: *mut block_io::Protocol, lba: u64, buf: &mut [u8]) -> Status {
+        // SAFETY: `protocol` comes from `BlockIoDevice::protocol` and stays
+        // live (the instance is leaked); `buf` is writable for its length.
+        unsafe { ((*protocol).read_blocks)(protocol, MEDIA_ID, lba, buf.len(), buf.as_mut_ptr().cast()) }
+    }
+
+    /// WriteBlocks from all of `buf`, called as an application would.
+    fn write(protocol: *mut block_io::Protocol, lba: u64, buf: &mut [u8]) -> Status {
+        // SAFETY: as in `read`; WriteBlocks only reads `buf`.
+        unsafe { ((*protocol).write_blocks)(protocol, MEDIA_ID, lba, buf.len(), buf.as_mut_ptr().cast()) }
+    }
+
+    /// FlushBlocks, called as an application would.
+    fn flush(protocol: *mut block_io::Protocol) -> Status {
+        // SAFETY: `protocol` is a live instance, as in `read`.
+        unsafe { ((*protocol).flush_blocks)(protocol) }
+    }
+
     #[test]
     fn block_io_media_describes_the_device() {
         let (_, protocol) = setup(64);
@@ -379,10 +367,7 @@ pub(crate) mod tests {
         // An odd address: IoAlign is 0, so any buffer is fine.
         let mut storage = vec![0u8; 8 * 512 + 1];
         let buffer = &mut storage[1..];
-        // SAFETY: calling the protocol as an application would.
-        let status =
-            unsafe { ((*protocol).read_blocks)(protocol, MEDIA_ID, 3, buffer.len(), buffer.as_mut_ptr().cast()) };
-        assert_eq!(status, Status::SUCCESS);
+        assert_eq!(read(protocol, 3, buffer), Status::SUCCESS);
         assert_eq!(buffer, &expected[3 * 512..11 * 512]);
         assert_eq!(disk.read_requests(), 1);
     }
@@ -391,16 +376,10 @@ pub(crate) mod tests {
     fn block_io_write_then_flush_reaches_the_device() {
         let (disk, protocol) = setup(16);
         let mut data = vec![0x5Au8; 2 * 512];
+        assert_eq!(write(protocol, 14, &mut data), Status::SUCCESS);
+        assert_eq!(flush(protocol), Status::SUCCESS);
         // SAFETY: calling the protocol as an application would.
-        unsafe {
-            let p = &*protocol;
-            assert_eq!(
-                (p.write_blocks)(protocol, MEDIA_ID, 14, data.len(), data.as_mut_ptr().cast()),
-                Status::SUCCESS
-            );
-            assert_eq!((p.flush_blocks)(protocol), Status::SUCCESS);
-            assert_eq!((p.reset)(protocol, Boolean::TRUE), Status::SUCCESS);
-        }
+        assert_eq!(unsafe { ((*protocol).reset)(protocol, Boolean::TRUE) }, Status::SUCCESS);
         assert_eq!(&disk.contents()[14 * 512..], &data[..]);
         assert_eq!(disk.write_requests(), 1);
     }
@@ -441,23 +420,10 @@ pub(crate) mod tests {
         let disk = Arc::new(MemoryDisk::new(vec![0; 512 * 4], 512).read_only());
         let protocol = BlockIoDevice::create(disk.clone(), false).protocol();
         let mut buf = vec![1u8; 512];
-        // SAFETY: calling the protocol as an application would.
-        unsafe {
-            let p = &*protocol;
-            assert_eq!(
-                (p.write_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
-                Status::WRITE_PROTECTED
-            );
-            // Range errors come before the read-only check.
-            assert_eq!(
-                (p.write_blocks)(protocol, MEDIA_ID, 4, 512, buf.as_mut_ptr().cast()),
-                Status::INVALID_PARAMETER
-            );
-            assert_eq!(
-                (p.read_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
-                Status::SUCCESS
-            );
-        }
+        assert_eq!(write(protocol, 0, &mut buf), Status::WRITE_PROTECTED);
+        // Range errors come before the read-only check.
+        assert_eq!(write(protocol, 4, &mut buf), Status::INVALID_PARAMETER);
+        assert_eq!(read(protocol, 0, &mut buf), Status::SUCCESS);
         assert_eq!(disk.write_requests(), 0);
     }
 
@@ -465,19 +431,9 @@ pub(crate) mod tests {
     fn block_io_device_failures_are_device_errors() {
         let protocol = BlockIoDevice::create(Arc::new(FailingDisk), false).protocol();
         let mut buf = vec![0u8; 512];
-        // SAFETY: calling the protocol as an application would.
-        unsafe {
-            let p = &*protocol;
-            assert_eq!(
-                (p.read_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
-                Status::DEVICE_ERROR
-            );
-            assert_eq!(
-                (p.write_blocks)(protocol, MEDIA_ID, 0, 512, buf.as_mut_ptr().cast()),
-                Status::DEVICE_ERROR
-            );
-            assert_eq!((p.flush_blocks)(protocol), Status::DEVICE_ERROR);
-        }
+        assert_eq!(read(protocol, 0, &mut buf), Status::DEVICE_ERROR);
+        assert_eq!(write(protocol, 0, &mut buf), Status::DEVICE_ERROR);
+        assert_eq!(flush(protocol), Status::DEVICE_ERROR);
     }
 
     #[test]
@@ -486,18 +442,8 @@ pub(crate) mod tests {
         let partition = Arc::new(Partition::from_range(disk.clone(), 8, 8).unwrap());
         let protocol = BlockIoDevice::create(partition, true).protocol();
         let mut buf = vec![0u8; 3 * 512];
-        // SAFETY: calling the protocol as an application would.
-        unsafe {
-            let p = &*protocol;
-            assert_eq!(
-                (p.read_blocks)(protocol, MEDIA_ID, 5, buf.len(), buf.as_mut_ptr().cast()),
-                Status::SUCCESS
-            );
-            assert_eq!(
-                (p.read_blocks)(protocol, MEDIA_ID, 6, buf.len(), buf.as_mut_ptr().cast()),
-                Status::INVALID_PARAMETER
-            );
-        }
+        assert_eq!(read(protocol, 5, &mut buf), Status::SUCCESS);
+        assert_eq!(read(protocol, 6, &mut buf), Status::INVALID_PARAMETER);
         assert_eq!(&buf[..], &disk.contents()[13 * 512..16 * 512]);
     }
 

@@ -9,7 +9,8 @@
 use super::Disk;
 use alloc::vec::Vec;
 use fw_core::boot_info::BootInfo;
-use fw_drivers::uart::pl011::{MmioRegisters, Pl011};
+use fw_drivers::mmio::Mmio32;
+use fw_drivers::uart::pl011::Pl011;
 use log::{info, warn};
 
 /// Where QEMU `virt` and Cloud Hypervisor put their PL011: used when the
@@ -18,7 +19,7 @@ const DEFAULT_PL011: u64 = 0x0900_0000;
 
 /// The console and why that PL011 was chosen (logged once the logger runs).
 struct Console {
-    uart: Pl011<MmioRegisters>,
+    uart: Pl011<Mmio32>,
     base: u64,
     chosen_by: &'static str,
 }
@@ -53,7 +54,7 @@ pub fn console_init(_boot: &fw_arch::Boot) {
     let console = CONSOLE.call_once(|| {
         let (base, chosen_by) = console_address();
         Console {
-            uart: Pl011::new(MmioRegisters { base: base as usize }),
+            uart: Pl011::new(Mmio32 { base: base as usize }),
             base,
             chosen_by,
         }

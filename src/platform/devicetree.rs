@@ -13,10 +13,11 @@ use alloc::vec::Vec;
 use fw_arch::devicetree::{Rtc, RtcModel};
 use fw_drivers::fdt::{Fdt, PciSpace};
 use fw_drivers::fw_cfg;
+use fw_drivers::mmio::Mmio32;
 use fw_drivers::pci::{self, BarWindows, Window};
 use fw_drivers::rtc::calendar::DateTime;
-use fw_drivers::rtc::goldfish::{self, Goldfish};
-use fw_drivers::rtc::pl031::{self, Pl031};
+use fw_drivers::rtc::goldfish::Goldfish;
+use fw_drivers::rtc::pl031::Pl031;
 use fw_drivers::virtio::{self, PollLimit};
 use log::{debug, info, warn};
 
@@ -48,8 +49,8 @@ pub fn rtc_get() -> Option<DateTime> {
     let rtc = rtc()?;
     let base = rtc.base as usize;
     Some(match rtc.model {
-        RtcModel::Pl031 => Pl031::new(pl031::MmioRegisters { base }).read(),
-        RtcModel::Goldfish => Goldfish::new(goldfish::MmioRegisters { base }).read(),
+        RtcModel::Pl031 => Pl031::new(Mmio32 { base }).read(),
+        RtcModel::Goldfish => Goldfish::new(Mmio32 { base }).read(),
     })
 }
 
@@ -58,8 +59,8 @@ pub fn rtc_set(t: &DateTime) -> bool {
     let Some(rtc) = rtc() else { return false };
     let base = rtc.base as usize;
     match rtc.model {
-        RtcModel::Pl031 => Pl031::new(pl031::MmioRegisters { base }).write(t).is_ok(),
-        RtcModel::Goldfish => Goldfish::new(goldfish::MmioRegisters { base }).write(t).is_ok(),
+        RtcModel::Pl031 => Pl031::new(Mmio32 { base }).write(t).is_ok(),
+        RtcModel::Goldfish => Goldfish::new(Mmio32 { base }).write(t).is_ok(),
     }
 }
 

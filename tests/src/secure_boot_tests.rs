@@ -330,26 +330,13 @@ pub fn microsoft_certificate(cn: &str, file: &str) -> Result<PathBuf, String> {
         return Ok(out);
     }
     let vars = std::fs::read(OVMF_MS_VARS).map_err(|e| format!("{OVMF_MS_VARS} (package ovmf): {e}"))?;
-    let guid = signature_list::CERT_X509.as_bytes();
-    let mut at = 0;
-    while let Some(pos) = vars[at..].windows(16).position(|w| w == guid) {
-        let start = at + pos;
-        at = start + 16;
-        let Some(size) = vars.get(start + 16..start + 20) else {
-            break;
-        };
-        let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
-        let Some(list) = vars.get(start..start + size) else {
-            continue;
-        };
-        for sig in signature_list::parse(list).unwrap_or_default() {
-            if let signature_list::Entry::X509(der) = sig.entry {
-                let matches = pkcs7::Certificate::parse(der)
-                    .is_ok_and(|c| c.subject.windows(cn.len()).any(|w| w == cn.as_bytes()));
-                if matches {
-                    std::fs::write(&out, der).map_err(|e| e.to_string())?;
-                    return Ok(out);
-                }
+    for sig in signature_list::scan(&vars, &signature_list::CERT_X509) {
+        if let signature_list::Entry::X509(der) = sig.entry {
+            let matches =
+                pkcs7::Certificate::parse(der).is_ok_and(|c| c.subject.windows(cn.len()).any(|w| w == cn.as_bytes()));
+            if matches {
+                std::fs::write(&out, der).map_err(|e| e.to_string())?;
+                return Ok(out);
             }
         }
     }

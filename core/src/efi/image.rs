@@ -13,9 +13,9 @@
 use super::protocol::{device_path_bytes, install};
 use super::tables::{clear_boot_services, system_table};
 use super::{platform, BOOT};
-use crate::handles::{HandleId, Interface};
+use crate::handles::{Error, HandleId, Interface};
 use crate::image::{self, Machine, Subsystem};
-use crate::memory::{AllocateType, EFI_PAGE_SIZE};
+use crate::memory::{AllocateType, MemoryType, EFI_PAGE_SIZE};
 use crate::secure_boot::load_policy::Verdict;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -23,7 +23,7 @@ use core::ffi::c_void;
 use log::{debug, info, warn};
 use r_efi::efi;
 use r_efi::protocols::{device_path, loaded_image, loaded_image_device_path};
-use spin::Mutex;
+use spin::{Mutex, MutexGuard};
 
 /// Images at least this large go wholly below [`LARGE_IMAGE_MIN_ADDRESS`] when
 /// they fit there, else aligned to [`LARGE_IMAGE_ALIGN`] as low as possible from it.
@@ -196,57 +196,93 @@ fn place(
         return Err(fail(&alloc::format!("{e}"), e.status()));
     }
     (platform().sync_code)(base, size as usize);
-    let full_path: Option<Box<[u8]>> = full_path.map(Into::into);
-    let file_path: Option<Box<[u8]>> = file_path.map(Into::into);
+    let entry = base + u64::from(pe.entry_point());
+    let handle = add_image(NewImage {
+        parent,
+        device,
+        base,
+        size,
+        pages,
+        entry,
+        subsystem: pe.subsystem(),
+        code_type,
+        data_type: pe.subsystem().data_type(),
+        full_path: full_path.map(Into::into),
+        file_path: file_path.map(Into::into),
+    })
+    .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
+    debug!("loaded image at {base:#x} ({size} bytes), entry {entry:#x}");
+    Ok(handle)
+}
+
+/// An image in memory (or compiled into the firmware) that has no handle yet:
+/// what [`add_image`] records.
+struct NewImage {
+    parent: efi::Handle,
+    device: efi::Handle,
+    base: u64,
+    size: u64,
+    /// 0 for an application compiled into the firmware: nothing to free, and
+    /// no LoadedImageDevicePath.
+    pages: u64,
+    entry: u64,
+    subsystem: Subsystem,
+    code_type: MemoryType,
+    data_type: MemoryType,
+    full_path: Option<Box<[u8]>>,
+    file_path: Option<Box<[u8]>>,
+}
+
+/// Gives `new` a handle with LoadedImage on it and lists it as loaded, not
+/// started. Every image LoadImage loads also carries LoadedImageDevicePath; one
+/// loaded from a buffer without a device path carries it with a NULL interface
+/// (§9.2).
+fn add_image(new: NewImage) -> Result<HandleId, Error> {
     let mut protocol = Box::new(loaded_image::Protocol {
         revision: loaded_image::REVISION,
-        parent_handle: parent,
+        parent_handle: new.parent,
         system_table: system_table(),
-        device_handle: device,
-        file_path: file_path
+        device_handle: new.device,
+        file_path: new
+            .file_path
             .as_ref()
             .map_or(core::ptr::null_mut(), |p| p.as_ptr() as *mut device_path::Protocol),
         reserved: core::ptr::null_mut(),
         load_options_size: 0,
         load_options: core::ptr::null_mut(),
-        image_base: base as *mut c_void,
-        image_size: size,
-        image_code_type: code_type.raw(),
-        image_data_type: pe.subsystem().data_type().raw(),
+        image_base: new.base as *mut c_void,
+        image_size: new.size,
+        image_code_type: new.code_type.raw(),
+        image_data_type: new.data_type.raw(),
         unload: None,
     });
     let handle = install(
         None,
         loaded_image::PROTOCOL_GUID,
         core::ptr::from_mut(&mut *protocol).cast::<c_void>(),
-    )
-    .map_err(|e| fail(&alloc::format!("{e}"), e.status()))?;
-    // Every image LoadImage loads carries LoadedImageDevicePath; one loaded from
-    // a buffer without a device path carries it with a NULL interface (§9.2).
-    let _ = install(
-        Some(handle),
-        loaded_image_device_path::PROTOCOL_GUID,
-        image_device_path(&full_path),
-    );
-    debug!(
-        "loaded image at {base:#x} ({size} bytes), entry {:#x}",
-        base + u64::from(pe.entry_point())
-    );
+    )?;
+    if new.pages > 0 {
+        let _ = install(
+            Some(handle),
+            loaded_image_device_path::PROTOCOL_GUID,
+            image_device_path(&new.full_path),
+        );
+    }
     IMAGES.lock().push(LoadedImage {
         handle,
-        base,
-        pages,
-        size,
-        entry: base + u64::from(pe.entry_point()),
-        subsystem: pe.subsystem(),
+        base: new.base,
+        size: new.size,
+        pages: new.pages,
+        entry: new.entry,
+        subsystem: new.subsystem,
         started: false,
         not_startable: false,
         faulted: false,
         jump: None,
         exit_data: None,
         protocol,
-        full_path,
-        file_path,
+        full_path: new.full_path,
+        file_path: new.file_path,
     });
     Ok(handle)
 }
@@ -268,45 +304,21 @@ pub fn register_builtin(
     entry: usize,
     image: core::ops::Range<u64>,
 ) -> Result<HandleId, efi::Status> {
-    let mut protocol = Box::new(loaded_image::Protocol {
-        revision: loaded_image::REVISION,
-        parent_handle: parent,
-        system_table: system_table(),
-        device_handle: core::ptr::null_mut(),
-        file_path: core::ptr::null_mut(),
-        reserved: core::ptr::null_mut(),
-        load_options_size: 0,
-        load_options: core::ptr::null_mut(),
-        image_base: image.start as *mut c_void,
-        image_size: image.end - image.start,
-        image_code_type: crate::memory::MemoryType::RuntimeServicesCode.raw(),
-        image_data_type: crate::memory::MemoryType::RuntimeServicesData.raw(),
-        unload: None,
-    });
-    let handle = install(
-        None,
-        loaded_image::PROTOCOL_GUID,
-        core::ptr::from_mut(&mut *protocol).cast::<c_void>(),
-    )
-    .map_err(|e| e.status())?;
-    IMAGES.lock().push(LoadedImage {
-        handle,
+    add_image(NewImage {
+        parent,
+        device: core::ptr::null_mut(),
         base: image.start,
         size: image.end - image.start,
         // Nothing to free: the code is part of the firmware.
         pages: 0,
         entry: entry as u64,
         subsystem: Subsystem::EfiApplication,
-        started: false,
-        not_startable: false,
-        faulted: false,
-        jump: None,
-        exit_data: None,
-        protocol,
+        code_type: MemoryType::RuntimeServicesCode,
+        data_type: MemoryType::RuntimeServicesData,
         full_path: None,
         file_path: None,
-    });
-    Ok(handle)
+    })
+    .map_err(|e| e.status())
 }
 
 /// LoadImage: loads a PE image from a buffer or a device path into memory, and gives it a handle with LoadedImage.
@@ -513,29 +525,39 @@ fn unload(image: LoadedImage) {
     drop(image.file_path);
 }
 
+/// The image list, locked, and the index in it of the image `handle` names;
+/// `None` when it names no loaded image.
+fn lookup(handle: efi::Handle) -> Option<(MutexGuard<'static, Vec<LoadedImage>>, usize)> {
+    let id = HandleId::from_efi(handle)?;
+    let images = IMAGES.lock();
+    let index = images.iter().position(|i| i.handle == id)?;
+    Some((images, index))
+}
+
+/// Takes the image at `index` out of the list and unloads it, with the list
+/// unlocked first (unloading takes the boot services' lock).
+fn unload_at(mut images: MutexGuard<'static, Vec<LoadedImage>>, index: usize) -> efi::Status {
+    let image = images.remove(index);
+    drop(images);
+    unload(image);
+    efi::Status::SUCCESS
+}
+
 /// Exit: ends the running image (or unloads one not yet started), returning to its StartImage.
 pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usize, data: *mut u16) -> efi::Status {
-    let Some(id) = HandleId::from_efi(handle) else {
+    let Some((mut images, index)) = lookup(handle) else {
         return efi::Status::INVALID_PARAMETER;
     };
-    let jump = {
-        let mut images = IMAGES.lock();
-        let Some(index) = images.iter().position(|i| i.handle == id) else {
-            return efi::Status::INVALID_PARAMETER;
-        };
-        if !images[index].started {
-            // Exit on an image that never started unloads it (§7.4.5).
-            let image = images.remove(index);
-            drop(images);
-            unload(image);
-            return efi::Status::SUCCESS;
-        }
-        let image = &mut images[index];
-        if !data.is_null() && size > 0 {
-            image.exit_data = Some((size, data));
-        }
-        image.jump
-    };
+    if !images[index].started {
+        // Exit on an image that never started unloads it (§7.4.5).
+        return unload_at(images, index);
+    }
+    let image = &mut images[index];
+    if !data.is_null() && size > 0 {
+        image.exit_data = Some((size, data));
+    }
+    let jump = image.jump;
+    drop(images);
     match jump {
         Some(context) => {
             let leave = platform().exit_image;
@@ -549,22 +571,14 @@ pub extern "efiapi" fn exit(handle: efi::Handle, status: efi::Status, size: usiz
 
 /// UnloadImage: unloads an image that was never started, or one that asks to be unloaded.
 pub extern "efiapi" fn unload_image(handle: efi::Handle) -> efi::Status {
-    let Some(id) = HandleId::from_efi(handle) else {
+    let Some((images, index)) = lookup(handle) else {
         return efi::Status::INVALID_PARAMETER;
     };
-    let image = {
-        let mut images = IMAGES.lock();
-        let Some(index) = images.iter().position(|i| i.handle == id) else {
-            return efi::Status::INVALID_PARAMETER;
-        };
-        if images[index].started {
-            // Started drivers would need their own Unload function.
-            return efi::Status::UNSUPPORTED;
-        }
-        images.remove(index)
-    };
-    unload(image);
-    efi::Status::SUCCESS
+    if images[index].started {
+        // Started drivers would need their own Unload function.
+        return efi::Status::UNSUPPORTED;
+    }
+    unload_at(images, index)
 }
 
 /// One line the benchmark parses: what the OS must keep for the firmware

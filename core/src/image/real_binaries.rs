@@ -8,59 +8,18 @@
 //! copies must differ exactly at the fixups the `.reloc` table names, by the distance
 //! between the bases.
 
-use std::fs;
-use std::path::PathBuf;
 use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
+use fw_efi_binaries as binaries;
 use object::pe;
 
 use super::*;
 
-const VARIABLE: &str = "HVFW_EFI_BINARIES";
 /// Not the preferred base of any of them (all link at 0), above 4 GiB so that DIR64
 /// fixups must carry the high half.
 const OTHER_BASE: u64 = 0x1_2340_0000;
-
-fn binaries_dir() -> PathBuf {
-    match std::env::var_os(VARIABLE) {
-        Some(dir) => PathBuf::from(dir),
-        None => panic!(
-            "{VARIABLE} is not set: it must name a directory holding shimx64.efi.signed, grubx64.efi.signed, \
-             systemd-bootx64.efi, linuxx64.efi.stub and vmlinuz-* (Debian packages shim-signed, \
-             grub-efi-amd64-signed, systemd-boot-efi, linux-image-cloud-amd64); `cargo xtask test` sets it"
-        ),
-    }
-}
-
-fn read_binary(name: &str, package: &str) -> Vec<u8> {
-    let path = binaries_dir().join(name);
-    fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. {VARIABLE} is set but this file is missing: extract it from Debian package {package}",
-            path.display()
-        )
-    })
-}
-
-/// The one `vmlinuz-*` in the directory.
-fn read_kernel() -> (String, Vec<u8>) {
-    let dir = binaries_dir();
-    let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{VARIABLE}={}: {e}", dir.display()));
-    let name = entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .find(|name| name.starts_with("vmlinuz-"))
-        .unwrap_or_else(|| {
-            panic!(
-                "{VARIABLE}={} holds no vmlinuz-*: extract /boot/vmlinuz-* from Debian package \
-                 linux-image-cloud-amd64 (its versioned dependency)",
-                dir.display()
-            )
-        });
-    let file = fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    (name, file)
-}
 
 /// `(rva, width)` of every DIR64 and HIGHLOW fixup, decoded independently of the
 /// loader from the image loaded at its preferred base.
@@ -176,7 +135,7 @@ fn check_loads_relocated(name: &str, file: &[u8]) -> (PeImage, usize) {
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by `cargo xtask test`"]
 fn shim_loads_at_another_base() {
-    let file = read_binary("shimx64.efi.signed", "shim-signed");
+    let file = binaries::read("shimx64.efi.signed");
     let (image, _) = check_loads_relocated("shimx64.efi.signed", &file);
     assert!(image.section_data(&file, ".sbat").unwrap().starts_with(b"sbat,"));
     // A long name, kept in the COFF string table.
@@ -186,7 +145,7 @@ fn shim_loads_at_another_base() {
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by `cargo xtask test`"]
 fn grub_loads_at_another_base() {
-    let file = read_binary("grubx64.efi.signed", "grub-efi-amd64-signed");
+    let file = binaries::read("grubx64.efi.signed");
     let (image, fixups) = check_loads_relocated("grubx64.efi.signed", &file);
     assert!(fixups > 100, "GRUB has only {fixups} fixups");
     assert!(image.section_data(&file, ".sbat").unwrap().starts_with(b"sbat,"));
@@ -195,7 +154,7 @@ fn grub_loads_at_another_base() {
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by `cargo xtask test`"]
 fn systemd_boot_loads_at_another_base() {
-    let file = read_binary("systemd-bootx64.efi", "systemd-boot-efi");
+    let file = binaries::read("systemd-bootx64.efi");
     let (image, _) = check_loads_relocated("systemd-bootx64.efi", &file);
     assert_eq!(image.section_alignment(), 512);
     let osrel = image.section_data(&file, ".osrel").unwrap();
@@ -210,7 +169,7 @@ fn systemd_boot_loads_at_another_base() {
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by `cargo xtask test`"]
 fn systemd_stub_loads_at_another_base() {
-    let file = read_binary("linuxx64.efi.stub", "systemd-boot-efi");
+    let file = binaries::read("linuxx64.efi.stub");
     let (image, _) = check_loads_relocated("linuxx64.efi.stub", &file);
     assert!(image.section(".sdmagic").is_some());
     assert!(image.section_data(&file, ".sbat").unwrap().starts_with(b"sbat,"));
@@ -219,7 +178,7 @@ fn systemd_stub_loads_at_another_base() {
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by `cargo xtask test`"]
 fn linux_efi_stub_loads_at_another_base() {
-    let (name, file) = read_kernel();
+    let (name, file) = binaries::kernel();
     let (image, fixups) = check_loads_relocated(&name, &file);
     // The x86 bzImage is position independent: no fixups, and .data's
     // zero-filled tail (VirtualSize > SizeOfRawData) is its early bss.

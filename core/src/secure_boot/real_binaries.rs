@@ -13,30 +13,17 @@ use super::digest::HashAlgorithm;
 use super::pkcs7;
 use super::policy::{check, Approval, Refusal};
 use super::signature_list::{self, Entry, Signature, CERT_X509};
+use fw_efi_binaries::{self as binaries, read};
 use r_efi::efi::Guid;
-use std::path::PathBuf;
 use std::string::String;
 use std::vec::Vec;
 
 const OWNER: Guid = Guid::from_fields(0x1234_5678, 1, 2, 3, 4, &[5; 6]);
 const OVMF_MS_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 
-fn read(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("HVFW_EFI_BINARIES")
-        .map(PathBuf::from)
-        .expect("HVFW_EFI_BINARIES must name the directory of Debian's EFI binaries");
-    let path = dir.join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
+/// The cloud kernel's bytes.
 fn kernel() -> Vec<u8> {
-    let dir = PathBuf::from(std::env::var_os("HVFW_EFI_BINARIES").unwrap());
-    let name = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .find(|n| n.starts_with("vmlinuz-"))
-        .expect("a vmlinuz-* in HVFW_EFI_BINARIES");
-    read(&name)
+    binaries::kernel().1
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -94,42 +81,22 @@ fn signatures_carry_the_digest_the_image_has() {
     assert_eq!(authenticode::signatures(&shim, &layout).unwrap().len(), 2);
 }
 
-/// The X.509 certificates in the ESLs of Debian's Microsoft-enrolled OVMF
-/// variable store, found by their list type.
-fn ovmf_certificates(vars: &[u8]) -> Vec<Vec<u8>> {
-    let guid = CERT_X509.as_bytes();
-    let mut found = Vec::new();
-    let mut at = 0;
-    while let Some(pos) = vars[at..].windows(16).position(|w| w == guid) {
-        let start = at + pos;
-        at = start + 16;
-        let Some(size) = vars.get(start + 16..start + 20) else {
-            break;
-        };
-        let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
-        let Some(list) = vars.get(start..start + size) else {
-            continue;
-        };
-        if let Ok(sigs) = signature_list::parse(list) {
-            for s in sigs {
-                if let Entry::X509(der) = s.entry {
-                    found.push(der.to_vec());
-                }
-            }
-        }
-    }
-    found
-}
-
+/// Microsoft's certificate whose subject contains `cn`, from the ESLs in
+/// Debian's Microsoft-enrolled OVMF variable store.
 fn microsoft(cn: &str) -> Vec<u8> {
     let vars = std::fs::read(OVMF_MS_VARS).unwrap_or_else(|e| panic!("{OVMF_MS_VARS} (package ovmf): {e}"));
-    ovmf_certificates(&vars)
+    signature_list::scan(&vars, &CERT_X509)
         .into_iter()
-        .find(|der| {
-            let cert = pkcs7::Certificate::parse(der).unwrap();
-            cert.subject.windows(cn.len()).any(|w| w == cn.as_bytes())
+        .find_map(|s| match s.entry {
+            Entry::X509(der) if subject_contains(der, cn) => Some(der.to_vec()),
+            _ => None,
         })
         .unwrap_or_else(|| panic!("no certificate {cn} in {OVMF_MS_VARS}"))
+}
+
+fn subject_contains(der: &[u8], cn: &str) -> bool {
+    let cert = pkcs7::Certificate::parse(der).unwrap();
+    cert.subject.windows(cn.len()).any(|w| w == cn.as_bytes())
 }
 
 fn x509(der: &[u8]) -> Vec<u8> {

@@ -224,6 +224,28 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Signature<'_>>, EslError> {
     Ok(out)
 }
 
+/// The signatures of every list of type `kind` that `bytes` holds among other
+/// data (a variable store inside a firmware volume, such as the OVMF variables
+/// the tests take Microsoft's certificates from): each place `kind`'s GUID
+/// stands is read as the start of one list, and what does not parse as a list
+/// is passed over.
+pub fn scan<'a>(bytes: &'a [u8], kind: &Guid) -> Vec<Signature<'a>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(pos) = bytes[at..].windows(16).position(|w| w == kind.as_bytes()) {
+        let start = at + pos;
+        at = start + 16;
+        let Some(size) = bytes.get(start + 16..start + 20) else {
+            break;
+        };
+        let end = start.saturating_add(u32_at(size, 0));
+        if let Some(Ok(signatures)) = bytes.get(start..end).map(parse) {
+            found.extend(signatures);
+        }
+    }
+    found
+}
+
 /// One list of one signature: `kind`, `owner`, `data`.
 pub fn build(kind: &Guid, owner: &Guid, data: &[u8]) -> Vec<u8> {
     let sig_size = OWNER + data.len();
@@ -252,6 +274,22 @@ mod tests {
     use super::*;
 
     const OWNER_GUID: Guid = Guid::from_fields(1, 2, 3, 4, 5, &[6; 6]);
+
+    #[test]
+    fn scan_finds_the_lists_of_one_type_among_other_bytes() {
+        let mut bytes = std::vec![0xa5; 7];
+        bytes.extend(build(&CERT_X509, &OWNER_GUID, b"first"));
+        bytes.extend(build(&CERT_SHA256, &OWNER_GUID, &[7; 32]));
+        // The type's GUID with a size running past the end: not a list.
+        bytes.extend(CERT_X509.as_bytes());
+        bytes.extend(0x1000u32.to_le_bytes());
+        bytes.extend(build(&CERT_X509, &OWNER_GUID, b"second"));
+        let found: Vec<Entry<'_>> = scan(&bytes, &CERT_X509).into_iter().map(|s| s.entry).collect();
+        assert_eq!(found, [Entry::X509(b"first"), Entry::X509(b"second")]);
+        assert!(scan(&bytes, &CERT_SHA1).is_empty());
+        // The GUID at the very end, with no room for a size.
+        assert!(scan(CERT_X509.as_bytes(), &CERT_X509).is_empty());
+    }
 
     #[test]
     fn round_trips_several_lists() {

@@ -6,9 +6,7 @@
 //! returns; writing TIME_HIGH, then TIME_LOW, sets it.
 
 use super::calendar::{DateTime, UnixTimeError};
-
-/// The Goldfish RTC's register access: MMIO on the machine, a model in tests.
-pub use crate::mmio::Registers32 as GoldfishRegisters;
+use crate::mmio::Registers32;
 
 const TIME_LOW: usize = 0x00;
 const TIME_HIGH: usize = 0x04;
@@ -16,11 +14,12 @@ const TIME_HIGH: usize = 0x04;
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// The Goldfish RTC (QEMU `virt` on riscv64): nanoseconds since 1970.
-pub struct Goldfish<R: GoldfishRegisters> {
+/// Its registers: `mmio::Mmio32` on the machine, a model in tests.
+pub struct Goldfish<R: Registers32> {
     regs: R,
 }
 
-impl<R: GoldfishRegisters> Goldfish<R> {
+impl<R: Registers32> Goldfish<R> {
     /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         Goldfish { regs }
@@ -49,10 +48,6 @@ impl<R: GoldfishRegisters> Goldfish<R> {
     }
 }
 
-/// The registers of a Goldfish RTC at a physical address.
-#[cfg(target_os = "none")]
-pub use crate::mmio::Mmio32 as MmioRegisters;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,7 +60,7 @@ mod tests {
         latched_high: Cell<u32>,
     }
 
-    impl GoldfishRegisters for &Model {
+    impl Registers32 for &Model {
         fn read(&self, offset: usize) -> u32 {
             match offset {
                 TIME_LOW => {

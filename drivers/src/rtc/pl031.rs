@@ -4,19 +4,18 @@
 //! epoch. Reading is RTCDR; setting writes RTCLR.
 
 use super::calendar::{DateTime, UnixTimeError};
-
-/// The PL031's register access: MMIO on the machine, a model in tests.
-pub use crate::mmio::Registers32 as Pl031Registers;
+use crate::mmio::Registers32;
 
 const RTCDR: usize = 0x000;
 const RTCLR: usize = 0x008;
 
 /// The PL031 RTC (QEMU `virt` on aarch64): seconds since 1970 in 32 bits.
-pub struct Pl031<R: Pl031Registers> {
+/// Its registers: `mmio::Mmio32` on the machine, a model in tests.
+pub struct Pl031<R: Registers32> {
     regs: R,
 }
 
-impl<R: Pl031Registers> Pl031<R> {
+impl<R: Registers32> Pl031<R> {
     /// The clock behind `regs`.
     pub const fn new(regs: R) -> Self {
         Pl031 { regs }
@@ -35,10 +34,6 @@ impl<R: Pl031Registers> Pl031<R> {
     }
 }
 
-/// The registers of a PL031 at a physical address.
-#[cfg(target_os = "none")]
-pub use crate::mmio::Mmio32 as MmioRegisters;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,7 +43,7 @@ mod tests {
         seconds: Cell<u32>,
     }
 
-    impl Pl031Registers for &Model {
+    impl Registers32 for &Model {
         fn read(&self, offset: usize) -> u32 {
             if offset == RTCDR {
                 self.seconds.get()

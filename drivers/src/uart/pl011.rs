@@ -4,8 +4,7 @@
 //! bit, FIFOs on, interrupts masked, polled. The VMMs ignore the baud rate, so
 //! the divisors are left as they are.
 
-/// The PL011's register access: MMIO on the machine, a model in tests.
-pub use crate::mmio::Registers32 as Pl011Registers;
+use crate::mmio::Registers32;
 
 const UARTDR: usize = 0x000;
 const UARTFR: usize = 0x018;
@@ -27,12 +26,13 @@ const ALL_INTERRUPTS: u32 = 0x7ff;
 /// drains must not hang the firmware.
 const TX_SPINS: u32 = 100_000;
 
-/// An Arm PL011 UART, polled.
-pub struct Pl011<R: Pl011Registers> {
+/// An Arm PL011 UART, polled. Its registers: `mmio::Mmio32` on the
+/// machine, a model in tests.
+pub struct Pl011<R: Registers32> {
     regs: R,
 }
 
-impl<R: Pl011Registers> Pl011<R> {
+impl<R: Registers32> Pl011<R> {
     /// The UART behind `regs`.
     pub const fn new(regs: R) -> Self {
         Pl011 { regs }
@@ -73,10 +73,6 @@ impl<R: Pl011Registers> Pl011<R> {
     }
 }
 
-/// The registers of a PL011 at a physical address.
-#[cfg(target_os = "none")]
-pub use crate::mmio::Mmio32 as MmioRegisters;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,7 +88,7 @@ mod tests {
         full_polls: Cell<u32>,
     }
 
-    impl Pl011Registers for &Model {
+    impl Registers32 for &Model {
         fn read(&self, offset: usize) -> u32 {
             match offset {
                 UARTFR => {

@@ -196,16 +196,30 @@ fn sort_and_merge(entries: &mut [E820Entry]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec;
     use std::vec::Vec;
 
     fn region(ty: MemoryType, start: u64, pages: u64) -> EfiRegion {
         EfiRegion { ty, start, pages }
     }
 
+    fn entry(addr: u64, size: u64, kind: u32) -> E820Entry {
+        E820Entry { addr, size, kind }
+    }
+
+    /// `regions` converted into a table with room for `room` entries: the
+    /// entries written and how many regions were dropped.
+    fn convert(regions: impl Iterator<Item = EfiRegion>, room: usize) -> (Vec<E820Entry>, usize) {
+        let mut out = vec![E820Entry::default(); room];
+        let conversion = from_efi_map(regions, &mut out);
+        out.truncate(conversion.count);
+        (out, conversion.dropped)
+    }
+
     fn descriptor_bytes(regions: &[EfiRegion], desc_size: usize) -> Vec<u8> {
         let mut map = Vec::new();
         for r in regions {
-            let mut d = std::vec![0u8; desc_size];
+            let mut d = vec![0u8; desc_size];
             d[0..4].copy_from_slice(&r.ty.0.to_le_bytes());
             d[8..16].copy_from_slice(&r.start.to_le_bytes());
             d[16..24].copy_from_slice(&0xdead_beefu64.to_le_bytes());
@@ -276,23 +290,21 @@ mod tests {
             region(MemoryType::UNUSABLE, 0x1_0010_0000, 1),
         ];
         let map = descriptor_bytes(&regions, 40);
-        let mut out = [E820Entry::default(); E820_MAX_ENTRIES_ZEROPAGE];
-        let conv = from_efi_map(efi_regions(&map, 40), &mut out);
-        let e = |addr, size, kind| E820Entry { addr, size, kind };
-        assert_eq!(conv.dropped, 0);
+        let (entries, dropped) = convert(efi_regions(&map, 40), E820_MAX_ENTRIES_ZEROPAGE);
+        assert_eq!(dropped, 0);
         assert_eq!(
-            &out[..conv.count],
-            &[
-                e(0, 0xa0000, E820_TYPE_RAM),
-                e(0xa0000, 0x60000, E820_TYPE_RESERVED),
-                e(0x10_0000, 0x330_0000, E820_TYPE_RAM),
-                e(0x340_0000, 0x1_0000, E820_TYPE_RESERVED),
-                e(0x341_0000, 0x10_0000, E820_TYPE_RAM),
-                e(0x351_0000, 0x1_0000, E820_TYPE_ACPI),
-                e(0x352_0000, 0x1_0000, E820_TYPE_NVS),
-                e(0xfeb0_0000, 0x10_0000, E820_TYPE_RESERVED),
-                e(0x1_0000_0000, 0x10_0000, E820_TYPE_PMEM),
-                e(0x1_0010_0000, 0x1000, E820_TYPE_UNUSABLE),
+            entries,
+            [
+                entry(0, 0xa0000, E820_TYPE_RAM),
+                entry(0xa0000, 0x60000, E820_TYPE_RESERVED),
+                entry(0x10_0000, 0x330_0000, E820_TYPE_RAM),
+                entry(0x340_0000, 0x1_0000, E820_TYPE_RESERVED),
+                entry(0x341_0000, 0x10_0000, E820_TYPE_RAM),
+                entry(0x351_0000, 0x1_0000, E820_TYPE_ACPI),
+                entry(0x352_0000, 0x1_0000, E820_TYPE_NVS),
+                entry(0xfeb0_0000, 0x10_0000, E820_TYPE_RESERVED),
+                entry(0x1_0000_0000, 0x10_0000, E820_TYPE_PMEM),
+                entry(0x1_0010_0000, 0x1000, E820_TYPE_UNUSABLE),
             ]
         );
     }
@@ -304,17 +316,8 @@ mod tests {
             region(MemoryType::CONVENTIONAL, 0x2000, 1),
             region(MemoryType::LOADER_CODE, 0x1000, 1),
         ];
-        let mut out = [E820Entry::default(); 4];
-        let conv = from_efi_map(regions.into_iter(), &mut out);
-        assert_eq!(conv, Conversion { count: 1, dropped: 0 });
-        assert_eq!(
-            out[0],
-            E820Entry {
-                addr: 0,
-                size: 0x3000,
-                kind: E820_TYPE_RAM
-            }
-        );
+        let merged = vec![entry(0, 0x3000, E820_TYPE_RAM)];
+        assert_eq!(convert(regions.into_iter(), 4), (merged, 0));
     }
 
     #[test]
@@ -328,8 +331,8 @@ mod tests {
             };
             region(ty, i * 0x1000, 1)
         });
-        let mut out = [E820Entry::default(); 4];
-        assert_eq!(from_efi_map(regions, &mut out), Conversion { count: 4, dropped: 2 });
+        let (entries, dropped) = convert(regions, 4);
+        assert_eq!((entries.len(), dropped), (4, 2));
     }
 
     #[test]
@@ -338,34 +341,13 @@ mod tests {
         // sorted; page 4 then finds the table full and fits after compaction.
         let order = [0u64, 2, 1, 4];
         let regions = order.iter().map(|&i| region(MemoryType::CONVENTIONAL, i * 0x1000, 1));
-        let mut out = [E820Entry::default(); 2];
-        assert_eq!(from_efi_map(regions, &mut out), Conversion { count: 2, dropped: 0 });
-        assert_eq!(
-            out[0],
-            E820Entry {
-                addr: 0,
-                size: 0x3000,
-                kind: E820_TYPE_RAM
-            }
-        );
-        assert_eq!(
-            out[1],
-            E820Entry {
-                addr: 0x4000,
-                size: 0x1000,
-                kind: E820_TYPE_RAM
-            }
-        );
+        let compacted = vec![entry(0, 0x3000, E820_TYPE_RAM), entry(0x4000, 0x1000, E820_TYPE_RAM)];
+        assert_eq!(convert(regions, 2), (compacted, 0));
     }
 
     #[test]
     fn entry_bytes_are_packed_little_endian() {
-        let b = E820Entry {
-            addr: 0x1122_3344_5566_7788,
-            size: 0x1000,
-            kind: 3,
-        }
-        .to_bytes();
+        let b = entry(0x1122_3344_5566_7788, 0x1000, 3).to_bytes();
         assert_eq!(&b[..8], &0x1122_3344_5566_7788u64.to_le_bytes());
         assert_eq!(&b[8..16], &0x1000u64.to_le_bytes());
         assert_eq!(&b[16..], &[3, 0, 0, 0]);

@@ -5,41 +5,12 @@
 use super::boot_params::BootParams;
 use super::placement;
 use super::setup_header::*;
-use std::fs;
-use std::path::PathBuf;
-use std::string::String;
-use std::vec::Vec;
-
-const VARIABLE: &str = "HVFW_EFI_BINARIES";
-
-/// The one `vmlinuz-*` in `$HVFW_EFI_BINARIES`; panics naming what is missing.
-fn read_kernel() -> (String, Vec<u8>) {
-    let dir = match std::env::var_os(VARIABLE) {
-        Some(dir) => PathBuf::from(dir),
-        None => panic!(
-            "{VARIABLE} is not set: it must name a directory holding vmlinuz-* (Debian package \
-             linux-image-cloud-amd64); `cargo xtask test` sets it"
-        ),
-    };
-    let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("{VARIABLE}={}: {e}", dir.display()));
-    let name = entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .find(|name| name.starts_with("vmlinuz-"))
-        .unwrap_or_else(|| {
-            panic!(
-                "{VARIABLE}={} holds no vmlinuz-*: extract /boot/vmlinuz-* from Debian package \
-                 linux-image-cloud-amd64 (its versioned dependency)",
-                dir.display()
-            )
-        });
-    let data = fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    (name, data)
-}
+use fw_efi_binaries as binaries;
 
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by cargo xtask test"]
 fn debian_cloud_kernel_has_a_usable_64_bit_setup_header() {
-    let (name, kernel) = read_kernel();
+    let (name, kernel) = binaries::kernel();
     let h = SetupHeader::parse(&kernel).unwrap_or_else(|e| panic!("{name}: {e}"));
     std::eprintln!("{name}: {h:x?}");
     // Distribution kernels carry a PE header for their EFI stub in front.
@@ -68,7 +39,7 @@ fn debian_cloud_kernel_has_a_usable_64_bit_setup_header() {
 #[test]
 #[ignore = "needs HVFW_EFI_BINARIES; run by cargo xtask test"]
 fn debian_cloud_kernel_header_lands_unchanged_in_boot_params() {
-    let (_, kernel) = read_kernel();
+    let (_, kernel) = binaries::kernel();
     let h = SetupHeader::parse(&kernel).unwrap();
     let mut bp = BootParams::new(h.header_bytes(&kernel));
     let page = bp.as_bytes();

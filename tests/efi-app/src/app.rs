@@ -15,25 +15,10 @@ pub(crate) struct Console(pub(crate) *mut SimpleTextOutputProtocol);
 
 impl Write for Console {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut buf = [0u16; 128];
-        let mut n = 0;
-        for c in s.encode_utf16() {
-            if c == u16::from(b'\n') {
-                buf[n] = u16::from(b'\r');
-                n += 1;
-            }
-            buf[n] = c;
-            n += 1;
-            if n >= buf.len() - 2 {
-                buf[n] = 0;
-                // SAFETY: ConOut from the system table; the buffer is NUL-terminated.
-                let _ = unsafe { ((*self.0).output_string)(self.0, buf.as_ptr()) };
-                n = 0;
-            }
-        }
-        buf[n] = 0;
-        // SAFETY: as above.
-        let _ = unsafe { ((*self.0).output_string)(self.0, buf.as_ptr()) };
+        fw_bytes::console::for_each_piece(s, |piece| {
+            // SAFETY: ConOut from the system table; `piece` is NUL-terminated UCS-2.
+            let _ = unsafe { ((*self.0).output_string)(self.0, piece.as_ptr()) };
+        });
         Ok(())
     }
 }
