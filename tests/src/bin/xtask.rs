@@ -124,9 +124,12 @@ fn test(args: &[String]) -> Result<(), String> {
                 "test",
                 "-p",
                 "fw-core",
+                "-p",
+                "fw-loaders",
                 "--lib",
-                // image::real_binaries, secure_boot::real_binaries and
-                // secure_boot::real_tools (openssl and efitools payloads).
+                // fw-core's image::real_binaries, secure_boot::real_binaries
+                // and secure_boot::real_tools (openssl and efitools payloads);
+                // fw-loaders' linux::real_kernel (the cloud kernel's header).
                 "real_",
                 "--",
                 "--include-ignored",
