@@ -5,7 +5,7 @@
 //! after them, and gives the padding back to the OS.
 
 use super::fadt::{FADT_DSDT, FADT_FIRMWARE_CTRL, FADT_SIGNATURE, FADT_X_DSDT, FADT_X_FIRMWARE_CTRL};
-use super::{read, read_table, Acpi, Error, PhysMemory, RSDP_LENGTH, RSDP_REVISION_XSDT, RSDP_V1_LENGTH};
+use super::{read, read_table, Acpi, Error, PhysMemory};
 use crate::bytes::LeFields;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -36,17 +36,8 @@ impl Extent {
 /// trims memory by these extents must not guess.
 pub fn reachable_extents<M: PhysMemory + ?Sized>(mem: &M, rsdp_address: u64) -> Result<Vec<Extent>, Error> {
     let acpi = Acpi::new(mem, rsdp_address)?;
-    let rsdp_length = if acpi.rsdp().revision >= RSDP_REVISION_XSDT {
-        let bytes = read(mem, rsdp_address, RSDP_LENGTH + 4)?;
-        u64::from(bytes.u32_le(RSDP_LENGTH).unwrap_or(0))
-    } else {
-        RSDP_V1_LENGTH as u64
-    };
     let mut extents = vec![
-        Extent {
-            address: rsdp_address,
-            length: rsdp_length,
-        },
+        table_extent(rsdp_address, acpi.rsdp().length),
         table_extent(acpi.root().address, acpi.root().header.length),
     ];
     for address in acpi.table_addresses() {

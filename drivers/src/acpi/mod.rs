@@ -231,6 +231,8 @@ pub struct Rsdp {
     pub rsdt_address: u32,
     /// Present in revision 2 and later, when not zero.
     pub xsdt_address: Option<u64>,
+    /// The bytes it covers: its `Length` from revision 2, else the ACPI 1.0 size.
+    pub length: u32,
 }
 
 /// The common header of a system description table.
@@ -306,6 +308,7 @@ pub fn read_rsdp<M: PhysMemory + ?Sized>(mem: &M, addr: u64) -> Result<Rsdp, Err
         oem_id: v1.array_at(RSDP_OEMID).unwrap_or_default(),
         rsdt_address: v1.u32_le(RSDP_RSDT_ADDRESS).unwrap_or(0),
         xsdt_address: None,
+        length: RSDP_V1_LENGTH as u32,
     };
     if revision >= RSDP_REVISION_XSDT {
         let v2 = read(mem, addr, RSDP_V2_LENGTH)?;
@@ -318,6 +321,7 @@ pub fn read_rsdp<M: PhysMemory + ?Sized>(mem: &M, addr: u64) -> Result<Rsdp, Err
             return Err(Error::BadRsdpExtendedChecksum { addr });
         }
         rsdp.xsdt_address = v2.u64_le(RSDP_XSDT_ADDRESS).filter(|&a| a != 0);
+        rsdp.length = length;
     }
     Ok(rsdp)
 }
